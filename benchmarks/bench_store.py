@@ -1,0 +1,117 @@
+"""On-demand benchmark: write throughput of the DuckDB run store.
+
+Writes one run of N futures x P packages x K metrics (plus I uncertain
+inputs) in chunks of C futures through ``RunWriter.write_chunk`` and
+``commit``, then reads it back. Reports package-futures written per second
+(wall and per CPU-second), time the caller spent blocked in write_chunk,
+commit time, file size, peak RSS, and read/hash/export timings.
+
+    python benchmarks/bench_store.py [--futures 1000000] [--packages 8] [--metrics 8]
+        [--inputs 16] [--chunk 65536] [--db PATH] [--produce-ms 0] [--no-read]
+
+``--produce-ms`` sleeps that long per chunk in the caller to mimic a
+pipeline computing the next chunk while the store writes this one (the
+writer thread overlaps with it). Values are random (incompressible), the
+worst case for file size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from foedus.storage.store import RunStore  # noqa: E402
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--futures", type=int, default=1_000_000)
+    ap.add_argument("--packages", type=int, default=8)
+    ap.add_argument("--metrics", type=int, default=8)
+    ap.add_argument("--inputs", type=int, default=16)
+    ap.add_argument("--chunk", type=int, default=65_536)
+    ap.add_argument("--db", type=str, default=None, help="database file (default: a temporary one)")
+    ap.add_argument("--produce-ms", type=float, default=0.0)
+    ap.add_argument("--no-read", action="store_true")
+    a = ap.parse_args()
+
+    tmp = tempfile.TemporaryDirectory(prefix="foedus-bench-store-")
+    db = Path(a.db) if a.db else Path(tmp.name) / "bench.duckdb"
+    P, K, I, N, C = a.packages, a.metrics, a.inputs, a.futures, a.chunk
+    rng = np.random.default_rng(0)
+    pool_inputs = rng.random((C, I))
+    pool_results = rng.random((P, C, K))
+    inputs_names = [f"input.{i}" for i in range(I)]
+    metric_names = [f"metric_{k}" for k in range(K)]
+    packages = [f"pkg-{p}" for p in range(P)]
+
+    store = RunStore(db)
+    t0, c0 = time.perf_counter(), _cpu()
+    blocked = 0.0
+    with store.begin_run(
+        {"seed": 0, "sampler": "bench", "n_futures": N, "chunk_size": C}, inputs_names, metric_names, packages
+    ) as w:
+        for start in range(0, N, C):
+            m = min(C, N - start)
+            fids = np.arange(start, start + m, dtype=np.int64)
+            # perturb so that chunks differ (no accidental compression)
+            inp = pool_inputs[:m] + start * 1e-9
+            res = pool_results[:, :m] + start * 1e-9
+            if a.produce_ms:
+                time.sleep(a.produce_ms / 1000)
+            tb = time.perf_counter()
+            w.write_chunk(fids, inp, res)
+            blocked += time.perf_counter() - tb
+        tc = time.perf_counter()
+        run_id = w.commit({"bench": True})
+    t_commit = time.perf_counter() - tc
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    store.close()
+    size = sum(f.stat().st_size for f in db.parent.glob(db.name + "*"))
+    pf = N * P
+
+    print(f"run {run_id}: {N:,} futures x {P} packages x {K} metrics, {I} inputs, chunks of {C:,}")
+    print(f"  package-futures written/s : {pf / wall / 1e6:8.2f} M  (wall {wall:.2f} s incl. commit)")
+    print(f"  per CPU-second            : {pf / cpu / 1e6:8.2f} M  (cpu {cpu:.2f} s, {os.cpu_count()} cores)")
+    print(f"  caller blocked in write   : {blocked:.2f} s; commit {t_commit:.2f} s")
+    print(f"  file size                 : {size / 1e6:8.1f} MB ({size / pf:.1f} B per package-future,"
+          f" raw doubles {8 * (K + 1) + 2} B)")
+    print(f"  peak RSS                  : {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.0f} MB")
+
+    if not a.no_read:
+        store = RunStore(db, read_only=True)
+        t = time.perf_counter()
+        df = store.results(run_id)
+        t_res = time.perf_counter() - t
+        t = time.perf_counter()
+        store.futures(run_id)
+        t_fut = time.perf_counter() - t
+        t = time.perf_counter()
+        h = store.results_hash(run_id)
+        t_hash = time.perf_counter() - t
+        t = time.perf_counter()
+        store.export(run_id, Path(tmp.name) / "export", "parquet", include_hash=False)
+        t_exp = time.perf_counter() - t
+        store.close()
+        print(f"  read results ({len(df):,} rows) {t_res:.2f} s, futures {t_fut:.2f} s, "
+              f"results_hash {t_hash:.2f} s ({h[:12]}), export parquet {t_exp:.2f} s")
+        print(f"  peak RSS after reads      : {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.0f} MB")
+    tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()

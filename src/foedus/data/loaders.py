@@ -1,0 +1,176 @@
+"""Load the shipped data (countries, parameters) and users' package files.
+
+Everything read from disk goes through :mod:`foedus.data.yamlio` (safe YAML,
+duplicate keys rejected, line numbers kept) and pydantic validation, so a bad
+file always becomes an :class:`~foedus.domain.errors.InputError`. The shipped
+files are read once per process and cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from foedus.data.validation import validate
+from foedus.data.yamlio import load, loads
+from foedus.domain.country import CountryTable
+from foedus.domain.errors import InputError, Problem
+from foedus.domain.package import Package
+from foedus.domain.parameter import Parameter
+from foedus.domain.reference import Reference
+
+DATA = "foedus.data"
+
+
+def _data_path(*parts: str) -> Path:
+    return Path(str(resources.files(DATA).joinpath(*parts)))
+
+
+@lru_cache(maxsize=4)
+def load_countries(path: str | None = None) -> CountryTable:
+    """The country table (shipped file unless ``path`` is given)."""
+    p = Path(path) if path else _data_path("countries.yaml")
+    data, lines = load(p)
+    return validate(CountryTable, data, file=str(p), lines=lines)
+
+
+def parameter_files(directory: str | Path | None = None) -> list[Path]:
+    d = Path(directory) if directory else _data_path("parameters")
+    return sorted(d.glob("*.yaml"))
+
+
+def _resolve_refs(raw: Any, sources: dict[str, Reference], where: str, file: str, line: int | None) -> list:
+    if not isinstance(raw, list):
+        return raw  # pydantic reports the type error
+    out = []
+    for i, r in enumerate(raw):
+        if isinstance(r, str):
+            if r not in sources:
+                raise InputError(file, [Problem(f"{where}[{i}]", f"a key of this file's sources; '{r}' is not one", line)])
+            out.append(sources[r])
+        else:
+            out.append(r)
+    return out
+
+
+def _prefix(exc: InputError, prefix: str) -> None:
+    for prob in exc.problems:
+        object.__setattr__(prob, "field", f"{prefix}.{prob.field}" if prob.field not in ("", "(document)") else prefix)
+
+
+def parse_parameter_file(path: Path, text: str | None = None) -> dict[str, Parameter]:
+    """Parse one parameter file: ``sources`` (id -> reference) and
+    ``parameters`` (key -> parameter). Names are ``<file stem>.<key>``."""
+    file = str(path)
+    data, lines = loads(text, file) if text is not None else load(path)
+    if not isinstance(data, dict):
+        raise InputError(file, [Problem("(document)", "expected a mapping with keys 'sources' and 'parameters'", 1)])
+    unknown = set(data) - {"sources", "parameters"}
+    if unknown:
+        k = sorted(unknown)[0]
+        raise InputError(file, [Problem(str(k), "unknown key; a parameter file has only 'sources' and 'parameters'", lines.get((k,)))])
+    raw_sources = data.get("sources") or {}
+    if not isinstance(raw_sources, dict):
+        raise InputError(file, [Problem("sources", "a mapping of source id to reference", lines.get(("sources",)))])
+    sources: dict[str, Reference] = {}
+    for sid, ref in raw_sources.items():
+        sub = {k[2:]: v for k, v in lines.items() if k[:2] == ("sources", sid)}
+        try:
+            sources[sid] = validate(Reference, ref, file=file, lines={(): lines.get(("sources", sid))} | sub)
+        except InputError as exc:
+            _prefix(exc, f"sources.{sid}")
+            raise
+    params = data.get("parameters")
+    if not isinstance(params, dict) or not params:
+        raise InputError(file, [Problem("parameters", "a non-empty mapping of parameter name to definition", lines.get(("parameters",)))])
+    stem = path.stem
+    out: dict[str, Parameter] = {}
+    for key, body in params.items():
+        base = ("parameters", key)
+        sub = {k[2:]: v for k, v in lines.items() if k[:2] == base}
+        if not isinstance(body, dict):
+            raise InputError(file, [Problem(f"parameters.{key}", "a mapping with description, unit, values, references", lines.get(base))])
+        body = dict(body)
+        body["references"] = _resolve_refs(body.get("references"), sources, f"parameters.{key}.references", file, lines.get(base + ("references",)))
+        unc = body.get("uncertainty")
+        if isinstance(unc, dict):
+            unc = dict(unc)
+            unc["references"] = _resolve_refs(unc.get("references"), sources, f"parameters.{key}.uncertainty.references", file, lines.get(base + ("uncertainty",)))
+            body["uncertainty"] = unc
+        body["name"] = f"{stem}.{key}"
+        body["group"] = stem
+        try:
+            p = validate(Parameter, body, file=file, lines=sub | {(): lines.get(base)})
+        except InputError as exc:
+            _prefix(exc, f"parameters.{key}")
+            raise
+        out[p.name] = p
+    return out
+
+
+@lru_cache(maxsize=4)
+def _load_parameters_cached(directory: str | None) -> tuple[Parameter, ...]:
+    out: dict[str, Parameter] = {}
+    for f in parameter_files(directory):
+        for name, p in parse_parameter_file(f).items():
+            out[name] = p
+    return tuple(out.values())
+
+
+def load_parameters(directory: str | Path | None = None) -> dict[str, Parameter]:
+    """All parameters, by full name, from the shipped files (or ``directory``)."""
+    return {p.name: p for p in _load_parameters_cached(str(directory) if directory else None)}
+
+
+def package_hash(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_package(path: str | Path, countries: CountryTable | None = None) -> Package:
+    """Read and validate a package file (raises :class:`InputError`)."""
+    p = Path(path)
+    data, lines = load(p)
+    table = countries if countries is not None else load_countries()
+    return validate(Package, data, file=str(p), lines=lines, context={"countries": table.countries})
+
+
+def parse_package(text: str, name: str = "<upload>", countries: CountryTable | None = None) -> Package:
+    """Validate a package given as YAML/JSON text (web uploads)."""
+    data, lines = loads(text, name)
+    table = countries if countries is not None else load_countries()
+    return validate(Package, data, file=name, lines=lines, context={"countries": table.countries})
+
+
+def load_packages(paths: list[str | Path], countries: CountryTable | None = None) -> list[Package]:
+    """Load many packages; all problems from all files are reported together
+    (the first file's error is raised with the others appended)."""
+    errors: list[InputError] = []
+    out: list[Package] = []
+    for p in paths:
+        try:
+            out.append(load_package(p, countries))
+        except InputError as exc:
+            errors.append(exc)
+    if errors:
+        if len(errors) == 1:
+            raise errors[0]
+        raise MultiInputError(errors)
+    ids = [p.id for p in out]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise InputError(str(paths[ids.index(dup[0])]), [Problem("id", f"package ids must be unique across files; '{dup[0]}' is used twice")])
+    return out
+
+
+class MultiInputError(InputError):
+    """Several files, each with its problems."""
+
+    def __init__(self, errors: list[InputError]):
+        self.errors = errors
+        super().__init__(None, [p for e in errors for p in e.problems])
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)

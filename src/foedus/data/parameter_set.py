@@ -1,0 +1,172 @@
+"""A set of parameter values in force for one assessment: the shipped
+defaults plus a user's overrides (``--set will.USA=0.2``) and range edits
+(``--range will.USA=0.1:0.5``, ``--fix deterrence.resolve``).
+
+Override names are checked (unknown names get the closest matches), values
+are checked against their unit (probabilities and fractions in [0, 1],
+nothing negative) and against the orderings the models rely on (a treaty is
+at least as binding as an executive agreement, hazards grow towards the
+contact line, ...). Per-country parameters (``will.<ISO3>``,
+``approval.nato_consent.<ISO3>``) may be set for any known country.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from foedus.domain.errors import InputError, Problem
+from foedus.domain.parameter import UNIT_INTERVAL, Parameter
+
+#: Chains that must be non-increasing in the order given.
+ORDERINGS: tuple[tuple[str, ...], ...] = (
+    tuple(f"credibility.legal_form.{f}" for f in ("ratified_treaty", "congressional_executive_agreement", "executive_agreement", "political_declaration")),
+    tuple(f"credibility.trigger.{t}" for t in ("automatic", "after_consultation", "discretionary")),
+    tuple(f"escalation.incident_hazard.{p}" for p in ("contact_line", "behind_dnipro", "western_ukraine", "neighbouring_territory")),
+    tuple(f"approval.revocation_per_year.{f}" for f in ("political_declaration", "executive_agreement", "congressional_executive_agreement", "ratified_treaty")),
+    tuple(f"approval.kyiv.{k}" for k in ("demanded", "accepted", "reluctant", "rejected")),
+)
+#: Prefixes that accept any known ISO3 code, falling back to ``<prefix>.default``.
+PER_COUNTRY = ("will", "approval.nato_consent")
+
+
+@dataclass(frozen=True)
+class Range:
+    low: float
+    high: float
+    distribution: str = "uniform"
+
+
+@dataclass
+class ParameterSet:
+    """Parameters with overrides. ``values`` are the central values in force."""
+
+    parameters: dict[str, Parameter]
+    overrides: dict[str, float] = field(default_factory=dict)
+    ranges: dict[str, Range] = field(default_factory=dict)
+    fixed: set[str] = field(default_factory=set)
+    countries: frozenset[str] = frozenset()
+
+    @classmethod
+    def default(cls) -> "ParameterSet":
+        from foedus.data.loaders import load_countries, load_parameters
+
+        return cls(load_parameters(), countries=frozenset(load_countries().countries))
+
+    # -- names ---------------------------------------------------------------
+    def _template(self, name: str) -> Parameter | None:
+        if name in self.parameters:
+            return self.parameters[name]
+        for prefix in PER_COUNTRY:
+            head, _, iso = name.rpartition(".")
+            if head == prefix and iso in self.countries:
+                return self.parameters.get(f"{prefix}.default")
+        return None
+
+    def check_name(self, name: str, source: str = "--set") -> Parameter:
+        p = self._template(name)
+        if p is None:
+            near = difflib.get_close_matches(name, list(self.parameters), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(near)}?" if near else "; see `foedus params`"
+            raise InputError(source, [Problem(name, f"a known parameter name{hint}")])
+        return p
+
+    def _check_value(self, name: str, value: float, source: str) -> None:
+        p = self.check_name(name, source)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InputError(source, [Problem(name, "a finite number")])
+        if p.unit in UNIT_INTERVAL and not 0.0 <= value <= 1.0:
+            raise InputError(source, [Problem(name, f"a value in [0, 1] (unit {p.unit.value}; rates are fractions), got {value}")])
+        if value < 0:
+            raise InputError(source, [Problem(name, f"a value >= 0, got {value}")])
+
+    # -- building ------------------------------------------------------------
+    def with_overrides(self, values: Mapping[str, float], source: str = "--set") -> "ParameterSet":
+        for k, v in values.items():
+            self._check_value(k, float(v), source)
+        new = ParameterSet(self.parameters, {**self.overrides, **{k: float(v) for k, v in values.items()}}, dict(self.ranges), set(self.fixed), self.countries)
+        new.check_orderings(source)
+        return new
+
+    def with_ranges(self, ranges: Mapping[str, tuple[float, float]], source: str = "--range") -> "ParameterSet":
+        out = dict(self.ranges)
+        for k, (lo, hi) in ranges.items():
+            self._check_value(k, lo, source)
+            self._check_value(k, hi, source)
+            if not lo < hi:
+                raise InputError(source, [Problem(k, f"low < high, got {lo}:{hi}")])
+            base = self.spec(k)
+            out[k] = Range(lo, hi, base.distribution if base and (base.distribution != "loguniform" or lo > 0) else "uniform")
+        return ParameterSet(self.parameters, dict(self.overrides), out, set(self.fixed), self.countries)
+
+    def with_fixed(self, names: Iterable[str], source: str = "--fix") -> "ParameterSet":
+        names = set(names)
+        for n in names:
+            self.check_name(n, source)
+        return ParameterSet(self.parameters, dict(self.overrides), dict(self.ranges), self.fixed | names, self.countries)
+
+    def check_orderings(self, source: str = "parameters") -> None:
+        vals = self.values()
+        for chain in ORDERINGS:
+            seq = [vals[n] for n in chain if n in vals]
+            for a, b, na, nb in zip(seq, seq[1:], chain, chain[1:]):
+                if a < b:
+                    raise InputError(source, [Problem(nb, f"at most {na} ({a}); the models rely on this ordering, got {b}")])
+
+    # -- reading ---------------------------------------------------------------
+    def values(self) -> dict[str, float]:
+        """Central values in force, overrides applied (incl. per-country ones)."""
+        out = {n: p.value for n, p in self.parameters.items()}
+        out.update(self.overrides)
+        return out
+
+    def spec(self, name: str) -> Range | None:
+        """The range a parameter is sampled from, or None if it is fixed."""
+        if name in self.fixed or (name in self.overrides and name not in self.ranges):
+            return None
+        if name in self.ranges:
+            return self.ranges[name]
+        p = self._template(name)
+        if name not in self.parameters or p is None or p.uncertainty is None:
+            return None
+        return Range(p.uncertainty.low, p.uncertainty.high, p.uncertainty.distribution)
+
+    def uncertain(self) -> dict[str, Range]:
+        """Uncertain inputs of an exploration, in a stable (sorted) order."""
+        names = set(self.parameters) | set(self.ranges)
+        out = {n: r for n in sorted(names) if (r := self.spec(n)) is not None}
+        return out
+
+    def describe(self, name: str) -> Parameter | None:
+        return self._template(name)
+
+
+def parse_assignments(items: Iterable[str], source: str = "--set") -> dict[str, float]:
+    """Parse ``NAME=VALUE`` strings."""
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise InputError(source, [Problem(item, "NAME=VALUE, e.g. will.USA=0.2")])
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise InputError(source, [Problem(name, f"a number after '=', got '{value}'")]) from None
+    return out
+
+
+def parse_ranges(items: Iterable[str], source: str = "--range") -> dict[str, tuple[float, float]]:
+    """Parse ``NAME=LOW:HIGH`` strings."""
+    out: dict[str, tuple[float, float]] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        lo, sep2, hi = value.partition(":")
+        if not sep or not sep2 or not name.strip():
+            raise InputError(source, [Problem(item, "NAME=LOW:HIGH, e.g. will.USA=0.1:0.6")])
+        try:
+            out[name.strip()] = (float(lo), float(hi))
+        except ValueError:
+            raise InputError(source, [Problem(name.strip(), f"two numbers LOW:HIGH, got '{value}'")]) from None
+    return out

@@ -1,0 +1,125 @@
+"""Countries: the 32 NATO members, Ukraine and Russia, each figure sourced."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from foedus.domain.reference import Reference
+from foedus.domain.vocabulary import DeploymentApproval, Grade, Unit
+
+
+class Figure(BaseModel):
+    """A number with unit, year, source id and confidence grade."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: float = Field(ge=0)
+    unit: Unit
+    year: int = Field(ge=1990, le=2100)
+    source: str = Field(min_length=1, description="key into the file's sources")
+    grade: Grade
+    note: str | None = None
+
+
+class Fact(BaseModel):
+    """A categorical fact (membership, nuclear status, approval regime) with its source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: bool | DeploymentApproval
+    source: str = Field(min_length=1)
+    grade: Grade = Grade.VERIFIED
+    note: str | None = None
+
+
+class Country(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    iso3: str = Field(pattern=r"^[A-Z]{3}$")
+    name: str = Field(min_length=2)
+    nato_member: Fact
+    eu_member: Fact
+    nuclear_weapon_state: Fact
+    frontline: Fact = Field(description="borders Russia, Belarus or Ukraine (by land or territorial sea)")
+    deployment_approval: Fact
+    gdp_usd: Figure
+    defence_pct_gdp: Figure
+    defence_usd: Figure
+    active_personnel: Figure
+
+    @model_validator(mode="after")
+    def _types(self) -> "Country":
+        for name in ("nato_member", "eu_member", "nuclear_weapon_state", "frontline"):
+            if not isinstance(getattr(self, name).value, bool):
+                raise ValueError(f"{name}.value must be true or false")
+        if not isinstance(self.deployment_approval.value, DeploymentApproval):
+            raise ValueError("deployment_approval.value must be one of " + ", ".join(DeploymentApproval.values()))
+        if self.defence_pct_gdp.unit is not Unit.FRACTION or self.defence_pct_gdp.value > 1:
+            raise ValueError("defence_pct_gdp is a fraction of GDP (0.021, not 2.1)")
+        return self
+
+    # Convenience accessors used by models and interfaces.
+    @property
+    def is_nato(self) -> bool:
+        return bool(self.nato_member.value)
+
+    @property
+    def is_eu(self) -> bool:
+        return bool(self.eu_member.value)
+
+    @property
+    def is_nuclear(self) -> bool:
+        return bool(self.nuclear_weapon_state.value)
+
+    def figures(self) -> dict[str, Figure]:
+        return {
+            "gdp_usd": self.gdp_usd,
+            "defence_pct_gdp": self.defence_pct_gdp,
+            "defence_usd": self.defence_usd,
+            "active_personnel": self.active_personnel,
+        }
+
+    def facts(self) -> dict[str, Fact]:
+        return {
+            "nato_member": self.nato_member,
+            "eu_member": self.eu_member,
+            "nuclear_weapon_state": self.nuclear_weapon_state,
+            "frontline": self.frontline,
+            "deployment_approval": self.deployment_approval,
+        }
+
+
+class CountryTable(BaseModel):
+    """The whole country file: countries keyed by ISO3 plus the sources they cite."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sources: dict[str, Reference] = Field(min_length=1)
+    countries: dict[str, Country] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> "CountryTable":
+        for key, c in self.countries.items():
+            if key != c.iso3:
+                raise ValueError(f"countries.{key}: key must equal iso3 ({c.iso3})")
+            for fname, f in {**c.figures(), **c.facts()}.items():
+                if f.source not in self.sources:
+                    raise ValueError(f"countries.{key}.{fname}.source: '{f.source}' is not a key of sources")
+        return self
+
+    def __getitem__(self, iso3: str) -> Country:
+        return self.countries[iso3]
+
+    def __contains__(self, iso3: object) -> bool:
+        return iso3 in self.countries
+
+    def get(self, iso3: str) -> Country | None:
+        return self.countries.get(iso3)
+
+    def members(self, group: str) -> list[str]:
+        """ISO3 codes of a group's members (NATO, EU), in file order."""
+        if group == "NATO":
+            return [k for k, c in self.countries.items() if c.is_nato]
+        if group == "EU":
+            return [k for k, c in self.countries.items() if c.is_eu]
+        raise KeyError(group)

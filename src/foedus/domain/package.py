@@ -1,0 +1,123 @@
+"""Guarantee packages and their commitments (the levers users design).
+
+A package is what a set of guarantors promise Ukraine. Ukraine's own forces
+and the adversary are *context* (parameters), never commitments. Checks that
+need country data (is the guarantor known, is it a nuclear-weapon state) read
+it from the pydantic validation context ``{"countries": {...}}`` so the types
+stay free of I/O.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from foedus.domain.reference import Reference
+from foedus.domain.vocabulary import (
+    GROUPS,
+    Approval,
+    Kind,
+    KyivPosition,
+    LegalForm,
+    Posture,
+    RulesOfEngagement,
+    Trigger,
+)
+
+CONTEXT_ONLY = ("UKR", "RUS")
+
+#: Kinds that must state how many troops they involve.
+NEEDS_TROOPS = frozenset({Kind.DEPLOYED_GROUND_FORCE, Kind.TRAINING})
+#: Kinds that must state how many aircraft they involve.
+NEEDS_AIRCRAFT = frozenset({Kind.AIR_POWER})
+#: Kinds that must state money per year.
+NEEDS_USD = frozenset({Kind.MILITARY_AID, Kind.HUMANITARIAN_AID, Kind.RECONSTRUCTION_AID})
+#: Kinds that must state where they stand.
+NEEDS_POSTURE = frozenset(
+    {Kind.DEPLOYED_GROUND_FORCE, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.NAVAL_PRESENCE, Kind.TRAINING}
+)
+
+
+class Commitment(BaseModel):
+    """One guarantor's promise of one kind."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    guarantor: str = Field(description="ISO3 code of a country, or a group: NATO, EU")
+    kind: Kind
+    legal_form: LegalForm
+    trigger: Trigger
+    posture: Posture | None = None
+    troops: int = Field(default=0, ge=0, le=5_000_000, description="Personnel deployed (ground, or air/naval crews)")
+    aircraft: int = Field(default=0, ge=0, le=10_000, description="Combat aircraft committed")
+    ships: int = Field(default=0, ge=0, le=1_000, description="Surface combatants committed")
+    usd_per_year: float = Field(default=0.0, ge=0, le=1e13, description="Money committed per year (aid)")
+    rules_of_engagement: RulesOfEngagement = RulesOfEngagement.SELF_DEFENCE
+    approvals: list[Approval] = Field(default_factory=list, description="approvals beyond those the rules imply")
+    sources: list[Reference] = Field(default_factory=list)
+    note: str | None = None
+
+    @field_validator("guarantor")
+    @classmethod
+    def _known_guarantor(cls, v: str, info: ValidationInfo) -> str:
+        if v in CONTEXT_ONLY:
+            raise ValueError(
+                f"{v} is context, not a guarantor (Ukraine's forces and the adversary are parameters)"
+            )
+        countries = (info.context or {}).get("countries")
+        if v in GROUPS:
+            return v
+        if countries is not None and v not in countries:
+            raise ValueError(f"a known ISO3 country code or group ({', '.join(GROUPS)}); '{v}' is not one")
+        return v
+
+    @field_validator("approvals")
+    @classmethod
+    def _unique(cls, v: list[Approval]) -> list[Approval]:
+        if len(set(v)) != len(v):
+            raise ValueError("each approval listed once")
+        return v
+
+    @model_validator(mode="after")
+    def _sizes(self, info: ValidationInfo) -> "Commitment":
+        k = self.kind
+        if k in NEEDS_TROOPS and self.troops <= 0:
+            raise ValueError(f"troops > 0 for a commitment of kind {k.value}")
+        if k in NEEDS_AIRCRAFT and self.aircraft <= 0:
+            raise ValueError(f"aircraft > 0 for a commitment of kind {k.value}")
+        if k in NEEDS_USD and self.usd_per_year <= 0:
+            raise ValueError(f"usd_per_year > 0 for a commitment of kind {k.value}")
+        if k in NEEDS_POSTURE and self.posture is None:
+            raise ValueError(f"a posture ({', '.join(p.value for p in Posture)}) for kind {k.value}")
+        if k is Kind.NUCLEAR_UMBRELLA:
+            countries = (info.context or {}).get("countries")
+            if self.guarantor in GROUPS:
+                raise ValueError("a nuclear umbrella is extended by one nuclear-weapon state, not a group")
+            if countries is not None:
+                c = countries.get(self.guarantor)
+                if c is not None and not c.nuclear_weapon_state:
+                    raise ValueError(
+                        f"a nuclear-weapon state as guarantor of a nuclear umbrella; {self.guarantor} is not one"
+                    )
+        return self
+
+
+class Package(BaseModel):
+    """A guarantee package: the unit foedus compares."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="lower-case slug")
+    title: str = Field(min_length=3)
+    rationale: str = Field(min_length=40, description="One paragraph: what it is and why")
+    kyiv_position: KyivPosition = Field(description="Ukraine's stated position on such a package")
+    sources: list[Reference] = Field(min_length=1)
+    commitments: list[Commitment] = Field(min_length=1)
+
+    def guarantors(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for c in self.commitments:
+            seen.setdefault(c.guarantor, None)
+        return list(seen)
+
+    def total_troops(self) -> int:
+        return sum(c.troops for c in self.commitments)

@@ -1,0 +1,89 @@
+"""Parameters: every default a model uses, as data (value or values by date,
+unit, description, references) plus, for uncertain ones, a range or
+distribution with its own source. Modelled on OpenFisca/PolicyEngine
+parameters, made stricter: no parameter without a reference, rates are
+fractions, and the central value must lie inside its uncertainty range."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from foedus.domain.reference import Reference
+from foedus.domain.vocabulary import Unit
+
+#: Units whose values must lie in [0, 1].
+UNIT_INTERVAL = frozenset({Unit.FRACTION, Unit.PROBABILITY})
+
+
+class Uncertainty(BaseModel):
+    """How a parameter may vary across futures."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    distribution: Literal["uniform", "triangular", "loguniform"] = "uniform"
+    low: float
+    high: float
+    rationale: str = Field(min_length=10, description="why this range")
+    references: list[Reference] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> "Uncertainty":
+        if not self.low < self.high:
+            raise ValueError(f"low < high (got low={self.low}, high={self.high})")
+        if self.distribution == "loguniform" and self.low <= 0:
+            raise ValueError("low > 0 for a loguniform distribution")
+        return self
+
+
+class Parameter(BaseModel):
+    """One named parameter. ``name`` is ``<file stem>.<key>`` (``will.USA``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str = Field(min_length=10)
+    unit: Unit
+    values: dict[dt.date, float] = Field(min_length=1, description="value by the date it took effect")
+    references: list[Reference] = Field(min_length=1)
+    uncertainty: Uncertainty | None = None
+    group: str | None = Field(default=None, description="sub-model that owns it")
+
+    @model_validator(mode="after")
+    def _check(self) -> "Parameter":
+        for d, v in self.values.items():
+            if self.unit in UNIT_INTERVAL and not 0.0 <= v <= 1.0:
+                raise ValueError(f"value {v} on {d} must lie in [0, 1] for unit '{self.unit.value}'")
+        u = self.uncertainty
+        if u is not None:
+            if self.unit in UNIT_INTERVAL and (u.low < 0 or u.high > 1):
+                raise ValueError(f"uncertainty range [{u.low}, {u.high}] must lie in [0, 1] for unit '{self.unit.value}'")
+            v = self.value
+            if not u.low <= v <= u.high:
+                raise ValueError(f"central value {v} must lie inside its uncertainty range [{u.low}, {u.high}]")
+        return self
+
+    @property
+    def date(self) -> dt.date:
+        return max(self.values)
+
+    @property
+    def value(self) -> float:
+        """The value in force at the latest date."""
+        return self.values[self.date]
+
+    @property
+    def year(self) -> int:
+        return self.date.year
+
+    def value_at(self, when: dt.date) -> float:
+        dates = sorted(d for d in self.values if d <= when)
+        if not dates:
+            raise KeyError(f"{self.name} has no value on or before {when.isoformat()}")
+        return self.values[dates[-1]]
+
+    @property
+    def uncertain(self) -> bool:
+        return self.uncertainty is not None

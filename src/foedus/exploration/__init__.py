@@ -1,0 +1,1 @@
+"""Assessment over many futures: robustness, scenario discovery (PRIM) and sensitivity."""

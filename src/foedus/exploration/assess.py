@@ -1,0 +1,167 @@
+"""The assessment: every package in every future, through all eight
+sub-models, on one code path.
+
+``evaluate(levers, inputs, horizon)`` is the vectorised core used by
+``compare`` (one future: the central values), ``explore`` (chunks of many
+futures, single process or Dask) and the web app. :func:`assess` wraps it for
+notebooks and returns labelled :class:`xarray.Dataset` results (package x
+future, and package x future x guarantor), convertible to pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from foedus.models.approval import approval
+from foedus.models.combat import combat
+from foedus.models.costs import costs
+from foedus.models.credibility import credibility
+from foedus.models.deterrence import deterrence
+from foedus.models.escalation import escalation
+from foedus.models.forces import forces
+from foedus.models.humanitarian import humanitarian
+from foedus.models.inputs import Inputs
+from foedus.models.levers import Levers
+
+#: The package-level metrics of the JSON contract, first, then the extras.
+CONTRACT_METRICS = (
+    "attack_probability",
+    "defence_holds_probability",
+    "approval_probability",
+    "escalation_risk",
+    "adversary_acceptance",
+    "humanitarian_coverage",
+    "total_cost_usd_per_year",
+)
+PACKAGE_METRICS = CONTRACT_METRICS + (
+    "max_cost_pct_gdp",
+    "troops_deployed",
+    "troops_required_pool",
+    "guarantors_short",
+    "expected_casualties",
+    "casualties_if_war",
+    "air_defence_coverage",
+    "annual_attack_probability",
+    "defender_strength",
+    "ratification_probability",
+    "kyiv_acceptance",
+    "in_force_share",
+    "incident_probability",
+)
+GUARANTOR_METRICS = (
+    "credibility",
+    "cost_usd_per_year",
+    "cost_pct_gdp",
+    "total_defence_pct_gdp",
+    "headroom_core_2014",
+    "headroom_core_2035",
+    "headroom_total_2035",
+    "burden_share",
+    "gdp_share",
+    "troops_deployed",
+    "troops_required_pool",
+    "troops_available",
+    "capacity_ratio",
+    "shortfall",
+    "cost_raise_usd_per_year",
+)
+
+#: Metrics where lower is better (used by robustness and regret).
+LOWER_IS_BETTER = frozenset(
+    {"attack_probability", "escalation_risk", "total_cost_usd_per_year", "max_cost_pct_gdp", "expected_casualties",
+     "casualties_if_war", "troops_required_pool", "guarantors_short", "annual_attack_probability", "incident_probability"}
+)
+
+
+@dataclass
+class Evaluation:
+    """Raw arrays of one evaluation: ``packages[m]`` is ``(P, n)``,
+    ``rows[m]`` is ``(K, n)`` (only when ``detail`` was asked)."""
+
+    packages: dict[str, np.ndarray]
+    rows: dict[str, np.ndarray] | None
+    n: int
+
+
+def evaluate(lv: Levers, x: Inputs, horizon: float, *, detail: bool = False) -> Evaluation:
+    """Evaluate all packages in ``lv`` over the futures in ``x``."""
+    n = x.n
+    cred = credibility(lv, x)
+    frc = forces(lv, x)
+    cst = costs(lv, x, frc["shortfall"])
+    det = deterrence(lv, x, cred, horizon)
+    cmb = combat(det["defender_strength"], det["adversary_win_probability"], det["attack_probability"], x)
+    apr = approval(lv, x, horizon)
+    esc = escalation(lv, x, cred, det["attack_probability"], horizon)
+    hum = humanitarian(lv, x, cred)
+    pkg = {
+        **{k: det[k] for k in ("attack_probability", "annual_attack_probability", "defender_strength")},
+        **cmb,
+        **apr,
+        **{k: esc[k] for k in ("escalation_risk", "adversary_acceptance", "incident_probability")},
+        **hum,
+        "total_cost_usd_per_year": cst["total_cost_usd_per_year"],
+        "max_cost_pct_gdp": cst["max_cost_pct_gdp"],
+        "troops_deployed": lv.sum_rows(frc["troops_deployed"]),
+        "troops_required_pool": lv.sum_rows(frc["troops_required_pool"]),
+        "guarantors_short": lv.sum_rows((frc["shortfall"] > 0).astype(np.float64)),
+    }
+    P = lv.n_packages
+    out = {m: np.broadcast_to(pkg[m], (P, n)) for m in PACKAGE_METRICS}
+    rows = None
+    if detail:
+        K = lv.n_rows
+        merged = {"credibility": cred, **frc, **cst}
+        rows = {m: np.broadcast_to(merged[m], (K, n)) for m in GUARANTOR_METRICS}
+    return Evaluation(out, rows, n)
+
+
+def assess(packages, futures=None, *, parameters=None, countries=None, horizon: float | None = None, detail: bool = True):
+    """Evaluate packages over futures and return an :class:`xarray.Dataset`.
+
+    ``packages``: list of :class:`~foedus.domain.package.Package` or paths.
+    ``futures``: ``None`` for the central values (one future), or a mapping
+    ``name -> array`` of sampled values (e.g. from
+    :func:`foedus.exploration.futures.sample_futures`).
+    ``parameters``: a :class:`~foedus.data.parameter_set.ParameterSet`
+    (defaults plus overrides); shipped defaults when omitted.
+    """
+    import xarray as xr
+
+    from foedus.data.loaders import load_countries, load_packages
+    from foedus.data.parameter_set import ParameterSet
+    from foedus.models.levers import compile_packages
+
+    countries = countries or load_countries()
+    pkgs = [p if not isinstance(p, (str, bytes)) and hasattr(p, "commitments") else None for p in packages]
+    paths = [p for p, q in zip(packages, pkgs) if q is None]
+    loaded = iter(load_packages(paths, countries)) if paths else iter(())
+    pkgs = [q if q is not None else next(loaded) for q in pkgs]
+    ps = parameters or ParameterSet.default()
+    h = float(horizon if horizon is not None else ps.values()["assessment.horizon_years"])
+    lv = compile_packages(pkgs, countries)
+    x = make_inputs(ps, futures)
+    ev = evaluate(lv, x, h, detail=detail)
+    coords = {"package": lv.package_ids, "future": np.arange(x.n)}
+    data = {m: (("package", "future"), np.array(a)) for m, a in ev.packages.items()}
+    ds = xr.Dataset(data, coords=coords, attrs={"horizon_years": h})
+    if detail and ev.rows is not None:
+        G = len(lv.guarantors)
+        for m, a in ev.rows.items():
+            full = np.full((lv.n_packages, G, x.n), np.nan)
+            full[lv.row_package, lv.row_guarantor] = a
+            ds[m if m not in ds else f"{m}_by_guarantor"] = (("package", "guarantor", "future"), full)
+        ds = ds.assign_coords(guarantor=lv.guarantors)
+    return ds
+
+
+def make_inputs(ps, futures=None) -> Inputs:
+    """Inputs at the central values, with sampled futures laid over them."""
+    vals = ps.values()
+    if futures is None:
+        return Inputs(vals, 1)
+    sizes = {np.asarray(v).size for v in futures.values()}
+    n = max(sizes) if sizes else 1
+    return Inputs({**vals, **{k: np.asarray(v, dtype=np.float64) for k, v in futures.items()}}, n)

@@ -1,0 +1,53 @@
+"""Parameter values as arrays over futures.
+
+:class:`Inputs` maps each parameter name to a NumPy array of shape ``(n,)``
+(uncertain, sampled) or ``(1,)`` (fixed), so sub-models broadcast without
+caring which is which. A single deterministic run at the central values is
+simply ``n = 1``. Per-guarantor parameters (``will.<ISO3>``,
+``approval.nato_consent.<ISO3>``) fall back to their ``.default`` entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+
+class Inputs(Mapping):
+    """Read-only mapping ``name -> array`` plus the number of futures."""
+
+    def __init__(self, values: Mapping[str, np.ndarray | float], n: int):
+        self.n = int(n)
+        self._v: dict[str, np.ndarray] = {}
+        for k, v in values.items():
+            a = np.asarray(v, dtype=np.float64).reshape(-1)
+            if a.size not in (1, self.n):
+                raise ValueError(f"parameter {k}: expected 1 or {self.n} values, got {a.size}")
+            self._v[k] = a
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        try:
+            return self._v[key]
+        except KeyError:
+            raise KeyError(f"no parameter named '{key}'") from None
+
+    def __iter__(self):
+        return iter(self._v)
+
+    def __len__(self) -> int:
+        return len(self._v)
+
+    def per_guarantor(self, prefix: str, iso3: list[str]) -> np.ndarray:
+        """Stack ``prefix.<ISO3>`` (or ``prefix.default``) into ``(G, n|1)``."""
+        rows = [self._v.get(f"{prefix}.{g}", self._v.get(f"{prefix}.default")) for g in iso3]
+        if any(r is None for r in rows):
+            raise KeyError(f"no parameter {prefix}.default to fall back on")
+        width = max((r.size for r in rows), default=1)
+        return np.stack([np.broadcast_to(r, (width,)) for r in rows]) if rows else np.zeros((0, 1))
+
+    def table(self, prefix: str, keys: list[str]) -> np.ndarray:
+        """Stack ``prefix.<key>`` for each key into ``(len(keys), n|1)``."""
+        rows = [self[f"{prefix}.{k}"] for k in keys]
+        width = max(r.size for r in rows)
+        return np.stack([np.broadcast_to(r, (width,)) for r in rows])
