@@ -225,79 +225,84 @@ def _ema_quantile(a: np.ndarray, q: float) -> float:
 
 
 class _Column:
-    """One input's points in sorted order, as a window that covers the box.
+    """One input's points in ascending order of its value.
 
-    ``idx[a:b]`` holds (the row numbers of) every point still in the box, in
-    ascending order of ``x``; entries whose ``alive`` flag is off were peeled
-    on another input and are dropped by :meth:`compact`.
+    ``val``, ``idx`` (row number) and ``yc`` (case of interest) are in that
+    order; ``flag`` marks the entries still in the box and ``pos`` maps a
+    row number back to its entry. The window ``[a, b)`` holds every entry
+    still in the box; entries in it that were peeled on another input have
+    their flag off and are skipped when read.
     """
 
-    __slots__ = ("x", "idx", "a", "b")
+    __slots__ = ("val", "idx", "yc", "pos", "flag", "a", "b")
 
-    def __init__(self, x: np.ndarray, idx: np.ndarray):
-        self.x, self.idx = x, idx
-        self.a, self.b = 0, idx.shape[0]
+    def __init__(self, x: np.ndarray, y: np.ndarray):
+        n = x.shape[0]
+        order = np.argsort(x)
+        self.val = x[order]
+        self.yc = y[order]
+        itype = np.int32 if n < 2**31 else np.intp
+        self.idx = order.astype(itype)
+        self.pos = np.empty(n, dtype=itype)
+        self.pos[order] = np.arange(n, dtype=itype)
+        self.flag = np.ones(n, dtype=bool)
+        self.a, self.b = 0, n
 
-    def compact(self, alive: np.ndarray) -> None:
-        sl = self.idx[self.a : self.b]
-        self.idx = sl[alive[sl]]
-        self.a, self.b = 0, self.idx.shape[0]
-
-    def end(self, alive: np.ndarray, need: int, w: int, top: bool):
-        """Sorted values and row numbers of at least ``need`` points in the
+    def end(self, need: int, m: int, top: bool):
+        """Sorted values and case flags of at least ``need`` entries in the
         box (or all of them) from the low end of the window, or the high end
-        if ``top``; ``w`` is the number of window entries read first."""
+        if ``top``, and the number of window entries read for them."""
         span = self.b - self.a
-        w = min(max(w, 16), span)
+        w = min(int(need * span / m * 1.15) + 32, span)
         while True:
-            raw = self.idx[self.b - w : self.b] if top else self.idx[self.a : self.a + w]
-            ids = raw[alive[raw]]
-            if ids.shape[0] >= need or w == span:
-                return self.x[ids], ids, w
+            if top:
+                sl = slice(self.b - w, self.b)
+            else:
+                sl = slice(self.a, self.a + w)
+            keep = self.flag[sl]
+            vals = self.val[sl][keep]
+            if vals.shape[0] >= need or w == span:
+                return vals, self.yc[sl][keep], w
             w = min(2 * w, span)
 
 
-def _lower_peel(col: _Column, alive, y, m: int, q: float):
+def _lower_peel(col: _Column, m: int, q: float):
     """EMA's lower peel on one column: (value, n removed, k removed, w)."""
     lo, hi = _quantile_index(m, q)
     need = min(hi + 2, m)
-    w = int(need * (col.b - col.a) / m * 1.15) + 32
     while True:
-        vals, ids, w = col.end(alive, need, w, top=False)
+        vals, ys, w = col.end(need, m, top=False)
         got = vals.shape[0]
         if vals[lo] == vals[hi] and hi < m - 1:
             r = int(np.searchsorted(vals, vals[lo], "right"))
             if r >= got and got < m:  # the run of ties goes past what was read
-                need, w = min(2 * got + 2, m), 2 * w
+                need = min(2 * got + 2, m)
                 continue
             hi = min(r, m - 1)
         break
     value = (vals[lo] + vals[hi]) / 2
     n_rm = int(np.searchsorted(vals, value, "left"))
-    k_rm = int(np.count_nonzero(y[ids[:n_rm]]))
-    return float(value), n_rm, k_rm, w
+    return float(value), n_rm, int(np.count_nonzero(ys[:n_rm])), w
 
 
-def _upper_peel(col: _Column, alive, y, m: int, q: float):
+def _upper_peel(col: _Column, m: int, q: float):
     """EMA's upper peel on one column: (value, n removed, k removed, w)."""
     lo, hi = _quantile_index(m, q)
     need = min(m - lo + 1, m)
-    w = int(need * (col.b - col.a) / m * 1.15) + 32
     while True:
-        vals, ids, w = col.end(alive, need, w, top=True)
+        vals, ys, w = col.end(need, m, top=True)
         got = vals.shape[0]
         off = m - got  # vals[t - off] is the t-th smallest value in the box
         if vals[lo - off] == vals[hi - off] and lo > 0:
             r = int(np.searchsorted(vals, vals[hi - off], "left")) - 1
             if r < 0 and got < m:  # the run of ties goes past what was read
-                need, w = min(2 * got + 2, m), 2 * w
+                need = min(2 * got + 2, m)
                 continue
             lo = max(r + off, 0)
         break
     value = (vals[lo - off] + vals[hi - off]) / 2
     n_keep = int(np.searchsorted(vals, value, "right"))
-    k_rm = int(np.count_nonzero(y[ids[n_keep:]]))
-    return float(value), got - n_keep, k_rm, w
+    return float(value), got - n_keep, int(np.count_nonzero(ys[n_keep:])), w
 
 
 def _best(obj: np.ndarray, nonres: np.ndarray) -> int:
@@ -316,26 +321,20 @@ def _lenient1(k_old: int, n_old: int, k_new: np.ndarray, n_new: np.ndarray) -> n
     return obj
 
 
-def _argsort_columns(X: np.ndarray) -> list[np.ndarray]:
-    """Row order of each column, ascending; on threads for large data (the
-    sort releases the GIL), as int32 row numbers where they fit."""
+def _sorted_columns(X: np.ndarray, y: np.ndarray) -> list[_Column]:
+    """Sort every column once; on threads for large data (NumPy's sort and
+    fancy indexing release the GIL)."""
     n, d = X.shape
-    dtype = np.int32 if n < 2**31 else np.intp
-
-    def one(j: int) -> np.ndarray:
-        return np.argsort(X[:, j]).astype(dtype, copy=False)
-
     workers = min(d, os.cpu_count() or 1)
     if n < 50_000 or workers < 2:
-        return [one(j) for j in range(d)]
+        return [_Column(X[:, j], y) for j in range(d)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, range(d)))
+        return list(pool.map(lambda j: _Column(X[:, j], y), range(d)))
 
 
-def _peel(X, y, alive, lo_lim, hi_lim, init_lo, init_hi, peel_alpha, mass_min, steps):
+def _peel(X, y, lo_lim, hi_lim, init_lo, init_hi, peel_alpha, mass_min, steps):
     n, d = X.shape
-    cols = [_Column(X[:, j], order) for j, order in enumerate(_argsort_columns(X))]
-
+    cols = _sorted_columns(X, y)
     m, k = n, int(np.count_nonzero(y))
     q_low, q_up = peel_alpha, 1 - peel_alpha
     n_cand = 2 * d
@@ -346,9 +345,9 @@ def _peel(X, y, alive, lo_lim, hi_lim, init_lo, init_hi, peel_alpha, mass_min, s
     while True:
         for j, col in enumerate(cols):
             # EMA's candidate order: upper peel, then lower peel, per input
-            value[2 * j], n_rm[2 * j], k_rm[2 * j], width[2 * j] = _upper_peel(col, alive, y, m, q_up)
+            value[2 * j], n_rm[2 * j], k_rm[2 * j], width[2 * j] = _upper_peel(col, m, q_up)
             value[2 * j + 1], n_rm[2 * j + 1], k_rm[2 * j + 1], width[2 * j + 1] = _lower_peel(
-                col, alive, y, m, q_low
+                col, m, q_low
             )
         n_new = m - n_rm
         obj = _lenient1(k, m, k - k_rm, n_new)
@@ -364,24 +363,22 @@ def _peel(X, y, alive, lo_lim, hi_lim, init_lo, init_hi, peel_alpha, mass_min, s
         c = _best(obj, nonres)
         mass_new = int(n_new[c]) / n
         if not (mass_new >= mass_min and mass_new < m / n and obj[c] > 0):
-            return m, k
-        j, col, v = c // 2, cols[c // 2], float(value[c])
-        w = min(width[c], col.b - col.a)
+            return cols, m, k
+        j, col, v, w = c // 2, cols[c // 2], float(value[c]), width[c]
         if c % 2 == 0:  # upper peel: drop every entry above v
-            cut = col.b - w + int(np.searchsorted(col.x[col.idx[col.b - w : col.b]], v, "right"))
-            alive[col.idx[cut : col.b]] = False
+            cut = col.b - w + int(np.searchsorted(col.val[col.b - w : col.b], v, "right"))
+            gone = col.idx[cut : col.b][col.flag[cut : col.b]]
             col.b = cut
             hi_lim[j] = v
         else:  # lower peel: drop every entry below v
-            cut = col.a + int(np.searchsorted(col.x[col.idx[col.a : col.a + w]], v, "left"))
-            alive[col.idx[col.a : cut]] = False
+            cut = col.a + int(np.searchsorted(col.val[col.a : col.a + w], v, "left"))
+            gone = col.idx[col.a : cut][col.flag[col.a : cut]]
             col.a = cut
             lo_lim[j] = v
+        for other in cols:
+            other.flag[other.pos[gone]] = False
         m, k = int(n_new[c]), k - int(k_rm[c])
         steps.append((lo_lim.copy(), hi_lim.copy(), m, k))
-        for other in cols:
-            if other.b - other.a > 2 * m + 64:
-                other.compact(alive)
 
 
 def _paste(X, y, lo_lim, hi_lim, init_lo, init_hi, paste_alpha, mass_min, m, k, steps):
@@ -462,8 +459,7 @@ def find_box(
     lo_lim, hi_lim = init_lo.copy(), init_hi.copy()
     t_coi = int(np.count_nonzero(y))
     steps = [(lo_lim.copy(), hi_lim.copy(), n, t_coi)]
-    alive = np.ones(n, dtype=bool)
-    m, k = _peel(X, y, alive, lo_lim, hi_lim, init_lo, init_hi, float(peel_alpha), mass_min, steps)
+    cols, m, k = _peel(X, y, lo_lim, hi_lim, init_lo, init_hi, float(peel_alpha), mass_min, steps)
     if paste:
         _paste(X, y, lo_lim, hi_lim, init_lo, init_hi, float(paste_alpha), mass_min, m, k, steps)
 

@@ -1,0 +1,1 @@
+"""The ``foedus`` command line (Typer + Rich)."""

@@ -1,0 +1,347 @@
+"""The ``foedus`` command line.
+
+Commands import what they need when they run, so ``foedus --help`` stays
+fast. Any :class:`~foedus.domain.errors.InputError` is printed as
+``file:line: field: expectation`` on stderr with exit status 2, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(
+    name="foedus",
+    help="Design, cost and stress-test security guarantees (reference case: Ukraine after a ceasefire).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+runs_app = typer.Typer(help="Stored explorations: list, show, export, delete.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+EXIT_INPUT = 2
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+
+
+def fail(message: str) -> None:
+    _console(stderr=True).print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(EXIT_INPUT)
+
+
+def handles_input_errors(fn):
+    """Turn input errors into a clear message and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from foedus.domain.errors import InputError
+
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            from rich.markup import escape
+
+            con = _console(stderr=True)
+            for line in str(exc).splitlines():
+                con.print(f"[bold red]error:[/] {escape(line)}")
+            raise typer.Exit(EXIT_INPUT) from None
+        except KeyboardInterrupt:
+            _console(stderr=True).print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _dump(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def _parameters(set_: list[str] | None, params_file: Path | None = None):
+    from foedus.data.parameter_set import ParameterSet, parse_assignments
+
+    ps = ParameterSet.default()
+    if params_file is not None:
+        ps = ps.with_overrides(_read_overrides_file(params_file), source=str(params_file))
+    if set_:
+        ps = ps.with_overrides(parse_assignments(set_))
+    return ps
+
+
+def _read_overrides_file(path: Path) -> dict[str, float]:
+    """A YAML file ``{set: {name: value}, range: {name: [low, high]}, fix: [names]}``
+    or a flat ``{name: value}`` mapping."""
+    from foedus.data.yamlio import load
+    from foedus.domain.errors import InputError, Problem
+
+    data, lines = load(path)
+    if not isinstance(data, dict):
+        raise InputError(str(path), [Problem("(document)", "a mapping of parameter names to numbers", 1)])
+    flat = data.get("set", data) if isinstance(data.get("set"), dict) else data
+    out = {}
+    for k, v in flat.items():
+        if k in ("range", "fix"):
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise InputError(str(path), [Problem(str(k), f"a number, got {v!r}", lines.get((k,)))])
+        out[str(k)] = float(v)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# foundation commands
+# ---------------------------------------------------------------------------
+
+
+@app.command()
+@handles_input_errors
+def validate(files: list[Path] = typer.Argument(..., help="Package files (YAML) to check.")):
+    """Check package files; print every problem with file, line and field."""
+    from foedus.data.loaders import load_countries, load_package
+    from foedus.domain.errors import InputError
+
+    countries = load_countries()
+    con = _console()
+    errors = []
+    for f in files:
+        try:
+            p = load_package(f, countries)
+            con.print(f"[green]ok[/]    {f}  ({p.id}: {len(p.commitments)} commitments)")
+        except InputError as exc:
+            errors.append(exc)
+    if errors:
+        from rich.markup import escape
+
+        err = _console(stderr=True)
+        for e in errors:
+            for line in str(e).splitlines():
+                err.print(f"[bold red]error:[/] {escape(line)}")
+        raise typer.Exit(EXIT_INPUT)
+
+
+@app.command()
+@handles_input_errors
+def params(
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    group: Optional[str] = typer.Option(None, help="Only parameters of this sub-model (file), e.g. credibility."),
+):
+    """Every parameter with value, unit, year, range and source."""
+    from foedus.data.loaders import load_parameters
+
+    ps = load_parameters()
+    items = [p for p in ps.values() if group is None or p.group == group]
+    if as_json:
+        _dump({"parameters": [_param_record(p) for p in items]})
+        return
+    from rich.table import Table
+
+    t = Table(title="foedus parameters", show_lines=False)
+    for c in ("name", "value", "unit", "year", "range", "source"):
+        t.add_column(c, overflow="fold")
+    for p in items:
+        u = p.uncertainty
+        rng = f"{u.low:g}–{u.high:g} ({u.distribution})" if u else ""
+        t.add_row(p.name, f"{p.value:g}", p.unit.value, str(p.year), rng, p.references[0].short())
+    _console().print(t)
+
+
+def _param_record(p) -> dict:
+    u = p.uncertainty
+    return {
+        "name": p.name,
+        "group": p.group,
+        "value": p.value,
+        "unit": p.unit.value,
+        "year": p.year,
+        "date": p.date.isoformat(),
+        "values": {d.isoformat(): v for d, v in sorted(p.values.items())},
+        "description": " ".join(p.description.split()),
+        "source": p.references[0].short(),
+        "references": [r.model_dump(exclude_none=True, mode="json") for r in p.references],
+        "uncertainty": None
+        if u is None
+        else {
+            "distribution": u.distribution,
+            "low": u.low,
+            "high": u.high,
+            "rationale": u.rationale,
+            "references": [r.model_dump(exclude_none=True, mode="json") for r in u.references],
+        },
+    }
+
+
+@app.command()
+@handles_input_errors
+def countries(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
+    """Country data (NATO-32, Ukraine, Russia) with each figure's source."""
+    from foedus.data.loaders import load_countries
+
+    table = load_countries()
+    if as_json:
+        out = []
+        for c in table.countries.values():
+            rec = {"iso3": c.iso3, "name": c.name}
+            for k, f in c.facts().items():
+                src = table.sources[f.source]
+                rec[k] = {"value": getattr(f.value, "value", f.value), "source": src.short(), "source_id": f.source, "grade": f.grade.value, "note": f.note}
+            for k, f in c.figures().items():
+                src = table.sources[f.source]
+                rec[k] = {"value": f.value, "unit": f.unit.value, "year": f.year, "source": src.short(), "source_id": f.source, "url": src.url, "grade": f.grade.value, "note": f.note}
+            out.append(rec)
+        _dump({"countries": out, "sources": {k: v.model_dump(exclude_none=True, mode="json") for k, v in table.sources.items()}})
+        return
+    from rich.table import Table
+
+    from foedus.interfaces.formatting import fmt
+
+    t = Table(title=f"foedus countries ({len(table.countries)})")
+    for c in ("ISO3", "name", "GDP", "defence % GDP", "defence", "active", "NATO", "EU", "nuclear", "deployment vote", "weakest grade"):
+        t.add_column(c)
+    order = ["verified", "secondary", "derived", "unverified"]
+    for c in table.countries.values():
+        grades = [f.grade.value for f in {**c.figures(), **c.facts()}.values()]
+        t.add_row(
+            c.iso3,
+            c.name,
+            fmt("total_cost_usd_per_year", c.gdp_usd.value) + f" ({c.gdp_usd.year})",
+            f"{100 * c.defence_pct_gdp.value:.2f}% ({c.defence_pct_gdp.year})",
+            fmt("total_cost_usd_per_year", c.defence_usd.value),
+            f"{c.active_personnel.value:,.0f}",
+            "yes" if c.is_nato else "",
+            "yes" if c.is_eu else "",
+            "yes" if c.is_nuclear else "",
+            c.deployment_approval.value.value,
+            max(grades, key=order.index),
+        )
+    _console().print(t)
+
+
+@app.command()
+@handles_input_errors
+def show(package: Path = typer.Argument(..., help="A package file.")):
+    """A readable summary of one package."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from foedus.data.loaders import load_countries, load_package
+    from foedus.models.levers import compile_packages
+    from foedus.interfaces.formatting import fmt
+
+    countries = load_countries()
+    p = load_package(package, countries)
+    con = _console()
+    con.print(f"[bold]{escape(p.title)}[/]  ({p.id})")
+    con.print(escape(" ".join(p.rationale.split())))
+    con.print(f"Kyiv's position: {p.kyiv_position.value}")
+    t = Table(title="commitments")
+    for c in ("guarantor", "kind", "legal form", "trigger", "posture", "troops", "aircraft", "ships", "USD/yr", "ROE"):
+        t.add_column(c)
+    for c in p.commitments:
+        t.add_row(
+            c.guarantor, c.kind.value, c.legal_form.value, c.trigger.value,
+            c.posture.value if c.posture else "", f"{c.troops:,}" if c.troops else "",
+            str(c.aircraft or ""), str(c.ships or ""),
+            fmt("total_cost_usd_per_year", c.usd_per_year) if c.usd_per_year else "", c.rules_of_engagement.value,
+        )
+    con.print(t)
+    lv = compile_packages([p], countries)
+    con.print("Approvals needed (rules and file): " + (", ".join(f"{a} ({by})" for a, by in lv.approvals_by_package[0]) or "none"))
+    con.print("Sources:")
+    for s in p.sources:
+        con.print(f"  - {escape(s.short())}" + (f" {s.url}" if s.url else ""))
+
+
+# ---------------------------------------------------------------------------
+# assessment
+# ---------------------------------------------------------------------------
+
+SUMMARY_ROWS = (
+    "attack_probability",
+    "defence_holds_probability",
+    "expected_casualties",
+    "approval_probability",
+    "escalation_risk",
+    "adversary_acceptance",
+    "humanitarian_coverage",
+    "air_defence_coverage",
+    "total_cost_usd_per_year",
+    "max_cost_pct_gdp",
+    "troops_deployed",
+    "troops_required_pool",
+    "guarantors_short",
+)
+
+
+@app.command()
+@handles_input_errors
+def compare(
+    files: list[Path] = typer.Argument(..., help="Package files to compare side by side."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a parameter: NAME=VALUE (repeatable), e.g. will.USA=0."),
+    params_file: Optional[Path] = typer.Option(None, "--params", help="YAML file of parameter overrides {name: value}."),
+    horizon: Optional[float] = typer.Option(None, "--horizon", min=0.1, max=100, help="Years over which risks accumulate."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output (see docs/cli.md)."),
+    guarantors: bool = typer.Option(True, "--guarantors/--no-guarantors", help="Show per-guarantor details."),
+):
+    """Compare packages at the central values (packages as columns)."""
+    from foedus.data.loaders import load_countries, load_packages
+    from foedus.exploration.compare import comparison
+
+    countries = load_countries()
+    ps = _parameters(set_, params_file)
+    pkgs = load_packages(files, countries)
+    result = comparison(pkgs, ps, countries, horizon)
+    if as_json:
+        _dump(result)
+        return
+    _print_comparison(result, guarantors)
+
+
+def _print_comparison(result: dict, guarantors: bool = True) -> None:
+    from rich.table import Table
+
+    from foedus.interfaces.formatting import fmt, label
+
+    con = _console()
+    pk = result["packages"]
+    t = Table(title=f"foedus compare — central values, horizon {result['horizon_years']:g} years", caption="Model estimates, not predictions. Ranges across futures: foedus explore.")
+    t.add_column("metric")
+    for p in pk:
+        t.add_column(p["id"], justify="right")
+    for m in SUMMARY_ROWS:
+        t.add_row(label(m), *[fmt(m, p["metrics"][m]) for p in pk])
+    con.print(t)
+    if result["overrides"]:
+        con.print("Overrides: " + ", ".join(f"{k}={v:g}" for k, v in result["overrides"].items()))
+    if not guarantors:
+        return
+    cols = ("credibility", "troops_deployed", "troops_required_pool", "troops_available", "capacity_ratio", "cost_usd_per_year", "cost_pct_gdp", "total_defence_pct_gdp", "burden_share", "gdp_share")
+    for p in pk:
+        g = Table(title=f"{p['id']}: per guarantor", title_justify="left")
+        g.add_column("guarantor")
+        for c in cols:
+            g.add_column(label(c), justify="right")
+        shown = sorted(p["guarantors"], key=lambda r: -(r["cost_usd_per_year"] or 0))
+        for r in shown[:12]:
+            flag = " [red](short)[/]" if r["capacity_shortfall"] else ""
+            g.add_row(r["iso3"] + flag, *[fmt(c, r[c]) for c in cols])
+        if len(shown) > 12:
+            g.caption = f"… and {len(shown) - 12} more guarantors (--json lists all)"
+        con.print(g)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
