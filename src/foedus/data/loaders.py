@@ -34,7 +34,25 @@ def load_countries(path: str | None = None) -> CountryTable:
     """The country table (shipped file unless ``path`` is given)."""
     p = Path(path) if path else _data_path("countries.yaml")
     data, lines = load(p)
+    _check_country_sources(data, lines, str(p))
     return validate(CountryTable, data, file=str(p), lines=lines)
+
+
+def _check_country_sources(data: Any, lines: dict, file: str) -> None:
+    """Every figure's and fact's ``source`` must be a key of ``sources``;
+    checked here (not only in :class:`CountryTable`) to name the line."""
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), dict) or not isinstance(data.get("countries"), dict):
+        return  # pydantic reports the shape
+    sources = data["sources"]
+    problems = []
+    for iso, country in data["countries"].items():
+        for fname, fig in (country.items() if isinstance(country, dict) else ()):
+            src = fig.get("source") if isinstance(fig, dict) else None
+            if isinstance(src, str) and src not in sources:
+                loc = ("countries", iso, fname, "source")
+                problems.append(Problem(f"countries.{iso}.{fname}.source", f"expected a key of sources; '{src}' is not one", lines.get(loc)))
+    if problems:
+        raise InputError(file, problems)
 
 
 def parameter_files(directory: str | Path | None = None) -> list[Path]:
@@ -49,7 +67,8 @@ def _resolve_refs(raw: Any, sources: dict[str, Reference], where: str, file: str
     for i, r in enumerate(raw):
         if isinstance(r, str):
             if r not in sources:
-                raise InputError(file, [Problem(f"{where}[{i}]", f"a key of this file's sources; '{r}' is not one", line)])
+                known = ", ".join(sources) or "none defined"
+                raise InputError(file, [Problem(f"{where}[{i}]", f"expected a key of this file's sources ({known}); '{r}' is not one", line)])
             out.append(sources[r])
         else:
             out.append(r)
@@ -94,11 +113,12 @@ def parse_parameter_file(path: Path, text: str | None = None) -> dict[str, Param
         if not isinstance(body, dict):
             raise InputError(file, [Problem(f"parameters.{key}", "a mapping with description, unit, values, references", lines.get(base))])
         body = dict(body)
-        body["references"] = _resolve_refs(body.get("references"), sources, f"parameters.{key}.references", file, lines.get(base + ("references",)))
+        if "references" in body:  # a missing key stays missing: pydantic reports "required field is missing"
+            body["references"] = _resolve_refs(body.get("references"), sources, f"parameters.{key}.references", file, lines.get(base + ("references",)))
         unc = body.get("uncertainty")
-        if isinstance(unc, dict):
+        if isinstance(unc, dict) and "references" in unc:
             unc = dict(unc)
-            unc["references"] = _resolve_refs(unc.get("references"), sources, f"parameters.{key}.uncertainty.references", file, lines.get(base + ("uncertainty",)))
+            unc["references"] = _resolve_refs(unc.get("references"), sources, f"parameters.{key}.uncertainty.references", file, lines.get(base + ("uncertainty", "references"), lines.get(base + ("uncertainty",))))
             body["uncertainty"] = unc
         body["name"] = f"{stem}.{key}"
         body["group"] = stem

@@ -68,7 +68,11 @@ class ParameterSet:
         p = self._template(name)
         if p is None:
             near = difflib.get_close_matches(name, list(self.parameters), n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(near)}?" if near else "; see `foedus params`"
+            if near:
+                hint = f"; did you mean {', '.join(near)}?"
+            else:  # nothing close: name the groups, so the user knows where to look
+                groups = sorted({n.split(".", 1)[0] for n in self.parameters})
+                hint = f"; names start with a group ({', '.join(groups)}); see `foedus params`"
             raise InputError(source, [Problem(name, f"a known parameter name{hint}")])
         return p
 

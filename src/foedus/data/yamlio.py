@@ -24,11 +24,38 @@ class _Loader(yaml.SafeLoader):
     """Safe loader; dates stay ISO strings-compatible objects as PyYAML makes them."""
 
 
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+#: Tags the safe constructor knows; any other explicit tag (``!!python/...``)
+#: is refused before anything is constructed.
+_SAFE_TAGS = frozenset(t for t in _Loader.yaml_constructors if t)
+
+
+def _refused(node: yaml.Node, path: tuple, problems: list[Problem]) -> bool:
+    if node.tag in _SAFE_TAGS:
+        return False
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+    problems.append(
+        Problem(
+            _dotted(path) or "(document)",
+            f"expected plain YAML data, not the tag '{tag}' (foedus never builds objects from YAML tags)",
+            node.start_mark.line + 1,
+        )
+    )
+    return True
+
+
 def _build(node: yaml.Node, path: tuple, lines: Lines, loader: _Loader, problems: list[Problem]) -> Any:
     lines[path] = node.start_mark.line + 1
+    if _refused(node, path, problems):
+        return None
+    if (isinstance(node, yaml.MappingNode) and node.tag != _MAP) or (isinstance(node, yaml.SequenceNode) and node.tag != _SEQ):
+        return loader.construct_object(node, deep=True)  # !!omap, !!pairs, !!set: safe constructors
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:
+            if _refused(key_node, path, problems):
+                continue
             key = loader.construct_object(key_node, deep=True)
             if isinstance(key, (list, dict)):
                 problems.append(Problem(_dotted(path), "mapping keys must be plain scalars", key_node.start_mark.line + 1))
@@ -82,6 +109,9 @@ def loads(text: str, file: str | None = None) -> tuple[Any, Lines]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = exc.problem or "malformed YAML"
+        cm = exc.context_mark
+        if exc.context and cm is not None and (mark is None or cm.line != mark.line):
+            what += f" ({exc.context} that starts on line {cm.line + 1})"
         raise InputError(file, [Problem("(syntax)", f"not valid YAML: {what}", line)]) from None
     except yaml.YAMLError as exc:
         raise InputError(file, [Problem("(syntax)", f"not valid YAML: {exc}")]) from None

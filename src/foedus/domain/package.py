@@ -61,13 +61,22 @@ class Commitment(BaseModel):
     def _known_guarantor(cls, v: str, info: ValidationInfo) -> str:
         if v in CONTEXT_ONLY:
             raise ValueError(
-                f"{v} is context, not a guarantor (Ukraine's forces and the adversary are parameters)"
+                f"a guarantor other than UKR or RUS; {v} is context, not a guarantor"
+                " (Ukraine's forces and the adversary are parameters)"
             )
         countries = (info.context or {}).get("countries")
         if v in GROUPS:
             return v
         if countries is not None and v not in countries:
             raise ValueError(f"a known ISO3 country code or group ({', '.join(GROUPS)}); '{v}' is not one")
+        return v
+
+    @field_validator("troops", "aircraft", "ships", "usd_per_year", mode="before")
+    @classmethod
+    def _not_bool(cls, v: object) -> object:
+        # YAML reads yes/no/on/off/true/false as booleans; pydantic would take True as 1.
+        if isinstance(v, bool):
+            raise ValueError(f"a number, got {str(v).lower()} (YAML reads yes/no/on/off as true/false)")
         return v
 
     @field_validator("approvals")
@@ -91,10 +100,10 @@ class Commitment(BaseModel):
         if k is Kind.NUCLEAR_UMBRELLA:
             countries = (info.context or {}).get("countries")
             if self.guarantor in GROUPS:
-                raise ValueError("a nuclear umbrella is extended by one nuclear-weapon state, not a group")
+                raise ValueError("a single nuclear-weapon state as guarantor of a nuclear umbrella, not a group")
             if countries is not None:
                 c = countries.get(self.guarantor)
-                if c is not None and not c.nuclear_weapon_state:
+                if c is not None and not c.is_nuclear:
                     raise ValueError(
                         f"a nuclear-weapon state as guarantor of a nuclear umbrella; {self.guarantor} is not one"
                     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from foedus.domain.reference import Reference
 from foedus.domain.vocabulary import Unit
@@ -51,18 +51,27 @@ class Parameter(BaseModel):
     uncertainty: Uncertainty | None = None
     group: str | None = Field(default=None, description="sub-model that owns it")
 
+    @field_validator("values")
+    @classmethod
+    def _in_unit(cls, values: dict[dt.date, float], info: ValidationInfo) -> dict[dt.date, float]:
+        # A field validator (not the model one) so the error points at the `values` line.
+        unit = info.data.get("unit")
+        for d, v in values.items():
+            if unit in UNIT_INTERVAL and not 0.0 <= v <= 1.0:
+                raise ValueError(
+                    f"a value in [0, 1] for unit '{unit.value}' (rates are fractions: 2.5 % is 0.025), got {v} on {d}"
+                )
+        return values
+
     @model_validator(mode="after")
     def _check(self) -> "Parameter":
-        for d, v in self.values.items():
-            if self.unit in UNIT_INTERVAL and not 0.0 <= v <= 1.0:
-                raise ValueError(f"value {v} on {d} must lie in [0, 1] for unit '{self.unit.value}'")
         u = self.uncertainty
         if u is not None:
             if self.unit in UNIT_INTERVAL and (u.low < 0 or u.high > 1):
-                raise ValueError(f"uncertainty range [{u.low}, {u.high}] must lie in [0, 1] for unit '{self.unit.value}'")
+                raise ValueError(f"an uncertainty range inside [0, 1] for unit '{self.unit.value}', got [{u.low}, {u.high}]")
             v = self.value
             if not u.low <= v <= u.high:
-                raise ValueError(f"central value {v} must lie inside its uncertainty range [{u.low}, {u.high}]")
+                raise ValueError(f"a central value inside its uncertainty range [{u.low}, {u.high}], got {v}")
         return self
 
     @property

@@ -14,16 +14,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from foedus.models.approval import approval
+from foedus.models.approval import approval, own_approval, weights as approval_weights
 from foedus.models.combat import combat
-from foedus.models.costs import costs
+from foedus.models.costs import costs, package_costs
 from foedus.models.credibility import credibility
 from foedus.models.deterrence import deterrence
 from foedus.models.escalation import escalation
-from foedus.models.forces import forces
+from foedus.models.forces import forces, package_forces
 from foedus.models.humanitarian import humanitarian
 from foedus.models.inputs import Inputs
+from foedus.models.sums import CredSums
 from foedus.models.levers import Levers
+
 
 #: The package-level metrics of the JSON contract, first, then the extras.
 CONTRACT_METRICS = (
@@ -52,6 +54,7 @@ PACKAGE_METRICS = CONTRACT_METRICS + (
 )
 GUARANTOR_METRICS = (
     "credibility",
+    "approval",
     "cost_usd_per_year",
     "cost_pct_gdp",
     "total_defence_pct_gdp",
@@ -85,35 +88,46 @@ class Evaluation:
     n: int
 
 
-def evaluate(lv: Levers, x: Inputs, horizon: float, *, detail: bool = False) -> Evaluation:
-    """Evaluate all packages in ``lv`` over the futures in ``x``."""
+def central_weights(lv: Levers, central: Inputs) -> np.ndarray:
+    """Approval weights: each row's share of its package's cost at the central values."""
+    if central.n != 1:
+        raise ValueError("central weights need the one-future (central) inputs")
+    f = forces(lv, central)
+    return approval_weights(lv, costs(lv, central, f["shortfall"])["cost_usd_per_year"][:, 0])
+
+
+def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | None = None, detail: bool = False) -> Evaluation:
+    """Evaluate all packages in ``lv`` over the futures in ``x``.
+
+    ``weights`` (approval weights per row) come from the central values; they
+    are computed from ``x`` itself when ``x`` is the one-future central case."""
     n = x.n
-    cred = credibility(lv, x)
-    frc = forces(lv, x)
-    cst = costs(lv, x, frc["shortfall"])
-    det = deterrence(lv, x, cred, horizon)
+    if weights is None:
+        weights = central_weights(lv, x)
+    cs = CredSums(lv, x)
+    frc = package_forces(lv, x)
+    cst = package_costs(lv, x, frc["deploying_rows"], frc["shortfall_deploying"])
+    det = deterrence(lv, x, cs, horizon)
     cmb = combat(det["defender_strength"], det["adversary_win_probability"], det["attack_probability"], x)
-    apr = approval(lv, x, horizon)
-    esc = escalation(lv, x, cred, det["attack_probability"], horizon)
-    hum = humanitarian(lv, x, cred)
+    apr = approval(lv, x, horizon, weights)
+    esc = escalation(lv, x, cs, det["attack_probability"], horizon)
+    hum = humanitarian(lv, x, cs)
     pkg = {
         **{k: det[k] for k in ("attack_probability", "annual_attack_probability", "defender_strength")},
         **cmb,
         **apr,
         **{k: esc[k] for k in ("escalation_risk", "adversary_acceptance", "incident_probability")},
         **hum,
-        "total_cost_usd_per_year": cst["total_cost_usd_per_year"],
-        "max_cost_pct_gdp": cst["max_cost_pct_gdp"],
-        "troops_deployed": lv.sum_rows(frc["troops_deployed"]),
-        "troops_required_pool": lv.sum_rows(frc["troops_required_pool"]),
-        "guarantors_short": lv.sum_rows((frc["shortfall"] > 0).astype(np.float64)),
+        **cst,
+        **{k: frc[k] for k in ("troops_deployed", "troops_required_pool", "guarantors_short")},
     }
     P = lv.n_packages
     out = {m: np.broadcast_to(pkg[m], (P, n)) for m in PACKAGE_METRICS}
     rows = None
     if detail:
         K = lv.n_rows
-        merged = {"credibility": cred, **frc, **cst}
+        f = forces(lv, x)
+        merged = {"credibility": credibility(lv, x), "approval": own_approval(lv, x), **f, **costs(lv, x, f["shortfall"])}
         rows = {m: np.broadcast_to(merged[m], (K, n)) for m in GUARANTOR_METRICS}
     return Evaluation(out, rows, n)
 
@@ -143,7 +157,7 @@ def assess(packages, futures=None, *, parameters=None, countries=None, horizon: 
     h = float(horizon if horizon is not None else ps.values()["assessment.horizon_years"])
     lv = compile_packages(pkgs, countries)
     x = make_inputs(ps, futures)
-    ev = evaluate(lv, x, h, detail=detail)
+    ev = evaluate(lv, x, h, weights=central_weights(lv, make_inputs(ps)), detail=detail)
     coords = {"package": lv.package_ids, "future": np.arange(x.n)}
     data = {m: (("package", "future"), np.array(a)) for m, a in ev.packages.items()}
     ds = xr.Dataset(data, coords=coords, attrs={"horizon_years": h})

@@ -9,16 +9,18 @@ in density divided by the number of points removed), peeling and optional
 pasting. It is pure computation: no plotting, printing or I/O.
 
 Why hand-written
-    ``ema_workbench.analysis.prim.Prim`` copies pandas DataFrames for every
-    candidate peel, re-sorts every column at every step and pulls in
-    matplotlib and seaborn on import; on 1e6 points x 12 inputs it takes
-    about 18 s and 6 GB. Here each column is argsorted once; the box is a
-    global boolean mask, and each column keeps a window of its sorted order
-    that holds every point still in the box (plus points already peeled away
-    by other columns, dropped lazily when they make up half of the window).
-    The quantile a peel needs sits near the ends of a window, so each step
-    only reads short runs from the window ends, and all 2d candidate peels
-    are scored at once with NumPy.
+    ``ema_workbench.analysis.prim.Prim`` deep-copies a pandas DataFrame for
+    every candidate peel, sorts every column of the box again at every step
+    and imports matplotlib and seaborn with it; on 1e6 points x 12 inputs it
+    takes about 18 s and 6 GB. Here each column is argsorted once (on two
+    threads when the data are large), and the box is kept as counts of the
+    points still inside per block of about sqrt(n) consecutive sorted
+    entries. The order statistic a peel needs is then found from a
+    cumulative sum over blocks plus a look at one block, all 2d candidate
+    peels are scored at once with NumPy, and taking a peeled slice out of
+    the box costs one row look-up per point removed. A step costs
+    O(d sqrt(n)) plus the points it removes, so the initial sorts dominate;
+    memory is about 30 bytes per point and input on top of ``X``.
 
 Agreement with EMA
     The peeling and pasting rules are those of EMA Workbench 2.5
@@ -150,8 +152,9 @@ def _validate(X, y, names, threshold, peel_alpha, paste_alpha, mass_min):
     if X.dtype == bool or not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
         raise ValueError(f"X must hold real numbers, got dtype {X.dtype}")
     X = X.astype(np.float64, copy=False)
-    if not np.isfinite(X).all():
-        bad = sorted({int(j) for j in np.nonzero(~np.isfinite(X))[1]})
+    low, high = X.min(axis=0), X.max(axis=0)  # NaN and inf show up here
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        bad = [int(j) for j in np.flatnonzero(~(np.isfinite(low) & np.isfinite(high)))]
         raise ValueError(f"X contains NaN or infinite values (in columns {bad})")
 
     y = np.asarray(y)
@@ -191,7 +194,7 @@ def _validate(X, y, names, threshold, peel_alpha, paste_alpha, mass_min):
         if not ok:
             interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
             raise ValueError(f"{label} must be a number in {interval}, got {value!r}")
-    return X, y, names
+    return X, y, names, low, high
 
 
 # ------------------------------------------------------------ EMA's quantile
@@ -224,87 +227,6 @@ def _ema_quantile(a: np.ndarray, q: float) -> float:
 # ---------------------------------------------------------------- the search
 
 
-class _Column:
-    """One input's points in ascending order of its value.
-
-    ``val``, ``idx`` (row number) and ``yc`` (case of interest) are in that
-    order; ``flag`` marks the entries still in the box and ``pos`` maps a
-    row number back to its entry. The window ``[a, b)`` holds every entry
-    still in the box; entries in it that were peeled on another input have
-    their flag off and are skipped when read.
-    """
-
-    __slots__ = ("val", "idx", "yc", "pos", "flag", "a", "b")
-
-    def __init__(self, x: np.ndarray, y: np.ndarray):
-        n = x.shape[0]
-        order = np.argsort(x)
-        self.val = x[order]
-        self.yc = y[order]
-        itype = np.int32 if n < 2**31 else np.intp
-        self.idx = order.astype(itype)
-        self.pos = np.empty(n, dtype=itype)
-        self.pos[order] = np.arange(n, dtype=itype)
-        self.flag = np.ones(n, dtype=bool)
-        self.a, self.b = 0, n
-
-    def end(self, need: int, m: int, top: bool):
-        """Sorted values and case flags of at least ``need`` entries in the
-        box (or all of them) from the low end of the window, or the high end
-        if ``top``, and the number of window entries read for them."""
-        span = self.b - self.a
-        w = min(int(need * span / m * 1.15) + 32, span)
-        while True:
-            if top:
-                sl = slice(self.b - w, self.b)
-            else:
-                sl = slice(self.a, self.a + w)
-            keep = self.flag[sl]
-            vals = self.val[sl][keep]
-            if vals.shape[0] >= need or w == span:
-                return vals, self.yc[sl][keep], w
-            w = min(2 * w, span)
-
-
-def _lower_peel(col: _Column, m: int, q: float):
-    """EMA's lower peel on one column: (value, n removed, k removed, w)."""
-    lo, hi = _quantile_index(m, q)
-    need = min(hi + 2, m)
-    while True:
-        vals, ys, w = col.end(need, m, top=False)
-        got = vals.shape[0]
-        if vals[lo] == vals[hi] and hi < m - 1:
-            r = int(np.searchsorted(vals, vals[lo], "right"))
-            if r >= got and got < m:  # the run of ties goes past what was read
-                need = min(2 * got + 2, m)
-                continue
-            hi = min(r, m - 1)
-        break
-    value = (vals[lo] + vals[hi]) / 2
-    n_rm = int(np.searchsorted(vals, value, "left"))
-    return float(value), n_rm, int(np.count_nonzero(ys[:n_rm])), w
-
-
-def _upper_peel(col: _Column, m: int, q: float):
-    """EMA's upper peel on one column: (value, n removed, k removed, w)."""
-    lo, hi = _quantile_index(m, q)
-    need = min(m - lo + 1, m)
-    while True:
-        vals, ys, w = col.end(need, m, top=True)
-        got = vals.shape[0]
-        off = m - got  # vals[t - off] is the t-th smallest value in the box
-        if vals[lo - off] == vals[hi - off] and lo > 0:
-            r = int(np.searchsorted(vals, vals[hi - off], "left")) - 1
-            if r < 0 and got < m:  # the run of ties goes past what was read
-                need = min(2 * got + 2, m)
-                continue
-            lo = max(r + off, 0)
-        break
-    value = (vals[lo - off] + vals[hi - off]) / 2
-    n_keep = int(np.searchsorted(vals, value, "right"))
-    return float(value), got - n_keep, int(np.count_nonzero(ys[n_keep:])), w
-
-
 def _best(obj: np.ndarray, nonres: np.ndarray) -> int:
     """EMA's pick: highest objective, then most unrestricted inputs, then first."""
     top = np.flatnonzero(obj == obj.max())
@@ -321,34 +243,142 @@ def _lenient1(k_old: int, n_old: int, k_new: np.ndarray, n_new: np.ndarray) -> n
     return obj
 
 
-def _sorted_columns(X: np.ndarray, y: np.ndarray) -> list[_Column]:
-    """Sort every column once; on threads for large data (NumPy's sort and
-    fancy indexing release the GIL)."""
-    n, d = X.shape
-    workers = min(d, os.cpu_count() or 1)
-    if n < 50_000 or workers < 2:
-        return [_Column(X[:, j], y) for j in range(d)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda j: _Column(X[:, j], y), range(d)))
+class _SortedColumns:
+    """Every input's points sorted once, with counts of the points left in the box.
+
+    Row ``j`` of ``val``, ``idx`` (row number in X) and ``yc`` (case of
+    interest) lists input ``j``'s points in ascending order of value, cut
+    into blocks of ``blk`` entries; ``bid[i, j] - j * nb`` is the block that
+    holds point ``i`` in input ``j``'s order. ``alive`` marks the points still in
+    the box, and ``cnt[j, t]`` and ``kcnt[j, t]`` count them, and the cases
+    of interest among them, in block ``t`` of input ``j``. So the r-th
+    smallest value in the box is found by a cumulative sum over blocks and a
+    look at one block, not a pass over the column, and taking points out of
+    the box costs one look-up per point. Entries below ``lo_at[j]`` and from
+    ``hi_at[j]`` on are out of the box (peeled on input ``j``).
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray):
+        n, d = X.shape
+        self.n, self.d, self.y = n, d, y
+        self.blk = blk = max(64, math.isqrt(n))
+        self.nb = nb = -(-n // blk)
+        self.alive = np.ones(n, dtype=bool)
+        self.val = np.empty((d, n))
+        self.idx = np.empty((d, n), dtype=np.int32 if n < 2**31 else np.intp)
+        self.yc = np.empty((d, n), dtype=bool)
+        bid = np.empty((d, n), dtype=np.int32 if d * nb < 2**31 else np.int64)
+        self.kcnt = np.empty((d, nb), dtype=np.int64)
+        self.cnt = np.full((d, nb), blk, dtype=np.int64)
+        self.cnt[:, -1] = n - (nb - 1) * blk
+        self.lo_at = [0] * d
+        self.hi_at = [n] * d
+        block_of_rank = (np.arange(n) // blk).astype(bid.dtype)  # + j * nb: flat block id
+        starts = np.arange(0, n, blk)
+
+        def one(j: int) -> None:
+            order = np.argsort(X[:, j])
+            self.val[j] = X[:, j][order]
+            self.yc[j] = y[order]
+            self.idx[j] = order
+            bid[j][order] = block_of_rank + j * nb
+            self.kcnt[j] = np.add.reduceat(self.yc[j], starts, dtype=np.int64)
+
+        workers = min(d, os.cpu_count() or 1)
+        if n < 50_000 or workers < 2:
+            for j in range(d):
+                one(j)
+        else:  # NumPy's sort and fancy indexing release the GIL
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(one, range(d)))
+        self.bid = np.ascontiguousarray(bid.T)  # a point's blocks side by side: one look-up per point
+
+    def refresh(self) -> None:
+        """Cumulative block counts; call after every change of the box."""
+        self.ccnt = np.cumsum(self.cnt, axis=1)
+        self.ckcnt = np.cumsum(self.kcnt, axis=1)
+
+    def below(self, j: int, q: int) -> tuple[int, int]:
+        """Points, and cases of interest, in the box among entries ``[0, q)`` of input ``j``."""
+        t, rest = divmod(q, self.blk)
+        n_in = int(self.ccnt[j, t - 1]) if t else 0
+        k_in = int(self.ckcnt[j, t - 1]) if t else 0
+        if rest:
+            s = t * self.blk
+            f = self.alive[self.idx[j, s:q]]
+            n_in += int(np.count_nonzero(f))
+            k_in += int(np.count_nonzero(f & self.yc[j, s:q]))
+        return n_in, k_in
+
+    def nth(self, j: int, r: int) -> float:
+        """The ``r``-th smallest value (from 0) of input ``j`` in the box."""
+        t = int(np.searchsorted(self.ccnt[j], r, "right"))
+        before = int(self.ccnt[j, t - 1]) if t else 0
+        s = t * self.blk
+        inside = np.flatnonzero(self.alive[self.idx[j, s : s + self.blk]])
+        return self.val[j, s + inside[r - before]]
+
+    def lower_peel(self, j: int, m: int, k: int, q: float) -> tuple[float, int, int]:
+        """EMA's lower peel of input ``j``: (new low limit, points removed, cases removed)."""
+        lo, hi = _quantile_index(m, q)
+        a_lo = self.nth(j, lo)
+        a_hi = a_lo if hi == lo else self.nth(j, hi)
+        if a_lo == a_hi and hi < m - 1:  # walk up to the next distinct value
+            hi = min(self.below(j, int(np.searchsorted(self.val[j], a_lo, "right")))[0], m - 1)
+            a_hi = self.nth(j, hi)
+        value = (a_lo + a_hi) / 2
+        n_rm, k_rm = self.below(j, int(np.searchsorted(self.val[j], value, "left")))
+        return float(value), n_rm, k_rm
+
+    def upper_peel(self, j: int, m: int, k: int, q: float) -> tuple[float, int, int]:
+        """EMA's upper peel of input ``j``: (new high limit, points removed, cases removed)."""
+        lo, hi = _quantile_index(m, q)
+        a_hi = self.nth(j, hi)
+        a_lo = a_hi if hi == lo else self.nth(j, lo)
+        if a_lo == a_hi and lo > 0:  # walk down to the next distinct value
+            lo = max(self.below(j, int(np.searchsorted(self.val[j], a_hi, "left")))[0] - 1, 0)
+            a_lo = self.nth(j, lo)
+        value = (a_lo + a_hi) / 2
+        n_keep, k_keep = self.below(j, int(np.searchsorted(self.val[j], value, "right")))
+        return float(value), m - n_keep, k - k_keep
+
+    def cut(self, j: int, value: float, upper: bool) -> None:
+        """Take out of the box every point above (``upper``) or below ``value`` on input ``j``."""
+        if upper:
+            q = int(np.searchsorted(self.val[j], value, "right"))
+            rows = self.idx[j, q : self.hi_at[j]]
+            self.hi_at[j] = min(q, self.hi_at[j])
+        else:
+            q = int(np.searchsorted(self.val[j], value, "left"))
+            rows = self.idx[j, self.lo_at[j] : q]
+            self.lo_at[j] = max(q, self.lo_at[j])
+        gone = rows[self.alive[rows]]
+        if gone.size == 0:
+            return
+        self.alive[gone] = False
+        d, nb = self.d, self.nb
+        block = self.bid[gone]  # (points, inputs): flat block ids
+        self.cnt.reshape(-1)[:] -= np.bincount(block.ravel(), minlength=d * nb)
+        hit = block[self.y[gone]]
+        if hit.size:
+            self.kcnt.reshape(-1)[:] -= np.bincount(hit.ravel(), minlength=d * nb)
 
 
 def _peel(X, y, lo_lim, hi_lim, init_lo, init_hi, peel_alpha, mass_min, steps):
     n, d = X.shape
-    cols = _sorted_columns(X, y)
+    cols = _SortedColumns(X, y)
     m, k = n, int(np.count_nonzero(y))
     q_low, q_up = peel_alpha, 1 - peel_alpha
     n_cand = 2 * d
     value = np.empty(n_cand)
     n_rm = np.empty(n_cand, dtype=np.int64)
     k_rm = np.empty(n_cand, dtype=np.int64)
-    width = [0] * n_cand
     while True:
-        for j, col in enumerate(cols):
+        cols.refresh()
+        for j in range(d):
             # EMA's candidate order: upper peel, then lower peel, per input
-            value[2 * j], n_rm[2 * j], k_rm[2 * j], width[2 * j] = _upper_peel(col, m, q_up)
-            value[2 * j + 1], n_rm[2 * j + 1], k_rm[2 * j + 1], width[2 * j + 1] = _lower_peel(
-                col, m, q_low
-            )
+            value[2 * j], n_rm[2 * j], k_rm[2 * j] = cols.upper_peel(j, m, k, q_up)
+            value[2 * j + 1], n_rm[2 * j + 1], k_rm[2 * j + 1] = cols.lower_peel(j, m, k, q_low)
         n_new = m - n_rm
         obj = _lenient1(k, m, k - k_rm, n_new)
 
@@ -363,68 +393,74 @@ def _peel(X, y, lo_lim, hi_lim, init_lo, init_hi, peel_alpha, mass_min, steps):
         c = _best(obj, nonres)
         mass_new = int(n_new[c]) / n
         if not (mass_new >= mass_min and mass_new < m / n and obj[c] > 0):
-            return cols, m, k
-        j, col, v, w = c // 2, cols[c // 2], float(value[c]), width[c]
-        if c % 2 == 0:  # upper peel: drop every entry above v
-            cut = col.b - w + int(np.searchsorted(col.val[col.b - w : col.b], v, "right"))
-            gone = col.idx[cut : col.b][col.flag[cut : col.b]]
-            col.b = cut
+            return m, k
+        j, v = c // 2, float(value[c])
+        cols.cut(j, v, upper=c % 2 == 0)
+        if c % 2 == 0:
             hi_lim[j] = v
-        else:  # lower peel: drop every entry below v
-            cut = col.a + int(np.searchsorted(col.val[col.a : col.a + w], v, "left"))
-            gone = col.idx[col.a : cut][col.flag[col.a : cut]]
-            col.a = cut
+        else:
             lo_lim[j] = v
-        for other in cols:
-            other.flag[other.pos[gone]] = False
         m, k = int(n_new[c]), k - int(k_rm[c])
         steps.append((lo_lim.copy(), hi_lim.copy(), m, k))
 
 
 def _paste(X, y, lo_lim, hi_lim, init_lo, init_hi, paste_alpha, mass_min, m, k, steps):
+    """EMA's pasting: widen one side of one restricted input at a time."""
     n, d = X.shape
+    res = [j for j in range(d) if lo_lim[j] != init_lo[j] or hi_lim[j] != init_hi[j]]
+    if not res:
+        return
+    # pasting never restricts another input, so these columns are all it reads
+    x = {j: np.ascontiguousarray(X[:, j]) for j in res}
+    out = {j: (x[j] < lo_lim[j]) | (x[j] > hi_lim[j]) for j in res}
+    n_out = np.zeros(n, dtype=np.int32)  # restricted inputs on which a point is outside the box
+    for j in res:
+        n_out += out[j]
     while True:
-        res = np.flatnonzero((lo_lim != init_lo) | (hi_lim != init_hi))
-        if res.size == 0:
+        res = [j for j in res if lo_lim[j] != init_lo[j] or hi_lim[j] != init_hi[j]]
+        if not res:
             return
-        # only points outside the box on at most one restricted input matter
-        n_out = np.zeros(n, dtype=np.int8)
+        in_box = np.flatnonzero(n_out == 0)
+        out_one = np.flatnonzero(n_out == 1)  # outside on exactly one restricted input
+        y_one = y[out_one]
+        cand = []  # (value, input, lower side?, n_new, k_new, input still restricted?)
         for j in res:
-            xj = X[:, j]
-            n_out += (xj < lo_lim[j]) | (xj > hi_lim[j])
-        pool = np.flatnonzero(n_out <= 1)
-        n_out_pool, y_pool = n_out[pool], y[pool]
-
-        cand = []  # (value, dim, is_lower, n_new, k_new, restricted after)
-        for j in res:
-            xj = X[pool, j]
-            out_j = (xj < lo_lim[j]) | (xj > hi_lim[j])
-            ok = n_out_pool == out_j  # in the box on every other restricted input
-            # EMA's order: paste the lower side, then the upper side
-            data = np.sort(xj[ok & (xj >= init_lo[j]) & (xj <= lo_lim[j])])
+            xb, xo, oj = x[j][in_box], x[j][out_one], out[j][out_one]
+            lo, hi = lo_lim[j], hi_lim[j]
+            # EMA's order: paste the lower side, then the upper side; the
+            # data to paste from are the points in the box on every other
+            # restricted input, beyond (or on) the current limit
+            data = np.sort(np.concatenate([xb[xb <= lo], xo[oj & (xo <= lo)]]))
             v = _ema_quantile(data, 1 - paste_alpha) if data.size else float(init_lo[j])
-            inside = ok & (xj >= v) & (xj <= hi_lim[j])
-            still = v != init_lo[j] or hi_lim[j] != init_hi[j]
-            cand.append((v, j, True, np.count_nonzero(inside), np.count_nonzero(y_pool[inside]), still))
-            data = np.sort(xj[ok & (xj >= hi_lim[j]) & (xj <= init_hi[j])])
+            inb = (xb >= v) & (xb <= hi)
+            ino = oj & (xo >= v) & (xo <= hi)
+            still = v != init_lo[j] or hi != init_hi[j]
+            cand.append((v, j, True, inb, ino, still))
+            data = np.sort(np.concatenate([xb[xb >= hi], xo[oj & (xo >= hi)]]))
             v = _ema_quantile(data, paste_alpha) if data.size else float(init_hi[j])
-            inside = ok & (xj >= lo_lim[j]) & (xj <= v)
-            still = lo_lim[j] != init_lo[j] or v != init_hi[j]
-            cand.append((v, j, False, np.count_nonzero(inside), np.count_nonzero(y_pool[inside]), still))
-        n_new = np.array([c[3] for c in cand], dtype=np.int64)
-        k_new = np.array([c[4] for c in cand], dtype=np.int64)
+            inb = (xb >= lo) & (xb <= v)
+            ino = oj & (xo >= lo) & (xo <= v)
+            still = lo != init_lo[j] or v != init_hi[j]
+            cand.append((v, j, False, inb, ino, still))
+        n_new = np.array([np.count_nonzero(c[3]) + np.count_nonzero(c[4]) for c in cand], dtype=np.int64)
+        k_new = np.array(
+            [np.count_nonzero(y[in_box][c[3]]) + np.count_nonzero(y_one[c[4]]) for c in cand], dtype=np.int64
+        )
         obj = _lenient1(k, m, k_new, n_new)
-        nonres = d - (res.size - 1 + np.array([c[5] for c in cand], dtype=np.int64))
+        nonres = d - (len(res) - 1 + np.array([c[5] for c in cand], dtype=np.int64))
         c = _best(obj, nonres)
-        v, j, is_lower, n_c, k_c, _ = cand[c]
-        n_c, k_c = int(n_c), int(k_c)
+        v, j = cand[c][0], cand[c][1]
+        n_c, k_c = int(n_new[c]), int(k_new[c])
         mass_new = n_c / n
         if not (mass_new >= mass_min and mass_new > m / n and obj[c] > 0 and k_c / n_c > k / m):
             return
-        if is_lower:
+        if cand[c][2]:
             lo_lim[j] = v
         else:
             hi_lim[j] = v
+        n_out -= out[j]
+        out[j] = (x[j] < lo_lim[j]) | (x[j] > hi_lim[j])
+        n_out += out[j]
         m, k = n_c, k_c
         steps.append((lo_lim.copy(), hi_lim.copy(), m, k))
 
@@ -453,13 +489,12 @@ def find_box(
     values, no case of interest, a wrong number of names, or parameters out
     of range.
     """
-    X, y, names = _validate(X, y, names, threshold, peel_alpha, paste_alpha, mass_min)
+    X, y, names, init_lo, init_hi = _validate(X, y, names, threshold, peel_alpha, paste_alpha, mass_min)
     n, d = X.shape
-    init_lo, init_hi = X.min(axis=0), X.max(axis=0)
     lo_lim, hi_lim = init_lo.copy(), init_hi.copy()
     t_coi = int(np.count_nonzero(y))
     steps = [(lo_lim.copy(), hi_lim.copy(), n, t_coi)]
-    cols, m, k = _peel(X, y, lo_lim, hi_lim, init_lo, init_hi, float(peel_alpha), mass_min, steps)
+    m, k = _peel(X, y, lo_lim, hi_lim, init_lo, init_hi, float(peel_alpha), mass_min, steps)
     if paste:
         _paste(X, y, lo_lim, hi_lim, init_lo, init_hi, float(paste_alpha), mass_min, m, k, steps)
 

@@ -33,6 +33,7 @@ METRIC_INFO: dict[str, tuple[str, str]] = {
     "defender_strength": ("Defending troop-equivalents", "persons"),
     # per guarantor
     "credibility": ("Credibility", "prob"),
+    "approval": ("Own approvals pass", "prob"),
     "cost_usd_per_year": ("Cost per year", "usd"),
     "cost_pct_gdp": ("Cost, % GDP", "pct_gdp"),
     "total_defence_pct_gdp": ("Defence spending incl. package", "pct_gdp"),

@@ -1,18 +1,24 @@
 """Approval: probability that the package is approved and stays in force.
 
-Equations (package p, future n)::
+Equations (row k of guarantor g in package p, future n)::
 
-    vetoes    = prod_a p_a ** count[p, a]         over veto players (Senate 2/3,
-                Congress majorities, Commons, Bundestag, Art. 35, other
-                parliaments, EU unanimity)
-    nato      = prod_{m in NATO} consent_m        if the package is NATO membership
-    kyiv      = kyiv[position_p]                  (a package Kyiv rejects is unstable)
-    survive_k = (1 - revocation_per_year[form_k]) ** horizon
-    in_force  = sum_k gdp_weight_k * survive_k    (GDP-weighted share still in force)
-    approval  = kyiv * vetoes * nato * in_force
+    approve_k   = prod_a p_a ** count[k, a]       the guarantor's own veto players
+                  (Senate 2/3 for a US treaty, both Houses for a congressional-
+                  executive agreement, Commons, Bundestag, Art. 35, other
+                  parliaments with prior or ex-post approval)
+    survive_k   = (1 - revocation_per_year[form_k]) ** horizon
+    national    = sum_k weight_k * approve_k * survive_k
+    collective  = prod_a p_a ** count[p, a]       package-wide vetoes (EU unanimity)
+                  * prod_{m in NATO} consent_m     if the package is NATO membership
+    kyiv        = kyiv[position_p]                (a package Kyiv rejects is unstable)
+    approval    = kyiv * collective * national
 
-The veto players each package needs are derived from the rules in
-:func:`foedus.models.levers.implied_approvals` plus those the package file
+``weight_k`` is guarantor k's share of the package's cost at the central
+values (its GDP share when the package costs nothing in peacetime), so
+``national`` is the expected share of the package, by what each guarantor
+brings, that is approved and still in force at the horizon: a coalition does
+not fall when one small parliament says no, but it shrinks. Veto players
+come from :func:`foedus.models.levers.implied_approvals` plus those the file
 lists. Properties: every factor is a probability, so adding a veto player
 never raises approval; NATO unanimity is exactly the product over members.
 """
@@ -25,19 +31,52 @@ from foedus.models.inputs import Inputs
 from foedus.models.levers import FORMS, KYIV, VETOES, Levers
 
 
-def approval(lv: Levers, x: Inputs, horizon: float) -> dict[str, np.ndarray]:
-    p = x.table("approval", VETOES)  # (V, n|1)
+def weights(lv: Levers, central_cost: np.ndarray) -> np.ndarray:
+    """Row weights ``(K,)`` from each row's cost at the central values."""
+    cost = np.asarray(central_cost, dtype=np.float64).reshape(lv.n_rows)
+    total = lv.sum_rows(cost)[lv.row_package]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, cost / np.where(total > 0, total, 1.0), lv.gdp_weight)
+
+
+def own_approval(lv: Levers, x: Inputs) -> np.ndarray:
+    """Per-row probability that the guarantor's own veto players approve, ``(K, n|1)``."""
     with np.errstate(divide="ignore"):
-        vetoes = np.exp(lv.vetoes @ np.log(p))  # (P, n|1); p = 0 gives exp(-inf) = 0
-    consent = x.per_guarantor("approval.nato_consent", lv.nato_members).prod(axis=0)  # (n|1,)
-    nato = np.where(lv.nato_membership[:, None], consent[None, :], 1.0)
+        return np.exp(lv.row_vetoes @ np.log(x.table("approval", VETOES)))
+
+
+def _levers(lv: Levers, w: np.ndarray):
+    # rows with the same veto counts and legal form share one future profile
+    keys = np.concatenate([lv.row_vetoes, lv.form[:, None].astype(float)], axis=1)
+    uniq, cls = np.unique(keys, axis=0, return_inverse=True)
+    W = np.zeros((lv.n_packages, uniq.shape[0]))
+    np.add.at(W, (lv.row_package, cls.reshape(-1)), w)
+    Wf = np.zeros((lv.n_packages, len(FORMS)))
+    np.add.at(Wf, (lv.row_package, lv.form), w)
+    return uniq, W, Wf
+
+
+def approval(lv: Levers, x: Inputs, horizon: float, w: np.ndarray) -> dict[str, np.ndarray]:
+    n = x.n
+    logp = x.table("approval", VETOES)
+    with np.errstate(divide="ignore"):
+        logp = np.log(logp)
+    logsurv = np.log1p(-x.table("approval.revocation_per_year", FORMS)) * horizon  # (4, n|1)
+    uniq, W, Wf = lv.memo(("approval", np.asarray(w).tobytes()), lambda: _levers(lv, w))
+    profile = np.exp(uniq[:, :-1] @ logp + logsurv[uniq[:, -1].astype(int)])  # (C, n|1)
+    national = W @ profile
+    with np.errstate(divide="ignore"):
+        collective = np.exp(lv.vetoes @ logp)
+    consent = x.per_guarantor("approval.nato_consent", lv.nato_members).prod(axis=0)
+    collective = collective * np.where(lv.nato_membership[:, None], consent[None, :], 1.0)
     kyiv = x.table("approval.kyiv", KYIV)[lv.kyiv]
-    rev = x.table("approval.revocation_per_year", FORMS)[lv.form]  # (K, n|1)
-    survive = (1.0 - rev) ** horizon
-    in_force = lv.sum_rows(lv.gdp_weight[:, None] * survive)
+    in_force = Wf @ np.exp(logsurv)
+    own_profile = np.exp(uniq[:, :-1] @ logp)
+    ratification = collective * (W @ own_profile)
+    shape = (lv.n_packages, n)
     return {
-        "approval_probability": kyiv * vetoes * nato * in_force,
-        "ratification_probability": vetoes * nato,
-        "kyiv_acceptance": kyiv,
-        "in_force_share": in_force,
+        "approval_probability": np.broadcast_to(kyiv * collective * national, shape),
+        "ratification_probability": np.broadcast_to(ratification, shape),
+        "kyiv_acceptance": np.broadcast_to(kyiv, shape),
+        "in_force_share": np.broadcast_to(in_force, shape),
     }

@@ -19,13 +19,15 @@ Cost bands: peacetime forward stationing 60-150k USD per soldier-year
 2010; CSBA). Where the pool a commitment needs exceeds the guarantor's
 capacity, the missing soldiers must be raised at the full cost of a soldier
 in that country's current budget. Mutual-defence promises and nuclear
-umbrellas cost nothing in peacetime here (a stated limit).
+umbrellas cost nothing in peacetime here (a stated limit). Properties: cost
+grows with troops; % of GDP is cost over GDP; burden shares sum to 1.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from foedus.models.forces import shortfall_rows
 from foedus.models.inputs import Inputs
 from foedus.models.levers import POSTURES, Levers
 
@@ -43,17 +45,25 @@ def per_soldier_budget(lv: Levers) -> np.ndarray:
     return v
 
 
-def costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> dict[str, np.ndarray]:
+def unit_costs(x: Inputs) -> np.ndarray:
+    """``(5, n|1)`` cost of a soldier-year by posture."""
     stat = x["costs.soldier_year.stationing"][None, :]
     exp = x["costs.soldier_year.expeditionary"][None, :]
-    unit = stat + x.table("costs.contested_share", POSTURES) * (exp - stat)  # (5, n|1)
-    personnel = (lv.ground + lv.trainers) @ unit
-    platforms = lv.aircraft.sum(axis=1)[:, None] * x["costs.aircraft_year"][None, :] + lv.ships.sum(axis=1)[:, None] * x[
-        "costs.ship_year"
-    ][None, :]
-    money = (lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd)[:, None]
-    raise_ = shortfall * (x["costs.raise_cost_factor"][None, :] * lv.row_values(per_soldier_budget(lv))[:, None])
-    cost = personnel + platforms + money + raise_
+    return stat + x.table("costs.contested_share", POSTURES) * (exp - stat)
+
+
+def _variable_cost(lv: Levers, x: Inputs, rows: np.ndarray, short: np.ndarray) -> np.ndarray:
+    people = (lv.ground + lv.trainers)[rows] @ unit_costs(x)
+    platforms = lv.aircraft[rows].sum(axis=1)[:, None] * x["costs.aircraft_year"][None, :] + lv.ships[rows].sum(axis=1)[:, None] * x["costs.ship_year"][None, :]
+    money = (lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd)[rows][:, None]
+    raise_ = short * (x["costs.raise_cost_factor"][None, :] * per_soldier_budget(lv)[lv.row_guarantor[rows]][:, None])
+    return people + platforms + money, raise_
+
+
+def costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-row detail (compare, web)."""
+    base, raise_ = _variable_cost(lv, x, np.arange(lv.n_rows), shortfall)
+    cost = base + raise_
     gdp = lv.row_values(lv.gdp)[:, None]
     pct = cost / gdp
     total = lv.row_values(lv.defence_pct_gdp)[:, None] + pct
@@ -67,9 +77,37 @@ def costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> dict[str, np.ndarray]
         "total_defence_pct_gdp": total,
         "burden_share": burden,
         "gdp_share": np.broadcast_to(lv.gdp_weight[:, None], cost.shape),
-        "total_cost_usd_per_year": package_cost,
-        "max_cost_pct_gdp": lv.max_rows(pct),
     }
     for m in MARKS:
         out[f"headroom_{m}"] = x[f"costs.nato_mark.{m}"][None, :] - total
     return out
+
+
+def _cost_levers(lv: Levers, deploying: np.ndarray):
+    money = lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd
+    const_rows = np.ones(lv.n_rows, dtype=bool)
+    const_rows[deploying] = False
+    const_total = lv.sum_rows(np.where(const_rows, money, 0.0))
+    const_max = lv.max_rows(np.where(const_rows, money / lv.row_values(lv.gdp), 0.0))
+    I = np.zeros((lv.n_packages, deploying.size))
+    I[lv.row_package[deploying], np.arange(deploying.size)] = 1.0
+    pk = lv.row_package[deploying]
+    pk_with = np.unique(pk)
+    starts = np.searchsorted(pk, pk_with)
+    return const_total, const_max, I, 1.0 / lv.row_values(lv.gdp)[deploying], pk_with, starts
+
+
+def package_costs(lv: Levers, x: Inputs, deploying: np.ndarray, short: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-package total cost and the highest guarantor cost in % of GDP.
+
+    Rows that deploy nothing cost a constant (their money); only deploying
+    rows are evaluated per future."""
+    const_total, const_max, I, inv_gdp, pk_with, starts = lv.memo(("package_costs", deploying.tobytes()), lambda: _cost_levers(lv, deploying))
+    base, raise_ = _variable_cost(lv, x, deploying, short)
+    cost_d = base + raise_
+    total = const_total[:, None] + I @ cost_d
+    worst = np.broadcast_to(const_max[:, None], total.shape).copy()
+    if deploying.size:
+        mx = np.maximum.reduceat(cost_d * inv_gdp[:, None], starts, axis=0)
+        worst[pk_with] = np.maximum(worst[pk_with], mx)
+    return {"total_cost_usd_per_year": total, "max_cost_pct_gdp": worst}

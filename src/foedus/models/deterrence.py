@@ -36,9 +36,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from foedus.models.forces import available
+from foedus.models.forces import capacity_share
 from foedus.models.inputs import Inputs
 from foedus.models.levers import POSTURES, Levers
+from foedus.models.sums import CredSums
 
 
 def arrival_weights(x: Inputs) -> np.ndarray:
@@ -46,34 +47,64 @@ def arrival_weights(x: Inputs) -> np.ndarray:
     return np.exp(-x.table("deterrence.arrival_days", POSTURES) / x["deterrence.decisive_window_days"][None, :])
 
 
-def combat_power(lv: Levers, x: Inputs) -> np.ndarray:
-    """Troop-equivalents each row brings if it fights, ``(K, n|1)``."""
-    w = arrival_weights(x)
-    power = lv.ground @ w
-    power = power + (lv.aircraft @ w) * x["deterrence.aircraft_troop_equivalents"][None, :]
-    power = power + (lv.ships @ w) * x["deterrence.ship_troop_equivalents"][None, :]
+def _power_columns(lv: Levers) -> tuple[np.ndarray, list[tuple[str, int]]]:
+    """Lever-only columns of combat power and what factor each takes."""
+    cols, recipe = [], []
+    for j in range(len(POSTURES)):
+        for kind, lever in (("ground", lv.ground[:, j]), ("air", lv.aircraft[:, j]), ("sea", lv.ships[:, j])):
+            if lever.any():
+                cols.append(lever)
+                recipe.append((kind, j))
     if lv.mutual_defence.any():
-        surge = lv.row_values(available(lv, x)) * (
-            x["deterrence.surge_share"]
-            * np.exp(-x["deterrence.arrival_days.surge"] / x["deterrence.decisive_window_days"])
-        )[None, :]
-        power = power + lv.mutual_defence[:, None] * surge
-    return power
+        cols.append(lv.mutual_defence * lv.row_values(lv.active))
+        recipe.append(("surge", -1))
+    if not cols:
+        return np.zeros((lv.n_rows, 1)), [("none", -1)]
+    return np.stack(cols, axis=1), recipe
 
 
-def any_of(lv: Levers, p: np.ndarray) -> np.ndarray:
-    """Per package, probability that at least one row's event happens: 1 - prod(1 - p)."""
-    return 1.0 - lv.prod_rows(1.0 - p)
+def power_terms(lv: Levers, x: Inputs) -> tuple[np.ndarray, np.ndarray]:
+    """Lever columns ``(K, J)`` and future factors ``(J, n|1)`` whose products
+    summed over ``j`` give each row's combat power in troop-equivalents."""
+    V, recipe = lv.memo("power_columns", lambda: _power_columns(lv))
+    w = arrival_weights(x)
+    facs = []
+    for kind, j in recipe:
+        if kind == "ground":
+            facs.append(w[j])
+        elif kind == "air":
+            facs.append(w[j] * x["deterrence.aircraft_troop_equivalents"])
+        elif kind == "sea":
+            facs.append(w[j] * x["deterrence.ship_troop_equivalents"])
+        elif kind == "surge":
+            facs.append(
+                capacity_share(x)
+                * x["deterrence.surge_share"]
+                * np.exp(-x["deterrence.arrival_days.surge"] / x["deterrence.decisive_window_days"])
+            )
+        else:
+            facs.append(np.zeros(1))
+    width = max(f.size for f in facs)
+    return V, np.stack([np.broadcast_to(f, (width,)) for f in facs])
 
 
-def defender_strength(lv: Levers, x: Inputs, cred: np.ndarray) -> np.ndarray:
+def combat_power(lv: Levers, x: Inputs) -> np.ndarray:
+    """Troop-equivalents each row brings if it fights, ``(K, n|1)`` (detail)."""
+    V, F = power_terms(lv, x)
+    return V @ F
+
+
+def defender_strength(lv: Levers, x: Inputs, cs: CredSums) -> np.ndarray:
     """Effective defending troop-equivalents ``D`` per package, ``(P, n)``."""
-    trainers = lv.trainers.sum(axis=1)[:, None]
-    help_te = lv.sum_rows(cred * (lv.aid_usd[:, None] / 1e9)) * x["deterrence.aid_troop_equivalents_per_usd_bn"][None, :]
-    help_te = help_te + lv.sum_rows(cred * trainers) * x["deterrence.training_troop_equivalents_per_trainer"][None, :]
-    intel = any_of(lv, cred * lv.intel[:, None])
-    ukraine = (x["deterrence.ukraine_forces"][None, :] + help_te) * (1.0 + x["deterrence.intelligence_multiplier"][None, :] * intel)
-    return ukraine + lv.sum_rows(cred * combat_power(lv, x))
+    V, F = power_terms(lv, x)
+    VE = lv.memo("power_and_help", lambda: np.concatenate([V, np.stack([lv.aid_usd / 1e9, lv.trainers.sum(axis=1)], axis=1)], axis=1))
+    S = cs.sums(VE, key="power_and_help")  # (J+2, P, n)
+    J = V.shape[1]
+    guarantors = np.einsum("jpn,jn->pn", S[:J], np.broadcast_to(F, (J, S.shape[2])))
+    help_te = S[J] * x["deterrence.aid_troop_equivalents_per_usd_bn"] + S[J + 1] * x["deterrence.training_troop_equivalents_per_trainer"]
+    intel = cs.any_of(lv.intel, key="intel")
+    ukraine = (x["deterrence.ukraine_forces"] + help_te) * (1.0 + x["deterrence.intelligence_multiplier"] * intel)
+    return ukraine + guarantors
 
 
 def win_probability(D: np.ndarray, x: Inputs) -> np.ndarray:
@@ -82,16 +113,17 @@ def win_probability(D: np.ndarray, x: Inputs) -> np.ndarray:
     return 1.0 / (1.0 + ratio ** x["deterrence.decisiveness"])
 
 
-def escalation_cost(lv: Levers, x: Inputs, cred: np.ndarray) -> np.ndarray:
+def escalation_cost(lv: Levers, x: Inputs, cs: CredSums) -> np.ndarray:
     nuclear = lv.row_values(lv.nuclear)
-    e = np.where(lv.umbrella, 1.0, 0.0)[:, None] + (
-        (nuclear & lv.combat & ~lv.umbrella)[:, None] * x["deterrence.nuclear_shadow"][None, :]
-    )
-    return x["deterrence.nuclear_escalation_cost"][None, :] * any_of(lv, cred * e)
+    flag = lv.umbrella | (nuclear & lv.combat)
+    idx = np.nonzero(flag)[0]
+    shadow = np.broadcast_to(x["deterrence.nuclear_shadow"], (x.n,))
+    e = np.where(lv.umbrella[idx][:, None], 1.0, shadow[None, :])
+    return x["deterrence.nuclear_escalation_cost"] * cs.any_of(flag, e, key="escalation")
 
 
-def sanctions_cost(lv: Levers, x: Inputs, cred: np.ndarray) -> np.ndarray:
-    return x["deterrence.sanctions_cost"][None, :] * any_of(lv, cred * lv.snapback[:, None])
+def sanctions_cost(lv: Levers, x: Inputs, cs: CredSums) -> np.ndarray:
+    return x["deterrence.sanctions_cost"] * cs.any_of(lv.snapback, key="snapback")
 
 
 def attack_probability(p_win, E, S, x: Inputs, horizon: float) -> tuple[np.ndarray, np.ndarray]:
@@ -102,11 +134,11 @@ def attack_probability(p_win, E, S, x: Inputs, horizon: float) -> tuple[np.ndarr
     return annual, attack
 
 
-def deterrence(lv: Levers, x: Inputs, cred: np.ndarray, horizon: float) -> dict[str, np.ndarray]:
-    D = defender_strength(lv, x, cred)
+def deterrence(lv: Levers, x: Inputs, cs: CredSums, horizon: float) -> dict[str, np.ndarray]:
+    D = defender_strength(lv, x, cs)
     p_win = win_probability(D, x)
-    E = escalation_cost(lv, x, cred)
-    S = sanctions_cost(lv, x, cred)
+    E = escalation_cost(lv, x, cs)
+    S = sanctions_cost(lv, x, cs)
     annual, attack = attack_probability(p_win, E, S, x, horizon)
     return {
         "defender_strength": D,

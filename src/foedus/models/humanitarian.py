@@ -17,16 +17,17 @@ import numpy as np
 
 from foedus.models.inputs import Inputs
 from foedus.models.levers import Levers
+from foedus.models.sums import CredSums
 
 
-def humanitarian(lv: Levers, x: Inputs, cred: np.ndarray) -> dict[str, np.ndarray]:
+def humanitarian(lv: Levers, x: Inputs, cs: CredSums) -> dict[str, np.ndarray]:
     need = x["humanitarian.humanitarian_needs_usd_per_year"] + (
         x["humanitarian.reconstruction_needs_usd"] / x["humanitarian.reconstruction_period_years"]
     )
-    money = lv.sum_rows(cred * (lv.humanitarian_usd + lv.reconstruction_usd)[:, None])
-    ad = lv.ad_personnel[:, None] + lv.ad_aircraft[:, None] * x["forces.air_personnel_per_aircraft"][None, :]
-    air = lv.sum_rows(cred * ad) / x["humanitarian.air_defence_full_cover_personnel"][None, :]
+    V = lv.memo("humanitarian", lambda: np.stack([lv.humanitarian_usd + lv.reconstruction_usd, lv.ad_personnel, lv.ad_aircraft], axis=1))
+    S = cs.sums(V, key="humanitarian")
+    air = (S[1] + S[2] * x["forces.air_personnel_per_aircraft"]) / x["humanitarian.air_defence_full_cover_personnel"]
     return {
-        "humanitarian_coverage": np.minimum(1.0, money / need[None, :]),
+        "humanitarian_coverage": np.minimum(1.0, S[0] / need),
         "air_defence_coverage": np.minimum(1.0, air),
     }

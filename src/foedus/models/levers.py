@@ -122,9 +122,25 @@ class Levers:
     # per package (P,)
     kyiv: np.ndarray  # int into KYIV
     nato_membership: np.ndarray  # bool
-    vetoes: np.ndarray  # (P, len(VETOES)) counts of veto players by kind
+    vetoes: np.ndarray  # (P, len(VETOES)) counts of package-wide veto players (EU unanimity, extra approvals of groups)
+    row_vetoes: np.ndarray  # (K, len(VETOES)) counts of each guarantor's own veto players
     nato_members: list[str] = field(default_factory=list)
     approvals_by_package: list[list[tuple[str, str]]] = field(default_factory=list)
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, key, build):
+        """Lever-only intermediate results, built once per key and reused
+        for every chunk of futures (the levers never change)."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = build()
+            return value
+
+    def __getstate__(self):  # do not ship caches to Dask workers
+        state = dict(self.__dict__)
+        state["_memo"] = {}
+        return state
 
     @property
     def n_rows(self) -> int:
@@ -160,6 +176,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
     rows: dict[tuple[int, str], dict] = {}
     order: list[tuple[int, str]] = []
     kyiv, nato_membership, vetoes, approvals_by_package = [], [], [], []
+    row_veto_pairs: dict[tuple[int, str], set[str]] = {}
     for p_i, pkg in enumerate(packages):
         veto_pairs: set[tuple[str, str]] = set()
         member_of_nato = False
@@ -184,15 +201,18 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
                 if c.guarantor not in GROUPS:
                     for a in implied_approvals(c, countries[iso], bool(in_ukr)):
                         veto_pairs.add((a, iso))
+                        row_veto_pairs.setdefault(key, set()).add(a)
             for a in c.approvals:
                 veto_pairs.add((a.value, c.guarantor))
+                if c.guarantor not in GROUPS:
+                    row_veto_pairs.setdefault((p_i, c.guarantor), set()).add(a.value)
         if member_of_nato:
             veto_pairs.add((Approval.NATO_UNANIMITY.value, "NATO"))
         kyiv.append(KYIV.index(pkg.kyiv_position.value))
         nato_membership.append(member_of_nato)
         counts = np.zeros(len(VETOES))
-        for a, _ in veto_pairs:
-            if a in VETOES:
+        for a, by in veto_pairs:
+            if a in VETOES and by in GROUPS:
                 counts[VETOES.index(a)] += 1
         vetoes.append(counts)
         approvals_by_package.append(sorted(veto_pairs))
@@ -208,6 +228,11 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         raise RuntimeError("rows must be sorted by package")
     starts = np.searchsorted(rp, np.arange(len(packages)))
     R = [rows[k] for k in order]
+    row_vetoes = np.zeros((K, len(VETOES)))
+    for i, key in enumerate(order):
+        for a in row_veto_pairs.get(key, ()):
+            if a in VETOES:
+                row_vetoes[i, VETOES.index(a)] += 1
 
     def col(name, dtype=float):
         return np.array([r[name] for r in R], dtype=dtype)
@@ -251,6 +276,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         kyiv=np.array(kyiv, dtype=np.int64),
         nato_membership=np.array(nato_membership, dtype=bool),
         vetoes=np.array(vetoes, dtype=float).reshape(len(packages), len(VETOES)),
+        row_vetoes=row_vetoes,
         nato_members=nato,
         approvals_by_package=approvals_by_package,
     )

@@ -93,10 +93,10 @@ __all__ = ["DEFAULT_PATH", "SCHEMA_VERSION", "RunNotFoundError", "RunStore", "Ru
 DEFAULT_PATH = "foedus-runs.duckdb"
 SCHEMA_VERSION = 1
 
-_RUN_ID = re.compile(r"^r[0-9a-f]{10}$")
 _DATA_TABLE = re.compile(r"^(futures|results)_(r[0-9a-f]{10})$")
 _RESERVED = {"future_id", "package_idx", "package_id"}
 _HASH_BATCH = 1 << 18
+_BLOCK = 4096
 
 # run ids of writers open in this process, per resolved database path: the
 # garbage collector of a second RunStore on the same file must spare them.
@@ -201,7 +201,14 @@ class RunStore:
     """The DuckDB file holding every run. One per process and file at a time
     for writing; see the module docstring for the design."""
 
-    def __init__(self, path: str | Path = DEFAULT_PATH, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: str | Path = DEFAULT_PATH, *, read_only: bool = False, memory_limit: str | None = "2GB"
+    ) -> None:
+        """Open (or create, unless read_only) the store at ``path``.
+
+        ``memory_limit`` caps DuckDB's buffer pool (it otherwise keeps every
+        block it wrote cached, up to 80% of RAM); larger sorts spill to
+        ``<path>.tmp``. None keeps DuckDB's default."""
         import duckdb
 
         self.read_only = read_only
@@ -223,6 +230,8 @@ class RunStore:
         except duckdb.Error as exc:
             raise _translate(self._display, exc, read_only) from None
         try:
+            if memory_limit:
+                self._con.execute(f"SET memory_limit = {_lit(str(memory_limit))}")
             self._init_schema()
             if not read_only:
                 self._collect_garbage()
@@ -322,22 +331,28 @@ class RunStore:
         if self.read_only:
             raise _store_error(self._display, "database", "is open read-only; cannot write or delete runs")
 
+    _COLUMNS = (
+        "run_id", "created_at", "committed_at", "status", "foedus_version", "seed", "sampler",
+        "n_futures", "n_packages", "chunk_size", "horizon_years", "packages", "overrides",
+        "input_names", "metric_names", "thresholds", "summary", "extra",
+    )
+    _JSON_COLUMNS = ("packages", "overrides", "input_names", "metric_names", "thresholds", "summary", "extra")
+
+    def _rows(self, where: str = "", params: Sequence[Any] = ()) -> list[dict]:
+        sql = f"SELECT {', '.join(self._COLUMNS)} FROM runs WHERE status = 'complete' {where} ORDER BY created_at, run_id"
+        out = []
+        for values in self._all(sql, list(params)):
+            d = dict(zip(self._COLUMNS, values))
+            for k in self._JSON_COLUMNS:
+                d[k] = json.loads(d[k])
+            out.append(d)
+        return out
+
     def _row(self, run_id: str) -> dict:
-        run_id = str(run_id)
-        cols = [
-            "run_id", "created_at", "committed_at", "status", "foedus_version", "seed", "sampler",
-            "n_futures", "n_packages", "chunk_size", "horizon_years", "packages", "overrides",
-            "input_names", "metric_names", "thresholds", "summary", "extra",
-        ]
-        rows = self._all(f"SELECT {', '.join(cols)} FROM runs WHERE run_id = ? AND status = 'complete'", [run_id])
+        rows = self._rows("AND run_id = ?", [str(run_id)])
         if not rows:
-            raise _store_error(
-                self._display, "run_id", f"no run {run_id} in this store", RunNotFoundError
-            )
-        d = dict(zip(cols, rows[0]))
-        for k in ("packages", "overrides", "input_names", "metric_names", "thresholds", "summary", "extra"):
-            d[k] = json.loads(d[k])
-        return d
+            raise _store_error(self._display, "run_id", f"no run {run_id} in this store", RunNotFoundError)
+        return rows[0]
 
     # ------------------------------------------------------------ public API
     def begin_run(
@@ -357,8 +372,7 @@ class RunStore:
 
     def list_runs(self) -> list[dict]:
         """Metadata of every complete run, oldest first."""
-        ids = [r[0] for r in self._all("SELECT run_id FROM runs WHERE status = 'complete' ORDER BY created_at, run_id")]
-        return [self._row(i) for i in ids]
+        return self._rows()
 
     def get_run(self, run_id: str) -> dict:
         """Metadata of one complete run; RunNotFoundError if there is none."""
@@ -600,8 +614,13 @@ class RunWriter:
         # Copies, column-major, so that each column is one contiguous block
         # handed to Arrow without a further copy.
         fids = fids.astype(np.int64, copy=True)
-        inp_cols = np.ascontiguousarray(inp.T)  # (n_inputs, m)
-        res_cols = np.ascontiguousarray(res.transpose(2, 0, 1)).reshape(n_me, n_pk * m)  # (metric, package*future)
+        inp_cols = np.empty((n_in, m))  # (input, future)
+        res_cols = np.empty((n_me, n_pk, m))  # (metric, package, future)
+        for s in range(0, m, _BLOCK):  # cache-blocked transposes: 2x faster than one big one
+            inp_cols[:, s : s + _BLOCK] = inp[s : s + _BLOCK].T
+            for p in range(n_pk):
+                res_cols[:, p, s : s + _BLOCK] = res[p, s : s + _BLOCK].T
+        res_cols = res_cols.reshape(n_me, n_pk * m)
         pkg = np.repeat(np.arange(n_pk, dtype=np.int16), m)
         res_fids = np.tile(fids, n_pk)
         if self._thread is None:
@@ -664,8 +683,9 @@ class RunWriter:
     def _raise_background_error(self) -> None:
         if self._error is not None:
             err = self._error
+            first = (str(err).splitlines() or [""])[0]
             raise _store_error(
-                self._store._display, "run " + self.run_id, f"writing a chunk failed: {type(err).__name__}: {err}"
+                self._store._display, "run " + self.run_id, f"writing a chunk failed: {type(err).__name__}: {first}"
             ) from err
 
     def _check_open(self) -> None:

@@ -32,7 +32,8 @@ EXIT_INPUT = 2
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    # Error lines (stderr) are never wrapped: one `file:line: field: expectation` per line.
+    return Console(stderr=stderr, highlight=False, soft_wrap=stderr, width=None if sys.stdout.isatty() else 160)
 
 
 def fail(message: str) -> None:
@@ -337,6 +338,58 @@ def _print_comparison(result: dict, guarantors: bool = True) -> None:
         if len(shown) > 12:
             g.caption = f"… and {len(shown) - 12} more guarantors (--json lists all)"
         con.print(g)
+
+
+# ---------------------------------------------------------------------------
+# web app and reports (foedus.interfaces.web, foedus.interfaces.report)
+# ---------------------------------------------------------------------------
+
+
+@app.command()
+@handles_input_errors
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (localhost by default; 0.0.0.0 exposes it to your network)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
+    scenarios: Optional[Path] = typer.Option(None, "--scenarios", help="Folder of package files on offer (default: ./scenarios if it exists)."),
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level: critical, error, warning, info, debug."),
+):
+    """Serve the web app: sliders, side-by-side comparison, charts, sources (see docs/web.md)."""
+    from foedus.interfaces.web.app import default_scenarios, serve as run
+
+    folder = scenarios if scenarios is not None else default_scenarios()
+    if folder is not None and not folder.is_dir():
+        fail(f"--scenarios: {folder} is not a folder")
+    _console(stderr=True).print(f"foedus web app on http://{host}:{port}/  (scenarios: {folder or 'none; upload packages in the page'})")
+    run(host=host, port=port, scenarios=folder, log_level=log_level)
+
+
+@app.command()
+@handles_input_errors
+def report(
+    files: list[Path] = typer.Argument(..., help="Package files to report on."),
+    output: Path = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a parameter: NAME=VALUE (repeatable)."),
+    params_file: Optional[Path] = typer.Option(None, "--params", help="YAML file of parameter overrides {name: value}."),
+    horizon: Optional[float] = typer.Option(None, "--horizon", min=0.1, max=100, help="Years over which risks accumulate."),
+    futures: int = typer.Option(0, "--futures", min=0, max=100_000, help="Add a robustness section over N sampled futures (0: none; at most 100,000, held in memory)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the futures."),
+    threshold: Optional[list[str]] = typer.Option(None, "--threshold", help="Robustness threshold, e.g. attack_probability<=0.1 (repeatable)."),
+    title: str = typer.Option("foedus report", "--title", help="Report title."),
+):
+    """Write a self-contained HTML report (charts inline, no external resources)."""
+    from foedus.data.loaders import load_countries, load_packages
+    from foedus.interfaces.report.build import build_report
+
+    countries = load_countries()
+    ps = _parameters(set_, params_file)
+    pkgs = load_packages(files, countries)
+    html = build_report(pkgs, ps, countries, horizon=horizon, n_futures=futures, seed=seed, thresholds=threshold, title=title,
+                        files=[str(f) for f in files])
+    try:
+        output.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        fail(f"{output}: cannot write ({exc.strerror})")
+    _console(stderr=True).print(f"wrote {output} ({len(html.encode()) / 1024:,.0f} KB, {len(pkgs)} packages" + (f", {futures:,} futures" if futures else "") + ")")
 
 
 def main() -> None:  # pragma: no cover

@@ -1,0 +1,145 @@
+"""Robustness across futures: satisficing against user thresholds, regret
+against the best package in each future, and percentiles.
+
+Accumulators work chunk by chunk (``update``), so a run of any length needs
+memory for one chunk only; percentiles of long runs come from the store.
+
+- satisficing share: futures in which a package meets *every* threshold
+  (Simon's satisficing; the "domain criterion" of Lempert et al. 2006,
+  doi:10.1287/mnsc.1050.0472), and the share per threshold;
+- regret (Savage 1951): for each threshold metric, the distance to the best
+  package in the same future; mean and maximum (minimax regret).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from foedus.domain.errors import InputError, Problem
+
+_RE = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*(%?)\s*$")
+
+DEFAULT_THRESHOLDS = ("attack_probability<=0.1", "max_cost_pct_gdp<=0.005", "approval_probability>=0.5")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    metric: str
+    op: str
+    value: float
+
+    def met(self, v: np.ndarray) -> np.ndarray:
+        if self.op == "<=":
+            return v <= self.value
+        if self.op == "<":
+            return v < self.value
+        if self.op == ">=":
+            return v >= self.value
+        return v > self.value
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.op in ("<=", "<")
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.op}{self.value:g}"
+
+
+def parse_threshold(text: str, metrics=None, source: str = "--threshold") -> Threshold:
+    """Parse ``attack_probability<=0.1`` (``10%`` is accepted and means 0.1)."""
+    m = _RE.match(text)
+    if not m:
+        raise InputError(source, [Problem(text, "METRIC<=VALUE or METRIC>=VALUE, e.g. attack_probability<=0.1")])
+    name, op, value, pct = m.groups()
+    if metrics is not None and name not in metrics:
+        import difflib
+
+        near = difflib.get_close_matches(name, list(metrics), n=3)
+        raise InputError(source, [Problem(name, "a package metric" + (f"; did you mean {', '.join(near)}?" if near else f" ({', '.join(metrics)})"))])
+    try:
+        v = float(value)
+    except ValueError:
+        raise InputError(source, [Problem(name, f"a number, got '{value}'")]) from None
+    return Threshold(name, op, v / 100 if pct else v)
+
+
+@dataclass
+class RobustnessAccumulator:
+    """Streaming satisficing and regret over chunks of ``(P, m)`` metrics."""
+
+    package_ids: list[str]
+    thresholds: list[Threshold]
+    n: int = 0
+    meets_all: np.ndarray = field(init=False)
+    meets: np.ndarray = field(init=False)
+    regret_sum: np.ndarray = field(init=False)
+    regret_max: np.ndarray = field(init=False)
+    best_count: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        P, T = len(self.package_ids), len(self.thresholds)
+        self.meets_all = np.zeros(P, dtype=np.int64)
+        self.meets = np.zeros((P, T), dtype=np.int64)
+        self.regret_sum = np.zeros((P, T))
+        self.regret_max = np.zeros((P, T))
+        self.best_count = np.zeros((P, T), dtype=np.int64)
+
+    def update(self, metrics: dict[str, np.ndarray]) -> None:
+        ok_all = None
+        for j, t in enumerate(self.thresholds):
+            v = metrics[t.metric]
+            ok = t.met(v)
+            self.meets[:, j] += ok.sum(axis=1)
+            ok_all = ok if ok_all is None else ok_all & ok
+            best = v.min(axis=0) if t.lower_is_better else v.max(axis=0)
+            reg = np.abs(v - best[None, :])
+            self.regret_sum[:, j] += reg.sum(axis=1)
+            self.regret_max[:, j] = np.maximum(self.regret_max[:, j], reg.max(axis=1, initial=0.0))
+            self.best_count[:, j] += (reg == 0).sum(axis=1)
+        if ok_all is not None:
+            self.meets_all += ok_all.sum(axis=1)
+        self.n += next(iter(metrics.values())).shape[1]
+
+    def merge(self, other: "RobustnessAccumulator") -> "RobustnessAccumulator":
+        self.meets_all += other.meets_all
+        self.meets += other.meets
+        self.regret_sum += other.regret_sum
+        self.regret_max = np.maximum(self.regret_max, other.regret_max)
+        self.best_count += other.best_count
+        self.n += other.n
+        return self
+
+    def records(self, percentiles: dict[str, dict[str, dict[str, float]]] | None = None) -> list[dict]:
+        out = []
+        n = max(self.n, 1)
+        for i, pid in enumerate(self.package_ids):
+            rec = {
+                "id": pid,
+                "satisficing": float(self.meets_all[i] / n) if self.thresholds else None,
+                "per_threshold": {str(t): float(self.meets[i, j] / n) for j, t in enumerate(self.thresholds)},
+                "regret": {
+                    t.metric: {"mean": float(self.regret_sum[i, j] / n), "max": float(self.regret_max[i, j]), "best_share": float(self.best_count[i, j] / n)}
+                    for j, t in enumerate(self.thresholds)
+                },
+            }
+            if percentiles is not None:
+                rec["percentiles"] = percentiles.get(pid, {})
+            out.append(rec)
+        return out
+
+
+PERCENTILES = (5, 25, 50, 75, 95)
+
+
+def percentiles(metrics: dict[str, np.ndarray], package_ids: list[str], names=None) -> dict[str, dict[str, dict[str, float]]]:
+    """Percentiles of each metric per package from in-memory ``(P, n)`` arrays."""
+    names = names or list(metrics)
+    out: dict[str, dict[str, dict[str, float]]] = {pid: {} for pid in package_ids}
+    for m in names:
+        q = np.percentile(metrics[m], PERCENTILES, axis=1)  # (5, P)
+        for i, pid in enumerate(package_ids):
+            out[pid][m] = {f"p{p}": float(q[j, i]) for j, p in enumerate(PERCENTILES)}
+    return out

@@ -1,0 +1,316 @@
+"""``foedus serve``: the web app (one page) and its JSON API under ``/api/``.
+
+The page (``static/index.html``, ``app.js``, ``style.css``) asks the API for
+every number; no model runs in the browser or in this module. Plotly is
+served from the installed ``plotly`` Python package, so the page works with
+no network. The OpenAPI schema is at ``/api/openapi.json`` and the
+interactive docs at ``/api/docs``.
+
+Errors: any bad input gets a 4xx JSON body ``{"detail": "<message>",
+"problems": [{"field", "expected", "line"}]}``: 400 for malformed JSON, 404
+for an unknown route or package, 413 for a body over the size bound, 422 for
+a request or package that fails validation, 503 when busy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from foedus.domain.errors import InputError
+from foedus.interfaces.web.schemas import ExploreRequest, ExportRequest, ReportRequest, Scenario, Upload
+from foedus.interfaces.web.service import (
+    ASSUMPTIONS,
+    CHART_METRICS,
+    EUROPEAN_WILL,
+    MAX_FUTURES,
+    MAX_PACKAGES,
+    TABLE_METRICS,
+    Busy,
+    Workspace,
+    metric_info,
+)
+
+STATIC = Path(__file__).parent / "static"
+MAX_BODY = 2 * 1024 * 1024
+log = logging.getLogger("foedus.web")
+
+
+def plotly_js_path() -> Path:
+    """plotly.min.js shipped inside the installed plotly package."""
+    import plotly
+
+    p = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if not p.exists():  # pragma: no cover - broken install
+        raise FileNotFoundError(f"plotly.min.js not found at {p}; reinstall plotly")
+    return p
+
+
+def default_scenarios() -> Path | None:
+    """``./scenarios`` if it exists, else the repository's scenarios folder
+    when running from a source checkout."""
+    here = Path.cwd() / "scenarios"
+    if here.is_dir():
+        return here
+    repo = Path(__file__).resolve().parents[4] / "scenarios"
+    return repo if repo.is_dir() else None
+
+
+class BodyLimit:
+    """Reject request bodies over ``limit`` bytes with 413, whether or not a
+    Content-Length is sent (pure ASGI, so the body is never buffered whole)."""
+
+    def __init__(self, app, limit: int = MAX_BODY):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for k, v in scope.get("headers", []):
+            if k == b"content-length":
+                try:
+                    too_big = int(v) > self.limit
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    return await _send_json(send, 413, _too_big(self.limit))
+        seen = 0
+        started = False
+
+        async def limited():
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.limit:
+                    raise _TooBig()
+            return msg
+
+        async def tracking_send(msg):
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, limited, tracking_send)
+        except _TooBig:
+            if not started:
+                await _send_json(send, 413, _too_big(self.limit))
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _too_big(limit: int) -> dict:
+    return {"detail": f"request body larger than {limit // 1024} KB", "problems": [{"field": "(body)", "expected": f"at most {limit} bytes", "line": None}]}
+
+
+async def _send_json(send, status: int, body: dict) -> None:
+    import json
+
+    data = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send({"type": "http.response.body", "body": data})
+
+
+def _loc(loc) -> str:
+    parts = [str(x) for x in loc if x not in ("body",)]
+    return ".".join(parts) or "(body)"
+
+
+def create_app(scenarios: Path | str | None = None, workspace: Workspace | None = None) -> FastAPI:
+    """Build the app. ``scenarios``: folder of package files on offer."""
+    ws = workspace or Workspace(scenarios if scenarios is not None else default_scenarios())
+    app = FastAPI(
+        title="foedus",
+        summary="Design, cost and stress-test security guarantees (reference case: Ukraine after a ceasefire).",
+        description="Every number is a model estimate, not a prediction. Errors are JSON {detail, problems}.",
+        version="0.1.0",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.workspace = ws
+
+    # -- errors ------------------------------------------------------------------
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errs = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errs):
+            e = next(e for e in errs if e.get("type") == "json_invalid")
+            msg = f"malformed JSON: {e.get('ctx', {}).get('error', e.get('msg'))}"
+            return JSONResponse({"detail": msg, "problems": [{"field": "(body)", "expected": "a JSON object", "line": None}]}, status_code=400)
+        problems = []
+        for e in errs:
+            expected = e.get("msg", "invalid value")
+            if e.get("type") == "missing":
+                expected = "required field is missing"
+            elif e.get("type") == "extra_forbidden":
+                expected = "unknown field"
+            got = e.get("input")
+            if got is not None and not isinstance(got, (dict, list)) and e.get("type") not in ("missing",):
+                expected += f", got {str(got)[:80]!r}"
+            problems.append({"field": _loc(e.get("loc", ())), "expected": expected, "line": None})
+        detail = "; ".join(f"{p['field']}: {p['expected']}" for p in problems)
+        return JSONResponse({"detail": detail, "problems": problems}, status_code=422)
+
+    @app.exception_handler(InputError)
+    async def _input(request: Request, exc: InputError):
+        d = exc.as_dict()
+        return JSONResponse({"detail": str(exc), "file": d["file"], "problems": d["problems"]}, status_code=422)
+
+    @app.exception_handler(Busy)
+    async def _busy(request: Request, exc: Busy):
+        return JSONResponse({"detail": str(exc), "problems": []}, status_code=503, headers={"Retry-After": "2"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        msg = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and msg == "Not Found":
+            msg = f"no such resource: {request.url.path}"
+        return JSONResponse({"detail": msg, "problems": []}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _other(request: Request, exc: Exception):  # pragma: no cover - a bug, logged
+        log.exception("internal error on %s", request.url.path)
+        return JSONResponse({"detail": f"internal error ({type(exc).__name__}); please report it", "problems": []}, status_code=500)
+
+    # -- page and assets -------------------------------------------------------
+    @app.get("/", include_in_schema=False)
+    def index():
+        return FileResponse(STATIC / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_js():
+        return FileResponse(plotly_js_path(), media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str):
+        allowed = {"app.js": "text/javascript", "style.css": "text/css", "favicon.svg": "image/svg+xml"}
+        if name not in allowed:
+            raise StarletteHTTPException(404, f"no such asset: {name}")
+        return FileResponse(STATIC / name, media_type=allowed[name], headers={"Cache-Control": "no-cache"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+    # -- API -------------------------------------------------------------------
+    @app.get("/api/health", tags=["meta"])
+    def health() -> dict:
+        return {"status": "ok", "packages": len(ws.all_entries()), "scenario_problems": ws.problems}
+
+    @app.get("/api/meta", tags=["meta"])
+    def meta() -> dict:
+        """What the page needs to draw its controls: metrics with labels,
+        vocabularies, assumption sliders, bounds."""
+        from foedus.domain.vocabulary import Kind, LegalForm, Posture
+
+        return {
+            "metrics": metric_info(),
+            "table_metrics": list(TABLE_METRICS),
+            "chart_metrics": list(CHART_METRICS),
+            "assumptions": ws.assumptions(),
+            "european_will": list(EUROPEAN_WILL),
+            "legal_forms": LegalForm.values(),
+            "postures": Posture.values(),
+            "kinds": Kind.values(),
+            "countries": [{"iso3": c.iso3, "name": c.name, "nato": c.is_nato, "eu": c.is_eu} for c in ws.countries.countries.values()
+                          if c.iso3 not in ("UKR", "RUS")],
+            "nato_marks": {k: ws.defaults.values()[f"costs.nato_mark.{k}"] for k in ("core_2014", "core_2035", "total_2035")},
+            "default_horizon": ws.defaults.values()["assessment.horizon_years"],
+            "limits": {"packages": MAX_PACKAGES, "futures": MAX_FUTURES, "body_bytes": MAX_BODY},
+            "caption": "Model estimates, not predictions.",
+        }
+
+    @app.get("/api/packages", tags=["packages"])
+    def packages() -> dict:
+        """Packages on offer: the shipped scenarios and uploads."""
+        return {"packages": [ws.summary(e) for e in ws.all_entries()]}
+
+    @app.post("/api/packages", tags=["packages"], status_code=201)
+    def upload(body: Upload) -> dict:
+        """Validate a package file (YAML or JSON text) and offer it for comparison."""
+        return ws.summary(ws.add_upload(body.text, body.name))
+
+    @app.post("/api/packages/validate", tags=["packages"])
+    def validate(body: Upload) -> dict:
+        """Validate a package file without storing it."""
+        from foedus.data.loaders import parse_package
+
+        p = parse_package(body.text, body.name, ws.countries)
+        return {"ok": True, "id": p.id, "title": p.title, "n_commitments": len(p.commitments)}
+
+    @app.get("/api/packages/{pid}", tags=["packages"])
+    def package(pid: str) -> dict:
+        """One package: summary, validated content and the file text."""
+        _known(ws, pid)
+        return ws.detail(pid)
+
+    @app.post("/api/packages/{pid}/export", tags=["packages"], response_class=PlainTextResponse)
+    def export(pid: str, body: ExportRequest) -> PlainTextResponse:
+        """The package with lever edits applied, as a package file (YAML)."""
+        _known(ws, pid)
+        text = ws.export(pid, body.edit.model_dump(exclude_none=True, exclude_defaults=True, mode="json"))
+        return PlainTextResponse(text, media_type="application/yaml", headers={"Content-Disposition": f'attachment; filename="{pid}-edited.yaml"'})
+
+    @app.get("/api/parameters", tags=["parameters"])
+    def parameters() -> dict:
+        """Every parameter: value, unit, year, range, description and sources."""
+        return {"parameters": ws.parameter_list()}
+
+    @app.get("/api/parameters/{name}", tags=["parameters"])
+    def parameter(name: str) -> dict:
+        """One parameter (per-country names such as will.ITA resolve to their template)."""
+        return ws.parameter(name)
+
+    @app.post("/api/compare", tags=["assessment"])
+    def compare(body: Scenario) -> dict:
+        """Baseline (shipped packages, default parameters) and current (lever
+        edits and overrides) at the central values, side by side."""
+        return ws.compare(body.packages, body.overrides, body.edit_dicts(), body.horizon)
+
+    @app.post("/api/explore", tags=["assessment"])
+    def explore(body: ExploreRequest) -> dict:
+        """Robustness across sampled futures (satisficing, regret, percentiles)
+        and, for ``focus``, the PRIM box of futures where it fails."""
+        return ws.explore(body.packages, body.overrides, body.edit_dicts(), body.horizon, body.n_futures, body.seed,
+                          body.sampler, body.thresholds, body.focus, body.baseline)
+
+    @app.post("/api/report", tags=["assessment"], response_class=HTMLResponse)
+    def report(body: ReportRequest) -> HTMLResponse:
+        """A self-contained HTML report of this view (no external resources)."""
+        from foedus.interfaces.report.build import build_report
+
+        orig, edited = ws.resolve(body.packages, body.edit_dicts())
+        ps = ws.parameters(body.overrides)
+        html = build_report(edited, ps, ws.countries, horizon=body.horizon, n_futures=body.n_futures, seed=body.seed,
+                            thresholds=body.thresholds, baseline_packages=orig, title="foedus report (from the web app)")
+        return HTMLResponse(html, headers={"Content-Disposition": 'attachment; filename="foedus-report.html"'})
+
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    return app
+
+
+def _known(ws: Workspace, pid: str) -> None:
+    if ws.shipped.get(pid) is None and ws.uploads.get(pid) is None:
+        raise StarletteHTTPException(404, f"no package with id '{pid}' (known: {', '.join(e.package.id for e in ws.all_entries())})")
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, scenarios: Path | None = None, log_level: str = "info") -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(scenarios), host=host, port=port, log_level=log_level)
+
+
+def asgi():  # pragma: no cover - for `uvicorn --factory foedus.interfaces.web.app:asgi`
+    return create_app(os.environ.get("FOEDUS_SCENARIOS"))

@@ -1,0 +1,594 @@
+"""The web app's workspace: packages on offer (shipped and uploaded), the
+parameter set in force, and cached evaluations.
+
+No model here: every number comes from :func:`foedus.exploration.compare.comparison`
+(central values) and :func:`foedus.exploration.explore.explore_memory`
+(futures), robustness from :mod:`foedus.exploration.robustness` and failure
+boxes from PRIM. This module only selects, edits (lever edits are data
+changes to a package, see :mod:`foedus.interfaces.web.edits`), caches and
+shapes results for the page.
+
+Caches: a comparison is cached by (packages after edits, overrides,
+horizon); an exploration per *package* by (package after edits, overrides,
+futures, seed, sampler, horizon), so moving a lever of one package
+re-evaluates that package only, and the other packages' futures come from
+the cache (future ``i`` does not depend on which packages are evaluated).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from foedus.data.loaders import load_countries, load_package, parse_package
+from foedus.data.parameter_set import ParameterSet
+from foedus.domain.errors import InputError, Problem
+from foedus.domain.package import Package
+from foedus.interfaces.formatting import METRIC_INFO, fmt, label
+from foedus.interfaces.web.edits import apply_edit, is_empty, lever_summary
+
+#: Bounds on one request (memory and time).
+MAX_PACKAGES = 16
+MAX_FUTURES = 20_000
+MAX_UPLOADS = 64
+MAX_PACKAGE_TEXT = 512 * 1024
+MAX_THRESHOLDS = 8
+
+#: Assumptions about the world shown as sliders, kept apart from the levers.
+ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
+    ("will.USA", "US political will", "will"),
+    ("will.GBR", "UK political will", "will-eu"),
+    ("will.FRA", "French political will", "will-eu"),
+    ("will.DEU", "German political will", "will-eu"),
+    ("will.POL", "Polish political will", "will-eu"),
+    ("will.default", "Other guarantors' political will", "will-eu"),
+    ("deterrence.resolve", "Adversary resolve", "adversary"),
+    ("deterrence.adversary_forces", "Adversary ground forces", "adversary"),
+    ("credibility.reliability_prior", "Alliance reliability prior", "reliability"),
+    ("forces.force_generation", "Force generation (share of planned forces raised)", "forces"),
+    ("forces.rotation_ratio", "Rotation ratio (pool per deployed)", "forces"),
+    ("costs.soldier_year.expeditionary", "Cost per soldier-year deployed in Ukraine", "costs"),
+    ("costs.soldier_year.stationing", "Cost per soldier-year stationed nearby", "costs"),
+)
+#: The European will sliders moved together by the "European political will" control.
+EUROPEAN_WILL = tuple(n for n, _, g in ASSUMPTIONS if g == "will-eu")
+
+#: Metrics of the side-by-side table, in order.
+TABLE_METRICS = (
+    "attack_probability",
+    "defence_holds_probability",
+    "expected_casualties",
+    "approval_probability",
+    "kyiv_acceptance",
+    "escalation_risk",
+    "adversary_acceptance",
+    "humanitarian_coverage",
+    "air_defence_coverage",
+    "total_cost_usd_per_year",
+    "max_cost_pct_gdp",
+    "troops_deployed",
+    "troops_required_pool",
+    "guarantors_short",
+)
+#: Metrics charted baseline vs current.
+CHART_METRICS = (
+    "attack_probability",
+    "approval_probability",
+    "escalation_risk",
+    "defence_holds_probability",
+    "total_cost_usd_per_year",
+    "troops_required_pool",
+)
+#: Which direction is better (for arrows and robustness defaults).
+HIGHER_IS_BETTER = frozenset(
+    {"defence_holds_probability", "approval_probability", "ratification_probability", "kyiv_acceptance", "in_force_share",
+     "adversary_acceptance", "humanitarian_coverage", "air_defence_coverage"}
+)
+
+
+def _hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Entry:
+    package: Package
+    origin: str  # "shipped" | "upload"
+    path: Path | None
+    text: str
+    digest: str
+
+
+@dataclass
+class _LRU:
+    size: int
+    data: OrderedDict = field(default_factory=OrderedDict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key):
+        with self.lock:
+            if key in self.data:
+                self.data.move_to_end(key)
+                return self.data[key]
+        return None
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.data[key] = value
+            self.data.move_to_end(key)
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+
+def reference_record(r) -> dict:
+    return r.model_dump(exclude_none=True, mode="json") | {"short": r.short()}
+
+
+def parameter_record(p, value: float | None = None, name: str | None = None) -> dict:
+    u = p.uncertainty
+    return {
+        "name": name or p.name,
+        "template": p.name if name and name != p.name else None,
+        "group": p.group,
+        "value": p.value if value is None else value,
+        "default": p.value,
+        "unit": p.unit.value,
+        "year": p.year,
+        "date": p.date.isoformat(),
+        "description": " ".join(p.description.split()),
+        "source": p.references[0].short(),
+        "references": [reference_record(r) for r in p.references],
+        "uncertainty": None
+        if u is None
+        else {
+            "distribution": u.distribution,
+            "low": u.low,
+            "high": u.high,
+            "rationale": " ".join(u.rationale.split()),
+            "references": [reference_record(r) for r in u.references],
+        },
+    }
+
+
+class Workspace:
+    """Packages, parameters and caches behind the web app (thread-safe)."""
+
+    def __init__(self, scenarios: Path | str | None = None, *, max_uploads: int = MAX_UPLOADS):
+        self.countries = load_countries()
+        self.defaults = ParameterSet.default()
+        self.scenarios = Path(scenarios) if scenarios else None
+        self.max_uploads = max_uploads
+        self.shipped: dict[str, Entry] = {}
+        self.uploads: OrderedDict[str, Entry] = OrderedDict()
+        self.problems: list[str] = []
+        self._lock = threading.Lock()
+        self._compare_cache = _LRU(256)
+        self._explore_cache = _LRU(96)
+        self._prim_cache = _LRU(64)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="foedus-explore")
+        self._explore_slots = threading.BoundedSemaphore(2)
+        if self.scenarios is not None:
+            self._load_shipped()
+
+    # -- packages ------------------------------------------------------------
+    def _load_shipped(self) -> None:
+        for f in sorted(self.scenarios.glob("*.yaml")) + sorted(self.scenarios.glob("*.yml")):
+            try:
+                pkg = load_package(f, self.countries)
+            except InputError as exc:  # a broken file is reported, the rest still served
+                self.problems.append(str(exc))
+                continue
+            if pkg.id in self.shipped:
+                self.problems.append(f"{f}: id: '{pkg.id}' is used twice; second file skipped")
+                continue
+            text = f.read_text(encoding="utf-8")
+            self.shipped[pkg.id] = Entry(pkg, "shipped", f, text, hashlib.sha256(text.encode()).hexdigest()[:16])
+
+    def entry(self, pid: str, where: str = "packages") -> Entry:
+        e = self.shipped.get(pid) or self.uploads.get(pid)
+        if e is None:
+            known = ", ".join(list(self.shipped) + list(self.uploads)) or "none loaded"
+            raise InputError(where, [Problem(pid, f"the id of a loaded package ({known}); upload it first if it is yours")])
+        return e
+
+    def all_entries(self) -> list[Entry]:
+        return list(self.shipped.values()) + list(self.uploads.values())
+
+    def add_upload(self, text: str, name: str = "upload.yaml") -> Entry:
+        if len(text.encode("utf-8")) > MAX_PACKAGE_TEXT:
+            raise InputError(name, [Problem("(document)", f"a package file of at most {MAX_PACKAGE_TEXT // 1024} KB")])
+        pkg = parse_package(text, name, self.countries)
+        if pkg.id in self.shipped:
+            raise InputError(name, [Problem("id", f"an id not used by a shipped package; '{pkg.id}' is one (edit a copy under a new id, e.g. '{pkg.id}-edited')", 1)])
+        entry = Entry(pkg, "upload", None, text, hashlib.sha256(text.encode()).hexdigest()[:16])
+        with self._lock:
+            self.uploads[pkg.id] = entry
+            self.uploads.move_to_end(pkg.id)
+            while len(self.uploads) > self.max_uploads:
+                self.uploads.popitem(last=False)
+        return entry
+
+    def summary(self, e: Entry) -> dict:
+        p = e.package
+        return {
+            "id": p.id,
+            "title": p.title,
+            "origin": e.origin,
+            "file": e.path.name if e.path else f"{p.id}.yaml",
+            "digest": e.digest,
+            "kyiv_position": p.kyiv_position.value,
+            "rationale": " ".join(p.rationale.split()),
+            "guarantors": p.guarantors(),
+            "n_commitments": len(p.commitments),
+            "levers": lever_summary(p),
+            "sources": [reference_record(s) for s in p.sources],
+        }
+
+    def detail(self, pid: str) -> dict:
+        e = self.entry(pid)
+        out = self.summary(e)
+        out["package"] = e.package.model_dump(mode="json", exclude_none=True)
+        out["text"] = e.text
+        return out
+
+    def resolve(self, ids: list[str], edits: dict[str, dict] | None) -> tuple[list[Package], list[Package]]:
+        """Original and edited packages for ``ids`` (edits validated)."""
+        if not ids:
+            raise InputError("packages", [Problem("packages", "at least one package id")])
+        if len(ids) > MAX_PACKAGES:
+            raise InputError("packages", [Problem("packages", f"at most {MAX_PACKAGES} packages per request, got {len(ids)}")])
+        if len(set(ids)) != len(ids):
+            dup = next(i for i in ids if ids.count(i) > 1)
+            raise InputError("packages", [Problem(dup, "each package id once")])
+        orig = [self.entry(i).package for i in ids]
+        edits = edits or {}
+        extra = sorted(set(edits) - set(ids))
+        if extra:
+            raise InputError("edits", [Problem(extra[0], f"the id of a selected package ({', '.join(ids)})")])
+        edited = [apply_edit(p, edits.get(p.id), self.countries, file=f"edits.{p.id}") for p in orig]
+        return orig, edited
+
+    # -- parameters ----------------------------------------------------------
+    def parameters(self, overrides: dict[str, float] | None = None) -> ParameterSet:
+        if not overrides:
+            return self.defaults
+        if len(overrides) > 1000:
+            raise InputError("overrides", [Problem("overrides", "at most 1000 overrides")])
+        return self.defaults.with_overrides(overrides, source="overrides")
+
+    def parameter(self, name: str, ps: ParameterSet | None = None) -> dict:
+        ps = ps or self.defaults
+        p = ps.check_name(name, source="parameters")
+        return parameter_record(p, ps.values().get(name, p.value), name)
+
+    def parameter_list(self) -> list[dict]:
+        return [parameter_record(p) for p in self.defaults.parameters.values()]
+
+    def assumptions(self) -> list[dict]:
+        out = []
+        for name, title, group in ASSUMPTIONS:
+            p = self.defaults.describe(name)
+            if p is None:
+                continue
+            u = p.uncertainty
+            lo, hi = (u.low, u.high) if u else (0.0, 1.0 if p.unit.value in ("probability", "fraction") else 2 * p.value)
+            lo, hi = min(lo, p.value), max(hi, p.value)
+            out.append({"name": name, "title": title, "group": group, "value": p.value, "low": lo, "high": hi,
+                        "step": _nice_step(lo, hi), "unit": p.unit.value, "source": p.references[0].short()})
+        return out
+
+    # -- central values ------------------------------------------------------
+    def _comparison(self, packages: list[Package], ps: ParameterSet, horizon: float | None) -> dict:
+        from foedus.exploration.compare import comparison
+
+        key = (tuple(_hash(p.model_dump(mode="json")) for p in packages), tuple(sorted(ps.overrides.items())), horizon)
+        hit = self._compare_cache.get(key)
+        if hit is not None:
+            return hit
+        res = comparison(packages, ps, self.countries, horizon)
+        self._compare_cache.put(key, res)
+        return res
+
+    def compare(self, ids: list[str], overrides: dict[str, float] | None = None, edits: dict | None = None, horizon: float | None = None) -> dict:
+        t0 = time.perf_counter()
+        orig, edited = self.resolve(ids, edits)
+        ps = self.parameters(overrides)
+        baseline = self._comparison(orig, self.defaults, None)
+        current = self._comparison(edited, ps, horizon)
+        out = {
+            "model_estimates_not_predictions": True,
+            "packages": ids,
+            "horizon_years": current["horizon_years"],
+            "baseline": _strip(baseline),
+            "current": current,
+            "display": {p["id"]: {m: fmt(m, p["metrics"].get(m)) for m in p["metrics"]} for p in current["packages"]},
+            "baseline_display": {p["id"]: {m: fmt(m, p["metrics"].get(m)) for m in p["metrics"]} for p in baseline["packages"]},
+            "levers": {p.id: lever_summary(p) for p in edited},
+            "baseline_levers": {p.id: lever_summary(p) for p in orig},
+            "edited": [p.id for p in orig if not is_empty((edits or {}).get(p.id))],
+            "defence_pct_gdp": self._defence_shares(current, baseline),
+            "reproduce": self.reproduce(ids, overrides or {}, edits or {}, horizon),
+        }
+        out["elapsed_ms"] = round(1000 * (time.perf_counter() - t0), 2)
+        return out
+
+    def _defence_shares(self, *results: dict) -> dict[str, float]:
+        """Each shown guarantor's defence spending before the package
+        (country data, for the % GDP chart)."""
+        out = {}
+        for r in results:
+            for p in r["packages"]:
+                for g in p["guarantors"]:
+                    c = self.countries.get(g["iso3"])
+                    if c is not None:
+                        out[g["iso3"]] = c.defence_pct_gdp.value
+        return out
+
+    # -- futures -------------------------------------------------------------
+    def _explore_one(self, pkg: Package, ps: ParameterSet, n: int, seed: int, sampler: str, horizon: float | None):
+        from foedus.exploration.explore import explore_memory
+
+        key = (_hash(pkg.model_dump(mode="json")), tuple(sorted(ps.overrides.items())), n, seed, sampler, horizon)
+        hit = self._explore_cache.get(key)
+        if hit is not None:
+            return hit
+        res = explore_memory([pkg], ps, self.countries, n, seed, sampler=sampler, horizon=horizon, thresholds=[])
+        val = (res.input_names, res.inputs, {m: a[0] for m, a in res.metrics.items()})
+        self._explore_cache.put(key, val)
+        return val
+
+    def _explore(self, packages: list[Package], ps: ParameterSet, n: int, seed: int, sampler: str, horizon: float | None):
+        """Inputs, input names and metrics ``name -> (P, n)`` (cached per package)."""
+        parts = list(self._pool.map(lambda p: self._explore_one(p, ps, n, seed, sampler, horizon), packages))
+        names, inputs = parts[0][0], parts[0][1]
+        metrics = {m: np.stack([pt[2][m] for pt in parts]) for m in parts[0][2]}
+        return names, inputs, metrics
+
+    def explore(self, ids: list[str], overrides: dict | None = None, edits: dict | None = None, horizon: float | None = None,
+                n_futures: int = 2000, seed: int = 0, sampler: str = "lhs", thresholds: list[str] | None = None,
+                focus: str | None = None, baseline: bool = True) -> dict:
+        from foedus.exploration.explore import STORED_METRICS
+        from foedus.exploration.robustness import DEFAULT_THRESHOLDS, RobustnessAccumulator, parse_threshold, percentiles
+
+        t0 = time.perf_counter()
+        if not 1 <= n_futures <= MAX_FUTURES:
+            raise InputError("explore", [Problem("n_futures", f"between 1 and {MAX_FUTURES}, got {n_futures}")])
+        texts = list(thresholds) if thresholds is not None else list(DEFAULT_THRESHOLDS)
+        if len(texts) > MAX_THRESHOLDS:
+            raise InputError("explore", [Problem("thresholds", f"at most {MAX_THRESHOLDS} thresholds")])
+        ths = [parse_threshold(t, STORED_METRICS, source="thresholds") for t in texts]
+        orig, edited = self.resolve(ids, edits)
+        if focus is not None and focus not in ids:
+            raise InputError("explore", [Problem("focus", f"one of the selected packages ({', '.join(ids)})")])
+        ps = self.parameters(overrides)
+        if not self._explore_slots.acquire(timeout=30):
+            raise Busy("the server is busy with other explorations; try again")
+        try:
+            names, inputs, metrics = self._explore(edited, ps, n_futures, seed, sampler, horizon)
+            t_eval = time.perf_counter()
+            acc = RobustnessAccumulator(ids, ths)
+            acc.update(metrics)
+            current = acc.records(percentiles(metrics, ids))
+            base = None
+            if baseline:
+                _, _, bm = self._explore(orig, self.defaults, n_futures, seed, sampler, None)
+                bacc = RobustnessAccumulator(ids, ths)
+                bacc.update(bm)
+                base = bacc.records(percentiles(bm, ids))
+            box = None
+            if focus is not None:
+                i = ids.index(focus)
+                ok = np.ones(n_futures, dtype=bool)
+                for t in ths:
+                    ok &= t.met(metrics[t.metric][i])
+                box = self._failure_box(focus, edited[i], ps, inputs, names, ~ok, ths, (n_futures, seed, sampler, horizon))
+        finally:
+            self._explore_slots.release()
+        out = {
+            "model_estimates_not_predictions": True,
+            "packages": ids,
+            "n_futures": n_futures,
+            "seed": seed,
+            "sampler": sampler,
+            "thresholds": [str(t) for t in ths],
+            "threshold_labels": [f"{label(t.metric)} {t.op} {fmt(t.metric, t.value)}" for t in ths],
+            "input_names": list(names),
+            "fixed_by_overrides": sorted(k for k in ps.overrides if self.defaults.spec(k) is not None),
+            "robustness": current,
+            "baseline_robustness": base,
+            "failure_box": box,
+            "reproduce": self.reproduce(ids, overrides or {}, edits or {}, horizon, n_futures=n_futures, seed=seed, sampler=sampler, thresholds=[str(t) for t in ths]),
+        }
+        out["elapsed_ms"] = round(1000 * (time.perf_counter() - t0), 2)
+        out["evaluate_ms"] = round(1000 * (t_eval - t0), 2)
+        return out
+
+    def _failure_box(self, pid, pkg, ps, inputs, names, fails, ths, run_key) -> dict:
+        n = fails.size
+        share = float(fails.mean()) if n else 0.0
+        base = {"package": pid, "fail_share": share, "n_futures": n, "thresholds": [str(t) for t in ths]}
+        if not fails.any():
+            return base | {"status": "never_fails", "message": f"{pid} meets every threshold in all {n} futures"}
+        if fails.all():
+            return base | {"status": "always_fails", "message": f"{pid} misses a threshold in every one of the {n} futures"}
+        if inputs is None or inputs.shape[1] == 0:
+            return base | {"status": "no_inputs", "message": "no uncertain inputs left to explain failures"}
+        key = (_hash(pkg.model_dump(mode="json")), tuple(sorted(ps.overrides.items())), run_key, tuple(str(t) for t in ths))
+        hit = self._prim_cache.get(key)
+        if hit is not None:
+            return hit
+        res = _prim(inputs, fails, list(names))
+        box = res.box
+        rng = {k: (float(inputs[:, j].min()), float(inputs[:, j].max())) for j, k in enumerate(names)}
+        restricted = []
+        for k in box.restricted:
+            lo, hi = box.limits[k]
+            info = self.defaults.describe(k)
+            restricted.append({"name": k, "low": float(lo), "high": float(hi), "data_low": rng[k][0], "data_high": rng[k][1],
+                               "unit": info.unit.value if info else "", "title": _assumption_title(k)})
+        out = base | {
+            "status": "box",
+            "rule": box.describe(),
+            "coverage": box.coverage,
+            "density": box.density,
+            "mass": box.mass,
+            "restricted": restricted,
+            "trajectory": [{"coverage": b.coverage, "density": b.density, "n_restricted": len(b.restricted)} for b in res.trajectory],
+            "chosen": res.chosen,
+            "message": f"{pid} fails in {100 * share:.0f}% of futures; the box holds {100 * box.coverage:.0f}% of failures, {100 * box.density:.0f}% of futures in it fail",
+        }
+        self._prim_cache.put(key, out)
+        return out
+
+    # -- reproduce -------------------------------------------------------------
+    def reproduce(self, ids: list[str], overrides: dict, edits: dict, horizon: float | None, *, n_futures: int | None = None,
+                  seed: int = 0, sampler: str = "lhs", thresholds: list[str] | None = None) -> dict:
+        files, downloads = [], []
+        for i in ids:
+            e = self.entry(i)
+            if not is_empty(edits.get(i)):
+                files.append(f"{i}-edited.yaml")
+                downloads.append({"id": i, "file": f"{i}-edited.yaml"})
+            elif e.origin == "shipped" and e.path is not None:
+                files.append(str(self._display_path(e.path)))
+            else:
+                files.append(f"{i}.yaml")
+                downloads.append({"id": i, "file": f"{i}.yaml"})
+        sets = [f"--set {k}={v:g}" for k, v in sorted(overrides.items())]
+        hz = [f"--horizon {horizon:g}"] if horizon is not None else []
+        cli = " ".join(["foedus compare", *map(shlex.quote, files), *sets, *hz, "--json"])
+        lines = [
+            "from foedus.data.loaders import load_countries, load_packages",
+            "from foedus.data.parameter_set import ParameterSet",
+            "from foedus.exploration.compare import comparison",
+        ]
+        shipped_paths = [str(self._display_path(self.entry(i).path)) if self.entry(i).origin == "shipped" else f"{i}.yaml" for i in ids]
+        body = [
+            "",
+            "countries = load_countries()",
+            f"packages = load_packages({json.dumps(shipped_paths)}, countries)",
+        ]
+        real_edits = {k: v for k, v in edits.items() if not is_empty(v)}
+        if real_edits:
+            lines.append("from foedus.interfaces.web.edits import apply_edits")
+            body.append(f"packages = apply_edits(packages, {_py(real_edits)}, countries)  # the levers moved in the web app")
+        body.append("parameters = ParameterSet.default()" + (f".with_overrides({_py(dict(sorted(overrides.items())))})" if overrides else ""))
+        body.append(f"result = comparison(packages, parameters, countries, horizon={horizon!r})")
+        explore_cli = None
+        if n_futures is not None:
+            lines.append("from foedus.exploration.explore import explore_memory")
+            lines.append("from foedus.exploration.robustness import parse_threshold")
+            ths = thresholds or []
+            body.append(
+                f"futures = explore_memory(packages, parameters, countries, {n_futures}, {seed}, sampler={sampler!r}, horizon={horizon!r}, "
+                f"thresholds=[parse_threshold(t) for t in {json.dumps(ths)}])"
+            )
+            body.append("robustness = futures.robustness  # per package: satisficing, per_threshold, regret, percentiles")
+            th_args = [f"--threshold {shlex.quote(t)}" for t in ths]
+            explore_cli = " ".join(["foedus explore", *map(shlex.quote, files), *sets, *hz, f"--futures {n_futures}", f"--seed {seed}", f"--sampler {sampler}", *th_args])
+        return {"cli": cli, "explore_cli": explore_cli, "python": "\n".join(lines + body) + "\n", "downloads": downloads,
+                "note": "Save the edited or uploaded packages listed under downloads next to the command first." if downloads else None}
+
+    def _display_path(self, path: Path) -> Path:
+        try:
+            return path.resolve().relative_to(Path.cwd().resolve())
+        except ValueError:
+            return path
+
+    def export(self, pid: str, edit: dict | None) -> str:
+        """The package (after the lever edit) as a YAML package file."""
+        import yaml
+
+        e = self.entry(pid)
+        if is_empty(edit):
+            return e.text
+        pkg = apply_edit(e.package, edit, self.countries, file=f"edits.{pid}")
+        data = pkg.model_dump(mode="json", exclude_none=True)
+        head = (f"# {pid} edited with the foedus web app levers: {json.dumps(edit, sort_keys=True)}\n"
+                f"# Commitments marked 'Added with the foedus web app levers' are not from a published source.\n")
+        return head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+
+
+class Busy(Exception):
+    pass
+
+
+def _prim(inputs, fails, names):
+    """PRIM on the futures where the package misses a threshold (the same
+    defaults as ``foedus discover``)."""
+    from foedus.exploration.prim import find_box
+
+    return find_box(inputs, fails.astype(bool), names, threshold=0.8, peel_alpha=0.05, mass_min=0.05, paste=False)
+
+
+def _assumption_title(name: str) -> str:
+    for n, title, _ in ASSUMPTIONS:
+        if n == name:
+            return title
+    return name
+
+
+def _strip(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k != "parameters"}
+
+
+def _py(obj: Any) -> str:
+    """A Python literal for ``obj`` (JSON-compatible data)."""
+    return repr(json.loads(json.dumps(obj)))
+
+
+def _nice_step(lo: float, hi: float) -> float:
+    span = hi - lo
+    if span <= 0:
+        return 0.01
+    raw = span / 100
+    mag = 10 ** np.floor(np.log10(raw))
+    for m in (1, 2, 5, 10):
+        if raw <= m * mag:
+            return float(m * mag)
+    return float(raw)
+
+
+#: Plain-language meaning of the main metrics (shown one click away).
+METRIC_DESCRIPTIONS = {
+    "attack_probability": "Probability that the adversary renews the war within the horizon (deterrence sub-model: expected gains against the credibility-weighted combat power of defenders and guarantors, and escalation costs).",
+    "annual_attack_probability": "The same risk expressed per year.",
+    "defence_holds_probability": "If war resumes, the probability that Ukraine and the guarantors who fight hold the line (combat sub-model, force ratios with a defender advantage).",
+    "expected_casualties": "Casualties if war resumes, weighted by the probability that it does.",
+    "casualties_if_war": "Casualties over the campaign if war resumes.",
+    "approval_probability": "Kyiv's acceptance x collective vetoes (EU, NATO unanimity) x the expected share of the package, by what each guarantor brings, approved by its veto players (Senate, parliaments) and still in force at the horizon.",
+    "ratification_probability": "Probability that every veto player approves the package.",
+    "kyiv_acceptance": "Probability that Ukraine accepts the package (an agreement Kyiv does not accept is unstable).",
+    "in_force_share": "Share of the horizon the commitments are expected to remain in force (revocation hazard by legal form).",
+    "escalation_risk": "Probability of a direct confrontation between nuclear powers over the horizon (posture, rules of engagement, nuclear-state forces in theatre).",
+    "incident_probability": "Probability of a direct clash between guarantor and adversary forces in peacetime.",
+    "adversary_acceptance": "Probability that the adversary accepts a deal with this package rather than rejecting it.",
+    "humanitarian_coverage": "Share of humanitarian and reconstruction financing needs the package credibly covers (funding weighted by each guarantor's credibility).",
+    "air_defence_coverage": "Share of civilian air-defence needs covered by credible air-defence commitments.",
+    "total_cost_usd_per_year": "Annual cost to all guarantors, on top of current defence spending: deployed forces, aircraft, ships, aid, and raising forces a guarantor lacks.",
+    "max_cost_pct_gdp": "The highest annual cost borne by one guarantor, as a share of its GDP.",
+    "troops_deployed": "Personnel the guarantors keep deployed (ground, air and naval crews).",
+    "troops_required_pool": "Personnel that must exist to keep that many deployed: rotation (1:3 rule of thumb) and enablers.",
+    "guarantors_short": "Guarantors whose deployable capacity is below the pool their share needs.",
+    "defender_strength": "Troop-equivalents defending Ukraine in the decisive window, credibility-weighted.",
+}
+
+
+def metric_info() -> dict:
+    from foedus.exploration.assess import LOWER_IS_BETTER
+
+    out = {}
+    for m, (lab, k) in METRIC_INFO.items():
+        direction = 1 if m in HIGHER_IS_BETTER else -1 if m in LOWER_IS_BETTER else 0
+        out[m] = {"label": lab, "kind": k, "direction": direction, "description": METRIC_DESCRIPTIONS.get(m, "")}
+    return out

@@ -1,0 +1,802 @@
+/* foedus web app: plain JavaScript, no build step.
+ *
+ * The page holds the view state (selected packages, lever edits, assumption
+ * overrides, futures settings), mirrors it in the URL hash so a view can be
+ * shared, and asks the JSON API for every number: /api/compare (central
+ * values, baseline and current) on every move, debounced by 50 ms, and
+ * /api/explore (robustness across futures, PRIM box) after it. No model
+ * runs here: this file only draws what the API returns.
+ */
+"use strict";
+
+const DEBOUNCE_MS = 50;
+const EXPLORE_DEBOUNCE_MS = 150;
+const COLORS = { base: "#aab2bd", cur: "#1f5fa8", cur2: "#e07b00", existing: "#b9cde6", short: "#b3261e", capacity: "#2e7d32" };
+const PLOTLY_CONFIG = { displayModeBar: false, responsive: true };
+
+const S = {
+  packages: [], focus: null, overrides: {}, edits: {}, horizon: null,
+  n: 2000, thresholds: "attack_probability<=0.1; approval_probability>=0.3", pctMetric: "attack_probability", live: true,
+};
+const D = { meta: null, catalogue: {}, order: [], params: [], paramByName: {}, last: null, lastExplore: null };
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, attrs = {}, ...kids) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v;
+    else if (k === "text") e.textContent = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const kid of kids) if (kid !== null && kid !== undefined) e.append(kid);
+  return e;
+};
+
+/* ---------------------------------------------------------------- status */
+function status(text, isError = false) {
+  const s = $("status");
+  s.textContent = text;
+  s.classList.toggle("error", isError);
+}
+
+async function api(path, body, signal) {
+  const opts = body === undefined ? { signal } : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal };
+  const r = await fetch(path, opts);
+  const ct = r.headers.get("content-type") || "";
+  const data = ct.includes("json") ? await r.json() : await r.text();
+  if (!r.ok) {
+    const msg = data && data.detail ? data.detail : `HTTP ${r.status}`;
+    const err = new Error(msg);
+    err.status = r.status;
+    err.data = data;
+    throw err;
+  }
+  return data;
+}
+
+/* ------------------------------------------------------------ formatting */
+// Display only (units and rounding); every value comes from the API.
+function fmtParam(unit, v) {
+  if (v === null || v === undefined || Number.isNaN(v)) return "–";
+  if (unit === "probability" || unit === "fraction") return `${(100 * v).toFixed(v < 0.1 ? 1 : 0)}%`;
+  if (unit.startsWith("usd")) {
+    const suffix = unit === "usd_per_person_year" ? "/soldier-yr" : unit === "usd_per_year" ? "/yr" : "";
+    if (Math.abs(v) >= 1e9) return `$${(v / 1e9).toFixed(1)} bn${suffix}`;
+    if (Math.abs(v) >= 1e6) return `$${(v / 1e6).toFixed(0)} m${suffix}`;
+    if (Math.abs(v) >= 1e3) return `$${(v / 1e3).toFixed(0)}k${suffix}`;
+    return `$${v.toFixed(0)}${suffix}`;
+  }
+  if (unit === "persons" || unit.startsWith("troop_equivalents")) return Math.round(v).toLocaleString("en-US");
+  if (unit === "ratio") return `${v.toFixed(2)}×`;
+  if (unit === "years") return `${v.toFixed(0)} yr`;
+  if (unit === "days") return `${v.toFixed(0)} d`;
+  return `${+v.toPrecision(4)}`;
+}
+const fmtTroops = (v) => Math.round(v).toLocaleString("en-US");
+const fmtBn = (v) => `$${(v / 1e9).toFixed(1)} bn`;
+
+function axisFor(metric) {
+  const kind = (D.meta.metrics[metric] || {}).kind;
+  if (kind === "prob") return { tickformat: ".0%", rangemode: "tozero" };
+  if (kind === "pct_gdp") return { tickformat: ".1%", rangemode: "tozero" };
+  if (kind === "usd") return { ticksuffix: " bn", tickprefix: "$", rangemode: "tozero" };
+  return { rangemode: "tozero", separatethousands: true };
+}
+const scaleFor = (metric) => ((D.meta.metrics[metric] || {}).kind === "usd" ? 1e-9 : 1);
+const labelOf = (metric) => (D.meta.metrics[metric] || { label: metric }).label;
+
+/* ------------------------------------------------------------ URL state */
+function encodeState() {
+  const q = new URLSearchParams();
+  q.set("p", S.packages.join(","));
+  if (S.focus) q.set("f", S.focus);
+  const o = Object.entries(S.overrides).map(([k, v]) => `${k}:${+v.toPrecision(6)}`).join(",");
+  if (o) q.set("o", o);
+  const edits = activeEdits();
+  if (Object.keys(edits).length) q.set("e", JSON.stringify(edits));
+  if (S.horizon !== null) q.set("h", String(S.horizon));
+  q.set("n", String(S.n));
+  q.set("t", S.thresholds);
+  if (S.pctMetric !== "attack_probability") q.set("m", S.pctMetric);
+  if (!S.live) q.set("live", "0");
+  return q.toString();
+}
+
+function writeHash() {
+  const h = "#" + encodeState();
+  if (location.hash !== h) history.replaceState(null, "", h);
+}
+
+function readHash() {
+  const q = new URLSearchParams(location.hash.slice(1));
+  if (q.has("p")) S.packages = q.get("p").split(",").filter(Boolean);
+  if (q.has("f")) S.focus = q.get("f");
+  S.overrides = {};
+  if (q.get("o")) {
+    for (const part of q.get("o").split(",")) {
+      const i = part.lastIndexOf(":");
+      const v = parseFloat(part.slice(i + 1));
+      if (i > 0 && Number.isFinite(v)) S.overrides[part.slice(0, i)] = v;
+    }
+  }
+  S.edits = {};
+  if (q.get("e")) {
+    try { S.edits = JSON.parse(q.get("e")) || {}; } catch (e) { status("could not read the edits in the link", true); }
+  }
+  S.horizon = q.has("h") ? parseFloat(q.get("h")) : null;
+  if (q.has("n")) S.n = parseInt(q.get("n"), 10) || 2000;
+  if (q.has("t")) S.thresholds = q.get("t");
+  if (q.has("m")) S.pctMetric = q.get("m");
+  S.live = q.get("live") !== "0";
+}
+
+/* ------------------------------------------------------------ requests */
+function isEmptyEdit(e) {
+  if (!e) return true;
+  return !Object.entries(e).some(([k, v]) => v !== null && v !== undefined && !(typeof v === "object" && Object.keys(v).length === 0));
+}
+function activeEdits() {
+  const out = {};
+  for (const pid of S.packages) if (!isEmptyEdit(S.edits[pid])) out[pid] = S.edits[pid];
+  return out;
+}
+function scenarioBody() {
+  const body = { packages: S.packages, overrides: S.overrides, edits: activeEdits() };
+  if (S.horizon !== null) body.horizon = S.horizon;
+  return body;
+}
+function thresholdList() {
+  return S.thresholds.split(/[;\n]/).map((t) => t.trim()).filter(Boolean);
+}
+
+let compareTimer = null, compareCtl = null, compareSeq = 0;
+function scheduleUpdate() {
+  writeHash();
+  clearTimeout(compareTimer);
+  compareTimer = setTimeout(runCompare, DEBOUNCE_MS);
+}
+
+async function runCompare() {
+  if (!S.packages.length) { status("select at least one package", true); return; }
+  if (compareCtl) compareCtl.abort();
+  compareCtl = new AbortController();
+  const seq = ++compareSeq;
+  const t0 = performance.now();
+  status("updating…");
+  try {
+    const res = await api("/api/compare", scenarioBody(), compareCtl.signal);
+    if (seq !== compareSeq) return;
+    D.last = res;
+    renderCompare(res);
+    status(`updated in ${Math.round(performance.now() - t0)} ms (server ${Math.round(res.elapsed_ms)} ms)`);
+    document.body.dataset.compareSeq = String(seq);
+    if (S.live) scheduleExplore();
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    status(err.message, true);
+  }
+}
+
+let exploreTimer = null, exploreBusy = false, exploreDirty = false;
+function scheduleExplore() {
+  clearTimeout(exploreTimer);
+  exploreTimer = setTimeout(runExplore, EXPLORE_DEBOUNCE_MS);
+}
+async function runExplore() {
+  if (exploreBusy) { exploreDirty = true; return; }
+  exploreBusy = true;
+  exploreDirty = false;
+  const body = { ...scenarioBody(), n_futures: S.n, thresholds: thresholdList(), focus: S.focus };
+  const t0 = performance.now();
+  $("box-message").textContent = `sampling ${S.n.toLocaleString("en-US")} futures…`;
+  try {
+    const res = await api("/api/explore", body);
+    D.lastExplore = res;
+    renderExplore(res);
+    document.body.dataset.exploreDone = String(Date.now());
+    status(`futures: ${res.n_futures.toLocaleString("en-US")} in ${Math.round(performance.now() - t0)} ms (server ${Math.round(res.elapsed_ms)} ms)`);
+  } catch (err) {
+    $("box-message").textContent = `futures: ${err.message}`;
+    status(err.message, true);
+  } finally {
+    exploreBusy = false;
+    if (exploreDirty) scheduleExplore();
+  }
+}
+
+/* ------------------------------------------------------------ packages */
+function renderPicker() {
+  const box = $("package-list");
+  box.replaceChildren();
+  for (const pid of D.order) {
+    const p = D.catalogue[pid];
+    const cb = el("input", { type: "checkbox", value: pid, "data-testid": `pick-${pid}` });
+    cb.checked = S.packages.includes(pid);
+    cb.addEventListener("change", () => {
+      if (cb.checked) S.packages = D.order.filter((x) => x === pid || S.packages.includes(x));
+      else S.packages = S.packages.filter((x) => x !== pid);
+      if (!S.packages.includes(S.focus)) S.focus = S.packages[0] || null;
+      renderFocus();
+      renderLevers();
+      scheduleUpdate();
+    });
+    const info = el("button", { class: "info", type: "button", title: "What is in this package", onclick: (e) => { e.preventDefault(); showPackage(pid); } }, "ⓘ");
+    box.append(el("label", {}, cb, el("span", {}, p.title, " ", el("span", { class: "pid" }, pid), p.origin === "upload" ? el("span", { class: "upload" }, " (uploaded)") : null), info));
+  }
+}
+
+function renderFocus() {
+  const sel = $("focus");
+  sel.replaceChildren(...S.packages.map((pid) => el("option", { value: pid }, `${D.catalogue[pid].title} (${pid})`)));
+  if (S.focus) sel.value = S.focus;
+}
+
+function editOf(pid) {
+  if (!S.edits[pid]) S.edits[pid] = {};
+  return S.edits[pid];
+}
+
+function sliderBlock({ id, label, min, max, step, value, baseText, format, onInput, info, testid }) {
+  const out = el("output", { id: `${id}-out` }, format(value));
+  const input = el("input", { type: "range", id, min, max, step, value, "aria-label": label, "data-testid": testid || id });
+  const head = el("div", { class: "slider-head" }, el("span", {}, label, info || null), el("span", {}, out, baseText ? el("span", { class: "base" }, ` base ${baseText}`) : null));
+  const block = el("div", { class: "slider" }, head, input);
+  input.addEventListener("input", () => {
+    const v = parseFloat(input.value);
+    out.textContent = format(v);
+    onInput(v, block);
+  });
+  return block;
+}
+
+function renderLevers() {
+  const pid = S.focus;
+  const ts = $("troop-sliders"), as = $("aid-sliders");
+  ts.replaceChildren();
+  as.replaceChildren();
+  if (!pid || !D.catalogue[pid]) return;
+  const base = D.catalogue[pid].levers;
+  const ed = S.edits[pid] || {};
+  const lf = $("lever-legal-form");
+  lf.replaceChildren(el("option", { value: "" }, `as in the package (${base.legal_forms.map((f) => f.replaceAll("_", " ")).join(", ")})`),
+    ...D.meta.legal_forms.map((f) => el("option", { value: f }, f.replaceAll("_", " "))));
+  lf.value = ed.legal_form || "";
+  const po = $("lever-posture");
+  po.replaceChildren(el("option", { value: "" }, base.postures.length ? `as in the package (${base.postures.map((f) => f.replaceAll("_", " ")).join(", ")})` : "as in the package (no ground force)"),
+    ...D.meta.postures.map((f) => el("option", { value: f }, f.replaceAll("_", " "))));
+  po.value = ed.posture || "";
+  const aid = $("lever-aid-scale");
+  aid.value = ed.aid_scale ?? 1;
+  $("lever-aid-scale-out").textContent = aidScaleText(parseFloat(aid.value), base.total_aid_usd_per_year);
+
+  const troops = { ...base.troops, ...(ed.troops || {}) };
+  const names = Object.keys(troops).sort((a, b) => (base.troops[b] || 0) - (base.troops[a] || 0));
+  if (!names.length) ts.append(el("p", { class: "hint" }, "No ground force in this package: add a guarantor's troops below."));
+  for (const g of names) {
+    const b = base.troops[g] || 0;
+    const max = Math.max(20000, Math.ceil((2.5 * Math.max(b, troops[g])) / 1000) * 1000);
+    ts.append(sliderBlock({
+      id: `troops-${g}`, testid: `troops-${g}`, label: countryName(g), min: 0, max, step: 100, value: troops[g],
+      baseText: fmtTroops(b), format: fmtTroops,
+      onInput: (v) => {
+        const e = editOf(pid);
+        e.troops = e.troops || {};
+        if (v === b && b > 0) delete e.troops[g]; else e.troops[g] = v;
+        scheduleUpdate();
+      },
+    }));
+  }
+  const add = $("add-guarantor");
+  add.replaceChildren(...D.meta.countries.filter((c) => !names.includes(c.iso3)).map((c) => el("option", { value: c.iso3 }, `${c.name} (${c.iso3})`)));
+
+  const aidNames = Object.keys({ ...base.aid_usd, ...(ed.aid_usd || {}) });
+  if (!aidNames.length) as.append(el("p", { class: "hint" }, "No military aid in this package."));
+  for (const g of aidNames.sort((a, b) => (base.aid_usd[b] || 0) - (base.aid_usd[a] || 0))) {
+    const b = base.aid_usd[g] || 0;
+    const cur = (ed.aid_usd || {})[g] ?? b;
+    const max = Math.max(5e9, Math.ceil((3 * Math.max(b, cur)) / 1e9) * 1e9);
+    as.append(sliderBlock({
+      id: `aid-${g}`, label: countryName(g), min: 0, max, step: 1e8, value: cur, baseText: fmtBn(b), format: fmtBn,
+      onInput: (v) => {
+        const e = editOf(pid);
+        e.aid_usd = e.aid_usd || {};
+        if (v === b) delete e.aid_usd[g]; else e.aid_usd[g] = v;
+        scheduleUpdate();
+      },
+    }));
+  }
+}
+
+function aidScaleText(v, total) {
+  return `${v.toFixed(2)}× (${fmtBn(v * total)}/yr)`;
+}
+function countryName(iso) {
+  const c = D.meta.countries.find((x) => x.iso3 === iso);
+  return c ? `${c.name}` : iso;
+}
+
+/* ------------------------------------------------------------ assumptions */
+function renderAssumptions() {
+  const box = $("assumption-sliders");
+  box.replaceChildren();
+  const groups = { will: "Political will", reliability: "Alliance reliability", adversary: "Adversary", forces: "Forces", costs: "Costs" };
+  let lastGroup = null;
+  let euBox = null;
+  for (const a of D.meta.assumptions) {
+    const g = a.group === "will-eu" ? "will" : a.group;
+    if (g !== lastGroup) { box.append(el("div", { class: "group-title" }, groups[g] || g)); lastGroup = g; }
+    if (a.group === "will-eu" && !euBox) {
+      const master = D.meta.assumptions.find((x) => x.name === "will.default");
+      euBox = el("div", { class: "sub-sliders" });
+      const euVal = S.overrides["will.default"] ?? master.value;
+      box.append(sliderBlock({
+        id: "will-europe", testid: "assume-will-europe", label: "European political will (all European guarantors)", min: master.low, max: master.high, step: master.step,
+        value: euVal, baseText: "by country", format: (v) => fmtParam("probability", v),
+        info: infoButton("will.default"),
+        onInput: (v) => {
+          for (const n of D.meta.european_will) S.overrides[n] = v;
+          syncAssumptionInputs();
+          scheduleUpdate();
+        },
+      }));
+      box.append(el("details", {}, el("summary", {}, "by country"), euBox));
+    }
+    const block = sliderBlock({
+      id: `assume-${a.name}`, testid: `assume-${a.name}`, label: a.title, min: a.low, max: a.high, step: a.step,
+      value: S.overrides[a.name] ?? a.value, baseText: fmtParam(a.unit, a.value), format: (v) => fmtParam(a.unit, v),
+      info: infoButton(a.name),
+      onInput: (v) => {
+        if (Math.abs(v - a.value) < 1e-12) delete S.overrides[a.name]; else S.overrides[a.name] = v;
+        scheduleUpdate();
+      },
+    });
+    (a.group === "will-eu" ? euBox : box).append(block);
+  }
+  const hz = $("horizon");
+  hz.value = S.horizon ?? D.meta.default_horizon;
+  $("horizon-out").textContent = `${hz.value} yr`;
+}
+
+function syncAssumptionInputs() {
+  for (const a of D.meta.assumptions) {
+    const input = $(`assume-${a.name}`);
+    if (!input) continue;
+    const v = S.overrides[a.name] ?? a.value;
+    input.value = v;
+    $(`assume-${a.name}-out`).textContent = fmtParam(a.unit, v);
+  }
+}
+
+function infoButton(name) {
+  return el("button", { class: "info", type: "button", title: `Value, unit and source of ${name}`, "data-param": name, onclick: (e) => { e.preventDefault(); showParameter(name); } }, " ⓘ");
+}
+
+/* ------------------------------------------------------------ drawer */
+function openDrawer(...kids) {
+  $("drawer-body").replaceChildren(...kids);
+  $("drawer").hidden = false;
+}
+function refList(refs) {
+  return el("ul", {}, ...refs.map((r) => el("li", {}, `${r.publisher} (${r.year}), `, el("em", {}, r.title), r.url ? el("span", {}, " — ", el("a", { href: r.url, target: "_blank", rel: "noopener" }, "link")) : null,
+    r.doi ? ` doi:${r.doi}` : "", r.grade ? el("span", { class: "pid" }, ` [${r.grade}]`) : null, r.note ? el("div", { class: "caption" }, r.note) : null)));
+}
+
+async function showParameter(name) {
+  let p = D.paramByName[name];
+  if (!p) { try { p = await api(`/api/parameters/${encodeURIComponent(name)}`); } catch (e) { status(e.message, true); return; } }
+  const cur = S.overrides[name] ?? p.value;
+  const input = el("input", { type: "text", value: String(cur), size: 14, "aria-label": `value of ${name}` });
+  const set = el("button", { type: "button", onclick: () => {
+    const v = parseFloat(input.value);
+    if (!Number.isFinite(v)) { status(`${name}: a number, got '${input.value}'`, true); return; }
+    S.overrides[name] = v;
+    syncAssumptionInputs();
+    renderParams();
+    scheduleUpdate();
+  } }, "Set");
+  const reset = el("button", { type: "button", onclick: () => { delete S.overrides[name]; input.value = String(p.value); syncAssumptionInputs(); renderParams(); scheduleUpdate(); } }, "Reset");
+  const u = p.uncertainty;
+  openDrawer(
+    el("h2", {}, name),
+    el("p", {}, p.description),
+    el("dl", {},
+      el("dt", {}, "value"), el("dd", { "data-testid": "drawer-value" }, `${fmtParam(p.unit, p.value)} (${p.value})`, S.overrides[name] !== undefined ? el("strong", {}, ` — you set ${S.overrides[name]}`) : null),
+      el("dt", {}, "unit"), el("dd", { "data-testid": "drawer-unit" }, p.unit),
+      el("dt", {}, "as of"), el("dd", {}, p.date),
+      el("dt", {}, "sub-model"), el("dd", {}, p.group || ""),
+      el("dt", {}, "range"), el("dd", {}, u ? `${u.low} – ${u.high} (${u.distribution})` : "fixed (no range across futures)"),
+    ),
+    el("div", { class: "set-row" }, input, set, reset),
+    el("h3", {}, "Sources"), refList(p.references),
+    u ? el("div", {}, el("h3", {}, "Why this range"), el("p", {}, u.rationale), refList(u.references)) : null,
+  );
+}
+
+async function showPackage(pid) {
+  let d;
+  try { d = await api(`/api/packages/${encodeURIComponent(pid)}`); } catch (e) { status(e.message, true); return; }
+  const rows = d.package.commitments.map((c) => el("tr", {},
+    el("td", {}, c.guarantor), el("td", {}, c.kind.replaceAll("_", " ")), el("td", {}, c.legal_form.replaceAll("_", " ")),
+    el("td", {}, (c.posture || "").replaceAll("_", " ")), el("td", { class: "num" }, c.troops ? fmtTroops(c.troops) : ""), el("td", { class: "num" }, c.usd_per_year ? fmtBn(c.usd_per_year) : "")));
+  openDrawer(el("h2", {}, d.title), el("p", { class: "pid" }, `${d.id} — Kyiv: ${d.kyiv_position} — ${d.origin}`), el("p", {}, d.rationale),
+    el("h3", {}, "Commitments"),
+    el("table", { class: "params" }, el("thead", {}, el("tr", {}, ...["guarantor", "kind", "legal form", "posture", "troops", "USD/yr"].map((h) => el("th", {}, h)))), el("tbody", {}, ...rows)),
+    el("h3", {}, "Sources"), refList(d.sources));
+}
+
+function showMetric(metric) {
+  const m = D.meta.metrics[metric] || {};
+  const dir = m.direction > 0 ? "higher is better" : m.direction < 0 ? "lower is better" : "neither higher nor lower is better in itself";
+  openDrawer(el("h2", {}, m.label || metric), el("p", { class: "pid" }, metric), el("p", {}, m.description || ""), el("p", {}, `Unit: ${m.kind}; ${dir}.`),
+    el("p", { class: "caption" }, "A model estimate, not a prediction. The equations and their sources are in the model document (docs/model.md); every parameter is listed below the charts."));
+}
+
+/* ------------------------------------------------------------ rendering */
+function renderCompare(res) {
+  renderTable(res);
+  renderMetricCharts(res);
+  renderGuarantors(res);
+  renderReproduce(res.reproduce, D.lastExplore && D.lastExplore.reproduce);
+  $("horizon-note").textContent = `central values, horizon ${res.horizon_years} years`;
+}
+
+function direction(metric) { return (D.meta.metrics[metric] || {}).direction || 0; }
+
+function renderTable(res) {
+  const t = $("compare-table");
+  const cur = Object.fromEntries(res.current.packages.map((p) => [p.id, p]));
+  const base = Object.fromEntries(res.baseline.packages.map((p) => [p.id, p]));
+  const head = el("tr", {}, el("th", {}, "metric"), ...res.packages.map((pid) => el("th", { class: (pid === S.focus ? "focus " : "") + (res.edited.includes(pid) ? "edited-col" : ""), title: cur[pid].title },
+    pid, res.edited.includes(pid) ? el("div", { class: "basev" }, "✎ edited") : null)));
+  const rows = D.meta.table_metrics.map((m) => el("tr", {},
+    el("td", {}, el("span", { class: "metric-name", onclick: () => showMetric(m) }, labelOf(m))),
+    ...res.packages.map((pid) => {
+      const c = cur[pid].metrics[m], b = base[pid].metrics[m];
+      let arrow = "", cls = "";
+      if (c !== null && b !== null && Math.abs(c - b) > 1e-9 * Math.max(1, Math.abs(b))) {
+        const up = c > b, dir = direction(m);
+        arrow = up ? " ▲" : " ▼";
+        cls = dir === 0 ? "" : (up === dir > 0 ? "up-good" : "up-bad");
+      }
+      return el("td", { class: res.edited.includes(pid) ? "edited-col" : "" },
+        el("div", { class: "cur", "data-testid": `cell-${pid}-${m}`, "data-value": c === null ? "" : String(c) }, res.display[pid][m]),
+        el("div", { class: "basev" }, "base ", res.baseline_display[pid][m], el("span", { class: cls }, arrow)));
+    })));
+  t.replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
+}
+
+function barLayout(title, metric, extra = {}) {
+  return {
+    title: { text: title, font: { size: 13 }, x: 0.02 },
+    margin: { l: 52, r: 8, t: 30, b: 62 }, barmode: "group", bargap: 0.25,
+    legend: { orientation: "h", y: 1.12, x: 1, xanchor: "right", font: { size: 10 } },
+    yaxis: { ...axisFor(metric), gridcolor: "#eef0f3" }, xaxis: { tickangle: -35, tickfont: { size: 10 } },
+    font: { family: "system-ui, sans-serif", size: 11 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff", ...extra,
+  };
+}
+
+function renderMetricCharts(res) {
+  const box = $("metric-charts");
+  if (box.children.length !== D.meta.chart_metrics.length) {
+    box.replaceChildren(...D.meta.chart_metrics.map((m) => el("div", { class: "chart", id: `chart-${m}` })));
+  }
+  const ids = res.packages;
+  const cur = Object.fromEntries(res.current.packages.map((p) => [p.id, p]));
+  const base = Object.fromEntries(res.baseline.packages.map((p) => [p.id, p]));
+  for (const m of D.meta.chart_metrics) {
+    const k = scaleFor(m);
+    const traces = [
+      { type: "bar", name: "baseline", x: ids, y: ids.map((p) => base[p].metrics[m] * k), marker: { color: COLORS.base }, hovertemplate: "%{x}: %{y}<extra>baseline</extra>" },
+      { type: "bar", name: "current", x: ids, y: ids.map((p) => cur[p].metrics[m] * k), marker: { color: ids.map((p) => (p === S.focus ? COLORS.cur2 : COLORS.cur)) },
+        customdata: ids.map((p) => res.display[p][m]), hovertemplate: "%{x}: %{customdata}<extra>current</extra>" },
+    ];
+    Plotly.react(`chart-${m}`, traces, barLayout(labelOf(m), m), PLOTLY_CONFIG);
+  }
+}
+
+function renderGuarantors(res) {
+  const pid = S.focus;
+  const cur = res.current.packages.find((p) => p.id === pid);
+  const base = res.baseline.packages.find((p) => p.id === pid);
+  if (!cur) return;
+  $("guarantor-title").textContent = `${cur.title} (${pid})`;
+  const baseBy = Object.fromEntries((base ? base.guarantors : []).map((g) => [g.iso3, g]));
+  const marks = D.meta.nato_marks;
+  // cost, % GDP
+  const byCost = [...cur.guarantors].filter((g) => (g.cost_usd_per_year || 0) > 0 || baseBy[g.iso3]).sort((a, b) => (b.cost_usd_per_year || 0) - (a.cost_usd_per_year || 0)).slice(0, 16);
+  const gx = byCost.map((g) => g.iso3);
+  const existing = gx.map((g) => res.defence_pct_gdp[g] ?? 0);
+  const shapes = Object.entries(marks).map(([k, v]) => ({ type: "line", xref: "paper", x0: 0, x1: 1, y0: v, y1: v, line: { color: "#7a4b00", width: 1, dash: "dot" } }));
+  const annotations = Object.entries(marks).map(([k, v]) => ({ xref: "paper", x: 1, y: v, xanchor: "right", yanchor: "bottom", showarrow: false, text: `${(100 * v).toFixed(1).replace(".0", "")} %`, font: { size: 10, color: "#7a4b00" } }));
+  Plotly.react("cost-chart", [
+    { type: "bar", name: "defence spending before the package", x: gx, y: existing, marker: { color: COLORS.existing }, hovertemplate: "%{x}: %{y:.2%} of GDP<extra>before</extra>" },
+    { type: "bar", name: "package cost", x: gx, y: byCost.map((g) => g.cost_pct_gdp), marker: { color: COLORS.cur },
+      customdata: byCost.map((g) => fmtBn(g.cost_usd_per_year || 0)), hovertemplate: "%{x}: +%{y:.2%} of GDP (%{customdata}/yr)<extra>package</extra>" },
+    { type: "scatter", mode: "markers", name: "baseline total", x: gx, y: gx.map((g) => (baseBy[g] ? baseBy[g].total_defence_pct_gdp : null)),
+      marker: { symbol: "diamond-open", size: 10, color: "#555", line: { width: 2 } }, hovertemplate: "%{x}: %{y:.2%}<extra>baseline</extra>" },
+  ], barLayout("Cost per guarantor, % of GDP", "max_cost_pct_gdp", { barmode: "stack", shapes, annotations, margin: { l: 52, r: 8, t: 30, b: 50 } }), PLOTLY_CONFIG);
+  // force generation
+  const byPool = [...cur.guarantors].filter((g) => (g.troops_required_pool || 0) > 0 || (baseBy[g.iso3] && baseBy[g.iso3].troops_required_pool > 0))
+    .sort((a, b) => (b.troops_required_pool || 0) - (a.troops_required_pool || 0)).slice(0, 16);
+  const fx = byPool.map((g) => g.iso3);
+  Plotly.react("force-chart", fx.length ? [
+    { type: "bar", name: "deployed", x: fx, y: byPool.map((g) => g.troops_deployed), marker: { color: COLORS.cur } },
+    { type: "bar", name: "pool needed", x: fx, y: byPool.map((g) => g.troops_required_pool), marker: { color: byPool.map((g) => (g.capacity_shortfall ? COLORS.short : "#6b9bd1")) } },
+    { type: "bar", name: "deployable capacity", x: fx, y: byPool.map((g) => g.troops_available), marker: { color: COLORS.capacity, opacity: 0.55 } },
+    { type: "scatter", mode: "markers", name: "baseline pool", x: fx, y: fx.map((g) => (baseBy[g] ? baseBy[g].troops_required_pool : 0)), marker: { symbol: "diamond-open", size: 10, color: "#555", line: { width: 2 } } },
+  ] : [], barLayout(fx.length ? "Force generation per guarantor" : "Force generation: no troops in this package", "troops_deployed", { yaxis: { type: "log", gridcolor: "#eef0f3", title: { text: "persons (log)", font: { size: 10 } } } }), PLOTLY_CONFIG);
+}
+
+function renderExplore(res) {
+  const ids = res.packages;
+  const cur = Object.fromEntries(res.robustness.map((r) => [r.id, r]));
+  const base = res.baseline_robustness ? Object.fromEntries(res.baseline_robustness.map((r) => [r.id, r])) : null;
+  const perTh = (r) => Object.entries(r.per_threshold).map(([k, v]) => `${k}: ${(100 * v).toFixed(0)}%`).join("<br>");
+  const traces = [];
+  if (base) traces.push({ type: "bar", name: "baseline", x: ids, y: ids.map((p) => base[p].satisficing), marker: { color: COLORS.base }, customdata: ids.map((p) => perTh(base[p])), hovertemplate: "%{x}: %{y:.0%}<br>%{customdata}<extra>baseline</extra>" });
+  traces.push({ type: "bar", name: "current", x: ids, y: ids.map((p) => cur[p].satisficing), marker: { color: ids.map((p) => (p === S.focus ? COLORS.cur2 : COLORS.cur)) }, customdata: ids.map((p) => perTh(cur[p])), hovertemplate: "%{x}: %{y:.0%}<br>%{customdata}<extra>current</extra>" });
+  Plotly.react("satisficing-chart", traces, barLayout(`Meets all thresholds (${res.n_futures.toLocaleString("en-US")} futures)`, "attack_probability", { yaxis: { tickformat: ".0%", range: [0, 1.05], gridcolor: "#eef0f3" } }), PLOTLY_CONFIG);
+
+  const m = S.pctMetric;
+  const k = scaleFor(m);
+  const boxTrace = (recs, name, color) => ({
+    type: "box", name, x: ids, marker: { color }, line: { color },
+    q1: ids.map((p) => recs[p].percentiles[m].p25 * k), median: ids.map((p) => recs[p].percentiles[m].p50 * k), q3: ids.map((p) => recs[p].percentiles[m].p75 * k),
+    lowerfence: ids.map((p) => recs[p].percentiles[m].p5 * k), upperfence: ids.map((p) => recs[p].percentiles[m].p95 * k), boxpoints: false, hoverinfo: "y",
+  });
+  const pt = [];
+  if (base) pt.push(boxTrace(base, "baseline", COLORS.base));
+  pt.push(boxTrace(cur, "current", COLORS.cur));
+  if (D.last) {
+    const c = Object.fromEntries(D.last.current.packages.map((p) => [p.id, p]));
+    if (c[ids[0]] && c[ids[0]].metrics[m] !== undefined) {
+      pt.push({ type: "scatter", mode: "markers", name: "central value", x: ids, y: ids.map((p) => (c[p] ? c[p].metrics[m] * k : null)), marker: { symbol: "diamond", size: 9, color: COLORS.cur2 } });
+    }
+  }
+  Plotly.react("percentile-chart", pt, barLayout(`${labelOf(m)} across futures`, m, { boxmode: "group" }), PLOTLY_CONFIG);
+
+  const box = res.failure_box;
+  $("box-package").textContent = S.focus || "";
+  $("box-message").textContent = box ? box.message + (box.rule ? ` — rule: ${box.rule}` : "") : "choose a package to shape above";
+  $("box-message").dataset.status = box ? box.status : "";
+  if (box && box.status === "box" && box.restricted.length) {
+    const r = box.restricted;
+    const y = r.map((x) => x.title || x.name);
+    const frac = (x, v) => (x.data_high > x.data_low ? (v - x.data_low) / (x.data_high - x.data_low) : 0);
+    Plotly.react("box-chart", [
+      { type: "bar", orientation: "h", name: "sampled range", y, x: r.map(() => 1), base: r.map(() => 0), marker: { color: "#eef0f3" }, hoverinfo: "skip" },
+      { type: "bar", orientation: "h", name: "failure box", y, base: r.map((x) => frac(x, x.low)), x: r.map((x) => frac(x, x.high) - frac(x, x.low)), marker: { color: COLORS.short, opacity: 0.75 },
+        text: r.map((x) => `${+x.low.toPrecision(3)} – ${+x.high.toPrecision(3)}`), textposition: "inside", insidetextanchor: "middle",
+        customdata: r.map((x) => `${x.name}: ${+x.low.toPrecision(3)} – ${+x.high.toPrecision(3)} of ${+x.data_low.toPrecision(3)} – ${+x.data_high.toPrecision(3)}`), hovertemplate: "%{customdata}<extra></extra>" },
+    ], { margin: { l: 190, r: 10, t: 30, b: 30 }, barmode: "overlay", showlegend: false, title: { text: `coverage ${(100 * box.coverage).toFixed(0)} %, density ${(100 * box.density).toFixed(0)} %`, font: { size: 12 } },
+      xaxis: { range: [0, 1], tickformat: ".0%", title: { text: "position within the sampled range", font: { size: 10 } } }, yaxis: { automargin: true }, font: { size: 11 } }, PLOTLY_CONFIG);
+    const tr = box.trajectory;
+    Plotly.react("trajectory-chart", [
+      { type: "scatter", mode: "lines+markers", x: tr.map((b) => b.coverage), y: tr.map((b) => b.density), marker: { color: tr.map((b) => b.n_restricted), colorscale: "Blues", size: 7, showscale: false }, line: { color: "#9bb3d6" },
+        customdata: tr.map((b) => b.n_restricted), hovertemplate: "coverage %{x:.0%}, density %{y:.0%}, %{customdata} inputs restricted<extra></extra>" },
+      { type: "scatter", mode: "markers", x: [tr[box.chosen].coverage], y: [tr[box.chosen].density], marker: { size: 16, color: "rgba(0,0,0,0)", line: { color: COLORS.short, width: 2 } }, hoverinfo: "skip" },
+    ], { margin: { l: 52, r: 10, t: 20, b: 40 }, showlegend: false, xaxis: { title: { text: "coverage", font: { size: 10 } }, tickformat: ".0%", range: [0, 1.05] },
+      yaxis: { title: { text: "density", font: { size: 10 } }, tickformat: ".0%", range: [0, 1.05] }, font: { size: 11 } }, PLOTLY_CONFIG);
+  } else {
+    Plotly.purge("box-chart");
+    Plotly.purge("trajectory-chart");
+  }
+  if (D.last) renderReproduce(D.last.reproduce, res.reproduce);
+}
+
+function renderReproduce(rep, exploreRep) {
+  $("repro-cli").textContent = `# central values (the table and charts)\n${rep.cli}`;
+  $("repro-explore").textContent = exploreRep && exploreRep.explore_cli ? `# robustness across futures\n${exploreRep.explore_cli}` : "";
+  $("repro-python").textContent = (exploreRep || rep).python;
+  const box = $("repro-downloads");
+  box.replaceChildren();
+  if (rep.downloads.length) {
+    box.append(el("p", { class: "hint" }, rep.note || ""));
+    for (const d of rep.downloads) box.append(el("button", { type: "button", onclick: () => downloadPackage(d.id, d.file) }, `Download ${d.file}`), " ");
+  }
+}
+
+/* ------------------------------------------------------------ parameters */
+function renderParams() {
+  const q = ($("param-search").value || "").toLowerCase();
+  const rows = D.params.filter((p) => !q || p.name.toLowerCase().includes(q) || p.description.toLowerCase().includes(q) || p.source.toLowerCase().includes(q));
+  const t = $("param-table");
+  t.replaceChildren(
+    el("thead", {}, el("tr", {}, ...["parameter", "value", "unit", "range", "source"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, ...rows.map((p) => {
+      const ov = S.overrides[p.name];
+      return el("tr", { class: ov !== undefined ? "overridden" : "", onclick: () => showParameter(p.name), "data-param-row": p.name },
+        el("td", {}, p.name), el("td", { class: "num" }, fmtParam(p.unit, ov ?? p.value), ov !== undefined ? el("div", { class: "basev" }, `default ${fmtParam(p.unit, p.value)}`) : null),
+        el("td", {}, p.unit), el("td", { class: "num" }, p.uncertainty ? `${+p.uncertainty.low.toPrecision(3)} – ${+p.uncertainty.high.toPrecision(3)}` : "fixed"), el("td", {}, `${p.source}`));
+    })));
+}
+
+/* ------------------------------------------------------------ downloads */
+function saveBlob(text, name, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = el("a", { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 5000);
+}
+async function downloadPackage(pid, file) {
+  try {
+    const r = await fetch(`/api/packages/${encodeURIComponent(pid)}/export`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ edit: S.edits[pid] || {} }) });
+    if (!r.ok) throw new Error((await r.json()).detail);
+    saveBlob(await r.text(), file || `${pid}-edited.yaml`, "application/yaml");
+  } catch (e) { status(e.message, true); }
+}
+async function downloadReport() {
+  status("building report…");
+  try {
+    const body = { ...scenarioBody(), n_futures: S.n, thresholds: thresholdList() };
+    const r = await fetch("/api/report", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    if (!r.ok) throw new Error((await r.json()).detail);
+    saveBlob(await r.text(), "foedus-report.html", "text/html");
+    status("report downloaded");
+  } catch (e) { status(e.message, true); }
+}
+
+/* ------------------------------------------------------------ editor */
+const UPLOADS_KEY = "foedus.uploads";
+function storedUploads() { try { return JSON.parse(localStorage.getItem(UPLOADS_KEY) || "{}"); } catch (e) { return {}; } }
+function storeUpload(id, text) {
+  const u = storedUploads();
+  u[id] = text;
+  try { localStorage.setItem(UPLOADS_KEY, JSON.stringify(u)); } catch (e) { /* quota: the server copy still works */ }
+}
+
+function editorErrors(err) {
+  const box = $("editor-errors");
+  box.classList.remove("ok");
+  box.textContent = err.data && err.data.problems && err.data.problems.length
+    ? err.data.problems.map((p) => `${err.data.file || "package"}${p.line ? ":" + p.line : ""}: ${p.field}: ${p.expected}`).join("\n")
+    : err.message;
+}
+
+function setupEditor() {
+  const dlg = $("editor");
+  $("open-editor").addEventListener("click", () => {
+    $("editor-base").replaceChildren(...D.order.map((pid) => el("option", { value: pid }, pid)));
+    if (S.focus) $("editor-base").value = S.focus;
+    dlg.showModal();
+  });
+  $("editor-load").addEventListener("click", async () => {
+    const pid = $("editor-base").value;
+    const d = await api(`/api/packages/${encodeURIComponent(pid)}`);
+    $("editor-text").value = d.text.replace(/^id:\s*(\S+)\s*$/m, (m, id) => `id: ${id}-edited`);
+    $("editor-errors").textContent = "A copy under a new id; edit and add it.";
+  });
+  $("editor-file").addEventListener("change", async (e) => {
+    const f = e.target.files[0];
+    if (f) $("editor-text").value = await f.text();
+  });
+  $("editor-validate").addEventListener("click", async () => {
+    try {
+      const r = await api("/api/packages/validate", { text: $("editor-text").value, name: "editor" });
+      $("editor-errors").textContent = `valid: ${r.id} — ${r.title} (${r.n_commitments} commitments)`;
+      $("editor-errors").classList.add("ok");
+    } catch (err) { editorErrors(err); }
+  });
+  $("editor-add").addEventListener("click", async () => {
+    try {
+      const text = $("editor-text").value;
+      const r = await api("/api/packages", { text, name: "editor" });
+      storeUpload(r.id, text);
+      D.catalogue[r.id] = r;
+      if (!D.order.includes(r.id)) D.order.push(r.id);
+      if (!S.packages.includes(r.id)) S.packages.push(r.id);
+      S.focus = r.id;
+      delete S.edits[r.id];
+      renderPicker(); renderFocus(); renderLevers();
+      dlg.close();
+      scheduleUpdate();
+    } catch (err) { editorErrors(err); }
+  });
+}
+
+/* ------------------------------------------------------------ wiring */
+function wire() {
+  $("focus").addEventListener("change", (e) => { S.focus = e.target.value; renderLevers(); scheduleUpdate(); });
+  $("lever-legal-form").addEventListener("change", (e) => { editOf(S.focus).legal_form = e.target.value || null; scheduleUpdate(); });
+  $("lever-posture").addEventListener("change", (e) => { editOf(S.focus).posture = e.target.value || null; scheduleUpdate(); });
+  $("lever-aid-scale").addEventListener("input", (e) => {
+    const v = parseFloat(e.target.value);
+    editOf(S.focus).aid_scale = v === 1 ? null : v;
+    $("lever-aid-scale-out").textContent = aidScaleText(v, D.catalogue[S.focus].levers.total_aid_usd_per_year);
+    scheduleUpdate();
+  });
+  $("add-guarantor-btn").addEventListener("click", () => {
+    const g = $("add-guarantor").value;
+    const e = editOf(S.focus);
+    e.troops = e.troops || {};
+    if (e.troops[g] === undefined) e.troops[g] = 1000;
+    renderLevers();
+    scheduleUpdate();
+  });
+  $("reset-levers").addEventListener("click", () => { delete S.edits[S.focus]; renderLevers(); scheduleUpdate(); });
+  $("export-package").addEventListener("click", () => downloadPackage(S.focus, isEmptyEdit(S.edits[S.focus]) ? `${S.focus}.yaml` : `${S.focus}-edited.yaml`));
+  $("reset-assumptions").addEventListener("click", () => { S.overrides = {}; S.horizon = null; renderAssumptions(); renderParams(); scheduleUpdate(); });
+  $("horizon").addEventListener("input", (e) => {
+    const v = parseFloat(e.target.value);
+    S.horizon = v === D.meta.default_horizon ? null : v;
+    $("horizon-out").textContent = `${v} yr`;
+    scheduleUpdate();
+  });
+  $("param-search").addEventListener("input", renderParams);
+  $("n-futures").addEventListener("change", (e) => { S.n = parseInt(e.target.value, 10); writeHash(); runExplore(); });
+  $("thresholds").addEventListener("change", (e) => { S.thresholds = e.target.value; writeHash(); runExplore(); });
+  $("pct-metric").addEventListener("change", (e) => { S.pctMetric = e.target.value; writeHash(); if (D.lastExplore) renderExplore(D.lastExplore); });
+  $("live-futures").addEventListener("change", (e) => { S.live = e.target.checked; writeHash(); if (S.live) runExplore(); });
+  $("run-futures").addEventListener("click", runExplore);
+  $("drawer-close").addEventListener("click", () => { $("drawer").hidden = true; });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") $("drawer").hidden = true; });
+  $("share").addEventListener("click", async () => {
+    writeHash();
+    try { await navigator.clipboard.writeText(location.href); status("link copied"); } catch (e) { status("copy the address bar to share this view"); }
+  });
+  $("download-report").addEventListener("click", downloadReport);
+  for (const b of document.querySelectorAll("button.copy")) {
+    b.addEventListener("click", async () => {
+      try { await navigator.clipboard.writeText($(b.dataset.target).textContent); b.textContent = "Copied"; setTimeout(() => { b.textContent = "Copy"; }, 1200); } catch (e) { /* ignore */ }
+    });
+  }
+  window.addEventListener("hashchange", () => {
+    if (location.hash === "#" + encodeState()) return;
+    readHash(); normaliseState(); renderAll(); scheduleUpdate();
+  });
+}
+
+function normaliseState() {
+  S.packages = S.packages.filter((p) => D.catalogue[p]);
+  if (!S.packages.length) S.packages = [...D.order];
+  if (!S.packages.includes(S.focus)) S.focus = S.packages.includes("coalition-backstop") ? "coalition-backstop" : S.packages[0];
+}
+
+function renderAll() {
+  renderPicker(); renderFocus(); renderLevers(); renderAssumptions(); renderParams();
+  $("n-futures").value = String(S.n);
+  $("thresholds").value = S.thresholds;
+  $("live-futures").checked = S.live;
+  const pm = $("pct-metric");
+  pm.replaceChildren(...["attack_probability", "approval_probability", "escalation_risk", "defence_holds_probability", "total_cost_usd_per_year", "max_cost_pct_gdp", "expected_casualties"].map((m) => el("option", { value: m }, labelOf(m))));
+  pm.value = S.pctMetric;
+}
+
+async function restoreUploads(wanted) {
+  const stored = storedUploads();
+  for (const pid of wanted) {
+    if (D.catalogue[pid] || !stored[pid]) continue;
+    try {
+      const r = await api("/api/packages", { text: stored[pid], name: `${pid}.yaml` });
+      D.catalogue[r.id] = r;
+      D.order.push(r.id);
+    } catch (e) { /* stale copy: dropped */ }
+  }
+}
+
+async function init() {
+  try {
+    const [meta, pk, params] = await Promise.all([api("/api/meta"), api("/api/packages"), api("/api/parameters")]);
+    D.meta = meta;
+    for (const p of pk.packages) { D.catalogue[p.id] = p; D.order.push(p.id); }
+    D.params = params.parameters;
+    D.paramByName = Object.fromEntries(params.parameters.map((p) => [p.name, p]));
+    readHash();
+    await restoreUploads(S.packages);
+    const missing = S.packages.filter((p) => !D.catalogue[p]);
+    normaliseState();
+    wire();
+    setupEditor();
+    renderAll();
+    await runCompare();
+    if (missing.length) status(`not on this server (upload them again): ${missing.join(", ")}`, true);
+    document.body.dataset.ready = "1";
+  } catch (err) {
+    status(`could not start: ${err.message}`, true);
+  }
+}
+
+init();

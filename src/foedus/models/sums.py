@@ -1,0 +1,148 @@
+"""Per-package sums over commitment rows, computed as small matrix products.
+
+Why hand-written: a package's metrics are sums (or products) over its
+guarantors' rows of credibility-weighted quantities. Done naively that is an
+array of rows x futures per term (180 rows for the eight seeds), memory-bound
+and about a hundred times too slow for millions of futures. But the future
+enters each row only through a few shared factors: a row's credibility is
+
+    cred_k = A_c(n) * (1 - h_k(n)) + W_c(n) * h_k(n)
+    A_c    = will_c * reliability_prior * interest_c * legal_form_c * trigger_c
+    W_c    = will_c
+
+where ``c`` is the row's *class* (which will parameter, frontline or not,
+legal form, trigger; about twenty classes) and the hand-tying term ``h_k``
+is non-zero only for rows with troops in Ukraine. So for a lever-only row
+quantity ``v``::
+
+    sum_k cred_k v_k = M_v @ A  +  I_v @ cred_H
+
+with ``M_v[p, c]`` the sum of ``v`` over package p's rows of class c without
+troops in Ukraine and ``cred_H`` the explicit credibility of the few rows
+with them. Quantities that vary by future as ``sum_j v_kj f_j(n)`` are sums
+of such terms weighted by ``f_j``. Products ``1 - prod_k (1 - cred_k e_k)``
+run over the handful of flagged rows only. Exact, not an approximation;
+``tests/test_models_sums.py`` checks it against row-by-row evaluation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from foedus.models.inputs import Inputs
+from foedus.models.levers import FORMS, TRIGGERS, Levers
+
+
+class CredSums:
+    """Credibility-weighted per-package sums for one chunk of futures."""
+
+    def __init__(self, lv: Levers, x: Inputs):
+        self.lv = lv
+        self.x = x
+        self.P, self.K = lv.n_packages, lv.n_rows
+        will_key = tuple(f"will.{g}" if f"will.{g}" in x else "will.default" for g in lv.guarantors)
+        plan = lv.memo(("credsums", will_key), lambda: _plan(lv, will_key))
+        self.cls, self.H, self.plain, uniq = plan["cls"], plan["H"], plan["plain"], plan["uniq"]
+        self.plan = plan
+        n = x.n
+        rho = x["credibility.reliability_prior"]
+        A = np.empty((len(uniq), n))
+        W = np.empty((len(uniq), n))
+        for (wk, fr, f, t), c in uniq.items():
+            interest = x["credibility.interest.frontline"] if fr else x["credibility.interest.other"]
+            W[c] = x[wk]
+            A[c] = x[wk] * rho * interest * x[f"credibility.legal_form.{FORMS[f]}"] * x[f"credibility.trigger.{TRIGGERS[t]}"]
+        self.A, self.W = A, W
+        if self.H.size:
+            th = plan["troops_H"][:, None]
+            h = x["credibility.handtying_max"][None, :] * -np.expm1(-th / x["credibility.handtying_scale"][None, :])
+            h = np.broadcast_to(h, (self.H.size, n))
+            cH = self.cls[self.H]
+            self.credH = A[cH] * (1.0 - h) + W[cH] * h
+        else:
+            self.credH = np.zeros((0, n))
+
+    def sums(self, V: np.ndarray, key=None) -> np.ndarray:
+        """``V`` is ``(K, J)`` lever-only values; returns ``(J, P, n)`` sums of
+        cred * V. Pass a hashable ``key`` naming ``V`` to reuse its matrices
+        across chunks."""
+        build = lambda: _sum_matrices(self.lv, self.plan, V)  # noqa: E731
+        M, IH = self.lv.memo(("sums", key), build) if key is not None else build()
+        J = V.shape[1]
+        out = (M @ self.A).reshape(J, self.P, -1)
+        if self.H.size:
+            out = out + (IH @ self.credH).reshape(J, self.P, -1)
+        return out
+
+    def sum(self, v: np.ndarray, key=None) -> np.ndarray:
+        """``(P, n)`` sum over rows of cred * v for one lever-only ``v`` ``(K,)``."""
+        return self.sums(np.asarray(v, dtype=np.float64)[:, None], key)[0]
+
+    def rows(self, idx: np.ndarray) -> np.ndarray:
+        """Explicit credibility ``(len(idx), n)`` of the rows ``idx``."""
+        out = self.A[self.cls[idx]]
+        if self.H.size:
+            pos = self.plan["pos_in_H"][idx]
+            hit = pos >= 0
+            if hit.any():
+                out[hit] = self.credH[pos[hit]]
+        return out
+
+    def any_of(self, flag: np.ndarray, e: np.ndarray | float = 1.0, key=None) -> np.ndarray:
+        """``(P, n)``: 1 - prod over rows with ``flag`` of (1 - cred_k * e_k).
+
+        ``e`` is a per-row factor: a scalar, ``(R,)`` or ``(R, n)`` for the
+        flagged rows ``R``."""
+        build = lambda: _indicator(self.lv, flag)  # noqa: E731
+        idx, I = self.lv.memo(("any_of", key), build) if key is not None else build()
+        n = self.A.shape[1]
+        if idx.size == 0:
+            return np.zeros((self.P, n))
+        e = np.asarray(e, dtype=np.float64)
+        if e.ndim == 1:
+            e = e[:, None]
+        q = np.minimum(self.rows(idx) * e, 1.0)
+        # log(1 - q) with q = 1 made finite so that 0 * log stays 0 in the product
+        logs = np.log(np.maximum(1.0 - q, 1e-300))
+        return -np.expm1(I @ logs)
+
+
+def _plan(lv: Levers, will_key: tuple[str, ...]) -> dict:
+    keys = [(will_key[g], bool(lv.frontline[g]), int(f), int(t)) for g, f, t in zip(lv.row_guarantor, lv.form, lv.trigger)]
+    uniq: dict[tuple, int] = {}
+    cls = np.array([uniq.setdefault(k, len(uniq)) for k in keys], dtype=np.int64)
+    troops = (lv.ground + lv.trainers)[:, _in_ukraine()].sum(axis=1)
+    H = np.nonzero(troops > 0)[0]
+    pos = np.full(lv.n_rows, -1, dtype=np.int64)
+    pos[H] = np.arange(H.size)
+    return {"cls": cls, "uniq": uniq, "H": H, "plain": troops <= 0, "troops_H": troops[H], "pos_in_H": pos}
+
+
+def _sum_matrices(lv: Levers, plan: dict, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    P, J, C = lv.n_packages, V.shape[1], len(plan["uniq"])
+    plain, H, cls = plan["plain"], plan["H"], plan["cls"]
+    M = np.zeros((J, P, C))
+    for j in range(J):
+        np.add.at(M[j], (lv.row_package[plain], cls[plain]), V[plain, j])
+    IH = np.zeros((J, P, H.size))
+    if H.size:
+        IH[:, lv.row_package[H], np.arange(H.size)] = V[H].T
+    return M.reshape(J * P, C), IH.reshape(J * P, H.size)
+
+
+def _indicator(lv: Levers, flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.nonzero(flag)[0]
+    I = np.zeros((lv.n_packages, idx.size))
+    I[lv.row_package[idx], np.arange(idx.size)] = 1.0
+    return idx, I
+
+
+def _in_ukraine():
+    from foedus.models.levers import IN_UKRAINE
+
+    return IN_UKRAINE
+
+
+def package_sum(lv: Levers, v: np.ndarray) -> np.ndarray:
+    """Per-package sum of a lever-only row quantity: ``(P, ...)``."""
+    return lv.sum_rows(np.asarray(v, dtype=np.float64))

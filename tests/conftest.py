@@ -1,0 +1,38 @@
+"""Shared test helpers: repository paths and a runner for the real ``foedus``
+command line (a subprocess, as users run it)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+SCENARIOS = ROOT / "scenarios"
+
+
+def foedus_command() -> list[str]:
+    """The installed console script next to this interpreter, else ``python -m``."""
+    script = shutil.which("foedus", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "foedus.interfaces.cli.main"]
+
+
+def run_foedus(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``foedus ARGS`` in ``cwd`` and capture its output as text."""
+    return subprocess.run(
+        [*foedus_command(), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def foedus_cli():
+    """``foedus_cli("validate", path)`` -> CompletedProcess (stdout, stderr, returncode)."""
+    return run_foedus

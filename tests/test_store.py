@@ -1,0 +1,371 @@
+"""The DuckDB run store: round trip, content hash, crash safety, bad files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import foedus
+from foedus.domain.errors import InputError
+from foedus.storage.store import RunNotFoundError, RunStore, StoreError
+
+INPUTS = ["will.USA", "will.DEU", "escalation.rate", 'odd "quoted" name']
+METRICS = ["attack_probability", "total_cost_usd_per_year", "deterrence.gap"]
+PACKAGES = ["baseline", "nato-lite", "coalition"]
+SRC = str(Path(foedus.__file__).resolve().parents[1])
+
+
+def _data(n: int = 1000, seed: int = 3):
+    rng = np.random.default_rng(seed)
+    fids = np.arange(n, dtype=np.int64)
+    inputs = rng.random((n, len(INPUTS)))
+    results = rng.normal(size=(len(PACKAGES), n, len(METRICS)))
+    results[1, 5, 0] = np.nan  # NaN survives the trip
+    return fids, inputs, results
+
+
+def _meta(n: int) -> dict:
+    return {
+        "seed": 0,
+        "sampler": "lhs",
+        "n_futures": n,
+        "chunk_size": 400,
+        "horizon_years": 10.0,
+        "overrides": {"will.USA": 0.4},
+        "thresholds": {"attack_probability": 0.1},
+        "packages": [{"id": p, "sha256": f"{i:064x}", "title": p.title()} for i, p in enumerate(PACKAGES)],
+        "note": "kept in extra",
+    }
+
+
+def _write(store: RunStore, fids, inputs, results, order=None, chunk: int = 400) -> str:
+    n = len(fids)
+    starts = list(range(0, n, chunk))
+    if order is not None:
+        starts = [starts[i] for i in order]
+    with store.begin_run(_meta(n), INPUTS, METRICS, PACKAGES) as w:
+        for s in starts:
+            w.write_chunk(fids[s : s + chunk], inputs[s : s + chunk], results[:, s : s + chunk])
+        return w.commit({"robust": "nato-lite"})
+
+
+def _tables(db: Path) -> set[str]:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+
+
+def _expected_long(fids, results) -> pd.DataFrame:
+    P, n, _ = results.shape
+    df = pd.DataFrame({"package_id": np.repeat(PACKAGES, n), "future_id": np.tile(fids, P)})
+    for k, m in enumerate(METRICS):
+        df[m] = results[:, :, k].reshape(-1)
+    return df
+
+
+# ---------------------------------------------------------------- 1. round trip
+def test_round_trip_list_show_export_delete(tmp_path: Path) -> None:
+    fids, inputs, results = _data(1000)
+    db = tmp_path / "runs.duckdb"
+    with RunStore(db) as store:
+        rid = _write(store, fids, inputs, results, order=[1, 0, 2])  # 3 chunks, out of order
+        assert rid.startswith("r") and len(rid) == 11
+
+        fut = store.futures(rid)
+        assert list(fut.columns) == ["future_id", *INPUTS]
+        np.testing.assert_array_equal(fut["future_id"].to_numpy(), fids)
+        np.testing.assert_array_equal(fut[INPUTS].to_numpy(), inputs)
+
+        res = store.results(rid)
+        assert list(res.columns) == ["package_id", "future_id", *METRICS]
+        pd.testing.assert_frame_equal(
+            res.assign(package_id=res["package_id"].astype(str)), _expected_long(fids, results)
+        )
+        one = store.results(rid, "nato-lite")
+        np.testing.assert_array_equal(one[METRICS].to_numpy(), results[1])
+        with pytest.raises(RunNotFoundError, match="no package nope"):
+            store.results(rid, "nope")
+
+        runs = store.list_runs()
+        assert [r["run_id"] for r in runs] == [rid]
+        meta = store.get_run(rid)
+        assert meta["seed"] == 0 and meta["sampler"] == "lhs" and meta["status"] == "complete"
+        assert meta["n_futures"] == 1000 and meta["n_packages"] == 3 and meta["chunk_size"] == 400
+        assert meta["horizon_years"] == 10.0
+        assert meta["input_names"] == INPUTS and meta["metric_names"] == METRICS
+        assert [p["id"] for p in meta["packages"]] == PACKAGES
+        assert meta["packages"][2] == {"id": "coalition", "sha256": f"{2:064x}", "title": "Coalition"}
+        assert meta["overrides"] == {"will.USA": 0.4}
+        assert meta["thresholds"] == {"attack_probability": 0.1}
+        assert meta["summary"] == {"robust": "nato-lite"}
+        assert meta["extra"] == {"note": "kept in extra"}
+        assert meta["foedus_version"] == foedus.__version__
+        assert meta["created_at"].endswith("+00:00")
+
+        for fmt in ("parquet", "csv"):
+            paths = store.export(rid, tmp_path / fmt, fmt)
+            assert [p.name for p in paths] == [f"futures.{fmt}", f"results.{fmt}", "metadata.json"]
+            if fmt == "parquet":
+                f_df = pq.read_table(paths[0]).to_pandas()
+                r_df = pq.read_table(paths[1]).to_pandas()
+            else:
+                f_df, r_df = pd.read_csv(paths[0]), pd.read_csv(paths[1])
+            np.testing.assert_array_equal(f_df["future_id"].to_numpy(), fids)
+            np.testing.assert_array_equal(f_df[INPUTS].to_numpy(), inputs)
+            pd.testing.assert_frame_equal(
+                r_df.assign(package_id=r_df["package_id"].astype(str)),
+                _expected_long(fids, results),
+                check_dtype=False,
+            )
+            exported = json.loads(paths[2].read_text())
+            assert exported["run_id"] == rid and exported["results_hash"] == store.results_hash(rid)
+
+        store.delete_run(rid)
+        assert store.list_runs() == []
+        with pytest.raises(RunNotFoundError):
+            store.futures(rid)
+    assert not any(t.endswith(rid) for t in _tables(db))
+
+
+def test_unknown_run_and_bad_chunks(tmp_path: Path) -> None:
+    db = tmp_path / "runs.duckdb"
+    fids, inputs, results = _data(50)
+    with RunStore(db) as store:
+        with pytest.raises(KeyError) as err:
+            store.get_run("r123")
+        assert isinstance(err.value, StoreError)
+        assert str(err.value) == f"{db}: run_id: no run r123 in this store"
+        with store.begin_run({}, INPUTS, METRICS, PACKAGES) as w:
+            with pytest.raises(ValueError, match="results must have shape"):
+                w.write_chunk(fids, inputs, results[:2])
+            with pytest.raises(ValueError, match="inputs must have shape"):
+                w.write_chunk(fids, inputs[:, :2], results)
+            with pytest.raises(ValueError, match="integer"):
+                w.write_chunk(fids.astype(float), inputs, results)
+            w.write_chunk(fids, inputs, results)
+            w.write_chunk(fids[:5], inputs[:5], results[:, :5])  # repeated ids
+            with pytest.raises(ValueError, match="unique"):
+                w.commit()
+        with store.begin_run({"n_futures": 60}, INPUTS, METRICS, PACKAGES) as w:
+            w.write_chunk(fids, inputs, results)
+            with pytest.raises(ValueError, match="n_futures=60 but 50"):
+                w.commit()
+        with pytest.raises(ValueError, match="collide"):
+            store.begin_run({}, ["a.b", "A.B"], METRICS, PACKAGES)
+        assert store.list_runs() == []
+    assert _tables(db) == {"store_info", "runs", "run_packages"}
+
+
+# ---------------------------------------------------------------- 2. hash
+def test_results_hash_identical_and_sensitive(tmp_path: Path) -> None:
+    fids, inputs, results = _data(900)
+    with RunStore(tmp_path / "a.duckdb") as a, RunStore(tmp_path / "b.duckdb") as b:
+        r1 = _write(a, fids, inputs, results)
+        r2 = _write(a, fids, inputs, results, order=[2, 1, 0], chunk=300)  # other chunking
+        r3 = _write(b, fids, inputs, results)
+        h = a.results_hash(r1)
+        assert len(h) == 64 and h == a.results_hash(r2) == b.results_hash(r3)
+
+        changed = results.copy()
+        changed[2, 899, 1] += 1e-12
+        assert a.results_hash(_write(a, fids, inputs, changed)) != h
+        changed_in = inputs.copy()
+        changed_in[0, 0] = np.nextafter(changed_in[0, 0], 2.0)
+        assert a.results_hash(_write(a, fids, changed_in, results)) != h
+
+
+# ---------------------------------------------------------------- 3. crash safety
+CHILD = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from foedus.storage.store import RunStore
+
+    db = sys.argv[1]
+    inputs_names = ["will.USA", "will.DEU"]
+    metrics = ["attack_probability", "total_cost_usd_per_year"]
+    packages = ["p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"]
+    rng = np.random.default_rng(11)
+    store = RunStore(db)
+    with store.begin_run({"seed": 0, "n_futures": 2000}, inputs_names, metrics, packages) as w:
+        w.write_chunk(np.arange(2000), rng.random((2000, 2)), rng.random((8, 2000, 2)))
+        first = w.commit()
+    print("FIRST", first, store.results_hash(first), flush=True)
+    big = store.begin_run({"seed": 1}, inputs_names, metrics, packages)   # never committed
+    print("SECOND", big.run_id, flush=True)
+    m = 50_000
+    inp, res = rng.random((m, 2)), rng.random((8, m, 2))
+    i = 0
+    while True:
+        big.write_chunk(np.arange(i * m, (i + 1) * m), inp, res)
+        i += 1
+        print("CHUNK", i, flush=True)
+    """
+)
+
+
+def _child_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def test_sigkill_mid_run_leaves_no_partial_run(tmp_path: Path) -> None:
+    db = tmp_path / "runs.duckdb"
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=_child_env(),
+    )
+    try:
+        lines: dict[str, list[str]] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                pytest.fail(f"child ended early: {proc.stderr.read()}")
+            word, *rest = line.split()
+            lines[word] = rest
+            # CHUNK 3 printed => chunk 2 taken by the writer => chunk 1 committed
+            if word == "CHUNK" and int(rest[0]) >= 3:
+                break
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    first, first_hash = lines["FIRST"]
+    (partial,) = lines["SECOND"]
+
+    # the partial run's rows really reached the file (so the test means something) ...
+    assert f"futures_{partial}" in _tables(db)
+    # ... but a reader sees only the complete run, unchanged
+    with RunStore(db, read_only=True) as store:
+        assert [r["run_id"] for r in store.list_runs()] == [first]
+        assert store.results_hash(first) == first_hash
+        with pytest.raises(RunNotFoundError):
+            store.results(partial)
+    # opening for writing garbage-collects the orphan tables
+    with RunStore(db) as store:
+        assert [r["run_id"] for r in store.list_runs()] == [first]
+        assert store.results_hash(first) == first_hash
+        assert len(store.futures(first)) == 2000
+    assert not any(partial in t for t in _tables(db))
+
+
+def test_exception_inside_with_block_leaves_no_run(tmp_path: Path) -> None:
+    db = tmp_path / "runs.duckdb"
+    fids, inputs, results = _data(300)
+    with RunStore(db) as store:
+        kept = _write(store, fids, inputs, results)
+        with pytest.raises(RuntimeError, match="boom"):
+            with store.begin_run({}, INPUTS, METRICS, PACKAGES) as w:
+                w.write_chunk(fids, inputs, results)
+                raise RuntimeError("boom")
+        with store.begin_run({}, INPUTS, METRICS, PACKAGES) as w2:  # left without commit
+            w2.write_chunk(fids, inputs, results)
+        assert [r["run_id"] for r in store.list_runs()] == [kept]
+        with pytest.raises(ValueError, match="rolled back"):
+            w2.write_chunk(fids, inputs, results)
+    assert not any(w.run_id in t or w2.run_id in t for t in _tables(db))
+
+
+def test_second_store_in_process_spares_open_writer(tmp_path: Path) -> None:
+    db = tmp_path / "runs.duckdb"
+    fids, inputs, results = _data(200)
+    a = RunStore(db)
+    with a.begin_run({}, INPUTS, METRICS, PACKAGES) as w:
+        w.write_chunk(fids, inputs, results)
+        w._flush()  # the chunk is in the tables now
+        b = RunStore(db)  # same process, same file: its garbage collector must skip w
+        b.close()
+        rid = w.commit()
+    assert len(a.futures(rid)) == 200
+    a.close()
+
+
+# ---------------------------------------------------------------- 4. bad files
+def _assert_clean(err: BaseException, path: Path, needle: str) -> None:
+    text = str(err)
+    assert isinstance(err, InputError) and isinstance(err, StoreError)
+    assert str(path) in text and needle in text, text
+    assert "\n" not in text and "Traceback" not in text and "IO Error" not in text
+    assert err.__suppress_context__ or err.__cause__ is None
+
+
+def test_bad_database_paths(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as e:
+        RunStore(tmp_path)
+    _assert_clean(e.value, tmp_path, "is a directory")
+
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\nthis is not a database\n")
+    for ro in (False, True):
+        with pytest.raises(StoreError) as e:
+            RunStore(text, read_only=ro)
+        _assert_clean(e.value, text, "not a DuckDB database file")
+    assert text.read_text() == "hello\nthis is not a database\n"  # untouched
+
+    missing = tmp_path / "nope.duckdb"
+    with pytest.raises(StoreError) as e:
+        RunStore(missing, read_only=True)
+    _assert_clean(e.value, missing, "does not exist")
+    assert not missing.exists()
+
+    nodir = tmp_path / "no" / "such" / "dir.duckdb"
+    with pytest.raises(StoreError) as e:
+        RunStore(nodir)
+    _assert_clean(e.value, nodir, "directory does not exist")
+
+    import duckdb
+
+    foreign = tmp_path / "foreign.duckdb"
+    con = duckdb.connect(str(foreign))
+    con.execute("CREATE TABLE sales (x INTEGER)")
+    con.close()
+    with pytest.raises(StoreError) as e:
+        RunStore(foreign)
+    _assert_clean(e.value, foreign, "not a foedus run store")
+
+
+def test_locked_database_names_file_and_holder(tmp_path: Path) -> None:
+    db = tmp_path / "runs.duckdb"
+    RunStore(db).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\nfrom foedus.storage.store import RunStore\n"
+         "s = RunStore(sys.argv[1]); print('READY', flush=True); time.sleep(60)", str(db)],
+        stdout=subprocess.PIPE, text=True, env=_child_env(),
+    )
+    try:
+        assert holder.stdout.readline().strip() == "READY"
+        for ro in (False, True):
+            with pytest.raises(StoreError) as e:
+                RunStore(db, read_only=ro)
+            _assert_clean(e.value, db, f"in use by another process (PID {holder.pid})")
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    with RunStore(db, read_only=True) as store:  # usable again once the holder is gone
+        assert store.list_runs() == []

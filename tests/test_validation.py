@@ -1,0 +1,356 @@
+"""Input validation: one broken fixture per failure mode (OpenFisca style),
+each mapped to the exact place and message it must produce, in process and
+through the real ``foedus validate`` command (exit status 2, no traceback)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, ROOT, run_foedus
+from foedus.data.loaders import (
+    MultiInputError,
+    load_countries,
+    load_package,
+    load_packages,
+    parse_package,
+    parse_parameter_file,
+)
+from foedus.data.parameter_set import ParameterSet, parse_assignments, parse_ranges
+from foedus.domain.errors import InputError
+
+BROKEN = FIXTURES / "broken"
+BROKEN_PARAMS = FIXTURES / "broken_params"
+BROKEN_COUNTRIES = FIXTURES / "broken_countries"
+
+# fixture -> (line, field, fragment of the expectation)
+BROKEN_PACKAGES = {
+    "unknown_key.yaml": (18, "commitments[0].troop", "unknown key (check spelling"),
+    "duplicate_key.yaml": (19, "commitments[0].troops", "duplicate key 'troops' (first given on line 18)"),
+    "wrong_type.yaml": (18, "commitments[0].troops", "expected a valid integer, unable to parse string as an integer, got 'many'"),
+    "unknown_country.yaml": (13, "commitments[0].guarantor", "expected a known ISO3 country code or group (NATO, EU); 'XYZ' is not one"),
+    "unknown_kind.yaml": (14, "commitments[0].kind", "expected 'mutual_defence', 'consultation',"),
+    "negative_troops.yaml": (18, "commitments[0].troops", "expected greater than or equal to 0, got -5000"),
+    "nuclear_umbrella_non_nuclear.yaml": (17, "commitments[1]", "expected a nuclear-weapon state as guarantor of a nuclear umbrella; DEU is not one"),
+    "missing_source.yaml": (2, "sources", "required field is missing"),
+    "bad_syntax.yaml": (9, "(syntax)", "not valid YAML: expected ',' or ']', but got '<scalar>' (while parsing a flow sequence that starts on line 8)"),
+    "empty.yaml": (1, "(document)", "expected a mapping of keys to values, got empty file"),
+    "guarantor_ukr.yaml": (13, "commitments[0].guarantor", "expected a guarantor other than UKR or RUS; UKR is context, not a guarantor"),
+    "guarantor_rus.yaml": (17, "commitments[1].guarantor", "expected a guarantor other than UKR or RUS; RUS is context, not a guarantor"),
+    "missing_posture.yaml": (13, "commitments[0]", "expected a posture (neighbouring_territory, offshore, western_ukraine, behind_dnipro, contact_line) for kind deployed_ground_force"),
+    "python_object.yaml": (4, "title", "expected plain YAML data, not the tag '!!python/object/apply:os.system'"),
+}
+
+BROKEN_PARAMETER_FILES = {
+    "percent_not_fraction.yaml": (11, "parameters.share.values", "expected a value in [0, 1] for unit 'fraction' (rates are fractions: 2.5 % is 0.025), got 2.5"),
+    "unit_percent.yaml": (10, "parameters.share.unit", "got 'percent'"),
+    "no_references.yaml": (8, "parameters.share.references", "required field is missing"),
+    "central_outside_range.yaml": (8, "parameters.share", "expected a central value inside its uncertainty range [0.1, 0.4], got 0.6"),
+    "unknown_reference.yaml": (12, "parameters.share.references[1]", "expected a key of this file's sources (test-source); 'no-such-source' is not one"),
+}
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def test_every_broken_fixture_is_mapped():
+    assert sorted(p.name for p in BROKEN.glob("*.yaml")) == sorted(BROKEN_PACKAGES)
+    assert sorted(p.name for p in BROKEN_PARAMS.glob("*.yaml")) == sorted(BROKEN_PARAMETER_FILES)
+
+
+# ---------------------------------------------------------------------------
+# packages
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_PACKAGES))
+def test_broken_package_in_process(name):
+    line, field, fragment = BROKEN_PACKAGES[name]
+    path = BROKEN / name
+    with pytest.raises(InputError) as ei:
+        load_package(path)
+    assert ei.value.file == str(path)
+    (prob,) = ei.value.problems
+    assert (prob.line, prob.field) == (line, field)
+    assert fragment in prob.expected
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_PACKAGES))
+def test_broken_package_cli(name):
+    line, field, fragment = BROKEN_PACKAGES[name]
+    rel = _rel(BROKEN / name)
+    r = run_foedus("validate", rel)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr  # one problem, on one (unwrapped) line
+    assert lines[0].startswith(f"error: {rel}:{line}: {field}: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
+    assert "pwned" not in r.stdout + r.stderr
+
+
+def test_validate_reports_every_file_and_every_problem(tmp_path):
+    """One run over all broken fixtures plus a valid one: every file is
+    reported, the valid one is ok, the exit status is 2."""
+    good = tmp_path / "good.yaml"
+    good.write_text((BROKEN / "unknown_kind.yaml").read_text().replace("peacekeeping", "consultation"), encoding="utf-8")
+    files = [_rel(BROKEN / n) for n in sorted(BROKEN_PACKAGES)]
+    r = run_foedus("validate", good, *files)
+    assert r.returncode == 2
+    assert f"ok    {good}" in r.stdout
+    errors = r.stderr.splitlines()
+    assert len(errors) == len(files)
+    for rel, err in zip(files, errors):
+        line, field, _ = BROKEN_PACKAGES[Path(rel).name]
+        assert err.startswith(f"error: {rel}:{line}: {field}: ")
+    assert "Traceback" not in r.stderr + r.stdout
+
+
+def test_python_object_fixture_never_runs_a_command(monkeypatch):
+    calls = []
+    monkeypatch.setattr(os, "system", lambda *a, **k: calls.append(a) or 0)
+    with pytest.raises(InputError):
+        load_package(BROKEN / "python_object.yaml")
+    assert calls == []
+
+
+# Cheap in-process checks of further failure modes, on variants of one valid package.
+VALID = (BROKEN / "unknown_kind.yaml").read_text(encoding="utf-8").replace("peacekeeping", "consultation")
+
+
+def _problems(text: str) -> list[tuple[int | None, str, str]]:
+    with pytest.raises(InputError) as ei:
+        parse_package(text, "pkg.yaml")
+    return [(p.line, p.field, p.expected) for p in ei.value.problems]
+
+
+def test_valid_variant_is_valid():
+    p = parse_package(VALID)
+    assert (p.id, p.guarantors()) == ("fixture-broken", ["GBR"])
+
+
+@pytest.mark.parametrize(
+    "old, new, line, field, fragment",
+    [
+        ("title: Broken package fixture", "title: Broken package fixture\nsubtitle: x", 4, "subtitle", "unknown key (check spelling"),
+        ("year: 2025", "year: twenty", 11, "sources[0].year", "expected a valid integer"),
+        ("year: 2025", "year: 2025\n  url: www.example.org", 12, "sources[0].url", "expected a URL starting with http:// or https://"),
+        ("id: fixture-broken", "id: Fixture Broken", 2, "id", "should match pattern"),
+        ("guarantor: GBR", "guarantor: gbr", 13, "commitments[0].guarantor", "'gbr' is not one"),
+        ("trigger: after_consultation", "trigger: after_consultation\n  troops: yes", 17, "commitments[0].troops", "expected a number, got true"),
+        ("trigger: after_consultation", "trigger: after_consultation\n  usd_per_year: 5bn", 17, "commitments[0].usd_per_year", "got '5bn'"),
+        ("trigger: after_consultation", "trigger: after_consultation\n  troops: 10.5", 17, "commitments[0].troops", "fractional part"),
+        ("kind: consultation", "kind: air_power\n  posture: offshore", 13, "commitments[0]", "aircraft > 0 for a commitment of kind air_power"),
+        ("kind: consultation", "kind: military_aid", 13, "commitments[0]", "usd_per_year > 0 for a commitment of kind military_aid"),
+        ("kind: consultation", "kind: training\n  posture: western_ukraine", 13, "commitments[0]", "troops > 0 for a commitment of kind training"),
+        ("guarantor: GBR\n  kind: consultation", "guarantor: NATO\n  kind: nuclear_umbrella", 13, "commitments[0]", "a single nuclear-weapon state"),
+        ("trigger: after_consultation", "trigger: after_consultation\n  approvals: [nato_unanimity, nato_unanimity]", 17, "commitments[0].approvals", "each approval listed once"),
+        ("kyiv_position: accepted", "kyiv_position: maybe", 7, "kyiv_position", "'demanded', 'accepted', 'reluctant' or 'rejected', got 'maybe'"),
+        ("sources:\n- publisher: Test Publisher\n  title: A source for the fixture\n  year: 2025\n", "sources: []\n", 8, "sources", "at least 1 item"),
+    ],
+)
+def test_package_variants(old, new, line, field, fragment):
+    assert old in VALID
+    probs = _problems(VALID.replace(old, new, 1))
+    assert len(probs) == 1, probs
+    got_line, got_field, expected = probs[0]
+    assert (got_line, got_field) == (line, field)
+    assert fragment in expected
+
+
+@pytest.mark.parametrize("guarantor", ["USA", "GBR", "FRA"])
+def test_nuclear_umbrella_from_a_nuclear_weapon_state_is_valid(guarantor):
+    p = parse_package(VALID.replace("guarantor: GBR\n  kind: consultation", f"guarantor: {guarantor}\n  kind: nuclear_umbrella"))
+    assert p.commitments[0].kind.value == "nuclear_umbrella"
+
+
+@pytest.mark.parametrize("group", ["NATO", "EU"])
+def test_groups_are_guarantors(group):
+    assert parse_package(VALID.replace("guarantor: GBR", f"guarantor: {group}")).guarantors() == [group]
+
+
+def test_misspelt_key_reports_unknown_and_missing():
+    probs = _problems(VALID.replace("title: Broken", "titel: Broken"))
+    assert probs == [
+        (2, "title", "required field is missing"),
+        (3, "titel", "unknown key (check spelling; see docs/packages.md for the allowed keys)"),
+    ]
+
+
+@pytest.mark.parametrize("text, what", [("- a\n- b\n", "got a list"), ("hello\n", "got a str"), ("", "got empty file")])
+def test_document_must_be_a_mapping(text, what):
+    assert _problems(text) == [(1, "(document)", f"expected a mapping of keys to values, {what}")]
+
+
+def test_all_missing_fields_are_listed():
+    fields = {f for _, f, e in _problems('{"id": "x", "title": "abc"}') if e == "required field is missing"}
+    assert fields == {"rationale", "kyiv_position", "sources", "commitments"}
+
+
+def test_package_ids_must_be_unique_across_files(tmp_path):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(VALID, encoding="utf-8")
+    b.write_text(VALID, encoding="utf-8")
+    with pytest.raises(InputError) as ei:
+        load_packages([a, b])
+    assert "package ids must be unique across files; 'fixture-broken' is used twice" in str(ei.value)
+
+
+def test_load_packages_reports_all_broken_files():
+    with pytest.raises(MultiInputError) as ei:
+        load_packages([BROKEN / "empty.yaml", BROKEN / "negative_troops.yaml"])
+    text = str(ei.value)
+    assert f"{BROKEN / 'empty.yaml'}:1: (document)" in text
+    assert f"{BROKEN / 'negative_troops.yaml'}:18: commitments[0].troops" in text
+
+
+# ---------------------------------------------------------------------------
+# parameter files and the country file
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_PARAMETER_FILES))
+def test_broken_parameter_file(name):
+    line, field, fragment = BROKEN_PARAMETER_FILES[name]
+    path = BROKEN_PARAMS / name
+    with pytest.raises(InputError) as ei:
+        parse_parameter_file(path)
+    (prob,) = ei.value.problems
+    assert ei.value.file == str(path)
+    assert (prob.line, prob.field) == (line, field)
+    assert fragment in prob.expected
+    assert str(ei.value).startswith(f"{path}:{line}: {field}: ")
+
+
+PARAM_OK = """\
+sources:
+  s1:
+    publisher: P
+    title: T
+    year: 2025
+parameters:
+  share:
+    description: A share of something, as a fraction.
+    unit: fraction
+    values: {2025-01-01: 0.25}
+    references: [s1]
+    uncertainty:
+      low: 0.1
+      high: 0.5
+      rationale: plausible band from the source
+      references: [s1]
+"""
+
+
+def _param_problems(text: str):
+    with pytest.raises(InputError) as ei:
+        parse_parameter_file(Path("demo.yaml"), text)
+    return [(p.line, p.field, p.expected) for p in ei.value.problems]
+
+
+def test_parameter_text_ok_and_named_by_file_stem():
+    (p,) = parse_parameter_file(Path("demo.yaml"), PARAM_OK).values()
+    assert (p.name, p.group, p.value, p.year) == ("demo.share", "demo", 0.25, 2025)
+    assert p.references[0].publisher == "P"
+
+
+@pytest.mark.parametrize(
+    "old, new, line, field, fragment",
+    [
+        ("parameters:", "extras: 1\nparameters:", 6, "extras", "a parameter file has only 'sources' and 'parameters'"),
+        ("    publisher: P\n", "", 2, "sources.s1.publisher", "required field is missing"),
+        ("    year: 2025\n", "    year: 2025\n    url: ftp://x\n", 6, "sources.s1.url", "http:// or https://"),
+        ("unit: fraction", "unit: probability", None, None, None),
+        ("values: {2025-01-01: 0.25}", "values: {2025-01-01: -0.1}", 10, "parameters.share.values", "got -0.1"),
+        ("      references: [s1]\n", "      references: [s2]\n", 16, "parameters.share.uncertainty.references[0]", "'s2' is not one"),
+        ("      references: [s1]\n", "", 12, "parameters.share.uncertainty.references", "required field is missing"),
+        ("      low: 0.1", "      low: 0.6", 12, "parameters.share.uncertainty", "low < high (got low=0.6, high=0.5)"),
+        ("      high: 0.5", "      high: 1.5", 7, "parameters.share", "an uncertainty range inside [0, 1] for unit 'fraction', got [0.1, 1.5]"),
+        ("    description: A share of something, as a fraction.\n", "", 7, "parameters.share.description", "required field is missing"),
+        ("    values: {2025-01-01: 0.25}\n", "    values: {}\n", 10, "parameters.share.values", "at least 1 item"),
+        ("    unit: fraction\n", "    unit: fraction\n    unti: fraction\n", 10, "parameters.share.unti", "unknown key"),
+    ],
+)
+def test_parameter_variants(old, new, line, field, fragment):
+    assert old in PARAM_OK
+    text = PARAM_OK.replace(old, new, 1)
+    if field is None:  # a legal edit, the control case
+        parse_parameter_file(Path("demo.yaml"), text)
+        return
+    probs = _param_problems(text)
+    assert len(probs) == 1, probs
+    assert probs[0][:2] == (line, field)
+    assert fragment in probs[0][2]
+
+
+def test_country_file_with_unknown_figure_source():
+    path = BROKEN_COUNTRIES / "unknown_figure_source.yaml"
+    with pytest.raises(InputError) as ei:
+        load_countries(str(path))
+    assert str(ei.value) == f"{path}:16: countries.GBR.gdp_usd.source: expected a key of sources; 'imf-weo-2025' is not one"
+
+
+def test_country_file_fixed_source_loads():
+    """The broken country fixture differs from a valid file only by its source key."""
+    text = (BROKEN_COUNTRIES / "unknown_figure_source.yaml").read_text(encoding="utf-8")
+    from foedus.data.validation import validate
+    from foedus.data.yamlio import loads
+    from foedus.domain.country import CountryTable
+
+    data, lines = loads(text.replace("imf-weo-2025", "test-source"))
+    table = validate(CountryTable, data, file="c.yaml", lines=lines)
+    assert table["GBR"].is_nuclear and table.members("NATO") == ["GBR"]
+
+
+# ---------------------------------------------------------------------------
+# parameter overrides (--set, --range)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pset() -> ParameterSet:
+    return ParameterSet.default()
+
+
+@pytest.mark.parametrize(
+    "items, fragment",
+    [
+        (["will.USA=2"], "a value in [0, 1] (unit probability; rates are fractions), got 2.0"),
+        (["will.USA=-0.1"], "a value in [0, 1]"),
+        (["will.USA=nan"], "a finite number"),
+        (["will.USX=0.3"], "did you mean will.USA"),
+        (["deterence.resolve=1"], "did you mean deterrence.resolve"),
+        (["nonexistent.param=1"], "names start with a group (approval, assessment,"),
+        (["credibility.legal_form.ratified_treaty=0.01"], "the models rely on this ordering"),
+    ],
+)
+def test_bad_overrides(pset, items, fragment):
+    with pytest.raises(InputError) as ei:
+        pset.with_overrides(parse_assignments(items))
+    assert fragment in str(ei.value)
+    assert str(ei.value).startswith("--set: ")
+
+
+@pytest.mark.parametrize("item", ["will.USA=abc", "will.USA", "=0.3"])
+def test_malformed_assignments(item):
+    with pytest.raises(InputError) as ei:
+        parse_assignments([item])
+    assert "--set" in str(ei.value)
+
+
+def test_per_country_will_for_any_known_country(pset):
+    ps = pset.with_overrides({"will.EST": 0.1, "approval.nato_consent.HUN": 0.2})
+    assert ps.values()["will.EST"] == 0.1
+    with pytest.raises(InputError):
+        pset.with_overrides({"will.XYZ": 0.1})
+
+
+def test_ranges_are_checked(pset):
+    assert pset.with_ranges(parse_ranges(["will.USA=0.1:0.4"])).spec("will.USA").high == 0.4
+    with pytest.raises(InputError, match="low < high"):
+        pset.with_ranges(parse_ranges(["will.USA=0.4:0.1"]))
+    with pytest.raises(InputError, match="two numbers LOW:HIGH"):
+        parse_ranges(["will.USA=a:b"])
