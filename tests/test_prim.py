@@ -243,6 +243,19 @@ def test_bad_parameter_raises_value_error(param, value):
         find_box(X, y, ["a", "b"], **{param: value})
 
 
+def test_threaded_sort_gives_the_same_trajectory(monkeypatch):
+    """Large inputs are sorted on threads; the result must not depend on it."""
+    import foedus.exploration.prim as prim
+
+    rng = np.random.default_rng(5)
+    X = np.round(rng.random((60_000, 3)), 3)  # some ties too
+    y = (X[:, 0] < 0.4) & (X[:, 2] > 0.3) ^ (rng.random(X.shape[0]) < 0.05)
+    threaded = find_box(X, y, ["a", "b", "c"], paste=True)
+    monkeypatch.setattr(prim.os, "cpu_count", lambda: 1)
+    serial = find_box(X, y, ["a", "b", "c"], paste=True)
+    assert threaded.to_records() == serial.to_records()
+
+
 def test_integer_labels_accepted():
     X = np.arange(20.0)[:, None]
     a = find_box(X, (X[:, 0] < 5).astype(int), ["x"])

@@ -43,8 +43,10 @@ Differences from EMA, on purpose
     threshold). Here pasting is off by default (``paste=False``) and the
     box picked (:attr:`PrimResult.chosen`) is the last box whose density
     reaches the threshold, else the densest one; the whole trajectory is
-    returned. Only continuous (float) inputs and a single box are handled:
-    no categorical inputs, no second box found after removing the first.
+    returned. Only continuous inputs and a single box are handled: integer
+    inputs are taken as floats (EMA would use its discrete peel for an
+    integer column), there are no categorical inputs, and no second box is
+    sought after removing the first.
 """
 
 from __future__ import annotations
@@ -393,7 +395,7 @@ def _peel(X, y, lo_lim, hi_lim, init_lo, init_hi, peel_alpha, mass_min, steps):
         c = _best(obj, nonres)
         mass_new = int(n_new[c]) / n
         if not (mass_new >= mass_min and mass_new < m / n and obj[c] > 0):
-            return m, k
+            return cols, m, k
         j, v = c // 2, float(value[c])
         cols.cut(j, v, upper=c % 2 == 0)
         if c % 2 == 0:
@@ -404,15 +406,22 @@ def _peel(X, y, lo_lim, hi_lim, init_lo, init_hi, peel_alpha, mass_min, steps):
         steps.append((lo_lim.copy(), hi_lim.copy(), m, k))
 
 
-def _paste(X, y, lo_lim, hi_lim, init_lo, init_hi, paste_alpha, mass_min, m, k, steps):
+def _paste(X, y, cols, lo_lim, hi_lim, init_lo, init_hi, paste_alpha, mass_min, m, k, steps):
     """EMA's pasting: widen one side of one restricted input at a time."""
     n, d = X.shape
     res = [j for j in range(d) if lo_lim[j] != init_lo[j] or hi_lim[j] != init_hi[j]]
     if not res:
         return
-    # pasting never restricts another input, so these columns are all it reads
-    x = {j: np.ascontiguousarray(X[:, j]) for j in res}
-    out = {j: (x[j] < lo_lim[j]) | (x[j] > hi_lim[j]) for j in res}
+
+    def outside(j: int) -> np.ndarray:  # points outside the limits of input j, from its sorted order
+        flag = np.zeros(n, dtype=bool)
+        flag[cols.idx[j, : np.searchsorted(cols.val[j], lo_lim[j], "left")]] = True
+        flag[cols.idx[j, np.searchsorted(cols.val[j], hi_lim[j], "right") :]] = True
+        return flag
+
+    # pasting never restricts another input, so only these inputs matter
+    x = {j: X[:, j] for j in res}
+    out = {j: outside(j) for j in res}
     n_out = np.zeros(n, dtype=np.int32)  # restricted inputs on which a point is outside the box
     for j in res:
         n_out += out[j]
@@ -422,7 +431,7 @@ def _paste(X, y, lo_lim, hi_lim, init_lo, init_hi, paste_alpha, mass_min, m, k, 
             return
         in_box = np.flatnonzero(n_out == 0)
         out_one = np.flatnonzero(n_out == 1)  # outside on exactly one restricted input
-        y_one = y[out_one]
+        y_box, y_one = y[in_box], y[out_one]
         cand = []  # (value, input, lower side?, n_new, k_new, input still restricted?)
         for j in res:
             xb, xo, oj = x[j][in_box], x[j][out_one], out[j][out_one]
@@ -444,7 +453,7 @@ def _paste(X, y, lo_lim, hi_lim, init_lo, init_hi, paste_alpha, mass_min, m, k, 
             cand.append((v, j, False, inb, ino, still))
         n_new = np.array([np.count_nonzero(c[3]) + np.count_nonzero(c[4]) for c in cand], dtype=np.int64)
         k_new = np.array(
-            [np.count_nonzero(y[in_box][c[3]]) + np.count_nonzero(y_one[c[4]]) for c in cand], dtype=np.int64
+            [np.count_nonzero(y_box[c[3]]) + np.count_nonzero(y_one[c[4]]) for c in cand], dtype=np.int64
         )
         obj = _lenient1(k, m, k_new, n_new)
         nonres = d - (len(res) - 1 + np.array([c[5] for c in cand], dtype=np.int64))
@@ -459,7 +468,7 @@ def _paste(X, y, lo_lim, hi_lim, init_lo, init_hi, paste_alpha, mass_min, m, k, 
         else:
             hi_lim[j] = v
         n_out -= out[j]
-        out[j] = (x[j] < lo_lim[j]) | (x[j] > hi_lim[j])
+        out[j] = outside(j)
         n_out += out[j]
         m, k = n_c, k_c
         steps.append((lo_lim.copy(), hi_lim.copy(), m, k))
@@ -481,7 +490,8 @@ def find_box(
     Peels, as EMA Workbench does, the ``peel_alpha`` tail of one input at a
     time (the one that raises density most per point removed) until no peel
     helps or the next box would hold less than ``mass_min`` of the points;
-    then, if ``paste``, widens the box again while that raises density.
+    then, if ``paste``, widens the box again, by the ``paste_alpha``
+    quantile of the points just outside one side, while that raises density.
     Returns the whole trajectory and picks the last box whose density is at
     least ``threshold`` (else the densest, the first of equals).
 
@@ -494,9 +504,9 @@ def find_box(
     lo_lim, hi_lim = init_lo.copy(), init_hi.copy()
     t_coi = int(np.count_nonzero(y))
     steps = [(lo_lim.copy(), hi_lim.copy(), n, t_coi)]
-    m, k = _peel(X, y, lo_lim, hi_lim, init_lo, init_hi, float(peel_alpha), mass_min, steps)
+    cols, m, k = _peel(X, y, lo_lim, hi_lim, init_lo, init_hi, float(peel_alpha), mass_min, steps)
     if paste:
-        _paste(X, y, lo_lim, hi_lim, init_lo, init_hi, float(paste_alpha), mass_min, m, k, steps)
+        _paste(X, y, cols, lo_lim, hi_lim, init_lo, init_hi, float(paste_alpha), mass_min, m, k, steps)
 
     data_limits = {names[j]: (float(init_lo[j]), float(init_hi[j])) for j in range(d)}
     trajectory = []

@@ -22,7 +22,11 @@ from foedus.domain.errors import InputError, Problem
 
 _RE = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*(%?)\s*$")
 
-DEFAULT_THRESHOLDS = ("attack_probability<=0.1", "max_cost_pct_gdp<=0.005", "approval_probability>=0.5")
+#: Defaults when the user gives none: renewed war no likelier than 10% over
+#: the horizon, no guarantor paying more than 1% of its GDP a year, and at
+#: least a one-in-four chance that the package is approved and stays in force.
+#: They are a starting point for discussion, not a recommendation.
+DEFAULT_THRESHOLDS = ("attack_probability<=0.1", "max_cost_pct_gdp<=0.01", "approval_probability>=0.25")
 
 
 @dataclass(frozen=True)

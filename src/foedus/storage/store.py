@@ -404,6 +404,25 @@ class RunStore:
         df.insert(0, "package_id", pd.Categorical.from_codes(codes, categories=ids))
         return df
 
+    def quantiles(self, run_id: str, metrics: Sequence[str], qs: Sequence[float]) -> dict[str, dict[str, dict[str, float]]]:
+        """Exact quantiles of stored metrics per package, computed by DuckDB
+        without loading the results: ``{package_id: {metric: {"p5": ...}}}``."""
+        row = self._row(run_id)
+        ids = [p["id"] for p in row["packages"]]
+        known = set(row["metric_names"])
+        metrics = [m for m in metrics if m in known]
+        out: dict[str, dict[str, dict[str, float]]] = {pid: {} for pid in ids}
+        if not metrics:
+            return out
+        qlist = "[" + ", ".join(repr(float(q)) for q in qs) + "]"
+        cols = ", ".join(f"quantile_cont({_q(m)}, {qlist})" for m in metrics)
+        table = _q("results_" + row["run_id"])
+        for rec in self._all(f"SELECT package_idx, {cols} FROM {table} GROUP BY package_idx ORDER BY package_idx"):
+            pid = ids[rec[0]]
+            for m, values in zip(metrics, rec[1:]):
+                out[pid][m] = {f"p{round(q * 100):g}": float(v) for q, v in zip(qs, values)}
+        return out
+
     def results_hash(self, run_id: str) -> str:
         """SHA-256 over names, futures (by future_id) and results (by package
         order, then future_id), column by column as little-endian int64 /

@@ -392,6 +392,10 @@ def report(
     _console(stderr=True).print(f"wrote {output} ({len(html.encode()) / 1024:,.0f} KB, {len(pkgs)} packages" + (f", {futures:,} futures" if futures else "") + ")")
 
 
+# Commands defined in sibling modules register themselves on ``app``.
+from foedus.interfaces.cli import explore_commands as _explore_commands  # noqa: E402,F401
+
+
 def main() -> None:  # pragma: no cover
     app()
 

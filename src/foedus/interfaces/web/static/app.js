@@ -221,7 +221,7 @@ function renderPicker() {
       renderLevers();
       scheduleUpdate();
     });
-    const info = el("button", { class: "info", type: "button", title: "What is in this package", onclick: (e) => { e.preventDefault(); showPackage(pid); } }, "ⓘ");
+    const info = el("button", { class: "info", type: "button", title: "What is in this package", onclick: (e) => { e.preventDefault(); showPackage(pid); } }, "i");
     box.append(el("label", {}, cb, el("span", {}, p.title, " ", el("span", { class: "pid" }, pid), p.origin === "upload" ? el("span", { class: "upload" }, " (uploaded)") : null), info));
   }
 }
@@ -332,7 +332,7 @@ function renderAssumptions() {
       const euVal = S.overrides["will.default"] ?? master.value;
       box.append(sliderBlock({
         id: "will-europe", testid: "assume-will-europe", label: "European political will (all European guarantors)", min: master.low, max: master.high, step: master.step,
-        value: euVal, baseText: "by country", format: (v) => fmtParam("probability", v),
+        value: euVal, baseText: null, format: (v) => fmtParam("probability", v),
         info: infoButton("will.default"),
         onInput: (v) => {
           for (const n of D.meta.european_will) S.overrides[n] = v;
@@ -369,7 +369,7 @@ function syncAssumptionInputs() {
 }
 
 function infoButton(name) {
-  return el("button", { class: "info", type: "button", title: `Value, unit and source of ${name}`, "data-param": name, onclick: (e) => { e.preventDefault(); showParameter(name); } }, " ⓘ");
+  return el("button", { class: "info", type: "button", title: `Value, unit and source of ${name}`, "data-param": name, onclick: (e) => { e.preventDefault(); showParameter(name); } }, "i");
 }
 
 /* ------------------------------------------------------------ drawer */
@@ -448,7 +448,7 @@ function renderTable(res) {
   const cur = Object.fromEntries(res.current.packages.map((p) => [p.id, p]));
   const base = Object.fromEntries(res.baseline.packages.map((p) => [p.id, p]));
   const head = el("tr", {}, el("th", {}, "metric"), ...res.packages.map((pid) => el("th", { class: (pid === S.focus ? "focus " : "") + (res.edited.includes(pid) ? "edited-col" : ""), title: cur[pid].title },
-    pid, res.edited.includes(pid) ? el("div", { class: "basev" }, "✎ edited") : null)));
+    pid, res.edited.includes(pid) ? el("div", { class: "basev" }, "(edited)") : null)));
   const rows = D.meta.table_metrics.map((m) => el("tr", {},
     el("td", {}, el("span", { class: "metric-name", onclick: () => showMetric(m) }, labelOf(m))),
     ...res.packages.map((pid) => {
@@ -468,9 +468,9 @@ function renderTable(res) {
 
 function barLayout(title, metric, extra = {}) {
   return {
-    title: { text: title, font: { size: 13 }, x: 0.02 },
-    margin: { l: 52, r: 8, t: 30, b: 62 }, barmode: "group", bargap: 0.25,
-    legend: { orientation: "h", y: 1.12, x: 1, xanchor: "right", font: { size: 10 } },
+    title: { text: title, font: { size: 13 }, x: 0.01, xanchor: "left", y: 0.985, yref: "container", yanchor: "top" },
+    margin: { l: 52, r: 8, t: 50, b: 62 }, barmode: "group", bargap: 0.25,
+    legend: { orientation: "h", y: 1.0, yanchor: "bottom", x: 0, font: { size: 10 } },
     yaxis: { ...axisFor(metric), gridcolor: "#eef0f3" }, xaxis: { tickangle: -35, tickfont: { size: 10 } },
     font: { family: "system-ui, sans-serif", size: 11 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff", ...extra,
   };
@@ -515,7 +515,7 @@ function renderGuarantors(res) {
       customdata: byCost.map((g) => fmtBn(g.cost_usd_per_year || 0)), hovertemplate: "%{x}: +%{y:.2%} of GDP (%{customdata}/yr)<extra>package</extra>" },
     { type: "scatter", mode: "markers", name: "baseline total", x: gx, y: gx.map((g) => (baseBy[g] ? baseBy[g].total_defence_pct_gdp : null)),
       marker: { symbol: "diamond-open", size: 10, color: "#555", line: { width: 2 } }, hovertemplate: "%{x}: %{y:.2%}<extra>baseline</extra>" },
-  ], barLayout("Cost per guarantor, % of GDP", "max_cost_pct_gdp", { barmode: "stack", shapes, annotations, margin: { l: 52, r: 8, t: 30, b: 50 } }), PLOTLY_CONFIG);
+  ], barLayout("Cost per guarantor, % of GDP", "max_cost_pct_gdp", { barmode: "stack", shapes, annotations, margin: { l: 52, r: 8, t: 50, b: 50 } }), PLOTLY_CONFIG);
   // force generation
   const byPool = [...cur.guarantors].filter((g) => (g.troops_required_pool || 0) > 0 || (baseBy[g.iso3] && baseBy[g.iso3].troops_required_pool > 0))
     .sort((a, b) => (b.troops_required_pool || 0) - (a.troops_required_pool || 0)).slice(0, 16);
@@ -525,7 +525,7 @@ function renderGuarantors(res) {
     { type: "bar", name: "pool needed", x: fx, y: byPool.map((g) => g.troops_required_pool), marker: { color: byPool.map((g) => (g.capacity_shortfall ? COLORS.short : "#6b9bd1")) } },
     { type: "bar", name: "deployable capacity", x: fx, y: byPool.map((g) => g.troops_available), marker: { color: COLORS.capacity, opacity: 0.55 } },
     { type: "scatter", mode: "markers", name: "baseline pool", x: fx, y: fx.map((g) => (baseBy[g] ? baseBy[g].troops_required_pool : 0)), marker: { symbol: "diamond-open", size: 10, color: "#555", line: { width: 2 } } },
-  ] : [], barLayout(fx.length ? "Force generation per guarantor" : "Force generation: no troops in this package", "troops_deployed", { yaxis: { type: "log", gridcolor: "#eef0f3", title: { text: "persons (log)", font: { size: 10 } } } }), PLOTLY_CONFIG);
+  ] : [], barLayout(fx.length ? "Force generation per guarantor" : "Force generation: no troops in this package", "troops_deployed", { yaxis: { type: "log", dtick: 1, gridcolor: "#eef0f3", title: { text: "persons (log)", font: { size: 10 } } } }), PLOTLY_CONFIG);
 }
 
 function renderExplore(res) {

@@ -1,0 +1,319 @@
+"""CLI commands of the deep-uncertainty workflow: ``explore``, ``discover``,
+``sensitivity`` and ``runs``. Registered on the main Typer app by
+:mod:`foedus.interfaces.cli.main`; imports of the heavy machinery happen
+inside the commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from foedus.interfaces.cli.main import EXIT_INPUT, _console, _dump, _parameters, app, handles_input_errors, runs_app
+
+DB_HELP = "Run store (DuckDB file)."
+DEFAULT_DB = Path("foedus-runs.duckdb")
+
+
+def _thresholds(items, metrics):
+    from foedus.exploration.robustness import DEFAULT_THRESHOLDS, parse_threshold
+
+    return [parse_threshold(t, metrics) for t in (items or DEFAULT_THRESHOLDS)]
+
+
+def _progress(total: int, label: str):
+    """A Rich progress bar on stderr (hidden when not a terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=_console(stderr=True), transient=True, disable=total < 50_000,
+    )
+
+
+@app.command()
+@handles_input_errors
+def explore(
+    files: list[Path] = typer.Argument(..., help="Package files."),
+    futures: int = typer.Option(10_000, "--futures", "-n", min=1, max=2_000_000_000, help="Number of futures to sample."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed (0 is a seed): the same seed reproduces the run bit for bit."),
+    sampler: str = typer.Option("lhs", "--sampler", help="lhs | sobol | mc"),
+    threshold: Optional[list[str]] = typer.Option(None, "--threshold", "-t", help="METRIC<=X or METRIC>=X (repeatable); default attack<=0.1, cost<=0.5% GDP, approval>=0.5."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Fix a parameter: NAME=VALUE."),
+    range_: Optional[list[str]] = typer.Option(None, "--range", help="Narrow or widen an uncertain range: NAME=LOW:HIGH."),
+    fix: Optional[list[str]] = typer.Option(None, "--fix", help="Hold an uncertain parameter at its central value."),
+    params_file: Optional[Path] = typer.Option(None, "--params", help="YAML file of parameter overrides."),
+    horizon: Optional[float] = typer.Option(None, "--horizon", min=0.1, max=100),
+    db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256, help="Start a local Dask cluster with N worker processes."),
+    block: int = typer.Option(65536, "--block", min=256, max=1_048_576, help="Futures per block (part of the design: changes the LHS)."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Sample futures, evaluate every package in each, store the run and print robustness."""
+    from foedus import __version__
+    from foedus.data.loaders import load_countries, load_packages, package_hash
+    from foedus.data.parameter_set import parse_ranges
+    from foedus.exploration.explore import STORED_METRICS, make_spec, run_exploration, store_percentiles
+    from foedus.exploration.futures import SAMPLERS
+    from foedus.storage.store import RunStore
+
+    if sampler not in SAMPLERS:
+        from foedus.domain.errors import InputError, Problem
+
+        raise InputError("--sampler", [Problem("sampler", f"one of {', '.join(SAMPLERS)}, got '{sampler}'")])
+    countries = load_countries()
+    ps = _parameters(set_, params_file)
+    if range_:
+        ps = ps.with_ranges(parse_ranges(range_))
+    if fix:
+        ps = ps.with_fixed(fix)
+    pkgs = load_packages(files, countries)
+    ths = _thresholds(threshold, STORED_METRICS)
+    spec = make_spec(pkgs, ps, countries, futures, seed, sampler, horizon, block)
+    meta = {
+        "packages": [{"id": p.id, "sha256": package_hash(f), "title": p.title} for p, f in zip(pkgs, files)],
+        "overrides": dict(ps.overrides),
+        "seed": seed,
+        "sampler": sampler,
+        "n_futures": futures,
+        "chunk_size": block,
+        "horizon_years": spec.horizon,
+        "thresholds": [str(t) for t in ths],
+        "extra": {"foedus_version": __version__, "design": spec.design.to_json(), "ranges": {k: [r.low, r.high] for k, r in ps.ranges.items()}, "fixed": sorted(ps.fixed)},
+    }
+    with RunStore(db) as store:
+        with store.begin_run(meta, list(spec.design.names), list(STORED_METRICS), [p.id for p in pkgs]) as writer:
+            with _progress(futures, "exploring") as prog:
+                task = prog.add_task("futures", total=futures)
+                res = run_exploration(spec, [p.id for p in pkgs], ths, writer=writer, scheduler=scheduler, workers=workers, progress=lambda m: prog.advance(task, m))
+            run_id = writer.commit({"robustness": res.robustness, "seconds": res.seconds})
+        pct = store_percentiles(store, run_id, ["attack_probability", "total_cost_usd_per_year", "approval_probability", "escalation_risk"])
+    for rec in res.robustness:
+        rec["percentiles"] = pct.get(rec["id"], {})
+    rate = futures * len(pkgs) / max(res.seconds, 1e-9)
+    out = {"run_id": run_id, "db": str(db), "n_futures": futures, "seed": seed, "sampler": sampler, "thresholds": [str(t) for t in ths], "seconds": res.seconds, "package_futures_per_second": rate, "robustness": res.robustness}
+    if as_json:
+        _dump(out)
+        return
+    _print_robustness(out)
+
+
+def short_threshold(text: str) -> str:
+    """Compact table label for a threshold: ``attack≤10%``."""
+    from foedus.exploration.robustness import parse_threshold
+    from foedus.interfaces.formatting import kind
+
+    t = parse_threshold(text)
+    name = t.metric.replace("max_cost_pct_gdp", "cost").replace("_probability", "").replace("_usd_per_year", "")
+    op = {"<=": "≤", ">=": "≥"}.get(t.op, t.op)
+    v = f"{100 * t.value:g}%" if kind(t.metric) in ("prob", "pct_gdp") else f"{t.value:g}"
+    return f"{name}{op}{v}"
+
+
+def _print_robustness(out: dict) -> None:
+    from rich.table import Table
+
+    from foedus.interfaces.formatting import fmt
+
+    con = _console()
+    t = Table(title=f"Robustness over {out['n_futures']:,} futures (run {out['run_id']}, seed {out['seed']}, {out['sampler']})",
+              caption="Share of futures meeting every threshold; percentiles p5 / p50 / p95. Model estimates, not predictions.")
+    t.add_column("package")
+    t.add_column("meets all", justify="right")
+    for th in out["thresholds"]:
+        t.add_column(short_threshold(th), justify="right")
+    t.add_column("attack p5/p50/p95", justify="right")
+    t.add_column("cost p50", justify="right")
+    t.add_column("mean regret (attack)", justify="right")
+    for r in sorted(out["robustness"], key=lambda r: -(r["satisficing"] or 0)):
+        pa = r["percentiles"].get("attack_probability", {})
+        pc = r["percentiles"].get("total_cost_usd_per_year", {})
+        reg = r["regret"].get("attack_probability", {}).get("mean")
+        t.add_row(
+            r["id"], fmt("attack_probability", r["satisficing"]),
+            *[fmt("attack_probability", r["per_threshold"][th]) for th in out["thresholds"]],
+            " / ".join(fmt("attack_probability", pa.get(k)) for k in ("p5", "p50", "p95")) if pa else "–",
+            fmt("total_cost_usd_per_year", pc.get("p50")) if pc else "–",
+            fmt("attack_probability", reg) if reg is not None else "–",
+        )
+    con.print(t)
+    con.print(f"Stored as run [bold]{out['run_id']}[/] in {out['db']} ({out['seconds']:.1f} s, {out['package_futures_per_second']:,.0f} package-futures/s). "
+              f"Next: foedus discover {out['run_id']} --package ID")
+
+
+@app.command()
+@handles_input_errors
+def discover(
+    run: str = typer.Argument(..., help="Run id (foedus runs list)."),
+    package: str = typer.Option(..., "--package", "-p", help="Package id in the run."),
+    threshold: Optional[list[str]] = typer.Option(None, "--threshold", "-t", help="Failure thresholds (default: the run's)."),
+    density: float = typer.Option(0.8, "--density", min=0.05, max=1.0, help="Minimum share of failures inside the box."),
+    db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """PRIM: the box of uncertain inputs in which a package fails."""
+    from foedus.domain.errors import InputError, Problem
+    from foedus.exploration.discover import stored_failure_box
+    from foedus.exploration.explore import STORED_METRICS
+    from foedus.storage.store import RunStore
+
+    with RunStore(db, read_only=True) as store:
+        meta = store.get_run(run)
+        ids = [p["id"] for p in meta["packages"]]
+        if package not in ids:
+            raise InputError(str(db), [Problem("--package", f"one of the run's packages ({', '.join(ids)}), got '{package}'")])
+        ths = _thresholds(threshold or meta.get("thresholds"), STORED_METRICS)
+        box, n_fail, n = stored_failure_box(store, run, package, ths, density=density)
+    out = {"run_id": run, "package": package, "thresholds": [str(t) for t in ths], "n_futures": n, "failures": n_fail, "failure_share": n_fail / max(n, 1)}
+    if box is not None:
+        b = box.box
+        out.update({"box": {"description": b.describe(), "coverage": b.coverage, "density": b.density, "mass": b.mass, "restricted": list(b.restricted), "limits": {k: list(v) for k, v in b.limits.items() if k in b.restricted}}, "trajectory": [{"coverage": r["coverage"], "density": r["density"], "mass": r["mass"], "restricted": r["restricted"]} for r in box.to_records()]})
+    if as_json:
+        _dump(out)
+        return
+    con = _console()
+    con.print(f"[bold]{package}[/] misses a threshold ({', '.join(out['thresholds'])}) in {out['failure_share']:.1%} of {n:,} futures.")
+    if box is None:
+        con.print("It never fails: there is no box to find.")
+        return
+    b = out["box"]
+    con.print(f"It fails when [bold]{b['description']}[/]")
+    con.print(f"  coverage {b['coverage']:.1%} of all failures, density {b['density']:.1%} of futures in the box fail, box holds {b['mass']:.1%} of futures.")
+    from rich.table import Table
+
+    t = Table(title="peeling trajectory (coverage / density trade-off)")
+    for c in ("step", "coverage", "density", "mass", "restricted inputs"):
+        t.add_column(c)
+    traj = out["trajectory"]
+    step = max(1, len(traj) // 12)
+    for i in list(range(0, len(traj), step)) + ([len(traj) - 1] if (len(traj) - 1) % step else []):
+        r = traj[i]
+        t.add_row(str(i), f"{r['coverage']:.1%}", f"{r['density']:.1%}", f"{r['mass']:.1%}", ", ".join(r["restricted"]))
+    con.print(t)
+
+
+@app.command()
+@handles_input_errors
+def sensitivity(
+    package: Path = typer.Argument(..., help="A package file."),
+    metric: list[str] = typer.Option(["attack_probability"], "--metric", "-m", help="Metric(s) to analyse (repeatable)."),
+    n: int = typer.Option(1024, "--n", min=2, max=1 << 20, help="Base sample size (power of two); runs n*(d+2) evaluations."),
+    seed: int = typer.Option(0, "--seed", min=0),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Fix a parameter: NAME=VALUE."),
+    horizon: Optional[float] = typer.Option(None, "--horizon", min=0.1, max=100),
+    top: int = typer.Option(15, "--top", min=1, help="Rows to show."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Sobol' first- and total-order indices of a metric to every uncertain input."""
+    from foedus.data.loaders import load_countries, load_package
+    from foedus.domain.errors import InputError, Problem
+    from foedus.exploration.assess import PACKAGE_METRICS
+    from foedus.exploration.package_sensitivity import package_sobol
+
+    for m in metric:
+        if m not in PACKAGE_METRICS:
+            raise InputError("--metric", [Problem(m, f"one of {', '.join(PACKAGE_METRICS)}")])
+    if n & (n - 1):
+        raise InputError("--n", [Problem("n", f"a power of two (e.g. {1 << (n.bit_length() - 1)} or {1 << n.bit_length()}), got {n}")])
+    countries = load_countries()
+    ps = _parameters(set_)
+    pkg = load_package(package, countries)
+    idx = package_sobol(pkg, ps, countries, list(metric), n, seed, horizon)
+    recs = idx.to_records()
+    if as_json:
+        _dump({"package": pkg.id, "n": n, "seed": seed, "indices": recs})
+        return
+    from rich.table import Table
+
+    con = _console()
+    for m in metric:
+        rows = sorted((r for r in recs if r["output"] == m), key=lambda r: -(r["ST"] if r["ST"] == r["ST"] else -1))
+        t = Table(title=f"Sobol' indices of {m} for {pkg.id} (n={n}, {n * (len(idx.names) + 2):,} evaluations)", caption="S1: share of variance from the input alone; ST: including interactions. ± 95% bootstrap half-width.")
+        for c in ("input", "S1", "ST"):
+            t.add_column(c, justify="right" if c != "input" else "left")
+        for r in rows[:top]:
+            t.add_row(r["input"], f"{r['S1']:.3f} ± {r['S1_conf']:.3f}", f"{r['ST']:.3f} ± {r['ST_conf']:.3f}")
+        con.print(t)
+
+
+@runs_app.command("list")
+@handles_input_errors
+def runs_list(db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP), as_json: bool = typer.Option(False, "--json")):
+    """Stored runs, newest last."""
+    from foedus.storage.store import RunStore
+
+    if not db.exists():
+        runs = []
+    else:
+        with RunStore(db, read_only=True) as store:
+            runs = store.list_runs()
+    if as_json:
+        _dump({"runs": runs})
+        return
+    from rich.table import Table
+
+    t = Table(title=f"runs in {db}")
+    for c in ("run", "created", "packages", "futures", "seed", "sampler", "thresholds"):
+        t.add_column(c)
+    for r in runs:
+        t.add_row(r["run_id"], str(r.get("created_at", ""))[:19], ", ".join(p["id"] for p in r.get("packages", [])), f"{r.get('n_futures', 0):,}", str(r.get("seed")), str(r.get("sampler")), ", ".join(r.get("thresholds") or []))
+    _console().print(t)
+
+
+@runs_app.command("show")
+@handles_input_errors
+def runs_show(run: str, db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP), as_json: bool = typer.Option(False, "--json")):
+    """One run's metadata and robustness summary."""
+    from foedus.exploration.explore import store_percentiles
+    from foedus.storage.store import RunStore
+
+    with RunStore(db, read_only=True) as store:
+        meta = store.get_run(run)
+        meta["results_sha256"] = store.results_hash(run)
+        pct = store_percentiles(store, run, ["attack_probability", "total_cost_usd_per_year", "approval_probability", "escalation_risk"])
+    summary = meta.get("summary") or {}
+    rob = summary.get("robustness", [])
+    for rec in rob:
+        rec["percentiles"] = pct.get(rec["id"], {})
+    if as_json:
+        _dump(meta)
+        return
+    _print_robustness({"run_id": run, "db": str(db), "n_futures": meta["n_futures"], "seed": meta["seed"], "sampler": meta["sampler"], "thresholds": meta.get("thresholds") or [], "seconds": summary.get("seconds", 0.0), "package_futures_per_second": meta["n_futures"] * len(meta["packages"]) / max(summary.get("seconds", 1e-9), 1e-9), "robustness": rob})
+    _console().print(f"results sha256 {meta['results_sha256']}")
+
+
+@runs_app.command("export")
+@handles_input_errors
+def runs_export(
+    run: str,
+    out: Path = typer.Option(Path("."), "--out", "-o", help="Directory to write into."),
+    parquet: bool = typer.Option(False, "--parquet"),
+    csv: bool = typer.Option(False, "--csv"),
+    db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP),
+):
+    """Write a run's futures, results and metadata as Parquet or CSV."""
+    from foedus.domain.errors import InputError, Problem
+    from foedus.storage.store import RunStore
+
+    if parquet == csv:
+        raise InputError("runs export", [Problem("format", "exactly one of --parquet or --csv")])
+    with RunStore(db, read_only=True) as store:
+        files = store.export(run, out, "parquet" if parquet else "csv")
+    for f in files:
+        _console().print(str(f))
+
+
+@runs_app.command("delete")
+@handles_input_errors
+def runs_delete(run: str, db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP)):
+    """Delete a stored run."""
+    from foedus.storage.store import RunStore
+
+    with RunStore(db) as store:
+        store.delete_run(run)
+    _console().print(f"deleted {run}")
+
+
+_ = EXIT_INPUT

@@ -1,0 +1,420 @@
+"""``foedus report``: a self-contained HTML report an analyst can attach to a
+brief.
+
+One file, no script and no external resource: styles inline, charts as
+inline SVG (see :mod:`foedus.interfaces.report.svg`). The only URLs are
+plain ``<a href>`` links in the sources list. Sections: summary table,
+one section per sub-model, robustness across futures (with ``n_futures``),
+assumptions (every parameter with value, unit, range and source), sources
+(package sources, parameter references, country data), and how to
+reproduce the numbers.
+
+Numbers come from :func:`foedus.exploration.compare.comparison` and
+:func:`foedus.exploration.explore.explore_memory`; this module only lays
+them out. When ``baseline_packages`` or parameter overrides differ from the
+shipped defaults, each chart shows the baseline beside the current choice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+from html import escape
+
+import numpy as np
+
+from foedus.interfaces.formatting import fmt, label
+from foedus.interfaces.report import svg
+
+SUMMARY = (
+    "attack_probability",
+    "defence_holds_probability",
+    "expected_casualties",
+    "approval_probability",
+    "escalation_risk",
+    "adversary_acceptance",
+    "humanitarian_coverage",
+    "air_defence_coverage",
+    "total_cost_usd_per_year",
+    "max_cost_pct_gdp",
+    "troops_deployed",
+    "troops_required_pool",
+    "guarantors_short",
+)
+
+#: Sub-model sections: (title, what it answers, package metrics, chart metrics).
+SECTIONS = (
+    ("Deterrence", "Does the package deter renewed aggression? Probability that the adversary renews the war within the horizon, from a bargaining model in which each guarantor's combat power counts in proportion to its credibility.",
+     ("attack_probability", "annual_attack_probability", "defender_strength"), ("attack_probability",)),
+    ("Credibility", "Which guarantor's promise is believed, and how much: the probability that each guarantor actually fights if the trigger happens (legal form, trigger, troops on the ground, nuclear status, national interest, political will).",
+     (), ()),
+    ("Combat", "If deterrence fails: does the defence hold, and at what human cost?",
+     ("defence_holds_probability", "casualties_if_war", "expected_casualties"), ("defence_holds_probability", "expected_casualties")),
+    ("Costs", "What the package costs each guarantor per year on top of current defence spending, in money and in % of GDP against the NATO marks (2 %, 3.5 % core, 5 % total).",
+     ("total_cost_usd_per_year", "max_cost_pct_gdp"), ("total_cost_usd_per_year",)),
+    ("Forces", "Troops that must exist to keep the deployment going (rotation, enablers) against each guarantor's deployable capacity.",
+     ("troops_deployed", "troops_required_pool", "guarantors_short"), ("troops_required_pool",)),
+    ("Approval", "Can it be agreed and approved: veto players (Senate, parliaments, NATO and EU unanimity), Kyiv's acceptance, and the chance it stays in force.",
+     ("approval_probability", "ratification_probability", "kyiv_acceptance", "in_force_share"), ("approval_probability",)),
+    ("Escalation", "Risk of direct confrontation between nuclear powers, peacetime incidents, and the adversary rejecting the deal.",
+     ("escalation_risk", "incident_probability", "adversary_acceptance"), ("escalation_risk", "adversary_acceptance")),
+    ("Humanitarian", "Civilian protection and reconstruction financing covered.",
+     ("humanitarian_coverage", "air_defence_coverage"), ("humanitarian_coverage",)),
+)
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1d2430;margin:0;background:#fff;font-size:14px;line-height:1.45}
+main{max-width:1040px;margin:0 auto;padding:24px}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:28px 0 8px;border-bottom:2px solid #13294b;padding-bottom:4px}
+h3{font-size:15px;margin:18px 0 6px}
+.meta{color:#5f6b7a;font-size:13px}
+.caveat{background:#fff8e1;border:1px solid #f0e0a0;padding:8px 12px;border-radius:4px;margin:12px 0}
+table{border-collapse:collapse;width:100%;font-size:12.5px;margin:6px 0 10px}
+th,td{border-bottom:1px solid #d9dee5;padding:3px 6px;vertical-align:top}
+th{background:#f5f6f8;text-align:left}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.base{color:#5f6b7a;font-size:11px}
+.charts{display:flex;flex-wrap:wrap;gap:12px}
+.charts svg{max-width:100%;height:auto;border:1px solid #eef0f3;border-radius:4px}
+.caption{color:#5f6b7a;font-size:11.5px;margin:2px 0 10px}
+code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
+pre{background:#f5f6f8;padding:8px;border-radius:4px;white-space:pre-wrap;word-break:break-all}
+ol.sources li{margin-bottom:4px;font-size:12.5px}
+.grade{color:#5f6b7a;font-size:11px}
+.short{color:#b3261e;font-weight:600}
+nav ul{columns:3;font-size:13px}
+@media print{main{padding:0}h2{break-after:avoid}.charts svg{break-inside:avoid}}
+"""
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.0f}%" if abs(v) >= 0.01 or v == 0 else f"{100 * v:.2g}%"
+
+
+def _axis_fmt(metric: str):
+    from foedus.interfaces.formatting import kind
+
+    k = kind(metric)
+    if k in ("prob", "pct_gdp"):
+        return lambda v: f"{100 * v:.3g}%"
+    if k == "usd":
+        return lambda v: f"${v / 1e9:.3g} bn" if v else "0"
+    return lambda v: f"{v:,.0f}" if abs(v) >= 1 or v == 0 else f"{v:.2g}"
+
+
+def _table(head: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
+    h = "".join(f'<th class="{"n" if i >= numeric_from else ""}">{escape(x)}</th>' for i, x in enumerate(head))
+    body = "".join("<tr>" + "".join(f'<td class="{"n" if i >= numeric_from else ""}">{x}</td>' for i, x in enumerate(r)) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _ref_html(r) -> str:
+    parts = [f"{escape(r.publisher)} ({r.year}). <em>{escape(r.title)}</em>."]
+    if r.url:
+        parts.append(f' <a href="{escape(r.url, quote=True)}">{escape(r.url)}</a>')
+    if r.doi:
+        parts.append(f" doi:{escape(r.doi)}")
+    parts.append(f' <span class="grade">[{escape(r.grade.value)}]</span>')
+    return "".join(parts)
+
+
+def _ref_key(r) -> tuple:
+    return (r.publisher.strip().lower(), r.title.strip().lower(), r.year, r.url or "")
+
+
+def _metric_chart(metric: str, ids: list[str], cur: dict, base: dict | None) -> str:
+    series = []
+    if base is not None:
+        series.append(svg.Series("baseline", [base[i]["metrics"].get(metric) for i in ids], svg.BASE))
+    series.append(svg.Series("current" if base is not None else "central value", [cur[i]["metrics"].get(metric) for i in ids], svg.CURRENT))
+    return svg.bar_chart(svg.Chart(label(metric), ids, series, _axis_fmt(metric), width=500, height=270))
+
+
+def build_report(packages, parameters, countries, *, horizon: float | None = None, n_futures: int = 0, seed: int = 0,
+                 thresholds: list[str] | None = None, title: str = "foedus report", files: list[str] | None = None,
+                 baseline_packages=None, sampler: str = "lhs") -> str:
+    """The report as one HTML string (no external resources)."""
+    import foedus
+    from foedus.data.parameter_set import ParameterSet
+    from foedus.exploration.compare import comparison
+
+    ids = [p.id for p in packages]
+    result = comparison(packages, parameters, countries, horizon)
+    changed = bool(parameters.overrides) or (baseline_packages is not None and
+                                              [p.model_dump() for p in baseline_packages] != [p.model_dump() for p in packages])
+    base_result = comparison(baseline_packages or packages, ParameterSet.default(), countries, None) if changed else None
+    cur = {p["id"]: p for p in result["packages"]}
+    base = {p["id"]: p for p in base_result["packages"]} if base_result else None
+    H = result["horizon_years"]
+    parts: list[str] = []
+    add = parts.append
+
+    # -- header ---------------------------------------------------------------
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    add(f"<h1>{escape(title)}</h1>")
+    add(f'<p class="meta">foedus {escape(foedus.__version__)} — generated {now} — {len(packages)} packages — horizon {H:g} years'
+        + (f" — {n_futures:,} futures (seed {seed})" if n_futures else "") + "</p>")
+    add('<p class="caveat"><strong>Model estimates, not predictions.</strong> Every figure below follows from the assumptions listed in '
+        '<a href="#assumptions">Assumptions</a>, each with its source in <a href="#sources">Sources</a>. Probabilities are '
+        "conditional on those assumptions; ranges across futures are shown where the report was run with futures.</p>")
+    if base is not None:
+        add('<p class="caveat">This report compares a <strong>current</strong> choice (edited packages and/or changed assumptions, listed under '
+            'Assumptions) with the <strong>baseline</strong> (the packages as shipped, default assumptions). Baseline values are in grey.</p>')
+    add("<nav><ul>" + "".join(f'<li><a href="#{a}">{t}</a></li>' for a, t in
+                              [("summary", "Summary"), *[(s[0].lower(), s[0]) for s in SECTIONS], ("robustness", "Robustness across futures"),
+                               ("packages", "Packages"), ("assumptions", "Assumptions"), ("sources", "Sources"), ("reproduce", "Reproduce")]) + "</ul></nav>")
+
+    # -- summary --------------------------------------------------------------
+    add('<h2 id="summary">Summary</h2>')
+    rows = []
+    for m in SUMMARY:
+        row = [escape(label(m))]
+        for i in ids:
+            v = fmt(m, cur[i]["metrics"].get(m))
+            if base is not None:
+                v += f'<div class="base">base {escape(fmt(m, base[i]["metrics"].get(m)))}</div>'
+            row.append(v)
+        rows.append(row)
+    add(_table(["metric (central values)"] + ids, rows))
+    add('<p class="caption">Central values of every parameter. Model estimates, not predictions.</p>')
+    add('<div class="charts">' + "".join(_metric_chart(m, ids, cur, base) for m in ("attack_probability", "approval_probability", "escalation_risk", "total_cost_usd_per_year")) + "</div>")
+    add(_table(["package", "title", "Kyiv's position", "commitments", "guarantors"],
+               [[escape(p.id), escape(p.title), escape(p.kyiv_position.value), str(len(p.commitments)), escape(", ".join(p.guarantors()))] for p in packages], numeric_from=99))
+
+    # -- sub-models -------------------------------------------------------------
+    for name, what, metrics, charts in SECTIONS:
+        add(f'<h2 id="{name.lower()}">{name}</h2><p>{escape(what)}</p>')
+        if metrics:
+            rows = [[escape(label(m))] + [escape(fmt(m, cur[i]["metrics"].get(m))) + (f'<div class="base">base {escape(fmt(m, base[i]["metrics"].get(m)))}</div>' if base else "") for i in ids] for m in metrics]
+            add(_table(["metric"] + ids, rows))
+        if charts:
+            add('<div class="charts">' + "".join(_metric_chart(m, ids, cur, base) for m in charts) + "</div>")
+        if name == "Credibility":
+            add(_credibility(ids, cur))
+        elif name == "Costs":
+            add(_costs(ids, cur, base, result, countries))
+        elif name == "Forces":
+            add(_forces(ids, cur, base))
+        elif name == "Approval":
+            items = []
+            for i in ids:
+                appr = ", ".join(f"{a['approval'].replace('_', ' ')} ({a['by']})" for a in cur[i]["approvals"]) or "none"
+                items.append(f"<li><strong>{escape(i)}</strong>: {escape(appr)}</li>")
+            add("<h3>Veto players by package</h3><ul>" + "".join(items) + "</ul>")
+        add('<p class="caption">Model estimates, not predictions. Equations and their sources: the model document (docs/model.md).</p>')
+
+    # -- robustness -------------------------------------------------------------
+    add('<h2 id="robustness">Robustness across futures</h2>')
+    if n_futures:
+        add(_robustness(packages, parameters, countries, horizon, n_futures, seed, sampler, thresholds))
+    else:
+        add("<p>Not computed: run <code>foedus report ... --futures N</code> to add satisficing shares, regret, ranges across futures and the "
+            "boxes of futures in which each package fails (PRIM).</p>")
+
+    # -- packages -------------------------------------------------------------------
+    add('<h2 id="packages">Packages</h2>')
+    for p in packages:
+        add(f"<h3>{escape(p.title)} <code>{escape(p.id)}</code></h3><p>{escape(' '.join(p.rationale.split()))}</p>")
+        crow = []
+        for c in p.commitments:
+            crow.append([escape(c.guarantor), escape(c.kind.value.replace("_", " ")), escape(c.legal_form.value.replace("_", " ")),
+                         escape(c.trigger.value.replace("_", " ")), escape(c.posture.value.replace("_", " ") if c.posture else ""),
+                         f"{c.troops:,}" if c.troops else "", str(c.aircraft or ""), str(c.ships or ""),
+                         escape(fmt("total_cost_usd_per_year", c.usd_per_year)) if c.usd_per_year else ""])
+        add(_table(["guarantor", "kind", "legal form", "trigger", "posture", "troops", "aircraft", "ships", "USD/yr"], crow, numeric_from=5))
+
+    # -- assumptions ------------------------------------------------------------------
+    add('<h2 id="assumptions">Assumptions</h2>')
+    if parameters.overrides:
+        add("<h3>Changed from the defaults</h3>")
+        add(_table(["parameter", "value used", "default", "unit"],
+                   [[escape(k), f"{v:g}", f"{(parameters.describe(k).value if parameters.describe(k) else float('nan')):g}", escape(parameters.describe(k).unit.value if parameters.describe(k) else "")]
+                    for k, v in sorted(parameters.overrides.items())]))
+    else:
+        add("<p>All parameters at their shipped default values.</p>")
+    if base is not None and baseline_packages is not None:
+        changed_ids = [p.id for p, q in zip(packages, baseline_packages) if p.model_dump() != q.model_dump()]
+        if changed_ids:
+            add(f"<p>Packages edited with the web app levers: {escape(', '.join(changed_ids))} (commitments added by a lever are marked in their notes as not from a published source).</p>")
+    vals = parameters.values()
+    prow = []
+    for pname, p in parameters.parameters.items():
+        u = p.uncertainty
+        prow.append([escape(pname), f"{vals.get(pname, p.value):g}", escape(p.unit.value), str(p.year),
+                     escape(f"{u.low:g}–{u.high:g} ({u.distribution})") if u else "fixed", escape(p.references[0].short())])
+    add("<h3>Every parameter used</h3>")
+    add(_table(["parameter", "value", "unit", "year", "range across futures", "source"], prow, numeric_from=99))
+
+    # -- sources ------------------------------------------------------------------------
+    add('<h2 id="sources">Sources</h2>')
+    add(_sources(packages, parameters, countries, result))
+
+    # -- reproduce ------------------------------------------------------------------------
+    add('<h2 id="reproduce">Reproduce</h2>')
+    fl = files or [f"{i}.yaml" for i in ids]
+    sets = [f"--set {k}={v:g}" for k, v in sorted(parameters.overrides.items())]
+    cmd = ["foedus report", *map(shlex.quote, fl), *sets]
+    if horizon is not None:
+        cmd.append(f"--horizon {horizon:g}")
+    if n_futures:
+        cmd += [f"--futures {n_futures}", f"--seed {seed}"] + [f"--threshold {shlex.quote(t)}" for t in (thresholds or [])]
+    cmd.append("-o report.html")
+    add(f"<pre>{escape(' '.join(cmd))}</pre>")
+    add(f"<pre>{escape(' '.join(['foedus compare', *map(shlex.quote, fl), *sets] + ([f'--horizon {horizon:g}'] if horizon is not None else []) + ['--json']))}</pre>")
+
+    body = "\n".join(parts)
+    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{escape(title)}</title><style>{CSS}</style></head><body><main>\n{body}\n"
+            f'<p class="caption">foedus — open source. Model estimates, not predictions.</p></main></body></html>\n')
+
+
+def _credibility(ids: list[str], cur: dict) -> str:
+    out = []
+    for i in ids:
+        gs = sorted(cur[i]["guarantors"], key=lambda g: -(g["credibility"] or 0))
+        shown = [g for g in gs if (g["credibility"] or 0) > 0][:12]
+        if not shown:
+            continue
+        out.append(f"<h3>{escape(i)}</h3>")
+        out.append(_table(["guarantor", "credibility"], [[escape(g["iso3"]), escape(fmt("credibility", g["credibility"]))] for g in shown]))
+        if len(gs) > len(shown):
+            out.append(f'<p class="caption">{len(gs) - len(shown)} more guarantors not shown.</p>')
+    return "".join(out)
+
+
+def _costs(ids, cur, base, result, countries) -> str:
+    from foedus.interfaces.formatting import fmt as f
+
+    marks = [(result["parameters"].get(f"costs.nato_mark.{k}"), t) for k, t in (("core_2014", "2 %"), ("core_2035", "3.5 %"), ("total_2035", "5 %"))]
+    out = []
+    for i in ids:
+        gs = sorted(cur[i]["guarantors"], key=lambda g: -(g["cost_usd_per_year"] or 0))
+        gs = [g for g in gs if (g["cost_usd_per_year"] or 0) > 0][:16]
+        if not gs:
+            continue
+        cats = [g["iso3"] for g in gs]
+        before = [countries[g].defence_pct_gdp.value if g in countries else 0.0 for g in cats]
+        series = [svg.Series("defence spending before", before, "#b9cde6"), svg.Series("package cost", [g["cost_pct_gdp"] for g in gs], svg.CURRENT)]
+        if base is not None:
+            bb = {g["iso3"]: g for g in base[i]["guarantors"]}
+            series.append(svg.Series("baseline total", [bb[c]["total_defence_pct_gdp"] if c in bb else None for c in cats], "#444", kind="marker"))
+        out.append(f"<h3>{escape(i)}: cost per guarantor</h3>")
+        out.append('<div class="charts">' + svg.bar_chart(svg.Chart(f"{i}: defence spending incl. the package, % GDP", cats, series, lambda v: f"{100 * v:.3g}%", stacked=True,
+                                                                      ref_lines=[svg.RefLine(v, t) for v, t in marks if v], width=760, height=300)) + "</div>")
+        out.append(_table(["guarantor", "cost per year", "cost, % GDP", "defence incl. package", "to 2 %", "to 3.5 %", "to 5 %", "share of cost", "share of GDP"],
+                          [[escape(g["iso3"])] + [escape(f(m, g[m])) for m in ("cost_usd_per_year", "cost_pct_gdp", "total_defence_pct_gdp", "headroom_core_2014", "headroom_core_2035", "headroom_total_2035", "burden_share", "gdp_share")] for g in gs]))
+    return "".join(out)
+
+
+def _forces(ids, cur, base) -> str:
+    from foedus.interfaces.formatting import fmt as f
+
+    out = []
+    for i in ids:
+        gs = sorted(cur[i]["guarantors"], key=lambda g: -(g["troops_required_pool"] or 0))
+        gs = [g for g in gs if (g["troops_required_pool"] or 0) > 0][:16]
+        if not gs:
+            continue
+        cats = [g["iso3"] for g in gs]
+        series = [svg.Series("deployed", [g["troops_deployed"] for g in gs], svg.CURRENT),
+                  svg.Series("pool needed", [g["troops_required_pool"] for g in gs], "#6b9bd1", colors=["#b3261e" if g["capacity_shortfall"] else "#6b9bd1" for g in gs]),
+                  svg.Series("deployable capacity", [g["troops_available"] for g in gs], "#2e7d32")]
+        if base is not None:
+            bb = {g["iso3"]: g for g in base[i]["guarantors"]}
+            series.append(svg.Series("baseline pool", [bb[c]["troops_required_pool"] if c in bb else None for c in cats], "#444", kind="marker"))
+        out.append(f"<h3>{escape(i)}: force generation</h3>")
+        out.append('<div class="charts">' + svg.bar_chart(svg.Chart(f"{i}: troops deployed, pool needed, capacity (log scale; red = short)", cats, series, lambda v: f"{v:,.0f}", log=True, width=760, height=300)) + "</div>")
+        out.append(_table(["guarantor", "deployed", "pool needed", "deployable capacity", "capacity / pool", "shortfall", "cost of raising forces"],
+                          [[escape(g["iso3"]) + (' <span class="short">short</span>' if g["capacity_shortfall"] else "")] + [escape(f(m, g[m])) for m in ("troops_deployed", "troops_required_pool", "troops_available", "capacity_ratio", "shortfall", "cost_raise_usd_per_year")] for g in gs]))
+    return "".join(out)
+
+
+def _robustness(packages, parameters, countries, horizon, n, seed, sampler, thresholds) -> str:
+    from foedus.exploration.explore import STORED_METRICS, explore_memory
+    from foedus.exploration.prim import find_box
+    from foedus.exploration.robustness import DEFAULT_THRESHOLDS, parse_threshold
+
+    texts = list(thresholds) if thresholds else list(DEFAULT_THRESHOLDS)
+    ths = [parse_threshold(t, STORED_METRICS) for t in texts]
+    res = explore_memory(packages, parameters, countries, n, seed, sampler=sampler, horizon=horizon, thresholds=ths)
+    ids = res.package_ids
+    rob = {r["id"]: r for r in res.robustness}
+    out = [f"<p>{n:,} futures sampled ({escape(sampler)}, seed {seed}) over {len(res.input_names)} uncertain inputs. A package <em>satisfices</em> in a "
+           f"future when it meets every threshold: {escape('; '.join(f'{label(t.metric)} {t.op} {fmt(t.metric, t.value)}' for t in ths))}. "
+           "Regret: distance to the best package in the same future.</p>"]
+    head = ["package", "meets all"] + [str(t) for t in ths] + [f"mean regret: {t.metric}" for t in ths]
+    rows = []
+    for i in ids:
+        r = rob[i]
+        rows.append([escape(i), _pct(r["satisficing"] or 0.0)] + [_pct(r["per_threshold"][str(t)]) for t in ths]
+                    + [escape(fmt(t.metric, r["regret"][t.metric]["mean"])) for t in ths])
+    out.append(_table(head, rows))
+    out.append('<div class="charts">' + svg.bar_chart(svg.Chart("Share of futures meeting every threshold", ids, [svg.Series("satisficing share", [rob[i]["satisficing"] for i in ids])], lambda v: f"{100 * v:.0f}%", width=500, height=270)) + "</div>")
+    out.append("<h3>Ranges across futures</h3>")
+    pm = ("attack_probability", "approval_probability", "escalation_risk", "total_cost_usd_per_year", "max_cost_pct_gdp")
+    prow = []
+    for i in ids:
+        pc = rob[i].get("percentiles", {})
+        prow.append([escape(i)] + [escape(f"{fmt(m, pc[m]['p5'])} – {fmt(m, pc[m]['p50'])} – {fmt(m, pc[m]['p95'])}") if m in pc else "–" for m in pm])
+    out.append(_table(["package"] + [label(m) + " (5 % – median – 95 %)" for m in pm], prow))
+    out.append("<h3>Where each package fails (PRIM scenario discovery)</h3>")
+    X = res.inputs
+    for j, i in enumerate(ids):
+        ok = np.ones(res.n, dtype=bool)
+        for t in ths:
+            ok &= t.met(res.metrics[t.metric][j])
+        fails = ~ok
+        if not fails.any():
+            out.append(f"<p><strong>{escape(i)}</strong>: meets every threshold in all {res.n:,} futures.</p>")
+            continue
+        if fails.all():
+            out.append(f"<p><strong>{escape(i)}</strong>: misses a threshold in every future; no box to find.</p>")
+            continue
+        pr = find_box(X, fails, res.input_names, threshold=0.8, peel_alpha=0.05, mass_min=0.05)
+        b = pr.box
+        out.append(f"<p><strong>{escape(i)}</strong> fails in {_pct(float(fails.mean()))} of futures. Box: <code>{escape(b.describe())}</code> — "
+                   f"coverage {_pct(b.coverage)} of failures, density {_pct(b.density)}.</p>")
+        if b.restricted:
+            rows_ = []
+            for k in b.restricted:
+                col = X[:, res.input_names.index(k)]
+                lo, hi = b.limits[k]
+                rows_.append((k, float(col.min()), float(col.max()), float(lo), float(hi), f"{lo:.3g} – {hi:.3g}"))
+            out.append('<div class="charts">' + svg.range_chart(f"{i}: box of futures where it fails", rows_) + "</div>")
+    out.append('<p class="caption">Model estimates, not predictions: shares of sampled futures, not probabilities of events.</p>')
+    return "".join(out)
+
+
+def _sources(packages, parameters, countries, result) -> str:
+    out = []
+    seen: dict[tuple, int] = {}
+    items: list[str] = []
+
+    def cite(r) -> int:
+        k = _ref_key(r)
+        if k not in seen:
+            seen[k] = len(items) + 1
+            items.append(_ref_html(r))
+        return seen[k]
+
+    pk_rows = []
+    for p in packages:
+        nums = [cite(r) for r in p.sources]
+        for c in p.commitments:
+            nums += [cite(r) for r in c.sources]
+        pk_rows.append(f"<li><strong>{escape(p.id)}</strong>: sources " + ", ".join(f"[{n}]" for n in sorted(set(nums))) + "</li>")
+    par_rows = []
+    for name, p in parameters.parameters.items():
+        nums = [cite(r) for r in p.references]
+        if p.uncertainty is not None:
+            nums += [cite(r) for r in p.uncertainty.references]
+        par_rows.append(f"{escape(name)} [{', '.join(str(n) for n in sorted(set(nums)))}]")
+    used = sorted({g["iso3"] for pk in result["packages"] for g in pk["guarantors"]})
+    src_ids = sorted({f.source for iso in used if iso in countries for f in {**countries[iso].figures(), **countries[iso].facts()}.values()})
+    c_nums = [cite(countries.sources[s]) for s in src_ids if s in countries.sources]
+    out.append("<h3>By package</h3><ul>" + "".join(pk_rows) + "</ul>")
+    out.append("<h3>By parameter</h3><p style=\"font-size:12px\">" + "; ".join(par_rows) + "</p>")
+    out.append(f"<h3>Country data</h3><p>GDP, defence spending, active personnel, memberships and approval regimes of the {len(used)} guarantor countries: sources "
+               + ", ".join(f"[{n}]" for n in sorted(set(c_nums))) + ".</p>")
+    out.append(f"<h3>Reference list ({len(items)})</h3><ol class=\"sources\">" + "".join(f'<li id="src-{k + 1}">{h}</li>' for k, h in enumerate(items)) + "</ol>")
+    return "".join(out)

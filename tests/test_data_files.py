@@ -1,0 +1,256 @@
+"""The shipped data: every file parses, every figure has a source, the
+country table is complete, rates are fractions, and parameter orderings the
+models rely on hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import SCENARIOS
+from foedus.data.loaders import (
+    load_countries,
+    load_package,
+    load_parameters,
+    parameter_files,
+    parse_parameter_file,
+)
+from foedus.data.parameter_set import ORDERINGS, PER_COUNTRY, ParameterSet
+from foedus.data.yamlio import load
+from foedus.domain.errors import InputError
+from foedus.domain.parameter import UNIT_INTERVAL
+from foedus.domain.vocabulary import Unit
+
+NATO_32 = {
+    "ALB", "BEL", "BGR", "CAN", "HRV", "CZE", "DNK", "EST", "FIN", "FRA", "DEU", "GRC", "HUN", "ISL", "ITA", "LVA",
+    "LTU", "LUX", "MNE", "NLD", "MKD", "NOR", "POL", "PRT", "ROU", "SVK", "SVN", "ESP", "SWE", "TUR", "GBR", "USA",
+}
+SHIPPED_PACKAGES = {"status-quo", "tailored", "coalition-backstop", "coalition-100k", "european-nuclear", "treaty", "regional", "nato"}
+PARAMETER_FILES = parameter_files()
+SCENARIO_FILES = sorted(SCENARIOS.glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def countries():
+    return load_countries()
+
+
+@pytest.fixture(scope="module")
+def params():
+    return load_parameters()
+
+
+# ---------------------------------------------------------------------------
+# everything parses
+# ---------------------------------------------------------------------------
+
+
+def test_parameter_files_are_found():
+    assert len(PARAMETER_FILES) >= 10
+    assert all(p.suffix == ".yaml" for p in PARAMETER_FILES)
+
+
+@pytest.mark.parametrize("path", PARAMETER_FILES, ids=lambda p: p.name)
+def test_parameter_file_parses(path):
+    ps = parse_parameter_file(path)
+    assert ps
+    assert all(name.startswith(f"{path.stem}.") and p.group == path.stem for name, p in ps.items())
+
+
+def test_load_parameters_is_the_union_of_the_files(params):
+    names = [n for f in PARAMETER_FILES for n in parse_parameter_file(f)]
+    assert len(names) == len(set(names))
+    assert set(params) == set(names)
+
+
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.name)
+def test_scenario_parses(path, countries):
+    pkg = load_package(path, countries)
+    assert pkg.id == path.stem
+    assert pkg.sources and pkg.commitments
+    assert not {"UKR", "RUS"} & set(pkg.guarantors())
+
+
+def test_the_eight_options_ship():
+    assert {p.stem for p in SCENARIO_FILES} == SHIPPED_PACKAGES
+
+
+def test_country_file_parses(countries):
+    assert len(countries.countries) == 34
+
+
+# ---------------------------------------------------------------------------
+# sources
+# ---------------------------------------------------------------------------
+
+
+def _check_reference(ref, where):
+    assert ref.publisher.strip(), where
+    assert ref.title.strip(), where
+    assert 1600 <= ref.year <= 2100, where
+
+
+def test_every_parameter_has_a_source(params):
+    for name, p in params.items():
+        assert p.references, name
+        for r in p.references:
+            _check_reference(r, name)
+        if p.uncertainty is not None:
+            assert p.uncertainty.references, name
+            assert p.uncertainty.rationale.strip(), name
+            for r in p.uncertainty.references:
+                _check_reference(r, f"{name} (uncertainty)")
+
+
+@pytest.mark.parametrize("path", PARAMETER_FILES, ids=lambda p: p.name)
+def test_every_parameter_cites_sources_by_id_of_its_own_file(path):
+    """Independently of the loader: the raw file lists references as ids that
+    are keys of its own ``sources``."""
+    data, _ = load(path)
+    ids = set(data["sources"])
+    for key, body in data["parameters"].items():
+        refs = body["references"]
+        assert refs and set(refs) <= ids, f"{path.name}: {key}"
+        if "uncertainty" in body:
+            assert set(body["uncertainty"]["references"]) <= ids, f"{path.name}: {key}"
+
+
+def test_every_country_figure_has_a_source():
+    """Read the raw file, so this holds whatever the loader checks: every
+    figure and fact names a key of ``sources``, and the reference is complete."""
+    from foedus.data.loaders import _data_path
+
+    data, _ = load(_data_path("countries.yaml"))
+    sources = data["sources"]
+    figures = ("gdp_usd", "defence_pct_gdp", "defence_usd", "active_personnel")
+    facts = ("nato_member", "eu_member", "nuclear_weapon_state", "frontline", "deployment_approval")
+    for iso, c in data["countries"].items():
+        for f in figures + facts:
+            assert c[f]["source"] in sources, f"{iso}.{f}"
+        for f in figures:
+            assert {"value", "unit", "year", "grade"} <= set(c[f]), f"{iso}.{f}"
+    for sid, ref in sources.items():
+        assert ref["publisher"] and ref["title"] and ref["year"], sid
+
+
+def test_loaded_country_sources_resolve(countries):
+    for c in countries.countries.values():
+        for name, f in {**c.figures(), **c.facts()}.items():
+            _check_reference(countries.sources[f.source], f"{c.iso3}.{name}")
+
+
+# ---------------------------------------------------------------------------
+# countries
+# ---------------------------------------------------------------------------
+
+
+def test_nato_32_ukraine_and_russia(countries):
+    assert set(countries.countries) == NATO_32 | {"UKR", "RUS"}
+    assert set(countries.members("NATO")) == NATO_32
+    assert not countries["UKR"].is_nato and not countries["RUS"].is_nato
+
+
+def test_country_keys_match_iso3(countries):
+    assert all(k == c.iso3 for k, c in countries.countries.items())
+
+
+def test_nuclear_weapon_states(countries):
+    assert {k for k, c in countries.countries.items() if c.is_nuclear} == {"USA", "GBR", "FRA", "RUS"}
+
+
+def test_defence_share_is_a_fraction(countries):
+    for iso, c in countries.countries.items():
+        f = c.defence_pct_gdp
+        assert f.unit is Unit.FRACTION, iso
+        if iso == "UKR":
+            assert f.value == pytest.approx(0.34)
+        else:
+            assert 0 <= f.value < 0.5, iso
+    # the UK figure the seeds discuss: 2.3 % (2024) with a pledge of 2.5 %; 2025 estimate near 2.4 %
+    assert 0.02 < countries["GBR"].defence_pct_gdp.value < 0.03
+
+
+def test_figures_have_their_units(countries):
+    units = {"gdp_usd": Unit.USD, "defence_usd": Unit.USD_PER_YEAR, "active_personnel": Unit.PERSONS}
+    for c in countries.countries.values():
+        for name, unit in units.items():
+            assert c.figures()[name].unit is unit, f"{c.iso3}.{name}"
+        # money in dollars, not billions
+        assert c.gdp_usd.value > 1e9, c.iso3
+
+
+def test_derived_defence_spending_is_share_times_gdp(countries):
+    for c in countries.countries.values():
+        if c.defence_usd.grade.value == "derived":
+            assert c.defence_usd.value == pytest.approx(c.defence_pct_gdp.value * c.gdp_usd.value, rel=0.01), c.iso3
+
+
+# ---------------------------------------------------------------------------
+# parameters: units and orderings
+# ---------------------------------------------------------------------------
+
+
+def test_rates_are_fractions(params):
+    for name, p in params.items():
+        if p.unit in UNIT_INTERVAL:
+            assert all(0 <= v <= 1 for v in p.values.values()), name
+            if p.uncertainty:
+                assert 0 <= p.uncertainty.low < p.uncertainty.high <= 1, name
+
+
+def test_central_values_lie_in_their_ranges(params):
+    for name, p in params.items():
+        if p.uncertainty:
+            assert p.uncertainty.low <= p.value <= p.uncertainty.high, name
+
+
+def test_orderings_name_existing_parameters(params):
+    """check_orderings skips names it does not know, so a renamed parameter
+    would silently switch a check off: every name must exist."""
+    for chain in ORDERINGS:
+        for name in chain:
+            assert name in params, name
+
+
+def test_orderings_hold_at_the_central_values(params):
+    ParameterSet.default().check_orderings()
+    for chain in ORDERINGS:
+        vals = [params[n].value for n in chain]
+        assert vals == sorted(vals, reverse=True), chain
+
+
+@pytest.mark.xfail(
+    reason="approval.revocation_per_year.executive_agreement ranges 0.01-0.1 across the fixed 0.015 "
+    "(congressional-executive) and 0.06 (declaration); nothing re-imposes ORDERINGS on sampled futures",
+    strict=False,
+)
+def test_orderings_hold_at_the_range_ends(params):
+    """Sampling can only respect an ordering if the ranges are ordered too."""
+    for chain in ORDERINGS:
+        for end in ("low", "high"):
+            vals = [getattr(params[n].uncertainty, end) if params[n].uncertainty else params[n].value for n in chain]
+            assert vals == sorted(vals, reverse=True), (chain, end)
+
+
+def test_breaking_an_ordering_is_an_input_error():
+    ps = ParameterSet.default()
+    chain = ORDERINGS[0]
+    with pytest.raises(InputError, match="the models rely on this ordering"):
+        ps.with_overrides({chain[-1]: 1.0, chain[0]: 0.0})
+
+
+def test_per_country_defaults_exist(params):
+    for prefix in PER_COUNTRY:
+        assert f"{prefix}.default" in params
+
+
+def test_will_parameters_are_for_known_countries(params, countries):
+    for name in params:
+        if name.startswith("will.") and name != "will.default":
+            assert name.split(".", 1)[1] in countries, name
+
+
+def test_horizon_is_set(params):
+    assert params["assessment.horizon_years"].unit is Unit.YEARS
+    assert params["assessment.horizon_years"].value > 0
