@@ -267,3 +267,18 @@ def test_compare_table_and_horizon(monkeypatch):
     assert "horizon 5 years" in r.stdout
     assert "status-quo" in r.stdout and "treaty" in r.stdout
     assert "per guarantor" not in r.stdout
+
+
+def test_docs_describe_every_json_field():
+    """docs/cli.md documents every field of the three JSON contracts."""
+    from foedus.exploration.assess import GUARANTOR_METRICS, PACKAGE_METRICS
+
+    doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    fields = set(PACKAGE_METRICS) | set(GUARANTOR_METRICS) | {"capacity_shortfall", "horizon_years", "overrides", "kyiv_position"}
+    fields |= {"name", "group", "value", "unit", "year", "date", "values", "description", "source", "references", "uncertainty"}
+    fields |= {"iso3", "source_id", "grade", "note", "url", "gdp_usd", "defence_pct_gdp", "defence_usd", "active_personnel",
+               "nato_member", "eu_member", "nuclear_weapon_state", "frontline", "deployment_approval"}
+    missing = sorted(f for f in fields if f"`{f}`" not in doc)
+    assert missing == []
+    for cmd in ("validate", "params", "countries", "show", "compare", "explore", "discover", "sensitivity", "runs", "serve", "report"):
+        assert f"`{cmd}`" in doc or f"foedus {cmd}" in doc, cmd

@@ -220,11 +220,6 @@ def test_orderings_hold_at_the_central_values(params):
         assert vals == sorted(vals, reverse=True), chain
 
 
-@pytest.mark.xfail(
-    reason="approval.revocation_per_year.executive_agreement ranges 0.01-0.1 across the fixed 0.015 "
-    "(congressional-executive) and 0.06 (declaration); nothing re-imposes ORDERINGS on sampled futures",
-    strict=False,
-)
 def test_orderings_hold_at_the_range_ends(params):
     """Sampling can only respect an ordering if the ranges are ordered too."""
     for chain in ORDERINGS:

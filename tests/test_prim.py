@@ -32,7 +32,7 @@ def ema_prim():
 def _dataset(kind: str):
     rng = np.random.default_rng({"and": 11, "scaled": 12, "ties": 13}[kind])
     if kind == "and":  # the rule of the brief, 5 % of labels flipped
-        X = rng.random((10_000, 5))
+        X = rng.random((5_000, 4))
         y = (X[:, 0] < 0.3) & (X[:, 1] > 0.6)
         return X, y ^ (rng.random(X.shape[0]) < 0.05), {}
     if kind == "scaled":  # other ranges, a two-sided rule, coarser peeling

@@ -36,11 +36,14 @@ MARKS = ("core_2014", "core_2035", "total_2035")
 
 def per_soldier_budget(lv: Levers) -> np.ndarray:
     """Current defence spending per active soldier per guarantor; for a
-    country with no forces (Iceland), the median of the others."""
+    country with no forces (Iceland), the median of the others (over the whole
+    country table, so a package's cost does not depend on what it is compared with)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         v = np.where(lv.active > 0, lv.defence_usd / np.where(lv.active > 0, lv.active, 1.0), np.nan)
     if np.isnan(v).any():
-        fill = np.nanmedian(v) if np.isfinite(v).any() else 0.0
+        fill = lv.budget_per_soldier_fallback
+        if not np.isfinite(fill):  # levers built by hand, without the country table
+            fill = np.nanmedian(v) if np.isfinite(v).any() else 0.0
         v = np.where(np.isnan(v), fill, v)
     return v
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from foedus.domain.country import CountryTable
-from foedus.domain.package import Package
+from foedus.domain.package import CONTEXT_ONLY, Package
 from foedus.domain.vocabulary import (
     GROUPS,
     Approval,
@@ -126,6 +126,9 @@ class Levers:
     row_vetoes: np.ndarray  # (K, len(VETOES)) counts of each guarantor's own veto players
     nato_members: list[str] = field(default_factory=list)
     approvals_by_package: list[list[tuple[str, str]]] = field(default_factory=list)
+    #: defence spending per active soldier for a guarantor with no forces: the
+    #: median over all possible guarantors in the country table (not only this set)
+    budget_per_soldier_fallback: float = float("nan")
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def memo(self, key, build):
@@ -279,7 +282,14 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         row_vetoes=row_vetoes,
         nato_members=nato,
         approvals_by_package=approvals_by_package,
+        budget_per_soldier_fallback=_budget_per_soldier_median(countries),
     )
+
+
+def _budget_per_soldier_median(countries: CountryTable) -> float:
+    v = [c.defence_usd.value / c.active_personnel.value for k, c in countries.countries.items()
+         if k not in CONTEXT_ONLY and c.active_personnel.value > 0]
+    return float(np.median(v)) if v else 0.0
 
 
 def _empty_row() -> dict:

@@ -44,6 +44,7 @@ class CredSums:
         plan = lv.memo(("credsums", will_key), lambda: _plan(lv, will_key))
         self.cls, self.H, self.plain, uniq = plan["cls"], plan["H"], plan["plain"], plan["uniq"]
         self.plan = plan
+        self.will_key = will_key
         n = x.n
         rho = x["credibility.reliability_prior"]
         A = np.empty((len(uniq), n))
@@ -67,7 +68,8 @@ class CredSums:
         cred * V. Pass a hashable ``key`` naming ``V`` to reuse its matrices
         across chunks."""
         build = lambda: _sum_matrices(self.lv, self.plan, V)  # noqa: E731
-        M, IH = self.lv.memo(("sums", key), build) if key is not None else build()
+        # the matrices depend on the class plan, hence on which will.<ISO3> exist
+        M, IH = self.lv.memo(("sums", key, self.will_key), build) if key is not None else build()
         J = V.shape[1]
         out = (M @ self.A).reshape(J, self.P, -1)
         if self.H.size:

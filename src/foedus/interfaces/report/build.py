@@ -79,6 +79,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .caption{color:#5f6b7a;font-size:11.5px;margin:2px 0 10px}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
 pre{background:#f5f6f8;padding:8px;border-radius:4px;white-space:pre-wrap;word-break:break-all}
+a{overflow-wrap:anywhere}
 ol.sources li{margin-bottom:4px;font-size:12.5px}
 .grade{color:#5f6b7a;font-size:11px}
 .short{color:#b3261e;font-weight:600}
@@ -269,17 +270,22 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
 
 
 def _credibility(ids: list[str], cur: dict) -> str:
-    out = []
+    """Guarantor x package matrix of credibility (the guarantors that rank in
+    the top 8 of any package)."""
+    by = {i: {g["iso3"]: g["credibility"] for g in cur[i]["guarantors"]} for i in ids}
+    keep: dict[str, float] = {}
     for i in ids:
-        gs = sorted(cur[i]["guarantors"], key=lambda g: -(g["credibility"] or 0))
-        shown = [g for g in gs if (g["credibility"] or 0) > 0][:12]
-        if not shown:
-            continue
-        out.append(f"<h3>{escape(i)}</h3>")
-        out.append(_table(["guarantor", "credibility"], [[escape(g["iso3"]), escape(fmt("credibility", g["credibility"]))] for g in shown]))
-        if len(gs) > len(shown):
-            out.append(f'<p class="caption">{len(gs) - len(shown)} more guarantors not shown.</p>')
-    return "".join(out)
+        top = sorted(by[i].items(), key=lambda kv: -(kv[1] or 0))[:8]
+        for iso, v in top:
+            if (v or 0) > 0:
+                keep[iso] = max(keep.get(iso, 0.0), v or 0.0)
+    if not keep:
+        return "<p>No guarantor has a commitment to fight in these packages.</p>"
+    rows = [[escape(iso)] + [escape(fmt("credibility", by[i][iso])) if iso in by[i] else "" for i in ids]
+            for iso in sorted(keep, key=lambda k: -keep[k])]
+    n_all = len({iso for i in ids for iso in by[i]})
+    note = f'<p class="caption">The {len(keep)} guarantors that rank in the top 8 of any package, of {n_all}; blank: not a guarantor of that package. Groups (NATO, EU) are expanded to their members.</p>'
+    return "<h3>Credibility by guarantor</h3>" + _table(["guarantor"] + ids, rows) + note
 
 
 def _costs(ids, cur, base, result, countries) -> str:
@@ -330,8 +336,8 @@ def _forces(ids, cur, base) -> str:
 
 
 def _robustness(packages, parameters, countries, horizon, n, seed, sampler, thresholds) -> str:
+    from foedus.exploration.discover import failure_box, failures
     from foedus.exploration.explore import STORED_METRICS, explore_memory
-    from foedus.exploration.prim import find_box
     from foedus.exploration.robustness import DEFAULT_THRESHOLDS, parse_threshold
 
     texts = list(thresholds) if thresholds else list(DEFAULT_THRESHOLDS)
@@ -355,23 +361,20 @@ def _robustness(packages, parameters, countries, horizon, n, seed, sampler, thre
     prow = []
     for i in ids:
         pc = rob[i].get("percentiles", {})
-        prow.append([escape(i)] + [escape(f"{fmt(m, pc[m]['p5'])} – {fmt(m, pc[m]['p50'])} – {fmt(m, pc[m]['p95'])}") if m in pc else "–" for m in pm])
-    out.append(_table(["package"] + [label(m) + " (5 % – median – 95 %)" for m in pm], prow))
+        prow.append([escape(i)] + [f"<strong>{escape(fmt(m, pc[m]['p50']))}</strong><div class=\"base\">{escape(fmt(m, pc[m]['p5']))} – {escape(fmt(m, pc[m]['p95']))}</div>" if m in pc else "–" for m in pm])
+    out.append(_table(["package"] + [label(m) for m in pm], prow, numeric_from=99))
+    out.append('<p class="caption">Median across futures in bold; below it the range from the 5th to the 95th percentile.</p>')
     out.append("<h3>Where each package fails (PRIM scenario discovery)</h3>")
     X = res.inputs
     for j, i in enumerate(ids):
-        ok = np.ones(res.n, dtype=bool)
-        for t in ths:
-            ok &= t.met(res.metrics[t.metric][j])
-        fails = ~ok
+        fails = failures({m: a[j] for m, a in res.metrics.items()}, ths)
         if not fails.any():
             out.append(f"<p><strong>{escape(i)}</strong>: meets every threshold in all {res.n:,} futures.</p>")
             continue
         if fails.all():
             out.append(f"<p><strong>{escape(i)}</strong>: misses a threshold in every future; no box to find.</p>")
             continue
-        pr = find_box(X, fails, res.input_names, threshold=0.8, peel_alpha=0.05, mass_min=0.05)
-        b = pr.box
+        b = failure_box(res, i, ths).box
         out.append(f"<p><strong>{escape(i)}</strong> fails in {_pct(float(fails.mean()))} of futures. Box: <code>{escape(b.describe())}</code> — "
                    f"coverage {_pct(b.coverage)} of failures, density {_pct(b.density)}.</p>")
         if b.restricted:
@@ -379,8 +382,11 @@ def _robustness(packages, parameters, countries, horizon, n, seed, sampler, thre
             for k in b.restricted:
                 col = X[:, res.input_names.index(k)]
                 lo, hi = b.limits[k]
-                rows_.append((k, float(col.min()), float(col.max()), float(lo), float(hi), f"{lo:.3g} – {hi:.3g}"))
-            out.append('<div class="charts">' + svg.range_chart(f"{i}: box of futures where it fails", rows_) + "</div>")
+                dlo, dhi = float(col.min()), float(col.max())
+                kept = (hi - lo) / (dhi - dlo) if dhi > dlo else 1.0
+                rows_.append((kept, (k, dlo, dhi, float(lo), float(hi), f"{lo:.3g} – {hi:.3g}")))
+            rows_.sort(key=lambda r: r[0])
+            out.append('<div class="charts">' + svg.range_chart(f"{i}: box of futures where it fails (most restricted input first)", [r for _, r in rows_]) + "</div>")
     out.append('<p class="caption">Model estimates, not predictions: shares of sampled futures, not probabilities of events.</p>')
     return "".join(out)
 

@@ -387,11 +387,11 @@ class Workspace:
                 base = bacc.records(percentiles(bm, ids))
             box = None
             if focus is not None:
+                from foedus.exploration.discover import failures
+
                 i = ids.index(focus)
-                ok = np.ones(n_futures, dtype=bool)
-                for t in ths:
-                    ok &= t.met(metrics[t.metric][i])
-                box = self._failure_box(focus, edited[i], ps, inputs, names, ~ok, ths, (n_futures, seed, sampler, horizon))
+                fails = failures({m: a[i] for m, a in metrics.items()}, ths) if ths else np.zeros(n_futures, dtype=bool)
+                box = self._failure_box(focus, edited[i], ps, inputs, names, fails, ths, (n_futures, seed, sampler, horizon))
         finally:
             self._explore_slots.release()
         out = {
@@ -430,25 +430,30 @@ class Workspace:
         res = _prim(inputs, fails, list(names))
         box = res.box
         rng = {k: (float(inputs[:, j].min()), float(inputs[:, j].max())) for j, k in enumerate(names)}
-        restricted = []
-        for k in box.restricted:
-            lo, hi = box.limits[k]
-            info = self.defaults.describe(k)
-            restricted.append({"name": k, "low": float(lo), "high": float(hi), "data_low": rng[k][0], "data_high": rng[k][1],
-                               "unit": info.unit.value if info else "", "title": _assumption_title(k)})
-        out = base | {
+        boxes = [self._box_record(b, rng) for b in res.trajectory]
+        out = base | boxes[res.chosen] | {
             "status": "box",
-            "rule": box.describe(),
-            "coverage": box.coverage,
-            "density": box.density,
-            "mass": box.mass,
-            "restricted": restricted,
-            "trajectory": [{"coverage": b.coverage, "density": b.density, "n_restricted": len(b.restricted)} for b in res.trajectory],
+            "trajectory": boxes,
             "chosen": res.chosen,
             "message": f"{pid} fails in {100 * share:.0f}% of futures; the box holds {100 * box.coverage:.0f}% of failures, {100 * box.density:.0f}% of futures in it fail",
         }
         self._prim_cache.put(key, out)
         return out
+
+    def _box_record(self, box, rng: dict) -> dict:
+        """One PRIM box for the page: restricted inputs ordered by how much
+        of their sampled range the box cuts away (most first)."""
+        restricted = []
+        for k in box.restricted:
+            lo, hi = box.limits[k]
+            dlo, dhi = rng[k]
+            info = self.defaults.describe(k)
+            kept = (hi - lo) / (dhi - dlo) if dhi > dlo else 1.0
+            restricted.append({"name": k, "low": float(lo), "high": float(hi), "data_low": dlo, "data_high": dhi, "kept": float(kept),
+                               "unit": info.unit.value if info else "", "title": _assumption_title(k)})
+        restricted.sort(key=lambda r: r["kept"])
+        return {"coverage": box.coverage, "density": box.density, "mass": box.mass, "n_restricted": len(restricted),
+                "rule": box.describe(), "restricted": restricted}
 
     # -- reproduce -------------------------------------------------------------
     def reproduce(self, ids: list[str], overrides: dict, edits: dict, horizon: float | None, *, n_futures: int | None = None,

@@ -558,31 +558,55 @@ function renderExplore(res) {
 
   const box = res.failure_box;
   $("box-package").textContent = S.focus || "";
-  $("box-message").textContent = box ? box.message + (box.rule ? ` — rule: ${box.rule}` : "") : "choose a package to shape above";
+  $("box-message").textContent = box ? box.message : "choose a package to shape above";
   $("box-message").dataset.status = box ? box.status : "";
-  if (box && box.status === "box" && box.restricted.length) {
-    const r = box.restricted;
-    const y = r.map((x) => x.title || x.name);
-    const frac = (x, v) => (x.data_high > x.data_low ? (v - x.data_low) / (x.data_high - x.data_low) : 0);
-    Plotly.react("box-chart", [
-      { type: "bar", orientation: "h", name: "sampled range", y, x: r.map(() => 1), base: r.map(() => 0), marker: { color: "#eef0f3" }, hoverinfo: "skip" },
-      { type: "bar", orientation: "h", name: "failure box", y, base: r.map((x) => frac(x, x.low)), x: r.map((x) => frac(x, x.high) - frac(x, x.low)), marker: { color: COLORS.short, opacity: 0.75 },
-        text: r.map((x) => `${+x.low.toPrecision(3)} – ${+x.high.toPrecision(3)}`), textposition: "inside", insidetextanchor: "middle",
-        customdata: r.map((x) => `${x.name}: ${+x.low.toPrecision(3)} – ${+x.high.toPrecision(3)} of ${+x.data_low.toPrecision(3)} – ${+x.data_high.toPrecision(3)}`), hovertemplate: "%{customdata}<extra></extra>" },
-    ], { margin: { l: 190, r: 10, t: 30, b: 30 }, barmode: "overlay", showlegend: false, title: { text: `coverage ${(100 * box.coverage).toFixed(0)} %, density ${(100 * box.density).toFixed(0)} %`, font: { size: 12 } },
-      xaxis: { range: [0, 1], tickformat: ".0%", title: { text: "position within the sampled range", font: { size: 10 } } }, yaxis: { automargin: true }, font: { size: 11 } }, PLOTLY_CONFIG);
-    const tr = box.trajectory;
-    Plotly.react("trajectory-chart", [
-      { type: "scatter", mode: "lines+markers", x: tr.map((b) => b.coverage), y: tr.map((b) => b.density), marker: { color: tr.map((b) => b.n_restricted), colorscale: "Blues", size: 7, showscale: false }, line: { color: "#9bb3d6" },
-        customdata: tr.map((b) => b.n_restricted), hovertemplate: "coverage %{x:.0%}, density %{y:.0%}, %{customdata} inputs restricted<extra></extra>" },
-      { type: "scatter", mode: "markers", x: [tr[box.chosen].coverage], y: [tr[box.chosen].density], marker: { size: 16, color: "rgba(0,0,0,0)", line: { color: COLORS.short, width: 2 } }, hoverinfo: "skip" },
-    ], { margin: { l: 52, r: 10, t: 20, b: 40 }, showlegend: false, xaxis: { title: { text: "coverage", font: { size: 10 } }, tickformat: ".0%", range: [0, 1.05] },
-      yaxis: { title: { text: "density", font: { size: 10 } }, tickformat: ".0%", range: [0, 1.05] }, font: { size: 11 } }, PLOTLY_CONFIG);
+  if (box && box.status === "box") {
+    D.boxIndex = box.chosen;
+    renderBox(box);
   } else {
     Plotly.purge("box-chart");
     Plotly.purge("trajectory-chart");
+    $("box-chart").style.height = "";
   }
   if (D.last) renderReproduce(D.last.reproduce, res.reproduce);
+}
+
+// One box of the PRIM trajectory (the chosen one, or one clicked on the trajectory chart).
+function renderBox(box) {
+  const sel = box.trajectory[D.boxIndex] || box.trajectory[box.chosen];
+  const r = sel.restricted;
+  const chosen = D.boxIndex === box.chosen;
+  $("box-rule").textContent = r.length ? `${chosen ? "Chosen box" : `Box ${D.boxIndex} of the trajectory`}: ${sel.rule}` : "The first box holds all futures (no restriction).";
+  const y = r.map((x) => x.title === x.name ? x.name : `${x.title}`);
+  const frac = (x, v) => (x.data_high > x.data_low ? (v - x.data_low) / (x.data_high - x.data_low) : 0);
+  const height = Math.max(180, 70 + 26 * r.length);
+  $("box-chart").style.height = `${height}px`;
+  Plotly.react("box-chart", [
+    { type: "bar", orientation: "h", name: "sampled range", y, x: r.map(() => 1), base: r.map(() => 0), marker: { color: "#eef0f3" }, hoverinfo: "skip" },
+    { type: "bar", orientation: "h", name: "failure box", y, base: r.map((x) => frac(x, x.low)), x: r.map((x) => frac(x, x.high) - frac(x, x.low)), marker: { color: COLORS.short, opacity: 0.75 },
+      text: r.map((x) => `${+x.low.toPrecision(3)} – ${+x.high.toPrecision(3)}`), textposition: "inside", insidetextanchor: "middle",
+      customdata: r.map((x) => `${x.name}: ${+x.low.toPrecision(3)} – ${+x.high.toPrecision(3)} of ${+x.data_low.toPrecision(3)} – ${+x.data_high.toPrecision(3)}`), hovertemplate: "%{customdata}<extra></extra>" },
+  ], { margin: { l: 230, r: 10, t: 30, b: 40 }, barmode: "overlay", showlegend: false, height,
+    title: { text: `coverage ${(100 * sel.coverage).toFixed(0)} %, density ${(100 * sel.density).toFixed(0)} %, ${r.length} inputs restricted`, font: { size: 12 } },
+    xaxis: { range: [0, 1], tickformat: ".0%", title: { text: "position within the sampled range", font: { size: 10 } } }, yaxis: { automargin: true, autorange: "reversed" }, font: { size: 11 } }, PLOTLY_CONFIG);
+  const tr = box.trajectory;
+  Plotly.react("trajectory-chart", [
+    { type: "scatter", mode: "lines+markers", x: tr.map((b) => b.coverage), y: tr.map((b) => b.density), marker: { color: tr.map((b) => b.n_restricted), colorscale: "Blues", size: 8, showscale: false }, line: { color: "#9bb3d6" },
+      customdata: tr.map((b, i) => [i, b.n_restricted]), hovertemplate: "box %{customdata[0]}: coverage %{x:.0%}, density %{y:.0%}, %{customdata[1]} inputs restricted<extra>click to show</extra>" },
+    { type: "scatter", mode: "markers", x: [tr[box.chosen].coverage], y: [tr[box.chosen].density], marker: { size: 16, color: "rgba(0,0,0,0)", line: { color: COLORS.short, width: 2 } }, hoverinfo: "skip" },
+    { type: "scatter", mode: "markers", x: [sel.coverage], y: [sel.density], marker: { size: 10, color: COLORS.cur2 }, hoverinfo: "skip" },
+  ], { margin: { l: 52, r: 10, t: 20, b: 40 }, showlegend: false, xaxis: { title: { text: "coverage", font: { size: 10 } }, tickformat: ".0%", range: [0, 1.05] },
+    yaxis: { title: { text: "density", font: { size: 10 } }, tickformat: ".0%", range: [0, 1.05] }, font: { size: 11 } }, PLOTLY_CONFIG);
+  const tc = $("trajectory-chart");
+  if (!tc.dataset.wired) {
+    tc.dataset.wired = "1";
+    tc.on("plotly_click", (ev) => {
+      const pt = ev.points && ev.points[0];
+      if (!pt || pt.curveNumber !== 0 || !D.lastExplore || !D.lastExplore.failure_box) return;
+      D.boxIndex = pt.pointIndex;
+      renderBox(D.lastExplore.failure_box);
+    });
+  }
 }
 
 function renderReproduce(rep, exploreRep) {
