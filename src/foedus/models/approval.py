@@ -39,10 +39,17 @@ def weights(lv: Levers, central_cost: np.ndarray) -> np.ndarray:
         return np.where(total > 0, cost / np.where(total > 0, total, 1.0), lv.gdp_weight)
 
 
+def _power_product(counts: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``prod_a p_a ** counts[:, a]`` as ``exp(counts @ log p)``, exact where
+    some ``p_a`` is 0 (``0 ** 0 = 1``; ``0 * log 0`` would be NaN)."""
+    zero = p <= 0.0
+    out = np.exp(counts @ np.log(np.where(zero, 1.0, p)))
+    return np.where(counts @ zero > 0, 0.0, out)
+
+
 def own_approval(lv: Levers, x: Inputs) -> np.ndarray:
     """Per-row probability that the guarantor's own veto players approve, ``(K, n|1)``."""
-    with np.errstate(divide="ignore"):
-        return np.exp(lv.row_vetoes @ np.log(x.table("approval", VETOES)))
+    return _power_product(lv.row_vetoes, x.table("approval", VETOES))
 
 
 def _levers(lv: Levers, w: np.ndarray):
@@ -58,20 +65,17 @@ def _levers(lv: Levers, w: np.ndarray):
 
 def approval(lv: Levers, x: Inputs, horizon: float, w: np.ndarray) -> dict[str, np.ndarray]:
     n = x.n
-    logp = x.table("approval", VETOES)
-    with np.errstate(divide="ignore"):
-        logp = np.log(logp)
+    p = x.table("approval", VETOES)
     logsurv = np.log1p(-x.table("approval.revocation_per_year", FORMS)) * horizon  # (4, n|1)
     uniq, W, Wf = lv.memo(("approval", np.asarray(w).tobytes()), lambda: _levers(lv, w))
-    profile = np.exp(uniq[:, :-1] @ logp + logsurv[uniq[:, -1].astype(int)])  # (C, n|1)
+    own_profile = _power_product(uniq[:, :-1], p)  # (C, n|1)
+    profile = own_profile * np.exp(logsurv[uniq[:, -1].astype(int)])
     national = W @ profile
-    with np.errstate(divide="ignore"):
-        collective = np.exp(lv.vetoes @ logp)
+    collective = _power_product(lv.vetoes, p)
     consent = x.per_guarantor("approval.nato_consent", lv.nato_members).prod(axis=0)
     collective = collective * np.where(lv.nato_membership[:, None], consent[None, :], 1.0)
     kyiv = x.table("approval.kyiv", KYIV)[lv.kyiv]
     in_force = Wf @ np.exp(logsurv)
-    own_profile = np.exp(uniq[:, :-1] @ logp)
     ratification = collective * (W @ own_profile)
     shape = (lv.n_packages, n)
     return {

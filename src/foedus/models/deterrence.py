@@ -116,10 +116,10 @@ def win_probability(D: np.ndarray, x: Inputs) -> np.ndarray:
 def escalation_cost(lv: Levers, x: Inputs, cs: CredSums) -> np.ndarray:
     nuclear = lv.row_values(lv.nuclear)
     flag = lv.umbrella | (nuclear & lv.combat)
-    idx = np.nonzero(flag)[0]
+    types = np.where(lv.umbrella, 0, 1)  # 0: explicit umbrella, 1: nuclear shadow
     shadow = np.broadcast_to(x["deterrence.nuclear_shadow"], (x.n,))
-    e = np.where(lv.umbrella[idx][:, None], 1.0, shadow[None, :])
-    return x["deterrence.nuclear_escalation_cost"] * cs.any_of(flag, e, key="escalation")
+    factors = np.stack([np.ones(x.n), shadow])
+    return x["deterrence.nuclear_escalation_cost"] * cs.any_of(flag, types, factors, key="escalation")
 
 
 def sanctions_cost(lv: Levers, x: Inputs, cs: CredSums) -> np.ndarray:

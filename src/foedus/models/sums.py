@@ -90,23 +90,41 @@ class CredSums:
                 out[hit] = self.credH[pos[hit]]
         return out
 
-    def any_of(self, flag: np.ndarray, e: np.ndarray | float = 1.0, key=None) -> np.ndarray:
+    def any_of(self, flag: np.ndarray, types: np.ndarray | None = None, factors: np.ndarray | None = None, key=None) -> np.ndarray:
         """``(P, n)``: 1 - prod over rows with ``flag`` of (1 - cred_k * e_k).
 
-        ``e`` is a per-row factor: a scalar, ``(R,)`` or ``(R, n)`` for the
-        flagged rows ``R``."""
-        build = lambda: _indicator(self.lv, flag)  # noqa: E731
-        idx, I = self.lv.memo(("any_of", key), build) if key is not None else build()
+        ``e_k = factors[types[k]]``: ``types`` gives each row a small integer
+        and ``factors`` is ``(T, n|1)``; by default every ``e_k`` is 1. Rows
+        without troops in Ukraine that share a package, class and type share
+        one factor, so the product is a power: counts @ log(1 - A e)."""
         n = self.A.shape[1]
-        if idx.size == 0:
-            return np.zeros((self.P, n))
-        e = np.asarray(e, dtype=np.float64)
-        if e.ndim == 1:
-            e = e[:, None]
-        q = np.minimum(self.rows(idx) * e, 1.0)
-        # log(1 - q) with q = 1 made finite so that 0 * log stays 0 in the product
-        logs = np.log(np.maximum(1.0 - q, 1e-300))
-        return -np.expm1(I @ logs)
+        if types is None:
+            types = np.zeros(self.K, dtype=np.int64)
+        if factors is None:
+            factors = np.ones((1, 1))
+        build = lambda: _product_plan(self.lv, self.plan, flag, types)  # noqa: E731
+        pairs, N, Hidx, IH = self.lv.memo(("any_of", key), build) if key is not None else build()
+        out = np.zeros((self.P, n))
+        if pairs.shape[0]:
+            q = np.minimum(self.A[pairs[:, 0]] * factors[pairs[:, 1]], 1.0)
+            out = out + N @ np.log(np.maximum(1.0 - q, 1e-300))
+        if Hidx.size:
+            q = np.minimum(self.credH[self.plan["pos_in_H"][Hidx]] * factors[types[Hidx]], 1.0)
+            out = out + IH @ np.log(np.maximum(1.0 - q, 1e-300))
+        return -np.expm1(out)
+
+
+def _product_plan(lv: Levers, plan: dict, flag: np.ndarray, types: np.ndarray):
+    flag = np.asarray(flag, dtype=bool)
+    plain = flag & plan["plain"]
+    keys = np.stack([plan["cls"][plain], types[plain]], axis=1)
+    pairs, inv = (np.unique(keys, axis=0, return_inverse=True) if keys.size else (np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)))
+    N = np.zeros((lv.n_packages, pairs.shape[0]))
+    np.add.at(N, (lv.row_package[plain], inv.reshape(-1)), 1.0)
+    Hidx = np.nonzero(flag & ~plan["plain"])[0]
+    IH = np.zeros((lv.n_packages, Hidx.size))
+    IH[lv.row_package[Hidx], np.arange(Hidx.size)] = 1.0
+    return pairs.astype(np.int64), N, Hidx, IH
 
 
 def _plan(lv: Levers, will_key: tuple[str, ...]) -> dict:
@@ -130,13 +148,6 @@ def _sum_matrices(lv: Levers, plan: dict, V: np.ndarray) -> tuple[np.ndarray, np
     if H.size:
         IH[:, lv.row_package[H], np.arange(H.size)] = V[H].T
     return M.reshape(J * P, C), IH.reshape(J * P, H.size)
-
-
-def _indicator(lv: Levers, flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    idx = np.nonzero(flag)[0]
-    I = np.zeros((lv.n_packages, idx.size))
-    I[lv.row_package[idx], np.arange(idx.size)] = 1.0
-    return idx, I
 
 
 def _in_ukraine():

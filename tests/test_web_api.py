@@ -1,0 +1,387 @@
+"""The web app's JSON API: numbers equal the Python API's, lever edits and
+overrides behave, every malformed request gets a clear 4xx (never a 500),
+request sizes are bounded, and the page's assets are local."""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from fastapi.testclient import TestClient
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from foedus.data.loaders import load_countries, load_packages, parse_package
+from foedus.data.parameter_set import ParameterSet
+from foedus.exploration.compare import comparison
+from foedus.interfaces.formatting import fmt
+from foedus.interfaces.web.app import create_app
+from foedus.interfaces.web.edits import apply_edits
+from foedus.interfaces.web.service import MAX_FUTURES, MAX_PACKAGES, Workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+SCEN = ROOT / "scenarios"
+ALL = sorted(p.stem for p in SCEN.glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def ws():
+    return Workspace(SCEN)
+
+
+@pytest.fixture(scope="module")
+def client(ws):
+    with TestClient(create_app(workspace=ws), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def countries():
+    return load_countries()
+
+
+def _paths(ids):
+    return [SCEN / f"{i}.yaml" for i in ids]
+
+
+def assert_clear_error(r, status=(400, 422)):
+    assert r.status_code in ((status,) if isinstance(status, int) else status), (r.status_code, r.text)
+    body = r.json()
+    assert isinstance(body["detail"], str) and body["detail"].strip(), body
+    assert "Traceback" not in r.text
+    return body
+
+
+# ---------------------------------------------------------------- basics
+
+
+def test_health_meta_and_packages(client):
+    h = client.get("/api/health").json()
+    assert h["status"] == "ok" and h["packages"] == len(ALL) and h["scenario_problems"] == []
+    meta = client.get("/api/meta").json()
+    assert meta["limits"] == {"packages": MAX_PACKAGES, "futures": MAX_FUTURES, "body_bytes": 2 * 1024 * 1024}
+    names = {a["name"] for a in meta["assumptions"]}
+    assert {"will.USA", "will.default", "deterrence.resolve", "credibility.reliability_prior", "costs.soldier_year.expeditionary"} <= names
+    for a in meta["assumptions"]:
+        assert a["low"] <= a["value"] <= a["high"] and a["source"]
+    assert meta["nato_marks"] == {"core_2014": 0.02, "core_2035": 0.035, "total_2035": 0.05}
+    assert "Model estimates, not predictions" in meta["caption"]
+    pk = client.get("/api/packages").json()["packages"]
+    assert sorted(p["id"] for p in pk) == ALL
+    cb = next(p for p in pk if p["id"] == "coalition-backstop")
+    assert cb["levers"]["troops"]["GBR"] == 10000 and cb["sources"] and cb["origin"] == "shipped"
+
+
+def test_openapi_schema_documents_bounds(client):
+    spec = client.get("/api/openapi.json").json()
+    for path in ("/api/compare", "/api/explore", "/api/packages", "/api/parameters/{name}", "/api/report"):
+        assert path in spec["paths"], path
+    schemas = spec["components"]["schemas"]
+    assert schemas["Scenario"]["properties"]["packages"]["maxItems"] == MAX_PACKAGES
+    assert schemas["ExploreRequest"]["properties"]["n_futures"]["maximum"] == MAX_FUTURES
+
+
+def test_page_and_assets_are_local(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    refs = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+    assert refs and all(not u.startswith(("http://", "https://", "//")) for u in refs), refs
+    assert "/static/vendor/plotly.min.js" in refs
+    js = client.get("/static/vendor/plotly.min.js")
+    assert js.status_code == 200 and len(js.content) > 1_000_000
+    for name in ("app.js", "style.css"):
+        a = client.get(f"/static/{name}")
+        assert a.status_code == 200 and "http://" not in a.text.replace("http://' + location", "")
+    assert_clear_error(client.get("/static/../app.py"), 404)
+    assert_clear_error(client.get("/static/secret.txt"), 404)
+    assert "model estimates, not predictions" in r.text.lower()
+
+
+# ---------------------------------------------------------------- compare
+
+
+def test_compare_matches_python_api(client, countries):
+    ids = ["status-quo", "coalition-backstop", "treaty"]
+    r = client.post("/api/compare", json={"packages": ids})
+    assert r.status_code == 200, r.text
+    res = r.json()
+    direct = comparison(load_packages(_paths(ids), countries), ParameterSet.default(), countries)
+    assert res["current"]["packages"] == direct["packages"]
+    assert res["baseline"]["packages"] == direct["packages"]
+    for p in direct["packages"]:
+        for m, v in p["metrics"].items():
+            assert res["display"][p["id"]][m] == fmt(m, v)
+    assert res["edited"] == [] and res["model_estimates_not_predictions"] is True
+
+
+def test_override_moves_current_not_baseline(client, countries):
+    ids = ["coalition-backstop", "treaty"]
+    r = client.post("/api/compare", json={"packages": ids, "overrides": {"will.USA": 0.0}}).json()
+    base = {p["id"]: p["metrics"] for p in r["baseline"]["packages"]}
+    cur = {p["id"]: p["metrics"] for p in r["current"]["packages"]}
+    for i in ids:  # the US backs both: without US will, attack becomes likelier
+        assert cur[i]["attack_probability"] > base[i]["attack_probability"]
+    direct = comparison(load_packages(_paths(ids), countries), ParameterSet.default().with_overrides({"will.USA": 0.0}), countries)
+    assert r["current"]["packages"] == direct["packages"]
+    assert r["current"]["overrides"] == {"will.USA": 0.0}
+
+
+def test_lever_edits_and_reproduce_snippet(client, countries, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    edits = {"coalition-backstop": {"troops": {"GBR": 20000, "ITA": 3000, "BEL": 0}, "legal_form": "ratified_treaty", "posture": "behind_dnipro", "aid_scale": 0.5}}
+    body = {"packages": ["status-quo", "coalition-backstop"], "overrides": {"deterrence.resolve": 1.5}, "edits": edits, "horizon": 5}
+    r = client.post("/api/compare", json=body)
+    assert r.status_code == 200, r.text
+    res = r.json()
+    cur = {p["id"]: p for p in res["current"]["packages"]}
+    base = {p["id"]: p for p in res["baseline"]["packages"]}
+    lv = res["levers"]["coalition-backstop"]
+    assert lv["troops"]["GBR"] == 20000 and lv["troops"]["ITA"] == 3000 and "BEL" not in lv["troops"]
+    assert lv["legal_forms"] == ["ratified_treaty"] and lv["postures"] == ["behind_dnipro"]
+    assert cur["coalition-backstop"]["metrics"]["troops_deployed"] != base["coalition-backstop"]["metrics"]["troops_deployed"]
+    assert res["edited"] == ["coalition-backstop"] and res["horizon_years"] == 5
+    # the Python snippet of the "reproduce this" panel gives the same numbers
+    ns: dict = {}
+    exec(res["reproduce"]["python"], ns)
+    assert ns["result"]["packages"] == res["current"]["packages"]
+    cli = res["reproduce"]["cli"]
+    assert "--set deterrence.resolve=1.5" in cli and "--horizon 5" in cli and "coalition-backstop-edited.yaml" in cli
+    assert res["reproduce"]["downloads"] == [{"id": "coalition-backstop", "file": "coalition-backstop-edited.yaml"}]
+    # the exported package file, compared by the CLI path, gives the same numbers too
+    ex = client.post("/api/packages/coalition-backstop/export", json={"edit": edits["coalition-backstop"]})
+    assert ex.status_code == 200 and "attachment" in ex.headers["content-disposition"]
+    pkg = parse_package(ex.text, "edited.yaml", countries)
+    sq = load_packages(_paths(["status-quo"]), countries)
+    again = comparison(sq + [pkg], ParameterSet.default().with_overrides({"deterrence.resolve": 1.5}), countries, 5)
+    assert again["packages"] == res["current"]["packages"]
+
+
+def test_apply_edits_rules(countries):
+    [cb] = load_packages(_paths(["coalition-backstop"]), countries)
+    [out] = apply_edits([cb], {"coalition-backstop": {"aid_scale": 0}}, countries)
+    assert not any(c.kind.value.endswith("_aid") for c in out.commitments)
+    [out] = apply_edits([cb], {"coalition-backstop": {"aid_usd": {"USA": 2e10, "DEU": 0}}}, countries)
+    aid = {c.guarantor: c.usd_per_year for c in out.commitments if c.kind.value == "military_aid"}
+    assert aid["USA"] == 2e10 and "DEU" not in aid
+    [same] = apply_edits([cb], {"coalition-backstop": {}}, countries)
+    assert same is cb
+    from foedus.domain.errors import InputError
+
+    [sq] = load_packages(_paths(["status-quo"]), countries)
+    with pytest.raises(InputError):
+        apply_edits([sq], {"status-quo": {"legal_form": "treaty-ish"}}, countries)
+    with pytest.raises(InputError):
+        apply_edits([sq], {"treaty": {"aid_scale": 2}}, countries)
+
+
+# ---------------------------------------------------------------- uploads and parameters
+
+
+GOOD = """id: my-force
+title: A small test force
+rationale: A package written for the test suite, with one UK ground force in western Ukraine and nothing else at all.
+kyiv_position: accepted
+sources:
+- publisher: foedus tests
+  title: A test
+  year: 2026
+commitments:
+- guarantor: GBR
+  kind: deployed_ground_force
+  legal_form: executive_agreement
+  trigger: after_consultation
+  posture: western_ukraine
+  troops: 5000
+"""
+
+
+def test_upload_then_compare(client):
+    r = client.post("/api/packages", json={"text": GOOD, "name": "mine.yaml"})
+    assert r.status_code == 201, r.text
+    assert r.json()["id"] == "my-force" and r.json()["origin"] == "upload"
+    res = client.post("/api/compare", json={"packages": ["my-force", "status-quo"]}).json()
+    assert res["current"]["packages"][0]["metrics"]["troops_deployed"] == 5000
+    assert "my-force.yaml" in res["reproduce"]["cli"]
+    d = client.get("/api/packages/my-force").json()
+    assert d["text"] == GOOD
+
+
+def test_upload_errors_name_line_and_field(client):
+    bad = GOOD.replace("troops: 5000", "troops: -5")
+    b = assert_clear_error(client.post("/api/packages", json={"text": bad, "name": "mine.yaml"}), 422)
+    assert any(p["field"].endswith("troops") and p["line"] == 17 for p in b["problems"]), b
+    assert "mine.yaml:17" in b["detail"]
+    b = assert_clear_error(client.post("/api/packages", json={"text": "id: [unclosed", "name": "x.yaml"}), 422)
+    assert b["problems"]
+    b = assert_clear_error(client.post("/api/packages", json={"text": GOOD.replace("id: my-force", "id: treaty")}), 422)
+    assert "shipped" in b["detail"]
+    b = assert_clear_error(client.post("/api/packages/validate", json={"text": GOOD.replace("kyiv_position: accepted", "kyiv_position: maybe")}), 422)
+    assert "kyiv_position" in b["detail"]
+    assert client.post("/api/packages/validate", json={"text": GOOD}).json()["ok"] is True
+
+
+def test_parameters(client):
+    allp = client.get("/api/parameters").json()["parameters"]
+    assert len(allp) > 50 and all(p["references"] and p["unit"] for p in allp)
+    p = client.get("/api/parameters/will.USA").json()
+    assert p["unit"] == "probability" and p["uncertainty"]["low"] == 0.0 and p["source"]
+    ita = client.get("/api/parameters/will.ITA").json()
+    assert ita["template"] == "will.default" and ita["name"] == "will.ITA"
+    b = assert_clear_error(client.get("/api/parameters/will.USAA"), 422)
+    assert "did you mean" in b["detail"]
+
+
+# ---------------------------------------------------------------- malformed input
+
+
+BAD_BODIES = [
+    ("{not json", 400, "malformed JSON"),
+    ("[1, 2]", 422, "(body)"),
+    ('{"packages": []}', 422, "packages"),
+    ('{"packages": "treaty"}', 422, "packages"),
+    ('{"packages": ["Treaty!"]}', 422, "packages.0"),
+    ('{"packages": ["nope"]}', 422, "nope"),
+    ('{"packages": ["treaty", "treaty"]}', 422, "each package id once"),
+    (json.dumps({"packages": [f"p{i}" for i in range(MAX_PACKAGES + 1)]}), 422, "packages"),
+    ('{"packages": ["treaty"], "overrides": {"will.USA": 3}}', 422, "will.USA"),
+    ('{"packages": ["treaty"], "overrides": {"will.USA": "high"}}', 422, "overrides.will.USA"),
+    ('{"packages": ["treaty"], "overrides": {"will.USAX": 0.3}}', 422, "did you mean"),
+    ('{"packages": ["treaty"], "overrides": {"credibility.legal_form.executive_agreement": 1.0}}', 422, "ordering"),
+    ('{"packages": ["treaty"], "edits": {"status-quo": {"aid_scale": 2}}}', 422, "selected package"),
+    ('{"packages": ["treaty"], "edits": {"treaty": {"troops": {"GBR": -1}}}}', 422, "troops.GBR"),
+    ('{"packages": ["treaty"], "edits": {"treaty": {"troops": {"gbr": 100}}}}', 422, "troops.gbr"),
+    ('{"packages": ["treaty"], "edits": {"treaty": {"wings": 3}}}', 422, "wings"),
+    ('{"packages": ["treaty"], "edits": {"treaty": {"posture": "moon"}}}', 422, "posture"),
+    ('{"packages": ["status-quo"], "edits": {"status-quo": {"troops": {"USA": 0}, "aid_scale": 0, "legal_form": "ratified_treaty"}}}', 200, None),
+    ('{"packages": ["treaty"], "horizon": 0}', 422, "horizon"),
+    ('{"packages": ["treaty"], "extra": 1}', 422, "extra"),
+]
+
+
+@pytest.mark.parametrize("body,status,needle", BAD_BODIES)
+def test_compare_rejects_malformed_input(client, body, status, needle):
+    r = client.post("/api/compare", content=body, headers={"content-type": "application/json"})
+    if status == 200:
+        assert r.status_code == 200, r.text
+        return
+    b = assert_clear_error(r, status)
+    assert needle in b["detail"], b["detail"]
+
+
+BAD_EXPLORE = [
+    ({"packages": ["treaty"], "n_futures": MAX_FUTURES + 1}, "n_futures"),
+    ({"packages": ["treaty"], "n_futures": 0}, "n_futures"),
+    ({"packages": ["treaty"], "n_futures": 100, "thresholds": ["attack_probability<<0.1"]}, "METRIC<=VALUE"),
+    ({"packages": ["treaty"], "n_futures": 100, "thresholds": ["atack_probability<=0.1"]}, "attack_probability"),
+    ({"packages": ["treaty"], "n_futures": 100, "thresholds": ["attack_probability<=0.1"] * 9}, "thresholds"),
+    ({"packages": ["treaty"], "n_futures": 100, "focus": "nato"}, "focus"),
+    ({"packages": ["treaty"], "n_futures": 100, "sampler": "random"}, "sampler"),
+    ({"packages": ["treaty"], "n_futures": 100, "seed": -1}, "seed"),
+]
+
+
+@pytest.mark.parametrize("body,needle", BAD_EXPLORE)
+def test_explore_rejects_malformed_input(client, body, needle):
+    b = assert_clear_error(client.post("/api/explore", json=body), 422)
+    assert needle in b["detail"], b["detail"]
+
+
+def test_unknown_routes_and_packages(client):
+    assert_clear_error(client.get("/api/packages/nope"), 404)
+    assert_clear_error(client.post("/api/packages/nope/export", json={}), 404)
+    assert_clear_error(client.get("/api/nothing"), 404)
+    assert_clear_error(client.get("/api/compare"), 405)
+
+
+def test_request_size_is_bounded(client):
+    big = b'{"packages": ["treaty"], "pad": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+    b = assert_clear_error(client.post("/api/compare", content=big, headers={"content-type": "application/json"}), 413)
+    assert "larger than" in b["detail"]
+
+    def chunks():  # no Content-Length: the limit still holds while streaming
+        yield b'{"packages": ["treaty"], "pad": "'
+        for _ in range(40):
+            yield b"x" * 100_000
+        yield b'"}'
+
+    assert_clear_error(client.post("/api/compare", content=chunks(), headers={"content-type": "application/json"}), 413)
+    text = "x" * (600 * 1024)
+    assert_clear_error(client.post("/api/packages", json={"text": text}), 422)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=10), kids, max_size=4),
+    max_leaves=12,
+)
+scenario_like = st.fixed_dictionaries(
+    {"packages": st.one_of(st.lists(st.sampled_from(ALL + ["nope", "X", ""]), max_size=4), json_values)},
+    optional={
+        "overrides": st.one_of(st.dictionaries(st.sampled_from(["will.USA", "deterrence.resolve", "will.XXX", "forces.rotation_ratio"]), st.floats(-5, 5), max_size=3), json_values),
+        "edits": st.one_of(st.dictionaries(st.sampled_from(ALL), st.fixed_dictionaries({}, optional={
+            "troops": st.dictionaries(st.sampled_from(["GBR", "USA", "FRA", "XXX", "NATO"]), st.integers(-10, 200_000), max_size=3),
+            "legal_form": st.sampled_from(["ratified_treaty", "political_declaration", "bogus", None]),
+            "posture": st.sampled_from(["contact_line", "offshore", "moon", None]),
+            "aid_scale": st.floats(-1, 12),
+            "aid_usd": st.dictionaries(st.sampled_from(["USA", "EU", "DEU"]), st.floats(-1, 1e11), max_size=2)}), max_size=2), json_values),
+        "horizon": st.one_of(st.floats(-5, 200), json_values),
+    },
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=st.one_of(scenario_like, json_values))
+def test_compare_never_500(client, body):
+    r = client.post("/api/compare", json=body)
+    assert r.status_code in (200, 400, 404, 422), (body, r.status_code, r.text)
+    if r.status_code != 200:
+        assert r.json()["detail"]
+
+
+# ---------------------------------------------------------------- futures
+
+
+def test_explore_robustness_and_failure_box(client, countries):
+    from foedus.exploration.explore import explore_memory
+    from foedus.exploration.robustness import parse_threshold
+
+    ids = ["status-quo", "coalition-backstop", "treaty"]
+    ths = ["attack_probability<=0.1"]
+    body = {"packages": ids, "n_futures": 400, "seed": 3, "thresholds": ths, "focus": "coalition-backstop", "overrides": {"will.USA": 0.3}}
+    r = client.post("/api/explore", json=body)
+    assert r.status_code == 200, r.text
+    res = r.json()
+    assert res["n_futures"] == 400 and res["packages"] == ids and "will.USA" not in res["input_names"]
+    assert res["fixed_by_overrides"] == ["will.USA"]
+    direct = explore_memory(load_packages(_paths(ids), countries), ParameterSet.default().with_overrides({"will.USA": 0.3}), countries, 400, 3,
+                            thresholds=[parse_threshold(t) for t in ths])
+    got = {x["id"]: x for x in res["robustness"]}
+    for d in direct.robustness:
+        assert got[d["id"]]["satisficing"] == pytest.approx(d["satisficing"])
+        assert got[d["id"]]["regret"] == pytest.approx(d["regret"])
+        assert got[d["id"]]["percentiles"]["attack_probability"] == pytest.approx(d["percentiles"]["attack_probability"])
+    assert len(res["baseline_robustness"]) == 3
+    box = res["failure_box"]
+    assert box["package"] == "coalition-backstop" and box["status"] in ("box", "never_fails", "always_fails")
+    if box["status"] == "box":
+        assert 0 < box["coverage"] <= 1 and 0 < box["density"] <= 1
+        assert box["trajectory"][0]["coverage"] == pytest.approx(1.0)
+        for rr in box["restricted"]:
+            assert rr["data_low"] <= rr["low"] <= rr["high"] <= rr["data_high"]
+    assert "foedus explore" in res["reproduce"]["explore_cli"] and "--futures 400" in res["reproduce"]["explore_cli"]
+    again = client.post("/api/explore", json=body).json()  # served from the per-package cache
+    assert again["robustness"] == res["robustness"]
+
+
+def test_report_endpoint_is_self_contained(client):
+    r = client.post("/api/report", json={"packages": ["status-quo", "treaty"], "overrides": {"will.USA": 0.2}})
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)="https?://', r.text)
+    assert "Sources" in r.text and "will.USA" in r.text
