@@ -1,0 +1,68 @@
+"""Benchmark: the assessment (all eight sub-models) for the eight seed
+packages over many futures, in blocks, without storage.
+
+    python benchmarks/bench_assess.py [--futures 1000000] [--sampler mc|lhs|sobol] [--block 65536]
+
+Reports package-futures per second for the model alone (futures sampled
+beforehand, per block) and with sampling, and the peak resident memory,
+which stays bounded by the block size whatever the number of futures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import resource
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--futures", type=float, default=1e6)
+    ap.add_argument("--sampler", default="mc")
+    ap.add_argument("--block", type=int, default=65536)
+    a = ap.parse_args()
+    import numpy as np
+
+    import foedus  # noqa: F401  (sets one BLAS thread)
+    from foedus.data.loaders import load_countries, load_packages
+    from foedus.data.parameter_set import ParameterSet
+    from foedus.exploration.assess import evaluate
+    from foedus.exploration.explore import INNER, make_spec
+    from foedus.models.inputs import Inputs
+
+    n = int(a.futures)
+    countries = load_countries()
+    pkgs = load_packages(sorted(glob.glob(str(ROOT / "scenarios" / "*.yaml"))), countries)
+    spec = make_spec(pkgs, ParameterSet.default(), countries, n, seed=1, sampler=a.sampler, block=a.block)
+    P = len(pkgs)
+    t_sample = t_model = 0.0
+    checksum = 0.0
+    for b in range(spec.n_blocks):
+        t0 = time.perf_counter()
+        vals = spec.design.block_values(b, n)
+        t1 = time.perf_counter()
+        cols = spec.design.as_dict(vals)
+        m = vals.shape[0]
+        for lo in range(0, m, INNER):
+            hi = min(lo + INNER, m)
+            x = Inputs({**spec.values, **{k: v[lo:hi] for k, v in cols.items()}}, hi - lo)
+            ev = evaluate(spec.levers, x, spec.horizon, weights=spec.weights)
+            checksum += float(np.sum(ev.packages["attack_probability"]))
+        t2 = time.perf_counter()
+        t_sample += t1 - t0
+        t_model += t2 - t1
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"packages={P} futures={n:,} uncertain inputs={spec.design.d} sampler={a.sampler} block={a.block} inner={INNER}")
+    print(f"model only        : {P * n / t_model:>12,.0f} package-futures/s ({t_model:.2f} s)")
+    print(f"sampling only     : {n / t_sample:>12,.0f} futures/s ({t_sample:.2f} s)")
+    print(f"model + sampling  : {P * n / (t_model + t_sample):>12,.0f} package-futures/s")
+    print(f"peak RSS          : {rss:,.0f} MiB")
+    print(f"checksum          : {checksum:.6f}")
+
+
+if __name__ == "__main__":
+    main()
