@@ -93,7 +93,9 @@ def central_weights(lv: Levers, central: Inputs) -> np.ndarray:
     if central.n != 1:
         raise ValueError("central weights need the one-future (central) inputs")
     f = forces(lv, central)
-    return approval_weights(lv, costs(lv, central, f["shortfall"])["cost_usd_per_year"][:, 0])
+    return approval_weights(
+        lv, costs(lv, central, f["shortfall"])["cost_usd_per_year"][:, 0], float(central["approval.weight_on_cost"][0])
+    )
 
 
 def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | None = None, detail: bool = False) -> Evaluation:

@@ -13,10 +13,12 @@ Equations (row k of guarantor g in package p, future n)::
     kyiv        = kyiv[position_p]                (a package Kyiv rejects is unstable)
     approval    = kyiv * collective * national
 
-``weight_k`` is guarantor k's share of the package's cost at the central
-values (its GDP share when the package costs nothing in peacetime), so
-``national`` is the expected share of the package, by what each guarantor
-brings, that is approved and still in force at the horizon: a coalition does
+``weight_k`` blends guarantor k's share of the package's peacetime cost at
+the central values (what it pays) with its share of the package's GDP (what
+its promise could bring in war), half and half by default
+(``approval.weight_on_cost``), so ``national`` is the expected share of the
+package, by what each guarantor brings, that is approved and still in force
+at the horizon: a coalition does
 not fall when one small parliament says no, but it shrinks. Veto players
 come from :func:`foedus.models.levers.implied_approvals` plus those the file
 lists. Properties: every factor is a probability, so adding a veto player
@@ -31,12 +33,16 @@ from foedus.models.inputs import Inputs
 from foedus.models.levers import FORMS, KYIV, VETOES, Levers
 
 
-def weights(lv: Levers, central_cost: np.ndarray) -> np.ndarray:
-    """Row weights ``(K,)`` from each row's cost at the central values."""
+def weights(lv: Levers, central_cost: np.ndarray, on_cost: float = 0.5) -> np.ndarray:
+    """Row weights ``(K,)``: ``on_cost`` x the row's share of its package's
+    cost at the central values + (1 - on_cost) x its guarantor's GDP share
+    (all GDP share when the package costs nothing). Cost measures what a
+    guarantor pays in peacetime; GDP what its promise could bring in war."""
     cost = np.asarray(central_cost, dtype=np.float64).reshape(lv.n_rows)
     total = lv.sum_rows(cost)[lv.row_package]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(total > 0, cost / np.where(total > 0, total, 1.0), lv.gdp_weight)
+        cost_share = np.where(total > 0, cost / np.where(total > 0, total, 1.0), lv.gdp_weight)
+    return on_cost * cost_share + (1.0 - on_cost) * lv.gdp_weight
 
 
 def _power_product(counts: np.ndarray, p: np.ndarray) -> np.ndarray:

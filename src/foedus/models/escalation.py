@@ -9,7 +9,9 @@ Equations (package p, future n)::
     fight_nuc  = 1 - prod_k (1 - cred_k * [nuclear_g and combat_k])
     risk       = 1 - (1 - attack * fight_nuc) * (1 - incident)
 
-    weighted   = sum_k sum_post personnel_k,post * hazard[post] / hazard[western_ukraine] / 1e4
+    weighted   = sum_k sum_post (personnel + aircraft * crew + ships * crew)_k,post
+                 * hazard[post] / hazard[western_ukraine] / 1e4    (all postures, so forces
+                 next door count for the ratio of their hazard, e.g. 0.125)
     acceptance = base * exp(-rejection_troops * weighted)
                  * (1 - rej_nato)^[NATO membership] * (1 - rej_treaty)^[any ratified automatic pact]
                  * (1 - rej_umbrella)^[any umbrella] * (1 - rej_air)^(number of air guarantors)

@@ -39,6 +39,9 @@ VETOES = [a.value for a in Approval if a is not Approval.NATO_UNANIMITY]
 #: Postures inside Ukraine (troops there tie the guarantor's hands).
 IN_UKRAINE = np.array([p in ("western_ukraine", "behind_dnipro", "contact_line") for p in POSTURES])
 
+#: Kinds a group (NATO, EU) decides as one actor rather than member by member.
+COLLECTIVE_KINDS = frozenset({Kind.SANCTIONS_SNAPBACK, Kind.CONSULTATION})
+
 _ARMED = frozenset({Kind.DEPLOYED_GROUND_FORCE, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.NAVAL_PRESENCE, Kind.TRAINING})
 _COMBAT = frozenset({Kind.MUTUAL_DEFENCE, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.DEPLOYED_GROUND_FORCE, Kind.NAVAL_PRESENCE, Kind.NUCLEAR_UMBRELLA})
 
@@ -49,7 +52,7 @@ def implied_approvals(c, country, deploys_in_ukraine: bool) -> set[str]:
     US: a ratified treaty needs two thirds of the Senate; a congressional-
     executive agreement simple majorities of both Houses (Art. II s.2; CRS).
     UK: Commons vote on deploying forces to Ukraine (2003 convention; 2026
-    pledge). Germany: Bundestag mandate for any armed deployment (BVerfG
+    pledge) and on ratifying a treaty (CRaG Act 2010, Part 2). Germany: Bundestag mandate for any armed deployment (BVerfG
     1994). France: Art. 35 authorisation beyond four months. Others: their
     parliament where the regime is prior or ex-post approval (Bundestag WD 2
     2012), and for ratifying any treaty.
@@ -64,7 +67,7 @@ def implied_approvals(c, country, deploys_in_ukraine: bool) -> set[str]:
             out.add(Approval.US_CONGRESS_MAJORITIES.value)
         return out
     if iso == "GBR":
-        if armed and deploys_in_ukraine:
+        if (armed and deploys_in_ukraine) or c.legal_form is LegalForm.RATIFIED_TREATY:
             out.add(Approval.UK_COMMONS_VOTE.value)
         return out
     if iso == "DEU":
@@ -194,11 +197,18 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
                     veto_pairs.add((Approval.EU_UNANIMITY.value, "EU"))
             else:
                 members, shares = [c.guarantor], np.array([1.0])
+            lead = members[int(np.argmax(shares))]
             for iso, share in zip(members, shares):
                 key = (p_i, iso)
                 if key not in rows:
                     rows[key] = _empty_row()
                     order.append(key)
+                # A group decides collective measures (sanctions, consultation)
+                # once: the flag goes to its largest member, whose credibility
+                # stands for the group's; money and forces are split by GDP.
+                collective = c.guarantor in GROUPS and c.kind in COLLECTIVE_KINDS
+                if collective and iso != lead:
+                    continue
                 _add(rows[key], c, float(share), c.guarantor == "NATO")
                 in_ukr = c.posture is not None and IN_UKRAINE[POSTURES.index(c.posture.value)]
                 if c.guarantor not in GROUPS:

@@ -2,7 +2,7 @@
 
 Why hand-written: a package's metrics are sums (or products) over its
 guarantors' rows of credibility-weighted quantities. Done naively that is an
-array of rows x futures per term (180 rows for the eight seeds), memory-bound
+array of rows x futures per term (179 rows for the eight seeds), memory-bound
 and about a hundred times too slow for millions of futures. But the future
 enters each row only through a few shared factors: a row's credibility is
 
@@ -21,7 +21,8 @@ with ``M_v[p, c]`` the sum of ``v`` over package p's rows of class c without
 troops in Ukraine and ``cred_H`` the explicit credibility of the few rows
 with them. Quantities that vary by future as ``sum_j v_kj f_j(n)`` are sums
 of such terms weighted by ``f_j``. Products ``1 - prod_k (1 - cred_k e_k)``
-run over the handful of flagged rows only. Exact, not an approximation;
+run over flagged rows only, and rows sharing a package, class and factor
+are one power: ``counts @ log(1 - A e)``. Exact, not an approximation;
 ``tests/test_models_sums.py`` checks it against row-by-row evaluation.
 """
 
@@ -103,7 +104,8 @@ class CredSums:
         if factors is None:
             factors = np.ones((1, 1))
         build = lambda: _product_plan(self.lv, self.plan, flag, types)  # noqa: E731
-        pairs, N, Hidx, IH = self.lv.memo(("any_of", key), build) if key is not None else build()
+        # the plan groups rows by class, hence depends on which will.<ISO3> exist
+        pairs, N, Hidx, IH = self.lv.memo(("any_of", key, self.will_key), build) if key is not None else build()
         out = np.zeros((self.P, n))
         if pairs.shape[0]:
             q = np.minimum(self.A[pairs[:, 0]] * factors[pairs[:, 1]], 1.0)
