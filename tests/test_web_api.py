@@ -216,8 +216,9 @@ def test_upload_then_compare(client):
 def test_upload_errors_name_line_and_field(client):
     bad = GOOD.replace("troops: 5000", "troops: -5")
     b = assert_clear_error(client.post("/api/packages", json={"text": bad, "name": "mine.yaml"}), 422)
-    assert any(p["field"].endswith("troops") and p["line"] == 17 for p in b["problems"]), b
-    assert "mine.yaml:17" in b["detail"]
+    line = bad.splitlines().index("  troops: -5") + 1
+    assert any(p["field"].endswith("troops") and p["line"] == line for p in b["problems"]), b
+    assert f"mine.yaml:{line}" in b["detail"]
     b = assert_clear_error(client.post("/api/packages", json={"text": "id: [unclosed", "name": "x.yaml"}), 422)
     assert b["problems"]
     b = assert_clear_error(client.post("/api/packages", json={"text": GOOD.replace("id: my-force", "id: treaty")}), 422)
@@ -365,7 +366,7 @@ def test_explore_robustness_and_failure_box(client, countries):
     got = {x["id"]: x for x in res["robustness"]}
     for d in direct.robustness:
         assert got[d["id"]]["satisficing"] == pytest.approx(d["satisficing"])
-        assert got[d["id"]]["regret"] == pytest.approx(d["regret"])
+        assert got[d["id"]]["regret"]["attack_probability"] == pytest.approx(d["regret"]["attack_probability"])
         assert got[d["id"]]["percentiles"]["attack_probability"] == pytest.approx(d["percentiles"]["attack_probability"])
     assert len(res["baseline_robustness"]) == 3
     box = res["failure_box"]
@@ -378,6 +379,10 @@ def test_explore_robustness_and_failure_box(client, countries):
     assert "foedus explore" in res["reproduce"]["explore_cli"] and "--futures 400" in res["reproduce"]["explore_cli"]
     again = client.post("/api/explore", json=body).json()  # served from the per-package cache
     assert again["robustness"] == res["robustness"]
+    disc = client.post("/api/discover", json=body)
+    assert disc.status_code == 200 and disc.json()["failure_box"] == box
+    b = assert_clear_error(client.post("/api/discover", json={**body, "focus": None}), 422)
+    assert "focus" in b["detail"]
 
 
 def test_report_endpoint_is_self_contained(client):
@@ -385,3 +390,34 @@ def test_report_endpoint_is_self_contained(client):
     assert r.status_code == 200 and "text/html" in r.headers["content-type"]
     assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)="https?://', r.text)
     assert "Sources" in r.text and "will.USA" in r.text
+
+
+def test_cli_serve_starts_uvicorn_on_localhost(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = Path(sys.executable).with_name("foedus")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "foedus.interfaces.cli.main"]
+    proc = subprocess.Popen(cmd + ["serve", "--port", str(port), "--scenarios", str(SCEN), "--log-level", "warning"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        for _ in range(300):
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1)
+                if r.status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert r.json()["packages"] == len(ALL)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    out = subprocess.run(cmd + ["serve", "--scenarios", str(tmp_path / "missing")], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 2 and "not a folder" in out.stderr and "Traceback" not in out.stderr

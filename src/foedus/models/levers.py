@@ -208,6 +208,10 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
                 # stands for the group's; money and forces are split by GDP.
                 collective = c.guarantor in GROUPS and c.kind in COLLECTIVE_KINDS
                 if collective and iso != lead:
+                    # still a party: bound in the group's legal form and trigger
+                    # (their rows weigh in approval and survival)
+                    rows[key]["form"] = min(rows[key]["form"], FORMS.index(c.legal_form.value))
+                    rows[key]["trigger"] = min(rows[key]["trigger"], TRIGGERS.index(c.trigger.value))
                     continue
                 _add(rows[key], c, float(share), c.guarantor == "NATO")
                 in_ukr = c.posture is not None and IN_UKRAINE[POSTURES.index(c.posture.value)]

@@ -354,11 +354,11 @@ def serve(
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level: critical, error, warning, info, debug."),
 ):
     """Serve the web app: sliders, side-by-side comparison, charts, sources (see docs/web.md)."""
+    if scenarios is not None and not scenarios.is_dir():
+        fail(f"--scenarios: {scenarios} is not a folder")
     from foedus.interfaces.web.app import default_scenarios, serve as run
 
     folder = scenarios if scenarios is not None else default_scenarios()
-    if folder is not None and not folder.is_dir():
-        fail(f"--scenarios: {folder} is not a folder")
     _console(stderr=True).print(f"foedus web app on http://{host}:{port}/  (scenarios: {folder or 'none; upload packages in the page'})")
     run(host=host, port=port, scenarios=folder, log_level=log_level)
 

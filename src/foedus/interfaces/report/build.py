@@ -139,6 +139,11 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
     from foedus.data.parameter_set import ParameterSet
     from foedus.exploration.compare import comparison
 
+    from foedus.exploration.explore import STORED_METRICS
+    from foedus.exploration.robustness import parse_threshold
+
+    for t in thresholds or []:  # checked even without futures, so a typo is never silently ignored
+        parse_threshold(t, STORED_METRICS)
     ids = [p.id for p in packages]
     result = comparison(packages, parameters, countries, horizon)
     changed = bool(parameters.overrides) or (baseline_packages is not None and

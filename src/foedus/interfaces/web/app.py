@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from foedus.domain.errors import InputError
+from foedus.domain.errors import InputError, Problem
 from foedus.interfaces.web.schemas import ExploreRequest, ExportRequest, ReportRequest, Scenario, Upload
 from foedus.interfaces.web.service import (
     ASSUMPTIONS,
@@ -64,7 +64,8 @@ def default_scenarios() -> Path | None:
 
 class BodyLimit:
     """Reject request bodies over ``limit`` bytes with 413, whether or not a
-    Content-Length is sent (pure ASGI, so the body is never buffered whole)."""
+    Content-Length is sent: the body is read (at most ``limit`` bytes are
+    held) before the app sees it, then replayed."""
 
     def __init__(self, app, limit: int = MAX_BODY):
         self.app = app
@@ -81,33 +82,30 @@ class BodyLimit:
                     too_big = False
                 if too_big:
                     return await _send_json(send, 413, _too_big(self.limit))
+        chunks: list[bytes] = []
         seen = 0
-        started = False
-
-        async def limited():
-            nonlocal seen
+        while True:
             msg = await receive()
-            if msg["type"] == "http.request":
-                seen += len(msg.get("body", b""))
-                if seen > self.limit:
-                    raise _TooBig()
-            return msg
+            if msg["type"] == "http.disconnect":
+                return
+            body = msg.get("body", b"")
+            seen += len(body)
+            if seen > self.limit:
+                return await _send_json(send, 413, _too_big(self.limit))
+            chunks.append(body)
+            if not msg.get("more_body", False):
+                break
+        data = b"".join(chunks)
+        sent = False
 
-        async def tracking_send(msg):
-            nonlocal started
-            if msg["type"] == "http.response.start":
-                started = True
-            await send(msg)
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": data, "more_body": False}
+            return await receive()
 
-        try:
-            await self.app(scope, limited, tracking_send)
-        except _TooBig:
-            if not started:
-                await _send_json(send, 413, _too_big(self.limit))
-
-
-class _TooBig(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 def _too_big(limit: int) -> dict:
@@ -122,14 +120,44 @@ async def _send_json(send, status: int, body: dict) -> None:
     await send({"type": "http.response.body", "body": data})
 
 
+class FastJSON(JSONResponse):
+    """JSON without FastAPI's generic encoder (the results are plain dicts
+    of floats already); NaN or infinity, which JSON cannot carry, become null."""
+
+    def render(self, content) -> bytes:
+        import json
+
+        try:
+            return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        except ValueError:
+            return json.dumps(_finite(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def _finite(obj):
+    import math
+
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def _loc(loc) -> str:
     parts = [str(x) for x in loc if x not in ("body",)]
     return ".".join(parts) or "(body)"
 
 
-def create_app(scenarios: Path | str | None = None, workspace: Workspace | None = None) -> FastAPI:
-    """Build the app. ``scenarios``: folder of package files on offer."""
+def create_app(scenarios: Path | str | None = None, workspace: Workspace | None = None, warm: bool = True) -> FastAPI:
+    """Build the app. ``scenarios``: folder of package files on offer;
+    ``warm``: run the exploration path once in the background."""
+    import threading
+
     ws = workspace or Workspace(scenarios if scenarios is not None else default_scenarios())
+    if warm:
+        threading.Thread(target=ws.warm, name="foedus-warm", daemon=True).start()
     app = FastAPI(
         title="foedus",
         summary="Design, cost and stress-test security guarantees (reference case: Ukraine after a ceasefire).",
@@ -214,6 +242,7 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         """What the page needs to draw its controls: metrics with labels,
         vocabularies, assumption sliders, bounds."""
         from foedus.domain.vocabulary import Kind, LegalForm, Posture
+        from foedus.exploration.robustness import DEFAULT_THRESHOLDS
 
         return {
             "metrics": metric_info(),
@@ -228,6 +257,7 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
                           if c.iso3 not in ("UKR", "RUS")],
             "nato_marks": {k: ws.defaults.values()[f"costs.nato_mark.{k}"] for k in ("core_2014", "core_2035", "total_2035")},
             "default_horizon": ws.defaults.values()["assessment.horizon_years"],
+            "default_thresholds": list(DEFAULT_THRESHOLDS),
             "limits": {"packages": MAX_PACKAGES, "futures": MAX_FUTURES, "body_bytes": MAX_BODY},
             "caption": "Model estimates, not predictions.",
         }
@@ -266,7 +296,7 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
     @app.get("/api/parameters", tags=["parameters"])
     def parameters() -> dict:
         """Every parameter: value, unit, year, range, description and sources."""
-        return {"parameters": ws.parameter_list()}
+        return FastJSON({"parameters": ws.parameter_list()})
 
     @app.get("/api/parameters/{name}", tags=["parameters"])
     def parameter(name: str) -> dict:
@@ -277,24 +307,28 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
     def compare(body: Scenario) -> dict:
         """Baseline (shipped packages, default parameters) and current (lever
         edits and overrides) at the central values, side by side."""
-        return ws.compare(body.packages, body.overrides, body.edit_dicts(), body.horizon)
+        return FastJSON(ws.compare(body.packages, body.overrides, body.edit_dicts(), body.horizon))
 
     @app.post("/api/explore", tags=["assessment"])
     def explore(body: ExploreRequest) -> dict:
         """Robustness across sampled futures (satisficing, regret, percentiles)
         and, for ``focus``, the PRIM box of futures where it fails."""
-        return ws.explore(body.packages, body.overrides, body.edit_dicts(), body.horizon, body.n_futures, body.seed,
-                          body.sampler, body.thresholds, body.focus, body.baseline)
+        return FastJSON(ws.explore(body.packages, body.overrides, body.edit_dicts(), body.horizon, body.n_futures, body.seed,
+                                   body.sampler, body.thresholds, body.focus, body.baseline))
+
+    @app.post("/api/discover", tags=["assessment"])
+    def discover(body: ExploreRequest) -> dict:
+        """Only the PRIM box of futures in which ``focus`` fails (fast after
+        /api/explore with the same settings: the futures are cached)."""
+        if body.focus is None:
+            raise InputError("discover", [Problem("focus", "the id of the package whose failures to explain")])
+        return FastJSON(ws.discover(body.packages, body.focus, body.overrides, body.edit_dicts(), body.horizon, body.n_futures, body.seed,
+                                    body.sampler, body.thresholds))
 
     @app.post("/api/report", tags=["assessment"], response_class=HTMLResponse)
     def report(body: ReportRequest) -> HTMLResponse:
         """A self-contained HTML report of this view (no external resources)."""
-        from foedus.interfaces.report.build import build_report
-
-        orig, edited = ws.resolve(body.packages, body.edit_dicts())
-        ps = ws.parameters(body.overrides)
-        html = build_report(edited, ps, ws.countries, horizon=body.horizon, n_futures=body.n_futures, seed=body.seed,
-                            thresholds=body.thresholds, baseline_packages=orig, title="foedus report (from the web app)")
+        html = ws.report(body.packages, body.overrides, body.edit_dicts(), body.horizon, body.n_futures, body.seed, body.thresholds)
         return HTMLResponse(html, headers={"Content-Disposition": 'attachment; filename="foedus-report.html"'})
 
     app.add_middleware(BodyLimit, limit=MAX_BODY)

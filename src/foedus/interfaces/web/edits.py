@@ -83,6 +83,33 @@ def _scale_rows(rows: list[dict], field: str, target: float, integer: bool) -> l
     return rows
 
 
+def _vocab(enum, value, name: str, where: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return enum(value).value
+    except ValueError:
+        raise InputError(where, [Problem(name, f"one of {', '.join(enum.values())}, got {value!r}")]) from None
+
+
+def _mapping(value, name: str, where: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InputError(where, [Problem(name, f"a mapping of guarantor (ISO3) to a number, got {value!r}")])
+    return dict(value)
+
+
+def _number(value, name: str, where: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(where, [Problem(name, f"a number, got {value!r}")]) from None
+    if v != v or v in (float("inf"), float("-inf")):
+        raise InputError(where, [Problem(name, "a finite number")])
+    return v
+
+
 def apply_edit(package: Package, edit: Mapping[str, Any] | None, countries=None, *, file: str | None = None) -> Package:
     """Return ``package`` with the lever ``edit`` applied (validated)."""
     if is_empty(edit):
@@ -96,20 +123,18 @@ def apply_edit(package: Package, edit: Mapping[str, Any] | None, countries=None,
     rows: list[dict] = data["commitments"]
     table = countries.countries if countries is not None else None
 
-    form = edit.get("legal_form")
+    form = _vocab(LegalForm, edit.get("legal_form"), "legal_form", where)
     if form is not None:
-        form = LegalForm(form).value
         for r in rows:
             r["legal_form"] = form
-    posture = edit.get("posture")
+    posture = _vocab(Posture, edit.get("posture"), "posture", where)
     if posture is not None:
-        posture = Posture(posture).value
         for r in rows:
             if r["kind"] == GROUND:
                 r["posture"] = posture
 
-    for iso, n in (edit.get("troops") or {}).items():
-        n = int(n)
+    for iso, n in _mapping(edit.get("troops"), "troops", where).items():
+        n = int(_number(n, f"troops.{iso}", where))
         if n < 0:
             raise InputError(where, [Problem(f"troops.{iso}", f"a number of troops >= 0, got {n}")])
         if iso not in GROUPS and table is not None and iso not in table:
@@ -137,8 +162,8 @@ def apply_edit(package: Package, edit: Mapping[str, Any] | None, countries=None,
 
     scale = edit.get("aid_scale")
     if scale is not None:
-        scale = float(scale)
-        if not 0 <= scale < float("inf"):
+        scale = _number(scale, "aid_scale", where)
+        if not 0 <= scale:
             raise InputError(where, [Problem("aid_scale", f"a factor >= 0, got {scale}")])
         if scale == 0:
             rows[:] = [r for r in rows if r["kind"] not in AID_KINDS]
@@ -147,9 +172,9 @@ def apply_edit(package: Package, edit: Mapping[str, Any] | None, countries=None,
                 if r["kind"] in AID_KINDS:
                     r["usd_per_year"] = r["usd_per_year"] * scale
 
-    for iso, usd in (edit.get("aid_usd") or {}).items():
-        usd = float(usd)
-        if not 0 <= usd < float("inf"):
+    for iso, usd in _mapping(edit.get("aid_usd"), "aid_usd", where).items():
+        usd = _number(usd, f"aid_usd.{iso}", where)
+        if not 0 <= usd:
             raise InputError(where, [Problem(f"aid_usd.{iso}", f"US dollars per year >= 0, got {usd}")])
         if iso not in GROUPS and table is not None and iso not in table:
             raise InputError(where, [Problem(f"aid_usd.{iso}", "a known ISO3 country code or EU/NATO")])

@@ -23,7 +23,6 @@ import shlex
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,12 +172,25 @@ class Workspace:
         self.problems: list[str] = []
         self._lock = threading.Lock()
         self._compare_cache = _LRU(256)
-        self._explore_cache = _LRU(96)
+        self._explore_cache = _LRU(64)  # per package: (metrics (n,), percentiles)
+        self._inputs_cache = _LRU(8)  # per run: (input names, inputs (n, d))
+        self._baseline_cache = _LRU(32)
         self._prim_cache = _LRU(64)
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="foedus-explore")
         self._explore_slots = threading.BoundedSemaphore(2)
         if self.scenarios is not None:
             self._load_shipped()
+
+    def warm(self) -> None:
+        """Import and run the exploration path once (tiny), so the first
+        request from a user does not pay for imports (~2 s)."""
+        entries = self.all_entries()
+        if not entries:
+            return
+        try:
+            self._explore([entries[0].package], [f"{entries[0].package.id}:{entries[0].digest}"], self.defaults, 64, 0, "lhs", None)
+            from foedus.exploration import discover, prim  # noqa: F401
+        except Exception:  # pragma: no cover - warming is best effort
+            pass
 
     # -- packages ------------------------------------------------------------
     def _load_shipped(self) -> None:
@@ -195,14 +207,16 @@ class Workspace:
             self.shipped[pkg.id] = Entry(pkg, "shipped", f, text, hashlib.sha256(text.encode()).hexdigest()[:16])
 
     def entry(self, pid: str, where: str = "packages") -> Entry:
-        e = self.shipped.get(pid) or self.uploads.get(pid)
+        with self._lock:
+            e = self.shipped.get(pid) or self.uploads.get(pid)
         if e is None:
             known = ", ".join(list(self.shipped) + list(self.uploads)) or "none loaded"
             raise InputError(where, [Problem(pid, f"the id of a loaded package ({known}); upload it first if it is yours")])
         return e
 
     def all_entries(self) -> list[Entry]:
-        return list(self.shipped.values()) + list(self.uploads.values())
+        with self._lock:
+            return list(self.shipped.values()) + list(self.uploads.values())
 
     def add_upload(self, text: str, name: str = "upload.yaml") -> Entry:
         if len(text.encode("utf-8")) > MAX_PACKAGE_TEXT:
@@ -243,6 +257,12 @@ class Workspace:
 
     def resolve(self, ids: list[str], edits: dict[str, dict] | None) -> tuple[list[Package], list[Package]]:
         """Original and edited packages for ``ids`` (edits validated)."""
+        orig, edited, _, _ = self.resolve_fp(ids, edits)
+        return orig, edited
+
+    def resolve_fp(self, ids: list[str], edits: dict[str, dict] | None):
+        """Original and edited packages and their fingerprints (cache keys:
+        the file's digest, plus the edit when there is one)."""
         if not ids:
             raise InputError("packages", [Problem("packages", "at least one package id")])
         if len(ids) > MAX_PACKAGES:
@@ -250,13 +270,16 @@ class Workspace:
         if len(set(ids)) != len(ids):
             dup = next(i for i in ids if ids.count(i) > 1)
             raise InputError("packages", [Problem(dup, "each package id once")])
-        orig = [self.entry(i).package for i in ids]
+        entries = [self.entry(i) for i in ids]
         edits = edits or {}
         extra = sorted(set(edits) - set(ids))
         if extra:
             raise InputError("edits", [Problem(extra[0], f"the id of a selected package ({', '.join(ids)})")])
+        orig = [e.package for e in entries]
         edited = [apply_edit(p, edits.get(p.id), self.countries, file=f"edits.{p.id}") for p in orig]
-        return orig, edited
+        fp_orig = [f"{e.package.id}:{e.digest}" for e in entries]
+        fp_edited = [fp if is_empty(edits.get(p.id)) else f"{fp}:{_hash(edits[p.id])}" for fp, p in zip(fp_orig, orig)]
+        return orig, edited, fp_orig, fp_edited
 
     # -- parameters ----------------------------------------------------------
     def parameters(self, overrides: dict[str, float] | None = None) -> ParameterSet:
@@ -288,10 +311,10 @@ class Workspace:
         return out
 
     # -- central values ------------------------------------------------------
-    def _comparison(self, packages: list[Package], ps: ParameterSet, horizon: float | None) -> dict:
+    def _comparison(self, packages: list[Package], fps: list[str], ps: ParameterSet, horizon: float | None) -> dict:
         from foedus.exploration.compare import comparison
 
-        key = (tuple(_hash(p.model_dump(mode="json")) for p in packages), tuple(sorted(ps.overrides.items())), horizon)
+        key = (tuple(fps), tuple(sorted(ps.overrides.items())), horizon)
         hit = self._compare_cache.get(key)
         if hit is not None:
             return hit
@@ -301,10 +324,10 @@ class Workspace:
 
     def compare(self, ids: list[str], overrides: dict[str, float] | None = None, edits: dict | None = None, horizon: float | None = None) -> dict:
         t0 = time.perf_counter()
-        orig, edited = self.resolve(ids, edits)
+        orig, edited, fpo, fpe = self.resolve_fp(ids, edits)
         ps = self.parameters(overrides)
-        baseline = self._comparison(orig, self.defaults, None)
-        current = self._comparison(edited, ps, horizon)
+        baseline = self._comparison(orig, fpo, self.defaults, None)
+        current = self._comparison(edited, fpe, ps, horizon)
         out = {
             "model_estimates_not_predictions": True,
             "packages": ids,
@@ -335,63 +358,83 @@ class Workspace:
         return out
 
     # -- futures -------------------------------------------------------------
-    def _explore_one(self, pkg: Package, ps: ParameterSet, n: int, seed: int, sampler: str, horizon: float | None):
+    def _run_key(self, ps: ParameterSet, n: int, seed: int, sampler: str, horizon: float | None) -> tuple:
+        return (tuple(sorted(ps.overrides.items())), n, seed, sampler, horizon)
+
+    def _explore(self, packages: list[Package], fps: list[str], ps: ParameterSet, n: int, seed: int, sampler: str, horizon: float | None):
+        """Input names, inputs ``(n, d)``, metrics ``name -> (P, n)`` and
+        percentiles per package. Cached per package: the packages not in
+        the cache are evaluated together in one exploration (the futures
+        do not depend on which packages are evaluated)."""
         from foedus.exploration.explore import explore_memory
+        from foedus.exploration.robustness import percentiles
 
-        key = (_hash(pkg.model_dump(mode="json")), tuple(sorted(ps.overrides.items())), n, seed, sampler, horizon)
-        hit = self._explore_cache.get(key)
-        if hit is not None:
-            return hit
-        res = explore_memory([pkg], ps, self.countries, n, seed, sampler=sampler, horizon=horizon, thresholds=[])
-        val = (res.input_names, res.inputs, {m: a[0] for m, a in res.metrics.items()})
-        self._explore_cache.put(key, val)
-        return val
+        run = self._run_key(ps, n, seed, sampler, horizon)
+        keys = [(fp,) + run for fp in fps]
+        found = {k: self._explore_cache.get(k) for k in keys}
+        design = self._inputs_cache.get(run)
+        missing = [(p, k) for p, k in zip(packages, keys) if found[k] is None]
+        if missing or design is None:
+            todo = [p for p, _ in missing] or packages[:1]
+            res = explore_memory(todo, ps, self.countries, n, seed, sampler=sampler, horizon=horizon, thresholds=[])
+            design = (list(res.input_names), res.inputs)
+            self._inputs_cache.put(run, design)
+            pct = {r["id"]: r.get("percentiles") for r in res.robustness}
+            if any(v is None for v in pct.values()):  # older explore_memory without percentiles
+                pct = percentiles(res.metrics, [p.id for p in todo])
+            for j, (p, k) in enumerate(missing):
+                entry = ({m: a[j] for m, a in res.metrics.items()}, pct[p.id])
+                self._explore_cache.put(k, entry)
+                found[k] = entry
+        names, inputs = design
+        metrics = {m: np.stack([found[k][0][m] for k in keys]) for m in found[keys[0]][0]}
+        pcts = [found[k][1] for k in keys]
+        return names, inputs, metrics, pcts
 
-    def _explore(self, packages: list[Package], ps: ParameterSet, n: int, seed: int, sampler: str, horizon: float | None):
-        """Inputs, input names and metrics ``name -> (P, n)`` (cached per package)."""
-        parts = list(self._pool.map(lambda p: self._explore_one(p, ps, n, seed, sampler, horizon), packages))
-        names, inputs = parts[0][0], parts[0][1]
-        metrics = {m: np.stack([pt[2][m] for pt in parts]) for m in parts[0][2]}
-        return names, inputs, metrics
+    def _robustness(self, ids, metrics, pcts, ths) -> list[dict]:
+        from foedus.exploration.robustness import RobustnessAccumulator
 
-    def explore(self, ids: list[str], overrides: dict | None = None, edits: dict | None = None, horizon: float | None = None,
-                n_futures: int = 2000, seed: int = 0, sampler: str = "lhs", thresholds: list[str] | None = None,
-                focus: str | None = None, baseline: bool = True) -> dict:
+        acc = RobustnessAccumulator(list(ids), ths)
+        acc.update({t.metric: metrics[t.metric] for t in ths} if ths else {m: a for m, a in list(metrics.items())[:1]})
+        return acc.records({pid: pc for pid, pc in zip(ids, pcts)})
+
+    def _explore_request(self, ids, overrides, edits, n_futures, thresholds, focus):
         from foedus.exploration.explore import STORED_METRICS
-        from foedus.exploration.robustness import DEFAULT_THRESHOLDS, RobustnessAccumulator, parse_threshold, percentiles
+        from foedus.exploration.robustness import DEFAULT_THRESHOLDS, parse_threshold
 
-        t0 = time.perf_counter()
         if not 1 <= n_futures <= MAX_FUTURES:
             raise InputError("explore", [Problem("n_futures", f"between 1 and {MAX_FUTURES}, got {n_futures}")])
         texts = list(thresholds) if thresholds is not None else list(DEFAULT_THRESHOLDS)
         if len(texts) > MAX_THRESHOLDS:
             raise InputError("explore", [Problem("thresholds", f"at most {MAX_THRESHOLDS} thresholds")])
         ths = [parse_threshold(t, STORED_METRICS, source="thresholds") for t in texts]
-        orig, edited = self.resolve(ids, edits)
+        orig, edited, fpo, fpe = self.resolve_fp(ids, edits)
         if focus is not None and focus not in ids:
             raise InputError("explore", [Problem("focus", f"one of the selected packages ({', '.join(ids)})")])
-        ps = self.parameters(overrides)
+        return ths, (orig, fpo), (edited, fpe), self.parameters(overrides)
+
+    def explore(self, ids: list[str], overrides: dict | None = None, edits: dict | None = None, horizon: float | None = None,
+                n_futures: int = 2000, seed: int = 0, sampler: str = "lhs", thresholds: list[str] | None = None,
+                focus: str | None = None, baseline: bool = True) -> dict:
+        """Robustness of the current (and baseline) packages across futures;
+        with ``focus``, also the PRIM box where that package fails."""
+        t0 = time.perf_counter()
+        ths, (orig, fpo), (edited, fpe), ps = self._explore_request(ids, overrides, edits, n_futures, thresholds, focus)
         if not self._explore_slots.acquire(timeout=30):
             raise Busy("the server is busy with other explorations; try again")
         try:
-            names, inputs, metrics = self._explore(edited, ps, n_futures, seed, sampler, horizon)
+            names, inputs, metrics, pcts = self._explore(edited, fpe, ps, n_futures, seed, sampler, horizon)
             t_eval = time.perf_counter()
-            acc = RobustnessAccumulator(ids, ths)
-            acc.update(metrics)
-            current = acc.records(percentiles(metrics, ids))
+            current = self._robustness(ids, metrics, pcts, ths)
             base = None
             if baseline:
-                _, _, bm = self._explore(orig, self.defaults, n_futures, seed, sampler, None)
-                bacc = RobustnessAccumulator(ids, ths)
-                bacc.update(bm)
-                base = bacc.records(percentiles(bm, ids))
-            box = None
-            if focus is not None:
-                from foedus.exploration.discover import failures
-
-                i = ids.index(focus)
-                fails = failures({m: a[i] for m, a in metrics.items()}, ths) if ths else np.zeros(n_futures, dtype=bool)
-                box = self._failure_box(focus, edited[i], ps, inputs, names, fails, ths, (n_futures, seed, sampler, horizon))
+                bkey = (tuple(fpo), n_futures, seed, sampler, tuple(str(t) for t in ths))
+                base = self._baseline_cache.get(bkey)
+                if base is None:
+                    _, _, bm, bp = self._explore(orig, fpo, self.defaults, n_futures, seed, sampler, None)
+                    base = self._robustness(ids, bm, bp, ths)
+                    self._baseline_cache.put(bkey, base)
+            box = self._box_for(focus, ids, fpe, ps, inputs, names, metrics, ths, (n_futures, seed, sampler, horizon)) if focus else None
         finally:
             self._explore_slots.release()
         out = {
@@ -413,7 +456,55 @@ class Workspace:
         out["evaluate_ms"] = round(1000 * (t_eval - t0), 2)
         return out
 
-    def _failure_box(self, pid, pkg, ps, inputs, names, fails, ths, run_key) -> dict:
+    def discover(self, ids: list[str], focus: str, overrides: dict | None = None, edits: dict | None = None, horizon: float | None = None,
+                 n_futures: int = 2000, seed: int = 0, sampler: str = "lhs", thresholds: list[str] | None = None) -> dict:
+        """Only the PRIM box of ``focus`` (the futures come from the cache
+        when /api/explore ran with the same settings)."""
+        t0 = time.perf_counter()
+        ths, _, (edited, fpe), ps = self._explore_request(ids, overrides, edits, n_futures, thresholds, focus)
+        if not self._explore_slots.acquire(timeout=30):
+            raise Busy("the server is busy with other explorations; try again")
+        try:
+            i = ids.index(focus)
+            names, inputs, metrics, _ = self._explore([edited[i]], [fpe[i]], ps, n_futures, seed, sampler, horizon)
+            box = self._box_for(focus, [focus], [fpe[i]], ps, inputs, names, metrics, ths, (n_futures, seed, sampler, horizon))
+        finally:
+            self._explore_slots.release()
+        return {"model_estimates_not_predictions": True, "failure_box": box, "n_futures": n_futures, "thresholds": [str(t) for t in ths],
+                "elapsed_ms": round(1000 * (time.perf_counter() - t0), 2)}
+
+    def report(self, ids: list[str], overrides: dict | None, edits: dict | None, horizon: float | None, n_futures: int = 0,
+               seed: int = 0, thresholds: list[str] | None = None) -> str:
+        """A self-contained HTML report of this view (counts as an exploration
+        for the concurrency bound)."""
+        from foedus.interfaces.report.build import build_report
+
+        orig, edited = self.resolve(ids, edits)
+        ps = self.parameters(overrides)
+        if not 0 <= n_futures <= MAX_FUTURES:
+            raise InputError("report", [Problem("n_futures", f"between 0 and {MAX_FUTURES}, got {n_futures}")])
+        if not self._explore_slots.acquire(timeout=30):
+            raise Busy("the server is busy with other explorations; try again")
+        try:
+            files = []
+            for i in ids:
+                e = self.entry(i)
+                edited_here = not is_empty((edits or {}).get(i))
+                files.append(f"{i}-edited.yaml" if edited_here else str(self._display_path(e.path)) if e.origin == "shipped" and e.path else f"{i}.yaml")
+            return build_report(edited, ps, self.countries, horizon=horizon, n_futures=n_futures, seed=seed, thresholds=thresholds,
+                                baseline_packages=orig, title="foedus report (from the web app)", files=files)
+        finally:
+            self._explore_slots.release()
+
+    def _box_for(self, focus, ids, fps, ps, inputs, names, metrics, ths, run_key) -> dict:
+        from foedus.exploration.discover import failures
+
+        i = ids.index(focus)
+        n = next(iter(metrics.values())).shape[1]
+        fails = failures({m: a[i] for m, a in metrics.items()}, ths) if ths else np.zeros(n, dtype=bool)
+        return self._failure_box(focus, fps[i], ps, inputs, names, fails, ths, run_key)
+
+    def _failure_box(self, pid, fp, ps, inputs, names, fails, ths, run_key) -> dict:
         n = fails.size
         share = float(fails.mean()) if n else 0.0
         base = {"package": pid, "fail_share": share, "n_futures": n, "thresholds": [str(t) for t in ths]}
@@ -423,7 +514,7 @@ class Workspace:
             return base | {"status": "always_fails", "message": f"{pid} misses a threshold in every one of the {n} futures"}
         if inputs is None or inputs.shape[1] == 0:
             return base | {"status": "no_inputs", "message": "no uncertain inputs left to explain failures"}
-        key = (_hash(pkg.model_dump(mode="json")), tuple(sorted(ps.overrides.items())), run_key, tuple(str(t) for t in ths))
+        key = (fp, tuple(sorted(ps.overrides.items())), run_key, tuple(str(t) for t in ths))
         hit = self._prim_cache.get(key)
         if hit is not None:
             return hit

@@ -16,7 +16,7 @@ const PLOTLY_CONFIG = { displayModeBar: false, responsive: true };
 
 const S = {
   packages: [], focus: null, overrides: {}, edits: {}, horizon: null,
-  n: 2000, thresholds: "attack_probability<=0.1; approval_probability>=0.3", pctMetric: "attack_probability", live: true,
+  n: 2000, thresholds: "attack_probability<=0.1", pctMetric: "attack_probability", live: true,
 };
 const D = { meta: null, catalogue: {}, order: [], params: [], paramByName: {}, last: null, lastExplore: null };
 
@@ -187,15 +187,22 @@ async function runExplore() {
   if (exploreBusy) { exploreDirty = true; return; }
   exploreBusy = true;
   exploreDirty = false;
-  const body = { ...scenarioBody(), n_futures: S.n, thresholds: thresholdList(), focus: S.focus };
+  const body = { ...scenarioBody(), n_futures: S.n, thresholds: thresholdList() };
   const t0 = performance.now();
   $("box-message").textContent = `sampling ${S.n.toLocaleString("en-US")} futures…`;
   try {
     const res = await api("/api/explore", body);
     D.lastExplore = res;
     renderExplore(res);
-    document.body.dataset.exploreDone = String(Date.now());
     status(`futures: ${res.n_futures.toLocaleString("en-US")} in ${Math.round(performance.now() - t0)} ms (server ${Math.round(res.elapsed_ms)} ms)`);
+    // then the failure box of the package being shaped (PRIM; the futures are cached on the server)
+    if (S.focus && !exploreDirty) {
+      $("box-message").textContent = `finding where ${S.focus} fails…`;
+      const disc = await api("/api/discover", { ...body, focus: S.focus });
+      res.failure_box = disc.failure_box;
+      renderBoxSection(disc.failure_box);
+    }
+    document.body.dataset.exploreDone = String(Date.now());
   } catch (err) {
     $("box-message").textContent = `futures: ${err.message}`;
     status(err.message, true);
@@ -556,7 +563,11 @@ function renderExplore(res) {
   }
   Plotly.react("percentile-chart", pt, barLayout(`${labelOf(m)} across futures`, m, { boxmode: "group" }), PLOTLY_CONFIG);
 
-  const box = res.failure_box;
+  if (res.failure_box) renderBoxSection(res.failure_box);
+  if (D.last) renderReproduce(D.last.reproduce, res.reproduce);
+}
+
+function renderBoxSection(box) {
   $("box-package").textContent = S.focus || "";
   $("box-message").textContent = box ? box.message : "choose a package to shape above";
   $("box-message").dataset.status = box ? box.status : "";
@@ -564,11 +575,11 @@ function renderExplore(res) {
     D.boxIndex = box.chosen;
     renderBox(box);
   } else {
+    $("box-rule").textContent = "";
     Plotly.purge("box-chart");
     Plotly.purge("trajectory-chart");
     $("box-chart").style.height = "";
   }
-  if (D.last) renderReproduce(D.last.reproduce, res.reproduce);
 }
 
 // One box of the PRIM trajectory (the chosen one, or one clicked on the trajectory chart).
@@ -576,7 +587,17 @@ function renderBox(box) {
   const sel = box.trajectory[D.boxIndex] || box.trajectory[box.chosen];
   const r = sel.restricted;
   const chosen = D.boxIndex === box.chosen;
-  $("box-rule").textContent = r.length ? `${chosen ? "Chosen box" : `Box ${D.boxIndex} of the trajectory`}: ${sel.rule}` : "The first box holds all futures (no restriction).";
+  const head = chosen ? "Chosen box" : `Box ${D.boxIndex} of the trajectory`;
+  const side = (x) => {
+    const lo = +x.low.toPrecision(3), hi = +x.high.toPrecision(3);
+    if (x.low <= x.data_low) return `${x.name} ≤ ${hi}`;
+    if (x.high >= x.data_high) return `${x.name} ≥ ${lo}`;
+    return `${lo} ≤ ${x.name} ≤ ${hi}`;
+  };
+  const shown = r.slice(0, 6).map(side).join(" and ");
+  const more = r.length > 6 ? ` … and ${r.length - 6} more (chart). An earlier point on the trajectory gives a simpler box.` : "";
+  $("box-rule").textContent = r.length ? `${head}, most restrictive first: ${shown}${more}` : "The first box holds all futures (no restriction).";
+  $("box-rule").title = sel.rule;
   const y = r.map((x) => x.title === x.name ? x.name : `${x.title}`);
   const frac = (x, v) => (x.data_high > x.data_low ? (v - x.data_low) / (x.data_high - x.data_low) : 0);
   const height = Math.max(180, 70 + 26 * r.length);
@@ -781,7 +802,9 @@ function normaliseState() {
 
 function renderAll() {
   renderPicker(); renderFocus(); renderLevers(); renderAssumptions(); renderParams();
-  $("n-futures").value = String(S.n);
+  const nf = $("n-futures");
+  if (![...nf.options].some((o) => o.value === String(S.n))) nf.append(el("option", { value: String(S.n) }, S.n.toLocaleString("en-US")));
+  nf.value = String(S.n);
   $("thresholds").value = S.thresholds;
   $("live-futures").checked = S.live;
   const pm = $("pct-metric");
@@ -808,6 +831,7 @@ async function init() {
     for (const p of pk.packages) { D.catalogue[p.id] = p; D.order.push(p.id); }
     D.params = params.parameters;
     D.paramByName = Object.fromEntries(params.parameters.map((p) => [p.name, p]));
+    S.thresholds = meta.default_thresholds.join("; ");  // the CLI's defaults unless the link says otherwise
     readHash();
     await restoreUploads(S.packages);
     const missing = S.packages.filter((p) => !D.catalogue[p]);

@@ -1,0 +1,109 @@
+"""Server time for one slider update of the web app.
+
+What the page asks after each move (see docs/web.md):
+
+1. ``POST /api/compare``: the 8 shipped packages at the central values,
+   baseline beside current (the table and most charts);
+2. ``POST /api/explore``: the same packages across N futures (robustness
+   charts), then ``POST /api/discover``: the PRIM box of the package being
+   shaped (from the cached futures).
+
+Measured through the real ASGI app (request parsing, validation, JSON) with
+an in-process client, on a warmed server, for three kinds of move:
+
+* assumption: a world slider (US will) moves to a value not seen before:
+  every package is re-evaluated over the futures;
+* lever: one package's troops slider moves: only that package is
+  re-evaluated, the others come from the per-package cache;
+* revisit: a slider returns to a position already shown (cache hit).
+
+Target: an update at 10,000 futures under 150 ms of server time.
+
+    python benchmarks/bench_web.py [--futures 10000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_MS = 150.0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--futures", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--scenarios", type=Path, default=ROOT / "scenarios")
+    args = ap.parse_args(argv)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fastapi.testclient import TestClient
+
+    from foedus.interfaces.web.app import create_app
+    from foedus.interfaces.web.service import Workspace
+
+    ws = Workspace(args.scenarios)
+    ids = [e.package.id for e in ws.all_entries()]
+    client = TestClient(create_app(workspace=ws, warm=False))
+    ths = ["attack_probability<=0.1", "approval_probability>=0.3"]
+    n = args.futures
+    print(f"foedus web: server time per slider update, {len(ids)} packages, {n:,} futures, repeat {args.repeat}")
+
+    def timed(path, body):
+        t0 = time.perf_counter()
+        r = client.post(path, json=body)
+        ms = 1000 * (time.perf_counter() - t0)
+        if r.status_code != 200:
+            raise SystemExit(f"{path}: HTTP {r.status_code}: {r.text[:300]}")
+        return ms, r.json()
+
+    # warm: imports, the baseline exploration (computed once per server)
+    timed("/api/explore", {"packages": ids, "n_futures": n, "thresholds": ths})
+
+    rows = []
+
+    def run(name, bodies, path):
+        totals, evals = [], []
+        for body in bodies:
+            ms, res = timed(path, body)
+            totals.append(ms)
+            evals.append(res.get("evaluate_ms", res.get("elapsed_ms", ms)))
+        rows.append((name, statistics.median(totals), min(totals), max(totals), statistics.median(evals)))
+
+    R = args.repeat
+    run("central values: assumption move (compare)", [{"packages": ids, "overrides": {"will.USA": 0.05 + 0.9 * k / R}} for k in range(R)], "/api/compare")
+    run("central values: lever move (compare)", [{"packages": ids, "edits": {"coalition-backstop": {"troops": {"GBR": 11000 + 500 * k}}}} for k in range(R)], "/api/compare")
+    base = {"packages": ids, "n_futures": n, "thresholds": ths}
+    run(f"{n:,} futures: assumption move, robustness only", [{**base, "overrides": {"will.USA": 0.07 + 0.9 * k / R}} for k in range(R)], "/api/explore")
+    run(f"{n:,} futures: lever move, robustness only", [{**base, "edits": {"coalition-backstop": {"troops": {"GBR": 12100 + 300 * k}}}} for k in range(R)], "/api/explore")
+    run(f"{n:,} futures: revisit (cache hit), robustness only", [{**base, "overrides": {"will.USA": 0.07}} for _ in range(R)], "/api/explore")
+    def run_discover(name, bodies):
+        totals, evals = [], []
+        for body in bodies:
+            timed("/api/explore", body)  # the page asks for robustness first, then the box
+            ms, res = timed("/api/discover", {**body, "focus": "coalition-backstop"})
+            totals.append(ms)
+            evals.append(res["elapsed_ms"])
+        rows.append((name, statistics.median(totals), min(totals), max(totals), statistics.median(evals)))
+
+    run_discover(f"{n:,} futures: PRIM box after an assumption move (discover)", [{**base, "overrides": {"will.USA": 0.09 + 0.9 * k / R}} for k in range(R)])
+    run_discover(f"{n:,} futures: PRIM box after a lever move (discover)", [{**base, "edits": {"coalition-backstop": {"troops": {"GBR": 13100 + 300 * k}}}} for k in range(R)])
+
+    w = max(len(r[0]) for r in rows)
+    print(f"{'update':<{w}}  {'median ms':>9}  {'min':>7}  {'max':>7}  {'evaluate ms':>11}")
+    for name, med, lo, hi, ev in rows:
+        print(f"{name:<{w}}  {med:9.1f}  {lo:7.1f}  {hi:7.1f}  {ev:11.1f}")
+    worst = max(r[1] for r in rows if "futures" in r[0] and "PRIM" not in r[0])
+    print(f"target: under {TARGET_MS:.0f} ms at {n:,} futures (robustness update): {'met' if worst < TARGET_MS else 'NOT met'} (slowest median {worst:.0f} ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

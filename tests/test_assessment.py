@@ -1,0 +1,148 @@
+"""The assessment on the eight seed packages: orderings the defaults must
+show, the effect of a US withdrawal, one code path for one and many futures,
+the labelled xarray output of assess(), and bit-for-bit reproducibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model_helpers import SCENARIOS, central, compile_, parameter_set, row_of, sample_values, scenarios
+
+from foedus.exploration.assess import GUARANTOR_METRICS, PACKAGE_METRICS, assess, central_weights, evaluate, make_inputs
+from foedus.models.inputs import Inputs
+
+#: Packages with a US commitment that adds combat power, aid, intelligence or training.
+WITH_US = ("coalition-backstop", "tailored", "treaty", "nato")
+#: Packages in which the US promises nothing that acts (no US row, or consultation only).
+WITHOUT_US = ("coalition-100k", "european-nuclear", "regional", "status-quo")
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    return scenarios()
+
+
+def _evaluate(pkgs, ps=None, detail=True):
+    ps = ps or parameter_set()
+    lv = compile_(pkgs)
+    x = make_inputs(ps)
+    return lv, evaluate(lv, x, float(ps.values()["assessment.horizon_years"]), detail=detail)
+
+
+def test_the_seeds_are_the_expected_eight(seeds):
+    assert sorted(p.id for p in seeds) == sorted(WITH_US + WITHOUT_US)
+
+
+def test_every_seed_deters_at_least_as_well_as_the_status_quo(seeds):
+    lv, ev = _evaluate(seeds)
+    attack = dict(zip(lv.package_ids, ev.packages["attack_probability"][:, 0]))
+    for pid, a in attack.items():
+        assert a <= attack["status-quo"], pid
+
+
+def test_a_us_withdrawal(seeds):
+    """will.USA = 0: US rows lose all credibility; packages that rely on the
+    US for power, aid or intelligence become more likely to be attacked;
+    packages without it do not move."""
+    ps = parameter_set()
+    lv, base = _evaluate(seeds, ps)
+    lv0, gone = _evaluate(seeds, ps.with_overrides({"will.USA": 0.0}))
+    assert lv0.package_ids == lv.package_ids
+    us = lv0.guarantors.index("USA")
+    us_rows = lv0.row_guarantor == us
+    assert us_rows.any()
+    assert np.all(gone.rows["credibility"][us_rows] == 0.0)
+    assert np.all(base.rows["credibility"][us_rows] > 0.0)
+    a0 = base.packages["attack_probability"][:, 0]
+    a1 = gone.packages["attack_probability"][:, 0]
+    for pid in WITH_US:
+        i = lv.package_ids.index(pid)
+        assert a1[i] > a0[i], pid
+        row_of(lv, i, "USA")  # it has a US row
+    for pid in WITHOUT_US:
+        i = lv.package_ids.index(pid)
+        assert a1[i] == pytest.approx(a0[i], rel=1e-12, abs=1e-15), pid
+    # other guarantors keep their credibility
+    np.testing.assert_array_equal(gone.rows["credibility"][~us_rows], base.rows["credibility"][~us_rows])
+
+
+def test_one_future_is_future_zero_of_many_identical_futures(seeds):
+    """The central case (n = 1) and a run whose futures all equal the central
+    values take the same code path and give the same numbers."""
+    ps = parameter_set()
+    vals = ps.values()
+    lv = compile_(seeds)
+    h = float(vals["assessment.horizon_years"])
+    one = evaluate(lv, Inputs(vals, 1), h, detail=True)
+    n = 5
+    many_vals = {**vals, **{k: np.full(n, vals[k]) for k in ps.uncertain()}}
+    many = evaluate(lv, Inputs(many_vals, n), h, weights=central_weights(lv, Inputs(vals, 1)), detail=True)
+    assert many.n == n
+    for m in PACKAGE_METRICS:
+        assert many.packages[m].shape == (lv.n_packages, n)
+        np.testing.assert_allclose(many.packages[m][:, 0], one.packages[m][:, 0], rtol=1e-12, atol=1e-300, err_msg=m)
+        np.testing.assert_allclose(many.packages[m], np.repeat(many.packages[m][:, :1], n, axis=1), rtol=1e-12, atol=1e-300, err_msg=m)
+    for m in GUARANTOR_METRICS:
+        np.testing.assert_allclose(many.rows[m][:, 0], one.rows[m][:, 0], rtol=1e-12, atol=1e-300, equal_nan=True, err_msg=m)
+
+
+def test_assess_returns_a_labelled_dataset():
+    n = 6
+    ps = parameter_set()
+    futures = {k: v for k, v in sample_values(ps, n, seed=3).items() if k in ps.uncertain()}
+    ds = assess([str(p) for p in SCENARIOS], futures)
+    P = len(SCENARIOS)
+    assert dict(ds.sizes)["package"] == P and dict(ds.sizes)["future"] == n
+    assert ds["attack_probability"].dims == ("package", "future")
+    assert ds["credibility"].dims == ("package", "guarantor", "future")
+    assert set(PACKAGE_METRICS) <= set(ds.data_vars)
+    assert "USA" in list(ds["guarantor"].values)
+    assert sorted(ds["package"].values) == sorted(p.stem for p in SCENARIOS)
+    # the guarantor view is NaN where a guarantor is not in the package
+    cred = ds["credibility"].sel(package="coalition-100k", guarantor="USA")
+    assert np.all(np.isnan(cred.values))
+    assert np.all(np.isfinite(ds["credibility"].sel(package="treaty", guarantor="USA").values))
+    # same numbers as the vectorised core
+    lv = compile_(scenarios())
+    ev = evaluate(lv, make_inputs(ps, futures), ds.attrs["horizon_years"], weights=central_weights(lv, make_inputs(ps)))
+    for m in ("attack_probability", "approval_probability", "total_cost_usd_per_year"):
+        got = ds[m].sel(package=lv.package_ids).values
+        np.testing.assert_allclose(got, ev.packages[m], rtol=1e-12, atol=1e-300, err_msg=m)
+    # to pandas
+    df = ds[list(PACKAGE_METRICS)].to_dataframe()
+    assert list(df.index.names) == ["package", "future"]
+    assert len(df) == P * n
+    assert set(PACKAGE_METRICS) <= set(df.columns)
+    gdf = ds[["credibility", "cost_usd_per_year"]].to_dataframe()
+    assert list(gdf.index.names) == ["package", "guarantor", "future"]
+    assert len(gdf) == P * ds.sizes["guarantor"] * n
+
+
+def test_assess_at_the_central_values_is_compare(seeds):
+    ds = assess(seeds)  # packages as objects, one future
+    lv, ev = _evaluate(seeds)
+    assert ds.sizes["future"] == 1
+    for m in PACKAGE_METRICS:
+        np.testing.assert_array_equal(ds[m].sel(package=lv.package_ids).values, ev.packages[m], err_msg=m)
+
+
+def test_evaluate_is_reproducible_bit_for_bit(seeds):
+    ps = parameter_set()
+    vals = sample_values(ps, 32, seed=5)
+    runs = []
+    for _ in range(2):
+        lv = compile_(scenarios())
+        w = central_weights(lv, Inputs(central(), 1))
+        runs.append(evaluate(lv, Inputs(vals, 32), 10.0, weights=w, detail=True))
+    a, b = runs
+    for m in PACKAGE_METRICS:
+        assert a.packages[m].tobytes() == b.packages[m].tobytes(), m
+    for m in GUARANTOR_METRICS:
+        assert a.rows[m].tobytes() == b.rows[m].tobytes(), m
+    # and evaluating the same levers twice (with warm caches) changes nothing
+    lv = compile_(seeds)
+    first = evaluate(lv, make_inputs(ps), 10.0)
+    second = evaluate(lv, make_inputs(ps), 10.0)
+    for m in PACKAGE_METRICS:
+        assert first.packages[m].tobytes() == second.packages[m].tobytes(), m

@@ -1,0 +1,149 @@
+"""``foedus report``: one self-contained HTML file (no script, stylesheet or
+image from elsewhere; links only in the sources list) with the summary,
+per-sub-model sections, charts, assumptions and every source used."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from foedus.data.loaders import load_countries, load_packages, load_parameters
+from foedus.interfaces.cli.main import app
+
+ROOT = Path(__file__).resolve().parents[1]
+SCEN = sorted((ROOT / "scenarios").glob("*.yaml"))
+CHROMIUM = "/usr/bin/chromium"
+runner = CliRunner()
+
+
+class Refs(HTMLParser):
+    """Every URL-bearing attribute, with the tag and whether it sits in the sources list."""
+
+    def __init__(self):
+        super().__init__()
+        self.refs: list[tuple[str, str, str, bool]] = []
+        self.tags: set[str] = set()
+        self._in_sources = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        a = dict(attrs)
+        if tag == "ol" and "sources" in (a.get("class") or ""):
+            self._in_sources += 1
+        for k in ("src", "href", "data", "poster", "srcset", "action", "xlink:href"):
+            if a.get(k):
+                self.refs.append((tag, k, a[k], self._in_sources > 0))
+
+    def handle_endtag(self, tag):
+        if tag == "ol" and self._in_sources:
+            self._in_sources -= 1
+
+
+def assert_self_contained(html: str) -> Refs:
+    p = Refs()
+    p.feed(html)
+    assert "script" not in p.tags and "iframe" not in p.tags and "link" not in p.tags
+    for tag, attr, url, in_sources in p.refs:
+        external = url.startswith(("http://", "https://", "//", "ftp:"))
+        if external:
+            assert tag == "a" and attr == "href" and in_sources, (tag, attr, url)
+        else:
+            assert url.startswith("#"), (tag, attr, url)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", html), "external resource in CSS"
+    assert "@import" not in html
+    return p
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    r = runner.invoke(app, ["report", *map(str, SCEN), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    return out.read_text(encoding="utf-8")
+
+
+def test_report_is_self_contained(report):
+    refs = assert_self_contained(report)
+    assert any(in_src for *_, in_src in refs.refs), "sources should carry their links"
+    assert "<svg" in report and report.count("<svg") >= 8
+
+
+def test_report_has_summary_sections_and_caveat(report):
+    countries = load_countries()
+    pkgs = load_packages(SCEN, countries)
+    assert "Model estimates, not predictions" in report
+    for p in pkgs:
+        assert f">{p.id}<" in report
+    for section in ("summary", "deterrence", "credibility", "combat", "costs", "forces", "approval", "escalation", "humanitarian", "robustness", "assumptions", "sources", "reproduce"):
+        assert f'id="{section}"' in report, section
+    assert "Not computed" in report  # no futures asked for
+    assert "foedus report" in report and "foedus compare" in report
+
+
+def test_report_lists_every_source_used(report):
+    import html
+
+    text = html.unescape(report)
+    countries = load_countries()
+    for p in load_packages(SCEN, countries):
+        for ref in p.sources:
+            assert ref.title.strip() in text, ref.title
+    for par in load_parameters().values():
+        assert par.name in text
+        for ref in par.references:
+            assert ref.title.strip() in text, (par.name, ref.title)
+    assert "World Development Indicators" in text  # country data source
+
+
+def test_report_with_futures_and_overrides(tmp_path):
+    out = tmp_path / "r.html"
+    files = [str(ROOT / "scenarios" / f"{i}.yaml") for i in ("status-quo", "coalition-backstop", "treaty")]
+    r = runner.invoke(app, ["report", *files, "-o", str(out), "--futures", "300", "--seed", "2", "--set", "will.USA=0.2",
+                            "--threshold", "attack_probability<=0.1", "--title", "Test brief"])
+    assert r.exit_code == 0, r.output
+    html = out.read_text(encoding="utf-8")
+    assert_self_contained(html)
+    assert "<h1>Test brief</h1>" in html
+    assert "300 futures sampled" in html and "meets all" in html
+    assert "Where each package fails" in html
+    assert "Changed from the defaults" in html and "will.USA" in html
+    assert "base " in html  # baseline beside current
+    assert "--futures 300" in html and "--set will.USA=0.2" in html
+
+
+def test_report_bad_input_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "scenarios" / "status-quo.yaml").read_text().replace("kyiv_position: rejected", "kyiv_position: delighted"))
+    out = tmp_path / "r.html"
+    r = runner.invoke(app, ["report", str(bad), "-o", str(out)])
+    assert r.exit_code == 2
+    assert "bad.yaml:" in r.output and "kyiv_position" in r.output and "Traceback" not in r.output
+    assert not out.exists()
+    r = runner.invoke(app, ["report", str(ROOT / "scenarios" / "nato.yaml"), "-o", str(out), "--threshold", "attack<=1"])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} not installed; no browser is downloaded")
+def test_report_opens_offline(report, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    f = tmp_path / "report.html"
+    f.write_text(report, encoding="utf-8")
+    asked: list[str] = []
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                                              "--disable-component-update", "--disable-sync", "--no-first-run"])
+        ctx = b.new_context(offline=True)
+        pg = ctx.new_page()
+        pg.on("request", lambda r: asked.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+        pg.goto(f.as_uri())
+        assert pg.locator("h1").inner_text() == "foedus report"
+        assert pg.locator("svg").count() >= 8
+        assert pg.locator("#sources").is_visible()
+        b.close()
+    assert asked == []
