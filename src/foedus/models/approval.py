@@ -10,6 +10,7 @@ Equations (row k of guarantor g in package p, future n)::
     national    = sum_k weight_k * approve_k * survive_k
     collective  = prod_a p_a ** count[p, a]       package-wide vetoes (EU unanimity)
                   * prod_{m in NATO} consent_m     if the package is NATO membership
+                                                   (or lists nato_unanimity)
     kyiv        = kyiv[position_p]                (a package Kyiv rejects is unstable)
     approval    = kyiv * collective * national
 
@@ -79,7 +80,7 @@ def approval(lv: Levers, x: Inputs, horizon: float, w: np.ndarray) -> dict[str, 
     national = W @ profile
     collective = _power_product(lv.vetoes, p)
     consent = x.per_guarantor("approval.nato_consent", lv.nato_members).prod(axis=0)
-    collective = collective * np.where(lv.nato_membership[:, None], consent[None, :], 1.0)
+    collective = collective * np.where(lv.nato_consent[:, None], consent[None, :], 1.0)
     kyiv = x.table("approval.kyiv", KYIV)[lv.kyiv]
     in_force = Wf @ np.exp(logsurv)
     ratification = collective * (W @ own_profile)

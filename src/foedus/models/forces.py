@@ -52,7 +52,7 @@ def deployed(lv: Levers, x: Inputs) -> np.ndarray:
 
 def required_pool(deployed_k: np.ndarray, x: Inputs) -> np.ndarray:
     """Pool that must exist to keep ``deployed_k`` in place: linear in it."""
-    return deployed_k * pool_factor(x)
+    return deployed_k * pool_factor(x)[None, :]
 
 
 def available(lv: Levers, x: Inputs) -> np.ndarray:
@@ -64,7 +64,7 @@ def shortfall_rows(lv: Levers, x: Inputs, rows: np.ndarray | None = None) -> tup
     """``(deployed, required, available, shortfall)`` for ``rows`` (default all), each ``(R, n|1)``."""
     rows = np.arange(lv.n_rows) if rows is None else rows
     dep = deployed_parts(lv)[rows] @ crew_factors(x)
-    req = dep * pool_factor(x)[None, :]
+    req = required_pool(dep, x)
     avail = lv.active[lv.row_guarantor[rows]][:, None] * capacity_share(x)[None, :]
     avail = np.broadcast_to(avail, np.broadcast_shapes(avail.shape, req.shape))
     return dep, req, avail, np.maximum(req - avail, 0.0)

@@ -40,7 +40,7 @@ VETOES = [a.value for a in Approval if a is not Approval.NATO_UNANIMITY]
 IN_UKRAINE = np.array([p in ("western_ukraine", "behind_dnipro", "contact_line") for p in POSTURES])
 
 #: Kinds a group (NATO, EU) decides as one actor rather than member by member.
-COLLECTIVE_KINDS = frozenset({Kind.SANCTIONS_SNAPBACK, Kind.CONSULTATION})
+COLLECTIVE_KINDS = frozenset({Kind.SANCTIONS_SNAPBACK, Kind.CONSULTATION, Kind.INTELLIGENCE_SHARING})
 
 _ARMED = frozenset({Kind.DEPLOYED_GROUND_FORCE, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.NAVAL_PRESENCE, Kind.TRAINING})
 _COMBAT = frozenset({Kind.MUTUAL_DEFENCE, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.DEPLOYED_GROUND_FORCE, Kind.NAVAL_PRESENCE, Kind.NUCLEAR_UMBRELLA})
@@ -125,6 +125,7 @@ class Levers:
     # per package (P,)
     kyiv: np.ndarray  # int into KYIV
     nato_membership: np.ndarray  # bool
+    nato_consent: np.ndarray  # bool: needs every NATO member's consent (membership, or listed nato_unanimity)
     vetoes: np.ndarray  # (P, len(VETOES)) counts of package-wide veto players (EU unanimity, extra approvals of groups)
     row_vetoes: np.ndarray  # (K, len(VETOES)) counts of each guarantor's own veto players
     nato_members: list[str] = field(default_factory=list)
@@ -181,7 +182,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
     nato = countries.members("NATO")
     rows: dict[tuple[int, str], dict] = {}
     order: list[tuple[int, str]] = []
-    kyiv, nato_membership, vetoes, approvals_by_package = [], [], [], []
+    kyiv, nato_membership, nato_consent, vetoes, approvals_by_package = [], [], [], [], []
     row_veto_pairs: dict[tuple[int, str], set[str]] = {}
     for p_i, pkg in enumerate(packages):
         veto_pairs: set[tuple[str, str]] = set()
@@ -203,8 +204,8 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
                 if key not in rows:
                     rows[key] = _empty_row()
                     order.append(key)
-                # A group decides collective measures (sanctions, consultation)
-                # once: the flag goes to its largest member, whose credibility
+                # A group decides collective measures (sanctions, consultation,
+                # intelligence) once: the flag goes to its largest member, whose credibility
                 # stands for the group's; money and forces are split by GDP.
                 collective = c.guarantor in GROUPS and c.kind in COLLECTIVE_KINDS
                 if collective and iso != lead:
@@ -213,7 +214,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
                     rows[key]["form"] = min(rows[key]["form"], FORMS.index(c.legal_form.value))
                     rows[key]["trigger"] = min(rows[key]["trigger"], TRIGGERS.index(c.trigger.value))
                     continue
-                _add(rows[key], c, float(share), c.guarantor == "NATO")
+                _add(rows[key], c, float(share), c.guarantor == "NATO", counts_as_actor=iso == lead)
                 in_ukr = c.posture is not None and IN_UKRAINE[POSTURES.index(c.posture.value)]
                 if c.guarantor not in GROUPS:
                     for a in implied_approvals(c, countries[iso], bool(in_ukr)):
@@ -227,6 +228,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
             veto_pairs.add((Approval.NATO_UNANIMITY.value, "NATO"))
         kyiv.append(KYIV.index(pkg.kyiv_position.value))
         nato_membership.append(member_of_nato)
+        nato_consent.append(any(a == Approval.NATO_UNANIMITY.value for a, _ in veto_pairs))
         counts = np.zeros(len(VETOES))
         for a, by in veto_pairs:
             if a in VETOES and by in GROUPS:
@@ -292,6 +294,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         frontline=np.array([bool(countries[g].frontline.value) for g in guarantors], dtype=bool),
         kyiv=np.array(kyiv, dtype=np.int64),
         nato_membership=np.array(nato_membership, dtype=bool),
+        nato_consent=np.array(nato_consent, dtype=bool),
         vetoes=np.array(vetoes, dtype=float).reshape(len(packages), len(VETOES)),
         row_vetoes=row_vetoes,
         nato_members=nato,
@@ -331,7 +334,10 @@ def _empty_row() -> dict:
     }
 
 
-def _add(row: dict, c, share: float, via_nato: bool) -> None:
+def _add(row: dict, c, share: float, via_nato: bool, counts_as_actor: bool = True) -> None:
+    """Merge commitment ``c`` (its ``share`` of it) into ``row``. For a group's
+    air commitment only the group's lead member counts as an air guarantor
+    (the adversary faces one air coalition, not 32)."""
     row["form"] = min(row["form"], FORMS.index(c.legal_form.value))
     row["trigger"] = min(row["trigger"], TRIGGERS.index(c.trigger.value))
     k = c.kind
@@ -351,7 +357,7 @@ def _add(row: dict, c, share: float, via_nato: bool) -> None:
     row["combat"] |= k in _COMBAT
     row["snapback"] |= k is Kind.SANCTIONS_SNAPBACK
     row["intel"] |= k is Kind.INTELLIGENCE_SHARING
-    row["air"] |= k in (Kind.AIR_POWER, Kind.AIR_DEFENCE)
+    row["air"] |= k in (Kind.AIR_POWER, Kind.AIR_DEFENCE) and counts_as_actor
     row["treaty_defence"] |= (
         k is Kind.MUTUAL_DEFENCE
         and c.legal_form is LegalForm.RATIFIED_TREATY
