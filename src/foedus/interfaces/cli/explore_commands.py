@@ -179,6 +179,9 @@ def discover(
         con.print("It never fails: there is no box to find.")
         return
     b = out["box"]
+    if not b["restricted"]:
+        con.print(f"It fails in {b['density']:.1%} of all futures, above the density asked for ({density:.0%}): no region of inputs singles out its failures. Try a stricter --density or other thresholds.")
+        return
     con.print(f"It fails when [bold]{b['description']}[/]")
     con.print(f"  coverage {b['coverage']:.1%} of all failures, density {b['density']:.1%} of futures in the box fail, box holds {b['mass']:.1%} of futures.")
     from rich.table import Table
