@@ -184,9 +184,12 @@ def test_slider_moves_metric_and_matches_api(page, server):
     pg2.close()
 
 
-def test_parameter_source_one_click_away(page, server):
+def test_sources_parameters_and_upload(page, server):
+    """A parameter's value, unit and sources are one click away; any
+    parameter can be set from the table; a package can be edited and added
+    in the page, with validation errors naming the field."""
     pg = page
-    pg.goto(f"{server}/#live=0")
+    pg.goto(f"{server}/#live=0&p=status-quo")
     pg.wait_for_selector("body[data-ready='1']", timeout=30000)
     pg.locator('button.info[data-param="will.USA"]').first.click()
     drawer = pg.locator("#drawer")
@@ -203,12 +206,9 @@ def test_parameter_source_one_click_away(page, server):
     pg.get_by_role("button", name="Set", exact=True).click()
     _wait_change(pg, "status-quo", "attack_probability", before)
     assert _state(pg.url)["overrides"] == {"deterrence.resolve": 2.5}
+    pg.locator("#drawer-close").click()
 
-
-def test_upload_in_page_and_validation_errors(page, server):
-    pg = page
-    pg.goto(f"{server}/#live=0&p=status-quo")
-    pg.wait_for_selector("body[data-ready='1']", timeout=30000)
+    # upload an edited copy of a package
     pg.locator("#open-editor").click()
     pg.locator("#editor-base").select_option("status-quo")
     pg.locator("#editor-load").click()

@@ -21,8 +21,6 @@ import datetime as dt
 import shlex
 from html import escape
 
-import numpy as np
-
 from foedus.interfaces.formatting import fmt, label
 from foedus.interfaces.report import svg
 

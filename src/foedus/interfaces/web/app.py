@@ -20,13 +20,12 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from foedus.domain.errors import InputError, Problem
 from foedus.interfaces.web.schemas import ExploreRequest, ExportRequest, ReportRequest, Scenario, Upload
 from foedus.interfaces.web.service import (
-    ASSUMPTIONS,
     CHART_METRICS,
     EUROPEAN_WILL,
     MAX_FUTURES,
