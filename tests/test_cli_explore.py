@@ -109,6 +109,32 @@ def test_same_command_twice_stores_identical_results(explored) -> None:
     assert s1["robustness"] == s2["robustness"]
 
 
+def test_ranges_and_fixes_from_params_file_and_flags(tmp_path) -> None:
+    """`--params` files carry `set`, `range` and `fix` keys; `--range` and
+    `--fix` add to them. The stored futures show every edit."""
+    params = tmp_path / "params.yaml"
+    params.write_text("set:\n  will.DEU: 0.6\nrange:\n  will.USA: [0.2, 0.3]\nfix: [deterrence.resolve]\n")
+    db = tmp_path / "edits.duckdb"
+    r = _ok(run_foedus("explore", SCENARIOS / "treaty.yaml", "--futures", "600", "--params", params,
+                       "--range", "deterrence.decisive_window_days=2:365", "--fix", "forces.rotation_ratio",
+                       "--db", db, "--json"))
+    rid = json.loads(r.stdout)["run_id"]
+    with RunStore(db, read_only=True) as store:
+        meta, fut = store.get_run(rid), store.futures(rid)
+    assert meta["overrides"] == {"will.DEU": 0.6}
+    assert meta["extra"]["ranges"] == {"will.USA": [0.2, 0.3], "deterrence.decisive_window_days": [2.0, 365.0]}
+    assert meta["extra"]["fixed"] == ["deterrence.resolve", "forces.rotation_ratio"]
+    for gone in ("will.DEU", "deterrence.resolve", "forces.rotation_ratio"):
+        assert gone not in fut.columns and gone not in meta["input_names"]
+    assert 0.2 <= fut["will.USA"].min() < 0.21 and 0.29 < fut["will.USA"].max() <= 0.3
+    w = fut["deterrence.decisive_window_days"]
+    assert w.min() < 7 and w.max() > 120  # wider than the shipped 7..120 days
+
+    params.write_text("range:\n  will.USA: [0.2]\n")
+    _bad(run_foedus("explore", SCENARIOS / "treaty.yaml", "--futures", "10", "--params", params, "--db", db),
+         f"{params}:2: range.will.USA: [LOW, HIGH], two numbers")
+
+
 # ----------------------------------------------------------------- discover
 
 
@@ -139,7 +165,7 @@ def test_discover_names_a_box(explored) -> None:
 # --------------------------------------------------------------------- runs
 
 
-def test_runs_list_show_export_parquet(explored, tmp_path) -> None:
+def test_runs_list_and_show(explored) -> None:
     db, run_id, _ = explored
     table = _ok(run_foedus("runs", "list", "--db", db)).stdout
     assert run_id in table and "100,000" in table
@@ -149,28 +175,28 @@ def test_runs_list_show_export_parquet(explored, tmp_path) -> None:
     sha = re.search(r"results sha256 ([0-9a-f]{64})", shown).group(1)
     with RunStore(db, read_only=True) as store:
         assert sha == store.results_hash(run_id)
-    with RunStore(db, read_only=True) as store:
-        meta = store.get_run(run_id)
 
-    out = tmp_path / "export"
-    r = _ok(run_foedus("runs", "export", run_id, "--parquet", "--out", out, "--db", db, timeout=180))
-    assert {Path(line.strip()).name for line in r.stdout.splitlines() if line.strip()} >= {"futures.parquet", "results.parquet", "metadata.json"}
+
+def test_runs_export_parquet_csv_and_delete(small, tmp_path) -> None:
+    db, r0 = small
+    with RunStore(db, read_only=True) as store:
+        stored, meta, sha = store.futures(r0), store.get_run(r0), store.results_hash(r0)
+
+    out = tmp_path / "parquet"
+    r = _ok(run_foedus("runs", "export", r0, "--parquet", "--out", out, "--db", db))
+    assert {Path(line.strip()).name for line in r.stdout.splitlines() if line.strip()} == {"futures.parquet", "results.parquet", "metadata.json"}
     fut = pd.read_parquet(out / "futures.parquet")
-    assert len(fut) == 100_000 and list(fut.columns) == ["future_id", *meta["input_names"]]
-    res = pd.read_parquet(out / "results.parquet", columns=["package_id", "future_id", "attack_probability"])
-    assert len(res) == 800_000 and set(res["package_id"]) == set(IDS)
+    assert list(fut.columns) == ["future_id", *meta["input_names"]]
+    assert fut.equals(stored)
+    res = pd.read_parquet(out / "results.parquet")
+    assert len(res) == 16_000 and list(res.columns) == ["package_id", "future_id", *meta["metric_names"]]
+    assert set(res["package_id"]) == set(IDS)
     assert json.loads((out / "metadata.json").read_text())["results_hash"] == sha
 
-
-def test_runs_export_csv_and_delete(small, tmp_path) -> None:
-    db, r0 = small
     out = tmp_path / "csv"
     _ok(run_foedus("runs", "export", r0, "--csv", "--out", out, "--db", db))
     fut = pd.read_csv(out / "futures.csv")
-    res = pd.read_csv(out / "results.csv")
-    assert len(fut) == 2000 and len(res) == 16_000
-    with RunStore(db, read_only=True) as store:
-        stored = store.futures(r0)
+    assert len(pd.read_csv(out / "results.csv")) == 16_000
     assert list(fut.columns) == list(stored.columns)
     assert (fut.to_numpy() == pytest.approx(stored.to_numpy(), rel=1e-12))
 

@@ -20,7 +20,7 @@ Why hand-written
     peels are scored at once with NumPy, and taking a peeled slice out of
     the box costs one row look-up per point removed. A step costs
     O(d sqrt(n)) plus the points it removes, so the initial sorts dominate;
-    memory is about 30 bytes per point and input on top of ``X``.
+    peak memory is about 25 bytes per point and input on top of ``X``.
 
 Agreement with EMA
     The peeling and pasting rules are those of EMA Workbench 2.5

@@ -22,6 +22,31 @@ def _thresholds(items, metrics):
     return [parse_threshold(t, metrics) for t in (items or DEFAULT_THRESHOLDS)]
 
 
+def _file_ranges_and_fix(path: Path) -> tuple[dict[str, tuple[float, float]], list[str]]:
+    """``range: {NAME: [LOW, HIGH]}`` and ``fix: [NAME, ...]`` of a ``--params``
+    file (its ``set`` part is read by ``_parameters``)."""
+    from foedus.data.yamlio import load
+    from foedus.domain.errors import InputError, Problem
+
+    data, lines = load(path)
+    if not isinstance(data, dict):
+        return {}, []
+    raw = data.get("range") or {}
+    if not isinstance(raw, dict):
+        raise InputError(str(path), [Problem("range", "a mapping NAME: [LOW, HIGH]", lines.get(("range",)))])
+    ranges = {}
+    for k, v in raw.items():
+        if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)):
+            raise InputError(str(path), [Problem(f"range.{k}", f"[LOW, HIGH], two numbers, got {v!r}", lines.get(("range", k)))])
+        ranges[str(k)] = (float(v[0]), float(v[1]))
+    fix = data.get("fix") or []
+    if isinstance(fix, str):
+        fix = [fix]
+    if not isinstance(fix, list) or not all(isinstance(x, str) for x in fix):
+        raise InputError(str(path), [Problem("fix", "a list of parameter names", lines.get(("fix",)))])
+    return ranges, fix
+
+
 def _progress(total: int, label: str):
     """A Rich progress bar on stderr (hidden when not a terminal)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -39,7 +64,7 @@ def explore(
     futures: int = typer.Option(10_000, "--futures", "-n", min=1, max=2_000_000_000, help="Number of futures to sample."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed (0 is a seed): the same seed reproduces the run bit for bit."),
     sampler: str = typer.Option("lhs", "--sampler", help="lhs | sobol | mc"),
-    threshold: Optional[list[str]] = typer.Option(None, "--threshold", "-t", help="METRIC<=X or METRIC>=X (repeatable); default attack<=0.1, cost<=0.5% GDP, approval>=0.5."),
+    threshold: Optional[list[str]] = typer.Option(None, "--threshold", "-t", help="METRIC<=X or METRIC>=X (repeatable); default attack_probability<=0.1, max_cost_pct_gdp<=0.01, approval_probability>=0.25."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Fix a parameter: NAME=VALUE."),
     range_: Optional[list[str]] = typer.Option(None, "--range", help="Narrow or widen an uncertain range: NAME=LOW:HIGH."),
     fix: Optional[list[str]] = typer.Option(None, "--fix", help="Hold an uncertain parameter at its central value."),
@@ -65,6 +90,12 @@ def explore(
         raise InputError("--sampler", [Problem("sampler", f"one of {', '.join(SAMPLERS)}, got '{sampler}'")])
     countries = load_countries()
     ps = _parameters(set_, params_file)
+    if params_file is not None:  # its `range` and `fix` keys; --range and --fix come after
+        file_ranges, file_fix = _file_ranges_and_fix(params_file)
+        if file_ranges:
+            ps = ps.with_ranges(file_ranges, source=str(params_file))
+        if file_fix:
+            ps = ps.with_fixed(file_fix, source=str(params_file))
     if range_:
         ps = ps.with_ranges(parse_ranges(range_))
     if fix:
