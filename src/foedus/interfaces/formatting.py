@@ -9,6 +9,24 @@ from __future__ import annotations
 
 import math
 
+#: The package metrics a summary table shows, in reading order
+#: (deter, hold, human cost, approve, risks, humanitarian, cost, forces).
+SUMMARY_METRICS = (
+    "attack_probability",
+    "defence_holds_probability",
+    "expected_casualties",
+    "approval_probability",
+    "escalation_risk",
+    "adversary_acceptance",
+    "humanitarian_coverage",
+    "air_defence_coverage",
+    "total_cost_usd_per_year",
+    "max_cost_pct_gdp",
+    "troops_deployed",
+    "troops_required_pool",
+    "guarantors_short",
+)
+
 #: metric -> (label, kind)
 METRIC_INFO: dict[str, tuple[str, str]] = {
     "attack_probability": ("Attack within horizon", "prob"),

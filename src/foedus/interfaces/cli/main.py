@@ -16,6 +16,8 @@ from typing import Optional
 
 import typer
 
+from foedus.interfaces.formatting import SUMMARY_METRICS
+
 app = typer.Typer(
     name="foedus",
     help="Design, cost and stress-test security guarantees (reference case: Ukraine after a ceasefire).",
@@ -266,21 +268,7 @@ def show(package: Path = typer.Argument(..., help="A package file.")):
 # assessment
 # ---------------------------------------------------------------------------
 
-SUMMARY_ROWS = (
-    "attack_probability",
-    "defence_holds_probability",
-    "expected_casualties",
-    "approval_probability",
-    "escalation_risk",
-    "adversary_acceptance",
-    "humanitarian_coverage",
-    "air_defence_coverage",
-    "total_cost_usd_per_year",
-    "max_cost_pct_gdp",
-    "troops_deployed",
-    "troops_required_pool",
-    "guarantors_short",
-)
+SUMMARY_ROWS = SUMMARY_METRICS
 
 
 @app.command()

@@ -21,24 +21,10 @@ import datetime as dt
 import shlex
 from html import escape
 
-from foedus.interfaces.formatting import fmt, label
+from foedus.interfaces.formatting import SUMMARY_METRICS, fmt, label
 from foedus.interfaces.report import svg
 
-SUMMARY = (
-    "attack_probability",
-    "defence_holds_probability",
-    "expected_casualties",
-    "approval_probability",
-    "escalation_risk",
-    "adversary_acceptance",
-    "humanitarian_coverage",
-    "air_defence_coverage",
-    "total_cost_usd_per_year",
-    "max_cost_pct_gdp",
-    "troops_deployed",
-    "troops_required_pool",
-    "guarantors_short",
-)
+SUMMARY = SUMMARY_METRICS
 
 #: Sub-model sections: (title, what it answers, package metrics, chart metrics).
 SECTIONS = (

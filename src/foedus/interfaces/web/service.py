@@ -33,7 +33,7 @@ from foedus.data.loaders import load_countries, load_package, parse_package
 from foedus.data.parameter_set import ParameterSet
 from foedus.domain.errors import InputError, Problem
 from foedus.domain.package import Package
-from foedus.interfaces.formatting import METRIC_INFO, fmt, label
+from foedus.interfaces.formatting import METRIC_INFO, SUMMARY_METRICS, fmt, label
 from foedus.interfaces.web.edits import apply_edit, is_empty, lever_summary
 
 #: Bounds on one request (memory and time).
@@ -63,22 +63,7 @@ ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
 EUROPEAN_WILL = tuple(n for n, _, g in ASSUMPTIONS if g == "will-eu")
 
 #: Metrics of the side-by-side table, in order.
-TABLE_METRICS = (
-    "attack_probability",
-    "defence_holds_probability",
-    "expected_casualties",
-    "approval_probability",
-    "kyiv_acceptance",
-    "escalation_risk",
-    "adversary_acceptance",
-    "humanitarian_coverage",
-    "air_defence_coverage",
-    "total_cost_usd_per_year",
-    "max_cost_pct_gdp",
-    "troops_deployed",
-    "troops_required_pool",
-    "guarantors_short",
-)
+TABLE_METRICS = SUMMARY_METRICS[:4] + ("kyiv_acceptance",) + SUMMARY_METRICS[4:]
 #: Metrics charted baseline vs current.
 CHART_METRICS = (
     "attack_probability",
