@@ -12,15 +12,16 @@ Why hand-written
     ``ema_workbench.analysis.prim.Prim`` deep-copies a pandas DataFrame for
     every candidate peel, sorts every column of the box again at every step
     and imports matplotlib and seaborn with it; on 1e6 points x 12 inputs it
-    takes about 18 s and 6 GB. Here each column is argsorted once (on two
-    threads when the data are large), and the box is kept as counts of the
-    points still inside per block of about sqrt(n) consecutive sorted
-    entries. The order statistic a peel needs is then found from a
-    cumulative sum over blocks plus a look at one block, all 2d candidate
-    peels are scored at once with NumPy, and taking a peeled slice out of
-    the box costs one row look-up per point removed. A step costs
-    O(d sqrt(n)) plus the points it removes, so the initial sorts dominate;
-    peak memory is about 25 bytes per point and input on top of ``X``.
+    takes about 18 s and 6 GB. Here each column is sorted once (values and
+    order from one SIMD sort of packed keys, on two threads when the data
+    are large), and the box is kept as counts of the points still inside
+    per block of about sqrt(n) consecutive sorted entries. The order
+    statistic a peel needs is then found from a cumulative sum over blocks
+    plus a look at one block, all 2d candidate peels are scored at once with
+    NumPy, and taking a peeled slice out of the box costs one row look-up
+    per point removed. A step costs O(d sqrt(n)) plus the points it removes,
+    so the initial sorts dominate; peak memory is about 25 bytes per point
+    and input on top of ``X``.
 
 Agreement with EMA
     The peeling and pasting rules are those of EMA Workbench 2.5
@@ -154,9 +155,8 @@ def _validate(X, y, names, threshold, peel_alpha, paste_alpha, mass_min):
     if X.dtype == bool or not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
         raise ValueError(f"X must hold real numbers, got dtype {X.dtype}")
     X = X.astype(np.float64, copy=False)
-    low, high = X.min(axis=0), X.max(axis=0)  # NaN and inf show up here
-    if not (np.isfinite(low).all() and np.isfinite(high).all()):
-        bad = [int(j) for j in np.flatnonzero(~(np.isfinite(low) & np.isfinite(high)))]
+    if not np.isfinite(X).all():
+        bad = [int(j) for j in np.flatnonzero(~np.isfinite(X).all(axis=0))]
         raise ValueError(f"X contains NaN or infinite values (in columns {bad})")
 
     y = np.asarray(y)
@@ -196,7 +196,7 @@ def _validate(X, y, names, threshold, peel_alpha, paste_alpha, mass_min):
         if not ok:
             interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
             raise ValueError(f"{label} must be a number in {interval}, got {value!r}")
-    return X, y, names, low, high
+    return X, y, names
 
 
 # ------------------------------------------------------------ EMA's quantile
@@ -245,6 +245,46 @@ def _lenient1(k_old: int, n_old: int, k_new: np.ndarray, n_new: np.ndarray) -> n
     return obj
 
 
+def _sort_with_order(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(np.argsort(x), np.sort(x))`` for finite float64 ``x``, faster.
+
+    The float's bits, mapped so that unsigned order is numeric order, keep
+    their high bits and carry the point's index in the low bits; one plain
+    (SIMD) sort of these keys gives order and values at once, about 1.5x
+    faster than ``np.argsort``. Values that agree in the kept bits come out
+    in index order, so runs of equal kept bits that are out of order are
+    sorted again by value (rare: values within ~1e-10 relative of another).
+    Ties among equal values may come in any order.
+    """
+    n = x.shape[0]
+    shift = max(1, (n - 1).bit_length())
+    if shift > 32:  # too few value bits left to be worth it
+        order = np.argsort(x)
+        return order, x[order]
+    bits = x.view(np.uint64)
+    sign = np.uint64(1 << 63)
+    if np.signbit(x).any():  # negatives: flip all bits; others: set the sign bit
+        key = bits ^ ((np.uint64(0) - (bits >> np.uint64(63))) | sign)
+    else:
+        key = bits | sign
+    key >>= np.uint64(shift)
+    key <<= np.uint64(shift)
+    key |= np.arange(n, dtype=np.uint64)
+    key.sort()
+    order = (key & np.uint64((1 << shift) - 1)).astype(np.intp)
+    val = x[order]
+    bad = np.flatnonzero(val[:-1] > val[1:])
+    if bad.size:
+        head = key >> np.uint64(shift)  # non-decreasing; order is only wrong inside a run
+        runs = np.unique(head[bad])
+        start = np.searchsorted(head, runs, "left")
+        size = np.searchsorted(head, runs, "right") - start
+        at = np.arange(size.sum()) + np.repeat(start - np.cumsum(size) + size, size)
+        src = at[np.lexsort((val[at], head[at]))]
+        order[at], val[at] = order[src], val[src]
+    return order, val
+
+
 class _SortedColumns:
     """Every input's points sorted once, with counts of the points left in the box.
 
@@ -279,8 +319,7 @@ class _SortedColumns:
         starts = np.arange(0, n, blk)
 
         def one(j: int) -> None:
-            order = np.argsort(X[:, j])
-            self.val[j] = X[:, j][order]
+            order, self.val[j] = _sort_with_order(np.ascontiguousarray(X[:, j]))
             self.yc[j] = y[order]
             self.idx[j] = order
             bid[j][order] = block_of_rank + j * nb
@@ -290,7 +329,7 @@ class _SortedColumns:
         if n < 50_000 or workers < 2:
             for j in range(d):
                 one(j)
-        else:  # NumPy's sort and fancy indexing release the GIL
+        else:  # NumPy's sorts and fancy indexing release the GIL
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 list(pool.map(one, range(d)))
         self.bid = np.ascontiguousarray(bid.T)  # a point's blocks side by side: one look-up per point
@@ -366,10 +405,10 @@ class _SortedColumns:
             self.kcnt.reshape(-1)[:] -= np.bincount(hit.ravel(), minlength=d * nb)
 
 
-def _peel(X, y, lo_lim, hi_lim, init_lo, init_hi, peel_alpha, mass_min, steps):
-    n, d = X.shape
-    cols = _SortedColumns(X, y)
-    m, k = n, int(np.count_nonzero(y))
+def _peel(cols, lo_lim, hi_lim, init_lo, init_hi, peel_alpha, mass_min, steps):
+    """EMA's peeling: cut the best ``peel_alpha`` tail of one input at a time."""
+    n, d = cols.n, cols.d
+    m, k = n, int(np.count_nonzero(cols.y))
     q_low, q_up = peel_alpha, 1 - peel_alpha
     n_cand = 2 * d
     value = np.empty(n_cand)
@@ -395,7 +434,7 @@ def _peel(X, y, lo_lim, hi_lim, init_lo, init_hi, peel_alpha, mass_min, steps):
         c = _best(obj, nonres)
         mass_new = int(n_new[c]) / n
         if not (mass_new >= mass_min and mass_new < m / n and obj[c] > 0):
-            return cols, m, k
+            return m, k
         j, v = c // 2, float(value[c])
         cols.cut(j, v, upper=c % 2 == 0)
         if c % 2 == 0:
@@ -499,12 +538,14 @@ def find_box(
     values, no case of interest, a wrong number of names, or parameters out
     of range.
     """
-    X, y, names, init_lo, init_hi = _validate(X, y, names, threshold, peel_alpha, paste_alpha, mass_min)
+    X, y, names = _validate(X, y, names, threshold, peel_alpha, paste_alpha, mass_min)
     n, d = X.shape
+    cols = _SortedColumns(X, y)
+    init_lo, init_hi = cols.val[:, 0].copy(), cols.val[:, -1].copy()  # the data range
     lo_lim, hi_lim = init_lo.copy(), init_hi.copy()
     t_coi = int(np.count_nonzero(y))
     steps = [(lo_lim.copy(), hi_lim.copy(), n, t_coi)]
-    cols, m, k = _peel(X, y, lo_lim, hi_lim, init_lo, init_hi, float(peel_alpha), mass_min, steps)
+    m, k = _peel(cols, lo_lim, hi_lim, init_lo, init_hi, float(peel_alpha), mass_min, steps)
     if paste:
         _paste(X, y, cols, lo_lim, hi_lim, init_lo, init_hi, float(paste_alpha), mass_min, m, k, steps)
 
