@@ -97,15 +97,30 @@ class ExploreResult:
     extra: dict = field(default_factory=dict)
 
 
-def make_spec(packages, ps, countries, n: int, seed: int, sampler: str = "lhs", horizon: float | None = None, block: int = DEFAULT_BLOCK) -> RunSpec:
+_COMPILED: dict = {}
+
+
+def compiled(packages, countries) -> Levers:
+    """Compile packages, reusing the result for the same packages (the web
+    app re-explores the same packages with other assumptions)."""
     from foedus.models.levers import compile_packages
+
+    key = (id(countries), tuple(p.model_dump_json() for p in packages))
+    lv = _COMPILED.get(key)
+    if lv is None:
+        if len(_COMPILED) >= 64:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        lv = _COMPILED[key] = compile_packages(packages, countries)
+    return lv
+
+
+def make_spec(packages, ps, countries, n: int, seed: int, sampler: str = "lhs", horizon: float | None = None, block: int = DEFAULT_BLOCK) -> RunSpec:
+    from foedus.exploration.assess import central_weights
 
     vals = ps.values()
     h = float(horizon if horizon is not None else vals["assessment.horizon_years"])
-    from foedus.exploration.assess import central_weights
-
     design = Design.from_parameters(ps, sampler=sampler, seed=seed, block=block)
-    lv = compile_packages(packages, countries)
+    lv = compiled(packages, countries)
     return RunSpec(lv, vals, design, int(n), h, central_weights(lv, Inputs(vals, 1)))
 
 

@@ -139,11 +139,16 @@ PERCENTILES = (5, 25, 50, 75, 95)
 
 
 def percentiles(metrics: dict[str, np.ndarray], package_ids: list[str], names=None) -> dict[str, dict[str, dict[str, float]]]:
-    """Percentiles of each metric per package from in-memory ``(P, n)`` arrays."""
-    names = names or list(metrics)
+    """Percentiles of each metric per package from in-memory ``(P, n)`` arrays
+    (one NumPy call over all metrics)."""
+    names = list(names or metrics)
     out: dict[str, dict[str, dict[str, float]]] = {pid: {} for pid in package_ids}
-    for m in names:
-        q = np.percentile(metrics[m], PERCENTILES, axis=1)  # (5, P)
+    if not names:
+        return out
+    stack = np.concatenate([np.asarray(metrics[m]) for m in names], axis=0)  # (M*P, n)
+    q = np.percentile(stack, PERCENTILES, axis=1)  # (5, M*P)
+    P = len(package_ids)
+    for k, m in enumerate(names):
         for i, pid in enumerate(package_ids):
-            out[pid][m] = {f"p{p}": float(q[j, i]) for j, p in enumerate(PERCENTILES)}
+            out[pid][m] = {f"p{p}": float(q[j, k * P + i]) for j, p in enumerate(PERCENTILES)}
     return out
