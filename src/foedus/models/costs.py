@@ -55,12 +55,23 @@ def unit_costs(x: Inputs) -> np.ndarray:
     return stat + x.table("costs.contested_share", POSTURES) * (exp - stat)
 
 
+def _cost_rows(lv: Levers, rows: np.ndarray):
+    """Lever-only pieces of the cost of ``rows``."""
+    return (
+        (lv.ground + lv.trainers)[rows],
+        np.stack([lv.aircraft[rows].sum(axis=1), lv.ships[rows].sum(axis=1)], axis=1),
+        (lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd)[rows][:, None],
+        per_soldier_budget(lv)[lv.row_guarantor[rows]][:, None],
+    )
+
+
 def _variable_cost(lv: Levers, x: Inputs, rows: np.ndarray, short: np.ndarray) -> np.ndarray:
-    people = (lv.ground + lv.trainers)[rows] @ unit_costs(x)
-    platforms = lv.aircraft[rows].sum(axis=1)[:, None] * x["costs.aircraft_year"][None, :] + lv.ships[rows].sum(axis=1)[:, None] * x["costs.ship_year"][None, :]
-    money = (lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd)[rows][:, None]
-    raise_ = short * (x["costs.raise_cost_factor"][None, :] * per_soldier_budget(lv)[lv.row_guarantor[rows]][:, None])
-    return people + platforms + money, raise_
+    people, platforms, money, budget = lv.memo(("cost_rows", rows.tobytes()), lambda: _cost_rows(lv, rows))
+    a, s = x["costs.aircraft_year"], x["costs.ship_year"]
+    width = max(a.size, s.size)
+    base = people @ unit_costs(x) + platforms @ np.stack([np.broadcast_to(a, (width,)), np.broadcast_to(s, (width,))]) + money
+    raise_ = short * (x["costs.raise_cost_factor"][None, :] * budget)
+    return base, raise_
 
 
 def costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> dict[str, np.ndarray]:

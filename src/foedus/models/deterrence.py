@@ -97,11 +97,10 @@ def combat_power(lv: Levers, x: Inputs) -> np.ndarray:
 def defender_strength(lv: Levers, x: Inputs, cs: CredSums) -> np.ndarray:
     """Effective defending troop-equivalents ``D`` per package, ``(P, n)``."""
     V, F = power_terms(lv, x)
-    VE = lv.memo("power_and_help", lambda: np.concatenate([V, np.stack([lv.aid_usd / 1e9, lv.trainers.sum(axis=1)], axis=1)], axis=1))
-    S = cs.sums(VE, key="power_and_help")  # (J+2, P, n)
-    J = V.shape[1]
-    guarantors = np.einsum("jpn,jn->pn", S[:J], np.broadcast_to(F, (J, S.shape[2])))
-    help_te = S[J] * x["deterrence.aid_troop_equivalents_per_usd_bn"] + S[J + 1] * x["deterrence.training_troop_equivalents_per_trainer"]
+    guarantors = cs.weighted(V, F, key="power")
+    help_levers = lv.memo("help", lambda: np.stack([lv.aid_usd / 1e9, lv.trainers.sum(axis=1)], axis=1))
+    S = cs.sums(help_levers, key="help")  # (2, P, n)
+    help_te = S[0] * x["deterrence.aid_troop_equivalents_per_usd_bn"] + S[1] * x["deterrence.training_troop_equivalents_per_trainer"]
     intel = cs.any_of(lv.intel, key="intel")
     ukraine = (x["deterrence.ukraine_forces"] + help_te) * (1.0 + x["deterrence.intelligence_multiplier"] * intel)
     return ukraine + guarantors

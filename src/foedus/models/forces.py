@@ -63,9 +63,10 @@ def available(lv: Levers, x: Inputs) -> np.ndarray:
 def shortfall_rows(lv: Levers, x: Inputs, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(deployed, required, available, shortfall)`` for ``rows`` (default all), each ``(R, n|1)``."""
     rows = np.arange(lv.n_rows) if rows is None else rows
-    dep = deployed_parts(lv)[rows] @ crew_factors(x)
+    parts, active = lv.memo(("shortfall_rows", rows.tobytes()), lambda: (deployed_parts(lv)[rows], lv.active[lv.row_guarantor[rows]][:, None]))
+    dep = parts @ crew_factors(x)
     req = required_pool(dep, x)
-    avail = lv.active[lv.row_guarantor[rows]][:, None] * capacity_share(x)[None, :]
+    avail = active * capacity_share(x)[None, :]
     avail = np.broadcast_to(avail, np.broadcast_shapes(avail.shape, req.shape))
     return dep, req, avail, np.maximum(req - avail, 0.0)
 
@@ -100,7 +101,7 @@ def package_forces(lv: Levers, x: Inputs) -> dict[str, np.ndarray]:
     return {
         "troops_deployed": dep,
         "troops_required_pool": dep * pool_factor(x)[None, :],
-        "guarantors_short": I @ (short > 0),
+        "guarantors_short": I @ (short > 0).astype(np.float64),
         "deploying_rows": D,
         "shortfall_deploying": short,
     }

@@ -77,6 +77,22 @@ class CredSums:
             out = out + (IH @ self.credH).reshape(J, self.P, -1)
         return out
 
+    def weighted(self, V: np.ndarray, F: np.ndarray, key=None) -> np.ndarray:
+        """``(P, n)``: sum over rows of cred_k * sum_j V[k, j] * F[j, n] for
+        lever columns ``V`` ``(K, J)`` and future factors ``F`` ``(J, n|1)``.
+        Rows with troops in Ukraine are done explicitly (a few dozen), the
+        rest through their classes."""
+        lv = self.lv
+        build = lambda: _sum_matrices(lv, self.plan, V)  # noqa: E731
+        M, _ = lv.memo(("sums", key), build) if key is not None else build()
+        J, n = V.shape[1], self.A.shape[1]
+        F = np.broadcast_to(F, (J, n))
+        out = np.einsum("jpn,jn->pn", (M @ self.A).reshape(J, self.P, n), F)
+        if self.H.size:
+            IH = lv.memo(("rows_to_packages", key), lambda: _row_indicator(lv, self.H))
+            out = out + IH @ (self.credH * (V[self.H] @ F))
+        return out
+
     def sum(self, v: np.ndarray, key=None) -> np.ndarray:
         """``(P, n)`` sum over rows of cred * v for one lever-only ``v`` ``(K,)``."""
         return self.sums(np.asarray(v, dtype=np.float64)[:, None], key)[0]
@@ -114,6 +130,12 @@ class CredSums:
             q = np.minimum(self.credH[self.plan["pos_in_H"][Hidx]] * factors[types[Hidx]], 1.0)
             out = out + IH @ np.log(np.maximum(1.0 - q, 1e-300))
         return -np.expm1(out)
+
+
+def _row_indicator(lv: Levers, rows: np.ndarray) -> np.ndarray:
+    I = np.zeros((lv.n_packages, rows.size))
+    I[lv.row_package[rows], np.arange(rows.size)] = 1.0
+    return I
 
 
 def _product_plan(lv: Levers, plan: dict, flag: np.ndarray, types: np.ndarray):
