@@ -84,7 +84,7 @@ class CredSums:
         rest through their classes."""
         lv = self.lv
         build = lambda: _sum_matrices(lv, self.plan, V)  # noqa: E731
-        M, _ = lv.memo(("sums", key), build) if key is not None else build()
+        M, _ = lv.memo(("sums", key, self.will_key), build) if key is not None else build()
         J, n = V.shape[1], self.A.shape[1]
         F = np.broadcast_to(F, (J, n))
         out = np.einsum("jpn,jn->pn", (M @ self.A).reshape(J, self.P, n), F)
