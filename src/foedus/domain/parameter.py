@@ -96,3 +96,33 @@ class Parameter(BaseModel):
     @property
     def uncertain(self) -> bool:
         return self.uncertainty is not None
+
+    def record(self) -> dict:
+        """JSON-ready description: value, unit, dates, description, sources
+        and range (the ``foedus params --json`` record)."""
+        u = self.uncertainty
+
+        def ref(r: Reference) -> dict:
+            return r.model_dump(exclude_none=True, mode="json") | {"short": r.short()}
+
+        return {
+            "name": self.name,
+            "group": self.group,
+            "value": self.value,
+            "unit": self.unit.value,
+            "year": self.year,
+            "date": self.date.isoformat(),
+            "values": {d.isoformat(): v for d, v in sorted(self.values.items())},
+            "description": " ".join(self.description.split()),
+            "source": self.references[0].short(),
+            "references": [ref(r) for r in self.references],
+            "uncertainty": None
+            if u is None
+            else {
+                "distribution": u.distribution,
+                "low": u.low,
+                "high": u.high,
+                "rationale": " ".join(u.rationale.split()),
+                "references": [ref(r) for r in u.references],
+            },
+        }

@@ -159,28 +159,7 @@ def params(
 
 
 def _param_record(p) -> dict:
-    u = p.uncertainty
-    return {
-        "name": p.name,
-        "group": p.group,
-        "value": p.value,
-        "unit": p.unit.value,
-        "year": p.year,
-        "date": p.date.isoformat(),
-        "values": {d.isoformat(): v for d, v in sorted(p.values.items())},
-        "description": " ".join(p.description.split()),
-        "source": p.references[0].short(),
-        "references": [r.model_dump(exclude_none=True, mode="json") for r in p.references],
-        "uncertainty": None
-        if u is None
-        else {
-            "distribution": u.distribution,
-            "low": u.low,
-            "high": u.high,
-            "rationale": u.rationale,
-            "references": [r.model_dump(exclude_none=True, mode="json") for r in u.references],
-        },
-    }
+    return p.record()
 
 
 @app.command()

@@ -119,28 +119,15 @@ def reference_record(r) -> dict:
 
 
 def parameter_record(p, value: float | None = None, name: str | None = None) -> dict:
-    u = p.uncertainty
-    return {
+    """A parameter as the page shows it: its record, the value in force and,
+    for a per-country parameter (``will.ESP``), the template it falls back on."""
+    rec = p.record()
+    rec.pop("values", None)
+    return rec | {
         "name": name or p.name,
         "template": p.name if name and name != p.name else None,
-        "group": p.group,
         "value": p.value if value is None else value,
         "default": p.value,
-        "unit": p.unit.value,
-        "year": p.year,
-        "date": p.date.isoformat(),
-        "description": " ".join(p.description.split()),
-        "source": p.references[0].short(),
-        "references": [reference_record(r) for r in p.references],
-        "uncertainty": None
-        if u is None
-        else {
-            "distribution": u.distribution,
-            "low": u.low,
-            "high": u.high,
-            "rationale": " ".join(u.rationale.split()),
-            "references": [reference_record(r) for r in u.references],
-        },
     }
 
 
