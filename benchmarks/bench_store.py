@@ -1,18 +1,32 @@
-"""On-demand benchmark: write throughput of the DuckDB run store.
+"""On-demand benchmark: write throughput of the run store.
 
-Writes one run of N futures x P packages x K metrics (plus I uncertain
+The store keeps each run as Parquet files in ``<db>.runs/<run_id>/``, with
+DuckDB as catalogue and query engine (see ``foedus.storage.store``). Writes one run of N futures x P packages x K metrics (plus I uncertain
 inputs) in chunks of C futures through ``RunWriter.write_chunk`` and
 ``commit``, then reads it back. Reports package-futures written per second
 (wall and per CPU-second), time the caller spent blocked in write_chunk,
-commit time, file size, peak RSS, and read/hash/export timings.
+commit time, size on disk (database file + run files), peak RSS, and
+read/hash/export timings.
 
-    python benchmarks/bench_store.py [--futures 1000000] [--packages 8] [--metrics 8]
-        [--inputs 16] [--chunk 65536] [--db PATH] [--produce-ms 0] [--no-read]
+    python benchmarks/bench_store.py [--futures 1000000] [--packages 8] [--metrics 13]
+        [--inputs 54] [--chunk 65536] [--compression lz4] [--write-threads N] [--db PATH] [--produce-ms 0]
+        [--no-read]
+
+``--compression`` is the Parquet codec (none, snappy, lz4, zstd = level 1);
+``--compression all`` runs the write part once per codec.
 
 ``--produce-ms`` sleeps that long per chunk in the caller to mimic a
 pipeline computing the next chunk while the store writes this one (the
 writer thread overlaps with it). Values are random (incompressible), the
-worst case for file size.
+worst case for file size and for compression time. The defaults match
+``foedus explore`` on the seed scenarios (8 packages, 13 stored metrics,
+54 uncertain inputs, blocks of 65,536 futures).
+
+Reference figures (2-core VM, 1e6 futures x 8 packages x 13 metrics, 54
+inputs, chunks of 65,536; random values):
+
+    schema 1 (DuckDB tables):    0.44 M package-futures/s wall, 0.38 M per CPU-s, 1240 MB
+    schema 2 (Parquet files):    see ``--compression all`` (docs/exploration.md, section 5)
 """
 
 from __future__ import annotations
@@ -29,7 +43,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from foedus.storage.store import RunStore  # noqa: E402
+from foedus.storage.store import COMPRESSIONS, DEFAULT_COMPRESSION, RunStore  # noqa: E402
 
 
 def _cpu() -> float:
@@ -37,18 +51,38 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def _disk_size(db: Path) -> tuple[int, int]:
+    """Bytes on disk of the database file, its WAL and its run files; number of run files."""
+    size, files = 0, 0
+    for p in db.parent.glob(db.name + "*"):
+        if p.is_dir():
+            for f in p.rglob("*"):
+                if f.is_file():
+                    size += f.stat().st_size
+                    files += 1
+        else:
+            size += p.stat().st_size
+    return size, files
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--futures", type=int, default=1_000_000)
     ap.add_argument("--packages", type=int, default=8)
-    ap.add_argument("--metrics", type=int, default=8)
-    ap.add_argument("--inputs", type=int, default=16)
+    ap.add_argument("--metrics", type=int, default=13)
+    ap.add_argument("--inputs", type=int, default=54)
     ap.add_argument("--chunk", type=int, default=65_536)
+    ap.add_argument("--compression", default=DEFAULT_COMPRESSION, choices=[*COMPRESSIONS, "all"])
+    ap.add_argument("--write-threads", type=int, default=None, help="store writer threads (default: store's)")
     ap.add_argument("--db", type=str, default=None, help="database file (default: a temporary one)")
     ap.add_argument("--produce-ms", type=float, default=0.0)
     ap.add_argument("--no-read", action="store_true")
     a = ap.parse_args()
+    for comp in COMPRESSIONS if a.compression == "all" else [a.compression]:
+        run(a, comp, read=not a.no_read and a.compression != "all")
 
+
+def run(a: argparse.Namespace, compression: str, read: bool) -> None:
     tmp = tempfile.TemporaryDirectory(prefix="foedus-bench-store-")
     db = Path(a.db) if a.db else Path(tmp.name) / "bench.duckdb"
     P, K, I, N, C = a.packages, a.metrics, a.inputs, a.futures, a.chunk
@@ -59,7 +93,7 @@ def main() -> None:
     metric_names = [f"metric_{k}" for k in range(K)]
     packages = [f"pkg-{p}" for p in range(P)]
 
-    store = RunStore(db)
+    store = RunStore(db, compression=compression, write_threads=a.write_threads)
     t0, c0 = time.perf_counter(), _cpu()
     blocked = 0.0
     with store.begin_run(
@@ -81,18 +115,20 @@ def main() -> None:
     t_commit = time.perf_counter() - tc
     wall, cpu = time.perf_counter() - t0, _cpu() - c0
     store.close()
-    size = sum(f.stat().st_size for f in db.parent.glob(db.name + "*"))
+    size, n_files = _disk_size(db)
     pf = N * P
 
-    print(f"run {run_id}: {N:,} futures x {P} packages x {K} metrics, {I} inputs, chunks of {C:,}")
+    print(f"run {run_id}: {N:,} futures x {P} packages x {K} metrics, {I} inputs, chunks of {C:,}, "
+          f"compression {compression}, {store.write_threads} writer thread(s)")
     print(f"  package-futures written/s : {pf / wall / 1e6:8.2f} M  (wall {wall:.2f} s incl. commit)")
     print(f"  per CPU-second            : {pf / cpu / 1e6:8.2f} M  (cpu {cpu:.2f} s, {os.cpu_count()} cores)")
     print(f"  caller blocked in write   : {blocked:.2f} s; commit {t_commit:.2f} s")
-    print(f"  file size                 : {size / 1e6:8.1f} MB ({size / pf:.1f} B per package-future,"
-          f" raw doubles {8 * (K + 1) + 2} B)")
+    raw = 8 * (K + 1) + 2 + 8 * (I + 1) / P
+    print(f"  size on disk              : {size / 1e6:8.1f} MB in {n_files} run files + catalogue"
+          f" ({size / pf:.1f} B per package-future, raw {raw:.1f} B)")
     print(f"  peak RSS                  : {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.0f} MB")
 
-    if not a.no_read:
+    if read:
         store = RunStore(db, read_only=True)
         t = time.perf_counter()
         df = store.results(run_id)
@@ -101,6 +137,9 @@ def main() -> None:
         store.futures(run_id)
         t_fut = time.perf_counter() - t
         t = time.perf_counter()
+        store.quantiles(run_id, metric_names, [0.05, 0.25, 0.5, 0.75, 0.95])
+        t_q = time.perf_counter() - t
+        t = time.perf_counter()
         h = store.results_hash(run_id)
         t_hash = time.perf_counter() - t
         t = time.perf_counter()
@@ -108,7 +147,7 @@ def main() -> None:
         t_exp = time.perf_counter() - t
         store.close()
         print(f"  read results ({len(df):,} rows) {t_res:.2f} s, futures {t_fut:.2f} s, "
-              f"results_hash {t_hash:.2f} s ({h[:12]}), export parquet {t_exp:.2f} s")
+              f"quantiles (5 per metric) {t_q:.2f} s, results_hash {t_hash:.2f} s ({h[:12]}), export parquet {t_exp:.2f} s")
         print(f"  peak RSS after reads      : {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.0f} MB")
     tmp.cleanup()
 

@@ -261,7 +261,15 @@ def test_sensitivity_n_not_power_of_two_exits_2() -> None:
 
 
 def _size(db: Path) -> int:
-    return sum(p.stat().st_size for p in (db, Path(str(db) + ".wal")) if p.exists())
+    """Bytes of the store: database file, WAL and the run files in <db>.runs/."""
+    runs = Path(str(db) + ".runs")
+    files = [db, Path(str(db) + ".wal"), *(runs.rglob("*.parquet") if runs.is_dir() else [])]
+    return sum(p.stat().st_size for p in files if p.exists())
+
+
+def _staging(db: Path) -> set[str]:
+    runs = Path(str(db) + ".runs")
+    return {p.name for p in runs.glob(".staging-*")} if runs.is_dir() else set()
 
 
 def _tables(db: Path) -> set[str]:
@@ -286,7 +294,7 @@ def test_sigkill_mid_explore_keeps_earlier_run_and_no_partial_one(tmp_path) -> N
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     try:
-        # in progress = chunks of the new run reach the file (WAL or database)
+        # in progress = chunks of the new run reach the disk (Parquet files in <db>.runs/)
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and proc.poll() is None and _size(db) < size0 + (8 << 20):
             time.sleep(0.2)
@@ -301,8 +309,8 @@ def test_sigkill_mid_explore_keeps_earlier_run_and_no_partial_one(tmp_path) -> N
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
 
-    # the killed run's tables reached the file: the test really interrupted a run
-    partial = {t for t in _tables(db) if t.startswith(("futures_", "results_"))} - {f"futures_{first}", f"results_{first}"}
+    # the killed run's files reached the disk: the test really interrupted a run
+    partial = _staging(db)
     assert partial
 
     # readers see exactly the earlier run, unchanged, and no partial run
@@ -311,8 +319,9 @@ def test_sigkill_mid_explore_keeps_earlier_run_and_no_partial_one(tmp_path) -> N
         assert store.results_hash(first) == first_hash
     listed = json.loads(_ok(run_foedus("runs", "list", "--db", db, "--json")).stdout)["runs"]
     assert [r["run_id"] for r in listed] == [first]
-    # the next writer collects the orphan tables and the store stays usable
+    # the next writer collects the staging directory and the store stays usable
     with RunStore(db) as store:
         assert [r["run_id"] for r in store.list_runs()] == [first]
         assert store.results_hash(first) == first_hash
-    assert not partial & _tables(db)
+    assert not _staging(db)
+    assert not any(t.endswith(tuple(p.removeprefix(".staging-") for p in partial)) for t in _tables(db))

@@ -1,4 +1,5 @@
-"""The DuckDB run store: round trip, content hash, crash safety, bad files."""
+"""The run store (DuckDB catalogue + Parquet files per run): round trip,
+content hash, crash safety, garbage collection, bad files."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pytest
 
 import foedus
 from foedus.domain.errors import InputError
-from foedus.storage.store import RunNotFoundError, RunStore, StoreError
+from foedus.storage.store import COMPRESSIONS, RunNotFoundError, RunStore, StoreError
 
 INPUTS = ["will.USA", "will.DEU", "escalation.rate", 'odd "quoted" name']
 METRICS = ["attack_probability", "total_cost_usd_per_year", "deterrence.gap"]
@@ -70,6 +71,26 @@ def _tables(db: Path) -> set[str]:
         con.close()
 
 
+def _views(db: Path) -> set[str]:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    finally:
+        con.close()
+
+
+def _runs_dir(db: Path) -> Path:
+    return db.with_name(db.name + ".runs")
+
+
+def _entries(db: Path) -> set[str]:
+    """Names in <db>.runs/: run directories and staging directories."""
+    d = _runs_dir(db)
+    return set(os.listdir(d)) if d.is_dir() else set()
+
+
 def _expected_long(fids, results) -> pd.DataFrame:
     P, n, _ = results.shape
     df = pd.DataFrame({"package_id": np.repeat(PACKAGES, n), "future_id": np.tile(fids, P)})
@@ -117,6 +138,25 @@ def test_round_trip_list_show_export_delete(tmp_path: Path) -> None:
         assert meta["foedus_version"] == foedus.__version__
         assert meta["created_at"].endswith("+00:00")
 
+        # the data are Parquet files, one pair per chunk, in <db>.runs/<run_id>/
+        run_dir = _runs_dir(db) / rid
+        assert sorted(p.name for p in run_dir.iterdir()) == [
+            "futures-000000.parquet", "futures-000001.parquet", "futures-000002.parquet",
+            "results-000000.parquet", "results-000001.parquet", "results-000002.parquet",
+        ]
+        assert store.run_files(rid) == sorted(run_dir.iterdir())
+        assert _entries(db) == {rid}
+        schema = pq.read_schema(run_dir / "results-000000.parquet")
+        assert schema.names == ["package_idx", "future_id", *METRICS]
+        assert [str(t) for t in schema.types] == ["int16", "int64"] + ["double"] * len(METRICS)
+        # quantiles come from DuckDB over the files and match NumPy's linear interpolation
+        qs = store.quantiles(rid, [METRICS[1], "not stored"], [0.05, 0.5, 0.95])
+        assert set(qs) == set(PACKAGES) and set(qs["coalition"]) == {METRICS[1]}
+        np.testing.assert_allclose(
+            [qs["coalition"][METRICS[1]][k] for k in ("p5", "p50", "p95")],
+            np.percentile(results[2, :, 1], [5, 50, 95]),
+        )
+
         for fmt in ("parquet", "csv"):
             paths = store.export(rid, tmp_path / fmt, fmt)
             assert [p.name for p in paths] == [f"futures.{fmt}", f"results.{fmt}", "metadata.json"]
@@ -135,11 +175,30 @@ def test_round_trip_list_show_export_delete(tmp_path: Path) -> None:
             exported = json.loads(paths[2].read_text())
             assert exported["run_id"] == rid and exported["results_hash"] == store.results_hash(rid)
 
+    # plain SQL in DuckDB through the run's views, as documented
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert _views(db) >= {f"futures_{rid}", f"results_{rid}"}
+        n, mean = con.execute(
+            f"SELECT count(*), avg(r.{METRICS[0]}) FROM results_{rid} r JOIN run_packages p "
+            f"ON p.run_id = '{rid}' AND p.package_idx = r.package_idx WHERE p.package_id = 'baseline'"
+        ).fetchall()[0]
+        assert n == 1000 and mean == pytest.approx(results[0, :, 0].mean())
+        assert con.execute(f'SELECT sum("will.USA") FROM futures_{rid}').fetchall()[0][0] == pytest.approx(
+            inputs[:, 0].sum()
+        )
+    finally:
+        con.close()
+
+    with RunStore(db) as store:
         store.delete_run(rid)
         assert store.list_runs() == []
         with pytest.raises(RunNotFoundError):
             store.futures(rid)
-    assert not any(t.endswith(rid) for t in _tables(db))
+        assert _entries(db) == set()
+    assert not any(t.endswith(rid) for t in _tables(db) | _views(db))
 
 
 def test_unknown_run_and_bad_chunks(tmp_path: Path) -> None:
@@ -167,8 +226,11 @@ def test_unknown_run_and_bad_chunks(tmp_path: Path) -> None:
                 w.commit()
         with pytest.raises(ValueError, match="collide"):
             store.begin_run({}, ["a.b", "A.B"], METRICS, PACKAGES)
+        with pytest.raises(ValueError, match="compression"):
+            RunStore(tmp_path / "other.duckdb", compression="brotli")
         assert store.list_runs() == []
-    assert _tables(db) == {"store_info", "runs", "run_packages"}
+    assert _tables(db) == {"store_info", "runs", "run_packages"} and _views(db) == set()
+    assert _entries(db) == set()  # rolled-back runs leave no directory
 
 
 # ---------------------------------------------------------------- 2. hash
@@ -187,6 +249,20 @@ def test_results_hash_identical_and_sensitive(tmp_path: Path) -> None:
         changed_in = inputs.copy()
         changed_in[0, 0] = np.nextafter(changed_in[0, 0], 2.0)
         assert a.results_hash(_write(a, fids, changed_in, results)) != h
+
+    # the file layout does not matter: codec, writer threads, chunk order
+    for i, comp in enumerate(COMPRESSIONS):
+        with RunStore(tmp_path / f"c{i}.duckdb", compression=comp, write_threads=1 + i % 3) as c:
+            rid = _write(c, fids, inputs, results, order=[1, 2, 0], chunk=300)
+            assert c.results_hash(rid) == h
+            codec = pq.ParquetFile(c.run_files(rid)[-1]).metadata.row_group(0).column(2).compression
+            assert codec.lower().removesuffix("_raw") == {"none": "uncompressed"}.get(comp, comp)
+    with RunStore(":memory:") as m:  # files in a temporary directory, removed on close
+        rid = _write(m, fids, inputs, results)
+        assert m.results_hash(rid) == h
+        tmp_runs = m.runs_dir
+        assert tmp_runs.is_dir()
+    assert not tmp_runs.exists()
 
 
 # ---------------------------------------------------------------- 3. crash safety
@@ -257,20 +333,143 @@ def test_sigkill_mid_run_leaves_no_partial_run(tmp_path: Path) -> None:
     first, first_hash = lines["FIRST"]
     (partial,) = lines["SECOND"]
 
-    # the partial run's rows really reached the file (so the test means something) ...
-    assert f"futures_{partial}" in _tables(db)
-    # ... but a reader sees only the complete run, unchanged
+    # the partial run's chunks really reached the disk (so the test means something) ...
+    staging = _runs_dir(db) / f".staging-{partial}"
+    assert len(list(staging.glob("results-*.parquet"))) >= 1
+    assert _entries(db) == {first, staging.name}
+    # ... but a reader sees only the complete run, unchanged (and collects nothing)
     with RunStore(db, read_only=True) as store:
         assert [r["run_id"] for r in store.list_runs()] == [first]
         assert store.results_hash(first) == first_hash
         with pytest.raises(RunNotFoundError):
             store.results(partial)
-    # opening for writing garbage-collects the orphan tables
+    assert staging.is_dir()
+    # opening for writing garbage-collects the staging directory
     with RunStore(db) as store:
         assert [r["run_id"] for r in store.list_runs()] == [first]
         assert store.results_hash(first) == first_hash
         assert len(store.futures(first)) == 2000
-    assert not any(partial in t for t in _tables(db))
+    assert _entries(db) == {first}
+    assert not any(partial in t for t in _tables(db) | _views(db))
+
+
+# killed after the directory was renamed into place, before the runs row
+CHILD_RENAME = textwrap.dedent(
+    """
+    import os, signal, sys
+    import numpy as np
+    import foedus.storage.store as st
+
+    db = sys.argv[1]
+    rng = np.random.default_rng(5)
+    store = st.RunStore(db)
+    with store.begin_run({"seed": 0}, ["x"], ["m"], ["p1", "p2"]) as w:
+        w.write_chunk(np.arange(100), rng.random((100, 1)), rng.random((2, 100, 1)))
+        first = w.commit()
+    print("FIRST", first, store.results_hash(first), flush=True)
+
+    real_rename = os.rename
+    def rename_then_die(src, dst):
+        real_rename(src, dst)
+        print("RENAMED", os.path.basename(dst), flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    st.os.rename = rename_then_die
+    with store.begin_run({"seed": 1}, ["x"], ["m"], ["p1", "p2"]) as w:
+        w.write_chunk(np.arange(100), rng.random((100, 1)), rng.random((2, 100, 1)))
+        w.commit()
+    """
+)
+
+
+def test_sigkill_between_rename_and_insert_leaves_no_run(tmp_path: Path) -> None:
+    db = tmp_path / "runs.duckdb"
+    script = tmp_path / "child.py"
+    script.write_text(CHILD_RENAME)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(db)], capture_output=True, text=True, env=_child_env(), timeout=120
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    lines = dict((ln.split()[0], ln.split()[1:]) for ln in proc.stdout.splitlines())
+    first, first_hash = lines["FIRST"]
+    (renamed,) = lines["RENAMED"]
+    # the renamed directory is complete on disk, but has no runs row: invisible
+    assert _entries(db) == {first, renamed}
+    assert len(list((_runs_dir(db) / renamed).glob("*.parquet"))) == 2
+    with RunStore(db, read_only=True) as store:
+        assert [r["run_id"] for r in store.list_runs()] == [first]
+        with pytest.raises(RunNotFoundError):
+            store.futures(renamed)
+    with RunStore(db) as store:  # the next writer removes it
+        assert [r["run_id"] for r in store.list_runs()] == [first]
+        assert store.results_hash(first) == first_hash
+    assert _entries(db) == {first}
+
+
+def test_garbage_collection_spares_complete_runs_and_foreign_files(tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "runs.duckdb"
+    fids, inputs, results = _data(300)
+    with RunStore(db) as store:
+        kept = _write(store, fids, inputs, results)
+        h = store.results_hash(kept)
+    runs = _runs_dir(db)
+    # leftovers of crashes: a staging directory, a run directory without a
+    # runs row, a view and run_packages rows without a run ...
+    import shutil
+
+    shutil.copytree(runs / kept, runs / ".staging-r00000000aa")
+    shutil.copytree(runs / kept, runs / "r00000000bb")
+    con = duckdb.connect(str(db))
+    con.execute(f"CREATE VIEW results_r00000000bb AS SELECT * FROM read_parquet('{runs}/r00000000bb/results-*.parquet')")
+    con.execute("INSERT INTO run_packages VALUES ('r00000000bb', 0, 'x', NULL, NULL)")
+    con.close()
+    # ... and files that are not the store's
+    (runs / "README.txt").write_text("mine")
+    (runs / "backup").mkdir()
+    with RunStore(db, read_only=True):  # readers collect nothing
+        pass
+    assert _entries(db) == {kept, ".staging-r00000000aa", "r00000000bb", "README.txt", "backup"}
+    with RunStore(db) as store:
+        assert [r["run_id"] for r in store.list_runs()] == [kept]
+        assert store.results_hash(kept) == h
+        assert store._all("SELECT DISTINCT run_id FROM run_packages") == [(kept,)]
+    assert _entries(db) == {kept, "README.txt", "backup"}
+    assert _views(db) == {f"futures_{kept}", f"results_{kept}"}
+
+    # a deleted run whose directory survived (crash after the transaction)
+    with RunStore(db) as store:
+        shutil.copytree(runs / kept, tmp_path / "saved")
+        store.delete_run(kept)
+    shutil.copytree(tmp_path / "saved", runs / kept)
+    with RunStore(db) as store:
+        assert store.list_runs() == []
+    assert _entries(db) == {"README.txt", "backup"}
+
+
+def test_moved_store_repoints_views(tmp_path: Path) -> None:
+    import shutil
+
+    import duckdb
+
+    db = tmp_path / "a" / "runs.duckdb"
+    db.parent.mkdir()
+    fids, inputs, results = _data(100)
+    with RunStore(db) as store:
+        rid = _write(store, fids, inputs, results, chunk=100)
+        h = store.results_hash(rid)
+    moved = tmp_path / "b" / "moved.duckdb"
+    moved.parent.mkdir()
+    shutil.move(str(db), moved)
+    shutil.move(str(_runs_dir(db)), _runs_dir(moved))
+    with RunStore(moved, read_only=True) as store:  # the store API does not need the views
+        assert store.results_hash(rid) == h
+    RunStore(moved).close()  # a writable open re-points them
+    con = duckdb.connect(str(moved), read_only=True)
+    try:
+        assert con.execute(f"SELECT count(*) FROM results_{rid}").fetchall() == [(300,)]
+    finally:
+        con.close()
 
 
 def test_exception_inside_with_block_leaves_no_run(tmp_path: Path) -> None:
@@ -287,7 +486,25 @@ def test_exception_inside_with_block_leaves_no_run(tmp_path: Path) -> None:
         assert [r["run_id"] for r in store.list_runs()] == [kept]
         with pytest.raises(ValueError, match="rolled back"):
             w2.write_chunk(fids, inputs, results)
-    assert not any(w.run_id in t or w2.run_id in t for t in _tables(db))
+        assert _entries(db) == {kept}
+    assert not any(w.run_id in t or w2.run_id in t for t in _tables(db) | _views(db))
+
+
+def test_failed_background_write_is_reported_and_rolled_back(tmp_path: Path) -> None:
+    db = tmp_path / "runs.duckdb"
+    fids, inputs, results = _data(300)
+    with RunStore(db) as store:
+        with pytest.raises(StoreError, match="writing a chunk failed"):
+            with store.begin_run({}, INPUTS, METRICS, PACKAGES) as w:
+                w.write_chunk(fids[:100], inputs[:100], results[:, :100])
+                w._flush()
+                import shutil
+
+                shutil.rmtree(w.directory)  # the disk "fails" under the writer
+                w.write_chunk(fids[100:200], inputs[100:200], results[:, 100:200])
+                w.commit()
+        assert store.list_runs() == []
+    assert _entries(db) == set()
 
 
 def test_second_store_in_process_spares_open_writer(tmp_path: Path) -> None:
@@ -296,9 +513,10 @@ def test_second_store_in_process_spares_open_writer(tmp_path: Path) -> None:
     a = RunStore(db)
     with a.begin_run({}, INPUTS, METRICS, PACKAGES) as w:
         w.write_chunk(fids, inputs, results)
-        w._flush()  # the chunk is in the tables now
+        w._flush()  # the chunk is in the staging directory now
         b = RunStore(db)  # same process, same file: its garbage collector must skip w
         b.close()
+        assert len(list(w.directory.glob("*.parquet"))) == 2
         rid = w.commit()
     assert len(a.futures(rid)) == 200
     a.close()
@@ -346,6 +564,28 @@ def test_bad_database_paths(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as e:
         RunStore(foreign)
     _assert_clean(e.value, foreign, "not a foedus run store")
+    assert not any(p.name.endswith(".runs") for p in tmp_path.iterdir())  # nothing created beside bad files
+
+    # stores of another schema version: refused with one clear line
+    for version, needle in (("1", "is 1, written by an older foedus"), ("3", "is 3, written by a newer foedus")):
+        other = tmp_path / f"schema{version}.duckdb"
+        con = duckdb.connect(str(other))
+        con.execute("CREATE TABLE store_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        con.execute(f"INSERT INTO store_info VALUES ('schema_version', '{version}')")
+        con.close()
+        for ro in (False, True):
+            with pytest.raises(StoreError) as e:
+                RunStore(other, read_only=ro)
+            _assert_clean(e.value, other, needle)
+            assert "schema_version" in str(e.value)
+
+    # the runs directory's name is taken by a file
+    blocked = tmp_path / "blocked.duckdb"
+    RunStore(blocked).close()
+    _runs_dir(blocked).write_text("not a directory")
+    with pytest.raises(StoreError) as e:
+        RunStore(blocked)
+    _assert_clean(e.value, blocked, "exists but is not a directory")
 
 
 def test_locked_database_names_file_and_holder(tmp_path: Path) -> None:

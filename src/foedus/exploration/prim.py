@@ -446,11 +446,14 @@ def _peel(cols, lo_lim, hi_lim, init_lo, init_hi, peel_alpha, mass_min, steps):
 
 
 def _paste(X, y, cols, lo_lim, hi_lim, init_lo, init_hi, paste_alpha, mass_min, m, k, steps):
-    """EMA's pasting: widen one side of one restricted input at a time."""
+    """EMA's pasting: widen one side of one restricted input at a time.
+
+    A paste on input j can only take in points that are outside the box on
+    input j alone, so each step looks at those (grouped by input) and at the
+    points of the box lying exactly on a limit, not at all the data.
+    """
     n, d = X.shape
     res = [j for j in range(d) if lo_lim[j] != init_lo[j] or hi_lim[j] != init_hi[j]]
-    if not res:
-        return
 
     def outside(j: int) -> np.ndarray:  # points outside the limits of input j, from its sorted order
         flag = np.zeros(n, dtype=bool)
@@ -458,42 +461,45 @@ def _paste(X, y, cols, lo_lim, hi_lim, init_lo, init_hi, paste_alpha, mass_min, 
         flag[cols.idx[j, np.searchsorted(cols.val[j], hi_lim[j], "right") :]] = True
         return flag
 
+    def on_limit(j: int, value: float) -> int:  # points of the box with x_j == value
+        rows = cols.idx[j, np.searchsorted(cols.val[j], value, "left") : np.searchsorted(cols.val[j], value, "right")]
+        return int(np.count_nonzero(n_out[rows] == 0))
+
     # pasting never restricts another input, so only these inputs matter
-    x = {j: X[:, j] for j in res}
     out = {j: outside(j) for j in res}
     n_out = np.zeros(n, dtype=np.int32)  # restricted inputs on which a point is outside the box
+    which = np.zeros(n, dtype=np.int32)  # sum of j + 1 over those inputs
     for j in res:
         n_out += out[j]
+        which[out[j]] += j + 1
     while True:
         res = [j for j in res if lo_lim[j] != init_lo[j] or hi_lim[j] != init_hi[j]]
         if not res:
             return
-        in_box = np.flatnonzero(n_out == 0)
-        out_one = np.flatnonzero(n_out == 1)  # outside on exactly one restricted input
-        y_box, y_one = y[in_box], y[out_one]
+        one = np.flatnonzero(n_out == 1)  # outside on exactly one restricted input ...
+        one_dim = which[one] - 1  # ... this one
+        y_one = y[one]
         cand = []  # (value, input, lower side?, n_new, k_new, input still restricted?)
         for j in res:
-            xb, xo, oj = x[j][in_box], x[j][out_one], out[j][out_one]
+            sel = one_dim == j
+            xs, ys = X[one[sel], j], y_one[sel]
             lo, hi = lo_lim[j], hi_lim[j]
-            # EMA's order: paste the lower side, then the upper side; the
-            # data to paste from are the points in the box on every other
-            # restricted input, beyond (or on) the current limit
-            data = np.sort(np.concatenate([xb[xb <= lo], xo[oj & (xo <= lo)]]))
+            # EMA's order: paste the lower side, then the upper side. The data
+            # to paste from are the points in the box on every other
+            # restricted input and beyond or on the limit; the whole box
+            # stays inside the widened box.
+            data = np.sort(np.concatenate([xs[xs <= lo], np.full(on_limit(j, lo), lo)]))
             v = _ema_quantile(data, 1 - paste_alpha) if data.size else float(init_lo[j])
-            inb = (xb >= v) & (xb <= hi)
-            ino = oj & (xo >= v) & (xo <= hi)
+            add = (xs >= v) & (xs <= hi)
             still = v != init_lo[j] or hi != init_hi[j]
-            cand.append((v, j, True, inb, ino, still))
-            data = np.sort(np.concatenate([xb[xb >= hi], xo[oj & (xo >= hi)]]))
+            cand.append((v, j, True, m + np.count_nonzero(add), k + np.count_nonzero(ys[add]), still))
+            data = np.sort(np.concatenate([xs[xs >= hi], np.full(on_limit(j, hi), hi)]))
             v = _ema_quantile(data, paste_alpha) if data.size else float(init_hi[j])
-            inb = (xb >= lo) & (xb <= v)
-            ino = oj & (xo >= lo) & (xo <= v)
+            add = (xs >= lo) & (xs <= v)
             still = lo != init_lo[j] or v != init_hi[j]
-            cand.append((v, j, False, inb, ino, still))
-        n_new = np.array([np.count_nonzero(c[3]) + np.count_nonzero(c[4]) for c in cand], dtype=np.int64)
-        k_new = np.array(
-            [np.count_nonzero(y_box[c[3]]) + np.count_nonzero(y_one[c[4]]) for c in cand], dtype=np.int64
-        )
+            cand.append((v, j, False, m + np.count_nonzero(add), k + np.count_nonzero(ys[add]), still))
+        n_new = np.array([c[3] for c in cand], dtype=np.int64)
+        k_new = np.array([c[4] for c in cand], dtype=np.int64)
         obj = _lenient1(k, m, k_new, n_new)
         nonres = d - (len(res) - 1 + np.array([c[5] for c in cand], dtype=np.int64))
         c = _best(obj, nonres)
@@ -507,8 +513,10 @@ def _paste(X, y, cols, lo_lim, hi_lim, init_lo, init_hi, paste_alpha, mass_min, 
         else:
             hi_lim[j] = v
         n_out -= out[j]
+        which[out[j]] -= j + 1
         out[j] = outside(j)
         n_out += out[j]
+        which[out[j]] += j + 1
         m, k = n_c, k_c
         steps.append((lo_lim.copy(), hi_lim.copy(), m, k))
 
