@@ -68,7 +68,7 @@ def stage_e2e(a) -> dict:
             )
         wall = time.perf_counter() - t0
         out = json.loads(buf.getvalue())
-        size = sum(p.stat().st_size for p in Path(tmp).iterdir())
+        size = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
     pf = a.futures * len(out["robustness"])
     return {
         "stage": f"end to end, {'%d Dask workers' % a.workers if a.workers else 'single process'}",
