@@ -77,13 +77,14 @@ def approval(lv: Levers, x: Inputs, horizon: float, w: np.ndarray) -> dict[str, 
     uniq, W, Wf = lv.memo(("approval", np.asarray(w).tobytes()), lambda: _levers(lv, w))
     own_profile = _power_product(uniq[:, :-1], p)  # (C, n|1)
     profile = own_profile * np.exp(logsurv[uniq[:, -1].astype(int)])
-    national = W @ profile
+    # weights sum to 1 up to rounding: keep the averages inside [0, 1]
+    national = np.minimum(W @ profile, 1.0)
     collective = _power_product(lv.vetoes, p)
     consent = x.per_guarantor("approval.nato_consent", lv.nato_members).prod(axis=0)
     collective = collective * np.where(lv.nato_consent[:, None], consent[None, :], 1.0)
     kyiv = x.table("approval.kyiv", KYIV)[lv.kyiv]
-    in_force = Wf @ np.exp(logsurv)
-    ratification = collective * (W @ own_profile)
+    in_force = np.minimum(Wf @ np.exp(logsurv), 1.0)
+    ratification = collective * np.minimum(W @ own_profile, 1.0)
     shape = (lv.n_packages, n)
     return {
         "approval_probability": np.broadcast_to(kyiv * collective * national, shape),

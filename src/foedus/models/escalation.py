@@ -64,7 +64,9 @@ def escalation(lv: Levers, x: Inputs, cs: CredSums, attack: np.ndarray, horizon:
     exposure = (people * hazard[None, :, :]).sum(axis=1) / 1e4
     incident = -np.expm1(-horizon * exposure)
     fight = cs.any_of(nuclear & lv.combat, key="nuclear_combat")
-    risk = 1.0 - (1.0 - attack * fight) * (1.0 - incident)
+    # = 1 - (1 - attack * fight) * (1 - incident), written so that rounding
+    # can never put the total below the incident path
+    risk = incident + attack * fight * (1.0 - incident)
 
     plain = plain_people[:, :, None] + _crews((plain_air, plain_sea), x)
     rel = hazard / hazard[_WEST][None, :]
