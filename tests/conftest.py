@@ -32,6 +32,17 @@ def run_foedus(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess
     )
 
 
+def duckdb_tables(db: Path) -> set[str]:
+    """Names of the tables in a DuckDB file, read through a read-only connection."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+
+
 @pytest.fixture
 def foedus_cli():
     """``foedus_cli("validate", path)`` -> CompletedProcess (stdout, stderr, returncode)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import ROOT, SCENARIOS, foedus_command, run_foedus
+from conftest import ROOT, SCENARIOS, duckdb_tables, foedus_command, run_foedus
 from foedus.data.parameter_set import ParameterSet
 from foedus.storage.store import RunStore
 
@@ -272,16 +272,6 @@ def _staging(db: Path) -> set[str]:
     return {p.name for p in runs.glob(".staging-*")} if runs.is_dir() else set()
 
 
-def _tables(db: Path) -> set[str]:
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    finally:
-        con.close()
-
-
 def test_sigkill_mid_explore_keeps_earlier_run_and_no_partial_one(tmp_path) -> None:
     db = tmp_path / "kill.duckdb"
     first = json.loads(_ok(_explore(db, 2000, 1, "--json")).stdout)["run_id"]
@@ -324,4 +314,4 @@ def test_sigkill_mid_explore_keeps_earlier_run_and_no_partial_one(tmp_path) -> N
         assert [r["run_id"] for r in store.list_runs()] == [first]
         assert store.results_hash(first) == first_hash
     assert not _staging(db)
-    assert not any(t.endswith(tuple(p.removeprefix(".staging-") for p in partial)) for t in _tables(db))
+    assert not any(t.endswith(tuple(p.removeprefix(".staging-") for p in partial)) for t in duckdb_tables(db))

@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from conftest import duckdb_tables
+
 import foedus
 from foedus.domain.errors import InputError
 from foedus.storage.store import COMPRESSIONS, RunNotFoundError, RunStore, StoreError
@@ -59,16 +61,6 @@ def _write(store: RunStore, fids, inputs, results, order=None, chunk: int = 400)
         for s in starts:
             w.write_chunk(fids[s : s + chunk], inputs[s : s + chunk], results[:, s : s + chunk])
         return w.commit({"robust": "nato-lite"})
-
-
-def _tables(db: Path) -> set[str]:
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    finally:
-        con.close()
 
 
 def _views(db: Path) -> set[str]:
@@ -198,7 +190,7 @@ def test_round_trip_list_show_export_delete(tmp_path: Path) -> None:
         with pytest.raises(RunNotFoundError):
             store.futures(rid)
         assert _entries(db) == set()
-    assert not any(t.endswith(rid) for t in _tables(db) | _views(db))
+    assert not any(t.endswith(rid) for t in duckdb_tables(db) | _views(db))
 
 
 def test_unknown_run_and_bad_chunks(tmp_path: Path) -> None:
@@ -229,7 +221,7 @@ def test_unknown_run_and_bad_chunks(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="compression"):
             RunStore(tmp_path / "other.duckdb", compression="brotli")
         assert store.list_runs() == []
-    assert _tables(db) == {"store_info", "runs", "run_packages"} and _views(db) == set()
+    assert duckdb_tables(db) == {"store_info", "runs", "run_packages"} and _views(db) == set()
     assert _entries(db) == set()  # rolled-back runs leave no directory
 
 
@@ -350,7 +342,7 @@ def test_sigkill_mid_run_leaves_no_partial_run(tmp_path: Path) -> None:
         assert store.results_hash(first) == first_hash
         assert len(store.futures(first)) == 2000
     assert _entries(db) == {first}
-    assert not any(partial in t for t in _tables(db) | _views(db))
+    assert not any(partial in t for t in duckdb_tables(db) | _views(db))
 
 
 # killed after the directory was renamed into place, before the runs row
@@ -487,7 +479,7 @@ def test_exception_inside_with_block_leaves_no_run(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="rolled back"):
             w2.write_chunk(fids, inputs, results)
         assert _entries(db) == {kept}
-    assert not any(w.run_id in t or w2.run_id in t for t in _tables(db) | _views(db))
+    assert not any(w.run_id in t or w2.run_id in t for t in duckdb_tables(db) | _views(db))
 
 
 def test_failed_background_write_is_reported_and_rolled_back(tmp_path: Path) -> None:

@@ -92,10 +92,17 @@ def central_weights(lv: Levers, central: Inputs) -> np.ndarray:
     """Approval weights: each row's share of its package's cost at the central values."""
     if central.n != 1:
         raise ValueError("central weights need the one-future (central) inputs")
-    f = forces(lv, central)
-    return approval_weights(
-        lv, costs(lv, central, f["shortfall"])["cost_usd_per_year"][:, 0], float(central["approval.weight_on_cost"][0])
-    )
+    return _weights_from_rows(lv, central, _row_detail(lv, central))
+
+
+def _row_detail(lv: Levers, x: Inputs) -> dict[str, np.ndarray]:
+    """Per-row forces and costs (detail for people, and the approval weights)."""
+    f = forces(lv, x)
+    return {**f, **costs(lv, x, f["shortfall"])}
+
+
+def _weights_from_rows(lv: Levers, central: Inputs, rows: dict[str, np.ndarray]) -> np.ndarray:
+    return approval_weights(lv, rows["cost_usd_per_year"][:, 0], float(central["approval.weight_on_cost"][0]))
 
 
 def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | None = None, detail: bool = False) -> Evaluation:
@@ -104,8 +111,11 @@ def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | Non
     ``weights`` (approval weights per row) come from the central values; they
     are computed from ``x`` itself when ``x`` is the one-future central case."""
     n = x.n
+    detail_rows = _row_detail(lv, x) if detail else None
     if weights is None:
-        weights = central_weights(lv, x)
+        if x.n != 1:
+            raise ValueError("approval weights are needed when evaluating more than the central future")
+        weights = _weights_from_rows(lv, x, detail_rows if detail_rows is not None else _row_detail(lv, x))
     cs = CredSums(lv, x)
     frc = package_forces(lv, x)
     cst = package_costs(lv, x, frc["deploying_rows"], frc["shortfall_deploying"])
@@ -128,8 +138,7 @@ def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | Non
     rows = None
     if detail:
         K = lv.n_rows
-        f = forces(lv, x)
-        merged = {"credibility": credibility(lv, x), "approval": own_approval(lv, x), **f, **costs(lv, x, f["shortfall"])}
+        merged = {"credibility": credibility(lv, x), "approval": own_approval(lv, x), **detail_rows}
         rows = {m: np.broadcast_to(merged[m], (K, n)) for m in GUARANTOR_METRICS}
     return Evaluation(out, rows, n)
 
