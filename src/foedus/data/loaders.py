@@ -194,3 +194,18 @@ class MultiInputError(InputError):
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)
+
+
+def calibration_path() -> Path:
+    """The shipped calibration file (targets, set-ups, sample)."""
+    return _data_path("calibration.yaml")
+
+
+def load_calibration(path: str | Path | None = None, countries: CountryTable | None = None):
+    """The calibration targets and set-ups (shipped file unless ``path`` is given)."""
+    from foedus.domain.calibration import CalibrationData
+
+    p = Path(path) if path else calibration_path()
+    data, lines = load(p)
+    table = countries if countries is not None else load_countries()
+    return validate(CalibrationData, data, file=str(p), lines=lines, context={"countries": table.countries})

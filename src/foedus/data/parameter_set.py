@@ -21,12 +21,13 @@ from foedus.domain.parameter import UNIT_INTERVAL, Parameter
 
 #: Chains that must be non-increasing in the order given.
 ORDERINGS: tuple[tuple[str, ...], ...] = (
-    tuple(f"credibility.legal_form.{f}" for f in ("ratified_treaty", "congressional_executive_agreement", "executive_agreement", "political_declaration")),
-    tuple(f"credibility.trigger.{t}" for t in ("automatic", "after_consultation", "discretionary")),
-    tuple(f"escalation.incident_hazard.{p}" for p in ("contact_line", "behind_dnipro", "western_ukraine", "neighbouring_territory")),
+    tuple(f"escalation.clash_rate.{p}" for p in ("contact_line", "behind_dnipro", "western_ukraine", "neighbouring_territory")),
     tuple(f"approval.revocation_per_year.{f}" for f in ("political_declaration", "executive_agreement", "congressional_executive_agreement", "ratified_treaty")),
     tuple(f"approval.kyiv.{k}" for k in ("demanded", "accepted", "reluctant", "rejected")),
 )
+#: Parameters (or name prefixes) that must lie in (0, 1]: factors that can
+#: only lower the odds of attack, or of fulfilment per legal step.
+FACTORS = ("deterrence.hazard_ratio.", "credibility.step_odds")
 #: Prefixes that accept any known ISO3 code, falling back to ``<prefix>.default``.
 PER_COUNTRY = ("will", "approval.nato_consent")
 
@@ -84,6 +85,8 @@ class ParameterSet:
             raise InputError(source, [Problem(name, f"a value in [0, 1] (unit {p.unit.value}; rates are fractions), got {value}")])
         if value < 0:
             raise InputError(source, [Problem(name, f"a value >= 0, got {value}")])
+        if name.startswith(FACTORS) and not 0.0 < value <= 1.0:
+            raise InputError(source, [Problem(name, f"a factor in (0, 1] (it can only lower the odds), got {value}")])
 
     # -- building ------------------------------------------------------------
     def with_overrides(self, values: Mapping[str, float], source: str = "--set") -> "ParameterSet":

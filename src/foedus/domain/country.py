@@ -46,6 +46,10 @@ class Country(BaseModel):
     defence_pct_gdp: Figure
     defence_usd: Figure
     active_personnel: Figure
+    ukraine_military_aid_usd: Figure | None = Field(
+        default=None,
+        description="military aid to Ukraine a year, already inside defence spending under NATO's definition (absent: none counted)",
+    )
 
     @model_validator(mode="after")
     def _types(self) -> "Country":
@@ -72,12 +76,15 @@ class Country(BaseModel):
         return bool(self.nuclear_weapon_state.value)
 
     def figures(self) -> dict[str, Figure]:
-        return {
+        out = {
             "gdp_usd": self.gdp_usd,
             "defence_pct_gdp": self.defence_pct_gdp,
             "defence_usd": self.defence_usd,
             "active_personnel": self.active_personnel,
         }
+        if self.ukraine_military_aid_usd is not None:
+            out["ukraine_military_aid_usd"] = self.ukraine_military_aid_usd
+        return out
 
     def facts(self) -> dict[str, Fact]:
         return {

@@ -35,12 +35,14 @@ NEEDS_USD = frozenset({Kind.MILITARY_AID, Kind.HUMANITARIAN_AID, Kind.RECONSTRUC
 NEEDS_POSTURE = frozenset(
     {Kind.DEPLOYED_GROUND_FORCE, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.NAVAL_PRESENCE, Kind.TRAINING}
 )
+#: Kinds that may carry personnel (and then must state where they stand).
+MAY_HAVE_PERSONNEL = frozenset({Kind.CEASEFIRE_MONITORING})
 
 
 class Commitment(BaseModel):
     """One guarantor's promise of one kind."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     guarantor: str = Field(description="ISO3 code of a country, or a group: NATO, EU")
     kind: Kind
@@ -53,6 +55,11 @@ class Commitment(BaseModel):
     usd_per_year: float = Field(default=0.0, ge=0, le=1e13, description="Money committed per year (aid)")
     rules_of_engagement: RulesOfEngagement = RulesOfEngagement.SELF_DEFENCE
     approvals: list[Approval] = Field(default_factory=list, description="approvals beyond those the rules imply")
+    except_: list[str] = Field(
+        default_factory=list,
+        alias="except",
+        description="for a group guarantor: members that are not bound (they pay nothing and hold no veto)",
+    )
     sources: list[Reference] = Field(default_factory=list)
     note: str | None = None
 
@@ -87,6 +94,24 @@ class Commitment(BaseModel):
         return v
 
     @model_validator(mode="after")
+    def _except(self, info: ValidationInfo) -> "Commitment":
+        if not self.except_:
+            return self
+        if self.guarantor not in GROUPS:
+            raise ValueError(f"'except' only for a group guarantor ({', '.join(GROUPS)}); {self.guarantor} is a country")
+        if len(set(self.except_)) != len(self.except_):
+            raise ValueError("each member listed once in 'except'")
+        countries = (info.context or {}).get("countries")
+        if countries is not None:
+            members = [k for k, c in countries.items() if (c.is_nato if self.guarantor == "NATO" else c.is_eu)]
+            bad = [m for m in self.except_ if m not in members]
+            if bad:
+                raise ValueError(f"'except' lists members of {self.guarantor}; {', '.join(bad)} is not one")
+            if len(self.except_) >= len(members):
+                raise ValueError(f"at least one member of {self.guarantor} left bound after 'except'")
+        return self
+
+    @model_validator(mode="after")
     def _sizes(self, info: ValidationInfo) -> "Commitment":
         k = self.kind
         if k in NEEDS_TROOPS and self.troops <= 0:
@@ -95,7 +120,7 @@ class Commitment(BaseModel):
             raise ValueError(f"aircraft > 0 for a commitment of kind {k.value}")
         if k in NEEDS_USD and self.usd_per_year <= 0:
             raise ValueError(f"usd_per_year > 0 for a commitment of kind {k.value}")
-        if k in NEEDS_POSTURE and self.posture is None:
+        if (k in NEEDS_POSTURE or (k in MAY_HAVE_PERSONNEL and self.troops > 0)) and self.posture is None:
             raise ValueError(f"a posture ({', '.join(p.value for p in Posture)}) for kind {k.value}")
         if k is Kind.NUCLEAR_UMBRELLA:
             countries = (info.context or {}).get("countries")
@@ -110,6 +135,29 @@ class Commitment(BaseModel):
         return self
 
 
+class Terms(BaseModel):
+    """Terms of the ceasefire agreement itself that the package includes
+    (Fortna 2003: agreement strength), as opposed to guarantors' promises."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    buffer_zone: bool = Field(default=False, description="a demilitarised (buffer) zone along the line of contact")
+    ukraine_force_cap: int | None = Field(
+        default=None, ge=1, le=5_000_000, description="cap on Ukraine's armed forces in peacetime, persons (600,000 or 800,000 in the 2025 drafts)"
+    )
+
+    @field_validator("ukraine_force_cap", mode="before")
+    @classmethod
+    def _not_bool(cls, v: object) -> object:
+        if isinstance(v, bool):
+            raise ValueError(f"a number of persons, got {str(v).lower()}")
+        return v
+
+    @property
+    def empty(self) -> bool:
+        return not self.buffer_zone and self.ukraine_force_cap is None
+
+
 class Package(BaseModel):
     """A guarantee package: the unit foedus compares."""
 
@@ -120,6 +168,7 @@ class Package(BaseModel):
     rationale: str = Field(min_length=40, description="One paragraph: what it is and why")
     kyiv_position: KyivPosition = Field(description="Ukraine's stated position on such a package")
     sources: list[Reference] = Field(min_length=1)
+    terms: Terms = Field(default_factory=Terms)
     commitments: list[Commitment] = Field(min_length=1)
 
     def guarantors(self) -> list[str]:
@@ -128,5 +177,20 @@ class Package(BaseModel):
             seen.setdefault(c.guarantor, None)
         return list(seen)
 
-    def total_troops(self) -> int:
-        return sum(c.troops for c in self.commitments)
+    def without(self, iso3: str, members: dict[str, list[str]]) -> "Package":
+        """The package with ``iso3``'s commitments removed: its own
+        commitments dropped, and it is added to the ``except`` list of every
+        group commitment it would be bound by (``members``: group -> ISO3
+        codes). May leave a package with no commitments ("Ukraine alone");
+        built without validation, for evaluation only."""
+        kept: list[Commitment] = []
+        for c in self.commitments:
+            if c.guarantor == iso3:
+                continue
+            if c.guarantor in GROUPS and iso3 in members.get(c.guarantor, ()) and iso3 not in c.except_:
+                bound = [m for m in members[c.guarantor] if m not in c.except_ and m != iso3]
+                if not bound:
+                    continue
+                c = c.model_copy(update={"except_": [*c.except_, iso3]})
+            kept.append(c)
+        return self.model_copy(update={"id": f"{self.id}-without-{iso3.lower()}", "commitments": kept})

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from foedus.domain.reference import Reference
-from foedus.domain.vocabulary import Unit
+from foedus.domain.vocabulary import Basis, Unit
 
 #: Units whose values must lie in [0, 1].
 UNIT_INTERVAL = frozenset({Unit.FRACTION, Unit.PROBABILITY})
@@ -38,6 +38,26 @@ class Uncertainty(BaseModel):
         return self
 
 
+class Calibration(BaseModel):
+    """How a calibrated parameter was fitted: the targets it was fitted to
+    (ids in ``data/calibration.yaml``) and each target's residual after the
+    fit, in units of the target's half band (0 = at the target's value,
+    +-1 = at the edge of its band)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    targets: list[str] = Field(min_length=1)
+    residuals: dict[str, float] = Field(default_factory=dict)
+    fitted: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> "Calibration":
+        extra = set(self.residuals) - set(self.targets)
+        if extra:
+            raise ValueError(f"residuals only for the listed targets; {', '.join(sorted(extra))} is not listed")
+        return self
+
+
 class Parameter(BaseModel):
     """One named parameter. ``name`` is ``<file stem>.<key>`` (``will.USA``)."""
 
@@ -48,6 +68,8 @@ class Parameter(BaseModel):
     unit: Unit
     values: dict[dt.date, float] = Field(min_length=1, description="value by the date it took effect")
     references: list[Reference] = Field(min_length=1)
+    basis: Basis = Field(description="evidence (the source gives the number), calibrated (fitted to named targets) or judgement")
+    calibration: Calibration | None = None
     uncertainty: Uncertainty | None = None
     group: str | None = Field(default=None, description="sub-model that owns it")
 
@@ -65,6 +87,8 @@ class Parameter(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "Parameter":
+        if (self.basis is Basis.CALIBRATED) != (self.calibration is not None):
+            raise ValueError("a 'calibration' entry (targets, residuals) exactly when basis is calibrated")
         u = self.uncertainty
         if u is not None:
             if self.unit in UNIT_INTERVAL and (u.low < 0 or u.high > 1):
@@ -114,6 +138,8 @@ class Parameter(BaseModel):
             "date": self.date.isoformat(),
             "values": {d.isoformat(): v for d, v in sorted(self.values.items())},
             "description": " ".join(self.description.split()),
+            "basis": self.basis.value,
+            "calibration": None if self.calibration is None else self.calibration.model_dump(mode="json"),
             "source": self.references[0].short(),
             "references": [ref(r) for r in self.references],
             "uncertainty": None

@@ -37,6 +37,8 @@ class Kind(_Vocab):
     SANCTIONS_SNAPBACK = "sanctions_snapback"
     HUMANITARIAN_AID = "humanitarian_aid"
     RECONSTRUCTION_AID = "reconstruction_aid"
+    CEASEFIRE_MONITORING = "ceasefire_monitoring"
+    JOINT_COMMISSION = "joint_commission"
 
 
 class LegalForm(_Vocab):
@@ -107,6 +109,14 @@ class DeploymentApproval(_Vocab):
     NONE = "none"
 
 
+class Basis(_Vocab):
+    """Where a parameter's value comes from."""
+
+    EVIDENCE = "evidence"  # the source gives the number (or arithmetic on numbers it gives)
+    CALIBRATED = "calibrated"  # fitted to named published targets (data/calibration.yaml)
+    JUDGEMENT = "judgement"  # a modelling judgement; the sources inform it but give no number
+
+
 class Grade(_Vocab):
     """Confidence grade of a figure."""
 
@@ -144,10 +154,26 @@ class Unit(_Vocab):
     DIMENSIONLESS = "dimensionless"
 
 
-#: Kinds that put the guarantor's own forces at risk or in the fight.
-COMBAT_KINDS = frozenset(
-    {Kind.MUTUAL_DEFENCE, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.DEPLOYED_GROUND_FORCE, Kind.NAVAL_PRESENCE}
+#: Kinds that promise to fight (or to respond, for sanctions) when Ukraine is
+#: attacked. A ground force under self-defence rules promises to defend
+#: itself, not Ukraine: it counts only through its hand-tying presence.
+PROMISE_KINDS = frozenset(
+    {Kind.MUTUAL_DEFENCE, Kind.NUCLEAR_UMBRELLA, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.NAVAL_PRESENCE, Kind.DEPLOYED_GROUND_FORCE}
 )
+#: Kinds delivered in peacetime over the horizon (their value depends on the
+#: commitment staying in force and being paid, not on anyone fighting).
+DELIVERED_KINDS = frozenset(
+    {Kind.MILITARY_AID, Kind.TRAINING, Kind.INTELLIGENCE_SHARING, Kind.HUMANITARIAN_AID, Kind.RECONSTRUCTION_AID,
+     Kind.CEASEFIRE_MONITORING, Kind.JOINT_COMMISSION}
+)
+#: Kinds a group (NATO, EU) decides as one actor rather than member by member.
+COLLECTIVE_KINDS = frozenset({Kind.SANCTIONS_SNAPBACK, Kind.CONSULTATION, Kind.INTELLIGENCE_SHARING})
+#: Kinds that put armed personnel, aircraft or ships somewhere (they need
+#: parliamentary approval where the deployment regime asks for it).
+ARMED_KINDS = frozenset({Kind.DEPLOYED_GROUND_FORCE, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.NAVAL_PRESENCE, Kind.TRAINING})
+#: Postures on Ukrainian territory (forces there tie the guarantor's hands
+#: and need Kyiv's consent).
+IN_UKRAINE = frozenset({Posture.WESTERN_UKRAINE, Posture.BEHIND_DNIPRO, Posture.CONTACT_LINE})
 
 #: Groups a commitment may name instead of one country.
 GROUPS = ("NATO", "EU")

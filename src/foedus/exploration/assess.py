@@ -14,17 +14,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from foedus.models.approval import approval, own_approval, weights as approval_weights
+from foedus.models.approval import approval, own_approval, survival, weights as approval_weights
 from foedus.models.combat import combat
-from foedus.models.costs import costs, package_costs
-from foedus.models.credibility import credibility
+from foedus.models.costs import costs, element_costs, package_costs
+from foedus.models.credibility import credibility, delivery, guarantor_fights
 from foedus.models.deterrence import deterrence
 from foedus.models.escalation import escalation
-from foedus.models.forces import forces, package_forces
+from foedus.models.forces import forces, package_forces, shortfall_rows
 from foedus.models.humanitarian import humanitarian
 from foedus.models.inputs import Inputs
-from foedus.models.sums import CredSums
 from foedus.models.levers import Levers
+from foedus.models.sums import Probabilities
 
 
 #: The package-level metrics of the JSON contract, first, then the extras.
@@ -54,6 +54,7 @@ PACKAGE_METRICS = CONTRACT_METRICS + (
 )
 GUARANTOR_METRICS = (
     "credibility",
+    "delivery",
     "approval",
     "cost_usd_per_year",
     "cost_pct_gdp",
@@ -78,69 +79,95 @@ LOWER_IS_BETTER = frozenset(
 )
 
 
+#: Per-element detail (one legal instrument of one guarantor).
+ELEMENT_METRICS = ("credibility", "delivery", "approval", "survival", "cost_usd_per_year", "weight")
+
+
 @dataclass
 class Evaluation:
     """Raw arrays of one evaluation: ``packages[m]`` is ``(P, n)``,
-    ``rows[m]`` is ``(K, n)`` (only when ``detail`` was asked)."""
+    ``rows[m]`` is ``(Q, n)`` per guarantor row and ``elements[m]`` is
+    ``(E, n)`` per element (only when ``detail`` was asked);
+    ``internals`` holds intermediate package arrays (channels, combat
+    rates, coalition stretch) when asked."""
 
     packages: dict[str, np.ndarray]
     rows: dict[str, np.ndarray] | None
     n: int
+    elements: dict[str, np.ndarray] | None = None
+    internals: dict[str, np.ndarray] | None = None
 
 
 def central_weights(lv: Levers, central: Inputs) -> np.ndarray:
-    """Approval weights: each row's share of its package's cost at the central values."""
+    """Approval weights per element, from the costs at the central values."""
     if central.n != 1:
         raise ValueError("central weights need the one-future (central) inputs")
-    return _weights_from_rows(lv, central, _row_detail(lv, central))
+    _, _, _, short = shortfall_rows(lv, central)
+    return approval_weights(lv, element_costs(lv, central, short)[:, 0], float(central["approval.weight_on_cost"][0]))
 
 
-def _row_detail(lv: Levers, x: Inputs) -> dict[str, np.ndarray]:
-    """Per-row forces and costs (detail for people, and the approval weights)."""
+def _row_detail(lv: Levers, x: Inputs, horizon: float) -> dict[str, np.ndarray]:
+    """Per-guarantor forces, costs, credibility, delivery and own approval."""
     f = forces(lv, x)
-    return {**f, **costs(lv, x, f["shortfall"])}
+    c = costs(lv, x, f["shortfall"])
+    deliv = delivery(lv, x, horizon)
+    money = (lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_delivery = lv.sum_rows(deliv * money) / lv.sum_rows(money)
+    own = np.exp(lv.sum_rows(np.log(np.maximum(own_approval(lv, x), 1e-300))))
+    return {**f, **c, "credibility": guarantor_fights(lv, x), "delivery": mean_delivery, "approval": own}
 
 
-def _weights_from_rows(lv: Levers, central: Inputs, rows: dict[str, np.ndarray]) -> np.ndarray:
-    return approval_weights(lv, rows["cost_usd_per_year"][:, 0], float(central["approval.weight_on_cost"][0]))
-
-
-def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | None = None, detail: bool = False) -> Evaluation:
+def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | None = None, detail: bool = False,
+             internals: bool = False) -> Evaluation:
     """Evaluate all packages in ``lv`` over the futures in ``x``.
 
-    ``weights`` (approval weights per row) come from the central values; they
-    are computed from ``x`` itself when ``x`` is the one-future central case."""
+    ``weights`` (approval weights per element) come from the central values;
+    they are computed from ``x`` itself when ``x`` is the one-future central
+    case."""
     n = x.n
-    detail_rows = _row_detail(lv, x) if detail else None
     if weights is None:
         if x.n != 1:
             raise ValueError("approval weights are needed when evaluating more than the central future")
-        weights = _weights_from_rows(lv, x, detail_rows if detail_rows is not None else _row_detail(lv, x))
-    cs = CredSums(lv, x)
+        weights = central_weights(lv, x)
+    pr = Probabilities(lv, x, horizon)
     frc = package_forces(lv, x)
     cst = package_costs(lv, x, frc["deploying_rows"], frc["shortfall_deploying"])
-    det = deterrence(lv, x, cs, horizon)
+    det = deterrence(lv, x, pr, horizon)
     cmb = combat(det["defender_strength"], det["adversary_win_probability"], det["attack_probability"], x)
     apr = approval(lv, x, horizon, weights)
-    esc = escalation(lv, x, cs, det["attack_probability"], horizon)
-    hum = humanitarian(lv, x, cs)
+    esc = escalation(lv, x, det["attack_probability"], det["nuclear_guarantor_fights"], horizon)
+    hum = humanitarian(lv, x, pr)
     pkg = {
         **{k: det[k] for k in ("attack_probability", "annual_attack_probability", "defender_strength")},
-        **cmb,
+        **{k: cmb[k] for k in ("defence_holds_probability", "casualties_if_war", "expected_casualties")},
         **apr,
-        **{k: esc[k] for k in ("escalation_risk", "adversary_acceptance", "incident_probability")},
+        **esc,
         **hum,
         **cst,
         **{k: frc[k] for k in ("troops_deployed", "troops_required_pool", "guarantors_short")},
     }
     P = lv.n_packages
     out = {m: np.broadcast_to(pkg[m], (P, n)) for m in PACKAGE_METRICS}
-    rows = None
+    rows = elements = None
     if detail:
-        K = lv.n_rows
-        merged = {"credibility": credibility(lv, x), "approval": own_approval(lv, x), **detail_rows}
-        rows = {m: np.broadcast_to(merged[m], (K, n)) for m in GUARANTOR_METRICS}
-    return Evaluation(out, rows, n)
+        Q, E = lv.n_rows, lv.n_elements
+        merged = _row_detail(lv, x, horizon)
+        rows = {m: np.broadcast_to(merged[m], (Q, n)) for m in GUARANTOR_METRICS}
+        el = {
+            "credibility": credibility(lv, x),
+            "delivery": delivery(lv, x, horizon),
+            "approval": own_approval(lv, x),
+            "survival": survival(lv, x, horizon),
+            "cost_usd_per_year": element_costs(lv, x, merged["shortfall"]),
+            "weight": np.asarray(weights, dtype=np.float64)[:, None],
+        }
+        elements = {m: np.broadcast_to(el[m], (E, n)) for m in ELEMENT_METRICS}
+    extra = None
+    if internals:
+        extra = {**{k: np.broadcast_to(v, (P, n)) for k, v in det.items()}, **{k: np.broadcast_to(v, (P, n)) for k, v in cmb.items()},
+                 "coalition_stretch": np.broadcast_to(frc["coalition_stretch"], (P, n))}
+    return Evaluation(out, rows, n, elements, extra)
 
 
 def assess(packages, futures=None, *, parameters=None, countries=None, horizon: float | None = None, detail: bool = True):
@@ -176,7 +203,7 @@ def assess(packages, futures=None, *, parameters=None, countries=None, horizon: 
         G = len(lv.guarantors)
         for m, a in ev.rows.items():
             full = np.full((lv.n_packages, G, x.n), np.nan)
-            full[lv.row_package, lv.row_guarantor] = a
+            full[lv.q_package, lv.q_guarantor] = a
             ds[m if m not in ds else f"{m}_by_guarantor"] = (("package", "guarantor", "future"), full)
         ds = ds.assign_coords(guarantor=lv.guarantors)
     return ds

@@ -1,29 +1,38 @@
 """Approval: probability that the package is approved and stays in force.
 
-Equations (row k of guarantor g in package p, future n)::
+Equations (element e of package p, future n)::
 
-    approve_k   = prod_a p_a ** count[k, a]       the guarantor's own veto players
+    approve_e   = prod_a p_a ** count[e, a]       the element's own veto players
                   (Senate 2/3 for a US treaty, both Houses for a congressional-
                   executive agreement, Commons, Bundestag, Art. 35, other
                   parliaments with prior or ex-post approval)
-    survive_k   = (1 - revocation_per_year[form_k]) ** horizon
-    national    = sum_k weight_k * approve_k * survive_k
+    survive_e   = (1 - revocation_per_year[form_e]) ** horizon
+    national    = sum_e weight_e * approve_e * survive_e
     collective  = prod_a p_a ** count[p, a]       package-wide vetoes (EU unanimity)
                   * prod_{m in NATO} consent_m     if the package is NATO membership
                                                    (or lists nato_unanimity)
-    kyiv        = kyiv[position_p]                (a package Kyiv rejects is unstable)
+    kyiv        = kyiv[position_p]   if the package asks anything of Ukraine, else 1
     approval    = kyiv * collective * national
 
-``weight_k`` blends guarantor k's share of the package's peacetime cost at
-the central values (what it pays) with its share of the package's GDP (what
-its promise could bring in war), half and half by default
-(``approval.weight_on_cost``), so ``national`` is the expected share of the
-package, by what each guarantor brings, that is approved and still in force
-at the horizon: a coalition does
-not fall when one small parliament says no, but it shrinks. Veto players
-come from :func:`foedus.models.levers.implied_approvals` plus those the file
-lists. Properties: every factor is a probability, so adding a veto player
-never raises approval; NATO unanimity is exactly the product over members.
+``weight_e`` blends the element's share of the package's peacetime cost at
+the central values (what it costs) with its guarantor's share of the
+package's GDP split over the guarantor's elements (what its promise could
+bring in war), half and half by default (``approval.weight_on_cost``). So
+``national`` is the expected share of the package, by what each instrument
+brings, that is approved and still in force at the horizon: a coalition
+does not fall when one small parliament says no, but it shrinks. Removing a
+guarantor therefore raises approval unless that guarantor's own instruments
+were approved and kept in force more often than the package's average (it
+was holding the average up).
+
+A package asks something of Ukraine (and needs Kyiv's acceptance) when it
+holds any commitment stronger than a political declaration, forces on
+Ukrainian soil, or terms of the ceasefire (a buffer zone, a cap on its
+forces). Unilateral declarations, as in the status quo, need nobody's
+approval. EU instruments need unanimity unless members stay out (``except``,
+enhanced cooperation). Properties: every factor is a probability, so adding
+a veto player never raises approval; NATO unanimity is exactly the product
+over members.
 """
 
 from __future__ import annotations
@@ -35,15 +44,14 @@ from foedus.models.levers import FORMS, KYIV, VETOES, Levers
 
 
 def weights(lv: Levers, central_cost: np.ndarray, on_cost: float = 0.5) -> np.ndarray:
-    """Row weights ``(K,)``: ``on_cost`` x the row's share of its package's
-    cost at the central values + (1 - on_cost) x its guarantor's GDP share
-    (all GDP share when the package costs nothing). Cost measures what a
-    guarantor pays in peacetime; GDP what its promise could bring in war."""
-    cost = np.asarray(central_cost, dtype=np.float64).reshape(lv.n_rows)
-    total = lv.sum_rows(cost)[lv.row_package]
+    """Element weights ``(E,)``: ``on_cost`` x the element's share of its
+    package's cost at the central values + (1 - on_cost) x its GDP share
+    (all GDP share when the package costs nothing)."""
+    cost = np.asarray(central_cost, dtype=np.float64).reshape(lv.n_elements)
+    total = lv.sum_packages(cost, level="e")[lv.el_package]
     with np.errstate(divide="ignore", invalid="ignore"):
-        cost_share = np.where(total > 0, cost / np.where(total > 0, total, 1.0), lv.gdp_weight)
-    return on_cost * cost_share + (1.0 - on_cost) * lv.gdp_weight
+        cost_share = np.where(total > 0, cost / np.where(total > 0, total, 1.0), lv.el_gdp_weight)
+    return on_cost * cost_share + (1.0 - on_cost) * lv.el_gdp_weight
 
 
 def _power_product(counts: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -55,36 +63,43 @@ def _power_product(counts: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def own_approval(lv: Levers, x: Inputs) -> np.ndarray:
-    """Per-row probability that the guarantor's own veto players approve, ``(K, n|1)``."""
-    return _power_product(lv.row_vetoes, x.table("approval", VETOES))
+    """Per-element probability that its own veto players approve, ``(E, n|1)``."""
+    return _power_product(lv.el_vetoes, x.table("approval", VETOES))
+
+
+def survival(lv: Levers, x: Inputs, horizon: float) -> np.ndarray:
+    """Per-element probability of still being in force at the horizon, ``(E, n|1)``."""
+    return np.exp(np.log1p(-x.table("approval.revocation_per_year", FORMS)) * horizon)[lv.form]
 
 
 def _levers(lv: Levers, w: np.ndarray):
-    # rows with the same veto counts and legal form share one future profile
-    keys = np.concatenate([lv.row_vetoes, lv.form[:, None].astype(float)], axis=1)
-    uniq, cls = np.unique(keys, axis=0, return_inverse=True)
+    # elements with the same veto counts and legal form share one future profile
+    keys = np.concatenate([lv.el_vetoes, lv.form[:, None].astype(float)], axis=1)
+    uniq, cls = np.unique(keys, axis=0, return_inverse=True) if keys.size else (np.zeros((0, len(VETOES) + 1)), np.zeros(0, dtype=np.int64))
     W = np.zeros((lv.n_packages, uniq.shape[0]))
-    np.add.at(W, (lv.row_package, cls.reshape(-1)), w)
+    np.add.at(W, (lv.el_package, cls.reshape(-1)), w)
     Wf = np.zeros((lv.n_packages, len(FORMS)))
-    np.add.at(Wf, (lv.row_package, lv.form), w)
-    return uniq, W, Wf
+    np.add.at(Wf, (lv.el_package, lv.form), w)
+    # a package with no elements (Ukraine alone) has nothing to approve
+    empty = W.sum(axis=1) <= 0
+    return uniq, W, Wf, empty
 
 
 def approval(lv: Levers, x: Inputs, horizon: float, w: np.ndarray) -> dict[str, np.ndarray]:
     n = x.n
     p = x.table("approval", VETOES)
     logsurv = np.log1p(-x.table("approval.revocation_per_year", FORMS)) * horizon  # (4, n|1)
-    uniq, W, Wf = lv.memo(("approval", np.asarray(w).tobytes()), lambda: _levers(lv, w))
+    uniq, W, Wf, empty = lv.memo(("approval", np.asarray(w).tobytes()), lambda: _levers(lv, w))
     own_profile = _power_product(uniq[:, :-1], p)  # (C, n|1)
     profile = own_profile * np.exp(logsurv[uniq[:, -1].astype(int)])
     # weights sum to 1 up to rounding: keep the averages inside [0, 1]
-    national = np.minimum(W @ profile, 1.0)
+    national = np.where(empty[:, None], 1.0, np.minimum(W @ profile, 1.0))
     collective = _power_product(lv.vetoes, p)
     consent = x.per_guarantor("approval.nato_consent", lv.nato_members).prod(axis=0)
     collective = collective * np.where(lv.nato_consent[:, None], consent[None, :], 1.0)
-    kyiv = x.table("approval.kyiv", KYIV)[lv.kyiv]
-    in_force = np.minimum(Wf @ np.exp(logsurv), 1.0)
-    ratification = collective * np.minimum(W @ own_profile, 1.0)
+    kyiv = np.where(lv.needs_kyiv[:, None], x.table("approval.kyiv", KYIV)[lv.kyiv], 1.0)
+    in_force = np.where(empty[:, None], 1.0, np.minimum(Wf @ np.exp(logsurv), 1.0))
+    ratification = collective * np.where(empty[:, None], 1.0, np.minimum(W @ own_profile, 1.0))
     shape = (lv.n_packages, n)
     return {
         "approval_probability": np.broadcast_to(kyiv * collective * national, shape),

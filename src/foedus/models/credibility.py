@@ -1,23 +1,49 @@
-"""Credibility: the probability that a guarantor fights (or delivers what it
-promised) when the trigger occurs.
+"""Credibility and delivery: the probability that a package element is
+honoured when Ukraine is attacked, and the share of it delivered in
+peacetime.
 
-Equation (row k of guarantor g, future n)::
+Equations (element e of guarantor g in package p, future n)::
 
-    h_k    = handtying_max * (1 - exp(-troops_in_ukraine_k / handtying_scale))
-    base_k = reliability_prior * legal_form[form_k] * trigger[trigger_k] * interest_g
-    cred_k = will_g * (h_k + (1 - h_k) * base_k)
+    c0_e    = odds^-1( odds(reliability_prior) * step_odds ** (form_e + trigger_e) )   if e promises to act
+            = 0                                                                        otherwise
+    h_g     = 1 - exp(-troops_in_ukraine_g / handtying_scale)
+    cred_e  = comb(h_g + (1 - h_g) * c0_e, will_g)
+    deliv_e = comb(persist[form_e], will_g)
+    persist[form] = (1 - (1 - r_form) ** H) / (-H * ln(1 - r_form))     mean share of the horizon in force
+    comb(p, w)    = p w / (p w + (1 - p)(1 - w))                       odds(p) times odds(w)
 
-``reliability_prior``: defence pacts honoured 41% of the time, 22-75% by
-study (Berkemeier & Fuhrmann 2018, doi:10.1177/2053168018799116; Leeds, Long
-& Mitchell 2000, doi:10.1177/0022002700044005006). Legal form and trigger
-multipliers: reliability-enhancing design (Mattes 2012,
-doi:10.1017/S002081831200029X; Chiba, Johnson & Leeds 2015,
-doi:10.1086/682074). Hand-tying with diminishing returns: Schelling (1966);
-small tripwires alone do not deter (Reiter & Poast 2021, TNSR 4(3)). The
-form is ``will * (1 - (1-h)(1-base))``: troops in harm's way and the legal
-promise are two routes to fighting, and no will means no fighting.
-Properties: treaty >= executive agreement >= declaration; more troops never
-lower it; will = 0 gives 0; always in [0, 1].
+``form_e`` counts steps down from a ratified treaty (0) to a political
+declaration (3), ``trigger_e`` from automatic (0) to discretionary (2).
+
+*The fulfilment rate is counted once.* ``reliability_prior`` is the
+historical rate at which defence pacts were honoured when invoked (41 %,
+22-75 % by study: Berkemeier & Fuhrmann 2018, doi:10.1177/2053168018779697;
+Leeds, Long & Mitchell 2000, doi:10.1177/0022002700044005006). That rate
+already contains the will and interest of the average historical ally, so
+``will`` is measured *relative to it*: 0.5 is the average ally (a ratified,
+automatic treaty is then honoured at exactly the published rate), 0 never
+honours anything, 1 always does. Combining in odds (``comb``) keeps every
+value a probability and needs no other discount.
+
+*One element, one credibility.* An element is one legal instrument (the
+guarantor's commitments with the same form and trigger); its credibility
+comes from its own form and trigger, the guarantor's will and the
+guarantor's hand-tying (its own troops on Ukrainian soil, Schelling 1966;
+small tripwires tie hands little, Reiter & Poast 2021). A ground force under
+self-defence rules promises nothing (``c0 = 0``): it fights only as far as
+its presence ties its guarantor's hands. A group's collective measure is one
+decision of the group: the group's will, no hand-tying.
+
+*Delivery* (aid, training, intelligence, monitoring, a joint commission,
+humanitarian and reconstruction money) does not depend on anyone fighting:
+it is the share of the horizon the commitment stays in force (its legal
+form's yearly revocation rate, ``approval.revocation_per_year``), moved by
+the guarantor's will in the same way. Troops in Ukraine do not raise it.
+
+Properties: treaty >= congressional-executive >= executive agreement >=
+declaration and automatic >= after consultation >= discretionary (each step
+multiplies the odds by ``step_odds`` < 1); more troops in Ukraine never
+lower credibility; will = 0 gives 0; all values in [0, 1].
 """
 
 from __future__ import annotations
@@ -25,21 +51,76 @@ from __future__ import annotations
 import numpy as np
 
 from foedus.models.inputs import Inputs
-from foedus.models.levers import FORMS, IN_UKRAINE, TRIGGERS, Levers
+from foedus.models.levers import FORMS, Levers
 
 
-def troops_in_ukraine(lv: Levers) -> np.ndarray:
-    return (lv.ground + lv.trainers)[:, IN_UKRAINE].sum(axis=1)
+def legal_promise(prior, step_odds, steps):
+    """``odds^-1(odds(prior) * step_odds ** steps)``: the probability that a
+    promise ``steps`` rungs below a ratified automatic treaty is honoured by
+    the average ally."""
+    o = prior / (1.0 - prior) * step_odds**steps
+    return o / (1.0 + o)
+
+
+def combine_with_will(p, will):
+    """``comb(p, will)``: multiply the odds of ``p`` by the odds of ``will``
+    (0.5 leaves ``p`` unchanged). ``will = 0`` gives 0; ``p = 0`` gives 0."""
+    p, will = np.broadcast_arrays(np.asarray(p, dtype=np.float64), np.asarray(will, dtype=np.float64))
+    num = p * will
+    den = num + (1.0 - p) * (1.0 - will)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+
+
+def hand_tying(troops, scale):
+    """``1 - exp(-troops / scale)``: the chance that a guarantor fights
+    because its own troops in Ukraine are attacked."""
+    return -np.expm1(-np.asarray(troops, dtype=np.float64) / scale)
+
+
+def delivery_by_form(x: Inputs, horizon: float) -> np.ndarray:
+    """``(4, n|1)`` mean share of the horizon a commitment of each legal form
+    stays in force, from the yearly revocation rates."""
+    r = x.table("approval.revocation_per_year", FORMS)
+    rate = -np.log1p(-np.minimum(r, 1.0 - 1e-12))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(rate > 0, -np.expm1(-rate * horizon) / (rate * horizon), 1.0)
+    return mean
 
 
 def credibility(lv: Levers, x: Inputs) -> np.ndarray:
-    """Credibility per row, ``(K, n|1)``."""
-    form = x.table("credibility.legal_form", FORMS)[lv.form]
-    trig = x.table("credibility.trigger", TRIGGERS)[lv.trigger]
-    front = lv.row_values(lv.frontline)[:, None]
-    interest = np.where(front, x["credibility.interest.frontline"][None, :], x["credibility.interest.other"][None, :])
-    base = x["credibility.reliability_prior"][None, :] * form * trig * interest
-    t = troops_in_ukraine(lv)[:, None]
-    h = x["credibility.handtying_max"][None, :] * -np.expm1(-t / x["credibility.handtying_scale"][None, :])
-    will = lv.row_values(x.per_guarantor("will", lv.guarantors))
-    return will * (h + (1.0 - h) * base)
+    """Credibility of every element, ``(E, n|1)``, written element by element
+    (detail and tests; the assessment uses the class form in ``sums``)."""
+    steps = (lv.form + lv.trigger)[:, None]
+    c0 = np.where(lv.promise[:, None], legal_promise(x["credibility.reliability_prior"][None, :], x["credibility.step_odds"][None, :], steps), 0.0)
+    troops = lv.troops_in_ukraine()[lv.el_q][:, None]
+    h = np.where(lv.collective[:, None], 0.0, hand_tying(troops, x["credibility.handtying_scale"][None, :]))
+    return combine_with_will(h + (1.0 - h) * c0, element_will(lv, x))
+
+
+def delivery(lv: Levers, x: Inputs, horizon: float) -> np.ndarray:
+    """Peacetime delivery of every element, ``(E, n|1)``."""
+    return combine_with_will(delivery_by_form(x, horizon)[lv.form], element_will(lv, x))
+
+
+def element_will(lv: Levers, x: Inputs) -> np.ndarray:
+    """``(E, n|1)`` the will parameter of every element."""
+    keys = lv.will_keys(x)
+    width = max(x[k].size for k in set(keys)) if keys else 1
+    return np.stack([np.broadcast_to(x[k], (width,)) for k in keys]) if keys else np.zeros((0, 1))
+
+
+def guarantor_fights(lv: Levers, x: Inputs) -> np.ndarray:
+    """``(Q, n|1)`` probability that each guarantor fights if Ukraine is
+    attacked: ``comb(1 - (1 - h_g) * prod_e (1 - c0_e), will_g)`` over its own
+    promises (its elements share its will and its hand-tying, so they are not
+    independent of each other). A guarantor with no promise and no troops in
+    Ukraine gets 0."""
+    steps = (lv.form + lv.trigger)[:, None]
+    c0 = np.where((lv.fight_promise & ~lv.collective)[:, None], legal_promise(x["credibility.reliability_prior"][None, :], x["credibility.step_odds"][None, :], steps), 0.0)
+    keep = np.exp(lv.sum_rows(np.log(np.maximum(1.0 - c0, 1e-300))))
+    h = hand_tying(lv.troops_in_ukraine()[:, None], x["credibility.handtying_scale"][None, :])
+    keys = [f"will.{lv.guarantors[g]}" if f"will.{lv.guarantors[g]}" in x else "will.default" for g in lv.q_guarantor]
+    width = max([x[k].size for k in keys] + [keep.shape[1], h.shape[1]])
+    will = np.stack([np.broadcast_to(x[k], (width,)) for k in keys]) if keys else np.zeros((0, width))
+    return combine_with_will(1.0 - (1.0 - h) * keep, will)

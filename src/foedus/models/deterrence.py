@@ -1,45 +1,80 @@
 """Deterrence: probability that the adversary renews the war within the horizon.
 
 An expected-utility (bargaining) model in the tradition of Fearon (1995,
-doi:10.1017/S0020818300033324). Utility unit: the adversary's cost of a
-failed renewed offensive. Per package p and future n::
+doi:10.1017/S0020818300033324) whose cost terms are measured as hazard
+ratios, the unit in which the evidence on ceasefires and alliances is
+reported (Fortna 2003, doi:10.1017/S0020818303572046). Per package p and
+future n::
 
-    w_post   = exp(-arrival_days[post] / decisive_window_days)
-    power_k  = sum_post w_post * (ground + aircraft * te_aircraft + ships * te_ship)
-               + mutual_defence_k * available_g * surge_share * exp(-arrival_surge / window)
-    D        = (U + aid_te + training_te) * (1 + intel_mult * intel) + sum_k cred_k * power_k
-    p_win    = 1 / (1 + (defender_advantage * D / R) ** decisiveness)
-    E        = nuclear_escalation_cost * (1 - prod_k (1 - cred_k * e_k))
-               e_k = 1 for a nuclear umbrella, nuclear_shadow for a nuclear state's
-               other combat commitments, 0 otherwise
-    S        = sanctions_cost * (1 - prod_k (1 - cred_k * snapback_k))
-    Delta    = resolve * p_win - (1 - p_win) - E - S
-    annual   = 1 / (1 + exp(-Delta / payoff_dispersion))
-    attack   = 1 - (1 - annual) ** horizon_years
+    w_post  = exp(-arrival_days[post] / decisive_window_days)
+    power_e = sum_post w_post * (ground + aircraft * te_aircraft + ships * te_ship)
+              + mutual_defence_e * active_g * surge_share * exp(-arrival_days.surge / window)
+    funds   = (ukraine_own_defence + sum_e deliv_e * aid_e) / (ukraine_own_defence + aid_baseline)
+    U       = min(ukraine_forces, force_cap_p) * funds + sum_e deliv_e * trainers_e * te_per_trainer
+    intel   = 1 - prod_e (1 - deliv_e)                       over intelligence sharers
+    D       = U * (1 + intelligence_multiplier * intel) + sum_e cred_e * power_e
+    p_win   = 1 / (1 + (defender_advantage * D / R) ** decisiveness)
+    W       = sum_q fights_q * weight_q                      over guarantor rows q
+    z       = (resolve * p_win - (1 - p_win)) / payoff_dispersion
+              - war_cost * W
+              + phi_sanctions * ln HR_sanctions
+              + phi_monitoring * ln HR_monitoring + phi_commission * ln HR_commission
+              + buffer_zone_p * ln HR_buffer_zone
+    annual  = 1 / (1 + exp(-z))
+    attack  = 1 - (1 - annual) ** horizon_years
 
-with U Ukraine's forces, R the adversary's, aid_te = sum cred * aid/1e9 *
-te_per_bn, training_te = sum cred * trainers * te_per_trainer, intel = 1 -
-prod(1 - cred) over intelligence sharers. p_win is a ratio-form contest
-success function (Hirshleifer 1989, doi:10.1007/BF00045776) with the
-defender's advantage of the 3:1 debate (Mearsheimer 1989,
-doi:10.2307/2538780). ``payoff_dispersion`` is calibrated so that Ukraine
-alone at the central values meets Fortna's base rate of renewed war (almost
-half of post-1945 interstate ceasefires; Fortna 2003,
-doi:10.1017/S0020818303572010).
+``ukraine_forces`` is the force Ukraine fields with the military aid it
+received in 2022-25 (``aid_baseline``, Kiel Ukraine Support Tracker); its
+strength scales with the resources behind it, its own defence budget (SIPRI)
+plus the aid the package delivers. A package that delivers today's aid keeps
+today's army; one that delivers none leaves Ukraine with what its own budget
+sustains (about 57%); more aid adds in proportion.
+
+with fights_q the probability that guarantor q fights if Ukraine is attacked
+(its promises and hand-tying combined with its will,
+``Probabilities.guarantor_fights``), weight_q its defence spending over the
+adversary's (country data), phi_sanctions = 1 - prod (1 - cred) over
+sanctions snap-backs, and phi_monitoring, phi_commission = 1 - prod (1 -
+deliv) over monitoring missions and joint commissions.
+
+Reading the terms: the first is the bargaining core (value of success
+against the cost of failure, over the yearly dispersion of the payoff). The
+second is the expected cost of a wider war: each guarantor that would fight
+lowers the adversary's yearly log-odds of attacking in proportion to its
+military weight, so a promise by the United States (spending about six
+times Russia's) weighs more than the same promise by the United Kingdom
+(about 0.6); ``war_cost`` is calibrated to NATO's record and to the
+deterrent effect of single defence pacts. Each ``phi * ln HR`` multiplies
+the yearly odds of attacking by ``HR ** phi``, which for yearly
+probabilities below 0.1 is the hazard ratio that the ceasefire studies
+report. p_win is a ratio-form contest success function (Hirshleifer 1989,
+doi:10.1007/BF00045776). The calibrated values (payoff_dispersion,
+defender_advantage, war_cost and the hazard ratios) are fitted to the
+published targets in ``data/calibration.yaml``.
 
 Properties: adding a credible guarantor (or Ukrainian forces) never raises
-the attack probability, since D, E and S only grow and dDelta/dp_win =
-resolve + 1 > 0; a more resolute adversary (resolve or R up) never lowers it.
+the attack probability, since D, W and every phi only grow, war_cost >= 0,
+every HR <= 1 and dz/dp_win = (resolve + 1) / payoff_dispersion > 0; a more resolute adversary
+(resolve or R up) never lowers it; a tighter cap on Ukraine's forces never
+lowers it.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
-from foedus.models.forces import capacity_share
 from foedus.models.inputs import Inputs
 from foedus.models.levers import POSTURES, Levers
-from foedus.models.sums import CredSums
+from foedus.models.sums import DELIVERY, Probabilities
+
+#: Channels that multiply the yearly odds of attack: name -> parameter.
+HAZARD_RATIOS = {
+    "sanctions": "deterrence.hazard_ratio.sanctions",
+    "monitoring": "deterrence.hazard_ratio.monitoring",
+    "commission": "deterrence.hazard_ratio.joint_commission",
+    "buffer_zone": "deterrence.hazard_ratio.buffer_zone",
+}
 
 
 def arrival_weights(x: Inputs) -> np.ndarray:
@@ -48,7 +83,7 @@ def arrival_weights(x: Inputs) -> np.ndarray:
 
 
 def _power_columns(lv: Levers) -> tuple[np.ndarray, list[tuple[str, int]]]:
-    """Lever-only columns of combat power and what factor each takes."""
+    """Lever-only columns of combat power and the factor each takes."""
     cols, recipe = [], []
     for j in range(len(POSTURES)):
         for kind, lever in (("ground", lv.ground[:, j]), ("air", lv.aircraft[:, j]), ("sea", lv.ships[:, j])):
@@ -56,16 +91,16 @@ def _power_columns(lv: Levers) -> tuple[np.ndarray, list[tuple[str, int]]]:
                 cols.append(lever)
                 recipe.append((kind, j))
     if lv.mutual_defence.any():
-        cols.append(lv.mutual_defence * lv.row_values(lv.active))
+        cols.append(lv.mutual_defence * lv.el_values(lv.active))
         recipe.append(("surge", -1))
     if not cols:
-        return np.zeros((lv.n_rows, 1)), [("none", -1)]
+        return np.zeros((lv.n_elements, 1)), [("none", -1)]
     return np.stack(cols, axis=1), recipe
 
 
 def power_terms(lv: Levers, x: Inputs) -> tuple[np.ndarray, np.ndarray]:
-    """Lever columns ``(K, J)`` and future factors ``(J, n|1)`` whose products
-    summed over ``j`` give each row's combat power in troop-equivalents."""
+    """Lever columns ``(E, J)`` and future factors ``(J, n|1)`` whose products
+    summed over ``j`` give each element's combat power in troop-equivalents."""
     V, recipe = lv.memo("power_columns", lambda: _power_columns(lv))
     w = arrival_weights(x)
     facs = []
@@ -77,33 +112,25 @@ def power_terms(lv: Levers, x: Inputs) -> tuple[np.ndarray, np.ndarray]:
         elif kind == "sea":
             facs.append(w[j] * x["deterrence.ship_troop_equivalents"])
         elif kind == "surge":
-            facs.append(
-                capacity_share(x)
-                * x["deterrence.surge_share"]
-                * np.exp(-x["deterrence.arrival_days.surge"] / x["deterrence.decisive_window_days"])
-            )
+            facs.append(x["deterrence.surge_share"] * np.exp(-x["deterrence.arrival_days.surge"] / x["deterrence.decisive_window_days"]))
         else:
             facs.append(np.zeros(1))
     width = max(f.size for f in facs)
     return V, np.stack([np.broadcast_to(f, (width,)) for f in facs])
 
 
-def combat_power(lv: Levers, x: Inputs) -> np.ndarray:
-    """Troop-equivalents each row brings if it fights, ``(K, n|1)`` (detail)."""
-    V, F = power_terms(lv, x)
-    return V @ F
-
-
-def defender_strength(lv: Levers, x: Inputs, cs: CredSums) -> np.ndarray:
+def defender_strength(lv: Levers, x: Inputs, pr: Probabilities) -> np.ndarray:
     """Effective defending troop-equivalents ``D`` per package, ``(P, n)``."""
     V, F = power_terms(lv, x)
-    guarantors = cs.weighted(V, F, key="power")
-    help_levers = lv.memo("help", lambda: np.stack([lv.aid_usd / 1e9, lv.trainers.sum(axis=1)], axis=1))
-    S = cs.sums(help_levers, key="help")  # (2, P, n)
-    help_te = S[0] * x["deterrence.aid_troop_equivalents_per_usd_bn"] + S[1] * x["deterrence.training_troop_equivalents_per_trainer"]
-    intel = cs.any_of(lv.intel, key="intel")
-    ukraine = (x["deterrence.ukraine_forces"] + help_te) * (1.0 + x["deterrence.intelligence_multiplier"] * intel)
-    return ukraine + guarantors
+    guarantors = pr.weighted(V, F, key="power")
+    help_levers = lv.memo("help", lambda: np.stack([lv.aid_usd, lv.trainers.sum(axis=1)], axis=1))
+    S = pr.sums(help_levers, key="help", kind=DELIVERY)  # (2, P, n)
+    own = x["deterrence.ukraine_own_defence_usd"]
+    funds = (own + S[0]) / (own + x["deterrence.ukraine_aid_baseline_usd"])
+    ukraine = np.minimum(x["deterrence.ukraine_forces"][None, :], lv.force_cap[:, None]) * funds
+    ukraine = ukraine + S[1] * x["deterrence.training_troop_equivalents_per_trainer"]
+    intel = pr.any_of(lv.intel, key="intel", kind=DELIVERY)
+    return ukraine * (1.0 + x["deterrence.intelligence_multiplier"] * intel) + guarantors
 
 
 def win_probability(D: np.ndarray, x: Inputs) -> np.ndarray:
@@ -112,38 +139,45 @@ def win_probability(D: np.ndarray, x: Inputs) -> np.ndarray:
     return 1.0 / (1.0 + ratio ** x["deterrence.decisiveness"])
 
 
-def escalation_cost(lv: Levers, x: Inputs, cs: CredSums) -> np.ndarray:
-    nuclear = lv.row_values(lv.nuclear)
-    flag = lv.umbrella | (nuclear & lv.combat)
-    types = np.where(lv.umbrella, 0, 1)  # 0: explicit umbrella, 1: nuclear shadow
-    shadow = np.broadcast_to(x["deterrence.nuclear_shadow"], (x.n,))
-    factors = np.stack([np.ones(x.n), shadow])
-    return x["deterrence.nuclear_escalation_cost"] * cs.any_of(flag, types, factors, key="escalation")
+def channels(lv: Levers, x: Inputs, pr: Probabilities) -> dict[str, np.ndarray]:
+    """``phi`` of every hazard-ratio channel, ``(P, n|1)`` each, and the
+    guarantors' expected military weight ``W`` and nuclear ``phi``."""
+    W, nuclear = pr.guarantor_fights()
+    return {
+        "weight": W,
+        "nuclear": nuclear,
+        "sanctions": pr.any_of(lv.snapback, key="snapback"),
+        "monitoring": pr.any_of(lv.monitoring, key="monitoring", kind=DELIVERY),
+        "commission": pr.any_of(lv.joint_commission, key="commission", kind=DELIVERY),
+        "buffer_zone": lv.buffer_zone[:, None].astype(np.float64),
+    }
 
 
-def sanctions_cost(lv: Levers, x: Inputs, cs: CredSums) -> np.ndarray:
-    return x["deterrence.sanctions_cost"] * cs.any_of(lv.snapback, key="snapback")
+def attack_probability(p_win, phi: dict[str, np.ndarray], x: Inputs, horizon: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bargaining core and channels -> log-odds, yearly and horizon probabilities."""
+    z = (x["deterrence.resolve"] * p_win - (1.0 - p_win)) / x["deterrence.payoff_dispersion"] - x["deterrence.war_cost"] * phi["weight"]
+    for name, param in HAZARD_RATIOS.items():
+        z = z + phi[name] * np.log(x[param])
+    annual = expit(z)
+    with np.errstate(divide="ignore"):
+        hazard = -np.log1p(-np.minimum(annual, 1.0))
+    attack = -np.expm1(-horizon * hazard)
+    return z, annual, attack
 
 
-def attack_probability(p_win, E, S, x: Inputs, horizon: float) -> tuple[np.ndarray, np.ndarray]:
-    """Net payoff -> yearly and horizon probabilities of renewed war."""
-    delta = x["deterrence.resolve"] * p_win - (1.0 - p_win) - E - S
-    annual = 1.0 / (1.0 + np.exp(-delta / x["deterrence.payoff_dispersion"]))
-    attack = -np.expm1(horizon * np.log1p(-np.minimum(annual, 1.0)))
-    return annual, attack
-
-
-def deterrence(lv: Levers, x: Inputs, cs: CredSums, horizon: float) -> dict[str, np.ndarray]:
-    D = defender_strength(lv, x, cs)
+def deterrence(lv: Levers, x: Inputs, pr: Probabilities, horizon: float) -> dict[str, np.ndarray]:
+    D = defender_strength(lv, x, pr)
     p_win = win_probability(D, x)
-    E = escalation_cost(lv, x, cs)
-    S = sanctions_cost(lv, x, cs)
-    annual, attack = attack_probability(p_win, E, S, x, horizon)
+    phi = channels(lv, x, pr)
+    z, annual, attack = attack_probability(p_win, phi, x, horizon)
     return {
         "defender_strength": D,
         "adversary_win_probability": p_win,
-        "escalation_cost": E,
-        "sanctions_cost": S,
+        "log_odds": z,
+        "nuclear_guarantor_fights": phi["nuclear"],
+        "fighting_weight": phi["weight"],
+        **{f"phi_{k}": v for k, v in phi.items() if k in HAZARD_RATIOS},
         "annual_attack_probability": annual,
+        "annual_hazard": np.logaddexp(0.0, z),  # -ln(1 - annual)
         "attack_probability": attack,
     }

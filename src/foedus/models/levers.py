@@ -1,12 +1,23 @@
-"""Compile guarantee packages into arrays of commitment rows (the levers).
+"""Compile guarantee packages into arrays (the levers).
 
-One row per (package, guarantor) after expanding groups (NATO, EU) to their
-members; a group's sizes are split among members by GDP share. A guarantor's
-several commitments in one package merge into its row: the strongest legal
-form and the most automatic trigger count for its credibility; sizes add up.
-Rows are sorted by package, so per-package sums are ``np.add.reduceat`` over
-``starts``. This is the only place that walks package objects in Python; it
-runs once per set of packages, never per future.
+Two levels of rows, both sorted by package:
+
+* **Elements** ``e``: one per (package, guarantor, legal form, trigger). A
+  guarantor's commitments made in the same legal instrument (same form and
+  trigger) merge into one element and share one credibility; commitments in
+  different instruments stay apart, so a political-declaration umbrella never
+  borrows the credibility of the same guarantor's treaty. A group's
+  collective measure (sanctions snap-back, consultation, intelligence
+  sharing) is one element of its own, decided by the group as one actor.
+* **Guarantor rows** ``q``: one per (package, guarantor), for what belongs to
+  a country rather than to one instrument: forces and capacity, hand-tying
+  (its troops in Ukraine), costs in % of GDP, and the per-guarantor detail.
+
+A group commitment (``NATO``, ``EU``) is expanded to its members less those
+listed in ``except``; its sizes and money are split among them by GDP share.
+Excluded members pay nothing, hold no veto and are not bound. This is the
+only module that walks package objects in Python; it runs once per set of
+packages, never per future.
 """
 
 from __future__ import annotations
@@ -16,9 +27,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from foedus.domain.country import CountryTable
-from foedus.domain.package import CONTEXT_ONLY, Package
+from foedus.domain.package import Package
 from foedus.domain.vocabulary import (
+    ARMED_KINDS,
+    COLLECTIVE_KINDS,
     GROUPS,
+    IN_UKRAINE,
+    PROMISE_KINDS,
     Approval,
     DeploymentApproval,
     Kind,
@@ -32,18 +47,14 @@ from foedus.domain.vocabulary import (
 POSTURES = [p.value for p in Posture]
 FORMS = [f.value for f in LegalForm]  # most to least binding
 TRIGGERS = [t.value for t in Trigger]  # most to least automatic
-ROES = [r.value for r in RulesOfEngagement]
 KYIV = [k.value for k in KyivPosition]
 #: Approvals with one probability each; NATO unanimity is a product over members instead.
 VETOES = [a.value for a in Approval if a is not Approval.NATO_UNANIMITY]
-#: Postures inside Ukraine (troops there tie the guarantor's hands).
-IN_UKRAINE = np.array([p in ("western_ukraine", "behind_dnipro", "contact_line") for p in POSTURES])
-
-#: Kinds a group (NATO, EU) decides as one actor rather than member by member.
-COLLECTIVE_KINDS = frozenset({Kind.SANCTIONS_SNAPBACK, Kind.CONSULTATION, Kind.INTELLIGENCE_SHARING})
-
-_ARMED = frozenset({Kind.DEPLOYED_GROUND_FORCE, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.NAVAL_PRESENCE, Kind.TRAINING})
-_COMBAT = frozenset({Kind.MUTUAL_DEFENCE, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.DEPLOYED_GROUND_FORCE, Kind.NAVAL_PRESENCE, Kind.NUCLEAR_UMBRELLA})
+#: The adversary in the country table (its defence spending scales the
+#: guarantors' military weight).
+ADVERSARY = "RUS"
+#: Boolean mask over POSTURES: on Ukrainian territory.
+IN_UKRAINE_MASK = np.array([Posture(p) in IN_UKRAINE for p in POSTURES])
 
 
 def implied_approvals(c, country, deploys_in_ukraine: bool) -> set[str]:
@@ -52,87 +63,93 @@ def implied_approvals(c, country, deploys_in_ukraine: bool) -> set[str]:
     US: a ratified treaty needs two thirds of the Senate; a congressional-
     executive agreement simple majorities of both Houses (Art. II s.2; CRS).
     UK: Commons vote on deploying forces to Ukraine (2003 convention; 2026
-    pledge) and on ratifying a treaty (CRaG Act 2010, Part 2). Germany: Bundestag mandate for any armed deployment (BVerfG
-    1994). France: Art. 35 authorisation beyond four months. Others: their
-    parliament where the regime is prior or ex-post approval (Bundestag WD 2
-    2012), and for ratifying any treaty.
+    pledge) and on ratifying a treaty (CRaG Act 2010, Part 2). Germany:
+    Bundestag mandate for any armed deployment (BVerfG 1994). France: Art. 35
+    authorisation beyond four months. Others: their parliament where the
+    regime is prior or ex-post approval (Bundestag WD 2 2012), and for
+    ratifying any treaty.
     """
     out: set[str] = set()
     iso = c.guarantor
-    armed = c.kind in _ARMED and (c.troops > 0 or c.aircraft > 0 or c.ships > 0)
+    armed = c.kind in ARMED_KINDS and (c.troops > 0 or c.aircraft > 0 or c.ships > 0)
+    treaty = c.legal_form is LegalForm.RATIFIED_TREATY
     if iso == "USA":
-        if c.legal_form is LegalForm.RATIFIED_TREATY:
+        if treaty:
             out.add(Approval.US_SENATE_TWO_THIRDS.value)
         elif c.legal_form is LegalForm.CONGRESSIONAL_EXECUTIVE_AGREEMENT:
             out.add(Approval.US_CONGRESS_MAJORITIES.value)
-        return out
-    if iso == "GBR":
-        if (armed and deploys_in_ukraine) or c.legal_form is LegalForm.RATIFIED_TREATY:
+    elif iso == "GBR":
+        if (armed and deploys_in_ukraine) or treaty:
             out.add(Approval.UK_COMMONS_VOTE.value)
-        return out
-    if iso == "DEU":
-        if armed or c.legal_form is LegalForm.RATIFIED_TREATY:
+    elif iso == "DEU":
+        if armed or treaty:
             out.add(Approval.BUNDESTAG_MANDATE.value)
-        return out
-    if iso == "FRA":
-        if armed or c.legal_form is LegalForm.RATIFIED_TREATY:
+    elif iso == "FRA":
+        if armed or treaty:
             out.add(Approval.FRANCE_ARTICLE_35.value)
-        return out
-    regime = country.deployment_approval.value
-    if c.legal_form is LegalForm.RATIFIED_TREATY or (
-        armed and regime in (DeploymentApproval.PRIOR, DeploymentApproval.EX_POST)
-    ):
+    elif treaty or (armed and country.deployment_approval.value in (DeploymentApproval.PRIOR, DeploymentApproval.EX_POST)):
         out.add(Approval.NATIONAL_PARLIAMENT.value)
     return out
 
 
 @dataclass
 class Levers:
-    """Packages as arrays. ``K`` rows, ``P`` packages, ``G`` guarantors."""
+    """Packages as arrays: ``E`` elements, ``Q`` guarantor rows, ``P``
+    packages, ``G`` distinct guarantors."""
 
     package_ids: list[str]
     guarantors: list[str]  # ISO3, one per distinct guarantor
-    row_package: np.ndarray  # (K,) int
-    row_guarantor: np.ndarray  # (K,) int into guarantors
-    starts: np.ndarray  # (P,) first row of each package
-    form: np.ndarray  # (K,) int into FORMS (strongest)
-    trigger: np.ndarray  # (K,) int into TRIGGERS (most automatic)
-    ground: np.ndarray  # (K, 5) ground/air-defence personnel by posture
-    trainers: np.ndarray  # (K, 5)
-    aircraft: np.ndarray  # (K, 5)
-    ships: np.ndarray  # (K, 5)
-    personnel_roe: np.ndarray  # (K, 5, 3) ground + trainers by posture and rules of engagement
-    mutual_defence: np.ndarray  # (K,) bool
-    umbrella: np.ndarray  # (K,) bool
-    combat: np.ndarray  # (K,) bool: promises to fight in some form
-    snapback: np.ndarray  # (K,) bool
-    intel: np.ndarray  # (K,) bool
-    air_over_ukraine: np.ndarray  # (K,) bool: air power / air defence
-    treaty_defence: np.ndarray  # (K,) bool: ratified automatic mutual defence (not the NATO group)
-    aid_usd: np.ndarray  # (K,) military aid per year
-    humanitarian_usd: np.ndarray  # (K,)
-    reconstruction_usd: np.ndarray  # (K,)
-    ad_personnel: np.ndarray  # (K,) air-defence personnel
-    ad_aircraft: np.ndarray  # (K,) aircraft on air-defence missions
-    gdp_weight: np.ndarray  # (K,) guarantor's GDP share within its package
-    # per guarantor (G,)
+    # -- elements (E,) -----------------------------------------------------
+    el_package: np.ndarray  # int
+    el_guarantor: np.ndarray  # int into guarantors (a group's lead for a collective element)
+    el_q: np.ndarray  # int into guarantor rows
+    form: np.ndarray  # int into FORMS
+    trigger: np.ndarray  # int into TRIGGERS
+    collective: np.ndarray  # bool: a group's collective measure (decided by the group)
+    group: list[str]  # "" or the group of a collective element
+    kinds: list[tuple[str, ...]]  # the kinds of commitment merged into each element
+    promise: np.ndarray  # bool: promises to act (fight, or apply sanctions) when Ukraine is attacked
+    fight_promise: np.ndarray  # bool: promises to fight when Ukraine is attacked
+    fighting: np.ndarray  # bool: a promise to fight, or fighting personnel/aircraft/ships present
+    ground: np.ndarray  # (E, 5) ground-force and air-defence personnel by posture
+    trainers: np.ndarray  # (E, 5)
+    monitors: np.ndarray  # (E, 5) ceasefire monitors
+    aircraft: np.ndarray  # (E, 5)
+    ships: np.ndarray  # (E, 5)
+    air_defence: np.ndarray  # (E, 5) air-defence personnel (also counted in ground)
+    mutual_defence: np.ndarray  # bool
+    umbrella: np.ndarray  # bool
+    snapback: np.ndarray  # bool
+    intel: np.ndarray  # bool
+    monitoring: np.ndarray  # bool: ceasefire monitoring and verification
+    joint_commission: np.ndarray  # bool
+    treaty_defence: np.ndarray  # bool: ratified automatic mutual defence (not via the NATO group)
+    aid_usd: np.ndarray  # military aid per year
+    humanitarian_usd: np.ndarray
+    reconstruction_usd: np.ndarray
+    el_vetoes: np.ndarray  # (E, V) the element's own veto players
+    el_gdp_weight: np.ndarray  # (E,) its guarantor's GDP share in the package, split over its elements
+    # -- guarantor rows (Q,) -------------------------------------------------
+    q_package: np.ndarray
+    q_guarantor: np.ndarray
+    # -- per guarantor (G,) ----------------------------------------------------
     gdp: np.ndarray
     defence_pct_gdp: np.ndarray
     defence_usd: np.ndarray
     active: np.ndarray
     nuclear: np.ndarray  # bool
-    frontline: np.ndarray  # bool
-    # per package (P,)
+    aid_baseline: np.ndarray  # military aid to Ukraine already in its defence spending (USD a year)
+    military_weight: np.ndarray  # defence spending over the adversary's (Russia's, in the country table)
+    # -- per package (P,) ------------------------------------------------------
     kyiv: np.ndarray  # int into KYIV
+    needs_kyiv: np.ndarray  # bool: the package asks something of Ukraine (an agreement, forces on its soil, terms)
     nato_membership: np.ndarray  # bool
-    nato_consent: np.ndarray  # bool: needs every NATO member's consent (membership, or listed nato_unanimity)
-    vetoes: np.ndarray  # (P, len(VETOES)) counts of package-wide veto players (EU unanimity, extra approvals of groups)
-    row_vetoes: np.ndarray  # (K, len(VETOES)) counts of each guarantor's own veto players
+    nato_consent: np.ndarray  # bool: needs every NATO member's consent
+    vetoes: np.ndarray  # (P, V) package-wide veto players (EU unanimity, approvals listed on groups)
+    force_cap: np.ndarray  # (P,) cap on Ukraine's forces (inf: none)
+    buffer_zone: np.ndarray  # (P,) bool
     nato_members: list[str] = field(default_factory=list)
     approvals_by_package: list[list[tuple[str, str]]] = field(default_factory=list)
-    #: defence spending per active soldier for a guarantor with no forces: the
-    #: median over all possible guarantors in the country table (not only this set)
-    budget_per_soldier_fallback: float = float("nan")
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def memo(self, key, build):
@@ -150,29 +167,79 @@ class Levers:
         return state
 
     @property
+    def n_elements(self) -> int:
+        return int(self.el_package.size)
+
+    @property
     def n_rows(self) -> int:
-        return int(self.row_package.size)
+        """Guarantor rows (package, guarantor)."""
+        return int(self.q_package.size)
 
     @property
     def n_packages(self) -> int:
         return len(self.package_ids)
 
+    # -- sums over packages, for lever-only arrays -----------------------------
+    def package_indicator(self, level: str = "q") -> np.ndarray:
+        """``(P, Q)`` (or ``(P, E)`` for ``level="e"``) 0/1 matrix: row in package."""
+        owner = self.q_package if level == "q" else self.el_package
+
+        def build():
+            I = np.zeros((self.n_packages, owner.size))
+            I[owner, np.arange(owner.size)] = 1.0
+            return I
+
+        return self.memo(("indicator", level), build)
+
+    def q_indicator(self) -> np.ndarray:
+        """``(Q, E)`` 0/1 matrix: element belongs to guarantor row."""
+
+        def build():
+            I = np.zeros((self.n_rows, self.n_elements))
+            I[self.el_q, np.arange(self.n_elements)] = 1.0
+            return I
+
+        return self.memo("q_indicator", build)
+
+    def sum_packages(self, a: np.ndarray, level: str = "q") -> np.ndarray:
+        """Per-package sums of a row array ``(Q|E, ...)`` -> ``(P, ...)``."""
+        a = np.asarray(a, dtype=np.float64)
+        out = np.zeros((self.n_packages,) + a.shape[1:])
+        np.add.at(out, self.q_package if level == "q" else self.el_package, a)
+        return out
+
     def sum_rows(self, a: np.ndarray) -> np.ndarray:
-        """Per-package sums of a row array ``(K, ...)`` -> ``(P, ...)``."""
-        return np.add.reduceat(a, self.starts, axis=0)
-
-    def max_rows(self, a: np.ndarray) -> np.ndarray:
-        return np.maximum.reduceat(a, self.starts, axis=0)
-
-    def prod_rows(self, a: np.ndarray) -> np.ndarray:
-        return np.multiply.reduceat(a, self.starts, axis=0)
+        """Per-guarantor-row sums of an element array ``(E, ...)`` -> ``(Q, ...)``."""
+        a = np.asarray(a, dtype=np.float64)
+        out = np.zeros((self.n_rows,) + a.shape[1:])
+        np.add.at(out, self.el_q, a)
+        return out
 
     def row_values(self, per_guarantor: np.ndarray) -> np.ndarray:
-        """Gather a ``(G, ...)`` array to rows ``(K, ...)``."""
-        return per_guarantor[self.row_guarantor]
+        """Gather a ``(G, ...)`` array to guarantor rows ``(Q, ...)``."""
+        return per_guarantor[self.q_guarantor]
 
-    def row_guarantor_iso3(self) -> list[str]:
-        return [self.guarantors[g] for g in self.row_guarantor]
+    def el_values(self, per_guarantor: np.ndarray) -> np.ndarray:
+        """Gather a ``(G, ...)`` array to elements ``(E, ...)``."""
+        return per_guarantor[self.el_guarantor]
+
+    def row_iso3(self) -> list[str]:
+        return [self.guarantors[g] for g in self.q_guarantor]
+
+    def troops_in_ukraine(self) -> np.ndarray:
+        """``(Q,)`` personnel on Ukrainian soil per guarantor row (ground,
+        air defence, trainers, monitors; not air or naval crews): what ties a
+        guarantor's hands."""
+        return self.memo("troops_in_ukraine", lambda: self.sum_rows((self.ground + self.trainers + self.monitors)[:, IN_UKRAINE_MASK].sum(axis=1)))
+
+    def will_keys(self, present) -> tuple[str, ...]:
+        """Per element, the will parameter it uses: ``will.<ISO3>`` if present,
+        else ``will.default``; a group's collective element uses the group's
+        will, ``will.default``."""
+        return tuple(
+            "will.default" if coll or f"will.{self.guarantors[g]}" not in present else f"will.{self.guarantors[g]}"
+            for g, coll in zip(self.el_guarantor, self.collective)
+        )
 
 
 def compile_packages(packages: list[Package], countries: CountryTable) -> Levers:
@@ -180,53 +247,63 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
     if not packages:
         raise ValueError("at least one package is needed")
     nato = countries.members("NATO")
-    rows: dict[tuple[int, str], dict] = {}
-    order: list[tuple[int, str]] = []
-    kyiv, nato_membership, nato_consent, vetoes, approvals_by_package = [], [], [], [], []
-    row_veto_pairs: dict[tuple[int, str], set[str]] = {}
+    members_of = {g: countries.members(g) for g in GROUPS}
+    els: dict[tuple, dict] = {}
+    order: list[tuple] = []
+    q_order: list[tuple[int, str]] = []
+    kyiv, needs_kyiv, nato_membership, nato_consent, vetoes, approvals_by_package, caps, buffers = ([] for _ in range(8))
+
+    def element(key: tuple, p_i: int, iso: str) -> dict:
+        if key not in els:
+            els[key] = _empty_element()
+            order.append(key)
+        if (p_i, iso) not in q_order:
+            q_order.append((p_i, iso))
+        return els[key]
+
     for p_i, pkg in enumerate(packages):
         veto_pairs: set[tuple[str, str]] = set()
         member_of_nato = False
+        needs = not pkg.terms.empty
         for c in pkg.commitments:
+            f, t = FORMS.index(c.legal_form.value), TRIGGERS.index(c.trigger.value)
+            in_ukr = c.posture is not None and Posture(c.posture.value) in IN_UKRAINE
+            needs = needs or c.legal_form is not LegalForm.POLITICAL_DECLARATION or (in_ukr and (c.troops or c.aircraft or c.ships))
             if c.guarantor in GROUPS:
-                members = countries.members(c.guarantor)
+                members = [m for m in members_of[c.guarantor] if m not in c.except_]
                 gdp = np.array([countries[m].gdp_usd.value for m in members])
                 shares = gdp / gdp.sum()
                 if c.guarantor == "NATO" and c.kind is Kind.MUTUAL_DEFENCE:
                     member_of_nato = True
-                if c.guarantor == "EU":
+                # EU instruments need unanimity, unless some members stay out
+                # (enhanced cooperation, as for the 2026-27 loan)
+                if c.guarantor == "EU" and not c.except_:
                     veto_pairs.add((Approval.EU_UNANIMITY.value, "EU"))
             else:
                 members, shares = [c.guarantor], np.array([1.0])
             lead = members[int(np.argmax(shares))]
-            for iso, share in zip(members, shares):
-                key = (p_i, iso)
-                if key not in rows:
-                    rows[key] = _empty_row()
-                    order.append(key)
-                # A group decides collective measures (sanctions, consultation,
-                # intelligence) once: the flag goes to its largest member, whose credibility
-                # stands for the group's; money and forces are split by GDP.
-                collective = c.guarantor in GROUPS and c.kind in COLLECTIVE_KINDS
-                if collective and iso != lead:
-                    # still a party: bound in the group's legal form and trigger
-                    # (their rows weigh in approval and survival)
-                    rows[key]["form"] = min(rows[key]["form"], FORMS.index(c.legal_form.value))
-                    rows[key]["trigger"] = min(rows[key]["trigger"], TRIGGERS.index(c.trigger.value))
-                    continue
-                _add(rows[key], c, float(share), c.guarantor == "NATO", counts_as_actor=iso == lead)
-                in_ukr = c.posture is not None and IN_UKRAINE[POSTURES.index(c.posture.value)]
-                if c.guarantor not in GROUPS:
-                    for a in implied_approvals(c, countries[iso], bool(in_ukr)):
-                        veto_pairs.add((a, iso))
-                        row_veto_pairs.setdefault(key, set()).add(a)
+            if c.guarantor in GROUPS and c.kind in COLLECTIVE_KINDS:
+                # one decision by the group: an element of its own (carried by
+                # its largest member for bookkeeping); every member is a party
+                _add(element((p_i, lead, f, t, c.guarantor), p_i, lead), c, 1.0, via_nato=c.guarantor == "NATO")
+                for m in members:
+                    element((p_i, m, f, t, ""), p_i, m)
+            else:
+                for iso, share in zip(members, shares):
+                    e = element((p_i, iso, f, t, ""), p_i, iso)
+                    _add(e, c, float(share), via_nato=c.guarantor == "NATO")
+                    if c.guarantor not in GROUPS:
+                        e["vetoes"] |= implied_approvals(c, countries[iso], bool(in_ukr))
+                        e["vetoes"] |= {a.value for a in c.approvals}
             for a in c.approvals:
                 veto_pairs.add((a.value, c.guarantor))
-                if c.guarantor not in GROUPS:
-                    row_veto_pairs.setdefault((p_i, c.guarantor), set()).add(a.value)
+            if c.guarantor not in GROUPS:
+                for a in implied_approvals(c, countries[c.guarantor], bool(in_ukr)):
+                    veto_pairs.add((a, c.guarantor))
         if member_of_nato:
             veto_pairs.add((Approval.NATO_UNANIMITY.value, "NATO"))
         kyiv.append(KYIV.index(pkg.kyiv_position.value))
+        needs_kyiv.append(bool(needs))
         nato_membership.append(member_of_nato)
         nato_consent.append(any(a == Approval.NATO_UNANIMITY.value for a, _ in veto_pairs))
         counts = np.zeros(len(VETOES))
@@ -235,141 +312,163 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
                 counts[VETOES.index(a)] += 1
         vetoes.append(counts)
         approvals_by_package.append(sorted(veto_pairs))
+        caps.append(float(pkg.terms.ukraine_force_cap) if pkg.terms.ukraine_force_cap else np.inf)
+        buffers.append(bool(pkg.terms.buffer_zone))
 
+    order.sort(key=lambda k: k[0])  # stable: by package, then first appearance
+    q_order.sort(key=lambda k: k[0])
     guarantors: list[str] = []
-    for _, iso in order:
+    for _, iso in q_order:
         if iso not in guarantors:
             guarantors.append(iso)
     gi = {g: i for i, g in enumerate(guarantors)}
-    K = len(order)
-    rp = np.array([p for p, _ in order], dtype=np.int64)
-    if not np.all(np.diff(rp) >= 0):  # pragma: no cover - order is by construction
-        raise RuntimeError("rows must be sorted by package")
-    starts = np.searchsorted(rp, np.arange(len(packages)))
-    R = [rows[k] for k in order]
-    row_vetoes = np.zeros((K, len(VETOES)))
-    for i, key in enumerate(order):
-        for a in row_veto_pairs.get(key, ()):
-            if a in VETOES:
-                row_vetoes[i, VETOES.index(a)] += 1
+    qi = {k: i for i, k in enumerate(q_order)}
+    R = [els[k] for k in order]
+    E = len(order)
 
     def col(name, dtype=float):
-        return np.array([r[name] for r in R], dtype=dtype)
+        return np.array([r[name] for r in R], dtype=dtype).reshape(E)
 
+    def posture_table(name):
+        return np.array([r[name] for r in R], dtype=float).reshape(E, len(POSTURES))
+
+    el_package = np.array([k[0] for k in order], dtype=np.int64)
+    el_guarantor = np.array([gi[k[1]] for k in order], dtype=np.int64)
+    el_q = np.array([qi[(k[0], k[1])] for k in order], dtype=np.int64)
+    collective = np.array([bool(k[4]) for k in order], dtype=bool)
+    el_vetoes = np.zeros((E, len(VETOES)))
+    for i, r in enumerate(R):
+        for a in r["vetoes"]:
+            if a in VETOES:
+                el_vetoes[i, VETOES.index(a)] += 1
     gdp = np.array([countries[g].gdp_usd.value for g in guarantors])
-    row_g = np.array([gi[g] for _, g in order], dtype=np.int64)
-    row_gdp = gdp[row_g]
-    pkg_gdp = np.add.reduceat(row_gdp, starts)
+    q_package = np.array([p for p, _ in q_order], dtype=np.int64)
+    q_guarantor = np.array([gi[g] for _, g in q_order], dtype=np.int64)
+    # GDP share of each guarantor in its package, split equally over its
+    # non-collective elements (collective elements weigh nothing)
+    pkg_gdp = np.zeros(len(packages))
+    np.add.at(pkg_gdp, q_package, gdp[q_guarantor])
+    n_el = np.zeros(len(q_order))
+    np.add.at(n_el, el_q[~collective], 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        el_gdp_weight = np.where(collective, 0.0, gdp[el_guarantor] / pkg_gdp[el_package] / np.maximum(n_el[el_q], 1.0))
+    ground, trainers, monitors = posture_table("ground"), posture_table("trainers"), posture_table("monitors")
+    aircraft, ships = posture_table("aircraft"), posture_table("ships")
+    fight_promise = col("fight_promise", bool)
+    promise = fight_promise | col("snapback", bool)
     return Levers(
         package_ids=[p.id for p in packages],
         guarantors=guarantors,
-        row_package=rp,
-        row_guarantor=row_g,
-        starts=starts,
-        form=col("form", np.int64),
-        trigger=col("trigger", np.int64),
-        ground=np.array([r["ground"] for r in R]).reshape(K, len(POSTURES)),
-        trainers=np.array([r["trainers"] for r in R]).reshape(K, len(POSTURES)),
-        aircraft=np.array([r["aircraft"] for r in R]).reshape(K, len(POSTURES)),
-        ships=np.array([r["ships"] for r in R]).reshape(K, len(POSTURES)),
-        personnel_roe=np.array([r["personnel_roe"] for r in R]).reshape(K, len(POSTURES), len(ROES)),
+        el_package=el_package,
+        el_guarantor=el_guarantor,
+        el_q=el_q,
+        form=np.array([k[2] for k in order], dtype=np.int64),
+        trigger=np.array([k[3] for k in order], dtype=np.int64),
+        collective=collective,
+        group=[k[4] for k in order],
+        kinds=[tuple(sorted(r["kinds"])) for r in R],
+        promise=promise,
+        fight_promise=fight_promise,
+        fighting=fight_promise | ((ground + aircraft + ships).sum(axis=1) > 0),
+        ground=ground,
+        trainers=trainers,
+        monitors=monitors,
+        aircraft=aircraft,
+        ships=ships,
+        air_defence=posture_table("air_defence"),
         mutual_defence=col("mutual_defence", bool),
         umbrella=col("umbrella", bool),
-        combat=col("combat", bool),
         snapback=col("snapback", bool),
         intel=col("intel", bool),
-        air_over_ukraine=col("air", bool),
+        monitoring=col("monitoring", bool),
+        joint_commission=col("joint_commission", bool),
         treaty_defence=col("treaty_defence", bool),
         aid_usd=col("aid"),
         humanitarian_usd=col("humanitarian"),
         reconstruction_usd=col("reconstruction"),
-        ad_personnel=col("ad_personnel"),
-        ad_aircraft=col("ad_aircraft"),
-        gdp_weight=row_gdp / pkg_gdp[rp],
+        el_vetoes=el_vetoes,
+        el_gdp_weight=el_gdp_weight,
+        q_package=q_package,
+        q_guarantor=q_guarantor,
         gdp=gdp,
         defence_pct_gdp=np.array([countries[g].defence_pct_gdp.value for g in guarantors]),
         defence_usd=np.array([countries[g].defence_usd.value for g in guarantors]),
         active=np.array([countries[g].active_personnel.value for g in guarantors]),
         nuclear=np.array([countries[g].is_nuclear for g in guarantors], dtype=bool),
-        frontline=np.array([bool(countries[g].frontline.value) for g in guarantors], dtype=bool),
+        military_weight=np.array([countries[g].defence_usd.value for g in guarantors]) / countries[ADVERSARY].defence_usd.value,
+        aid_baseline=np.array([countries[g].ukraine_military_aid_usd.value if countries[g].ukraine_military_aid_usd else 0.0 for g in guarantors]),
         kyiv=np.array(kyiv, dtype=np.int64),
+        needs_kyiv=np.array(needs_kyiv, dtype=bool),
         nato_membership=np.array(nato_membership, dtype=bool),
         nato_consent=np.array(nato_consent, dtype=bool),
         vetoes=np.array(vetoes, dtype=float).reshape(len(packages), len(VETOES)),
-        row_vetoes=row_vetoes,
+        force_cap=np.array(caps, dtype=float),
+        buffer_zone=np.array(buffers, dtype=bool),
         nato_members=nato,
         approvals_by_package=approvals_by_package,
-        budget_per_soldier_fallback=_budget_per_soldier_median(countries),
     )
 
 
-def _budget_per_soldier_median(countries: CountryTable) -> float:
-    v = [c.defence_usd.value / c.active_personnel.value for k, c in countries.countries.items()
-         if k not in CONTEXT_ONLY and c.active_personnel.value > 0]
-    return float(np.median(v)) if v else 0.0
-
-
-def _empty_row() -> dict:
+def _empty_element() -> dict:
     n = len(POSTURES)
     return {
-        "form": len(FORMS) - 1,
-        "trigger": len(TRIGGERS) - 1,
         "ground": np.zeros(n),
         "trainers": np.zeros(n),
+        "monitors": np.zeros(n),
         "aircraft": np.zeros(n),
         "ships": np.zeros(n),
-        "personnel_roe": np.zeros((n, len(ROES))),
+        "air_defence": np.zeros(n),
+        "fight_promise": False,
         "mutual_defence": False,
         "umbrella": False,
-        "combat": False,
         "snapback": False,
         "intel": False,
-        "air": False,
+        "monitoring": False,
+        "joint_commission": False,
         "treaty_defence": False,
         "aid": 0.0,
         "humanitarian": 0.0,
         "reconstruction": 0.0,
-        "ad_personnel": 0.0,
-        "ad_aircraft": 0.0,
+        "vetoes": set(),
+        "kinds": set(),
     }
 
 
-def _add(row: dict, c, share: float, via_nato: bool, counts_as_actor: bool = True) -> None:
-    """Merge commitment ``c`` (its ``share`` of it) into ``row``. For a group's
-    air commitment only the group's lead member counts as an air guarantor
-    (the adversary faces one air coalition, not 32)."""
-    row["form"] = min(row["form"], FORMS.index(c.legal_form.value))
-    row["trigger"] = min(row["trigger"], TRIGGERS.index(c.trigger.value))
+def _add(el: dict, c, share: float, via_nato: bool) -> None:
+    """Merge commitment ``c`` (its ``share`` of it) into element ``el``."""
     k = c.kind
+    el["kinds"].add(k.value)
     if c.posture is not None:
         j = POSTURES.index(c.posture.value)
-        r = ROES.index(c.rules_of_engagement.value)
         troops = c.troops * share
         if k is Kind.TRAINING:
-            row["trainers"][j] += troops
+            el["trainers"][j] += troops
+        elif k is Kind.CEASEFIRE_MONITORING:
+            el["monitors"][j] += troops
         else:
-            row["ground"][j] += troops
-        row["personnel_roe"][j, r] += troops
-        row["aircraft"][j] += c.aircraft * share
-        row["ships"][j] += c.ships * share
-    row["mutual_defence"] |= k is Kind.MUTUAL_DEFENCE
-    row["umbrella"] |= k is Kind.NUCLEAR_UMBRELLA
-    row["combat"] |= k in _COMBAT
-    row["snapback"] |= k is Kind.SANCTIONS_SNAPBACK
-    row["intel"] |= k is Kind.INTELLIGENCE_SHARING
-    row["air"] |= k in (Kind.AIR_POWER, Kind.AIR_DEFENCE) and counts_as_actor
-    row["treaty_defence"] |= (
+            el["ground"][j] += troops
+        if k is Kind.AIR_DEFENCE:
+            el["air_defence"][j] += troops
+        el["aircraft"][j] += c.aircraft * share
+        el["ships"][j] += c.ships * share
+    # a ground force under self-defence rules defends itself, not Ukraine
+    self_defence_only = k is Kind.DEPLOYED_GROUND_FORCE and c.rules_of_engagement is RulesOfEngagement.SELF_DEFENCE
+    el["fight_promise"] |= k in PROMISE_KINDS and not self_defence_only
+    el["mutual_defence"] |= k is Kind.MUTUAL_DEFENCE
+    el["umbrella"] |= k is Kind.NUCLEAR_UMBRELLA
+    el["snapback"] |= k is Kind.SANCTIONS_SNAPBACK
+    el["intel"] |= k is Kind.INTELLIGENCE_SHARING
+    el["monitoring"] |= k is Kind.CEASEFIRE_MONITORING
+    el["joint_commission"] |= k is Kind.JOINT_COMMISSION
+    el["treaty_defence"] |= (
         k is Kind.MUTUAL_DEFENCE
         and c.legal_form is LegalForm.RATIFIED_TREATY
         and c.trigger is Trigger.AUTOMATIC
         and not via_nato
     )
     if k is Kind.MILITARY_AID:
-        row["aid"] += c.usd_per_year * share
+        el["aid"] += c.usd_per_year * share
     elif k is Kind.HUMANITARIAN_AID:
-        row["humanitarian"] += c.usd_per_year * share
+        el["humanitarian"] += c.usd_per_year * share
     elif k is Kind.RECONSTRUCTION_AID:
-        row["reconstruction"] += c.usd_per_year * share
-    if k is Kind.AIR_DEFENCE:
-        row["ad_personnel"] += c.troops * share
-        row["ad_aircraft"] += c.aircraft * share
+        el["reconstruction"] += c.usd_per_year * share

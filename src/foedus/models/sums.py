@@ -1,185 +1,275 @@
-"""Per-package sums over commitment rows, computed as small matrix products.
+"""Credibility and delivery of every element, and per-package sums of them,
+computed as small matrix products.
 
-Why hand-written: a package's metrics are sums (or products) over its
-guarantors' rows of credibility-weighted quantities. Done naively that is an
-array of rows x futures per term (179 rows for the eight seeds), memory-bound
-and about a hundred times too slow for millions of futures. But the future
-enters each row only through a few shared factors: a row's credibility is
+Why hand-written: a package's metrics are sums (or "any of" products) over
+its elements of probability-weighted quantities. Done naively that is an
+array of elements x futures per term (about two hundred elements for the
+seeds), memory-bound and far too slow for millions of futures. But a future
+enters an element's probability only through a few shared factors. Without
+hand-tying, an element's credibility and delivery depend only on its *class*:
+which will parameter, legal form, trigger and whether it promises to fight
+(:mod:`foedus.models.credibility` has the equations). Hand-tying is non-zero
+only for the elements of guarantors with troops in Ukraine (a few dozen),
+which are evaluated explicitly. So for a lever-only element quantity ``v``::
 
-    cred_k = A_c(n) * (1 - h_k(n)) + W_c(n) * h_k(n)
-    A_c    = will_c * reliability_prior * interest_c * legal_form_c * trigger_c
-    W_c    = will_c
+    sum_e cred_e v_e = M_v @ cred_classes + I_v @ cred_explicit
 
-where ``c`` is the row's *class* (which will parameter, frontline or not,
-legal form, trigger; about twenty classes) and the hand-tying term ``h_k``
-is non-zero only for rows with troops in Ukraine. So for a lever-only row
-quantity ``v``::
-
-    sum_k cred_k v_k = M_v @ A  +  I_v @ cred_H
-
-with ``M_v[p, c]`` the sum of ``v`` over package p's rows of class c without
-troops in Ukraine and ``cred_H`` the explicit credibility of the few rows
-with them. Quantities that vary by future as ``sum_j v_kj f_j(n)`` are sums
-of such terms weighted by ``f_j``. Products ``1 - prod_k (1 - cred_k e_k)``
-run over flagged rows only, and rows sharing a package, class and factor
-are one power: ``counts @ log(1 - A e)``. Exact, not an approximation;
-``tests/test_models_sums.py`` checks it against row-by-row evaluation.
+with ``M_v[p, c]`` the sum of ``v`` over package p's elements of class c.
+Products ``1 - prod_e (1 - q_e)`` over flagged elements are powers:
+elements sharing a package and class share one factor, so the product is
+``exp(counts @ log(1 - q_classes))``. Exact, not an approximation;
+``tests/test_models_sums.py`` checks it against element-by-element
+evaluation.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from foedus.models.credibility import combine_with_will, delivery_by_form, hand_tying, legal_promise
 from foedus.models.inputs import Inputs
 from foedus.models.levers import FORMS, TRIGGERS, Levers
 
+#: Which probability a sum or product weighs by.
+CRED, DELIVERY = "cred", "delivery"
 
-class CredSums:
-    """Credibility-weighted per-package sums for one chunk of futures."""
 
-    def __init__(self, lv: Levers, x: Inputs):
+class Probabilities:
+    """Credibility (the element is honoured: its guarantor fights or
+    responds) and delivery (the element is delivered in peacetime) of every
+    element, for one chunk of futures, in class form."""
+
+    def __init__(self, lv: Levers, x: Inputs, horizon: float):
         self.lv = lv
         self.x = x
-        self.P, self.K = lv.n_packages, lv.n_rows
-        will_key = tuple(f"will.{g}" if f"will.{g}" in x else "will.default" for g in lv.guarantors)
-        plan = lv.memo(("credsums", will_key), lambda: _plan(lv, will_key))
-        self.cls, self.H, self.plain, uniq = plan["cls"], plan["H"], plan["plain"], plan["uniq"]
+        self.P = lv.n_packages
+        self.will_key = lv.will_keys(x)
+        plan = lv.memo(("plan", self.will_key), lambda: _plan(lv, self.will_key))
         self.plan = plan
-        self.will_key = will_key
         n = x.n
-        rho = x["credibility.reliability_prior"]
-        A = np.empty((len(uniq), n))
-        W = np.empty((len(uniq), n))
-        for (wk, fr, f, t), c in uniq.items():
-            interest = x["credibility.interest.frontline"] if fr else x["credibility.interest.other"]
-            W[c] = x[wk]
-            A[c] = x[wk] * rho * interest * x[f"credibility.legal_form.{FORMS[f]}"] * x[f"credibility.trigger.{TRIGGERS[t]}"]
-        self.A, self.W = A, W
-        if self.H.size:
-            th = plan["troops_H"][:, None]
-            h = x["credibility.handtying_max"][None, :] * -np.expm1(-th / x["credibility.handtying_scale"][None, :])
-            h = np.broadcast_to(h, (self.H.size, n))
-            cH = self.cls[self.H]
-            self.credH = A[cH] * (1.0 - h) + W[cH] * h
+        will = np.stack([np.broadcast_to(x[k], (n,)) for k in plan["wills"]]) if plan["wills"] else np.zeros((0, n))
+        # legal promise by (form, trigger): (F, T, n)
+        steps = np.add.outer(np.arange(len(FORMS)), np.arange(len(TRIGGERS)))
+        c0 = legal_promise(x["credibility.reliability_prior"][None, None, :], x["credibility.step_odds"][None, None, :], steps[:, :, None])
+        c0 = np.broadcast_to(c0, (len(FORMS), len(TRIGGERS), n))
+        self.c0 = c0
+        keys = plan["cred_keys"]  # (C, 4): will index, form, trigger, promise
+        promised = np.where(keys[:, 3:4] > 0, c0[keys[:, 1], keys[:, 2]], 0.0) if keys.size else np.zeros((0, n))
+        self.cred = combine_with_will(promised, will[keys[:, 0]]) if keys.size else np.zeros((0, n))
+        hk = plan["h_keys"]  # (H, 4)
+        if hk.shape[0]:
+            h = hand_tying(plan["h_troops"][:, None], x["credibility.handtying_scale"][None, :])
+            b = h + (1.0 - h) * np.where(hk[:, 3:4] > 0, c0[hk[:, 1], hk[:, 2]], 0.0)
+            self.cred_h = combine_with_will(b, will[hk[:, 0]])
         else:
-            self.credH = np.zeros((0, n))
+            self.cred_h = np.zeros((0, n))
+        dk = plan["del_keys"]  # (D, 2): will index, form
+        persist = np.broadcast_to(delivery_by_form(x, horizon), (len(FORMS), n))
+        self.delivery = combine_with_will(persist[dk[:, 1]], will[dk[:, 0]]) if dk.size else np.zeros((0, n))
+        self._will = will
 
-    def sums(self, V: np.ndarray, key=None) -> np.ndarray:
-        """``V`` is ``(K, J)`` lever-only values; returns ``(J, P, n)`` sums of
-        cred * V. Pass a hashable ``key`` naming ``V`` to reuse its matrices
-        across chunks."""
-        build = lambda: _sum_matrices(self.lv, self.plan, V)  # noqa: E731
-        # the matrices depend on the class plan, hence on which will.<ISO3> exist
-        M, IH = self.lv.memo(("sums", key, self.will_key), build) if key is not None else build()
+    # -- sums ------------------------------------------------------------------
+    def sums(self, V: np.ndarray, key=None, kind: str = CRED) -> np.ndarray:
+        """``V`` is ``(E, J)`` lever-only values; returns ``(J, P, n)`` sums of
+        prob * V. Pass a hashable ``key`` naming ``V`` to reuse its matrices."""
+        M, IH = self._matrices(V, key, kind)
         J = V.shape[1]
-        out = (M @ self.A).reshape(J, self.P, -1)
-        if self.H.size:
-            out = out + (IH @ self.credH).reshape(J, self.P, -1)
+        classes = self.cred if kind == CRED else self.delivery
+        out = (M @ classes).reshape(J, self.P, -1)
+        if kind == CRED and self.cred_h.shape[0]:
+            out = out + (IH @ self.cred_h).reshape(J, self.P, -1)
         return out
+
+    def sum(self, v: np.ndarray, key=None, kind: str = CRED) -> np.ndarray:
+        """``(P, n)`` sum over elements of prob * v for one lever-only ``v`` ``(E,)``."""
+        return self.sums(np.asarray(v, dtype=np.float64)[:, None], key, kind)[0]
 
     def weighted(self, V: np.ndarray, F: np.ndarray, key=None) -> np.ndarray:
-        """``(P, n)``: sum over rows of cred_k * sum_j V[k, j] * F[j, n] for
-        lever columns ``V`` ``(K, J)`` and future factors ``F`` ``(J, n|1)``.
-        Rows with troops in Ukraine are done explicitly (a few dozen), the
-        rest through their classes."""
-        lv = self.lv
-        build = lambda: _sum_matrices(lv, self.plan, V)  # noqa: E731
-        M, _ = lv.memo(("sums", key, self.will_key), build) if key is not None else build()
-        J, n = V.shape[1], self.A.shape[1]
+        """``(P, n)``: sum over elements of cred_e * sum_j V[e, j] * F[j, n]
+        for lever columns ``V`` ``(E, J)`` and future factors ``F`` ``(J, n|1)``."""
+        M, _ = self._matrices(V, key, CRED)
+        J, n = V.shape[1], self.x.n
         F = np.broadcast_to(F, (J, n))
-        out = np.einsum("jpn,jn->pn", (M @ self.A).reshape(J, self.P, n), F)
-        if self.H.size:
-            IH = lv.memo(("rows_to_packages", key), lambda: _row_indicator(lv, self.H))
-            out = out + IH @ (self.credH * (V[self.H] @ F))
+        out = np.einsum("jpn,jn->pn", (M @ self.cred).reshape(J, self.P, n), F)
+        H = self.plan["H"]
+        if H.size:
+            IH = self.lv.memo(("h_to_packages",), lambda: _indicator(self.lv.el_package[H], self.P))
+            out = out + IH @ (self.cred_h * (V[H] @ F))
         return out
 
-    def sum(self, v: np.ndarray, key=None) -> np.ndarray:
-        """``(P, n)`` sum over rows of cred * v for one lever-only ``v`` ``(K,)``."""
-        return self.sums(np.asarray(v, dtype=np.float64)[:, None], key)[0]
+    def _matrices(self, V, key, kind):
+        build = lambda: _sum_matrices(self.lv, self.plan, V, kind)  # noqa: E731
+        return self.lv.memo(("sums", key, kind, self.will_key), build) if key is not None else build()
 
-    def rows(self, idx: np.ndarray) -> np.ndarray:
-        """Explicit credibility ``(len(idx), n)`` of the rows ``idx``."""
-        out = self.A[self.cls[idx]]
-        if self.H.size:
-            pos = self.plan["pos_in_H"][idx]
-            hit = pos >= 0
-            if hit.any():
-                out[hit] = self.credH[pos[hit]]
-        return out
-
-    def any_of(self, flag: np.ndarray, types: np.ndarray | None = None, factors: np.ndarray | None = None, key=None) -> np.ndarray:
-        """``(P, n)``: 1 - prod over rows with ``flag`` of (1 - cred_k * e_k).
-
-        ``e_k = factors[types[k]]``: ``types`` gives each row a small integer
-        and ``factors`` is ``(T, n|1)``; by default every ``e_k`` is 1. Rows
-        without troops in Ukraine that share a package, class and type share
-        one factor, so the product is a power: counts @ log(1 - A e)."""
-        n = self.A.shape[1]
-        if types is None:
-            types = np.zeros(self.K, dtype=np.int64)
-        if factors is None:
-            factors = np.ones((1, 1))
-        build = lambda: _product_plan(self.lv, self.plan, flag, types)  # noqa: E731
-        # the plan groups rows by class, hence depends on which will.<ISO3> exist
-        pairs, N, Hidx, IH = self.lv.memo(("any_of", key, self.will_key), build) if key is not None else build()
-        out = np.zeros((self.P, n))
-        if pairs.shape[0]:
-            q = np.minimum(self.A[pairs[:, 0]] * factors[pairs[:, 1]], 1.0)
-            out = out + N @ np.log(np.maximum(1.0 - q, 1e-300))
+    # -- "any of" products -------------------------------------------------------
+    def any_of(self, flag: np.ndarray, key=None, kind: str = CRED) -> np.ndarray:
+        """``(P, n)``: 1 - prod over flagged elements of (1 - prob_e)."""
+        build = lambda: _product_plan(self.lv, self.plan, np.asarray(flag, dtype=bool), kind)  # noqa: E731
+        N, Hidx, IH = self.lv.memo(("any_of", key, kind, self.will_key), build) if key is not None else build()
+        classes = self.cred if kind == CRED else self.delivery
+        out = N @ np.log(np.maximum(1.0 - classes, 1e-300)) if N.shape[1] else np.zeros((self.P, self.x.n))
         if Hidx.size:
-            q = np.minimum(self.credH[self.plan["pos_in_H"][Hidx]] * factors[types[Hidx]], 1.0)
-            out = out + IH @ np.log(np.maximum(1.0 - q, 1e-300))
+            out = out + IH @ np.log(np.maximum(1.0 - self.cred_h[Hidx], 1e-300))
         return -np.expm1(out)
 
+    def guarantor_fights(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per package ``(W, phi_nuclear)``, each ``(P, n)``: the expected
+        military weight of the guarantors that fight, ``W = sum_q fights_q *
+        weight_q`` (``weight_q``: the guarantor's defence spending over the
+        adversary's), and the probability that at least one nuclear-weapon
+        state fights, ``1 - prod_{q nuclear} (1 - fights_q)``.
 
-def _row_indicator(lv: Levers, rows: np.ndarray) -> np.ndarray:
-    I = np.zeros((lv.n_packages, rows.size))
-    I[lv.row_package[rows], np.arange(rows.size)] = 1.0
+        A guarantor's promises share its will and its hand-tying, so it fights
+        with probability ``comb(1 - (1 - h_q) * prod_e (1 - c0_e), will_q)``
+        over its own promise elements (not independently per element);
+        guarantors decide independently of each other. Rows without troops in
+        Ukraine depend only on their class (will, and which forms and triggers
+        they promise in); the others are evaluated explicitly."""
+        fp = self.lv.memo(("fight_plan", self.will_key), lambda: _fight_plan(self.lv, self.plan))
+        n = self.x.n
+        c0 = self.c0.reshape(len(FORMS) * len(TRIGGERS), n)
+        log_keep_c0 = np.log(np.maximum(1.0 - c0, 1e-300))
+        W = np.zeros((self.P, n))
+        log_none = np.zeros((self.P, n))
+        if fp["class_counts"].shape[0]:
+            fights = combine_with_will(-np.expm1(fp["class_counts"] @ log_keep_c0), self._will[fp["class_will"]])
+            W = W + fp["class_weight"] @ fights
+            log_none = log_none + fp["class_nuclear"] @ np.log(np.maximum(1.0 - fights, 1e-300))
+        if fp["tied_counts"].shape[0]:
+            h = hand_tying(fp["tied_troops"][:, None], self.x["credibility.handtying_scale"][None, :])
+            keep = np.exp(fp["tied_counts"] @ log_keep_c0)
+            fights = combine_with_will(1.0 - (1.0 - h) * keep, self._will[fp["tied_will"]])
+            W = W + fp["tied_weight"] @ fights
+            log_none = log_none + fp["tied_nuclear"] @ np.log(np.maximum(1.0 - fights, 1e-300))
+        return W, -np.expm1(log_none)
+
+    # -- explicit values (detail) --------------------------------------------------
+    def rows(self, idx: np.ndarray | None = None, kind: str = CRED) -> np.ndarray:
+        """Explicit probability ``(len(idx), n)`` of elements ``idx`` (default all)."""
+        idx = np.arange(self.lv.n_elements) if idx is None else np.asarray(idx)
+        if kind == DELIVERY:
+            return self.delivery[self.plan["del_cls"][idx]]
+        out = self.cred[self.plan["cred_cls"][idx]].copy() if self.cred.shape[0] else np.zeros((idx.size, self.x.n))
+        pos = self.plan["pos_in_H"][idx]
+        hit = pos >= 0
+        if hit.any():
+            out[hit] = self.cred_h[pos[hit]]
+        return out
+
+
+def _indicator(owner: np.ndarray, P: int) -> np.ndarray:
+    I = np.zeros((P, owner.size))
+    I[owner, np.arange(owner.size)] = 1.0
     return I
 
 
-def _product_plan(lv: Levers, plan: dict, flag: np.ndarray, types: np.ndarray):
-    flag = np.asarray(flag, dtype=bool)
-    plain = flag & plan["plain"]
-    keys = np.stack([plan["cls"][plain], types[plain]], axis=1)
-    pairs, inv = (np.unique(keys, axis=0, return_inverse=True) if keys.size else (np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)))
-    N = np.zeros((lv.n_packages, pairs.shape[0]))
-    np.add.at(N, (lv.row_package[plain], inv.reshape(-1)), 1.0)
-    Hidx = np.nonzero(flag & ~plan["plain"])[0]
-    IH = np.zeros((lv.n_packages, Hidx.size))
-    IH[lv.row_package[Hidx], np.arange(Hidx.size)] = 1.0
-    return pairs.astype(np.int64), N, Hidx, IH
-
-
 def _plan(lv: Levers, will_key: tuple[str, ...]) -> dict:
-    keys = [(will_key[g], bool(lv.frontline[g]), int(f), int(t)) for g, f, t in zip(lv.row_guarantor, lv.form, lv.trigger)]
+    wills = sorted(set(will_key))
+    wi = {w: i for i, w in enumerate(wills)}
+    troops_q = lv.troops_in_ukraine()
+    # collective elements: decided by the group, no hand-tying
+    tied = (troops_q[lv.el_q] > 0) & ~lv.collective
+    keys = [(wi[w], int(f), int(t), int(p)) for w, f, t, p in zip(will_key, lv.form, lv.trigger, lv.promise)]
     uniq: dict[tuple, int] = {}
-    cls = np.array([uniq.setdefault(k, len(uniq)) for k in keys], dtype=np.int64)
-    troops = (lv.ground + lv.trainers)[:, _in_ukraine()].sum(axis=1)
-    H = np.nonzero(troops > 0)[0]
-    pos = np.full(lv.n_rows, -1, dtype=np.int64)
+    cred_cls = np.array([uniq.setdefault(k, len(uniq)) if not h else -1 for k, h in zip(keys, tied)], dtype=np.int64)
+    H = np.nonzero(tied)[0]
+    pos = np.full(lv.n_elements, -1, dtype=np.int64)
     pos[H] = np.arange(H.size)
-    return {"cls": cls, "uniq": uniq, "H": H, "plain": troops <= 0, "troops_H": troops[H], "pos_in_H": pos}
+    duniq: dict[tuple, int] = {}
+    del_cls = np.array([duniq.setdefault((k[0], k[1]), len(duniq)) for k in keys], dtype=np.int64)
+    return {
+        "wills": wills,
+        "cred_keys": np.array(list(uniq), dtype=np.int64).reshape(-1, 4),
+        "cred_cls": cred_cls,
+        "H": H,
+        "pos_in_H": pos,
+        "h_keys": np.array([keys[i] for i in H], dtype=np.int64).reshape(-1, 4),
+        "h_troops": troops_q[lv.el_q[H]],
+        "del_keys": np.array(list(duniq), dtype=np.int64).reshape(-1, 2),
+        "del_cls": del_cls,
+    }
 
 
-def _sum_matrices(lv: Levers, plan: dict, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    P, J, C = lv.n_packages, V.shape[1], len(plan["uniq"])
-    plain, H, cls = plan["plain"], plan["H"], plan["cls"]
+def _sum_matrices(lv: Levers, plan: dict, V: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    P, J = lv.n_packages, V.shape[1]
+    if kind == CRED:
+        plain = plan["cred_cls"] >= 0
+        cls, C, H = plan["cred_cls"], plan["cred_keys"].shape[0], plan["H"]
+    else:
+        plain = np.ones(lv.n_elements, dtype=bool)
+        cls, C, H = plan["del_cls"], plan["del_keys"].shape[0], np.zeros(0, dtype=np.int64)
     M = np.zeros((J, P, C))
     for j in range(J):
-        np.add.at(M[j], (lv.row_package[plain], cls[plain]), V[plain, j])
+        np.add.at(M[j], (lv.el_package[plain], cls[plain]), V[plain, j])
     IH = np.zeros((J, P, H.size))
     if H.size:
-        IH[:, lv.row_package[H], np.arange(H.size)] = V[H].T
+        IH[:, lv.el_package[H], np.arange(H.size)] = V[H].T
     return M.reshape(J * P, C), IH.reshape(J * P, H.size)
 
 
-def _in_ukraine():
-    from foedus.models.levers import IN_UKRAINE
+def _product_plan(lv: Levers, plan: dict, flag: np.ndarray, kind: str):
+    P = lv.n_packages
+    if kind == CRED:
+        plain = flag & (plan["cred_cls"] >= 0)
+        N = np.zeros((P, plan["cred_keys"].shape[0]))
+        np.add.at(N, (lv.el_package[plain], plan["cred_cls"][plain]), 1.0)
+        Hel = np.nonzero(flag & (plan["cred_cls"] < 0))[0]
+        Hidx = plan["pos_in_H"][Hel]
+        return N, Hidx, _indicator(lv.el_package[Hel], P)
+    N = np.zeros((P, plan["del_keys"].shape[0]))
+    np.add.at(N, (lv.el_package[flag], plan["del_cls"][flag]), 1.0)
+    return N, np.zeros(0, dtype=np.int64), np.zeros((P, 0))
 
-    return IN_UKRAINE
+
+def _fight_plan(lv: Levers, plan: dict) -> dict:
+    """Guarantor rows with a fighting element, grouped for the class form:
+    rows without troops in Ukraine by (will, counts of their promise elements
+    by form and trigger); rows with troops listed one by one. Each group
+    carries its per-package sums of military weight and of nuclear status."""
+    fighting = lv.fighting & ~lv.collective
+    rows = np.unique(lv.el_q[fighting])
+    T = len(TRIGGERS)
+    counts = np.zeros((rows.size, len(FORMS) * T))
+    will_idx = np.zeros(rows.size, dtype=np.int64)
+    ri = {q: i for i, q in enumerate(rows)}
+    for e in np.nonzero(fighting)[0]:
+        i = ri[lv.el_q[e]]
+        if lv.fight_promise[e]:
+            counts[i, lv.form[e] * T + lv.trigger[e]] += 1.0
+        will_idx[i] = _will_index(plan, e)
+    troops = lv.troops_in_ukraine()[rows]
+    weight = lv.row_values(lv.military_weight)[rows]
+    nuclear = lv.row_values(lv.nuclear)[rows].astype(np.float64)
+    package = lv.q_package[rows]
+    P = lv.n_packages
+    tied = troops > 0
+    keys = [(int(w), tuple(c)) for w, c in zip(will_idx, counts)]
+    classes: dict[tuple, int] = {}
+    cls = np.array([classes.setdefault(k, len(classes)) if not t else -1 for k, t in zip(keys, tied)], dtype=np.int64)
+    C = len(classes)
+    class_weight, class_nuclear = np.zeros((P, C)), np.zeros((P, C))
+    free = ~tied
+    np.add.at(class_weight, (package[free], cls[free]), weight[free])
+    np.add.at(class_nuclear, (package[free], cls[free]), nuclear[free])
+    tw, tn = np.zeros((P, int(tied.sum()))), np.zeros((P, int(tied.sum())))
+    tw[package[tied], np.arange(tw.shape[1])] = weight[tied]
+    tn[package[tied], np.arange(tn.shape[1])] = nuclear[tied]
+    return {
+        "class_counts": np.array([k[1] for k in classes], dtype=np.float64).reshape(C, len(FORMS) * T),
+        "class_will": np.array([k[0] for k in classes], dtype=np.int64),
+        "class_weight": class_weight,
+        "class_nuclear": class_nuclear,
+        "tied_counts": counts[tied],
+        "tied_will": will_idx[tied],
+        "tied_troops": troops[tied],
+        "tied_weight": tw,
+        "tied_nuclear": tn,
+    }
 
 
-def package_sum(lv: Levers, v: np.ndarray) -> np.ndarray:
-    """Per-package sum of a lever-only row quantity: ``(P, ...)``."""
-    return lv.sum_rows(np.asarray(v, dtype=np.float64))
+def _will_index(plan: dict, e: int) -> int:
+    """Index into ``plan["wills"]`` of element ``e``'s will parameter."""
+    pos = plan["pos_in_H"][e]
+    if pos >= 0:
+        return int(plan["h_keys"][pos, 0])
+    return int(plan["cred_keys"][plan["cred_cls"][e], 0])
