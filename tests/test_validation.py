@@ -49,6 +49,8 @@ BROKEN_PARAMETER_FILES = {
     "no_references.yaml": (8, "parameters.share.references", "required field is missing"),
     "central_outside_range.yaml": (8, "parameters.share", "expected a central value inside its uncertainty range [0.1, 0.4], got 0.6"),
     "unknown_reference.yaml": (12, "parameters.share.references[1]", "expected a key of this file's sources (test-source); 'no-such-source' is not one"),
+    "no_basis.yaml": (8, "parameters.share.basis", "required field is missing"),
+    "calibrated_without_targets.yaml": (8, "parameters.share", "a 'calibration' entry (targets, residuals) exactly when basis is calibrated"),
 }
 
 
@@ -242,6 +244,7 @@ parameters:
       high: 0.5
       rationale: plausible band from the source
       references: [s1]
+    basis: evidence
 """
 
 
@@ -324,7 +327,9 @@ def pset() -> ParameterSet:
         (["will.USX=0.3"], "did you mean will.USA"),
         (["deterence.resolve=1"], "did you mean deterrence.resolve"),
         (["nonexistent.param=1"], "names start with a group (approval, assessment,"),
-        (["credibility.legal_form.ratified_treaty=0.01"], "the models rely on this ordering"),
+        (["escalation.clash_rate.behind_dnipro=0.9"], "the models rely on this ordering"),
+        (["deterrence.hazard_ratio.monitoring=1.5"], "a factor in (0, 1] (it can only lower the odds)"),
+        (["credibility.step_odds=0"], "a factor in (0, 1]"),
     ],
 )
 def test_bad_overrides(pset, items, fragment):

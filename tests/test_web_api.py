@@ -254,7 +254,7 @@ BAD_BODIES = [
     ('{"packages": ["treaty"], "overrides": {"will.USA": 3}}', 422, "will.USA"),
     ('{"packages": ["treaty"], "overrides": {"will.USA": "high"}}', 422, "overrides.will.USA"),
     ('{"packages": ["treaty"], "overrides": {"will.USAX": 0.3}}', 422, "did you mean"),
-    ('{"packages": ["treaty"], "overrides": {"credibility.legal_form.executive_agreement": 1.0}}', 422, "ordering"),
+    ('{"packages": ["treaty"], "overrides": {"escalation.clash_rate.western_ukraine": 0.9}}', 422, "ordering"),
     ('{"packages": ["treaty"], "edits": {"status-quo": {"aid_scale": 2}}}', 422, "selected package"),
     ('{"packages": ["treaty"], "edits": {"treaty": {"troops": {"GBR": -1}}}}', 422, "troops.GBR"),
     ('{"packages": ["treaty"], "edits": {"treaty": {"troops": {"gbr": 100}}}}', 422, "troops.gbr"),

@@ -99,3 +99,16 @@ def fmt(metric: str, value: float | None) -> str:
     if k == "ratio":
         return f"{value:.2f}×"
     return f"{value:.4g}"
+
+
+def number(value: float | None, unit: str) -> str:
+    """A value in a parameter or target unit (probability, ratio, USD, persons)."""
+    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
+        return "–"
+    if unit in ("probability", "fraction"):
+        return f"{100 * value:.1f}%"
+    if unit.startswith("usd"):
+        return f"${value / 1e9:,.1f} bn" if abs(value) >= 1e9 else f"${value:,.0f}"
+    if unit in ("persons", "count"):
+        return f"{value:,.0f}"
+    return f"{value:.3g}"

@@ -148,14 +148,19 @@ def params(
         return
     from rich.table import Table
 
+    from collections import Counter
+
     t = Table(title="foedus parameters", show_lines=False)
-    for c in ("name", "value", "unit", "year", "range", "source"):
+    for c in ("name", "value", "unit", "year", "basis", "range", "source"):
         t.add_column(c, overflow="fold")
     for p in items:
         u = p.uncertainty
         rng = f"{u.low:g}–{u.high:g} ({u.distribution})" if u else ""
-        t.add_row(p.name, f"{p.value:g}", p.unit.value, str(p.year), rng, p.references[0].short())
-    _console().print(t)
+        t.add_row(p.name, f"{p.value:g}", p.unit.value, str(p.year), p.basis.value, rng, p.references[0].short())
+    con = _console()
+    con.print(t)
+    counts = Counter(p.basis.value for p in items)
+    con.print("basis: " + ", ".join(f"{k} {counts.get(k, 0)} ({100 * counts.get(k, 0) / max(len(items), 1):.0f}%)" for k in ("evidence", "calibrated", "judgement")))
 
 
 def _param_record(p) -> dict:
@@ -257,54 +262,153 @@ def compare(
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a parameter: NAME=VALUE (repeatable), e.g. will.USA=0."),
     params_file: Optional[Path] = typer.Option(None, "--params", help="YAML file of parameter overrides {name: value}."),
     horizon: Optional[float] = typer.Option(None, "--horizon", min=0.1, max=100, help="Years over which risks accumulate."),
+    futures: int = typer.Option(1000, "--futures", min=0, max=100_000, help="Futures in the sample behind the ranges (0: central values only)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of that sample."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output (see docs/cli.md)."),
-    guarantors: bool = typer.Option(True, "--guarantors/--no-guarantors", help="Show per-guarantor details."),
+    guarantors: bool = typer.Option(False, "--guarantors/--no-guarantors", help="Show per-guarantor details."),
 ):
-    """Compare packages at the central values (packages as columns)."""
+    """Compare packages: central values, ranges over futures, and what each guarantor's promise is worth."""
     from foedus.data.loaders import load_countries, load_packages
     from foedus.exploration.compare import comparison
 
     countries = load_countries()
     ps = _parameters(set_, params_file)
     pkgs = load_packages(files, countries)
-    result = comparison(pkgs, ps, countries, horizon)
+    result = comparison(pkgs, ps, countries, horizon, futures=futures, seed=seed)
     if as_json:
         _dump(result)
         return
     _print_comparison(result, guarantors)
 
 
-def _print_comparison(result: dict, guarantors: bool = True) -> None:
+def _range_text(metric: str, r: dict | None) -> str:
+    from foedus.interfaces.formatting import fmt
+
+    if not r:
+        return ""
+    return f"{fmt(metric, r['p5'])}–{fmt(metric, r['p95'])}"
+
+
+def _print_comparison(result: dict, guarantors: bool = False) -> None:
     from rich.table import Table
 
     from foedus.interfaces.formatting import fmt, label
 
     con = _console()
     pk = result["packages"]
-    t = Table(title=f"foedus compare — central values, horizon {result['horizon_years']:g} years", caption="Model estimates, not predictions. Ranges across futures: foedus explore.")
+    rng = result.get("ranges")
+    caption = "Model estimates, not predictions."
+    if rng:
+        caption += f" Second line: 5th–95th percentile over {rng['futures']:,} futures (seed {rng['seed']})."
+    t = Table(title=f"foedus compare — central values, horizon {result['horizon_years']:g} years", caption=caption)
     t.add_column("metric")
     for p in pk:
         t.add_column(p["id"], justify="right")
     for m in SUMMARY_ROWS:
-        t.add_row(label(m), *[fmt(m, p["metrics"][m]) for p in pk])
+        cells = []
+        for p in pk:
+            cell = fmt(m, p["metrics"][m])
+            if rng:
+                cell += f"\n[dim]{_range_text(m, p['ranges'][m])}[/]"
+            cells.append(cell)
+        t.add_row(label(m), *cells)
     con.print(t)
     if result["overrides"]:
         con.print("Overrides: " + ", ".join(f"{k}={v:g}" for k, v in result["overrides"].items()))
+    w = Table(title="Whose promise counts — attack within horizon without each guarantor (central values)", title_justify="left")
+    w.add_column("package")
+    w.add_column("attack", justify="right")
+    w.add_column("without the guarantors that matter most")
+    for p in pk:
+        gs = sorted(p["guarantors"], key=lambda g: -(g["attack_probability_without"] or 0))
+        base = p["metrics"]["attack_probability"]
+        shown = [f"{g['iso3']} {fmt('attack_probability', g['attack_probability_without'])}" for g in gs[:4]
+                 if g["attack_probability_without"] is not None and g["attack_probability_without"] > base + 5e-4]
+        w.add_row(p["id"], fmt("attack_probability", base), ", ".join(shown) or "no single guarantor moves it")
+    con.print(w)
     if not guarantors:
+        con.print("[dim]Per-guarantor credibility, cost and forces: --guarantors[/]")
         return
-    cols = ("credibility", "troops_deployed", "troops_required_pool", "troops_available", "capacity_ratio", "cost_usd_per_year", "cost_pct_gdp", "total_defence_pct_gdp", "burden_share", "gdp_share")
+    cols = ("credibility", "delivery", "troops_deployed", "troops_required_pool", "troops_available", "cost_usd_per_year", "cost_pct_gdp", "total_defence_pct_gdp", "burden_share")
     for p in pk:
         g = Table(title=f"{p['id']}: per guarantor", title_justify="left")
         g.add_column("guarantor")
         for c in cols:
             g.add_column(label(c), justify="right")
+        g.add_column(label("attack_probability") + " without", justify="right")
         shown = sorted(p["guarantors"], key=lambda r: -(r["cost_usd_per_year"] or 0))
         for r in shown[:12]:
             flag = " [red](short)[/]" if r["capacity_shortfall"] else ""
-            g.add_row(r["iso3"] + flag, *[fmt(c, r[c]) for c in cols])
+            g.add_row(r["iso3"] + flag, *[fmt(c, r[c]) for c in cols], fmt("attack_probability", r["attack_probability_without"]))
         if len(shown) > 12:
             g.caption = f"… and {len(shown) - 12} more guarantors (--json lists all)"
         con.print(g)
+
+
+@app.command()
+@handles_input_errors
+def calibrate(
+    fit: bool = typer.Option(False, "--fit", help="Refit the calibrated parameters and write them to the parameter files."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+):
+    """Published targets against foedus: fit targets (calibrated) and checks (kept out of the fit)."""
+    from foedus.exploration.calibration import Calibration, write_fit
+
+    cal = Calibration()
+    fitted = None
+    if fit:
+        err = _console(stderr=True)
+        with err.status("fitting the calibrated parameters to the fit targets…"):
+            fitted = cal.fit(progress=lambda r, n: err.print(f"round {r} of {n} done"))
+        for f in write_fit(fitted):
+            err.print(f"wrote {f}")
+    results = cal.results()
+    if as_json:
+        out = {
+            "as_of": cal.data.as_of.isoformat(),
+            "sample": cal.data.sample.model_dump(),
+            "targets": [r.record() for r in results],
+            "not_used": cal.data.not_used,
+        }
+        if fitted is not None:
+            out["fitted"] = {n: {"value": v, "range": list(fitted.ranges[n]), "targets": fitted.targets_of[n]} for n, v in fitted.centres.items()}
+        _dump(out)
+        if any(not r.passes for r in results if r.role == "fit"):
+            raise typer.Exit(1)
+        return
+    _print_calibration(cal, results)
+    if any(not r.passes for r in results if r.role == "fit"):
+        _console(stderr=True).print("[bold red]a fit target is outside its band[/]")
+        raise typer.Exit(1)
+
+
+def _print_calibration(cal, results) -> None:
+    from rich.table import Table
+
+    from foedus.interfaces.formatting import number
+
+    con = _console()
+    s = cal.data.sample
+    for role, title in (("fit", "Fit targets (the calibrated parameters are fitted to these)"), ("check", "Checks (kept out of the fit)")):
+        t = Table(title=title, title_justify="left", caption=f"foedus: mean or median over {s.futures:,} futures ({s.sampler}, seed {s.seed}); targets in data/calibration.yaml")
+        for c, j in (("target", "left"), ("published", "right"), ("band", "right"), ("foedus", "right"), ("", "left"), ("source, grade", "left")):
+            t.add_column(c, justify=j, overflow="fold")
+        for r in results:
+            if r.role != role:
+                continue
+            ok = "[green]pass[/]" if r.passes else "[red]fail[/]"
+            t.add_row(
+                f"{r.id}\n[dim]{r.title}[/]",
+                number(r.value, r.unit),
+                f"{number(r.band[0], r.unit)}–{number(r.band[1], r.unit)}",
+                number(r.model, r.unit),
+                ok,
+                f"{', '.join(r.sources)}\n[dim]{r.grade}[/]",
+            )
+        con.print(t)
+    n_fit = sum(r.role == "fit" for r in results)
+    n_check = len(results) - n_fit
+    con.print(f"fit targets in band: {sum(r.passes for r in results if r.role == 'fit')}/{n_fit}; checks passed: {sum(r.passes for r in results if r.role == 'check')}/{n_check}")
 
 
 # ---------------------------------------------------------------------------
