@@ -78,10 +78,123 @@ def test_report_has_summary_sections_and_caveat(report):
     assert "Model estimates, not predictions" in report
     for p in pkgs:
         assert f">{p.id}<" in report
-    for section in ("summary", "deterrence", "credibility", "combat", "costs", "forces", "approval", "escalation", "humanitarian", "robustness", "assumptions", "sources", "reproduce"):
+    for section in ("summary", "deterrence", "credibility", "worth", "combat", "costs", "forces", "approval", "escalation", "humanitarian", "robustness",
+                    "assumptions", "calibration", "sources", "reproduce"):
         assert f'id="{section}"' in report, section
     assert "Not computed" in report  # no futures asked for
     assert "foedus report" in report and "foedus compare" in report
+
+
+def _section(report: str, sid: str) -> str:
+    """The HTML of one section: from its heading to the next h2."""
+    start = report.index(f'<h2 id="{sid}">')
+    end = report.find("<h2 ", start + 1)
+    return report[start:end if end > 0 else None]
+
+
+@pytest.fixture(scope="module")
+def central():
+    """The comparison the report renders (same packages, defaults)."""
+    from foedus.data.parameter_set import ParameterSet
+    from foedus.exploration.compare import comparison
+
+    countries = load_countries()
+    return comparison(load_packages(SCEN, countries), ParameterSet.default(), countries)
+
+
+def test_report_summary_shows_ranges_beside_central_values(report, central):
+    import html as H
+
+    from foedus.interfaces.formatting import SUMMARY_METRICS, fmt, fmt_range
+
+    table = _section(report, "summary").split("</table>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1])
+    assert len(rows) == len(SUMMARY_METRICS)
+    pk = central["packages"]
+    for m, row in zip(SUMMARY_METRICS, rows):
+        cells = re.findall(r'<td class="n">(.*?)</td>', row)
+        assert len(cells) == len(pk), m
+        for p, cell in zip(pk, cells):
+            got = re.fullmatch(r'(.*?)<div class="rng" data-p5="([^"]+)" data-p50="([^"]+)" data-p95="([^"]+)">(.*?)</div>', cell)
+            assert got, (m, p["id"], cell)
+            value, p5, p50, p95, text = got.groups()
+            r = p["ranges"][m]
+            assert H.unescape(value) == fmt(m, p["metrics"][m]), (m, p["id"])
+            assert float(p5) <= float(p50) <= float(p95), (m, p["id"])
+            assert (float(p5), float(p50), float(p95)) == pytest.approx((r["p5"], r["p50"], r["p95"]), rel=1e-9, abs=1e-12), (m, p["id"])
+            assert H.unescape(text) == fmt_range(m, r), (m, p["id"])
+    assert f"{central['ranges']['futures']:,} sampled futures" in _section(report, "summary")
+
+
+def test_report_whose_promise_counts(report, central):
+    import html as H
+
+    from foedus.interfaces.formatting import fmt
+
+    sec = H.unescape(_section(report, "worth"))
+    countries = load_countries()
+    for p in central["packages"]:
+        gs = sorted(p["guarantors"], key=lambda g: -g["attack_probability_without"])
+        if not gs:
+            continue
+        top = gs[0]  # the guarantor whose absence raises the attack probability most is listed
+        row = re.search(rf'<tr id="worth-{p["id"]}-{top["iso3"]}"[^>]*>(.*?)</tr>', sec)
+        assert row, (p["id"], top["iso3"])
+        assert f"without {countries[top['iso3']].name}" in row.group(1)
+        assert f"{fmt('attack_probability', p['metrics']['attack_probability'])} → <strong>{fmt('attack_probability', top['attack_probability_without'])}</strong>" in row.group(1)
+    cb = next(p for p in central["packages"] if p["id"] == "coalition-backstop")
+    usa = next(g for g in cb["guarantors"] if g["iso3"] == "USA")
+    row = re.search(r'<tr id="worth-coalition-backstop-USA"[^>]*>(.*?)</tr>', sec)
+    assert row and fmt("attack_probability", usa["attack_probability_without"]) in row.group(1)
+    assert fmt("approval_probability", usa["approval_probability_without"]) in row.group(1)
+
+
+def test_report_calibration_section(report):
+    import html as H
+
+    import yaml
+
+    from foedus.exploration.calibration import Calibration
+    from foedus.interfaces.formatting import number
+
+    sec = _section(report, "calibration")
+    ids = list(yaml.safe_load((ROOT / "src" / "foedus" / "data" / "calibration.yaml").read_text(encoding="utf-8"))["targets"])
+    results = {r.id: r for r in Calibration().results()}
+    assert sorted(ids) == sorted(results)
+    refs = dict(re.findall(r'<li id="src-(\d+)">(.*?)</li>', report))
+    for tid in ids:
+        r = results[tid]
+        row = re.search(rf'<tr id="cal-{re.escape(tid)}" data-target="{re.escape(tid)}" data-pass="(true|false)">(.*?)</tr>', sec)
+        assert row, tid
+        assert row.group(1) == str(r.passes).lower(), tid
+        cells = [H.unescape(re.sub(r"<[^>]+>", " ", c)).split() for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(2))]
+        target, published, band, model, verdict, _source = cells
+        assert r.title.split()[0] in target and tid in target
+        assert published[0] == number(r.value, r.unit)
+        assert "".join(band) == f"{number(r.band[0], r.unit)}–{number(r.band[1], r.unit)}".replace(" ", "")
+        assert model == number(r.model, r.unit).split()
+        assert verdict == ["pass" if r.passes else "fail"]
+        cited = re.findall(r'href="#src-(\d+)"', row.group(2))
+        assert len(cited) == len(r.sources), tid
+        for n in cited:  # each source is in the reference list
+            assert n in refs
+    n_fit = sum(r.role == "fit" for r in results.values())
+    assert f"Fit targets in their band: {sum(r.passes for r in results.values() if r.role == 'fit')} of {n_fit}" in sec
+
+
+def test_report_counts_parameters_by_basis(report):
+    import json
+    from collections import Counter
+
+    r = runner.invoke(app, ["params", "--json"])
+    assert r.exit_code == 0, r.output
+    counts = Counter(p["basis"] for p in json.loads(r.output)["parameters"])
+    total = sum(counts.values())
+    got = {b: int(n) for b, n in re.findall(r'data-basis="(\w+)" data-count="(\d+)"', _section(report, "assumptions"))}
+    assert got == {b: counts.get(b, 0) for b in ("evidence", "calibrated", "judgement")}
+    assert f"{total} parameters by basis" in report
+    for b, n in counts.items():
+        assert f"{b} {n} ({100 * n / total:.0f} %)" in report
 
 
 def test_report_lists_every_source_used(report):

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from foedus.data.loaders import load_countries, load_packages, parse_package
 from foedus.data.parameter_set import ParameterSet
 from foedus.exploration.compare import comparison
-from foedus.interfaces.formatting import fmt
+from foedus.interfaces.formatting import fmt, fmt_range, number
 from foedus.interfaces.web.app import create_app
 from foedus.interfaces.web.edits import apply_edits
-from foedus.interfaces.web.service import MAX_FUTURES, MAX_PACKAGES, Workspace
+from foedus.interfaces.web.service import MAX_FUTURES, MAX_PACKAGES, TABLE_METRICS, Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 SCEN = ROOT / "scenarios"
@@ -49,6 +49,24 @@ def countries():
 
 def _paths(ids):
     return [SCEN / f"{i}.yaml" for i in ids]
+
+
+def assert_same(a, b, path: str = "result") -> None:
+    """The same structure and values, numbers equal to within floating-point
+    rounding: the web app evaluates (and caches) each package on its own,
+    ``foedus compare`` all of them together."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and list(a) == list(b), (path, list(a), list(b) if isinstance(b, dict) else b)
+        for k in a:
+            assert_same(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and not isinstance(b, bool) and isinstance(b, (int, float)):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-12), (path, a, b)
+    else:
+        assert a == b, (path, a, b)
 
 
 def assert_clear_error(r, status=(400, 422)):
@@ -81,7 +99,7 @@ def test_health_meta_and_packages(client):
 
 def test_openapi_schema_documents_bounds(client):
     spec = client.get("/api/openapi.json").json()
-    for path in ("/api/compare", "/api/explore", "/api/packages", "/api/parameters/{name}", "/api/report"):
+    for path in ("/api/compare", "/api/explore", "/api/packages", "/api/parameters/{name}", "/api/report", "/api/calibration"):
         assert path in spec["paths"], path
     schemas = spec["components"]["schemas"]
     assert schemas["Scenario"]["properties"]["packages"]["maxItems"] == MAX_PACKAGES
@@ -113,8 +131,8 @@ def test_compare_matches_python_api(client, countries):
     assert r.status_code == 200, r.text
     res = r.json()
     direct = comparison(load_packages(_paths(ids), countries), ParameterSet.default(), countries)
-    assert res["current"]["packages"] == direct["packages"]
-    assert res["baseline"]["packages"] == direct["packages"]
+    assert_same(res["current"]["packages"], direct["packages"])
+    assert_same(res["baseline"]["packages"], direct["packages"])
     for p in direct["packages"]:
         for m, v in p["metrics"].items():
             assert res["display"][p["id"]][m] == fmt(m, v)
@@ -129,8 +147,98 @@ def test_override_moves_current_not_baseline(client, countries):
     for i in ids:  # the US backs both: without US will, attack becomes likelier
         assert cur[i]["attack_probability"] > base[i]["attack_probability"]
     direct = comparison(load_packages(_paths(ids), countries), ParameterSet.default().with_overrides({"will.USA": 0.0}), countries)
-    assert r["current"]["packages"] == direct["packages"]
+    assert_same(r["current"]["packages"], direct["packages"])
     assert r["current"]["overrides"] == {"will.USA": 0.0}
+
+
+def test_compare_ranges_over_futures(client):
+    """Beside every central value: its 5th-95th percentile over the default
+    sample of futures, from the comparison, with the string the page shows."""
+    from foedus.exploration.compare import RANGE_FUTURES
+
+    ids = ["status-quo", "coalition-backstop", "treaty"]
+    res = client.post("/api/compare", json={"packages": ids}).json()
+    rg = res["current"]["ranges"]
+    assert rg["futures"] == RANGE_FUTURES and rg["sampler"] == "lhs" and rg["percentiles"] == [5, 50, 95]
+    for p in res["current"]["packages"]:
+        assert set(p["ranges"]) == set(p["metrics"]), p["id"]
+        for m in TABLE_METRICS:
+            r = p["ranges"][m]
+            assert None not in (r["p5"], r["p50"], r["p95"]), (p["id"], m)
+            assert r["p5"] <= r["p50"] <= r["p95"], (p["id"], m, r)
+            assert res["range_display"][p["id"]][m] == fmt_range(m, r) != ""
+    cb = next(p for p in res["current"]["packages"] if p["id"] == "coalition-backstop")
+    assert cb["ranges"]["attack_probability"]["p95"] > cb["ranges"]["attack_probability"]["p5"]  # an uncertain outcome spreads
+    # the ranges follow the assumptions: fixing US will changes the spread of the current packages, not of the baseline
+    moved = client.post("/api/compare", json={"packages": ids, "overrides": {"will.USA": 0.0}}).json()
+    cb2 = next(p for p in moved["current"]["packages"] if p["id"] == "coalition-backstop")
+    assert cb2["ranges"]["attack_probability"] != cb["ranges"]["attack_probability"]
+    assert_same(moved["baseline"]["packages"], res["baseline"]["packages"])
+
+
+def test_whose_promise_counts(client, countries):
+    """Per package, the attack probability without each guarantor, from the
+    comparison, the guarantors whose absence raises it most first."""
+    ids = ["coalition-backstop", "status-quo", "nato"]
+    res = client.post("/api/compare", json={"packages": ids}).json()
+    assert list(res["worth"]) == ids
+    for p in res["current"]["packages"]:
+        rows = res["worth"][p["id"]]
+        by = {g["iso3"]: g for g in p["guarantors"]}
+        assert sorted(r["iso3"] for r in rows) == sorted(by)
+        values = [r["attack_probability_without"] for r in rows]
+        assert values == sorted(values, reverse=True)
+        for r in rows:
+            g = by[r["iso3"]]
+            assert r["attack_probability_without"] == g["attack_probability_without"]
+            assert r["approval_probability_without"] == g["approval_probability_without"]
+            assert r["display"]["attack_probability_without"] == fmt("attack_probability", g["attack_probability_without"])
+            assert r["display"]["approval_probability_without"] == fmt("approval_probability", g["approval_probability_without"])
+            assert r["display"]["attack_probability"] == res["display"][p["id"]]["attack_probability"]
+            assert r["name"] == countries[r["iso3"]].name
+    usa = next(r for r in res["worth"]["coalition-backstop"] if r["iso3"] == "USA")
+    assert usa["name"] == countries["USA"].name
+    # what the US promise is worth moves with US will (taken from the comparison under the override)
+    low = client.post("/api/compare", json={"packages": ids, "overrides": {"will.USA": 0.05}}).json()
+    usa_low = next(r for r in low["worth"]["coalition-backstop"] if r["iso3"] == "USA")
+    cb_low = next(p for p in low["current"]["packages"] if p["id"] == "coalition-backstop")
+    assert usa_low["attack_probability_without"] == next(g for g in cb_low["guarantors"] if g["iso3"] == "USA")["attack_probability_without"]
+
+
+def test_calibration_and_parameter_basis(client):
+    """GET /api/calibration: every target of data/calibration.yaml with the
+    values of Calibration().results(); every parameter has a basis, counted."""
+    import yaml
+    from collections import Counter
+
+    from foedus.exploration.calibration import Calibration
+
+    cal = client.get("/api/calibration")
+    assert cal.status_code == 200, cal.text
+    cal = cal.json()
+    ids = list(yaml.safe_load((ROOT / "src" / "foedus" / "data" / "calibration.yaml").read_text(encoding="utf-8"))["targets"])
+    assert [t["id"] for t in cal["targets"]] == ids
+    direct = {r.id: r for r in Calibration().results()}
+    for t in cal["targets"]:
+        d = direct[t["id"]]
+        assert t["role"] == d.role and t["pass"] == d.passes and t["published"] == d.value and t["band"] == list(d.band)
+        assert t["foedus"] == pytest.approx(d.model, rel=1e-9, nan_ok=True)
+        assert t["display"] == {"published": number(d.value, d.unit), "band": f"{number(d.band[0], d.unit)}–{number(d.band[1], d.unit)}",
+                                "foedus": number(d.model, d.unit)}
+        assert [r["title"] for r in t["source_refs"]] and len(t["source_refs"]) == len(d.sources)
+    assert cal["passed"]["fit"] == [sum(r.passes for r in direct.values() if r.role == "fit"), sum(r.role == "fit" for r in direct.values())]
+    params = client.get("/api/parameters").json()
+    basis = Counter(p["basis"] for p in params["parameters"])
+    assert params["basis_counts"] == {b: basis.get(b, 0) for b in ("evidence", "calibrated", "judgement")}
+    assert sum(params["basis_counts"].values()) == len(params["parameters"])
+    meta = client.get("/api/meta").json()
+    assert set(meta["basis"]) == {"evidence", "calibrated", "judgement"}
+    calibrated = [p for p in params["parameters"] if p["basis"] == "calibrated"]
+    assert calibrated, "no calibrated parameter"
+    for p in calibrated:
+        assert p["calibration"]["targets"] and set(p["calibration"]["targets"]) <= set(ids), p["name"]
+        one = client.get(f"/api/parameters/{p['name']}").json()
+        assert one["basis"] == "calibrated" and one["calibration"]["targets"] == p["calibration"]["targets"]
 
 
 def test_lever_edits_and_reproduce_snippet(client, countries, monkeypatch):
@@ -150,7 +258,7 @@ def test_lever_edits_and_reproduce_snippet(client, countries, monkeypatch):
     # the Python snippet of the "reproduce this" panel gives the same numbers
     ns: dict = {}
     exec(res["reproduce"]["python"], ns)
-    assert ns["result"]["packages"] == res["current"]["packages"]
+    assert_same(ns["result"]["packages"], res["current"]["packages"])
     cli = res["reproduce"]["cli"]
     assert "--set deterrence.resolve=1.5" in cli and "--horizon 5" in cli and "coalition-backstop-edited.yaml" in cli
     assert res["reproduce"]["downloads"] == [{"id": "coalition-backstop", "file": "coalition-backstop-edited.yaml"}]
@@ -160,7 +268,7 @@ def test_lever_edits_and_reproduce_snippet(client, countries, monkeypatch):
     pkg = parse_package(ex.text, "edited.yaml", countries)
     sq = load_packages(_paths(["status-quo"]), countries)
     again = comparison(sq + [pkg], ParameterSet.default().with_overrides({"deterrence.resolve": 1.5}), countries, 5)
-    assert again["packages"] == res["current"]["packages"]
+    assert_same(again["packages"], res["current"]["packages"])
 
 
 def test_apply_edits_rules(countries):

@@ -223,3 +223,111 @@ def test_sources_parameters_and_upload(page, server):
     pg.locator("#editor-add").click()
     pg.wait_for_selector('[data-testid="cell-status-quo-edited-attack_probability"]', timeout=15000)
     assert "status-quo-edited" in _state(pg.url)["packages"]
+
+
+def test_ranges_and_whose_promise_counts(page, browser, server):
+    """Beside every central value its range over futures, and per package the
+    attack probability without each guarantor: the page shows what the API
+    returns, follows a slider, and fits a 390 px phone."""
+    pg = page
+    ids = ["coalition-backstop", "status-quo", "treaty"]
+    pg.goto(f"{server}/#live=0&p={','.join(ids)}")
+    pg.wait_for_selector("body[data-ready='1']", timeout=30000)
+    meta = httpx.get(f"{server}/api/meta", timeout=30).json()
+    api = httpx.post(f"{server}/api/compare", json=_state(pg.url), timeout=60).json()
+    cur = {p["id"]: p for p in api["current"]["packages"]}
+    for pid in ids:
+        for m in meta["table_metrics"]:
+            cell = pg.locator(f'[data-testid="range-{pid}-{m}"]')
+            r = cur[pid]["ranges"][m]
+            assert cell.inner_text() == api["range_display"][pid][m], (pid, m)
+            p5, p50, p95 = (float(cell.get_attribute(f"data-{k}")) for k in ("p5", "p50", "p95"))
+            assert (p5, p50, p95) == (r["p5"], r["p50"], r["p95"]), (pid, m)
+            assert p5 <= p50 <= p95, (pid, m)
+    assert f"{api['current']['ranges']['futures']:,} sampled futures" in pg.locator("#compare-caption").inner_text()
+
+    # whose promise counts: the US in the coalition backstop, with the API's value, top guarantors first
+    usa_api = next(g for g in api["worth"]["coalition-backstop"] if g["iso3"] == "USA")
+    usa = pg.locator('[data-testid="worth-coalition-backstop-USA"]')
+    assert usa.is_visible()
+    assert f"without {usa_api['name']}" in usa.inner_text()
+    assert usa_api["display"]["attack_probability_without"] in usa.inner_text()
+    assert usa_api["display"]["attack_probability"] in usa.inner_text()
+    assert float(usa.get_attribute("data-value")) == usa_api["attack_probability_without"]
+    card = pg.locator('.worth-card[data-package="coalition-backstop"] > ol > li')
+    shown = [card.nth(i).get_attribute("data-testid").rsplit("-", 1)[1] for i in range(card.count())]
+    assert shown == [g["iso3"] for g in api["worth"]["coalition-backstop"]][: len(shown)] and len(shown) >= 1
+
+    # US will falls: the table's ranges and the "without" figures follow the API
+    before = _cell(pg, "coalition-backstop", "attack_probability").get_attribute("data-value")
+    _move(pg, "assume-will.USA", 0.2)
+    _wait_change(pg, "coalition-backstop", "attack_probability", before)
+    api2 = httpx.post(f"{server}/api/compare", json=_state(pg.url), timeout=60).json()
+    assert api2["current"]["overrides"] == {"will.USA": 0.2}
+    usa2 = next(g for g in api2["worth"]["coalition-backstop"] if g["iso3"] == "USA")
+    assert float(pg.locator('[data-testid="worth-coalition-backstop-USA"]').get_attribute("data-value")) == usa2["attack_probability_without"]
+    assert pg.locator('[data-testid="range-coalition-backstop-attack_probability"]').inner_text() == api2["range_display"]["coalition-backstop"]["attack_probability"]
+
+    # a 390 px phone: the view is readable without horizontal overflow
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
+    ph = ctx.new_page()
+    ph.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else (pg.outside.append(r.request.url), r.abort()))
+    ph.goto(pg.url)
+    ph.wait_for_selector("body[data-ready='1']", timeout=30000)
+    row = ph.locator('[data-testid="worth-coalition-backstop-USA"]')
+    row.scroll_into_view_if_needed()
+    assert row.is_visible() and usa2["display"]["attack_probability_without"] in row.inner_text()
+    width = ph.evaluate("window.innerWidth")
+    assert ph.evaluate("document.documentElement.scrollWidth") <= width
+    box = ph.locator("#worth").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    over = ph.evaluate("""() => [...document.querySelectorAll('#worth *')]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth || e.scrollWidth > e.clientWidth + 1)
+        .map((e) => e.tagName + '.' + e.className)""")
+    assert over == [], over
+    ARTIFACTS.mkdir(exist_ok=True)
+    ph.locator("#worth").screenshot(path=str(ARTIFACTS / "web-worth-390.png"))
+    ctx.close()
+
+
+def test_parameter_basis_and_calibration_targets(page, server):
+    """A parameter's basis is one click away; a calibrated one lists the
+    published targets it was fitted to, with the values /api/calibration
+    returns; the table filters by basis and counts the parameters by basis."""
+    pg = page
+    pg.goto(f"{server}/#live=0&p=status-quo")
+    pg.wait_for_selector("body[data-ready='1']", timeout=30000)
+    params = httpx.get(f"{server}/api/parameters", timeout=30).json()
+    meta = httpx.get(f"{server}/api/meta", timeout=30).json()
+    cal = httpx.get(f"{server}/api/calibration", timeout=60).json()
+    targets = {t["id"]: t for t in cal["targets"]}
+    counts = params["basis_counts"]
+    text = pg.locator("#basis-counts").inner_text()
+    for b, n in counts.items():
+        assert f"{b} {n} " in text, (b, text)
+
+    pg.locator("#param-basis").select_option("calibrated")
+    rows = pg.locator("#param-table tbody tr")
+    assert rows.count() == counts["calibrated"]
+    p = next(x for x in params["parameters"] if x["basis"] == "calibrated")
+    pg.locator(f'tr[data-param-row="{p["name"]}"]').click()
+    pg.locator("#drawer").wait_for(state="visible")
+    basis = pg.locator('[data-testid="drawer-basis"]')
+    assert basis.get_attribute("data-basis") == "calibrated" and basis.inner_text() == meta["basis"]["calibrated"]
+    for tid in p["calibration"]["targets"]:
+        item = pg.locator(f'[data-testid="drawer-target-{tid}"]')
+        item.wait_for(timeout=30000)
+        t = targets[tid]
+        txt = item.inner_text()
+        assert t["title"] in txt and t["display"]["published"] in txt and t["display"]["foedus"] in txt, txt
+        assert item.get_attribute("data-pass") == str(t["pass"]).lower()
+        assert ("in band" if t["pass"] else "outside the band") in txt
+    pg.locator("#drawer-close").click()
+
+    pg.locator("#param-basis").select_option("evidence")
+    assert pg.locator("#param-table tbody tr").count() == counts["evidence"]
+    e = next(x for x in params["parameters"] if x["basis"] == "evidence")
+    pg.locator(f'tr[data-param-row="{e["name"]}"]').click()
+    pg.locator("#drawer").wait_for(state="visible")
+    assert pg.locator('[data-testid="drawer-basis"]').get_attribute("data-basis") == "evidence"
+    assert pg.locator("#drawer-calibration").count() == 0

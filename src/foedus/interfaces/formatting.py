@@ -8,6 +8,7 @@ in billions, persons with thousands separators.
 from __future__ import annotations
 
 import math
+import re
 
 #: The package metrics a summary table shows, in reading order
 #: (deter, hold, human cost, approve, risks, humanitarian, cost, forces).
@@ -99,6 +100,24 @@ def fmt(metric: str, value: float | None) -> str:
     if k == "ratio":
         return f"{value:.2f}×"
     return f"{value:.4g}"
+
+
+_NUMBER = re.compile(r"^([<$]*)([0-9][0-9.,]*)(.*)$")
+
+
+def fmt_range(metric: str, r: dict | None) -> str:
+    """A spread over futures, ``{"p5", "p95", ...}``, compactly as
+    "low–high" with the unit written once ("0.4–15.2%", "$80.4–83.8 bn",
+    "90.0–90.0%" when it does not spread); empty when there is none."""
+    if not r or r.get("p5") is None or r.get("p95") is None:
+        return ""
+    lo, hi = fmt(metric, r["p5"]), fmt(metric, r["p95"])
+    if lo == hi and lo.startswith("<"):
+        return lo
+    a, b = _NUMBER.match(lo), _NUMBER.match(hi)
+    if a and b and a.group(3) == b.group(3) and b.group(1) in ("", "$") and ("$" in a.group(1)) == ("$" in b.group(1)):
+        return f"{a.group(1)}{a.group(2)}–{b.group(2)}{b.group(3)}"
+    return f"{lo}–{hi}"
 
 
 def number(value: float | None, unit: str) -> str:

@@ -282,11 +282,9 @@ def compare(
 
 
 def _range_text(metric: str, r: dict | None) -> str:
-    from foedus.interfaces.formatting import fmt
+    from foedus.interfaces.formatting import fmt_range
 
-    if not r:
-        return ""
-    return f"{fmt(metric, r['p5'])}–{fmt(metric, r['p95'])}"
+    return fmt_range(metric, r)
 
 
 def _print_comparison(result: dict, guarantors: bool = False) -> None:

@@ -3,15 +3,20 @@ brief.
 
 One file, no script and no external resource: styles inline, charts as
 inline SVG (see :mod:`foedus.interfaces.report.svg`). The only URLs are
-plain ``<a href>`` links in the sources list. Sections: summary table,
-one section per sub-model, robustness across futures (with ``n_futures``),
-assumptions (every parameter with value, unit, range and source), sources
-(package sources, parameter references, country data), and how to
-reproduce the numbers.
+plain ``<a href>`` links in the sources list. Sections: summary table
+(central values with their 5th-95th percentile over the default sample of
+futures), one section per sub-model, whose promise counts (each package's
+attack probability without each guarantor), robustness across futures
+(with ``n_futures``), assumptions (every parameter with value, unit, basis,
+range and source, and the count per basis), calibration (the published fit
+and check targets against foedus), sources (package sources, parameter
+references, calibration sources, country data), and how to reproduce the
+numbers.
 
-Numbers come from :func:`foedus.exploration.compare.comparison` and
-:func:`foedus.exploration.explore.explore_memory`; this module only lays
-them out. When ``baseline_packages`` or parameter overrides differ from the
+Numbers come from :func:`foedus.exploration.compare.comparison`,
+:func:`foedus.exploration.explore.explore_memory` and
+:meth:`foedus.exploration.calibration.Calibration.results`; this module only
+lays them out. When ``baseline_packages`` or parameter overrides differ from the
 shipped defaults, each chart shows the baseline beside the current choice.
 """
 
@@ -21,7 +26,7 @@ import datetime as dt
 import shlex
 from html import escape
 
-from foedus.interfaces.formatting import SUMMARY_METRICS, fmt, label
+from foedus.interfaces.formatting import SUMMARY_METRICS, fmt, fmt_range, label, number
 from foedus.interfaces.report import svg
 
 SUMMARY = SUMMARY_METRICS
@@ -67,6 +72,9 @@ a{overflow-wrap:anywhere}
 ol.sources li{margin-bottom:4px;font-size:12.5px}
 .grade{color:#5f6b7a;font-size:11px}
 .short{color:#b3261e;font-weight:600}
+.rng{color:#4d6d99;font-size:11px;white-space:nowrap}
+.pass{color:#1b7f3b;font-weight:600}.fail{color:#b3261e;font-weight:600}
+.same{color:#5f6b7a}
 nav ul{columns:3;font-size:13px}
 @media print{main{padding:0}h2{break-after:avoid}.charts svg{break-inside:avoid}}
 """
@@ -115,10 +123,18 @@ def _metric_chart(metric: str, ids: list[str], cur: dict, base: dict | None) -> 
     return svg.bar_chart(svg.Chart(label(metric), ids, series, _axis_fmt(metric), width=500, height=270))
 
 
+#: Guarantors listed per package under "Whose promise counts".
+WORTH_SHOWN = 6
+#: Parameter bases, in the order counted.
+BASES = ("evidence", "calibrated", "judgement")
+
+
 def build_report(packages, parameters, countries, *, horizon: float | None = None, n_futures: int = 0, seed: int = 0,
                  thresholds: list[str] | None = None, title: str = "foedus report", files: list[str] | None = None,
-                 baseline_packages=None, sampler: str = "lhs") -> str:
-    """The report as one HTML string (no external resources)."""
+                 baseline_packages=None, sampler: str = "lhs", calibration=None) -> str:
+    """The report as one HTML string (no external resources).
+    ``calibration``: a :class:`~foedus.exploration.calibration.Calibration`
+    (built here when not given) whose targets fill the calibration section."""
     import foedus
     from foedus.data.parameter_set import ParameterSet
     from foedus.exploration.compare import comparison
@@ -128,6 +144,16 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
 
     for t in thresholds or []:  # checked even without futures, so a typo is never silently ignored
         parse_threshold(t, STORED_METRICS)
+    cal_error = None
+    if calibration is None:
+        from foedus.domain.errors import InputError
+        from foedus.exploration.calibration import Calibration
+
+        try:
+            calibration = Calibration(countries=countries)
+        except InputError as exc:  # a broken calibration file is reported in its section, not fatal to the report
+            cal_error = str(exc)
+    cal_results = calibration.results() if calibration is not None else []
     ids = [p.id for p in packages]
     result = comparison(packages, parameters, countries, horizon)
     changed = bool(parameters.overrides) or (baseline_packages is not None and
@@ -151,22 +177,31 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
         add('<p class="caveat">This report compares a <strong>current</strong> choice (edited packages and/or changed assumptions, listed under '
             'Assumptions) with the <strong>baseline</strong> (the packages as shipped, default assumptions). Baseline values are in grey.</p>')
     add("<nav><ul>" + "".join(f'<li><a href="#{a}">{t}</a></li>' for a, t in
-                              [("summary", "Summary"), *[(s[0].lower(), s[0]) for s in SECTIONS], ("robustness", "Robustness across futures"),
-                               ("packages", "Packages"), ("assumptions", "Assumptions"), ("sources", "Sources"), ("reproduce", "Reproduce")]) + "</ul></nav>")
+                              [("summary", "Summary"), *[(s[0].lower(), s[0]) for s in SECTIONS[:2]], ("worth", "Whose promise counts"),
+                               *[(s[0].lower(), s[0]) for s in SECTIONS[2:]], ("robustness", "Robustness across futures"),
+                               ("packages", "Packages"), ("assumptions", "Assumptions"), ("calibration", "Calibration"), ("sources", "Sources"),
+                               ("reproduce", "Reproduce")]) + "</ul></nav>")
 
     # -- summary --------------------------------------------------------------
     add('<h2 id="summary">Summary</h2>')
+    rng = result.get("ranges")
     rows = []
     for m in SUMMARY:
         row = [escape(label(m))]
         for i in ids:
-            v = fmt(m, cur[i]["metrics"].get(m))
+            v = escape(fmt(m, cur[i]["metrics"].get(m)))
+            r = (cur[i].get("ranges") or {}).get(m)
+            if r:
+                v += f'<div class="rng" data-p5="{r["p5"]}" data-p50="{r["p50"]}" data-p95="{r["p95"]}">{escape(fmt_range(m, r))}</div>'
             if base is not None:
                 v += f'<div class="base">base {escape(fmt(m, base[i]["metrics"].get(m)))}</div>'
             row.append(v)
         rows.append(row)
     add(_table(["metric (central values)"] + ids, rows))
-    add('<p class="caption">Central values of every parameter. Model estimates, not predictions.</p>')
+    add('<p class="caption">Central values of every parameter' + (
+        f"; below each, in blue-grey, its range across futures: the 5th to the 95th percentile over {rng['futures']:,} sampled futures "
+        f"({escape(str(rng['sampler']).upper())}, seed {rng['seed']}) of every uncertain parameter" if rng else "")
+        + (". Grey: the baseline" if base is not None else "") + ". Model estimates, not predictions.</p>")
     add('<div class="charts">' + "".join(_metric_chart(m, ids, cur, base) for m in ("attack_probability", "approval_probability", "escalation_risk", "total_cost_usd_per_year")) + "</div>")
     add(_table(["package", "title", "Kyiv's position", "commitments", "guarantors"],
                [[escape(p.id), escape(p.title), escape(p.kyiv_position.value), str(len(p.commitments)), escape(", ".join(p.guarantors()))] for p in packages], numeric_from=99))
@@ -192,6 +227,9 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
                 items.append(f"<li><strong>{escape(i)}</strong>: {escape(appr)}</li>")
             add("<h3>Veto players by package</h3><ul>" + "".join(items) + "</ul>")
         add('<p class="caption">Model estimates, not predictions. Equations and their sources: the model document (docs/model.md).</p>')
+        if name == "Credibility":
+            add('<h2 id="worth">Whose promise counts</h2>')
+            add(_worth(ids, cur, countries))
 
     # -- robustness -------------------------------------------------------------
     add('<h2 id="robustness">Robustness across futures</h2>')
@@ -230,14 +268,24 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
     prow = []
     for pname, p in parameters.parameters.items():
         u = p.uncertainty
-        prow.append([escape(pname), f"{vals.get(pname, p.value):g}", escape(p.unit.value), str(p.year),
+        basis = escape(p.basis.value)
+        if p.calibration is not None and p.calibration.targets:
+            basis += '<div class="base">' + ", ".join(f'<a href="#cal-{escape(t, quote=True)}">{escape(t)}</a>' for t in p.calibration.targets) + "</div>"
+        prow.append([escape(pname), f"{vals.get(pname, p.value):g}", escape(p.unit.value), str(p.year), basis,
                      escape(f"{u.low:g}–{u.high:g} ({u.distribution})") if u else "fixed", escape(p.references[0].short())])
     add("<h3>Every parameter used</h3>")
-    add(_table(["parameter", "value", "unit", "year", "range across futures", "source"], prow, numeric_from=99))
+    add(_basis_counts(parameters))
+    add(_table(["parameter", "value", "unit", "year", "basis", "range across futures", "source"], prow, numeric_from=99))
 
-    # -- sources ------------------------------------------------------------------------
+    # -- calibration and sources ------------------------------------------------------------
+    sources_html, cited = _sources(packages, parameters, countries, result, calibration)
+    add('<h2 id="calibration">Calibration</h2>')
+    if calibration is not None:
+        add(_calibration(calibration, cal_results, cited))
+    else:
+        add(f"<p>Not available: the calibration targets could not be read.</p><pre>{escape(cal_error or '')}</pre>")
     add('<h2 id="sources">Sources</h2>')
-    add(_sources(packages, parameters, countries, result))
+    add(sources_html)
 
     # -- reproduce ------------------------------------------------------------------------
     add('<h2 id="reproduce">Reproduce</h2>')
@@ -256,6 +304,89 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{escape(title)}</title><style>{CSS}</style></head><body><main>\n{body}\n"
             f'<p class="caption">foedus — open source. Model estimates, not predictions.</p></main></body></html>\n')
+
+
+def _worth(ids: list[str], cur: dict, countries) -> str:
+    """Per package, its attack probability and approval at the central
+    values without each guarantor (from the comparison), the guarantors
+    whose absence raises the attack probability most first."""
+    out = ['<p>What each guarantor\'s promise is worth: the package\'s attack probability within the horizon at the central values, and '
+           "the same with that guarantor's commitments removed (its own dropped, and left out of any NATO or EU commitment). The guarantors "
+           "whose absence raises it most come first; beside it, the package's approval (approved and in force) with and without the guarantor.</p>"]
+    rows = []
+    for i in ids:
+        p = cur[i]
+        gs = [g for g in p["guarantors"] if "attack_probability_without" in g]
+        gs.sort(key=lambda g: (-(g["attack_probability_without"] if g["attack_probability_without"] is not None else -1.0), g["iso3"]))
+        a0 = fmt("attack_probability", p["metrics"].get("attack_probability"))
+        r0 = fmt("approval_probability", p["metrics"].get("approval_probability"))
+        if not gs:
+            rows.append(f'<tr><td><strong>{escape(i)}</strong></td><td colspan="3">no guarantor</td></tr>')
+            continue
+        shown = gs[:WORTH_SHOWN]
+        for k, g in enumerate(shown):
+            name = countries[g["iso3"]].name if g["iso3"] in countries else g["iso3"]
+            aw = fmt("attack_probability", g["attack_probability_without"])
+            rw = fmt("approval_probability", g.get("approval_probability_without"))
+            cls = ' class="same"' if aw == a0 else ""
+            head = f'<td rowspan="{len(shown)}"><strong>{escape(i)}</strong><div class="base">{len(gs)} guarantors'
+            head += f", {len(gs) - len(shown)} not shown" if len(gs) > len(shown) else ""
+            head += "</div></td>"
+            rows.append(f'<tr id="worth-{escape(i, quote=True)}-{escape(g["iso3"], quote=True)}"{cls}>' + (head if k == 0 else "")
+                        + f"<td>without {escape(name)} ({escape(g['iso3'])})</td>"
+                        + f'<td class="n">{escape(a0)} → <strong>{escape(aw)}</strong></td><td class="n">{escape(r0)} → {escape(rw)}</td></tr>')
+    out.append('<table><thead><tr><th>package</th><th>guarantor taken away</th><th class="n">attack within horizon</th>'
+               '<th class="n">approved and in force</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
+    out.append(f'<p class="caption">At most {WORTH_SHOWN} guarantors per package; <code>foedus compare --json</code> lists every one '
+               "(<code>attack_probability_without</code>, <code>approval_probability_without</code>). Grey: no change at this precision. "
+               "Model estimates, not predictions.</p>")
+    return "".join(out)
+
+
+def _basis_counts(parameters) -> str:
+    """How many parameters rest on evidence, on calibration, on judgement."""
+    counts = {b: 0 for b in BASES}
+    for p in parameters.parameters.values():
+        counts[p.basis.value] = counts.get(p.basis.value, 0) + 1
+    n = sum(counts.values())
+    parts = [f'<span class="basis-count" data-basis="{escape(b)}" data-count="{k}">{escape(b)} {k} ({100 * k / max(n, 1):.0f} %)</span>'
+             for b, k in counts.items()]
+    return (f'<p id="basis-counts">{n} parameters by basis: ' + ", ".join(parts) + ". <em>Evidence</em>: the source gives the number; "
+            "<em>calibrated</em>: fitted to the published targets under <a href=\"#calibration\">Calibration</a>; "
+            "<em>judgement</em>: a modelling judgement the sources inform but give no number for.</p>")
+
+
+def _calibration(cal, results, cited: dict[str, int]) -> str:
+    """The published targets against foedus: fit targets, then checks."""
+    s = cal.data.sample
+    n_fit = sum(r.role == "fit" for r in results)
+    ok_fit = sum(r.passes for r in results if r.role == "fit")
+    ok_check = sum(r.passes for r in results if r.role == "check")
+    out = [f"<p>Published results foedus is measured against (<code>data/calibration.yaml</code>, as of {escape(cal.data.as_of.isoformat())}). "
+           "The calibrated parameters are fitted to the <em>fit</em> targets; the <em>checks</em> are kept out of the fit. Each foedus value is the "
+           f"mean or median over {s.futures:,} sampled futures ({escape(s.sampler.upper())}, seed {s.seed}) with the shipped parameters "
+           f"(overrides of this report are not applied). Fit targets in their band: {ok_fit} of {n_fit}; checks passed: {ok_check} of {len(results) - n_fit}.</p>"]
+    for role, title in (("fit", "Fit targets"), ("check", "Checks (kept out of the fit)")):
+        rows = []
+        for r in results:
+            if r.role != role:
+                continue
+            src = ", ".join(f'<a href="#src-{cited[sid]}">[{cited[sid]}]</a>' if sid in cited else escape(sid) for sid in r.sources)
+            fits = f'<div class="base">fits {escape(", ".join(r.fits))}</div>' if r.fits else ""
+            verdict = '<span class="pass">pass</span>' if r.passes else '<span class="fail">fail</span>'
+            rows.append(f'<tr id="cal-{escape(r.id, quote=True)}" data-target="{escape(r.id, quote=True)}" data-pass="{str(r.passes).lower()}">'
+                        f"<td><strong>{escape(r.title)}</strong><div class=\"base\"><code>{escape(r.id)}</code> — {escape(r.statistic)}, set-up {escape(r.setup)}</div>{fits}</td>"
+                        f'<td class="n">{escape(number(r.value, r.unit))}<div class="base">{escape(r.value_basis)}</div></td>'
+                        f'<td class="n">{escape(number(r.band[0], r.unit))}–{escape(number(r.band[1], r.unit))}</td>'
+                        f'<td class="n">{escape(number(r.model, r.unit))}</td><td>{verdict}</td>'
+                        f'<td>{src}<div class="grade">{escape(r.grade)}</div></td></tr>')
+        out.append(f"<h3>{title}</h3>")
+        out.append('<table><thead><tr><th>target</th><th class="n">published</th><th class="n">band</th><th class="n">foedus</th><th></th>'
+                   "<th>source, grade</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+    if cal.data.not_used:
+        out.append("<p>Published results that could not be checked and are not used: " + "; ".join(escape(" ".join(t.split())) for t in cal.data.not_used) + ".</p>")
+    out.append('<p class="caption">Run <code>foedus calibrate</code> for the same table; <code>foedus calibrate --fit</code> refits the calibrated parameters.</p>')
+    return "".join(out)
 
 
 def _credibility(ids: list[str], cur: dict) -> str:
@@ -380,7 +511,9 @@ def _robustness(packages, parameters, countries, horizon, n, seed, sampler, thre
     return "".join(out)
 
 
-def _sources(packages, parameters, countries, result) -> str:
+def _sources(packages, parameters, countries, result, calibration=None) -> tuple[str, dict[str, int]]:
+    """The sources section, and the reference number of each calibration
+    source id (for the calibration table)."""
     out = []
     seen: dict[tuple, int] = {}
     items: list[str] = []
@@ -411,5 +544,11 @@ def _sources(packages, parameters, countries, result) -> str:
     out.append("<h3>By parameter</h3><p style=\"font-size:12px\">" + "; ".join(par_rows) + "</p>")
     out.append(f"<h3>Country data</h3><p>GDP, defence spending, active personnel, memberships and approval regimes of the {len(used)} guarantor countries: sources "
                + ", ".join(f"[{n}]" for n in sorted(set(c_nums))) + ".</p>")
+    cal_cited: dict[str, int] = {}
+    if calibration is not None:
+        for sid, ref in calibration.data.sources.items():
+            cal_cited[sid] = cite(ref)
+        out.append("<h3>Calibration targets</h3><p>Sources of the published targets: "
+                   + ", ".join(f"{escape(sid)} [{n}]" for sid, n in cal_cited.items()) + ".</p>")
     out.append(f"<h3>Reference list ({len(items)})</h3><ol class=\"sources\">" + "".join(f'<li id="src-{k + 1}">{h}</li>' for k, h in enumerate(items)) + "</ol>")
-    return "".join(out)
+    return "".join(out), cal_cited

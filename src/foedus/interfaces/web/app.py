@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from foedus.domain.errors import InputError, Problem
 from foedus.interfaces.web.schemas import ExploreRequest, ExportRequest, ReportRequest, Scenario, Upload
 from foedus.interfaces.web.service import (
+    BASIS_TEXT,
     CHART_METRICS,
     EUROPEAN_WILL,
     MAX_FUTURES,
@@ -258,6 +259,7 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
             "default_horizon": ws.defaults.values()["assessment.horizon_years"],
             "default_thresholds": list(DEFAULT_THRESHOLDS),
             "limits": {"packages": MAX_PACKAGES, "futures": MAX_FUTURES, "body_bytes": MAX_BODY},
+            "basis": BASIS_TEXT,
             "caption": "Model estimates, not predictions.",
         }
 
@@ -294,13 +296,21 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
 
     @app.get("/api/parameters", tags=["parameters"])
     def parameters() -> dict:
-        """Every parameter: value, unit, year, range, description and sources."""
-        return FastJSON({"parameters": ws.parameter_list()})
+        """Every parameter: value, unit, year, range, description, sources and
+        basis (evidence, calibrated, judgement), with the count per basis."""
+        return FastJSON({"parameters": ws.parameter_list(), "basis_counts": ws.basis_counts()})
 
     @app.get("/api/parameters/{name}", tags=["parameters"])
     def parameter(name: str) -> dict:
         """One parameter (per-country names such as will.ITA resolve to their template)."""
         return ws.parameter(name)
+
+    @app.get("/api/calibration", tags=["parameters"])
+    def calibration() -> dict:
+        """Published targets against foedus (as ``foedus calibrate --json``):
+        fit targets (the calibrated parameters are fitted to them) and checks,
+        each with published value, band, foedus value, pass and sources."""
+        return FastJSON(ws.calibration())
 
     @app.post("/api/compare", tags=["assessment"])
     def compare(body: Scenario) -> dict:

@@ -2,17 +2,21 @@
 parameter set in force, and cached evaluations.
 
 No model here: every number comes from :func:`foedus.exploration.compare.comparison`
-(central values) and :func:`foedus.exploration.explore.explore_memory`
-(futures), robustness from :mod:`foedus.exploration.robustness` and failure
-boxes from PRIM. This module only selects, edits (lever edits are data
-changes to a package, see :mod:`foedus.interfaces.web.edits`), caches and
-shapes results for the page.
+(central values, their ranges over the default sample of futures, and each
+guarantor's worth), :func:`foedus.exploration.explore.explore_memory`
+(futures), robustness from :mod:`foedus.exploration.robustness`, failure
+boxes from PRIM and the calibration targets from
+:class:`foedus.exploration.calibration.Calibration`. This module only
+selects, edits (lever edits are data changes to a package, see
+:mod:`foedus.interfaces.web.edits`), caches and shapes results for the page.
 
-Caches: a comparison is cached by (packages after edits, overrides,
+Caches: a comparison per *package* by (package after edits, overrides,
 horizon); an exploration per *package* by (package after edits, overrides,
 futures, seed, sampler, horizon), so moving a lever of one package
-re-evaluates that package only, and the other packages' futures come from
-the cache (future ``i`` does not depend on which packages are evaluated).
+re-evaluates that package only, and the other packages come from the cache
+(a package's numbers, and future ``i``, do not depend on which packages
+are evaluated with it; they agree with an evaluation of all the packages
+together to within floating-point rounding).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from foedus.data.loaders import load_countries, load_package, parse_package
 from foedus.data.parameter_set import ParameterSet
 from foedus.domain.errors import InputError, Problem
 from foedus.domain.package import Package
-from foedus.interfaces.formatting import METRIC_INFO, SUMMARY_METRICS, fmt, label
+from foedus.interfaces.formatting import METRIC_INFO, SUMMARY_METRICS, fmt, fmt_range, label, number
 from foedus.interfaces.web.edits import apply_edit, is_empty, lever_summary
 
 #: Bounds on one request (memory and time).
@@ -73,6 +77,15 @@ CHART_METRICS = (
     "total_cost_usd_per_year",
     "troops_required_pool",
 )
+#: Seed of the default sample of futures behind the ranges of the table
+#: (that of ``foedus compare``; its size is ``compare.RANGE_FUTURES``).
+COMPARE_SEED = 0
+#: What each parameter basis means (shown beside a parameter's value).
+BASIS_TEXT = {
+    "evidence": "evidence: the source gives the number (or arithmetic on numbers it gives)",
+    "calibrated": "calibrated: fitted to published targets (data/calibration.yaml, foedus calibrate)",
+    "judgement": "judgement: a modelling judgement; the sources inform it but give no number",
+}
 #: Which direction is better (for arrows and robustness defaults).
 HIGHER_IS_BETTER = frozenset(
     {"defence_holds_probability", "approval_probability", "ratification_probability", "kyiv_acceptance", "in_force_share",
@@ -143,19 +156,32 @@ class Workspace:
         self.uploads: OrderedDict[str, Entry] = OrderedDict()
         self.problems: list[str] = []
         self._lock = threading.Lock()
-        self._compare_cache = _LRU(256)
+        self._compare_cache = _LRU(512)  # per package
         self._explore_cache = _LRU(64)  # per package: (metrics (n,), percentiles)
         self._inputs_cache = _LRU(8)  # per run: (input names, inputs (n, d))
         self._baseline_cache = _LRU(32)
         self._prim_cache = _LRU(64)
         self._explore_slots = threading.BoundedSemaphore(2)
+        self._calibration_lock = threading.Lock()
+        self._calibration: tuple | None = None  # (Calibration, records)
         if self.scenarios is not None:
             self._load_shipped()
 
     def warm(self) -> None:
-        """Import and run the exploration path once (tiny), so the first
-        request from a user does not pay for imports (~2 s)."""
+        """Import and run the exploration path once (tiny), compare the
+        shipped packages at the default values (the first page) and evaluate
+        the calibration targets, so the first request from a user does not
+        pay for imports (~2 s) and first evaluations."""
         entries = self.all_entries()
+        if entries:
+            try:
+                self._comparison([e.package for e in entries], [f"{e.package.id}:{e.digest}" for e in entries], self.defaults, None)
+            except Exception:  # pragma: no cover - warming is best effort; the request reports the error
+                pass
+        try:
+            self.calibration()
+        except Exception:  # pragma: no cover
+            pass
         if not entries:
             return
         try:
@@ -269,6 +295,51 @@ class Workspace:
     def parameter_list(self) -> list[dict]:
         return [parameter_record(p) for p in self.defaults.parameters.values()]
 
+    def basis_counts(self) -> dict[str, int]:
+        """Parameters per basis (evidence, calibrated, judgement)."""
+        counts = {b: 0 for b in BASIS_TEXT}
+        for p in self.defaults.parameters.values():
+            counts[p.basis.value] = counts.get(p.basis.value, 0) + 1
+        return counts
+
+    # -- calibration -----------------------------------------------------------
+    def calibration_model(self):
+        """The :class:`Calibration` of the shipped parameters (built once)."""
+        return self._calibration_state()[0]
+
+    def calibration(self) -> dict:
+        """The published targets against foedus (``foedus calibrate --json``),
+        with display strings; evaluated once per server."""
+        return self._calibration_state()[1]
+
+    def _calibration_state(self) -> tuple:
+        with self._calibration_lock:
+            if self._calibration is None:
+                from foedus.exploration.calibration import Calibration
+
+                cal = Calibration(countries=self.countries)
+                targets = []
+                for r in cal.results():
+                    rec = r.record()
+                    rec["display"] = {"published": number(r.value, r.unit), "band": f"{number(r.band[0], r.unit)}–{number(r.band[1], r.unit)}",
+                                      "foedus": number(r.model, r.unit)}
+                    rec["source_refs"] = [reference_record(cal.data.sources[s]) for s in r.sources if s in cal.data.sources]
+                    targets.append(rec)
+                by_parameter: dict[str, list[str]] = {}
+                for t in targets:
+                    for name in t["fits"]:
+                        by_parameter.setdefault(name, []).append(t["id"])
+                s = cal.data.sample
+                self._calibration = (cal, {
+                    "model_estimates_not_predictions": True,
+                    "as_of": cal.data.as_of.isoformat(),
+                    "sample": s.model_dump(),
+                    "targets": targets,
+                    "by_parameter": by_parameter,
+                    "passed": {role: [sum(t["pass"] for t in targets if t["role"] == role), sum(t["role"] == role for t in targets)] for role in ("fit", "check")},
+                })
+            return self._calibration
+
     def assumptions(self) -> list[dict]:
         out = []
         for name, title, group in ASSUMPTIONS:
@@ -284,15 +355,24 @@ class Workspace:
 
     # -- central values ------------------------------------------------------
     def _comparison(self, packages: list[Package], fps: list[str], ps: ParameterSet, horizon: float | None) -> dict:
-        from foedus.exploration.compare import comparison
+        """The comparison contract for ``packages``, with the ranges over the
+        default sample of futures. Evaluated and cached per package (a
+        package's entry does not depend on the others: the same sampled
+        futures, the same central values), so moving a lever of one package
+        re-evaluates that package only; the entries are then put together in
+        the order asked."""
+        from foedus.exploration.compare import RANGE_FUTURES, comparison
 
-        key = (tuple(fps), tuple(sorted(ps.overrides.items())), horizon)
-        hit = self._compare_cache.get(key)
-        if hit is not None:
-            return hit
-        res = comparison(packages, ps, self.countries, horizon)
-        self._compare_cache.put(key, res)
-        return res
+        overrides = tuple(sorted(ps.overrides.items()))
+        parts = []
+        for pkg, fp in zip(packages, fps):
+            key = (fp, overrides, horizon)
+            hit = self._compare_cache.get(key)
+            if hit is None:
+                hit = comparison([pkg], ps, self.countries, horizon, futures=RANGE_FUTURES, seed=COMPARE_SEED)
+                self._compare_cache.put(key, hit)
+            parts.append(hit)
+        return {"packages": [r["packages"][0] for r in parts]} | {k: v for k, v in parts[0].items() if k != "packages"}
 
     def compare(self, ids: list[str], overrides: dict[str, float] | None = None, edits: dict | None = None, horizon: float | None = None) -> dict:
         t0 = time.perf_counter()
@@ -308,6 +388,8 @@ class Workspace:
             "current": current,
             "display": {p["id"]: {m: fmt(m, p["metrics"].get(m)) for m in p["metrics"]} for p in current["packages"]},
             "baseline_display": {p["id"]: {m: fmt(m, p["metrics"].get(m)) for m in p["metrics"]} for p in baseline["packages"]},
+            "range_display": {p["id"]: {m: fmt_range(m, r) for m, r in (p.get("ranges") or {}).items()} for p in current["packages"]},
+            "worth": self._worth(current),
             "levers": {p.id: lever_summary(p) for p in edited},
             "baseline_levers": {p.id: lever_summary(p) for p in orig},
             "edited": [p.id for p in orig if not is_empty((edits or {}).get(p.id))],
@@ -315,6 +397,35 @@ class Workspace:
             "reproduce": self.reproduce(ids, overrides or {}, edits or {}, horizon),
         }
         out["elapsed_ms"] = round(1000 * (time.perf_counter() - t0), 2)
+        return out
+
+    def _worth(self, result: dict) -> dict[str, list[dict]]:
+        """Whose promise counts: per package, every guarantor with the
+        package's attack probability and approval without it (from the
+        comparison), the guarantors whose absence raises the attack
+        probability most first."""
+        out = {}
+        for p in result["packages"]:
+            m = p["metrics"]
+            rows = []
+            for g in p["guarantors"]:
+                if "attack_probability_without" not in g:
+                    continue
+                c = self.countries.get(g["iso3"])
+                rows.append({
+                    "iso3": g["iso3"],
+                    "name": c.name if c is not None else g["iso3"],
+                    "attack_probability_without": g["attack_probability_without"],
+                    "approval_probability_without": g.get("approval_probability_without"),
+                    "display": {
+                        "attack_probability": fmt("attack_probability", m.get("attack_probability")),
+                        "attack_probability_without": fmt("attack_probability", g["attack_probability_without"]),
+                        "approval_probability": fmt("approval_probability", m.get("approval_probability")),
+                        "approval_probability_without": fmt("approval_probability", g.get("approval_probability_without")),
+                    },
+                })
+            rows.sort(key=lambda r: (-(r["attack_probability_without"] if r["attack_probability_without"] is not None else -1.0), r["iso3"]))
+            out[p["id"]] = rows
         return out
 
     def _defence_shares(self, *results: dict) -> dict[str, float]:
@@ -453,6 +564,10 @@ class Workspace:
 
         orig, edited = self.resolve(ids, edits)
         ps = self.parameters(overrides)
+        try:
+            cal = self.calibration_model()
+        except InputError:  # the report says so in its calibration section
+            cal = None
         if not 0 <= n_futures <= MAX_FUTURES:
             raise InputError("report", [Problem("n_futures", f"between 0 and {MAX_FUTURES}, got {n_futures}")])
         if not self._explore_slots.acquire(timeout=30):
@@ -464,7 +579,8 @@ class Workspace:
                 edited_here = not is_empty((edits or {}).get(i))
                 files.append(f"{i}-edited.yaml" if edited_here else str(self._display_path(e.path)) if e.origin == "shipped" and e.path else f"{i}.yaml")
             return build_report(edited, ps, self.countries, horizon=horizon, n_futures=n_futures, seed=seed, thresholds=thresholds,
-                                baseline_packages=orig, title="foedus report (from the web app)", files=files)
+                                baseline_packages=orig, title="foedus report (from the web app)", files=files,
+                                calibration=cal)
         finally:
             self._explore_slots.release()
 

@@ -18,7 +18,8 @@ const S = {
   packages: [], focus: null, overrides: {}, edits: {}, horizon: null,
   n: 2000, thresholds: "attack_probability<=0.1", pctMetric: "attack_probability", live: true,
 };
-const D = { meta: null, catalogue: {}, order: [], params: [], paramByName: {}, last: null, lastExplore: null };
+const D = { meta: null, catalogue: {}, order: [], params: [], paramByName: {}, basisCounts: null, calibration: null, last: null, lastExplore: null };
+const WORTH_SHOWN = 5;  // guarantors listed per package before "all N guarantors"
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, attrs = {}, ...kids) => {
@@ -413,11 +414,47 @@ async function showParameter(name) {
       el("dt", {}, "as of"), el("dd", {}, p.date),
       el("dt", {}, "sub-model"), el("dd", {}, p.group || ""),
       el("dt", {}, "range"), el("dd", {}, u ? `${u.low} – ${u.high} (${u.distribution})` : "fixed (no range across futures)"),
+      el("dt", {}, "basis"), el("dd", { "data-testid": "drawer-basis", "data-basis": p.basis || "" }, basisText(p.basis)),
     ),
     el("div", { class: "set-row" }, input, set, reset),
+    p.basis === "calibrated" ? el("div", { id: "drawer-calibration" }, el("h3", {}, "Fitted to"), el("p", { class: "hint" }, "loading the calibration targets…")) : null,
     el("h3", {}, "Sources"), refList(p.references),
     u ? el("div", {}, el("h3", {}, "Why this range"), el("p", {}, u.rationale), refList(u.references)) : null,
   );
+  if (p.basis === "calibrated") renderCalibrationTargets(name, p);
+}
+
+function basisText(basis) {
+  if (!basis) return "–";
+  return (D.meta.basis || {})[basis] || basis;
+}
+
+// The published targets a calibrated parameter was fitted to (GET /api/calibration, fetched once).
+async function renderCalibrationTargets(name, p) {
+  try {
+    if (!D.calibration) D.calibration = await api("/api/calibration");
+  } catch (e) {
+    const box = $("drawer-calibration");
+    if (box) box.replaceChildren(el("h3", {}, "Fitted to"), el("p", { class: "hint" }, `calibration targets: ${e.message}`));
+    return;
+  }
+  const box = $("drawer-calibration");
+  if (!box || $("drawer-body").querySelector("h2").textContent !== name) return;  // the drawer moved on
+  const ids = (p.calibration && p.calibration.targets) || D.calibration.by_parameter[p.template || p.name] || [];
+  const byId = Object.fromEntries(D.calibration.targets.map((t) => [t.id, t]));
+  const items = ids.map((id) => {
+    const t = byId[id];
+    if (!t) return el("li", { "data-testid": `drawer-target-${id}` }, `${id}: not in data/calibration.yaml`);
+    return el("li", { "data-testid": `drawer-target-${id}`, "data-pass": String(t.pass) },
+      el("div", {}, t.title),
+      el("div", { class: "figures" }, `published ${t.display.published} (band ${t.display.band}) · foedus ${t.display.foedus} · `,
+        el("span", { class: t.pass ? "pass" : "fail" }, t.pass ? "in band" : "outside the band")),
+      el("div", { class: "pid" }, `${id} — ${t.sources.join(", ")} (${t.grade})`));
+  });
+  const s = D.calibration.sample;
+  box.replaceChildren(el("h3", {}, "Fitted to"),
+    el("p", { class: "hint" }, `Published results this parameter was fitted to (foedus calibrate)${p.calibration && p.calibration.fitted ? `, on ${p.calibration.fitted}` : ""}. foedus: mean or median over ${s.futures.toLocaleString("en-US")} futures with the shipped parameters.`),
+    el("ul", { class: "targets" }, ...items));
 }
 
 async function showPackage(pid) {
@@ -442,6 +479,7 @@ function showMetric(metric) {
 /* ------------------------------------------------------------ rendering */
 function renderCompare(res) {
   renderTable(res);
+  renderWorth(res);
   renderMetricCharts(res);
   renderGuarantors(res);
   renderReproduce(res.reproduce, D.lastExplore && D.lastExplore.reproduce);
@@ -466,11 +504,53 @@ function renderTable(res) {
         arrow = up ? " ▲" : " ▼";
         cls = dir === 0 ? "" : (up === dir > 0 ? "up-good" : "up-bad");
       }
+      const r = (cur[pid].ranges || {})[m];
+      const rtext = (res.range_display[pid] || {})[m];
       return el("td", { class: res.edited.includes(pid) ? "edited-col" : "" },
         el("div", { class: "cur", "data-testid": `cell-${pid}-${m}`, "data-value": c === null ? "" : String(c) }, res.display[pid][m]),
+        r && rtext ? el("div", { class: "rng", "data-testid": `range-${pid}-${m}`, "data-p5": String(r.p5), "data-p50": String(r.p50), "data-p95": String(r.p95),
+          title: `5th–95th percentile over ${rangeNote(res)}` }, rtext) : null,
         el("div", { class: "basev" }, "base ", res.baseline_display[pid][m], el("span", { class: cls }, arrow)));
     })));
   t.replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
+  const rg = res.current.ranges;
+  $("compare-caption").textContent = "Model estimates, not predictions. Each cell: current central value; " +
+    (rg ? `below it in grey its range across futures (5th–95th percentile over ${rangeNote(res)}); ` : "") +
+    "then the baseline, with arrows where it moved (green better, red worse).";
+}
+
+function rangeNote(res) {
+  const rg = res.current.ranges;
+  return rg ? `${rg.futures.toLocaleString("en-US")} sampled futures (${rg.sampler.toUpperCase()}, seed ${rg.seed})` : "";
+}
+
+// Whose promise counts: per package, the attack probability without each guarantor (from the API, top first).
+function worthRow(pid, g) {
+  const d = g.display;
+  const same = d.attack_probability_without === d.attack_probability;
+  return el("li", { class: same ? "same" : "", "data-testid": `worth-${pid}-${g.iso3}`, "data-value": g.attack_probability_without === null ? "" : String(g.attack_probability_without) },
+    el("div", { class: "worth-line" }, el("span", { class: "who" }, `without ${g.name}`),
+      el("span", { class: "val" }, `${d.attack_probability} → `, el("strong", {}, d.attack_probability_without))),
+    el("div", { class: "sub" }, `approval ${d.approval_probability} → ${d.approval_probability_without}`));
+}
+
+function renderWorth(res) {
+  const box = $("worth-list");
+  const cards = res.packages.map((pid) => {
+    const p = res.current.packages.find((x) => x.id === pid);
+    const rows = res.worth[pid] || [];
+    const head = el("h3", {}, el("span", { class: "pid-name" }, pid), el("small", {}, `attack ${res.display[pid].attack_probability}`));
+    if (!rows.length) return el("div", { class: "worth-card", "data-package": pid }, head, el("p", { class: "hint" }, "No guarantor: nothing to take away."));
+    const moved = rows.filter((g) => g.display.attack_probability_without !== g.display.attack_probability);
+    const top = rows.slice(0, WORTH_SHOWN).map((g) => worthRow(pid, g));
+    const rest = rows.slice(WORTH_SHOWN);
+    return el("div", { class: "worth-card" + (pid === S.focus ? " focus" : ""), "data-package": pid, title: p ? p.title : pid },
+      head,
+      moved.length ? null : el("p", { class: "hint" }, "No single guarantor's absence changes the attack probability as shown."),
+      el("ol", { class: "worth-rows" }, ...top),
+      rest.length ? el("details", {}, el("summary", {}, `all ${rows.length} guarantors`), el("ol", { class: "worth-rows", start: String(WORTH_SHOWN + 1) }, ...rest.map((g) => worthRow(pid, g)))) : null);
+  });
+  box.replaceChildren(...cards);
 }
 
 function barLayout(title, metric, extra = {}) {
@@ -645,14 +725,22 @@ function renderReproduce(rep, exploreRep) {
 /* ------------------------------------------------------------ parameters */
 function renderParams() {
   const q = ($("param-search").value || "").toLowerCase();
-  const rows = D.params.filter((p) => !q || p.name.toLowerCase().includes(q) || p.description.toLowerCase().includes(q) || p.source.toLowerCase().includes(q));
+  const basis = $("param-basis").value;
+  const rows = D.params.filter((p) => (!basis || p.basis === basis) &&
+    (!q || p.name.toLowerCase().includes(q) || p.description.toLowerCase().includes(q) || p.source.toLowerCase().includes(q)));
   const t = $("param-table");
+  if (D.basisCounts) {
+    const total = Object.values(D.basisCounts).reduce((a, b) => a + b, 0);
+    $("basis-counts").textContent = `${total} parameters by basis: ` +
+      Object.entries(D.basisCounts).map(([b, n]) => `${b} ${n} (${total ? Math.round((100 * n) / total) : 0} %)`).join(", ") + ".";
+  }
   t.replaceChildren(
     el("thead", {}, el("tr", {}, ...["parameter", "value", "unit", "range", "source"].map((h) => el("th", {}, h)))),
     el("tbody", {}, ...rows.map((p) => {
       const ov = S.overrides[p.name];
       return el("tr", { class: ov !== undefined ? "overridden" : "", onclick: () => showParameter(p.name), "data-param-row": p.name },
-        el("td", {}, p.name), el("td", { class: "num" }, fmtParam(p.unit, ov ?? p.value), ov !== undefined ? el("div", { class: "basev" }, `default ${fmtParam(p.unit, p.value)}`) : null),
+        el("td", {}, p.name, p.basis ? el("span", { class: `basis basis-${p.basis}`, title: basisText(p.basis) }, p.basis) : null),
+        el("td", { class: "num" }, fmtParam(p.unit, ov ?? p.value), ov !== undefined ? el("div", { class: "basev" }, `default ${fmtParam(p.unit, p.value)}`) : null),
         el("td", {}, p.unit), el("td", { class: "num" }, p.uncertainty ? `${+p.uncertainty.low.toPrecision(3)} – ${+p.uncertainty.high.toPrecision(3)}` : "fixed"), el("td", {}, `${p.source}`));
     })));
 }
@@ -771,6 +859,7 @@ function wire() {
     scheduleUpdate();
   });
   $("param-search").addEventListener("input", renderParams);
+  $("param-basis").addEventListener("change", renderParams);
   $("n-futures").addEventListener("change", (e) => { S.n = parseInt(e.target.value, 10); writeHash(); runExplore(); });
   $("thresholds").addEventListener("change", (e) => { S.thresholds = e.target.value; writeHash(); runExplore(); });
   $("pct-metric").addEventListener("change", (e) => { S.pctMetric = e.target.value; writeHash(); if (D.lastExplore) renderExplore(D.lastExplore); });
@@ -830,6 +919,7 @@ async function init() {
     D.meta = meta;
     for (const p of pk.packages) { D.catalogue[p.id] = p; D.order.push(p.id); }
     D.params = params.parameters;
+    D.basisCounts = params.basis_counts || null;
     D.paramByName = Object.fromEntries(params.parameters.map((p) => [p.name, p]));
     S.thresholds = meta.default_thresholds.join("; ");  // the CLI's defaults unless the link says otherwise
     readHash();
