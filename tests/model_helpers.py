@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from foedus.data.loaders import load_countries, load_packages
 from foedus.data.parameter_set import ParameterSet
-from foedus.domain.package import Package
+from foedus.domain.package import Package, Terms
 from foedus.domain.vocabulary import GROUPS, Approval, Kind, KyivPosition, LegalForm, Posture, RulesOfEngagement, Trigger
 from foedus.exploration.assess import central_weights, evaluate
 from foedus.models.inputs import Inputs
@@ -72,8 +72,8 @@ def commitment(guarantor: str, kind: str, legal_form: str = "executive_agreement
     return {"guarantor": guarantor, "kind": kind, "legal_form": legal_form, "trigger": trigger, **kw}
 
 
-def package(commitments: list[dict], id: str = "test", kyiv: str = "accepted") -> Package:
-    """A validated package from commitment dicts."""
+def package(commitments: list[dict], id: str = "test", kyiv: str = "accepted", terms: dict | None = None) -> Package:
+    """A validated package from commitment dicts (and ceasefire terms)."""
     return Package.model_validate(
         {
             "id": id,
@@ -81,10 +81,20 @@ def package(commitments: list[dict], id: str = "test", kyiv: str = "accepted") -
             "rationale": "A package assembled by a test to exercise one equation of the models.",
             "kyiv_position": kyiv,
             "sources": [_SOURCE],
+            "terms": terms or {},
             "commitments": commitments,
         },
         context={"countries": COUNTRIES.countries},
     )
+
+
+def alone(id: str = "alone") -> Package:
+    """Ukraine alone: a package with no commitments (built without validation,
+    as ``Package.without`` and the calibration set-ups build it)."""
+    from foedus.domain.vocabulary import KyivPosition
+
+    return Package.model_construct(id=id, title=id, rationale="Ukraine alone, no guarantees and no terms.",
+                                   kyiv_position=KyivPosition.ACCEPTED, sources=[], terms=Terms(), commitments=[])
 
 
 def packages(*commitment_lists: list[dict], kyiv: str = "accepted") -> list[Package]:
@@ -114,10 +124,23 @@ def run(pkgs_or_levers, vals: dict | None = None, n: int = 1, *, horizon: float 
 
 
 def row_of(lv: Levers, package_index: int, iso3: str) -> int:
-    """Index of the row of ``iso3`` in package ``package_index``."""
+    """Index of the guarantor row of ``iso3`` in package ``package_index``."""
     g = lv.guarantors.index(iso3)
-    hit = np.nonzero((lv.row_package == package_index) & (lv.row_guarantor == g))[0]
+    hit = np.nonzero((lv.q_package == package_index) & (lv.q_guarantor == g))[0]
     assert hit.size == 1, f"{iso3} has {hit.size} rows in package {package_index}"
+    return int(hit[0])
+
+
+def element_of(lv: Levers, package_index: int, iso3: str, legal_form: str, trigger: str, collective: bool = False) -> int:
+    """Index of the element of ``iso3`` in one legal form and trigger."""
+    from foedus.models.levers import FORMS, TRIGGERS
+
+    g = lv.guarantors.index(iso3)
+    hit = np.nonzero(
+        (lv.el_package == package_index) & (lv.el_guarantor == g) & (lv.form == FORMS.index(legal_form))
+        & (lv.trigger == TRIGGERS.index(trigger)) & (lv.collective == collective)
+    )[0]
+    assert hit.size == 1, f"{iso3} has {hit.size} elements ({legal_form}, {trigger}) in package {package_index}"
     return int(hit[0])
 
 
@@ -163,6 +186,7 @@ _SIZED = {
     "training": ("troops",),
     "air_power": ("aircraft",),
     "air_defence": ("troops", "aircraft"),
+    "ceasefire_monitoring": ("troops",),
     "naval_presence": ("ships",),
 }
 _MONEY = ("military_aid", "humanitarian_aid", "reconstruction_aid")
@@ -188,7 +212,7 @@ def commitments(draw, guarantor=None, kind=None, allow_groups: bool = True) -> d
         c["posture"] = draw(st.sampled_from([p.value for p in Posture]))
         c["rules_of_engagement"] = draw(st.sampled_from([r.value for r in RulesOfEngagement]))
         if "troops" in _SIZED[kind]:
-            c["troops"] = draw(troops if kind != "air_defence" else st.integers(0, 5_000))
+            c["troops"] = draw(troops if kind not in ("air_defence", "ceasefire_monitoring") else st.integers(0, 5_000))
         if "aircraft" in _SIZED[kind]:
             c["aircraft"] = draw(st.integers(1, 120) if kind == "air_power" else st.integers(0, 20))
         if "ships" in _SIZED[kind]:

@@ -42,18 +42,21 @@ def test_every_seed_deters_at_least_as_well_as_the_status_quo(seeds):
 
 
 def test_a_us_withdrawal(seeds):
-    """will.USA = 0: US rows lose all credibility; packages that rely on the
-    US for power, aid or intelligence become more likely to be attacked;
-    packages without it do not move."""
+    """will.USA = 0: US instruments lose all credibility and delivery;
+    packages that rely on the US for power, aid or intelligence become more
+    likely to be attacked; packages without it do not move."""
     ps = parameter_set()
     lv, base = _evaluate(seeds, ps)
     lv0, gone = _evaluate(seeds, ps.with_overrides({"will.USA": 0.0}))
     assert lv0.package_ids == lv.package_ids
     us = lv0.guarantors.index("USA")
-    us_rows = lv0.row_guarantor == us
+    us_rows = lv0.q_guarantor == us
+    us_elements = lv0.el_guarantor == us
     assert us_rows.any()
+    for m in ("credibility", "delivery"):
+        assert np.all(gone.elements[m][us_elements] == 0.0), m
+        assert np.all(base.elements[m][us_elements & (lv0.promise if m == "credibility" else True)] > 0.0), m
     assert np.all(gone.rows["credibility"][us_rows] == 0.0)
-    assert np.all(base.rows["credibility"][us_rows] > 0.0)
     a0 = base.packages["attack_probability"][:, 0]
     a1 = gone.packages["attack_probability"][:, 0]
     for pid in WITH_US:
@@ -65,6 +68,37 @@ def test_a_us_withdrawal(seeds):
         assert a1[i] == pytest.approx(a0[i], rel=1e-12, abs=1e-15), pid
     # other guarantors keep their credibility
     np.testing.assert_array_equal(gone.rows["credibility"][~us_rows], base.rows["credibility"][~us_rows])
+
+
+def test_ranges_are_ordered_seeded_and_around_the_sampled_futures(seeds):
+    from foedus.data.loaders import load_countries
+    from foedus.exploration.compare import RANGE_PERCENTILES, comparison
+
+    ps = parameter_set()
+    a = comparison(seeds, ps, load_countries(), futures=200, seed=4)
+    b = comparison(seeds, ps, load_countries(), futures=200, seed=4)
+    c = comparison(seeds, ps, load_countries(), futures=200, seed=5)
+    assert a["ranges"] == {"futures": 200, "seed": 4, "sampler": "lhs", "percentiles": list(RANGE_PERCENTILES)}
+    assert [p["ranges"] for p in a["packages"]] == [p["ranges"] for p in b["packages"]]
+    assert [p["ranges"] for p in a["packages"]] != [p["ranges"] for p in c["packages"]]
+    for p in a["packages"]:
+        for m, r in p["ranges"].items():
+            if r["p5"] is not None:
+                assert r["p5"] <= r["p50"] <= r["p95"], (p["id"], m)
+
+
+def test_a_guarantors_worth_is_the_package_evaluated_without_it(seeds):
+    from foedus.data.loaders import load_countries
+    from foedus.exploration.compare import comparison
+
+    countries = load_countries()
+    backstop = next(p for p in seeds if p.id == "coalition-backstop")
+    res = comparison([backstop], parameter_set(), countries, futures=0)
+    (us,) = [g for g in res["packages"][0]["guarantors"] if g["iso3"] == "USA"]
+    no_us = backstop.model_copy(update={"commitments": [c for c in backstop.commitments if c.guarantor != "USA"]})
+    lv, ev = _evaluate([no_us])
+    assert us["attack_probability_without"] == pytest.approx(ev.packages["attack_probability"][0, 0], rel=1e-12)
+    assert us["approval_probability_without"] == pytest.approx(ev.packages["approval_probability"][0, 0], rel=1e-12)
 
 
 def test_one_future_is_future_zero_of_many_identical_futures(seeds):

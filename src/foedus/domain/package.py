@@ -177,20 +177,25 @@ class Package(BaseModel):
             seen.setdefault(c.guarantor, None)
         return list(seen)
 
-    def without(self, iso3: str, members: dict[str, list[str]]) -> "Package":
+    def without(self, iso3: str, countries) -> "Package":
         """The package with ``iso3``'s commitments removed: its own
-        commitments dropped, and it is added to the ``except`` list of every
-        group commitment it would be bound by (``members``: group -> ISO3
-        codes). May leave a package with no commitments ("Ukraine alone");
-        built without validation, for evaluation only."""
+        commitments dropped, and its share taken out of every group
+        commitment it would be bound by (it joins ``except``, and the group's
+        sizes and money shrink by its GDP share, so every other member keeps
+        exactly what it had). May leave a package with no commitments
+        ("Ukraine alone"); built without validation, for evaluation only.
+        ``countries`` is the :class:`~foedus.domain.country.CountryTable`."""
         kept: list[Commitment] = []
         for c in self.commitments:
             if c.guarantor == iso3:
                 continue
-            if c.guarantor in GROUPS and iso3 in members.get(c.guarantor, ()) and iso3 not in c.except_:
-                bound = [m for m in members[c.guarantor] if m not in c.except_ and m != iso3]
-                if not bound:
-                    continue
-                c = c.model_copy(update={"except_": [*c.except_, iso3]})
+            if c.guarantor in GROUPS:
+                bound = [m for m in countries.members(c.guarantor) if m not in c.except_]
+                if iso3 in bound:
+                    if len(bound) == 1:
+                        continue
+                    share = countries[iso3].gdp_usd.value / sum(countries[m].gdp_usd.value for m in bound)
+                    scaled = {k: getattr(c, k) * (1.0 - share) for k in ("troops", "aircraft", "ships", "usd_per_year")}
+                    c = c.model_copy(update={"except_": [*c.except_, iso3], **scaled})
             kept.append(c)
         return self.model_copy(update={"id": f"{self.id}-without-{iso3.lower()}", "commitments": kept})

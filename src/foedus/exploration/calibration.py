@@ -358,7 +358,8 @@ def _linear(p) -> bool:
 
 
 def _with_centres(ps, moves: dict[str, tuple[float, tuple[float, float] | None]]):
-    """Parameters with new centres and (where sampled) new ranges."""
+    """Parameters with new centres and (where sampled, and a range is given)
+    new ranges."""
     from foedus.data.parameter_set import ParameterSet
 
     params = dict(ps.parameters)
@@ -374,9 +375,24 @@ def _with_centres(ps, moves: dict[str, tuple[float, tuple[float, float] | None]]
 
 
 def _with_ranges(ps, ranges: dict[str, tuple[float, float]]):
-    """Parameters whose ranges are the profiles (kept where a profile collapsed)."""
+    """Parameters whose ranges come from the profiles, made symmetric about
+    the fitted centre (on a log scale, or a linear one for fractions) with
+    the smaller of the two half-widths, so that both ends keep every target
+    in its band and the sampled values centre on the fitted value. A
+    fraction fitted to 0 keeps its one-sided profile; a profile that found
+    nothing (the fixed centre itself outside a band) keeps the old range."""
     values = ps.values()
-    return _with_centres(ps, {n: (float(values[n]), r if r[1] > r[0] else None) for n, r in ranges.items()})
+    moves = {}
+    for n, (lo, hi) in ranges.items():
+        c = float(values[n])
+        if _linear(ps.parameters[n]):
+            d = min(hi - c, c - lo)
+            rng = (c - d, c + d) if d > 0 else ((0.0, hi) if c <= 0 < hi else None)
+        else:
+            k = min(hi / c, c / lo) if c > 0 and lo > 0 else 1.0
+            rng = (c / k, c * k) if k > 1.0 + 1e-9 else None
+        moves[n] = (c, rng)
+    return _with_centres(ps, moves)
 
 
 def write_fit(fit: FitResult, directory=None) -> list[str]:

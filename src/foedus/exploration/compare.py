@@ -59,7 +59,7 @@ def comparison(packages, parameters, countries, horizon: float | None = None, *,
     x = make_inputs(parameters)
     ev = evaluate(lv, x, h, detail=True)
     ranges = package_ranges(lv, parameters, h, futures, seed) if futures else None
-    without = worth_of_guarantors(packages, parameters, countries, h, lv)
+    without = worth_of_guarantors(packages, parameters, countries, h)
     out = []
     for p_i, pkg in enumerate(packages):
         guarantors = []
@@ -115,20 +115,34 @@ def package_ranges(lv, parameters, horizon: float, futures: int, seed: int) -> d
 def worth_of_guarantors(packages, parameters, countries, horizon: float, lv=None) -> dict[tuple[int, str], dict[str, float]]:
     """``{(package index, ISO3): {metric: value}}``: each package at the
     central values with one guarantor's commitments removed, for every
-    guarantor of every package (one compilation, one evaluation)."""
-    from foedus.domain.vocabulary import GROUPS
+    guarantor of every package (one compilation, one evaluation). The
+    variants depend only on the packages, so their compilation is cached."""
+    keys, lw = _variants(packages, countries)
+    if not keys:
+        return {}
+    ev = evaluate(lw, make_inputs(parameters), horizon)
+    return {k: {m: float(ev.packages[m][i, 0]) for m in WITHOUT_METRICS} for i, k in enumerate(keys)}
+
+
+_VARIANTS: dict = {}
+
+
+def _variants(packages, countries):
+    """Every package without each of its guarantors, compiled once per set of packages."""
     from foedus.models.levers import compile_packages
 
-    lv = lv or compile_packages(packages, countries)
-    members = {g: countries.members(g) for g in GROUPS}
+    cache_key = (id(countries), tuple(p.model_dump_json() for p in packages))
+    hit = _VARIANTS.get(cache_key)
+    if hit is not None:
+        return hit
+    lv = compile_packages(packages, countries)
     keys, variants = [], []
     for p_i, pkg in enumerate(packages):
         for iso in dict.fromkeys(lv.guarantors[g] for g in lv.q_guarantor[lv.q_package == p_i]):
             keys.append((p_i, iso))
-            variants.append(pkg.without(iso, members))
-    if not variants:
-        return {}
-    lw = compile_packages(variants, countries)
-    x = make_inputs(parameters)
-    ev = evaluate(lw, x, horizon)
-    return {k: {m: float(ev.packages[m][i, 0]) for m in WITHOUT_METRICS} for i, k in enumerate(keys)}
+            variants.append(pkg.without(iso, countries))
+    out = (keys, compile_packages(variants, countries) if variants else None)
+    if len(_VARIANTS) >= 32:
+        _VARIANTS.pop(next(iter(_VARIANTS)))
+    _VARIANTS[cache_key] = out
+    return out

@@ -112,15 +112,16 @@ def element_will(lv: Levers, x: Inputs) -> np.ndarray:
 
 def guarantor_fights(lv: Levers, x: Inputs) -> np.ndarray:
     """``(Q, n|1)`` probability that each guarantor fights if Ukraine is
-    attacked: ``comb(1 - (1 - h_g) * prod_e (1 - c0_e), will_g)`` over its own
-    promises (its elements share its will and its hand-tying, so they are not
-    independent of each other). A guarantor with no promise and no troops in
-    Ukraine gets 0."""
+    attacked: ``comb(h_g + (1 - h_g) * max_e c0_e, will_g)``. A guarantor
+    decides once: its strongest promise to fight counts (further, weaker
+    promises by the same guarantor are not independent chances), with its
+    hand-tying and its will. No promise and no troops in Ukraine: 0."""
     steps = (lv.form + lv.trigger)[:, None]
     c0 = np.where((lv.fight_promise & ~lv.collective)[:, None], legal_promise(x["credibility.reliability_prior"][None, :], x["credibility.step_odds"][None, :], steps), 0.0)
-    keep = np.exp(lv.sum_rows(np.log(np.maximum(1.0 - c0, 1e-300))))
+    best = np.zeros((lv.n_rows, c0.shape[1]))
+    np.maximum.at(best, lv.el_q, c0)
     h = hand_tying(lv.troops_in_ukraine()[:, None], x["credibility.handtying_scale"][None, :])
     keys = [f"will.{lv.guarantors[g]}" if f"will.{lv.guarantors[g]}" in x else "will.default" for g in lv.q_guarantor]
-    width = max([x[k].size for k in keys] + [keep.shape[1], h.shape[1]])
+    width = max([x[k].size for k in keys] + [best.shape[1], h.shape[1]])
     will = np.stack([np.broadcast_to(x[k], (width,)) for k in keys]) if keys else np.zeros((0, width))
-    return combine_with_will(1.0 - (1.0 - h) * keep, will)
+    return combine_with_will(h + (1.0 - h) * best, will)

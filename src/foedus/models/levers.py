@@ -250,15 +250,14 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
     members_of = {g: countries.members(g) for g in GROUPS}
     els: dict[tuple, dict] = {}
     order: list[tuple] = []
-    q_order: list[tuple[int, str]] = []
+    q_order: dict[tuple[int, str], None] = {}  # insertion-ordered set
     kyiv, needs_kyiv, nato_membership, nato_consent, vetoes, approvals_by_package, caps, buffers = ([] for _ in range(8))
 
     def element(key: tuple, p_i: int, iso: str) -> dict:
         if key not in els:
             els[key] = _empty_element()
             order.append(key)
-        if (p_i, iso) not in q_order:
-            q_order.append((p_i, iso))
+        q_order.setdefault((p_i, iso), None)
         return els[key]
 
     for p_i, pkg in enumerate(packages):
@@ -316,7 +315,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         buffers.append(bool(pkg.terms.buffer_zone))
 
     order.sort(key=lambda k: k[0])  # stable: by package, then first appearance
-    q_order.sort(key=lambda k: k[0])
+    q_order = sorted(q_order, key=lambda k: k[0])
     guarantors: list[str] = []
     for _, iso in q_order:
         if iso not in guarantors:
@@ -411,13 +410,14 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
 
 def _empty_element() -> dict:
     n = len(POSTURES)
+    # plain lists: thousands of elements are built per comparison (one set per guarantor removed)
     return {
-        "ground": np.zeros(n),
-        "trainers": np.zeros(n),
-        "monitors": np.zeros(n),
-        "aircraft": np.zeros(n),
-        "ships": np.zeros(n),
-        "air_defence": np.zeros(n),
+        "ground": [0.0] * n,
+        "trainers": [0.0] * n,
+        "monitors": [0.0] * n,
+        "aircraft": [0.0] * n,
+        "ships": [0.0] * n,
+        "air_defence": [0.0] * n,
         "fight_promise": False,
         "mutual_defence": False,
         "umbrella": False,

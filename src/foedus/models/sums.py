@@ -32,6 +32,8 @@ from foedus.models.levers import FORMS, TRIGGERS, Levers
 
 #: Which probability a sum or product weighs by.
 CRED, DELIVERY = "cred", "delivery"
+#: Steps below a ratified automatic treaty: 0 (treaty, automatic) to 5 (declaration, discretionary).
+N_STEPS = len(FORMS) + len(TRIGGERS) - 1
 
 
 class Probabilities:
@@ -53,6 +55,7 @@ class Probabilities:
         c0 = legal_promise(x["credibility.reliability_prior"][None, None, :], x["credibility.step_odds"][None, None, :], steps[:, :, None])
         c0 = np.broadcast_to(c0, (len(FORMS), len(TRIGGERS), n))
         self.c0 = c0
+        self.c0_steps = legal_promise(x["credibility.reliability_prior"][None, :], x["credibility.step_odds"][None, :], np.arange(N_STEPS)[:, None])
         keys = plan["cred_keys"]  # (C, 4): will index, form, trigger, promise
         promised = np.where(keys[:, 3:4] > 0, c0[keys[:, 1], keys[:, 2]], 0.0) if keys.size else np.zeros((0, n))
         self.cred = combine_with_will(promised, will[keys[:, 0]]) if keys.size else np.zeros((0, n))
@@ -119,26 +122,26 @@ class Probabilities:
         adversary's), and the probability that at least one nuclear-weapon
         state fights, ``1 - prod_{q nuclear} (1 - fights_q)``.
 
-        A guarantor's promises share its will and its hand-tying, so it fights
-        with probability ``comb(1 - (1 - h_q) * prod_e (1 - c0_e), will_q)``
-        over its own promise elements (not independently per element);
-        guarantors decide independently of each other. Rows without troops in
-        Ukraine depend only on their class (will, and which forms and triggers
-        they promise in); the others are evaluated explicitly."""
+        A guarantor decides once whether to fight: with probability
+        ``comb(h_q + (1 - h_q) * max_e c0_e, will_q)``, its strongest promise
+        and its hand-tying combined with its will (further, weaker promises
+        by the same guarantor are not independent chances); guarantors decide
+        independently of each other. Rows without troops in Ukraine depend
+        only on their class (will, and their strongest promise); the others
+        are evaluated explicitly."""
         fp = self.lv.memo(("fight_plan", self.will_key), lambda: _fight_plan(self.lv, self.plan))
         n = self.x.n
-        c0 = self.c0.reshape(len(FORMS) * len(TRIGGERS), n)
-        log_keep_c0 = np.log(np.maximum(1.0 - c0, 1e-300))
+        # c0 by steps below a ratified automatic treaty; a last row of zeros: no promise
+        c0 = np.vstack([np.broadcast_to(self.c0_steps, (N_STEPS, n)), np.zeros((1, n))])
         W = np.zeros((self.P, n))
         log_none = np.zeros((self.P, n))
-        if fp["class_counts"].shape[0]:
-            fights = combine_with_will(-np.expm1(fp["class_counts"] @ log_keep_c0), self._will[fp["class_will"]])
+        if fp["class_steps"].size:
+            fights = combine_with_will(c0[fp["class_steps"]], self._will[fp["class_will"]])
             W = W + fp["class_weight"] @ fights
             log_none = log_none + fp["class_nuclear"] @ np.log(np.maximum(1.0 - fights, 1e-300))
-        if fp["tied_counts"].shape[0]:
+        if fp["tied_steps"].size:
             h = hand_tying(fp["tied_troops"][:, None], self.x["credibility.handtying_scale"][None, :])
-            keep = np.exp(fp["tied_counts"] @ log_keep_c0)
-            fights = combine_with_will(1.0 - (1.0 - h) * keep, self._will[fp["tied_will"]])
+            fights = combine_with_will(h + (1.0 - h) * c0[fp["tied_steps"]], self._will[fp["tied_will"]])
             W = W + fp["tied_weight"] @ fights
             log_none = log_none + fp["tied_nuclear"] @ np.log(np.maximum(1.0 - fights, 1e-300))
         return W, -np.expm1(log_none)
@@ -223,19 +226,22 @@ def _product_plan(lv: Levers, plan: dict, flag: np.ndarray, kind: str):
 
 def _fight_plan(lv: Levers, plan: dict) -> dict:
     """Guarantor rows with a fighting element, grouped for the class form:
-    rows without troops in Ukraine by (will, counts of their promise elements
-    by form and trigger); rows with troops listed one by one. Each group
-    carries its per-package sums of military weight and of nuclear status."""
-    fighting = lv.fighting & ~lv.collective
+    rows without troops in Ukraine by (will, steps of their strongest
+    promise; ``N_STEPS`` for none); rows with troops listed one by one. Each
+    group carries its per-package sums of military weight and of nuclear
+    status."""
+    # a guarantor may fight on a promise, or because its troops in Ukraine
+    # (trainers and monitors included) are attacked
+    tied_rows = lv.troops_in_ukraine() > 0
+    fighting = ~lv.collective & (lv.fight_promise | tied_rows[lv.el_q])
     rows = np.unique(lv.el_q[fighting])
-    T = len(TRIGGERS)
-    counts = np.zeros((rows.size, len(FORMS) * T))
+    steps = np.full(rows.size, N_STEPS, dtype=np.int64)
     will_idx = np.zeros(rows.size, dtype=np.int64)
     ri = {q: i for i, q in enumerate(rows)}
     for e in np.nonzero(fighting)[0]:
         i = ri[lv.el_q[e]]
         if lv.fight_promise[e]:
-            counts[i, lv.form[e] * T + lv.trigger[e]] += 1.0
+            steps[i] = min(steps[i], int(lv.form[e] + lv.trigger[e]))
         will_idx[i] = _will_index(plan, e)
     troops = lv.troops_in_ukraine()[rows]
     weight = lv.row_values(lv.military_weight)[rows]
@@ -243,9 +249,8 @@ def _fight_plan(lv: Levers, plan: dict) -> dict:
     package = lv.q_package[rows]
     P = lv.n_packages
     tied = troops > 0
-    keys = [(int(w), tuple(c)) for w, c in zip(will_idx, counts)]
     classes: dict[tuple, int] = {}
-    cls = np.array([classes.setdefault(k, len(classes)) if not t else -1 for k, t in zip(keys, tied)], dtype=np.int64)
+    cls = np.array([classes.setdefault((int(w), int(s)), len(classes)) if not t else -1 for w, s, t in zip(will_idx, steps, tied)], dtype=np.int64)
     C = len(classes)
     class_weight, class_nuclear = np.zeros((P, C)), np.zeros((P, C))
     free = ~tied
@@ -255,11 +260,11 @@ def _fight_plan(lv: Levers, plan: dict) -> dict:
     tw[package[tied], np.arange(tw.shape[1])] = weight[tied]
     tn[package[tied], np.arange(tn.shape[1])] = nuclear[tied]
     return {
-        "class_counts": np.array([k[1] for k in classes], dtype=np.float64).reshape(C, len(FORMS) * T),
+        "class_steps": np.array([k[1] for k in classes], dtype=np.int64),
         "class_will": np.array([k[0] for k in classes], dtype=np.int64),
         "class_weight": class_weight,
         "class_nuclear": class_nuclear,
-        "tied_counts": counts[tied],
+        "tied_steps": steps[tied],
         "tied_will": will_idx[tied],
         "tied_troops": troops[tied],
         "tied_weight": tw,
