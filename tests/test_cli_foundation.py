@@ -125,7 +125,8 @@ def test_compare_json_contract():
     r = run_foedus("compare", "--json", "--set", "will.USA=0", "scenarios/status-quo.yaml", "scenarios/coalition-backstop.yaml")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert set(doc) == {"packages", "horizon_years", "parameters", "overrides"}
+    assert set(doc) == {"packages", "horizon_years", "parameters", "overrides", "ranges"}
+    assert doc["ranges"]["futures"] == 1000 and doc["ranges"]["percentiles"] == [5, 50, 95]
     assert doc["overrides"] == {"will.USA": 0.0}
     assert doc["parameters"]["will.USA"] == 0.0
     assert set(load_parameters()) <= set(doc["parameters"])
@@ -144,10 +145,10 @@ PROB_METRICS = (
 COUNT_METRICS = ("total_cost_usd_per_year", "troops_deployed", "troops_required_pool", "guarantors_short",
                  "expected_casualties", "casualties_if_war", "defender_strength")
 GUARANTOR_FIELDS = {
-    "iso3", "credibility", "approval", "cost_usd_per_year", "cost_pct_gdp", "total_defence_pct_gdp",
+    "iso3", "credibility", "delivery", "approval", "cost_usd_per_year", "cost_pct_gdp", "total_defence_pct_gdp",
     "headroom_core_2014", "headroom_core_2035", "headroom_total_2035", "burden_share", "gdp_share",
     "troops_deployed", "troops_required_pool", "troops_available", "capacity_ratio", "shortfall",
-    "cost_raise_usd_per_year", "capacity_shortfall",
+    "cost_raise_usd_per_year", "capacity_shortfall", "attack_probability_without", "approval_probability_without", "elements",
 }
 
 
@@ -274,11 +275,15 @@ def test_docs_describe_every_json_field():
     from foedus.exploration.assess import GUARANTOR_METRICS, PACKAGE_METRICS
 
     doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    fields = set(PACKAGE_METRICS) | set(GUARANTOR_METRICS) | {"capacity_shortfall", "horizon_years", "overrides", "kyiv_position"}
+    from foedus.exploration.assess import ELEMENT_METRICS
+
+    fields = set(PACKAGE_METRICS) | set(GUARANTOR_METRICS) | set(ELEMENT_METRICS) | {"capacity_shortfall", "horizon_years", "overrides", "kyiv_position"}
+    fields |= {"ranges", "p5", "p50", "p95", "attack_probability_without", "approval_probability_without", "elements", "collective",
+               "legal_form", "trigger", "kinds", "basis", "calibration", "ukraine_military_aid_usd"}
     fields |= {"name", "group", "value", "unit", "year", "date", "values", "description", "source", "references", "uncertainty"}
     fields |= {"iso3", "source_id", "grade", "note", "url", "gdp_usd", "defence_pct_gdp", "defence_usd", "active_personnel",
                "nato_member", "eu_member", "nuclear_weapon_state", "frontline", "deployment_approval"}
     missing = sorted(f for f in fields if f"`{f}`" not in doc)
     assert missing == []
-    for cmd in ("validate", "params", "countries", "show", "compare", "explore", "discover", "sensitivity", "runs", "serve", "report"):
+    for cmd in ("validate", "params", "countries", "show", "compare", "calibrate", "explore", "discover", "sensitivity", "runs", "serve", "report"):
         assert f"`{cmd}`" in doc or f"foedus {cmd}" in doc, cmd
