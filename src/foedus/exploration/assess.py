@@ -20,7 +20,7 @@ from foedus.models.costs import costs, element_costs, package_costs
 from foedus.models.credibility import credibility, delivery, guarantor_fights
 from foedus.models.deterrence import deterrence
 from foedus.models.escalation import escalation
-from foedus.models.forces import forces, package_forces, shortfall_rows
+from foedus.models.forces import coalition_stretch, forces, package_forces, shortfall_rows
 from foedus.models.humanitarian import humanitarian
 from foedus.models.inputs import Inputs
 from foedus.models.levers import Levers
@@ -166,7 +166,8 @@ def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | Non
     extra = None
     if internals:
         extra = {**{k: np.broadcast_to(v, (P, n)) for k, v in det.items()}, **{k: np.broadcast_to(v, (P, n)) for k, v in cmb.items()},
-                 "coalition_stretch": np.broadcast_to(frc["coalition_stretch"], (P, n))}
+                 "annual_hazard": np.broadcast_to(np.logaddexp(0.0, det["log_odds"]), (P, n)),  # -ln(1 - annual)
+                 "coalition_stretch": np.broadcast_to(coalition_stretch(lv, x), (P, n))}
     return Evaluation(out, rows, n, elements, extra)
 
 

@@ -62,6 +62,16 @@ def _power_product(counts: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.where(counts @ zero > 0, 0.0, out)
 
 
+def nato_consent(lv: Levers, x: Inputs) -> np.ndarray:
+    """``prod_{m in NATO} consent_m``: members without a parameter of their
+    own share ``approval.nato_consent.default`` (one power, not 32 factors)."""
+    named = [m for m in lv.nato_members if f"approval.nato_consent.{m}" in x]
+    out = x["approval.nato_consent.default"] ** (len(lv.nato_members) - len(named))
+    for m in named:
+        out = out * x[f"approval.nato_consent.{m}"]
+    return out
+
+
 def own_approval(lv: Levers, x: Inputs) -> np.ndarray:
     """Per-element probability that its own veto players approve, ``(E, n|1)``."""
     return _power_product(lv.el_vetoes, x.table("approval", VETOES))
@@ -95,8 +105,8 @@ def approval(lv: Levers, x: Inputs, horizon: float, w: np.ndarray) -> dict[str, 
     # weights sum to 1 up to rounding: keep the averages inside [0, 1]
     national = np.where(empty[:, None], 1.0, np.minimum(W @ profile, 1.0))
     collective = _power_product(lv.vetoes, p)
-    consent = x.per_guarantor("approval.nato_consent", lv.nato_members).prod(axis=0)
-    collective = collective * np.where(lv.nato_consent[:, None], consent[None, :], 1.0)
+    if lv.nato_consent.any():
+        collective = collective * np.where(lv.nato_consent[:, None], nato_consent(lv, x)[None, :], 1.0)
     kyiv = np.where(lv.needs_kyiv[:, None], x.table("approval.kyiv", KYIV)[lv.kyiv], 1.0)
     in_force = np.where(empty[:, None], 1.0, np.minimum(Wf @ np.exp(logsurv), 1.0))
     ratification = collective * np.where(empty[:, None], 1.0, np.minimum(W @ own_profile, 1.0))

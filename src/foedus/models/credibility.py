@@ -62,14 +62,25 @@ def legal_promise(prior, step_odds, steps):
     return o / (1.0 + o)
 
 
+def will_odds(will):
+    """``will / (1 - will)``, with will = 1 mapped to a huge finite odds (so
+    that ``comb`` gives exactly 1 for any positive ``p``)."""
+    will = np.asarray(will, dtype=np.float64)
+    return will / np.maximum(1.0 - will, 1e-300)
+
+
+def combine_with_odds(p, odds):
+    """``comb`` with the will given as odds: ``p * odds / (p * odds + 1 - p)``."""
+    p, odds = np.broadcast_arrays(np.asarray(p, dtype=np.float64), np.asarray(odds, dtype=np.float64))
+    num = p * odds
+    den = num + (1.0 - p)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
 def combine_with_will(p, will):
     """``comb(p, will)``: multiply the odds of ``p`` by the odds of ``will``
     (0.5 leaves ``p`` unchanged). ``will = 0`` gives 0; ``p = 0`` gives 0."""
-    p, will = np.broadcast_arrays(np.asarray(p, dtype=np.float64), np.asarray(will, dtype=np.float64))
-    num = p * will
-    den = num + (1.0 - p) * (1.0 - will)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    return combine_with_odds(p, will_odds(will))
 
 
 def hand_tying(troops, scale):

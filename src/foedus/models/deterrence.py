@@ -178,6 +178,5 @@ def deterrence(lv: Levers, x: Inputs, pr: Probabilities, horizon: float) -> dict
         "fighting_weight": phi["weight"],
         **{f"phi_{k}": v for k, v in phi.items() if k in HAZARD_RATIOS},
         "annual_attack_probability": annual,
-        "annual_hazard": np.logaddexp(0.0, z),  # -ln(1 - annual)
         "attack_probability": attack,
     }

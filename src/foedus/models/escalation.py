@@ -77,10 +77,9 @@ def escalation(lv: Levers, x: Inputs, attack: np.ndarray, fights: np.ndarray, ho
     # the total below either path
     risk = war_path + clash * (1.0 - war_path)
 
-    persons = pk_people[:, :, None] + pk_air[:, :, None] * crews[1][None, None, :] + pk_sea[:, :, None] * crews[2][None, None, :]
     rel = rate / rate[_WEST][None, :]
-    rel = np.where((np.arange(len(POSTURES)) == _NEXT_DOOR)[:, None], 0.0, rel)
-    weighted = (persons * rel[None, :, :]).sum(axis=1) / 1e4
+    rel = np.where((np.arange(len(POSTURES)) == _NEXT_DOOR)[:, None], 0.0, rel)  # (5, m)
+    weighted = (pk_people @ rel + (pk_air @ rel) * crews[1][None, :] + (pk_sea @ rel) * crews[2][None, :]) / 1e4
     acc = x["escalation.acceptance_base"] * np.exp(-x["escalation.rejection.troops_per_10k"] * weighted)
     acc = acc * np.where(lv.nato_membership[:, None], 1.0 - x["escalation.rejection.nato_membership"][None, :], 1.0)
     acc = acc * np.where(treaty[:, None], 1.0 - x["escalation.rejection.mutual_defence_treaty"][None, :], 1.0)

@@ -73,8 +73,9 @@ def forces(lv: Levers, x: Inputs) -> dict[str, np.ndarray]:
     }
 
 
-def package_forces(lv: Levers, x: Inputs) -> dict[str, np.ndarray]:
-    """Per-package totals ``(P, n)`` and the shortfall of deploying rows."""
+def _deploying(lv: Levers):
+    """Lever-only: per-package deployed parts, the guarantor rows that
+    deploy, and their package indicator."""
 
     def build():
         parts = deployed_parts(lv)
@@ -83,22 +84,29 @@ def package_forces(lv: Levers, x: Inputs) -> dict[str, np.ndarray]:
         I[lv.q_package[D], np.arange(D.size)] = 1.0
         return lv.sum_packages(parts), D, I
 
-    parts, D, I = lv.memo("package_forces", build)
+    return lv.memo("package_forces", build)
+
+
+def package_forces(lv: Levers, x: Inputs) -> dict[str, np.ndarray]:
+    """Per-package totals ``(P, n)`` and the shortfall of deploying rows."""
+    parts, D, I = _deploying(lv)
     dep = parts @ crew_factors(x)
-    _, pool_d, avail_d, short = shortfall_rows(lv, x, D)
+    _, _, _, short = shortfall_rows(lv, x, D)
     return {
         "troops_deployed": dep,
         "troops_required_pool": dep * x["forces.rotation_ratio"][None, :],
         "guarantors_short": I @ (short > 0).astype(np.float64),
-        "coalition_stretch": _stretch(I, pool_d, avail_d),
         "deploying_rows": D,
         "shortfall_deploying": short,
     }
 
 
-def _stretch(I: np.ndarray, pool: np.ndarray, avail: np.ndarray) -> np.ndarray:
-    """Pool needed over the capacity of the guarantors that deploy (0 when
-    nobody deploys): above 1, the contributors together cannot sustain it."""
-    num, den = I @ pool, I @ avail
+def coalition_stretch(lv: Levers, x: Inputs) -> np.ndarray:
+    """``(P, n)`` pool needed over the capacity of the guarantors that deploy
+    (0 when nobody deploys): above 1, the contributors together cannot
+    sustain the force. (The IISS calibration target; not a stored metric.)"""
+    _, D, I = _deploying(lv)
+    _, pool, avail, _ = shortfall_rows(lv, x, D)
+    num, den = I @ pool, I @ np.broadcast_to(avail, pool.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from foedus.models.credibility import combine_with_will, delivery_by_form, hand_tying, legal_promise
+from foedus.models.credibility import combine_with_odds, delivery_by_form, hand_tying, legal_promise, will_odds
 from foedus.models.inputs import Inputs
 from foedus.models.levers import FORMS, TRIGGERS, Levers
 
@@ -50,25 +50,26 @@ class Probabilities:
         self.plan = plan
         n = x.n
         will = np.stack([np.broadcast_to(x[k], (n,)) for k in plan["wills"]]) if plan["wills"] else np.zeros((0, n))
-        # legal promise by (form, trigger): (F, T, n)
-        steps = np.add.outer(np.arange(len(FORMS)), np.arange(len(TRIGGERS)))
-        c0 = legal_promise(x["credibility.reliability_prior"][None, None, :], x["credibility.step_odds"][None, None, :], steps[:, :, None])
-        c0 = np.broadcast_to(c0, (len(FORMS), len(TRIGGERS), n))
-        self.c0 = c0
+        will = will_odds(will)  # kept as odds: comb(p, w) = p o / (p o + 1 - p)
+        # legal promise by steps below a ratified automatic treaty, and by (form, trigger)
         self.c0_steps = legal_promise(x["credibility.reliability_prior"][None, :], x["credibility.step_odds"][None, :], np.arange(N_STEPS)[:, None])
+        c0 = np.broadcast_to(self.c0_steps, (N_STEPS, n))[np.add.outer(np.arange(len(FORMS)), np.arange(len(TRIGGERS)))]
+        self.c0 = c0
         keys = plan["cred_keys"]  # (C, 4): will index, form, trigger, promise
         promised = np.where(keys[:, 3:4] > 0, c0[keys[:, 1], keys[:, 2]], 0.0) if keys.size else np.zeros((0, n))
-        self.cred = combine_with_will(promised, will[keys[:, 0]]) if keys.size else np.zeros((0, n))
+        self.cred = combine_with_odds(promised, will[keys[:, 0]]) if keys.size else np.zeros((0, n))
+        # hand-tying once per guarantor row with troops in Ukraine
+        self.h_rows = hand_tying(plan["tied_troops"][:, None], x["credibility.handtying_scale"][None, :])
         hk = plan["h_keys"]  # (H, 4)
         if hk.shape[0]:
-            h = hand_tying(plan["h_troops"][:, None], x["credibility.handtying_scale"][None, :])
+            h = self.h_rows[plan["h_row"]]
             b = h + (1.0 - h) * np.where(hk[:, 3:4] > 0, c0[hk[:, 1], hk[:, 2]], 0.0)
-            self.cred_h = combine_with_will(b, will[hk[:, 0]])
+            self.cred_h = combine_with_odds(b, will[hk[:, 0]])
         else:
             self.cred_h = np.zeros((0, n))
         dk = plan["del_keys"]  # (D, 2): will index, form
         persist = np.broadcast_to(delivery_by_form(x, horizon), (len(FORMS), n))
-        self.delivery = combine_with_will(persist[dk[:, 1]], will[dk[:, 0]]) if dk.size else np.zeros((0, n))
+        self.delivery = combine_with_odds(persist[dk[:, 1]], will[dk[:, 0]]) if dk.size else np.zeros((0, n))
         self._will = will
 
     # -- sums ------------------------------------------------------------------
@@ -93,11 +94,15 @@ class Probabilities:
         M, _ = self._matrices(V, key, CRED)
         J, n = V.shape[1], self.x.n
         F = np.broadcast_to(F, (J, n))
-        out = np.einsum("jpn,jn->pn", (M @ self.cred).reshape(J, self.P, n), F)
+        MA = (M @ self.cred).reshape(J, self.P, n)
+        out = MA[0] * F[0]
+        for j in range(1, J):
+            out += MA[j] * F[j]
+        # explicit rows: only those whose columns are not all zero
         H = self.plan["H"]
-        if H.size:
-            IH = self.lv.memo(("h_to_packages",), lambda: _indicator(self.lv.el_package[H], self.P))
-            out = out + IH @ (self.cred_h * (V[H] @ F))
+        pos, VH, IH = self.lv.memo(("weighted_h", key, self.will_key), lambda: _weighted_rows(self.lv, H, V))
+        if pos.size:
+            out = out + IH @ (self.cred_h[pos] * (VH @ F))
         return out
 
     def _matrices(self, V, key, kind):
@@ -136,14 +141,16 @@ class Probabilities:
         W = np.zeros((self.P, n))
         log_none = np.zeros((self.P, n))
         if fp["class_steps"].size:
-            fights = combine_with_will(c0[fp["class_steps"]], self._will[fp["class_will"]])
+            fights = combine_with_odds(c0[fp["class_steps"]], self._will[fp["class_will"]])
             W = W + fp["class_weight"] @ fights
             log_none = log_none + fp["class_nuclear"] @ np.log(np.maximum(1.0 - fights, 1e-300))
         if fp["tied_steps"].size:
-            h = hand_tying(fp["tied_troops"][:, None], self.x["credibility.handtying_scale"][None, :])
-            fights = combine_with_will(h + (1.0 - h) * c0[fp["tied_steps"]], self._will[fp["tied_will"]])
+            h = self.h_rows[fp["tied_h_row"]]
+            fights = combine_with_odds(h + (1.0 - h) * c0[fp["tied_steps"]], self._will[fp["tied_will"]])
             W = W + fp["tied_weight"] @ fights
-            log_none = log_none + fp["tied_nuclear"] @ np.log(np.maximum(1.0 - fights, 1e-300))
+            nuc = fp["tied_is_nuclear"]
+            if nuc.size:
+                log_none = log_none + fp["tied_nuclear"][:, nuc] @ np.log(np.maximum(1.0 - fights[nuc], 1e-300))
         return W, -np.expm1(log_none)
 
     # -- explicit values (detail) --------------------------------------------------
@@ -160,6 +167,13 @@ class Probabilities:
         return out
 
 
+def _weighted_rows(lv: Levers, H: np.ndarray, V: np.ndarray):
+    """Explicit (hand-tied) elements with a non-zero lever column: their
+    positions in ``H``, their columns and their package indicator."""
+    keep = np.nonzero(V[H].any(axis=1))[0] if H.size else np.zeros(0, dtype=np.int64)
+    return keep, V[H[keep]], _indicator(lv.el_package[H[keep]], lv.n_packages)
+
+
 def _indicator(owner: np.ndarray, P: int) -> np.ndarray:
     I = np.zeros((P, owner.size))
     I[owner, np.arange(owner.size)] = 1.0
@@ -170,6 +184,9 @@ def _plan(lv: Levers, will_key: tuple[str, ...]) -> dict:
     wills = sorted(set(will_key))
     wi = {w: i for i, w in enumerate(wills)}
     troops_q = lv.troops_in_ukraine()
+    tied_rows = np.nonzero(troops_q > 0)[0]
+    row_pos = np.full(lv.n_rows, -1, dtype=np.int64)
+    row_pos[tied_rows] = np.arange(tied_rows.size)
     # collective elements: decided by the group, no hand-tying
     tied = (troops_q[lv.el_q] > 0) & ~lv.collective
     keys = [(wi[w], int(f), int(t), int(p)) for w, f, t, p in zip(will_key, lv.form, lv.trigger, lv.promise)]
@@ -187,7 +204,9 @@ def _plan(lv: Levers, will_key: tuple[str, ...]) -> dict:
         "H": H,
         "pos_in_H": pos,
         "h_keys": np.array([keys[i] for i in H], dtype=np.int64).reshape(-1, 4),
-        "h_troops": troops_q[lv.el_q[H]],
+        "h_row": row_pos[lv.el_q[H]],
+        "tied_troops": troops_q[tied_rows],
+        "row_pos": row_pos,
         "del_keys": np.array(list(duniq), dtype=np.int64).reshape(-1, 2),
         "del_cls": del_cls,
     }
@@ -266,7 +285,8 @@ def _fight_plan(lv: Levers, plan: dict) -> dict:
         "class_nuclear": class_nuclear,
         "tied_steps": steps[tied],
         "tied_will": will_idx[tied],
-        "tied_troops": troops[tied],
+        "tied_h_row": plan["row_pos"][rows[tied]],
+        "tied_is_nuclear": np.nonzero(nuclear[tied] > 0)[0],
         "tied_weight": tw,
         "tied_nuclear": tn,
     }
