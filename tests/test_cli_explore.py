@@ -224,6 +224,9 @@ def test_sensitivity_json_covers_every_uncertain_input() -> None:
             assert isinstance(rec[k], float) and rec[k] == rec[k], (rec["input"], k)
     # something matters (the analysis is not all zeros)
     assert max(rec["ST"] for rec in recs) > 0.05
+    # each input carries its parameter's basis, as `params --json` gives it
+    ps = ParameterSet.default()
+    assert {rec["input"]: rec["basis"] for rec in recs} == {name: ps.describe(name).basis.value for name in names}
 
 
 # ---------------------------------------------------------------- bad input

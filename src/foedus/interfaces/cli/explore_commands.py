@@ -256,6 +256,9 @@ def sensitivity(
     pkg = load_package(package, countries)
     idx = package_sobol(pkg, ps, countries, list(metric), n, seed, horizon)
     recs = idx.to_records()
+    for r in recs:
+        described = ps.describe(r["input"])
+        r["basis"] = described.basis.value if described is not None else None
     if as_json:
         _dump({"package": pkg.id, "n": n, "seed": seed, "indices": recs})
         return
@@ -264,11 +267,11 @@ def sensitivity(
     con = _console()
     for m in metric:
         rows = sorted((r for r in recs if r["output"] == m), key=lambda r: -(r["ST"] if r["ST"] == r["ST"] else -1))
-        t = Table(title=f"Sobol' indices of {m} for {pkg.id} (n={n}, {n * (len(idx.names) + 2):,} evaluations)", caption="S1: share of variance from the input alone; ST: including interactions. ± 95% bootstrap half-width.")
-        for c in ("input", "S1", "ST"):
-            t.add_column(c, justify="right" if c != "input" else "left")
+        t = Table(title=f"Sobol' indices of {m} for {pkg.id} (n={n}, {n * (len(idx.names) + 2):,} evaluations)", caption="S1: share of variance from the input alone; ST: including interactions. ± 95% bootstrap half-width. basis: evidence (the source gives the number), calibrated (fitted to published targets) or judgement.")
+        for c in ("input", "basis", "S1", "ST"):
+            t.add_column(c, justify="right" if c in ("S1", "ST") else "left")
         for r in rows[:top]:
-            t.add_row(r["input"], f"{r['S1']:.3f} ± {r['S1_conf']:.3f}", f"{r['ST']:.3f} ± {r['ST_conf']:.3f}")
+            t.add_row(r["input"], r["basis"] or "–", f"{r['S1']:.3f} ± {r['S1_conf']:.3f}", f"{r['ST']:.3f} ± {r['ST_conf']:.3f}")
         con.print(t)
 
 
