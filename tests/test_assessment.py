@@ -180,3 +180,46 @@ def test_evaluate_is_reproducible_bit_for_bit(seeds):
     second = evaluate(lv, make_inputs(ps), 10.0)
     for m in PACKAGE_METRICS:
         assert first.packages[m].tobytes() == second.packages[m].tobytes(), m
+
+
+# ------------------------------------------- bugs found while building v2
+
+
+def test_removing_an_eu_member_keeps_the_unanimity_vote():
+    """``Package.without`` put the removed member in ``except``, which the
+    compiler reads as enhanced cooperation: the EU unanimity vote vanished
+    and approval without Luxembourg rose by 1/eu_unanimity. The member's
+    money goes; the unanimous vote the instrument needed stays."""
+    from model_helpers import COUNTRIES, commitment, package
+
+    from foedus.exploration.compare import worth_of_guarantors
+
+    pk = package([commitment("EU", "reconstruction_aid", usd_per_year=1e9), commitment("GBR", "military_aid", usd_per_year=1e9)])
+    ps = parameter_set().with_overrides({"approval.eu_unanimity": 0.01})
+    lv, ev = _evaluate([pk], ps, detail=False)
+    full = ev.packages["approval_probability"][0, 0]
+    assert full <= 0.01
+    worth = worth_of_guarantors([pk], ps, COUNTRIES, float(ps.values()["assessment.horizon_years"]))
+    without_lux = worth[(0, "LUX")]["approval_probability"]
+    assert without_lux <= 0.01
+    # an exception written in the package is still enhanced cooperation
+    stays_out = package([commitment("EU", "reconstruction_aid", usd_per_year=1e9, **{"except": ["HUN"]}), commitment("GBR", "military_aid", usd_per_year=1e9)])
+    _, ev2 = _evaluate([stays_out], ps, detail=False)
+    assert ev2.packages["approval_probability"][0, 0] > 0.1
+
+
+def test_a_guarantors_approval_counts_each_veto_player_once():
+    """The per-guarantor approval multiplied over the guarantor's
+    instruments, so a veto player two instruments need (the Bundestag for
+    German troops and German air power) counted twice."""
+    from model_helpers import commitment, package
+
+    troops = commitment("DEU", "deployed_ground_force", "executive_agreement", "after_consultation", posture="western_ukraine", troops=5000, rules_of_engagement="protection")
+    jets = commitment("DEU", "air_power", "ratified_treaty", "automatic", posture="western_ukraine", aircraft=12)
+    ps = parameter_set()
+    lv, ev = _evaluate([package([troops, jets]), package([troops])], ps)
+    both, one = (ev.rows["approval"][row_of(lv, i, "DEU"), 0] for i in (0, 1))
+    mandate = ps.values()["approval.bundestag_mandate"]
+    assert mandate < 1
+    assert one == pytest.approx(mandate)
+    assert both == pytest.approx(one)

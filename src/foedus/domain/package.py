@@ -182,7 +182,8 @@ class Package(BaseModel):
         commitments dropped, and its share taken out of every group
         commitment it would be bound by (it joins ``except``, and the group's
         sizes and money shrink by its GDP share, so every other member keeps
-        exactly what it had). May leave a package with no commitments
+        exactly what it had; an EU instrument that needed unanimity still
+        does). May leave a package with no commitments
         ("Ukraine alone"); built without validation, for evaluation only.
         ``countries`` is the :class:`~foedus.domain.country.CountryTable`."""
         kept: list[Commitment] = []
@@ -196,6 +197,12 @@ class Package(BaseModel):
                         continue
                     share = countries[iso3].gdp_usd.value / sum(countries[m].gdp_usd.value for m in bound)
                     scaled = {k: getattr(c, k) * (1.0 - share) for k in ("troops", "aircraft", "ships", "usd_per_year")}
+                    # an EU instrument that needed a unanimous vote still
+                    # does: the member's money is gone, its vote is not (an
+                    # ``except`` written in the package means enhanced
+                    # cooperation, an exception added here does not)
+                    if c.guarantor == "EU" and not c.except_ and Approval.EU_UNANIMITY not in c.approvals:
+                        scaled["approvals"] = [*c.approvals, Approval.EU_UNANIMITY]
                     c = c.model_copy(update={"except_": [*c.except_, iso3], **scaled})
             kept.append(c)
         return self.model_copy(update={"id": f"{self.id}-without-{iso3.lower()}", "commitments": kept})

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from foedus.models.approval import approval, own_approval, survival, weights as approval_weights
+from foedus.models.approval import approval, guarantor_approval, own_approval, survival, weights as approval_weights
 from foedus.models.combat import combat
 from foedus.models.costs import costs, element_costs, package_costs
 from foedus.models.credibility import credibility, delivery, guarantor_fights
@@ -114,8 +114,7 @@ def _row_detail(lv: Levers, x: Inputs, horizon: float) -> dict[str, np.ndarray]:
     money = (lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_delivery = lv.sum_rows(deliv * money) / lv.sum_rows(money)
-    own = np.exp(lv.sum_rows(np.log(np.maximum(own_approval(lv, x), 1e-300))))
-    return {**f, **c, "credibility": guarantor_fights(lv, x), "delivery": mean_delivery, "approval": own}
+    return {**f, **c, "credibility": guarantor_fights(lv, x), "delivery": mean_delivery, "approval": guarantor_approval(lv, x)}
 
 
 def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | None = None, detail: bool = False,

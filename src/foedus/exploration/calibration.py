@@ -5,13 +5,14 @@ Every target is measured as a user sees the model: the mean or median over
 the default uncertainty sample (the file's ``sample``: size, seed, sampler),
 not at one central point. A calibrated parameter is itself sampled over its
 range, so the fit moves its whole distribution: during the fit the sampled
-values are the file's draws scaled by (new centre / file centre), and the
-residual of each fit target is its distance from the published value in
-units of its half band. ``scipy.optimize.least_squares`` minimises the sum of
+values are the file's draws scaled by (new centre / file centre), or, for a
+fraction (whose centre may be 0), shifted by (new centre - file centre)
+and clipped to its bounds. The residual of each fit target is its distance
+from the published value in units of its half band. ``scipy.optimize.least_squares`` minimises the sum of
 squares over all fit targets at once. The range written back for each
-calibrated parameter is the interval of values (held fixed, the others at
-their fitted centres) over which every target it is fitted to stays in its
-band; the fit is then repeated with those ranges. ``write_fit`` records
+calibrated parameter is the interval of values (held fixed in every
+future, the other inputs sampled as fitted) over which every target it is
+fitted to stays in its band; the fit is then repeated with those ranges. ``write_fit`` records
 value, range, targets and residuals in the parameter files
 (``ruamel.yaml`` round trip, so comments and layout survive).
 

@@ -13,15 +13,19 @@ Contract (documented in docs/cli.md)::
                                    "elements": [{"legal_form", "trigger", "kinds", "credibility",
                                                  "delivery", "approval", "survival", "weight",
                                                  "cost_usd_per_year"}]}],
+                   "collective": [{"group", "legal_form", "trigger", "kinds", "credibility",
+                                   "delivery", "approval", "survival", "weight", "cost_usd_per_year"}],
                    "approvals": [{"approval", "by"}]}],
-     "ranges": {"futures": N, "seed": S, "sampler": "lhs"},
+     "ranges": {"futures": N, "seed": S, "sampler": "lhs", "percentiles": [5, 50, 95]},
      "horizon_years": H, "parameters": {name: value used}, "overrides": {...}}
 
 Numbers are plain floats; a value that does not exist (capacity ratio with
 nothing deployed) is ``null``. ``attack_probability_without`` is the
 package's attack probability at the central values with that guarantor's
 commitments removed (its own commitments dropped, and it is excluded from
-any group commitment, as with ``except``).
+any group commitment, as with ``except``, though an EU instrument that
+needed a unanimous vote still needs it). ``collective`` lists the decisions a
+group takes as one (EU sanctions snap-back, NATO's Article 5).
 """
 
 from __future__ import annotations

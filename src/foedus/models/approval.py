@@ -77,6 +77,15 @@ def own_approval(lv: Levers, x: Inputs) -> np.ndarray:
     return _power_product(lv.el_vetoes, x.table("approval", VETOES))
 
 
+def guarantor_approval(lv: Levers, x: Inputs) -> np.ndarray:
+    """Per guarantor row, the probability that the veto players its
+    instruments need all approve, ``(Q, n|1)``: each veto player counted
+    once, however many of the guarantor's instruments need it."""
+    counts = np.zeros((lv.n_rows, lv.el_vetoes.shape[1]))
+    np.maximum.at(counts, lv.el_q, lv.el_vetoes)
+    return _power_product(counts, x.table("approval", VETOES))
+
+
 def survival(lv: Levers, x: Inputs, horizon: float) -> np.ndarray:
     """Per-element probability of still being in force at the horizon, ``(E, n|1)``."""
     return np.exp(np.log1p(-x.table("approval.revocation_per_year", FORMS)) * horizon)[lv.form]

@@ -3,7 +3,7 @@ computed as small matrix products.
 
 Why hand-written: a package's metrics are sums (or "any of" products) over
 its elements of probability-weighted quantities. Done naively that is an
-array of elements x futures per term (about two hundred elements for the
+array of elements x futures per term (over three hundred elements for the
 seeds), memory-bound and far too slow for millions of futures. But a future
 enters an element's probability only through a few shared factors. Without
 hand-tying, an element's credibility and delivery depend only on its *class*:
