@@ -44,6 +44,3 @@ class InputError(Exception):
             ],
         }
 
-
-def input_error(file: str | None, field: str, expected: str, line: int | None = None) -> InputError:
-    return InputError(file, [Problem(field, expected, line)])

@@ -160,12 +160,6 @@ class Unit(_Vocab):
 PROMISE_KINDS = frozenset(
     {Kind.MUTUAL_DEFENCE, Kind.NUCLEAR_UMBRELLA, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.NAVAL_PRESENCE, Kind.DEPLOYED_GROUND_FORCE}
 )
-#: Kinds delivered in peacetime over the horizon (their value depends on the
-#: commitment staying in force and being paid, not on anyone fighting).
-DELIVERED_KINDS = frozenset(
-    {Kind.MILITARY_AID, Kind.TRAINING, Kind.INTELLIGENCE_SHARING, Kind.HUMANITARIAN_AID, Kind.RECONSTRUCTION_AID,
-     Kind.CEASEFIRE_MONITORING, Kind.JOINT_COMMISSION}
-)
 #: Kinds a group (NATO, EU) decides as one actor rather than member by member.
 COLLECTIVE_KINDS = frozenset({Kind.SANCTIONS_SNAPBACK, Kind.CONSULTATION, Kind.INTELLIGENCE_SHARING})
 #: Kinds that put armed personnel, aircraft or ships somewhere (they need
