@@ -66,12 +66,12 @@ def test_params_json_lists_every_parameter_with_value_unit_year_source():
             assert 0 <= p["value"] <= 1, name
 
 
-def test_countries_json_lists_34_countries_each_figure_sourced():
+def test_countries_json_lists_41_countries_each_figure_sourced():
     r = run_foedus("countries", "--json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     countries, sources = doc["countries"], doc["sources"]
-    assert len(countries) == 34
+    assert len(countries) == 41
     assert {c["iso3"] for c in countries} == set(load_countries().countries)
     for c in countries:
         assert c["name"]
@@ -82,7 +82,7 @@ def test_countries_json_lists_34_countries_each_figure_sourced():
             assert fig["source"].strip(), (c["iso3"], f)
             assert fig["source_id"] in sources, (c["iso3"], f)
             assert "url" in fig and "note" in fig
-        for f in ("nato_member", "eu_member", "nuclear_weapon_state", "frontline"):
+        for f in ("nato_member", "eu_member", "coalition_member", "nuclear_weapon_state", "frontline"):
             assert isinstance(c[f]["value"], bool), (c["iso3"], f)
             assert c[f]["source_id"] in sources
         assert c["deployment_approval"]["value"] in ("prior", "ex_post", "limited", "none")
@@ -216,7 +216,34 @@ def test_params_and_countries_tables():
     r = _invoke("params")
     assert r.exit_code == 0 and "will.USA" in r.stdout
     r = _invoke("countries")
-    assert r.exit_code == 0 and "foedus countries (34)" in r.stdout and "United Kingdom" in r.stdout
+    assert r.exit_code == 0 and "foedus countries (41)" in r.stdout and "United Kingdom" in r.stdout
+
+
+EU_27 = {
+    "AUT", "BEL", "BGR", "HRV", "CYP", "CZE", "DNK", "EST", "FIN", "FRA", "DEU", "GRC", "HUN", "IRL", "ITA", "LVA",
+    "LTU", "LUX", "MLT", "NLD", "POL", "PRT", "ROU", "SVK", "SVN", "ESP", "SWE",
+}
+
+
+def test_countries_json_lists_the_eu_27_and_the_coalition_outside_nato_with_sources():
+    """Issue 11, done when: `foedus countries --json` lists all EU-27 and the
+    non-NATO Coalition members with sources."""
+    r = run_foedus("countries", "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    by_iso = {c["iso3"]: c for c in doc["countries"]}
+    assert {i for i, c in by_iso.items() if c["eu_member"]["value"]} == EU_27
+    coalition = {i for i, c in by_iso.items() if c["coalition_member"]["value"]}
+    assert {i for i in coalition if not by_iso[i]["nato_member"]["value"]} == {"AUS", "AUT", "CYP", "IRL", "JPN", "NZL"}
+    assert len(coalition) == 34 and not {"USA", "HUN", "MKD", "SVK"} & coalition
+    assert doc["sources"]["cow-members"]["year"] == 2025
+    for iso in ("AUT", "CYP", "IRL", "MLT", "AUS", "JPN", "NZL"):
+        c = by_iso[iso]
+        for f in ("gdp_usd", "defence_pct_gdp", "defence_usd", "active_personnel"):
+            assert c[f]["source_id"] in doc["sources"] and c[f]["source"].strip(), (iso, f)
+            assert c[f]["grade"] != "unverified", (iso, f)
+        assert c["defence_pct_gdp"]["source_id"] == "sipri-milex-2025", iso
+        assert c["coalition_member"]["source_id"] == "cow-members", iso
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,14 @@ NATO_32 = {
     "ALB", "BEL", "BGR", "CAN", "HRV", "CZE", "DNK", "EST", "FIN", "FRA", "DEU", "GRC", "HUN", "ISL", "ITA", "LVA",
     "LTU", "LUX", "MNE", "NLD", "MKD", "NOR", "POL", "PRT", "ROU", "SVK", "SVN", "ESP", "SWE", "TUR", "GBR", "USA",
 }
+EU_27 = {
+    "AUT", "BEL", "BGR", "HRV", "CYP", "CZE", "DNK", "EST", "FIN", "FRA", "DEU", "GRC", "HUN", "IRL", "ITA", "LVA",
+    "LTU", "LUX", "MLT", "NLD", "POL", "PRT", "ROU", "SVK", "SVN", "ESP", "SWE",
+}
+#: The Coalition of the Willing as of November 2025: every NATO member but the
+#: United States, Hungary, North Macedonia and Slovakia, and six states outside NATO.
+COALITION_OUTSIDE_NATO = {"AUS", "AUT", "CYP", "IRL", "JPN", "NZL"}
+COALITION = (NATO_32 - {"USA", "HUN", "MKD", "SVK"}) | COALITION_OUTSIDE_NATO
 SHIPPED_PACKAGES = {"status-quo", "tailored", "coalition-backstop", "coalition-100k", "european-nuclear", "treaty", "regional", "nato"}
 PARAMETER_FILES = parameter_files()
 SCENARIO_FILES = sorted(SCENARIOS.glob("*.yaml"))
@@ -77,7 +85,7 @@ def test_the_eight_options_ship():
 
 
 def test_country_file_parses(countries):
-    assert len(countries.countries) == 34
+    assert len(countries.countries) == len(NATO_32 | EU_27 | COALITION | {"UKR", "RUS"}) == 41
 
 
 # ---------------------------------------------------------------------------
@@ -124,7 +132,7 @@ def test_every_country_figure_has_a_source():
     data, _ = load(_data_path("countries.yaml"))
     sources = data["sources"]
     figures = ("gdp_usd", "defence_pct_gdp", "defence_usd", "active_personnel")
-    facts = ("nato_member", "eu_member", "nuclear_weapon_state", "frontline", "deployment_approval")
+    facts = ("nato_member", "eu_member", "coalition_member", "nuclear_weapon_state", "frontline", "deployment_approval")
     for iso, c in data["countries"].items():
         for f in figures + facts:
             assert c[f]["source"] in sources, f"{iso}.{f}"
@@ -145,10 +153,49 @@ def test_loaded_country_sources_resolve(countries):
 # ---------------------------------------------------------------------------
 
 
-def test_nato_32_ukraine_and_russia(countries):
-    assert set(countries.countries) == NATO_32 | {"UKR", "RUS"}
+def test_nato_eu_coalition_ukraine_and_russia(countries):
+    assert set(countries.countries) == NATO_32 | EU_27 | COALITION | {"UKR", "RUS"}
     assert set(countries.members("NATO")) == NATO_32
     assert not countries["UKR"].is_nato and not countries["RUS"].is_nato
+
+
+def test_the_eu_group_means_all_27_member_states(countries):
+    eu = countries.members("EU")
+    assert len(eu) == 27 and set(eu) == EU_27
+    assert {"AUT", "CYP", "IRL", "MLT"} <= set(eu) - set(countries.members("NATO"))
+
+
+def test_the_coalition_group_is_the_november_2025_list(countries):
+    members = countries.members("COALITION")
+    assert set(members) == COALITION and len(members) == 34
+    assert not {"USA", "HUN", "MKD", "SVK", "MLT", "UKR", "RUS"} & set(members)
+    # every country states its membership, with a source, members or not
+    for c in countries.countries.values():
+        assert c.coalition_member.source == "cow-members", c.iso3
+        assert countries.sources["cow-members"].year == 2025
+
+
+def test_every_group_a_commitment_may_name_has_members(countries):
+    from foedus.domain.vocabulary import GROUPS
+
+    for g in GROUPS:
+        assert countries.members(g), g
+        assert all(countries[m].in_group(g) for m in countries.members(g))
+    with pytest.raises(KeyError):
+        countries.members("G7")
+
+
+def test_states_outside_nato_use_sipri_shares_on_the_world_bank_base(countries):
+    """NATO publishes no figures for them: SIPRI's 2024 share of GDP, and
+    spending derived on the same GDP base as the allies."""
+    outside = (EU_27 | COALITION) - NATO_32
+    assert outside == {"AUT", "CYP", "IRL", "MLT", "AUS", "JPN", "NZL"}
+    for iso in outside:
+        c = countries[iso]
+        assert c.defence_pct_gdp.source == c.defence_usd.source == "sipri-milex-2025", iso
+        assert c.defence_pct_gdp.year == 2024 and c.gdp_usd.source == "wb-wdi-2026", iso
+        assert c.defence_usd.grade.value == "derived", iso
+        assert not c.is_nato and not c.is_nuclear, iso
 
 
 def test_country_keys_match_iso3(countries):
@@ -249,3 +296,14 @@ def test_will_parameters_are_for_known_countries(params, countries):
 def test_horizon_is_set(params):
     assert params["assessment.horizon_years"].unit is Unit.YEARS
     assert params["assessment.horizon_years"].value > 0
+
+
+def test_no_active_personnel_figure_is_unverified(countries):
+    """Issue 11: the ten figures that rested on a stale NATO estimate seen in
+    a web guide (ALB, BEL, BGR, CAN, HRV, LVA, MNE, MKD, SVK, SVN) are
+    re-sourced; none may fall back to 'unverified' unnoticed."""
+    weak = [iso for iso, c in countries.countries.items() if c.active_personnel.grade.value == "unverified"]
+    assert weak == []
+    for iso in ("ALB", "BEL", "BGR", "CAN", "HRV", "LVA", "MNE", "MKD", "SVK", "SVN"):
+        f = countries[iso].active_personnel
+        assert f.source != "nato-sgar-2021" and f.year >= 2024, iso

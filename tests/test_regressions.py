@@ -83,6 +83,54 @@ def test_eu_members_left_out_pay_nothing_and_hold_no_veto():
     assert sum(g["cost_usd_per_year"] for g in r["guarantors"]) == pytest.approx(45e9, rel=1e-9)
 
 
+def test_coalition_members_left_out_pay_nothing_and_hold_no_veto():
+    """Issue 11: the Coalition of the Willing as a group guarantor. Members
+    listed in ``except`` (here the three that said they would send no troops
+    into Ukraine) are not bound: no troops, no cost, no approval of theirs.
+    The coalition takes no collective vote, so there is no group-wide veto;
+    each bound member needs the approvals its own rules imply."""
+    out = ["DEU", "ITA", "POL"]
+    force = dict(posture="western_ukraine", troops=15000, rules_of_engagement="protection")
+    left_out = commitment("COALITION", "deployed_ground_force", **force, **{"except": out})
+    everyone = commitment("COALITION", "deployed_ground_force", **force)
+    r, full = compare(package([left_out], id="left-out"), package([everyone], id="everyone"))
+    isos = {g["iso3"] for g in r["guarantors"]}
+    bound = set(COUNTRIES.members("COALITION")) - set(out)
+    assert isos == bound and not isos & set(out)
+    assert {g["iso3"] for g in full["guarantors"]} == set(COUNTRIES.members("COALITION"))
+    assert sum(g["troops_deployed"] for g in r["guarantors"]) == pytest.approx(15000, rel=1e-9)
+    by = {(a["approval"], a["by"]) for a in r["approvals"]}
+    assert not {who for _, who in by} & set(out)
+    assert ("bundestag_mandate", "DEU") in {(a["approval"], a["by"]) for a in full["approvals"]}
+    # each member's own approvals, and nothing decided by the coalition as one
+    assert {("uk_commons_vote", "GBR"), ("france_article_35", "FRA"), ("national_parliament", "IRL"), ("national_parliament", "AUT")} <= by
+    assert not any(who in ("COALITION", "EU", "NATO") for _, who in by)
+    assert not any(a in ("eu_unanimity", "nato_unanimity") for a, _ in by)
+    assert not any(who in ("AUS", "NZL", "CAN") for _, who in by)  # no parliamentary approval right
+    assert r["collective"] == []
+
+
+def test_a_coalition_sanction_is_each_members_own_and_its_money_is_split_by_gdp():
+    """The coalition has no body that decides a sanction as one actor (as the
+    EU's Council does): the measure is every bound member's own, and money is
+    split by GDP share among the bound members only."""
+    snap = commitment("COALITION", "sanctions_snapback", "political_declaration", **{"except": ["JPN"]})
+    aid = commitment("COALITION", "military_aid", usd_per_year=10e9, **{"except": ["JPN", "GBR"]})
+    (r,) = compare(package([snap, aid]))
+    assert r["collective"] == []
+    members = [m for m in COUNTRIES.members("COALITION") if m != "JPN"]
+    assert {g["iso3"] for g in r["guarantors"]} == set(members)
+    for g in r["guarantors"]:
+        assert any("sanctions_snapback" in e["kinds"] for e in g["elements"]), g["iso3"]
+    payers = [m for m in members if m != "GBR"]
+    gdp = {m: COUNTRIES[m].gdp_usd.value for m in payers}
+    aid_kinds = {g["iso3"]: [e for e in g["elements"] if "military_aid" in e["kinds"]] for g in r["guarantors"]}
+    assert aid_kinds["GBR"] == []
+    for iso in ("FRA", "AUS", "NZL"):
+        (e,) = aid_kinds[iso]
+        assert e["cost_usd_per_year"] == pytest.approx(10e9 * gdp[iso] / sum(gdp.values()), rel=1e-6), iso
+
+
 def test_the_treaty_seed_charges_the_eu_loan_only_to_its_members():
     """The treaty seed's own note says Hungary, Slovakia and Czechia opted
     out of the EU loan (Czechia paid 0.27 % of its GDP for it): they pay

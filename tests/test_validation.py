@@ -30,7 +30,7 @@ BROKEN_PACKAGES = {
     "unknown_key.yaml": (18, "commitments[0].troop", "unknown key (check spelling"),
     "duplicate_key.yaml": (19, "commitments[0].troops", "duplicate key 'troops' (first given on line 18)"),
     "wrong_type.yaml": (18, "commitments[0].troops", "expected a valid integer, unable to parse string as an integer, got 'many'"),
-    "unknown_country.yaml": (13, "commitments[0].guarantor", "expected a known ISO3 country code or group (NATO, EU); 'XYZ' is not one"),
+    "unknown_country.yaml": (13, "commitments[0].guarantor", "expected a known ISO3 country code or group (NATO, EU, COALITION); 'XYZ' is not one"),
     "unknown_kind.yaml": (14, "commitments[0].kind", "expected 'mutual_defence', 'consultation',"),
     "negative_troops.yaml": (18, "commitments[0].troops", "expected greater than or equal to 0, got -5000"),
     "nuclear_umbrella_non_nuclear.yaml": (17, "commitments[1]", "expected a nuclear-weapon state as guarantor of a nuclear umbrella; DEU is not one"),
@@ -169,9 +169,45 @@ def test_nuclear_umbrella_from_a_nuclear_weapon_state_is_valid(guarantor):
     assert p.commitments[0].kind.value == "nuclear_umbrella"
 
 
-@pytest.mark.parametrize("group", ["NATO", "EU"])
+@pytest.mark.parametrize("group", ["NATO", "EU", "COALITION"])
 def test_groups_are_guarantors(group):
     assert parse_package(VALID.replace("guarantor: GBR", f"guarantor: {group}")).guarantors() == [group]
+
+
+@pytest.mark.parametrize(
+    "guarantor, excluded, fragment",
+    [
+        ("COALITION", "[USA]", "'except' lists members of COALITION; USA is not one"),
+        ("COALITION", "[HUN, SVK]", "'except' lists members of COALITION; HUN, SVK is not one"),
+        ("EU", "[NOR]", "'except' lists members of EU; NOR is not one"),
+        ("EU", "[JPN]", "'except' lists members of EU; JPN is not one"),
+        ("NATO", "[AUT]", "'except' lists members of NATO; AUT is not one"),
+        ("GBR", "[FRA]", "'except' only for a group guarantor (NATO, EU, COALITION); GBR is a country"),
+        ("COALITION", "[FRA, FRA]", "each member listed once in 'except'"),
+    ],
+)
+def test_except_lists_only_bound_members_of_the_group(guarantor, excluded, fragment):
+    text = VALID.replace("guarantor: GBR", f"guarantor: {guarantor}\n  except: {excluded}")
+    ((line, field, expected),) = _problems(text)
+    assert (line, field) == (13, "commitments[0]")
+    assert expected == f"expected {fragment}"
+
+
+def test_except_cannot_leave_a_group_empty():
+    from model_helpers import COUNTRIES
+
+    everyone = ", ".join(COUNTRIES.members("COALITION"))
+    ((_, field, expected),) = _problems(VALID.replace("guarantor: GBR", f"guarantor: COALITION\n  except: [{everyone}]"))
+    assert field == "commitments[0]" and expected == "expected at least one member of COALITION left bound after 'except'"
+    # one member left bound is enough
+    one_left = ", ".join(COUNTRIES.members("COALITION")[1:])
+    assert parse_package(VALID.replace("guarantor: GBR", f"guarantor: COALITION\n  except: [{one_left}]")).guarantors() == ["COALITION"]
+
+
+@pytest.mark.parametrize("member", ["AUT", "IRL", "MLT", "CYP"])
+def test_eu_members_outside_nato_can_be_left_out_of_an_eu_instrument(member):
+    p = parse_package(VALID.replace("guarantor: GBR", f"guarantor: EU\n  except: [{member}]"))
+    assert p.commitments[0].except_ == [member]
 
 
 def test_misspelt_key_reports_unknown_and_missing():
@@ -293,7 +329,7 @@ def test_country_file_with_unknown_figure_source():
     path = BROKEN_COUNTRIES / "unknown_figure_source.yaml"
     with pytest.raises(InputError) as ei:
         load_countries(str(path))
-    assert str(ei.value) == f"{path}:16: countries.GBR.gdp_usd.source: expected a key of sources; 'imf-weo-2025' is not one"
+    assert str(ei.value) == f"{path}:17: countries.GBR.gdp_usd.source: expected a key of sources; 'imf-weo-2025' is not one"
 
 
 def test_country_file_fixed_source_loads():
@@ -305,7 +341,36 @@ def test_country_file_fixed_source_loads():
 
     data, lines = loads(text.replace("imf-weo-2025", "test-source"))
     table = validate(CountryTable, data, file="c.yaml", lines=lines)
-    assert table["GBR"].is_nuclear and table.members("NATO") == ["GBR"]
+    assert table["GBR"].is_nuclear and table.members("NATO") == table.members("COALITION") == ["GBR"]
+    assert table.members("EU") == []
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("missing_coalition_member.yaml", ":8: countries.AUT.coalition_member: required field is missing"),
+        ("unknown_coalition_member.yaml", ":13: countries.AUT.coalition_member.value: expected a valid boolean, unable to interpret input, got 'observer'"),
+    ],
+)
+def test_country_file_without_a_valid_coalition_membership(name, message):
+    """Every country states whether it is in the Coalition of the Willing,
+    as true or false; the error names the file, line and field."""
+    path = BROKEN_COUNTRIES / name
+    with pytest.raises(InputError) as ei:
+        load_countries(str(path))
+    assert str(ei.value) == f"{path}{message}"
+
+
+def test_coalition_fixture_fixed_loads():
+    """The coalition fixtures differ from a valid file only in that fact."""
+    from foedus.data.validation import validate
+    from foedus.data.yamlio import loads
+    from foedus.domain.country import CountryTable
+
+    text = (BROKEN_COUNTRIES / "unknown_coalition_member.yaml").read_text(encoding="utf-8")
+    data, lines = loads(text.replace("value: observer", "value: true"))
+    table = validate(CountryTable, data, file="c.yaml", lines=lines)
+    assert table.members("COALITION") == table.members("EU") == ["AUT"] and table.members("NATO") == []
 
 
 # ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Countries: the 32 NATO members, Ukraine and Russia, each figure sourced."""
+"""Countries: the members of NATO, the EU and the Coalition of the Willing,
+Ukraine and Russia, each figure sourced."""
 
 from __future__ import annotations
 
@@ -32,16 +33,29 @@ class Fact(BaseModel):
     note: str | None = None
 
 
+class YesNoFact(Fact):
+    """A fact that is true or false (a membership, nuclear status, a border)."""
+
+    value: bool
+
+
+class ApprovalFact(Fact):
+    """A country's parliamentary control of deployments abroad."""
+
+    value: DeploymentApproval
+
+
 class Country(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     iso3: str = Field(pattern=r"^[A-Z]{3}$")
     name: str = Field(min_length=2)
-    nato_member: Fact
-    eu_member: Fact
-    nuclear_weapon_state: Fact
-    frontline: Fact = Field(description="borders Russia, Belarus or Ukraine (by land or territorial sea)")
-    deployment_approval: Fact
+    nato_member: YesNoFact
+    eu_member: YesNoFact
+    coalition_member: YesNoFact = Field(description="member of the Coalition of the Willing for Ukraine (as dated in its source)")
+    nuclear_weapon_state: YesNoFact
+    frontline: YesNoFact = Field(description="borders Russia, Belarus or Ukraine (by land or territorial sea)")
+    deployment_approval: ApprovalFact
     gdp_usd: Figure
     defence_pct_gdp: Figure
     defence_usd: Figure
@@ -53,7 +67,7 @@ class Country(BaseModel):
 
     @model_validator(mode="after")
     def _types(self) -> "Country":
-        for name in ("nato_member", "eu_member", "nuclear_weapon_state", "frontline"):
+        for name in ("nato_member", "eu_member", "coalition_member", "nuclear_weapon_state", "frontline"):
             if not isinstance(getattr(self, name).value, bool):
                 raise ValueError(f"{name}.value must be true or false")
         if not isinstance(self.deployment_approval.value, DeploymentApproval):
@@ -70,6 +84,17 @@ class Country(BaseModel):
     @property
     def is_eu(self) -> bool:
         return bool(self.eu_member.value)
+
+    @property
+    def is_coalition(self) -> bool:
+        return bool(self.coalition_member.value)
+
+    def in_group(self, group: str) -> bool:
+        """Membership of a group a commitment may name (``GROUPS``)."""
+        try:
+            return _GROUP_FACT[group](self)
+        except KeyError:
+            raise KeyError(group) from None
 
     @property
     def is_nuclear(self) -> bool:
@@ -90,6 +115,7 @@ class Country(BaseModel):
         return {
             "nato_member": self.nato_member,
             "eu_member": self.eu_member,
+            "coalition_member": self.coalition_member,
             "nuclear_weapon_state": self.nuclear_weapon_state,
             "frontline": self.frontline,
             "deployment_approval": self.deployment_approval,
@@ -124,9 +150,15 @@ class CountryTable(BaseModel):
         return self.countries.get(iso3)
 
     def members(self, group: str) -> list[str]:
-        """ISO3 codes of a group's members (NATO, EU), in file order."""
-        if group == "NATO":
-            return [k for k, c in self.countries.items() if c.is_nato]
-        if group == "EU":
-            return [k for k, c in self.countries.items() if c.is_eu]
-        raise KeyError(group)
+        """ISO3 codes of a group's members (NATO, EU, COALITION), in file order."""
+        if group not in _GROUP_FACT:
+            raise KeyError(group)
+        return [k for k, c in self.countries.items() if c.in_group(group)]
+
+
+#: How each group of ``GROUPS`` is read from a country's facts.
+_GROUP_FACT = {
+    "NATO": lambda c: c.is_nato,
+    "EU": lambda c: c.is_eu,
+    "COALITION": lambda c: c.is_coalition,
+}

@@ -44,7 +44,7 @@ class Commitment(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    guarantor: str = Field(description="ISO3 code of a country, or a group: NATO, EU")
+    guarantor: str = Field(description="ISO3 code of a country, or a group: NATO, EU, COALITION")
     kind: Kind
     legal_form: LegalForm
     trigger: Trigger
@@ -103,7 +103,7 @@ class Commitment(BaseModel):
             raise ValueError("each member listed once in 'except'")
         countries = (info.context or {}).get("countries")
         if countries is not None:
-            members = [k for k, c in countries.items() if (c.is_nato if self.guarantor == "NATO" else c.is_eu)]
+            members = [k for k, c in countries.items() if c.in_group(self.guarantor)]
             bad = [m for m in self.except_ if m not in members]
             if bad:
                 raise ValueError(f"'except' lists members of {self.guarantor}; {', '.join(bad)} is not one")

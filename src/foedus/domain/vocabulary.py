@@ -160,7 +160,9 @@ class Unit(_Vocab):
 PROMISE_KINDS = frozenset(
     {Kind.MUTUAL_DEFENCE, Kind.NUCLEAR_UMBRELLA, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.NAVAL_PRESENCE, Kind.DEPLOYED_GROUND_FORCE}
 )
-#: Kinds a group (NATO, EU) decides as one actor rather than member by member.
+#: Kinds a group with a collective decision (NATO, EU) takes as one actor
+#: rather than member by member; the Coalition of the Willing has no such
+#: decision, so its members take them one by one.
 COLLECTIVE_KINDS = frozenset({Kind.SANCTIONS_SNAPBACK, Kind.CONSULTATION, Kind.INTELLIGENCE_SHARING})
 #: Kinds that put armed personnel, aircraft or ships somewhere (they need
 #: parliamentary approval where the deployment regime asks for it).
@@ -169,5 +171,12 @@ ARMED_KINDS = frozenset({Kind.DEPLOYED_GROUND_FORCE, Kind.AIR_POWER, Kind.AIR_DE
 #: and need Kyiv's consent).
 IN_UKRAINE = frozenset({Posture.WESTERN_UKRAINE, Posture.BEHIND_DNIPRO, Posture.CONTACT_LINE})
 
-#: Groups a commitment may name instead of one country.
-GROUPS = ("NATO", "EU")
+#: Groups a commitment may name instead of one country: NATO, the EU (all
+#: 27 member states) and the Coalition of the Willing for Ukraine.
+GROUPS = ("NATO", "EU", "COALITION")
+#: Groups that decide as one body (NATO's North Atlantic Council, the EU's
+#: Council): their collective measures are one decision, and their
+#: instruments may need the group's own vote. The Coalition of the Willing
+#: is an ad-hoc grouping without one: each member decides, and needs its
+#: own approvals.
+DECIDING_GROUPS = ("NATO", "EU")

@@ -13,10 +13,14 @@ Two levels of rows, both sorted by package:
   a country rather than to one instrument: forces and capacity, hand-tying
   (its troops in Ukraine), costs in % of GDP, and the per-guarantor detail.
 
-A group commitment (``NATO``, ``EU``) is expanded to its members less those
-listed in ``except``; its sizes and money are split among them by GDP share.
-Excluded members pay nothing, hold no veto and are not bound. This is the
-only module that walks package objects in Python; it runs once per set of
+A group commitment (``NATO``, ``EU``, ``COALITION``) is expanded to its
+members less those listed in ``except``; its sizes and money are split among
+them by GDP share. Excluded members pay nothing, hold no veto and are not
+bound. NATO and the EU decide as one body (a collective measure is one
+element; EU unanimity, NATO consent). The Coalition of the Willing has no
+collective decision: each member's share is its own commitment, with the
+approvals its own rules imply and no group-wide veto. This is the only
+module that walks package objects in Python; it runs once per set of
 packages, never per future.
 """
 
@@ -31,6 +35,7 @@ from foedus.domain.package import Package
 from foedus.domain.vocabulary import (
     ARMED_KINDS,
     COLLECTIVE_KINDS,
+    DECIDING_GROUPS,
     GROUPS,
     IN_UKRAINE,
     PROMISE_KINDS,
@@ -70,7 +75,7 @@ def implied_approvals(c, country, deploys_in_ukraine: bool) -> set[str]:
     ratifying any treaty.
     """
     out: set[str] = set()
-    iso = c.guarantor
+    iso = country.iso3  # the member, when ``c`` is a COALITION commitment
     armed = c.kind in ARMED_KINDS and (c.troops > 0 or c.aircraft > 0 or c.ships > 0)
     treaty = c.legal_form is LegalForm.RATIFIED_TREATY
     if iso == "USA":
@@ -281,7 +286,10 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
             else:
                 members, shares = [c.guarantor], np.array([1.0])
             lead = members[int(np.argmax(shares))]
-            if c.guarantor in GROUPS and c.kind in COLLECTIVE_KINDS:
+            # a country, or a member of a group without a collective decision
+            # (the Coalition): its share is its own, with its own approvals
+            own = c.guarantor not in DECIDING_GROUPS
+            if c.guarantor in DECIDING_GROUPS and c.kind in COLLECTIVE_KINDS:
                 # one decision by the group: an element of its own (carried by
                 # its largest member for bookkeeping); every member is a party
                 _add(element((p_i, lead, f, t, c.guarantor), p_i, lead), c, 1.0, via_nato=c.guarantor == "NATO")
@@ -291,14 +299,15 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
                 for iso, share in zip(members, shares):
                     e = element((p_i, iso, f, t, ""), p_i, iso)
                     _add(e, c, float(share), via_nato=c.guarantor == "NATO")
-                    if c.guarantor not in GROUPS:
+                    if own:
                         e["vetoes"] |= implied_approvals(c, countries[iso], bool(in_ukr))
                         e["vetoes"] |= {a.value for a in c.approvals}
-            for a in c.approvals:
-                veto_pairs.add((a.value, c.guarantor))
-            if c.guarantor not in GROUPS:
-                for a in implied_approvals(c, countries[c.guarantor], bool(in_ukr)):
-                    veto_pairs.add((a, c.guarantor))
+            for iso in members if own else [c.guarantor]:
+                for a in c.approvals:
+                    veto_pairs.add((a.value, iso))
+                if own:
+                    for a in implied_approvals(c, countries[iso], bool(in_ukr)):
+                        veto_pairs.add((a, iso))
         if member_of_nato:
             veto_pairs.add((Approval.NATO_UNANIMITY.value, "NATO"))
         kyiv.append(KYIV.index(pkg.kyiv_position.value))
@@ -307,7 +316,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         nato_consent.append(any(a == Approval.NATO_UNANIMITY.value for a, _ in veto_pairs))
         counts = np.zeros(len(VETOES))
         for a, by in veto_pairs:
-            if a in VETOES and by in GROUPS:
+            if a in VETOES and by in DECIDING_GROUPS:
                 counts[VETOES.index(a)] += 1
         vetoes.append(counts)
         approvals_by_package.append(sorted(veto_pairs))
