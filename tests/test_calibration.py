@@ -123,3 +123,27 @@ def test_cli_calibrate_prints_both_tables_and_json(results):
         assert t["foedus"] == pytest.approx(results[t["id"]].model, rel=1e-12)
         assert t["pass"] == results[t["id"]].passes
     assert doc["not_used"]
+
+
+def test_writing_a_fit_adds_a_dated_value_and_keeps_the_earlier_ones(tmp_path):
+    """Later updates add a date rather than overwrite one (as OpenFisca's
+    parameters do); comments survive the round trip."""
+    import datetime as dt
+    import shutil
+
+    from foedus.data.loaders import load_parameters, parameter_files
+    from foedus.exploration.calibration import FitResult, write_fit
+
+    for f in parameter_files():
+        shutil.copy(f, tmp_path / f.name)
+    before = load_parameters(tmp_path)["deterrence.war_cost"]
+    day = before.date + dt.timedelta(days=1)
+    fit = FitResult(centres={"deterrence.war_cost": before.value * 1.1}, ranges={}, residuals={t: 0.5 for t in before.calibration.targets},
+                    targets_of={"deterrence.war_cost": list(before.calibration.targets)}, as_of=day)
+    written = write_fit(fit, tmp_path)
+    assert [p.endswith("deterrence.yaml") for p in written] == [True]
+    after = load_parameters(tmp_path)["deterrence.war_cost"]
+    assert after.values[before.date] == before.value
+    assert after.date == day and after.value == pytest.approx(before.value * 1.1, rel=1e-3)
+    assert after.calibration.fitted == day and set(after.calibration.residuals.values()) == {0.5}
+    assert (tmp_path / "deterrence.yaml").read_text().startswith((parameter_files()[0].parent / "deterrence.yaml").read_text().split("\n")[0])

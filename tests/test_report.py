@@ -85,6 +85,12 @@ def test_report_has_summary_sections_and_caveat(report):
     assert "foedus report" in report and "foedus compare" in report
 
 
+def test_report_states_the_date_of_its_data(report, central):
+    d = central["data"]
+    assert f'<p class="meta" id="data-vintage"><strong>Data as of {d["latest"]}</strong>' in report
+    assert d["detail"] in report
+
+
 def _section(report: str, sid: str) -> str:
     """The HTML of one section: from its heading to the next h2."""
     start = report.index(f'<h2 id="{sid}">')

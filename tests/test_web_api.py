@@ -91,6 +91,12 @@ def test_health_meta_and_packages(client):
         assert a["low"] <= a["value"] <= a["high"] and a["source"]
     assert meta["nato_marks"] == {"core_2014": 0.02, "core_2035": 0.035, "total_2035": 0.05}
     assert "Model estimates, not predictions" in meta["caption"]
+    # the date of the data, as compare states it for the shipped packages
+    from foedus.data.vintage import vintage
+
+    countries = load_countries()
+    shipped = load_packages(sorted(SCEN.glob("*.yaml")), countries)
+    assert meta["data"] == vintage(ParameterSet.default(), countries, shipped).record()
     pk = client.get("/api/packages").json()["packages"]
     assert sorted(p["id"] for p in pk) == ALL
     cb = next(p for p in pk if p["id"] == "coalition-backstop")

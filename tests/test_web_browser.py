@@ -234,6 +234,8 @@ def test_ranges_and_whose_promise_counts(page, browser, server):
     pg.goto(f"{server}/#live=0&p={','.join(ids)}")
     pg.wait_for_selector("body[data-ready='1']", timeout=30000)
     meta = httpx.get(f"{server}/api/meta", timeout=30).json()
+    # the page states how current its data are, as the API does
+    assert pg.locator('[data-testid="data-vintage"]').inner_text() == f"Data as of {meta['data']['latest']} ({meta['data']['detail']})."
     api = httpx.post(f"{server}/api/compare", json=_state(pg.url), timeout=60).json()
     cur = {p["id"]: p for p in api["current"]["packages"]}
     for pid in ids:

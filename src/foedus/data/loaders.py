@@ -132,7 +132,9 @@ def parse_parameter_file(path: Path, text: str | None = None) -> dict[str, Param
 
 
 @lru_cache(maxsize=4)
-def _load_parameters_cached(directory: str | None) -> tuple[Parameter, ...]:
+def _load_parameters_cached(directory: str | None, stamp: tuple) -> tuple[Parameter, ...]:
+    # ``stamp`` (each file's name, size and modification time) is part of the
+    # key, so a file rewritten in this process (a calibration fit) is read again
     out: dict[str, Parameter] = {}
     for f in parameter_files(directory):
         for name, p in parse_parameter_file(f).items():
@@ -142,7 +144,8 @@ def _load_parameters_cached(directory: str | None) -> tuple[Parameter, ...]:
 
 def load_parameters(directory: str | Path | None = None) -> dict[str, Parameter]:
     """All parameters, by full name, from the shipped files (or ``directory``)."""
-    return {p.name: p for p in _load_parameters_cached(str(directory) if directory else None)}
+    stamp = tuple((f.name, st.st_size, st.st_mtime_ns) for f in parameter_files(directory) for st in [f.stat()])
+    return {p.name: p for p in _load_parameters_cached(str(directory) if directory else None, stamp)}
 
 
 def package_hash(path: str | Path) -> str:

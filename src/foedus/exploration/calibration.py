@@ -398,7 +398,9 @@ def _with_ranges(ps, ranges: dict[str, tuple[float, float]]):
 
 def write_fit(fit: FitResult, directory=None) -> list[str]:
     """Write fitted centres, ranges, targets and residuals into the parameter
-    files (round trip: comments and layout are kept). Returns the files written."""
+    files (round trip: comments and layout are kept). The fitted centre is
+    added under the fit's date, so earlier values stay on record (a refit on
+    the same day replaces that day's value). Returns the files written."""
     import io
     from pathlib import Path
 
@@ -420,7 +422,7 @@ def write_fit(fit: FitResult, directory=None) -> list[str]:
             if name not in fit.centres:
                 continue
             c = _round(fit.centres[name])
-            body["values"].clear()
+            # a new fit adds a dated value; earlier fits stay on record
             body["values"][fit.as_of] = c
             cal = body.get("calibration")
             cal["targets"] = list(fit.targets_of[name])

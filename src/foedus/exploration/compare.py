@@ -17,7 +17,8 @@ Contract (documented in docs/cli.md)::
                                    "delivery", "approval", "survival", "weight", "cost_usd_per_year"}],
                    "approvals": [{"approval", "by"}]}],
      "ranges": {"futures": N, "seed": S, "sampler": "lhs", "percentiles": [5, 50, 95]},
-     "horizon_years": H, "parameters": {name: value used}, "overrides": {...}}
+     "horizon_years": H, "parameters": {name: value used}, "overrides": {...},
+     "data": {"latest", "parameters", "parameter", "countries", "packages", "calibrated", "judgement", "detail", "text"}}
 
 Numbers are plain floats; a value that does not exist (capacity ratio with
 nothing deployed) is ``null``. ``attack_probability_without`` is the
@@ -34,6 +35,7 @@ import math
 
 import numpy as np
 
+from foedus.data.vintage import vintage
 from foedus.exploration.assess import ELEMENT_METRICS, GUARANTOR_METRICS, PACKAGE_METRICS, central_weights, evaluate, make_inputs
 
 #: Futures in the default sample behind the ranges of ``compare`` (LHS,
@@ -90,7 +92,8 @@ def comparison(packages, parameters, countries, horizon: float | None = None, *,
         out.append(entry)
     used = {k: v for k, v in sorted(vals.items())}
     used["assessment.horizon_years"] = h
-    result = {"packages": out, "horizon_years": h, "parameters": used, "overrides": dict(parameters.overrides)}
+    result = {"packages": out, "horizon_years": h, "parameters": used, "overrides": dict(parameters.overrides),
+              "data": vintage(parameters, countries, packages).record()}
     if ranges is not None:
         result["ranges"] = {"futures": int(futures), "seed": int(seed), "sampler": "lhs", "percentiles": list(RANGE_PERCENTILES)}
     return result

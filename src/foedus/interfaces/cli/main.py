@@ -170,7 +170,7 @@ def _param_record(p) -> dict:
 @app.command()
 @handles_input_errors
 def countries(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")):
-    """Country data (NATO-32, Ukraine, Russia) with each figure's source."""
+    """Country data (NATO, the EU, the Coalition of the Willing, Ukraine, Russia) with each figure's year and source."""
     from foedus.data.loaders import load_countries
 
     table = load_countries()
@@ -202,8 +202,8 @@ def countries(as_json: bool = typer.Option(False, "--json", help="Machine-readab
             c.name,
             fmt("total_cost_usd_per_year", c.gdp_usd.value) + f" ({c.gdp_usd.year})",
             f"{100 * c.defence_pct_gdp.value:.2f}% ({c.defence_pct_gdp.year})",
-            fmt("total_cost_usd_per_year", c.defence_usd.value),
-            f"{c.active_personnel.value:,.0f}",
+            fmt("total_cost_usd_per_year", c.defence_usd.value) + f" ({c.defence_usd.year})",
+            f"{c.active_personnel.value:,.0f} ({c.active_personnel.year})",
             "yes" if c.is_nato else "",
             "yes" if c.is_eu else "",
             "yes" if c.is_nuclear else "",
@@ -298,6 +298,7 @@ def _print_comparison(result: dict, guarantors: bool = False) -> None:
     caption = "Model estimates, not predictions."
     if rng:
         caption += f" Second line: 5th–95th percentile over {rng['futures']:,} futures (seed {rng['seed']})."
+    caption += f" Data as of {result['data']['latest']} ({result['data']['detail']})."
     t = Table(title=f"foedus compare — central values, horizon {result['horizon_years']:g} years", caption=caption)
     t.add_column("metric")
     for p in pk:

@@ -170,6 +170,7 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
     add(f"<h1>{escape(title)}</h1>")
     add(f'<p class="meta">foedus {escape(foedus.__version__)} — generated {now} — {len(packages)} packages — horizon {H:g} years'
         + (f" — {n_futures:,} futures (seed {seed})" if n_futures else "") + "</p>")
+    add(f'<p class="meta" id="data-vintage"><strong>Data as of {escape(result["data"]["latest"])}</strong> ({escape(result["data"]["detail"])})</p>')
     add('<p class="caveat"><strong>Model estimates, not predictions.</strong> Every figure below follows from the assumptions listed in '
         '<a href="#assumptions">Assumptions</a>, each with its source in <a href="#sources">Sources</a>. Probabilities are '
         "conditional on those assumptions; ranges across futures are shown where the report was run with futures.</p>")

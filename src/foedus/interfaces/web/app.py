@@ -241,6 +241,7 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
     def meta() -> dict:
         """What the page needs to draw its controls: metrics with labels,
         vocabularies, assumption sliders, bounds."""
+        from foedus.data.vintage import vintage
         from foedus.domain.vocabulary import Kind, LegalForm, Posture
         from foedus.exploration.robustness import DEFAULT_THRESHOLDS
 
@@ -261,6 +262,7 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
             "limits": {"packages": MAX_PACKAGES, "futures": MAX_FUTURES, "body_bytes": MAX_BODY},
             "basis": BASIS_TEXT,
             "caption": "Model estimates, not predictions.",
+            "data": vintage(ws.defaults, ws.countries, [e.package for e in ws.all_entries()]).record(),
         }
 
     @app.get("/api/packages", tags=["packages"])

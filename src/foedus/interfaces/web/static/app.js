@@ -917,6 +917,7 @@ async function init() {
   try {
     const [meta, pk, params] = await Promise.all([api("/api/meta"), api("/api/packages"), api("/api/parameters")]);
     D.meta = meta;
+    if (meta.data) document.getElementById("data-vintage").textContent = `Data as of ${meta.data.latest} (${meta.data.detail}).`;
     for (const p of pk.packages) { D.catalogue[p.id] = p; D.order.push(p.id); }
     D.params = params.parameters;
     D.basisCounts = params.basis_counts || null;
