@@ -110,18 +110,22 @@ def test_coalition_members_left_out_pay_nothing_and_hold_no_veto():
     assert r["collective"] == []
 
 
-def test_a_coalition_sanction_is_each_members_own_and_its_money_is_split_by_gdp():
+def test_a_coalition_sanction_is_one_measure_with_each_members_approvals_and_its_money_is_split_by_gdp():
     """The coalition has no body that decides a sanction as one actor (as the
-    EU's Council does): the measure is every bound member's own, and money is
-    split by GDP share among the bound members only."""
+    EU's Council does), so each bound member keeps its own approvals; but
+    the snap-back is one measure (counted member by member, "any of 33"
+    would make it all but certain), and money is split by GDP share among
+    the bound members only."""
     snap = commitment("COALITION", "sanctions_snapback", "political_declaration", **{"except": ["JPN"]})
     aid = commitment("COALITION", "military_aid", usd_per_year=10e9, **{"except": ["JPN", "GBR"]})
     (r,) = compare(package([snap, aid]))
-    assert r["collective"] == []
+    (measure,) = r["collective"]
+    assert measure["group"] == "COALITION" and measure["kinds"] == ["sanctions_snapback"]
     members = [m for m in COUNTRIES.members("COALITION") if m != "JPN"]
     assert {g["iso3"] for g in r["guarantors"]} == set(members)
     for g in r["guarantors"]:
         assert any("sanctions_snapback" in e["kinds"] for e in g["elements"]), g["iso3"]
+    assert not any(who in ("COALITION", "EU", "NATO") for who in (a["by"] for a in r["approvals"]))
     payers = [m for m in members if m != "GBR"]
     gdp = {m: COUNTRIES[m].gdp_usd.value for m in payers}
     aid_kinds = {g["iso3"]: [e for e in g["elements"] if "military_aid" in e["kinds"]] for g in r["guarantors"]}
@@ -129,6 +133,21 @@ def test_a_coalition_sanction_is_each_members_own_and_its_money_is_split_by_gdp(
     for iso in ("FRA", "AUS", "NZL"):
         (e,) = aid_kinds[iso]
         assert e["cost_usd_per_year"] == pytest.approx(10e9 * gdp[iso] / sum(gdp.values()), rel=1e-6), iso
+
+
+def test_a_groups_monitoring_mission_is_one_mission_not_any_of_its_members():
+    """Found while adding the Paris Declaration seed: a COALITION ceasefire
+    monitoring was split into 34 member elements and counted as "any of
+    them delivers", so its delivery was about 1 - 0.18**34 = 1 whatever
+    the legal form. A group's mission is delivered as one measure, exactly
+    as likely as the same mission by one member with the group's will."""
+    from model_helpers import run
+
+    group = package([commitment("COALITION", "ceasefire_monitoring", "political_declaration", "discretionary")], id="group")
+    one = package([commitment("GBR", "ceasefire_monitoring", "political_declaration", "discretionary")], id="one")
+    _, ev = run([group, one], {**PS.values(), "will.GBR": PS.values()["will.default"]})
+    attack = ev.packages["attack_probability"][:, 0]
+    assert attack[0] == pytest.approx(attack[1], rel=1e-12)
 
 
 def test_the_treaty_seed_charges_the_eu_loan_only_to_its_members():

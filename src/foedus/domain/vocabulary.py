@@ -160,10 +160,13 @@ class Unit(_Vocab):
 PROMISE_KINDS = frozenset(
     {Kind.MUTUAL_DEFENCE, Kind.NUCLEAR_UMBRELLA, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.NAVAL_PRESENCE, Kind.DEPLOYED_GROUND_FORCE}
 )
-#: Kinds a group with a collective decision (NATO, EU) takes as one actor
-#: rather than member by member; the Coalition of the Willing has no such
-#: decision, so its members take them one by one.
-COLLECTIVE_KINDS = frozenset({Kind.SANCTIONS_SNAPBACK, Kind.CONSULTATION, Kind.INTELLIGENCE_SHARING})
+#: Kinds whose effect is whether the measure happens at all: a group's
+#: commitment of such a kind is one measure of the group (one element, with
+#: the group's will), whose personnel the members share. NATO and the EU
+#: decide it as one body; in the Coalition each member keeps its own approvals.
+COLLECTIVE_KINDS = frozenset(
+    {Kind.SANCTIONS_SNAPBACK, Kind.CONSULTATION, Kind.INTELLIGENCE_SHARING, Kind.CEASEFIRE_MONITORING, Kind.JOINT_COMMISSION}
+)
 #: Kinds that put armed personnel, aircraft or ships somewhere (they need
 #: parliamentary approval where the deployment regime asks for it).
 ARMED_KINDS = frozenset({Kind.DEPLOYED_GROUND_FORCE, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.NAVAL_PRESENCE, Kind.TRAINING})

@@ -6,9 +6,12 @@ Two levels of rows, both sorted by package:
   guarantor's commitments made in the same legal instrument (same form and
   trigger) merge into one element and share one credibility; commitments in
   different instruments stay apart, so a political-declaration umbrella never
-  borrows the credibility of the same guarantor's treaty. A group's
-  collective measure (sanctions snap-back, consultation, intelligence
-  sharing) is one element of its own, decided by the group as one actor.
+  borrows the credibility of the same guarantor's treaty. A group's measure
+  whose effect is whether it happens at all (sanctions snap-back,
+  consultation, intelligence sharing, ceasefire monitoring, a joint
+  commission) is one element of its own, with the group's will: counted
+  member by member, "any of them" would make a 34-member measure all but
+  certain whatever each member's share.
 * **Guarantor rows** ``q``: one per (package, guarantor), for what belongs to
   a country rather than to one instrument: forces and capacity, hand-tying
   (its troops in Ukraine), costs in % of GDP, and the per-guarantor detail.
@@ -16,10 +19,10 @@ Two levels of rows, both sorted by package:
 A group commitment (``NATO``, ``EU``, ``COALITION``) is expanded to its
 members less those listed in ``except``; its sizes and money are split among
 them by GDP share. Excluded members pay nothing, hold no veto and are not
-bound. NATO and the EU decide as one body (a collective measure is one
-element; EU unanimity, NATO consent). The Coalition of the Willing has no
-collective decision: each member's share is its own commitment, with the
-approvals its own rules imply and no group-wide veto. This is the only
+bound. NATO and the EU decide as one body (EU unanimity, NATO consent).
+The Coalition of the Willing has no collective decision: each member's share
+is its own commitment, with the approvals its own rules imply and no
+group-wide veto. This is the only
 module that walks package objects in Python; it runs once per set of
 packages, never per future.
 """
@@ -289,12 +292,18 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
             # a country, or a member of a group without a collective decision
             # (the Coalition): its share is its own, with its own approvals
             own = c.guarantor not in DECIDING_GROUPS
-            if c.guarantor in DECIDING_GROUPS and c.kind in COLLECTIVE_KINDS:
-                # one decision by the group: an element of its own (carried by
-                # its largest member for bookkeeping); every member is a party
-                _add(element((p_i, lead, f, t, c.guarantor), p_i, lead), c, 1.0, via_nato=c.guarantor == "NATO")
-                for m in members:
-                    element((p_i, m, f, t, ""), p_i, m)
+            if c.guarantor in GROUPS and c.kind in COLLECTIVE_KINDS:
+                # one measure of the group: an element of its own (carried by
+                # its largest member for bookkeeping) holds what it does; the
+                # members hold their shares of its personnel and, in a group
+                # without a collective decision, their own approvals
+                _add(element((p_i, lead, f, t, c.guarantor), p_i, lead), c, 1.0, via_nato=c.guarantor == "NATO", sizes=False)
+                for iso, share in zip(members, shares):
+                    e = element((p_i, iso, f, t, ""), p_i, iso)
+                    _add(e, c, float(share), via_nato=c.guarantor == "NATO", effects=False)
+                    if own:
+                        e["vetoes"] |= implied_approvals(c, countries[iso], bool(in_ukr))
+                        e["vetoes"] |= {a.value for a in c.approvals}
             else:
                 for iso, share in zip(members, shares):
                     e = element((p_i, iso, f, t, ""), p_i, iso)
@@ -443,10 +452,20 @@ def _empty_element() -> dict:
     }
 
 
-def _add(el: dict, c, share: float, via_nato: bool) -> None:
-    """Merge commitment ``c`` (its ``share`` of it) into element ``el``."""
+def _add(el: dict, c, share: float, via_nato: bool, *, sizes: bool = True, effects: bool = True) -> None:
+    """Merge commitment ``c`` (its ``share`` of it) into element ``el``:
+    its personnel, aircraft, ships and money (``sizes``) and what it does
+    (``effects``: promises, measures); a group's measure splits the two."""
     k = c.kind
     el["kinds"].add(k.value)
+    if sizes:
+        _add_sizes(el, c, share)
+    if effects:
+        _add_effects(el, c, via_nato)
+
+
+def _add_sizes(el: dict, c, share: float) -> None:
+    k = c.kind
     if c.posture is not None:
         j = POSTURES.index(c.posture.value)
         troops = c.troops * share
@@ -460,6 +479,16 @@ def _add(el: dict, c, share: float, via_nato: bool) -> None:
             el["air_defence"][j] += troops
         el["aircraft"][j] += c.aircraft * share
         el["ships"][j] += c.ships * share
+    if k is Kind.MILITARY_AID:
+        el["aid"] += c.usd_per_year * share
+    elif k is Kind.HUMANITARIAN_AID:
+        el["humanitarian"] += c.usd_per_year * share
+    elif k is Kind.RECONSTRUCTION_AID:
+        el["reconstruction"] += c.usd_per_year * share
+
+
+def _add_effects(el: dict, c, via_nato: bool) -> None:
+    k = c.kind
     # a ground force under self-defence rules defends itself, not Ukraine
     self_defence_only = k is Kind.DEPLOYED_GROUND_FORCE and c.rules_of_engagement is RulesOfEngagement.SELF_DEFENCE
     el["fight_promise"] |= k in PROMISE_KINDS and not self_defence_only
@@ -475,9 +504,3 @@ def _add(el: dict, c, share: float, via_nato: bool) -> None:
         and c.trigger is Trigger.AUTOMATIC
         and not via_nato
     )
-    if k is Kind.MILITARY_AID:
-        el["aid"] += c.usd_per_year * share
-    elif k is Kind.HUMANITARIAN_AID:
-        el["humanitarian"] += c.usd_per_year * share
-    elif k is Kind.RECONSTRUCTION_AID:
-        el["reconstruction"] += c.usd_per_year * share
