@@ -1,4 +1,4 @@
-"""The assessment on the eight seed packages: orderings the defaults must
+"""The assessment on the eleven seed packages: orderings the defaults must
 show, the effect of a US withdrawal, one code path for one and many futures,
 the labelled xarray output of assess(), and bit-for-bit reproducibility."""
 
@@ -12,8 +12,8 @@ from model_helpers import SCENARIOS, central, compile_, parameter_set, row_of, s
 from foedus.exploration.assess import GUARANTOR_METRICS, PACKAGE_METRICS, assess, central_weights, evaluate, make_inputs
 from foedus.models.inputs import Inputs
 
-#: Packages with a US commitment that adds combat power, aid, intelligence or training.
-WITH_US = ("coalition-backstop", "tailored", "treaty", "nato")
+#: Packages with a US commitment that adds combat power, aid, intelligence, training or monitoring.
+WITH_US = ("coalition-backstop", "tailored", "treaty", "nato", "paris-declaration", "us-guarantee", "paris-plus-us")
 #: Packages in which the US promises nothing that acts (no US row, or consultation only).
 WITHOUT_US = ("coalition-100k", "european-nuclear", "regional", "status-quo")
 
@@ -30,7 +30,7 @@ def _evaluate(pkgs, ps=None, detail=True):
     return lv, evaluate(lv, x, float(ps.values()["assessment.horizon_years"]), detail=detail)
 
 
-def test_the_seeds_are_the_expected_eight(seeds):
+def test_the_seeds_are_the_expected_eleven(seeds):
     assert sorted(p.id for p in seeds) == sorted(WITH_US + WITHOUT_US)
 
 

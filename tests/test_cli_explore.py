@@ -37,7 +37,7 @@ def _explore(db: Path, futures: int, seed: int, *extra: str, timeout: float = 30
 
 @pytest.fixture(scope="module")
 def explored(tmp_path_factory) -> tuple[Path, str, subprocess.CompletedProcess]:
-    """One 100,000-future exploration of the eight seed packages (the
+    """One 100,000-future exploration of the seed packages (the
     expensive step, shared by the tests of this module)."""
     db = tmp_path_factory.mktemp("explore") / "runs.duckdb"
     r = _ok(_explore(db, 100_000, 7))
@@ -71,7 +71,7 @@ def test_explore_prints_robustness_and_stores_the_run(explored) -> None:
     with RunStore(db, read_only=True) as store:
         assert run_id in [m["run_id"] for m in store.list_runs()]
         meta = store.get_run(run_id)
-        assert (meta["n_futures"], meta["seed"], meta["sampler"], meta["n_packages"]) == (100_000, 7, "lhs", 8)
+        assert (meta["n_futures"], meta["seed"], meta["sampler"], meta["n_packages"]) == (100_000, 7, "lhs", len(PACKAGES))
         assert sorted(p["id"] for p in meta["packages"]) == IDS
         assert all(len(p["sha256"]) == 64 for p in meta["packages"])
         assert meta["thresholds"] == ["attack_probability<=0.1", "max_cost_pct_gdp<=0.01", "approval_probability>=0.25"]
@@ -189,14 +189,14 @@ def test_runs_export_parquet_csv_and_delete(small, tmp_path) -> None:
     assert list(fut.columns) == ["future_id", *meta["input_names"]]
     assert fut.equals(stored)
     res = pd.read_parquet(out / "results.parquet")
-    assert len(res) == 16_000 and list(res.columns) == ["package_id", "future_id", *meta["metric_names"]]
+    assert len(res) == 2_000 * len(PACKAGES) and list(res.columns) == ["package_id", "future_id", *meta["metric_names"]]
     assert set(res["package_id"]) == set(IDS)
     assert json.loads((out / "metadata.json").read_text())["results_hash"] == sha
 
     out = tmp_path / "csv"
     _ok(run_foedus("runs", "export", r0, "--csv", "--out", out, "--db", db))
     fut = pd.read_csv(out / "futures.csv")
-    assert len(pd.read_csv(out / "results.csv")) == 16_000
+    assert len(pd.read_csv(out / "results.csv")) == 2_000 * len(PACKAGES)
     assert list(fut.columns) == list(stored.columns)
     assert (fut.to_numpy() == pytest.approx(stored.to_numpy(), rel=1e-12))
 

@@ -33,7 +33,7 @@ def test_validate_shipped_scenarios_exits_0():
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     ok = [l for l in r.stdout.splitlines() if l.startswith("ok ")]
-    assert len(ok) == len(rels) == 8
+    assert len(ok) == len(rels) == 11
     for rel in rels:
         assert any(rel in l for l in ok), rel
 
@@ -125,7 +125,14 @@ def test_compare_json_contract():
     r = run_foedus("compare", "--json", "--set", "will.USA=0", "scenarios/status-quo.yaml", "scenarios/coalition-backstop.yaml")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert set(doc) == {"packages", "horizon_years", "parameters", "overrides", "ranges"}
+    assert set(doc) == {"packages", "horizon_years", "parameters", "overrides", "ranges", "data"}
+    # the date of the data used: the latest evidence parameter, never a judgement or a fit
+    from foedus.data.parameter_set import ParameterSet
+
+    ps = ParameterSet.default()
+    evidence = max((p.date, n) for n, p in ps.parameters.items() if p.basis.value == "evidence")
+    assert (doc["data"]["parameters"], doc["data"]["parameter"]) == (evidence[0].isoformat(), evidence[1])
+    assert doc["data"]["text"].startswith(f"data as of {doc['data']['latest']} (")
     assert doc["ranges"]["futures"] == 1000 and doc["ranges"]["percentiles"] == [5, 50, 95]
     assert doc["overrides"] == {"will.USA": 0.0}
     assert doc["parameters"]["will.USA"] == 0.0

@@ -34,7 +34,9 @@ EU_27 = {
 #: United States, Hungary, North Macedonia and Slovakia, and six states outside NATO.
 COALITION_OUTSIDE_NATO = {"AUS", "AUT", "CYP", "IRL", "JPN", "NZL"}
 COALITION = (NATO_32 - {"USA", "HUN", "MKD", "SVK"}) | COALITION_OUTSIDE_NATO
-SHIPPED_PACKAGES = {"status-quo", "tailored", "coalition-backstop", "coalition-100k", "european-nuclear", "treaty", "regional", "nato"}
+#: The eight options of the product brief and the three 2025-26 proposals (issue 11).
+SHIPPED_PACKAGES = {"status-quo", "tailored", "coalition-backstop", "coalition-100k", "european-nuclear", "treaty", "regional", "nato",
+                    "paris-declaration", "us-guarantee", "paris-plus-us"}
 PARAMETER_FILES = parameter_files()
 SCENARIO_FILES = sorted(SCENARIOS.glob("*.yaml"))
 
@@ -80,7 +82,7 @@ def test_scenario_parses(path, countries):
     assert not {"UKR", "RUS"} & set(pkg.guarantors())
 
 
-def test_the_eight_options_ship():
+def test_the_eleven_options_ship():
     assert {p.stem for p in SCENARIO_FILES} == SHIPPED_PACKAGES
 
 
