@@ -192,7 +192,7 @@ def countries(as_json: bool = typer.Option(False, "--json", help="Machine-readab
     from foedus.interfaces.formatting import fmt
 
     t = Table(title=f"foedus countries ({len(table.countries)})")
-    for c in ("ISO3", "name", "GDP", "defence % GDP", "defence", "active", "NATO", "EU", "nuclear", "deployment vote", "weakest grade"):
+    for c in ("ISO3", "name", "GDP", "defence % GDP", "defence", "active", "NATO", "EU", "Coalition", "nuclear", "deployment vote", "weakest grade"):
         t.add_column(c)
     order = ["verified", "secondary", "derived", "unverified"]
     for c in table.countries.values():
@@ -206,6 +206,7 @@ def countries(as_json: bool = typer.Option(False, "--json", help="Machine-readab
             f"{c.active_personnel.value:,.0f} ({c.active_personnel.year})",
             "yes" if c.is_nato else "",
             "yes" if c.is_eu else "",
+            "yes" if c.is_coalition else "",
             "yes" if c.is_nuclear else "",
             c.deployment_approval.value.value,
             max(grades, key=order.index),

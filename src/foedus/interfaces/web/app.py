@@ -254,7 +254,7 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
             "legal_forms": LegalForm.values(),
             "postures": Posture.values(),
             "kinds": Kind.values(),
-            "countries": [{"iso3": c.iso3, "name": c.name, "nato": c.is_nato, "eu": c.is_eu} for c in ws.countries.countries.values()
+            "countries": [{"iso3": c.iso3, "name": c.name, "nato": c.is_nato, "eu": c.is_eu, "coalition": c.is_coalition} for c in ws.countries.countries.values()
                           if c.iso3 not in ("UKR", "RUS")],
             "nato_marks": {k: ws.defaults.values()[f"costs.nato_mark.{k}"] for k in ("core_2014", "core_2035", "total_2035")},
             "default_horizon": ws.defaults.values()["assessment.horizon_years"],
