@@ -5,6 +5,7 @@ through the real ``foedus validate`` command (exit status 2, no traceback)."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,9 @@ BROKEN_PACKAGES = {
     "guarantor_rus.yaml": (17, "commitments[1].guarantor", "expected a guarantor other than UKR or RUS; RUS is context, not a guarantor"),
     "missing_posture.yaml": (13, "commitments[0]", "expected a posture (neighbouring_territory, offshore, western_ukraine, behind_dnipro, contact_line) for kind deployed_ground_force"),
     "python_object.yaml": (4, "title", "expected plain YAML data, not the tag '!!python/object/apply:os.system'"),
+    # hostile input, refused in bounded time and memory (issue 10)
+    "alias_bomb.yaml": (6, "f", "expected at most 200,000 values once aliases (*name) are expanded"),
+    "deep_nesting.yaml": (2, "(document)", "expected nesting at most 64 levels deep"),
 }
 
 BROKEN_PARAMETER_FILES = {
@@ -424,3 +428,25 @@ def test_ranges_are_checked(pset):
         pset.with_ranges(parse_ranges(["will.USA=0.4:0.1"]))
     with pytest.raises(InputError, match="two numbers LOW:HIGH"):
         parse_ranges(["will.USA=a:b"])
+
+
+def test_hostile_files_are_refused_in_bounded_memory(tmp_path):
+    """The alias bomb and the deep nesting are refused under a 1 GiB
+    address-space limit (the first took more than 5 GB and never answered),
+    and a file over the size limit is refused before it is read."""
+    import resource
+    import sys
+
+    from foedus.data.yamlio import MAX_BYTES
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    big = tmp_path / "big.yaml"
+    big.write_text("id: big\nnote: '" + "x" * (MAX_BYTES + 1) + "'\n", encoding="utf-8")
+    for path, fragment in ((BROKEN / "alias_bomb.yaml", "alias bomb"), (BROKEN / "deep_nesting.yaml", "levels deep"),
+                           (big, "expected a YAML file of at most 4 MiB, got 4.0 MiB")):
+        r = subprocess.run([sys.executable, "-m", "foedus.interfaces.cli.main", "validate", str(path)], capture_output=True, text=True,
+                           timeout=60, preexec_fn=limit, cwd=ROOT)
+        assert r.returncode == 2, (path.name, r.stderr[-500:])
+        assert fragment in r.stderr and "Traceback" not in r.stderr + r.stdout, r.stderr

@@ -342,6 +342,18 @@ def test_upload_errors_name_line_and_field(client):
     assert client.post("/api/packages/validate", json={"text": GOOD}).json()["ok"] is True
 
 
+@pytest.mark.parametrize("fixture, fragment", [("alias_bomb.yaml", "values once aliases (*name) are expanded"),
+                                                ("deep_nesting.yaml", "nesting at most 64 levels deep")])
+def test_hostile_uploads_get_a_clear_error_and_the_server_keeps_serving(client, fixture, fragment):
+    """Issue 10: a 342-byte alias bomb grew the server by 100 MB/s without
+    answering, and 5,000 nested lists gave a 500 and reset the connection."""
+    text = (ROOT / "tests" / "fixtures" / "broken" / fixture).read_text()
+    for url in ("/api/packages/validate", "/api/packages"):
+        b = assert_clear_error(client.post(url, json={"text": text, "name": fixture}), 422)
+        assert fragment in b["detail"] and fixture in b["detail"]
+    assert client.get("/api/health").json()["status"] == "ok"
+
+
 def test_parameters(client):
     allp = client.get("/api/parameters").json()["parameters"]
     assert len(allp) > 50 and all(p["references"] and p["unit"] for p in allp)

@@ -19,9 +19,38 @@ from foedus.domain.errors import InputError, Problem
 
 Lines = dict[tuple, int]
 
+#: Hostile input is refused in bounded time and memory. The largest shipped
+#: file (a seed package) is about 100 KB, nests 8 levels and holds about
+#: 10,000 values, so these limits leave wide room for real files while a
+#: 306-byte "billion laughs" alias bomb or a 5,000-deep nested list is
+#: refused within a fraction of a second.
+MAX_BYTES = 4 * 1024 * 1024
+#: Deepest nesting of mappings and lists (PyYAML's composer recurses once per level).
+MAX_DEPTH = 64
+#: Values built from one document after aliases (``*name``) are expanded.
+MAX_VALUES = 200_000
+
+
+class _TooMuch(Exception):
+    """A limit was exceeded while composing or building: (field, expectation, line)."""
+
 
 class _Loader(yaml.SafeLoader):
-    """Safe loader; dates stay ISO strings-compatible objects as PyYAML makes them."""
+    """Safe loader; dates stay ISO strings-compatible objects as PyYAML makes
+    them. It counts nesting while composing, so a deep document stops with
+    a clear error instead of exhausting Python's stack."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                line = self.peek_event().start_mark.line + 1
+                raise _TooMuch("(document)", f"nesting at most {MAX_DEPTH} levels deep (lists and mappings inside each other); it is deeper here", line)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _MAP = "tag:yaml.org,2002:map"
@@ -45,11 +74,46 @@ def _refused(node: yaml.Node, path: tuple, problems: list[Problem]) -> bool:
     return True
 
 
-def _build(node: yaml.Node, path: tuple, lines: Lines, loader: _Loader, problems: list[Problem]) -> Any:
+class _Budget:
+    """How many more values may be built (aliases re-use a node, so a
+    document can expand far beyond its size)."""
+
+    def __init__(self, lines: Lines, n: int = MAX_VALUES):
+        self.lines = lines
+        self.left = n
+
+    def spend(self, node: yaml.Node, path: tuple, n: int = 1) -> None:
+        self.left -= n
+        if self.left < 0:
+            # name the top-level entry being expanded: deeper paths run
+            # through the aliases, far from anything written in the file
+            top = path[:1]
+            raise _TooMuch(
+                _dotted(top) or "(document)",
+                f"at most {MAX_VALUES:,} values once aliases (*name) are expanded; this document expands to more (an alias bomb?)",
+                self.lines.get(top, node.start_mark.line + 1),
+            )
+
+
+def _size(node: yaml.Node, budget: _Budget, path: tuple) -> None:
+    """Charge ``budget`` for every value under ``node`` (aliases expanded)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        budget.spend(n, path)
+        if isinstance(n, yaml.MappingNode):
+            stack.extend(v for kv in n.value for v in kv)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+
+
+def _build(node: yaml.Node, path: tuple, lines: Lines, loader: _Loader, problems: list[Problem], budget: _Budget) -> Any:
+    budget.spend(node, path)
     lines[path] = node.start_mark.line + 1
     if _refused(node, path, problems):
         return None
     if (isinstance(node, yaml.MappingNode) and node.tag != _MAP) or (isinstance(node, yaml.SequenceNode) and node.tag != _SEQ):
+        _size(node, budget, path)
         return loader.construct_object(node, deep=True)  # !!omap, !!pairs, !!set: safe constructors
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
@@ -70,11 +134,11 @@ def _build(node: yaml.Node, path: tuple, lines: Lines, loader: _Loader, problems
                 )
                 continue
             lines[path + (key,)] = key_node.start_mark.line + 1
-            out[key] = _build(value_node, path + (key,), lines, loader, problems)
+            out[key] = _build(value_node, path + (key,), lines, loader, problems, budget)
             lines[path + (key,)] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(child, path + (i,), lines, loader, problems) for i, child in enumerate(node.value)]
+        return [_build(child, path + (i,), lines, loader, problems, budget) for i, child in enumerate(node.value)]
     return loader.construct_object(node, deep=True)
 
 
@@ -94,17 +158,24 @@ def dotted(path: tuple) -> str:
 
 
 def loads(text: str, file: str | None = None) -> tuple[Any, Lines]:
-    """Parse YAML text safely; raise :class:`InputError` on syntax errors or
-    duplicate keys. Returns ``(data, lines)``."""
+    """Parse YAML text safely; raise :class:`InputError` on syntax errors,
+    duplicate keys, or text too large, too deep or expanding to too many
+    values (see ``MAX_BYTES``, ``MAX_DEPTH``, ``MAX_VALUES``). Returns
+    ``(data, lines)``."""
+    if len(text) > MAX_BYTES:
+        raise InputError(file, [Problem("(file)", f"expected a YAML document of at most {MAX_BYTES // 2**20} MiB, got {len(text) / 2**20:.1f} MiB")])
     try:
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
             lines: Lines = {}
             problems: list[Problem] = []
-            data = None if node is None else _build(node, (), lines, loader, problems)
+            data = None if node is None else _build(node, (), lines, loader, problems, _Budget(lines))
         finally:
             loader.dispose()
+    except _TooMuch as exc:
+        field, expected, line = exc.args
+        raise InputError(file, [Problem(field, f"expected {expected}", line)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -124,6 +195,9 @@ def load(path: str | Path) -> tuple[Any, Lines]:
     """Read and parse a YAML file; unreadable files are input errors too."""
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError(str(path), [Problem("(file)", f"expected a YAML file of at most {MAX_BYTES // 2**20} MiB, got {size / 2**20:.1f} MiB")])
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(str(path), [Problem("(file)", "file not found")]) from None
