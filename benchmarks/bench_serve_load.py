@@ -1,0 +1,165 @@
+"""Load on the web server: many browsers using the page at once.
+
+Starts ``foedus serve`` on loopback (a real uvicorn process, as users run
+it), then lets ``--clients`` simulated browsers use it for ``--seconds``.
+Each browser does what the page does (see docs/web.md):
+
+* opens the page: ``GET /api/meta``, ``/api/packages``, ``/api/parameters``;
+* moves sliders: each move is ``POST /api/compare`` (all shipped packages,
+  baseline beside current) for a US-will value drawn from the slider's
+  eleven positions, so browsers sometimes share a position and sometimes
+  not; every third move also ``POST /api/explore`` at ``--futures`` futures,
+  and every sixth a ``POST /api/discover`` for one package;
+* pauses ``--think`` seconds between moves (0: as fast as it can).
+
+It reports, per request type, the count, errors and the 50th/95th/99th
+percentile latency, and the throughput. Targets (issue 10): 0 errors, p99
+under 1 s for compare-type requests (meta, packages, parameters, compare)
+and under 2 s for explore-type requests (explore, discover) at 2,000
+futures, with 50 clients for 60 s.
+
+    python benchmarks/bench_serve_load.py [--clients 50] [--seconds 60] [--futures 2000] [--think 0.5]
+
+Bounded: at most ``--clients`` requests are in flight, and the run stops
+after ``--seconds`` (in-flight requests finish, with a 30 s timeout each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Targets of issue 10, in seconds, for the 99th percentile.
+TARGET_P99 = {"compare": 1.0, "explore": 2.0}
+KIND = {"meta": "compare", "packages": "compare", "parameters": "compare", "compare": "compare", "explore": "explore", "discover": "explore"}
+#: The positions of the US-will slider (0, 0.1, ..., 1).
+WILL_POSITIONS = [round(0.1 * i, 1) for i in range(11)]
+THRESHOLDS = ["attack_probability<=0.1", "approval_probability>=0.3"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(port: int, extra: list[str]) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "foedus.interfaces.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port), *extra]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+async def _wait_ready(client, url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
+        try:
+            r = await client.get(f"{url}/api/health", timeout=5)
+            if r.status_code == 200:
+                return
+        except Exception:
+            pass
+        await asyncio.sleep(0.5)
+    raise SystemExit("server did not become ready")
+
+
+async def _browser(i: int, client, url: str, ids: list[str], deadline: float, args, log: list) -> None:
+    rng = random.Random(i)
+
+    async def call(name: str, method: str, path: str, body=None) -> dict | None:
+        t0 = time.perf_counter()
+        try:
+            r = await (client.get(url + path, timeout=30) if method == "GET" else client.post(url + path, json=body, timeout=30))
+            ok = r.status_code < 400
+            out = r.json() if ok and r.headers.get("content-type", "").startswith("application/json") else None
+        except Exception as exc:  # a refused or timed-out request is an error, not a crash of the benchmark
+            ok, out = False, None
+            r = exc
+        log.append((name, time.perf_counter() - t0, ok, getattr(r, "status_code", type(r).__name__)))
+        return out
+
+    for name in ("meta", "packages", "parameters"):
+        await call(name, "GET", f"/api/{name}")
+    move = 0
+    while time.monotonic() < deadline:
+        move += 1
+        state = {"packages": ids, "overrides": {"will.USA": rng.choice(WILL_POSITIONS)}, "edits": {}}
+        await call("compare", "POST", "/api/compare", state)
+        if move % 3 == 0:
+            await call("explore", "POST", "/api/explore", {**state, "n_futures": args.futures, "thresholds": THRESHOLDS})
+        if move % 6 == 0:
+            await call("discover", "POST", "/api/discover", {**state, "n_futures": args.futures, "thresholds": THRESHOLDS, "focus": rng.choice(ids)})
+        if args.think:
+            await asyncio.sleep(rng.uniform(0, 2 * args.think))
+
+
+async def run(args) -> int:
+    import httpx
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = _serve(port, args.serve_args)
+    try:
+        limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
+        async with httpx.AsyncClient(limits=limits) as client:
+            await _wait_ready(client, url, proc)
+            ids = [p["id"] for p in (await client.get(f"{url}/api/packages", timeout=30)).json()["packages"]]
+            # one warm-up session, as a user who opened the page first would
+            await _browser(-1, client, url, ids, time.monotonic() + 1.0, args, [])
+            log: list = []
+            t0 = time.monotonic()
+            deadline = t0 + args.seconds
+            await asyncio.gather(*(_browser(i, client, url, ids, deadline, args, log) for i in range(args.clients)))
+            wall = time.monotonic() - t0
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    print(f"foedus serve under load: {args.clients} clients, {args.seconds:g} s, {args.futures:,} futures, think {args.think:g} s, "
+          f"{len(ids)} packages, {os.cpu_count()} cores")
+    print(f"{'request':<12}{'count':>8}{'errors':>8}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
+    failed = False
+    for name in ("meta", "packages", "parameters", "compare", "explore", "discover"):
+        rows = [r for r in log if r[0] == name]
+        if not rows:
+            continue
+        lat = np.array([r[1] for r in rows]) * 1000
+        errors = [r[3] for r in rows if not r[2]]
+        p50, p95, p99 = np.percentile(lat, [50, 95, 99])
+        print(f"{name:<12}{len(rows):>8}{len(errors):>8}{p50:>10.0f}{p95:>10.0f}{p99:>10.0f}")
+        if errors:
+            print(f"  errors: {sorted(set(map(str, errors)))}")
+        failed |= bool(errors) or p99 / 1000 > TARGET_P99[KIND[name]]
+    print(f"throughput: {len(log) / wall:.1f} requests/s over {wall:.1f} s")
+    print("targets: 0 errors; p99 < 1 s (meta, packages, parameters, compare), < 2 s (explore, discover):", "NOT MET" if failed else "met")
+    return 1 if failed else 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--futures", type=int, default=2000)
+    ap.add_argument("--think", type=float, default=0.5, help="mean pause between slider moves, seconds")
+    ap.add_argument("serve_args", nargs="*", help="extra arguments for foedus serve (after --)")
+    args = ap.parse_args(argv)
+    if not (1 <= args.clients <= 500 and 1 <= args.seconds <= 3600):
+        ap.error("--clients must be 1-500 and --seconds 1-3600")
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
