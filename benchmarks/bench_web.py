@@ -51,7 +51,7 @@ def main(argv=None) -> int:
 
     ws = Workspace(args.scenarios)
     ids = [e.package.id for e in ws.all_entries()]
-    client = TestClient(create_app(workspace=ws, warm=False))
+    client = TestClient(create_app(workspace=ws, warm=False), base_url="http://localhost")  # the Host check allows loopback names
     ths = ["attack_probability<=0.1", "approval_probability>=0.3"]
     n = args.futures
     print(f"foedus web: server time per slider update, {len(ids)} packages, {n:,} futures, repeat {args.repeat}")

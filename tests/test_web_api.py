@@ -38,7 +38,7 @@ def ws():
 
 @pytest.fixture(scope="module")
 def client(ws):
-    with TestClient(create_app(workspace=ws), raise_server_exceptions=False) as c:
+    with TestClient(create_app(workspace=ws), raise_server_exceptions=False, base_url="http://localhost") as c:
         yield c
 
 

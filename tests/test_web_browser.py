@@ -8,6 +8,7 @@ reason when it is missing. Saves test-artifacts/web.png.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -333,3 +334,139 @@ def test_parameter_basis_and_calibration_targets(page, server):
     pg.locator("#drawer").wait_for(state="visible")
     assert pg.locator('[data-testid="drawer-basis"]').get_attribute("data-basis") == "evidence"
     assert pg.locator("#drawer-calibration").count() == 0
+
+
+# ---------------------------------------------------------------- served to the network: token and deleting uploads
+
+TOKEN = "browser-test-token-0123456789"
+
+
+@pytest.fixture(scope="module")
+def remote_server(tmp_path_factory):
+    """The app as ``foedus serve --allow-remote`` serves it (token, Host
+    check, rate limits), bound to 127.0.0.1, saving uploads in a folder."""
+    from foedus.interfaces.web.app import create_app
+    from foedus.interfaces.web.security import Security
+    from foedus.interfaces.web.service import Workspace
+
+    uploads = tmp_path_factory.mktemp("workspace") / "uploads"
+    ws = Workspace(ROOT / "scenarios", uploads_dir=uploads)
+    with _thread_server(create_app(workspace=ws, security=Security.exposed("127.0.0.1", TOKEN))) as base:
+        yield base, uploads
+
+
+@contextlib.contextmanager
+def _thread_server(app):
+    import uvicorn
+
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        th.join(timeout=10)
+
+
+def test_token_link_and_deleting_an_upload_with_confirmation(browser, remote_server):
+    """Without the token the page says what is needed; opened with
+    ?token= it works, the token leaves the address bar and is kept in an
+    HttpOnly cookie. An uploaded package is deleted from the picker only
+    after confirming: Cancel keeps it (and its file), Delete removes it from
+    the page, the server, the workspace folder and the browser's copy, and a
+    reload does not bring it back."""
+    base, uploads = remote_server
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    pid = "status-quo-mine"
+    text = httpx.get(f"{base}/api/packages/status-quo", headers=auth, timeout=30).json()["text"].replace("id: status-quo", f"id: {pid}", 1)
+    r = httpx.post(f"{base}/api/packages", json={"text": text, "name": f"{pid}.yaml"}, headers=auth, timeout=30)
+    assert r.status_code == 201, r.text
+    assert (uploads / f"{pid}.yaml").read_text() == text
+
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+    pg = ctx.new_page()
+    outside, errors = [], []
+    pg.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base) else (outside.append(r.request.url), r.abort()))
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        resp = pg.goto(f"{base}/#live=0&p=status-quo,{pid}")
+        assert resp.status == 401 and "Access token needed" in pg.locator("body").inner_text()
+
+        pg.goto(f"{base}/?token={TOKEN}#live=0&p=status-quo,{pid}")
+        pg.wait_for_selector("body[data-ready='1']", timeout=30000)
+        assert "token" not in pg.url and urlsplit(pg.url).fragment.startswith("live=0")
+        assert TOKEN not in pg.evaluate("document.cookie")  # HttpOnly: out of the scripts' reach
+        assert pg.locator(f'[data-testid="cell-{pid}-attack_probability"]').count() == 1
+        pg.evaluate("([k, v]) => localStorage.setItem('foedus.uploads', JSON.stringify({[k]: v}))", [pid, text])
+
+        delete = pg.locator(f'[data-testid="delete-{pid}"]')
+        assert pg.locator('[data-testid="delete-status-quo"]').count() == 0  # shipped packages have no delete button
+        dialog = pg.locator('[data-testid="confirm-delete"]')
+        delete.click()
+        dialog.wait_for(state="visible")
+        assert pid in pg.locator("#confirm-delete-text").inner_text()
+        pg.locator("#confirm-delete-cancel").click()
+        dialog.wait_for(state="hidden")
+        assert pg.locator(f'[data-testid="pick-{pid}"]').count() == 1
+        assert httpx.get(f"{base}/api/packages/{pid}", headers=auth).status_code == 200 and (uploads / f"{pid}.yaml").exists()
+        delete.click()  # Escape cancels too
+        dialog.wait_for(state="visible")
+        pg.keyboard.press("Escape")
+        dialog.wait_for(state="hidden")
+        assert (uploads / f"{pid}.yaml").exists()
+
+        delete.click()
+        dialog.wait_for(state="visible")
+        pg.locator("#confirm-delete-ok").click()
+        pg.locator(f'[data-testid="pick-{pid}"]').wait_for(state="detached", timeout=15000)
+        pg.locator(f'[data-testid="cell-{pid}-attack_probability"]').wait_for(state="detached", timeout=15000)
+        assert pg.locator('[data-testid="cell-status-quo-attack_probability"]').count() == 1
+        assert pid not in _state(pg.url)["packages"]
+        assert httpx.get(f"{base}/api/packages/{pid}", headers=auth).status_code == 404
+        assert not (uploads / f"{pid}.yaml").exists()
+        assert pid not in pg.evaluate("localStorage.getItem('foedus.uploads')")
+
+        pg.goto(f"{base}/#live=0&p=status-quo,{pid}")  # no token in the URL now: the cookie carries it
+        pg.wait_for_selector("body[data-ready='1']", timeout=30000)
+        assert pg.locator(f'[data-testid="pick-{pid}"]').count() == 0
+        assert pg.locator('[data-testid="pick-status-quo"]').count() == 1
+    finally:
+        ctx.close()
+    assert not outside, f"the page tried to reach the network: {outside}"
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def test_page_waits_out_a_rate_limit(browser):
+    """Over its comparisons limit the page says so and asks again after the
+    server's Retry-After, instead of leaving stale numbers."""
+    from foedus.interfaces.web.app import create_app
+    from foedus.interfaces.web.security import DEFAULT_LIMITS, Limit, Security
+    from foedus.interfaces.web.service import Workspace
+
+    limits = {**DEFAULT_LIMITS, "compare": Limit("comparisons", burst=1, per_second=0.5)}
+    app = create_app(workspace=Workspace(ROOT / "scenarios"), security=Security.exposed("127.0.0.1", TOKEN, limits=limits))
+    with _thread_server(app) as base:
+        ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+        pg = ctx.new_page()
+        errors, statuses = [], []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.on("response", lambda r: statuses.append(r.status) if r.url.endswith("/api/compare") else None)
+        try:
+            pg.goto(f"{base}/?token={TOKEN}#live=0&p=us-guarantee")
+            pg.wait_for_selector("body[data-ready='1']", timeout=30000)
+            before = _cell(pg, "us-guarantee", "attack_probability").get_attribute("data-value")
+            _move(pg, "assume-will.USA", 0)  # the bucket is empty: 429, then a retry ~2 s later
+            pg.wait_for_function("() => document.getElementById('status').textContent.includes('too many comparisons')", timeout=15000)
+            _wait_change(pg, "us-guarantee", "attack_probability", before, timeout=20000)
+            assert 429 in statuses and statuses[-1] == 200, statuses
+            assert not pg.locator("#status").get_attribute("class").count("error")
+        finally:
+            ctx.close()
+        assert not errors, errors

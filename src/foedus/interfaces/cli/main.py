@@ -419,19 +419,85 @@ def _print_calibration(cal, results) -> None:
 @app.command()
 @handles_input_errors
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (localhost by default; 0.0.0.0 exposes it to your network)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (localhost by default; any other address needs --allow-remote)."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
     scenarios: Optional[Path] = typer.Option(None, "--scenarios", help="Folder of package files on offer (default: ./scenarios if it exists)."),
+    workspace: Path = typer.Option(Path("foedus-workspace"), "--workspace",
+                                   help="Folder where uploaded packages are saved (in its uploads/ folder) and loaded from at start."),
+    allow_remote: bool = typer.Option(False, "--allow-remote",
+                                      help="Serve to the network: every request then needs the access token, and each client is rate-limited."),
+    token: Optional[str] = typer.Option(None, "--token", envvar="FOEDUS_TOKEN", show_envvar=True,
+                                        help="Access token for --allow-remote (default: a new one is generated and printed once). "
+                                             "Prefer the environment variable: an option shows in the process list."),
+    allowed_host: Optional[list[str]] = typer.Option(None, "--allowed-host",
+                                                     help="Another name the server is reached under, accepted in the Host header (repeatable; '*' turns the check off, e.g. behind a proxy that checks it)."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level: critical, error, warning, info, debug."),
 ):
     """Serve the web app: sliders, side-by-side comparison, charts, sources (see docs/web.md)."""
     if scenarios is not None and not scenarios.is_dir():
         fail(f"--scenarios: {scenarios} is not a folder")
+    if workspace.exists() and not workspace.is_dir():
+        fail(f"--workspace: {workspace} is not a folder")
+    from foedus.interfaces.web.security import Security, check_token, generate_token, is_loopback, is_wildcard
+
+    extra = allowed_host or []
+    for h in extra:
+        if not h.strip() or any(c in h for c in "/ \t"):
+            fail(f"--allowed-host: '{h}' is not a host name or address")
+    loopback = is_loopback(host)
+    if not loopback and not allow_remote:
+        fail(f"--host {host}: not a loopback address, so the app would be reachable from the network; add --allow-remote to do so "
+             "(every request then needs an access token; see docs/web.md, Security model)")
+    err = _console(stderr=True)
+    if token is not None and not allow_remote:
+        err.print("warning: --token (or FOEDUS_TOKEN) ignored: serving on localhost needs no token (add --allow-remote to require one)",
+                  markup=False)
+    generated = False
+    if allow_remote:
+        if token is None:
+            token, generated = generate_token(), True
+        why = check_token(token)
+        if why:
+            fail(f"--token (or FOEDUS_TOKEN): {why}")
+        security = Security.exposed(host, token, extra)
+    else:
+        security = Security.local(host, extra)
+
     from foedus.interfaces.web.app import default_scenarios, serve as run
+    from foedus.interfaces.web.service import Workspace
 
     folder = scenarios if scenarios is not None else default_scenarios()
-    _console(stderr=True).print(f"foedus web app on http://{host}:{port}/  (scenarios: {folder or 'none; upload packages in the page'})")
-    run(host=host, port=port, scenarios=folder, log_level=log_level)
+    uploads = workspace / "uploads"
+    ws = Workspace(folder, uploads_dir=uploads)
+    for problem in ws.problems:
+        err.print(f"[yellow]warning:[/] {escape_markup(problem)}", markup=True)
+    for problem in ws.upload_problems:
+        err.print(f"[yellow]warning:[/] {escape_markup(problem)}", markup=True)
+    shown = f"[{host}]" if ":" in host else host
+    err.print(f"foedus web app on http://{shown}:{port}/  (scenarios: {folder or 'none; upload packages in the page'}; "
+              f"uploads saved in {uploads}: {len(ws.uploads)} loaded)", markup=False)
+    if allow_remote:
+        import socket
+
+        open_host = socket.gethostname() if is_wildcard(host) else shown
+        where = "on a loopback address, guarded as if on the network" if loopback else "reachable from the network"
+        err.print(f"--allow-remote: {where}; every request needs the access token, and each client is rate-limited", markup=False)
+        if generated:
+            err.print(f"access token (generated, shown only now): {token}", markup=False)
+            err.print(f"open: http://{open_host}:{port}/?token={token}", markup=False)
+        else:
+            err.print(f"access token: the one you gave (--token or FOEDUS_TOKEN); open http://{open_host}:{port}/?token=<token>", markup=False)
+        names = "*" if security.any_host else ", ".join(sorted(security.allowed_hosts))
+        err.print(f"Host names accepted: {names}, or the IP address a request arrives on; add others with --allowed-host NAME", markup=False)
+        err.print("no TLS: the token and every figure cross the network in clear; use a network you trust, or an HTTPS proxy in front",
+                  markup=False)
+    run(host=host, port=port, scenarios=folder, log_level=log_level, workspace=ws, security=security)
+
+
+def escape_markup(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 @app.command()

@@ -7,9 +7,15 @@ no network. The OpenAPI schema is at ``/api/openapi.json`` and the
 interactive docs at ``/api/docs``.
 
 Errors: any bad input gets a 4xx JSON body ``{"detail": "<message>",
-"problems": [{"field", "expected", "line"}]}``: 400 for malformed JSON, 404
-for an unknown route or package, 413 for a body over the size bound, 422 for
-a request or package that fails validation, 503 when busy.
+"problems": [{"field", "expected", "line"}]}``: 400 for malformed JSON or a
+Host header that does not name this server, 401 without the access token
+(when serving to the network), 403 for deleting a shipped package, 404 for
+an unknown route or package, 409 when the uploads are full, 413 for a body
+over the size bound, 422 for a request or package that fails validation,
+429 over a rate limit, 503 when busy.
+
+Who may ask what (Host check, access token, rate limits) is decided by
+:mod:`foedus.interfaces.web.security` before a request reaches the app.
 """
 
 from __future__ import annotations
@@ -33,9 +39,11 @@ from foedus.interfaces.web.service import (
     MAX_PACKAGES,
     TABLE_METRICS,
     Busy,
+    Refused,
     Workspace,
     metric_info,
 )
+from foedus.interfaces.web.security import Guard, RedactTokens, Security
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 2 * 1024 * 1024
@@ -150,12 +158,16 @@ def _loc(loc) -> str:
     return ".".join(parts) or "(body)"
 
 
-def create_app(scenarios: Path | str | None = None, workspace: Workspace | None = None, warm: bool = True) -> FastAPI:
+def create_app(scenarios: Path | str | None = None, workspace: Workspace | None = None, warm: bool = True,
+               security: Security | None = None) -> FastAPI:
     """Build the app. ``scenarios``: folder of package files on offer;
-    ``warm``: run the exploration path once in the background."""
+    ``warm``: run the exploration path once in the background;
+    ``security``: who may ask what (default: loopback-only serving, with
+    the Host header checked, no token and no rate limits)."""
     import threading
 
     ws = workspace or Workspace(scenarios if scenarios is not None else default_scenarios())
+    security = security or Security.local()
     if warm:
         threading.Thread(target=ws.warm, name="foedus-warm", daemon=True).start()
     app = FastAPI(
@@ -168,6 +180,7 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         redoc_url=None,
     )
     app.state.workspace = ws
+    app.state.security = security
 
     # -- errors ------------------------------------------------------------------
     @app.exception_handler(RequestValidationError)
@@ -199,6 +212,10 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
     @app.exception_handler(Busy)
     async def _busy(request: Request, exc: Busy):
         return JSONResponse({"detail": str(exc), "problems": []}, status_code=503, headers={"Retry-After": "2"})
+
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, exc: Refused):
+        return JSONResponse({"detail": str(exc), "problems": []}, status_code=exc.status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
@@ -235,7 +252,9 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
     # -- API -------------------------------------------------------------------
     @app.get("/api/health", tags=["meta"])
     def health() -> dict:
-        return {"status": "ok", "packages": len(ws.all_entries()), "scenario_problems": ws.problems}
+        return {"status": "ok", "packages": len(ws.all_entries()), "scenario_problems": ws.problems,
+                "uploads": {"count": len(ws.uploads), "max": ws.max_uploads, "saved_in": str(ws.store.folder) if ws.store else None},
+                "upload_problems": ws.upload_problems}
 
     @app.get("/api/meta", tags=["meta"])
     def meta() -> dict:
@@ -274,6 +293,13 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
     def upload(body: Upload) -> dict:
         """Validate a package file (YAML or JSON text) and offer it for comparison."""
         return ws.summary(ws.add_upload(body.text, body.name))
+
+    @app.delete("/api/packages/{pid}", tags=["packages"])
+    def delete(pid: str) -> dict:
+        """Delete an uploaded package (and its file in the workspace folder).
+        Shipped packages cannot be deleted (403)."""
+        e = ws.delete_upload(pid)
+        return {"deleted": e.package.id, "title": e.package.title, "packages": len(ws.all_entries())}
 
     @app.post("/api/packages/validate", tags=["packages"])
     def validate(body: Upload) -> dict:
@@ -343,6 +369,7 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         return HTMLResponse(html, headers={"Content-Disposition": 'attachment; filename="foedus-report.html"'})
 
     app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(Guard, security=security)  # added last: runs first
     return app
 
 
@@ -351,11 +378,23 @@ def _known(ws: Workspace, pid: str) -> None:
         raise StarletteHTTPException(404, f"no package with id '{pid}' (known: {', '.join(e.package.id for e in ws.all_entries())})")
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, scenarios: Path | None = None, log_level: str = "info") -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, scenarios: Path | None = None, log_level: str = "info", *,
+          workspace: Workspace | None = None, security: Security | None = None) -> None:
     import uvicorn
 
-    uvicorn.run(create_app(scenarios), host=host, port=port, log_level=log_level)
+    app = create_app(scenarios, workspace=workspace, security=security or Security.local(host))
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level)  # sets up uvicorn's loggers
+    logging.getLogger("uvicorn.access").addFilter(RedactTokens())
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:  # pragma: no cover - Ctrl-C during start-up
+        pass
+    if not server.started:  # e.g. the port is taken; uvicorn has logged why
+        raise SystemExit(3)
 
 
-def asgi():  # pragma: no cover - for `uvicorn --factory foedus.interfaces.web.app:asgi`
-    return create_app(os.environ.get("FOEDUS_SCENARIOS"))
+def asgi():  # pragma: no cover - for `uvicorn --factory foedus.interfaces.web.app:asgi` (loopback policy)
+    uploads = os.environ.get("FOEDUS_WORKSPACE")
+    ws = Workspace(os.environ.get("FOEDUS_SCENARIOS") or default_scenarios(), uploads_dir=Path(uploads) / "uploads" if uploads else None)
+    return create_app(workspace=ws)

@@ -21,6 +21,7 @@ together to within floating-point rounding).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import shlex
@@ -39,6 +40,7 @@ from foedus.domain.errors import InputError, Problem
 from foedus.domain.package import Package
 from foedus.interfaces.formatting import METRIC_INFO, SUMMARY_METRICS, fmt, fmt_range, label, number
 from foedus.interfaces.web.edits import apply_edit, is_empty, lever_summary
+from foedus.interfaces.web.uploads import UploadStore
 
 #: Bounds on one request (memory and time).
 MAX_PACKAGES = 16
@@ -147,7 +149,9 @@ def parameter_record(p, value: float | None = None, name: str | None = None) -> 
 class Workspace:
     """Packages, parameters and caches behind the web app (thread-safe)."""
 
-    def __init__(self, scenarios: Path | str | None = None, *, max_uploads: int = MAX_UPLOADS):
+    def __init__(self, scenarios: Path | str | None = None, *, max_uploads: int = MAX_UPLOADS, uploads_dir: Path | str | None = None):
+        """``uploads_dir``: folder where uploads are saved and loaded from at
+        start (None: uploads live in memory only)."""
         self.countries = load_countries()
         self.defaults = ParameterSet.default()
         self.scenarios = Path(scenarios) if scenarios else None
@@ -155,6 +159,8 @@ class Workspace:
         self.shipped: dict[str, Entry] = {}
         self.uploads: OrderedDict[str, Entry] = OrderedDict()
         self.problems: list[str] = []
+        self.upload_problems: list[str] = []
+        self.store = UploadStore(uploads_dir) if uploads_dir is not None else None
         self._lock = threading.Lock()
         self._compare_cache = _LRU(512)  # per package
         self._explore_cache = _LRU(64)  # per package: (metrics (n,), percentiles)
@@ -166,6 +172,8 @@ class Workspace:
         self._calibration: tuple | None = None  # (Calibration, records)
         if self.scenarios is not None:
             self._load_shipped()
+        if self.store is not None:
+            self._load_uploads()
 
     def warm(self) -> None:
         """Import and run the exploration path once (tiny), compare the
@@ -216,18 +224,76 @@ class Workspace:
         with self._lock:
             return list(self.shipped.values()) + list(self.uploads.values())
 
+    def _load_uploads(self) -> None:
+        """Uploads saved by an earlier run. A file that cannot be read or is
+        not a valid package is reported (``upload_problems``, /api/health)
+        and left where it is."""
+        for f in self.store.read_all(MAX_PACKAGE_TEXT):
+            where = f"{f.path}"
+            if f.text is None:
+                self.upload_problems.append(f"{where}: {f.problem}; not loaded, file kept")
+                continue
+            try:
+                pkg = parse_package(f.text, str(f.path), self.countries)
+            except InputError as exc:
+                first = str(exc).splitlines()
+                more = f" (and {len(first) - 1} more problems)" if len(first) > 1 else ""
+                self.upload_problems.append(f"{first[0] if first else where}{more}; not loaded, file kept")
+                continue
+            if pkg.id in self.shipped:
+                self.upload_problems.append(f"{where}: id: '{pkg.id}' is also a shipped package; not loaded, file kept")
+                continue
+            if pkg.id in self.uploads:
+                self.upload_problems.append(f"{where}: id: '{pkg.id}' is also in {self.uploads[pkg.id].path}; not loaded, file kept")
+                continue
+            if len(self.uploads) >= self.max_uploads:
+                self.upload_problems.append(f"{where}: more than {self.max_uploads} uploaded packages; not loaded, file kept")
+                continue
+            self.uploads[pkg.id] = Entry(pkg, "upload", f.path, f.text, hashlib.sha256(f.text.encode()).hexdigest()[:16])
+
     def add_upload(self, text: str, name: str = "upload.yaml") -> Entry:
+        """Validate an uploaded package and offer it (saved to the workspace
+        folder first, if there is one). An upload with the id of an earlier
+        one replaces it; a new one beyond ``max_uploads`` is refused."""
         if len(text.encode("utf-8")) > MAX_PACKAGE_TEXT:
             raise InputError(name, [Problem("(document)", f"a package file of at most {MAX_PACKAGE_TEXT // 1024} KB")])
         pkg = parse_package(text, name, self.countries)
         if pkg.id in self.shipped:
             raise InputError(name, [Problem("id", f"an id not used by a shipped package; '{pkg.id}' is one (edit a copy under a new id, e.g. '{pkg.id}-edited')", 1)])
-        entry = Entry(pkg, "upload", None, text, hashlib.sha256(text.encode()).hexdigest()[:16])
         with self._lock:
+            old = self.uploads.get(pkg.id)
+            if old is None and len(self.uploads) >= self.max_uploads:
+                raise Refused(409, f"this server already holds {self.max_uploads} uploaded packages, the most it keeps; "
+                                   "delete one (DELETE /api/packages/<id>, or the page's delete button) or upload under the id of one of yours")
+            path = None
+            if self.store is not None:
+                in_use = {e.path for e in self.uploads.values() if e.path is not None and e is not old}
+                try:
+                    path = self.store.save(pkg.id, text, keep=old.path if old else None, in_use=in_use)
+                except OSError as exc:
+                    raise Refused(507 if exc.errno == errno.ENOSPC else 500,
+                                  f"could not save the upload in {self.store.folder}: {exc.strerror or exc}; nothing was changed") from None
+            entry = Entry(pkg, "upload", path, text, hashlib.sha256(text.encode()).hexdigest()[:16])
             self.uploads[pkg.id] = entry
             self.uploads.move_to_end(pkg.id)
-            while len(self.uploads) > self.max_uploads:
-                self.uploads.popitem(last=False)
+        return entry
+
+    def delete_upload(self, pid: str) -> Entry:
+        """Remove an uploaded package (and its file). Shipped packages are
+        files in the scenarios folder and are not deleted here."""
+        with self._lock:
+            if pid in self.shipped:
+                raise Refused(403, f"'{pid}' is a shipped package (a file in the scenarios folder); only uploaded packages can be deleted here")
+            entry = self.uploads.get(pid)
+            if entry is None:
+                known = ", ".join(self.uploads) or "none"
+                raise Refused(404, f"no uploaded package with id '{pid}' (uploaded: {known})")
+            if self.store is not None and entry.path is not None:
+                try:
+                    self.store.delete(entry.path)
+                except OSError as exc:
+                    raise Refused(500, f"could not delete {entry.path}: {exc.strerror or exc}; the package is kept") from None
+            del self.uploads[pid]
         return entry
 
     def summary(self, e: Entry) -> dict:
@@ -705,6 +771,15 @@ class Workspace:
 
 class Busy(Exception):
     pass
+
+
+class Refused(Exception):
+    """A request the workspace cannot carry out, with its HTTP status and a
+    readable reason (upload limit reached, shipped package, disk full)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
 
 
 def _prim(inputs, fails, names):

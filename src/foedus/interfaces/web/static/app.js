@@ -9,6 +9,11 @@
  */
 "use strict";
 
+// Opened as /?token=… (a server reachable from the network): the server has
+// set its HttpOnly cookie, so take the token out of the address bar, the
+// history and any link copied from the page.
+if (new URLSearchParams(location.search).has("token")) history.replaceState(null, "", location.pathname + location.hash);
+
 const DEBOUNCE_MS = 50;
 const EXPLORE_DEBOUNCE_MS = 150;
 const COLORS = { base: "#aab2bd", cur: "#1f5fa8", cur2: "#e07b00", existing: "#b9cde6", short: "#b3261e", capacity: "#2e7d32" };
@@ -41,8 +46,8 @@ function status(text, isError = false) {
   s.classList.toggle("error", isError);
 }
 
-async function api(path, body, signal) {
-  const opts = body === undefined ? { signal } : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal };
+async function api(path, body, signal, method) {
+  const opts = body === undefined ? { signal, method: method || "GET" } : { method: method || "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal };
   const r = await fetch(path, opts);
   const ct = r.headers.get("content-type") || "";
   const data = ct.includes("json") ? await r.json() : await r.text();
@@ -50,6 +55,7 @@ async function api(path, body, signal) {
     const msg = data && data.detail ? data.detail : `HTTP ${r.status}`;
     const err = new Error(msg);
     err.status = r.status;
+    err.retryAfter = parseFloat(r.headers.get("retry-after")) || null;  // 429 (rate limit) and 503 (busy)
     err.data = data;
     throw err;
   }
@@ -175,6 +181,12 @@ async function runCompare() {
     if (S.live) scheduleExplore();
   } catch (err) {
     if (err.name === "AbortError") return;
+    if (err.status === 429 && err.retryAfter) {  // over this client's rate limit: try again when the server says
+      status(`${err.message} (retrying)`, true);
+      clearTimeout(compareTimer);
+      compareTimer = setTimeout(runCompare, err.retryAfter * 1000);
+      return;
+    }
     status(err.message, true);
   }
 }
@@ -207,6 +219,7 @@ async function runExplore() {
   } catch (err) {
     $("box-message").textContent = `futures: ${err.message}`;
     status(err.message, true);
+    if (err.status === 429 && err.retryAfter) { clearTimeout(exploreTimer); exploreTimer = setTimeout(runExplore, err.retryAfter * 1000); }
   } finally {
     exploreBusy = false;
     if (exploreDirty) scheduleExplore();
@@ -230,7 +243,11 @@ function renderPicker() {
       scheduleUpdate();
     });
     const info = el("button", { class: "info", type: "button", title: "What is in this package", onclick: (e) => { e.preventDefault(); showPackage(pid); } }, "i");
-    box.append(el("label", {}, cb, el("span", {}, p.title, " ", el("span", { class: "pid" }, pid), p.origin === "upload" ? el("span", { class: "upload" }, " (uploaded)") : null), info));
+    const del = p.origin === "upload"
+      ? el("button", { class: "del", type: "button", title: `Delete ${pid} from the server`, "aria-label": `Delete ${pid}`, "data-testid": `delete-${pid}`,
+        onclick: (e) => { e.preventDefault(); confirmDelete(pid); } }, "×")
+      : null;
+    box.append(el("label", {}, cb, el("span", {}, p.title, " ", el("span", { class: "pid" }, pid), p.origin === "upload" ? el("span", { class: "upload" }, " (uploaded)") : null), info, del));
   }
 }
 
@@ -781,6 +798,49 @@ function storeUpload(id, text) {
   try { localStorage.setItem(UPLOADS_KEY, JSON.stringify(u)); } catch (e) { /* quota: the server copy still works */ }
 }
 
+function forgetUpload(id) {
+  const u = storedUploads();
+  delete u[id];
+  try { localStorage.setItem(UPLOADS_KEY, JSON.stringify(u)); } catch (e) { /* ignore */ }
+}
+
+/* Deleting an uploaded package: asked in a dialog first (Cancel is the default). */
+function confirmDelete(pid) {
+  const p = D.catalogue[pid];
+  const dlg = $("confirm-delete");
+  $("confirm-delete-text").textContent = `Delete “${p.title}” (${pid}) from this server? Its file is removed from the server's workspace folder, `
+    + "for everyone using this server, and links that name it will no longer open it. Download it first if you may need it again.";
+  dlg.dataset.pid = pid;
+  dlg.returnValue = "";
+  dlg.showModal();
+}
+
+async function deletePackage(pid) {
+  try {
+    await api(`/api/packages/${encodeURIComponent(pid)}`, undefined, undefined, "DELETE");
+  } catch (e) {
+    if (e.status !== 404) { status(`not deleted: ${e.message}`, true); return; }
+  }
+  forgetUpload(pid);
+  delete D.catalogue[pid];
+  delete S.edits[pid];
+  D.order = D.order.filter((x) => x !== pid);
+  S.packages = S.packages.filter((x) => x !== pid);
+  normaliseState();
+  renderPicker(); renderFocus(); renderLevers();
+  scheduleUpdate();
+  status(`deleted ${pid}`);
+}
+
+function setupDelete() {
+  const dlg = $("confirm-delete");
+  $("confirm-delete-download").addEventListener("click", () => downloadPackage(dlg.dataset.pid, `${dlg.dataset.pid}.yaml`));
+  dlg.addEventListener("close", () => {
+    if (dlg.returnValue === "delete") deletePackage(dlg.dataset.pid);
+    else status("nothing deleted");
+  });
+}
+
 function editorErrors(err) {
   const box = $("editor-errors");
   box.classList.remove("ok");
@@ -929,6 +989,7 @@ async function init() {
     normaliseState();
     wire();
     setupEditor();
+    setupDelete();
     renderAll();
     await runCompare();
     if (missing.length) status(`not on this server (upload them again): ${missing.join(", ")}`, true);
