@@ -1,7 +1,8 @@
 """The deep-uncertainty commands end to end, as users run them (a real
 ``foedus`` subprocess, each with its own ``--db``): explore, discover,
-sensitivity, runs list/show/export/delete, bad input, and a SIGKILL in the
-middle of an exploration."""
+sensitivity, runs list/show/export/delete, bad input, the stored-size check
+and --store-metrics, readers beside a running writer, and SIGKILL and
+SIGTERM in the middle of an exploration."""
 
 from __future__ import annotations
 
@@ -282,10 +283,7 @@ def test_sigkill_mid_explore_keeps_earlier_run_and_no_partial_one(tmp_path) -> N
         first_hash = store.results_hash(first)
     size0 = _size(db)
 
-    proc = subprocess.Popen(
-        [*foedus_command(), "explore", *map(str, PACKAGES), "--futures", "3000000", "--seed", "1", "--db", str(db)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+    proc = _start_big(db)
     try:
         # in progress = chunks of the new run reach the disk (Parquet files in <db>.runs/)
         deadline = time.monotonic() + 180
@@ -318,3 +316,239 @@ def test_sigkill_mid_explore_keeps_earlier_run_and_no_partial_one(tmp_path) -> N
         assert store.results_hash(first) == first_hash
     assert not _staging(db)
     assert not any(t.endswith(tuple(p.removeprefix(".staging-") for p in partial)) for t in duckdb_tables(db))
+
+
+
+# ---------------------------------------------------------------- SIGTERM
+
+
+def _start_big(db: Path, *extra: str) -> subprocess.Popen:
+    """A 3,000,000-future explore (about 3.7 GB if it ran to the end: --yes)."""
+    return subprocess.Popen(
+        [*foedus_command(), "explore", *map(str, PACKAGES), "--futures", "3000000", "--seed", "1", "--yes",
+         "--db", str(db), *extra],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for_data(proc: subprocess.Popen, db: Path, timeout: float = 180) -> None:
+    """Until the new run's first block is in its staging directory."""
+    runs = Path(str(db) + ".runs")
+    deadline = time.monotonic() + timeout
+    while not list(runs.glob(".staging-*/results-*.parquet")):
+        assert proc.poll() is None, f"explore ended early: {proc.returncode} {proc.stderr.read()}"
+        assert time.monotonic() < deadline, f"no block of the new run reached {runs} in {timeout} s"
+        time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 60) -> tuple[float, str]:
+    """Send ``sig``; seconds until the process ended, and its stderr."""
+    t0 = time.monotonic()
+    try:
+        os.kill(proc.pid, sig)
+        proc.wait(timeout=timeout)
+        return time.monotonic() - t0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+
+
+def _assert_only(db: Path, runs: dict[str, str]) -> None:
+    """The store holds exactly ``runs`` (id -> results hash): no partial run,
+    no staging directory, nothing of another run in the catalogue."""
+    assert not _staging(db)
+    assert set(os.listdir(Path(str(db) + ".runs"))) == set(runs)
+    listed = json.loads(_ok(run_foedus("runs", "list", "--db", db, "--json")).stdout)["runs"]
+    assert {r["run_id"] for r in listed} == set(runs)
+    with RunStore(db, read_only=True) as store:
+        assert {rid: store.results_hash(rid) for rid in runs} == runs
+    assert {t for t in duckdb_tables(db) if re.search(r"r[0-9a-f]{10}", t)} == set()
+
+
+def test_sigterm_mid_explore_discards_the_run_like_ctrl_c(tmp_path) -> None:
+    db = tmp_path / "term.duckdb"
+    first = json.loads(_ok(_explore(db, 2000, 1, "--json")).stdout)["run_id"]
+    with RunStore(db, read_only=True) as store:
+        first_hash = store.results_hash(first)
+    proc = _start_big(db)
+    _wait_for_data(proc, db)
+    assert _size(db) > _size_of_run(db, first)  # the new run really wrote data
+    seconds, err = _stop(proc, signal.SIGTERM)
+
+    assert proc.returncode == 143, err
+    assert seconds < 20, f"took {seconds:.1f} s to stop"
+    assert "terminated (SIGTERM): the unfinished run was discarded" in err and str(db) in err
+    assert "Traceback" not in err
+    _assert_only(db, {first: first_hash})
+
+
+def test_sigterm_stops_the_dask_workers_too(tmp_path) -> None:
+    psutil = pytest.importorskip("psutil")
+    db = tmp_path / "dask.duckdb"
+    first = json.loads(_ok(_explore(db, 2000, 1, "--json")).stdout)["run_id"]
+    with RunStore(db, read_only=True) as store:
+        first_hash = store.results_hash(first)
+    proc = _start_big(db, "--workers", "1")
+    _wait_for_data(proc, db, timeout=300)
+    helpers = psutil.Process(proc.pid).children(recursive=True)
+    assert helpers, "no worker processes: the run did not use Dask"
+    seconds, err = _stop(proc, signal.SIGTERM)
+
+    assert proc.returncode == 143, err
+    assert seconds < 30, f"took {seconds:.1f} s to stop"
+    assert "terminated (SIGTERM): the unfinished run was discarded" in err and "Traceback" not in err
+
+    def alive(p) -> bool:
+        try:
+            return p.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.monotonic() + 15  # multiprocessing's resource tracker exits on its own, soon after
+    while any(alive(p) for p in helpers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [p.pid for p in helpers if alive(p)], "worker processes outlived the run"
+    _assert_only(db, {first: first_hash})
+
+
+def _size_of_run(db: Path, run_id: str) -> int:
+    return sum(p.stat().st_size for p in (Path(str(db) + ".runs") / run_id).glob("*.parquet"))
+
+
+# ------------------------------------------------- readers beside a writer
+
+
+def test_readers_and_a_second_explore_work_while_explore_writes(tmp_path) -> None:
+    db = tmp_path / "busy.duckdb"
+    first = json.loads(_ok(_explore(db, 2000, 1, "--json")).stdout)["run_id"]
+    with RunStore(db, read_only=True) as store:
+        first_hash = store.results_hash(first)
+    proc = _start_big(db)
+    try:
+        _wait_for_data(proc, db)
+        listed = json.loads(_ok(run_foedus("runs", "list", "--db", db, "--json")).stdout)["runs"]
+        assert [r["run_id"] for r in listed] == [first]
+        shown = json.loads(_ok(run_foedus("runs", "show", first, "--db", db, "--json")).stdout)
+        assert shown["results_sha256"] == first_hash
+        found = json.loads(_ok(run_foedus("discover", first, "--package", "treaty", "--db", db, "--json")).stdout)
+        assert found["n_futures"] == 2000
+        second = json.loads(_ok(_explore(db, 2000, 2, "--json")).stdout)["run_id"]  # another writer
+        assert proc.poll() is None, "the long run ended: the readers did not run beside it"
+    finally:
+        seconds, err = _stop(proc, signal.SIGTERM)
+    assert proc.returncode == 143, err
+    with RunStore(db, read_only=True) as store:
+        second_hash = store.results_hash(second)
+    _assert_only(db, {first: first_hash, second: second_hash})
+
+
+# ------------------------------------------------------ stored size, subset
+
+
+GB_RE = re.compile(r"would store about ([0-9.]+) GB")
+
+
+def test_large_run_needs_yes_and_names_its_estimated_size(tmp_path) -> None:
+    db = tmp_path / "big.duckdb"
+    r = _explore(db, 2_000_000, 1)
+    _bad(r, "this run would store about", f"2,000,000 futures x {len(PACKAGES)} packages x 13 metrics",
+         "more than the 1.0 GB stored without confirmation", "add --yes to store it",
+         "--store-metrics (the threshold metrics alone, attack_probability, approval_probability, max_cost_pct_gdp: about")
+    assert len(r.stderr.strip().splitlines()) == 1
+    full = float(GB_RE.search(r.stderr).group(1))
+    assert 1.0 < full < 10
+    # fewer metrics: a smaller estimate, still above the threshold here
+    r = _explore(db, 2_000_000, 1, "--store-metrics", "attack_probability")
+    _bad(r, f"x {len(PACKAGES)} packages x 3 metrics", "add --yes", "already stores only its threshold metrics")
+    assert 1.0 < float(GB_RE.search(r.stderr).group(1)) < full
+    assert not db.exists() and not Path(str(db) + ".runs").exists()  # refused before the store was opened
+
+
+def test_on_a_terminal_explore_asks_before_a_large_run(tmp_path) -> None:
+    import pty
+    import select
+
+    db = tmp_path / "ask.duckdb"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [*foedus_command(), "explore", *map(str, PACKAGES), "--futures", "2000000", "--db", str(db)],
+        cwd=ROOT, stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+    )
+    os.close(slave)
+    seen, answered = b"", False
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # the terminal closed: the process ended
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            if not answered and b"Store it?" in seen:
+                os.write(master, b"n\n")
+                answered = True
+            if proc.poll() is not None and not ready:
+                break
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    text = " ".join(seen.decode(errors="replace").split())
+    assert answered, text
+    assert "This run would store about" in text and "Store it? [y/N]" in text
+    assert proc.returncode == 2 and "add --yes to store it" in text, text
+    assert not db.exists()
+
+
+def test_store_metrics_keeps_a_subset_and_the_threshold_metrics(tmp_path) -> None:
+    from foedus.exploration.explore import STORED_METRICS
+
+    db = tmp_path / "subset.duckdb"
+    js = json.loads(_ok(_explore(db, 3000, 4, "--store-metrics", "total_cost_usd_per_year,escalation_risk", "--json")).stdout)
+    kept = [m for m in STORED_METRICS if m in {"total_cost_usd_per_year", "escalation_risk", "attack_probability",
+                                                "max_cost_pct_gdp", "approval_probability"}]
+    assert js["stored_metrics"] == kept
+    rid = js["run_id"]
+    full = json.loads(_ok(_explore(db, 3000, 4, "--json")).stdout)
+    assert full["stored_metrics"] == list(STORED_METRICS)
+    with RunStore(db, read_only=True) as store:
+        assert store.get_run(rid)["metric_names"] == kept
+        files = store.run_files(rid)
+        assert js["stored_bytes"] == sum(f.stat().st_size for f in files)
+        assert js["stored_bytes"] < 0.7 * full["stored_bytes"]
+        import pyarrow.parquet as pq
+
+        assert pq.read_schema([f for f in files if f.name.startswith("results-")][0]).names == ["package_idx", "future_id", *kept]
+        # the same numbers as the full run, for the metrics kept
+        pd.testing.assert_frame_equal(store.results(rid), store.results(full["run_id"])[["package_id", "future_id", *kept]])
+    # the robustness table is the same: it is computed from the threshold metrics
+    assert js["robustness"] == full["robustness"]
+    assert f"run {rid}" in _ok(run_foedus("runs", "show", rid, "--db", db)).stdout
+    _ok(run_foedus("discover", rid, "--package", "treaty", "--db", db, "--json"))
+    _bad(run_foedus("discover", rid, "--package", "treaty", "--threshold", "humanitarian_coverage>=0.5", "--db", db),
+         "--threshold: humanitarian_coverage: not stored in run", "escalation_risk")
+    _bad(_explore(db, 100, 0, "--store-metrics", "attack_prob", "--store-metrics", "costs"),
+         "--store-metrics: attack_prob: a stored metric; did you mean attack_probability", "--store-metrics: costs:")
+
+
+def test_size_estimate_matches_a_real_run(explored) -> None:
+    """The estimate explore makes before a run, against the files of the
+    100,000-future run of the eleven seed packages."""
+    from foedus.data.loaders import load_countries, load_packages
+    from foedus.exploration.explore import make_spec, stored_size
+
+    db, run_id, _ = explored
+    countries = load_countries()
+    spec = make_spec(load_packages(PACKAGES, countries), ParameterSet.default(), countries, 100_000, 7, "lhs")
+    estimate, cost = stored_size(spec)
+    with RunStore(db, read_only=True) as store:
+        actual = sum(f.stat().st_size for f in store.run_files(run_id))
+    assert estimate == pytest.approx(actual, rel=0.02)

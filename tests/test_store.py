@@ -580,24 +580,201 @@ def test_bad_database_paths(tmp_path: Path) -> None:
     _assert_clean(e.value, blocked, "exists but is not a directory")
 
 
-def test_locked_database_names_file_and_holder(tmp_path: Path) -> None:
-    db = tmp_path / "runs.duckdb"
-    RunStore(db).close()
-    holder = subprocess.Popen(
+def _holder(db: Path, seconds: float) -> subprocess.Popen:
+    """Another program holding the catalogue open (as a duckdb shell would)
+    for ``seconds`` after printing READY."""
+    proc = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time\nfrom foedus.storage.store import RunStore\n"
-         "s = RunStore(sys.argv[1]); print('READY', flush=True); time.sleep(60)", str(db)],
+         "import sys, time, duckdb\n"
+         "con = duckdb.connect(sys.argv[1]); print('READY', flush=True); time.sleep(float(sys.argv[2])); con.close()",
+         str(db), str(seconds)],
         stdout=subprocess.PIPE, text=True, env=_child_env(),
     )
+    assert proc.stdout.readline().strip() == "READY"
+    return proc
+
+
+def test_locked_database_waits_then_names_file_and_holder(tmp_path: Path) -> None:
+    db = tmp_path / "runs.duckdb"
+    RunStore(db).close()
+    holder = _holder(db, 60)
     try:
-        assert holder.stdout.readline().strip() == "READY"
         for ro in (False, True):
+            t0 = time.monotonic()
             with pytest.raises(StoreError) as e:
-                RunStore(db, read_only=ro)
+                RunStore(db, read_only=ro, lock_wait=0.5)
+            assert time.monotonic() - t0 >= 0.5  # it waited before giving up
             _assert_clean(e.value, db, f"in use by another process (PID {holder.pid})")
+            assert "close it and retry" in str(e.value)
     finally:
         holder.kill()
         holder.wait()
         holder.stdout.close()
     with RunStore(db, read_only=True) as store:  # usable again once the holder is gone
         assert store.list_runs() == []
+
+
+def test_store_waits_for_a_brief_holder_and_says_so(tmp_path: Path) -> None:
+    db = tmp_path / "runs.duckdb"
+    fids, inputs, results = _data(200)
+    told: list[str] = []
+    with RunStore(db, on_wait=told.append) as store:
+        with store.begin_run(_meta(200), INPUTS, METRICS, PACKAGES) as w:
+            w.write_chunk(fids, inputs, results)
+            holder = _holder(db, 2.5)  # holds the catalogue while we commit
+            try:
+                t0 = time.monotonic()
+                rid = w.commit()
+                waited = time.monotonic() - t0
+            finally:
+                holder.wait()
+                holder.stdout.close()
+        assert waited >= 1.0 and len(told) == 1
+        assert f"locked by another process (PID {holder.pid})" in told[0] and str(db) in told[0]
+        assert [r["run_id"] for r in store.list_runs()] == [rid]
+        assert len(store.futures(rid)) == 200
+    assert _entries(db) == {rid}
+    assert sorted(p.name for p in (_runs_dir(db) / rid).iterdir())[0] == "futures-000000.parquet"  # no lock file left
+
+
+# ---------------------------------------------------------------- 5. readers and writers side by side
+CHILD_WRITER = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from foedus.storage.store import RunStore
+
+    db = sys.argv[1]
+    rng = np.random.default_rng(21)
+    store = RunStore(db)
+    with store.begin_run({"seed": 0}, ["x", "y"], ["m"], ["p1", "p2"]) as w:
+        w.write_chunk(np.arange(500), rng.random((500, 2)), rng.random((2, 500, 1)))
+        first = w.commit()
+    print("FIRST", first, store.results_hash(first), flush=True)
+    with store.begin_run({"seed": 1}, ["x", "y"], ["m"], ["p1", "p2"]) as w:
+        for i in range(4):
+            w.write_chunk(np.arange(i * 1000, (i + 1) * 1000), rng.random((1000, 2)), rng.random((2, 1000, 1)))
+        w._flush()  # its chunks are on disk
+        print("WRITING", w.run_id, flush=True)
+        sys.stdin.readline()  # hold the run open until told
+        second = w.commit()
+    print("COMMITTED", second, store.results_hash(second), flush=True)
+    """
+)
+
+
+def test_readers_and_a_second_writer_work_while_another_process_writes(tmp_path: Path) -> None:
+    db = tmp_path / "runs.duckdb"
+    script = tmp_path / "child.py"
+    script.write_text(CHILD_WRITER)
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=_child_env(),
+    )
+    try:
+        first, first_hash = child.stdout.readline().split()[1:]
+        word, writing = child.stdout.readline().split()
+        assert word == "WRITING", child.stderr.read()
+        staging = _runs_dir(db) / f".staging-{writing}"
+        assert len(list(staging.glob("*.parquet"))) == 8
+
+        # readers, while the other process has a run open for writing
+        with RunStore(db, read_only=True, lock_wait=5) as store:
+            assert [r["run_id"] for r in store.list_runs()] == [first]
+            assert store.results_hash(first) == first_hash
+            assert len(store.results(first)) == 1000
+            with pytest.raises(RunNotFoundError):
+                store.get_run(writing)
+        # a second writer: its clean-up at open spares the live writer's
+        # directory (its lock is held by the other process)
+        fids, inputs, results = _data(300)
+        with RunStore(db, lock_wait=5) as store:
+            mine = _write(store, fids, inputs, results)
+        assert staging.is_dir() and len(list(staging.glob("*.parquet"))) == 8
+
+        child.stdin.write("commit\n")
+        child.stdin.flush()
+        word, second, second_hash = child.stdout.readline().split()
+        assert word == "COMMITTED" and second == writing, child.stderr.read()
+        assert child.wait(timeout=60) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        for f in (child.stdin, child.stdout, child.stderr):
+            f.close()
+    with RunStore(db, read_only=True) as store:
+        assert {r["run_id"] for r in store.list_runs()} == {first, mine, second}
+        assert store.results_hash(first) == first_hash and store.results_hash(second) == second_hash
+        assert len(store.futures(second)) == 4000
+    assert _entries(db) == {first, mine, second}
+
+
+# a signal lands in a commit, after the rename and before the insert
+CHILD_SIGNAL_IN_COMMIT = textwrap.dedent(
+    """
+    import os, signal, sys
+    import numpy as np
+    import foedus.storage.store as st
+
+    db, signame = sys.argv[1], sys.argv[2]
+    rng = np.random.default_rng(5)
+    store = st.RunStore(db)
+    real_rename = os.rename
+    def rename_then_signal(src, dst):
+        real_rename(src, dst)
+        print("RENAMED", os.path.basename(dst), flush=True)
+        os.kill(os.getpid(), getattr(signal, signame))
+    st.os.rename = rename_then_signal
+    with store.begin_run({"seed": 1}, ["x"], ["m"], ["p1", "p2"]) as w:
+        w.write_chunk(np.arange(100), rng.random((100, 1)), rng.random((2, 100, 1)))
+        w.commit()
+        print("AFTER COMMIT", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_signal_during_commit_waits_until_the_run_is_listed(tmp_path: Path, signame: str) -> None:
+    db = tmp_path / "runs.duckdb"
+    script = tmp_path / "child.py"
+    script.write_text(CHILD_SIGNAL_IN_COMMIT)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(db), signame], capture_output=True, text=True, env=_child_env(), timeout=120
+    )
+    # the signal took effect once the commit was over: SIGTERM's default
+    # action ends the process; SIGINT raises KeyboardInterrupt, which ends it
+    # by SIGINT too
+    assert proc.returncode == -getattr(signal, signame), proc.stderr
+    if signame == "SIGINT":
+        assert "KeyboardInterrupt" in proc.stderr
+    assert "AFTER COMMIT" not in proc.stdout
+    (renamed,) = [ln.split()[1] for ln in proc.stdout.splitlines() if ln.startswith("RENAMED")]
+    with RunStore(db, read_only=True) as store:
+        assert [r["run_id"] for r in store.list_runs()] == [renamed]
+        assert len(store.results(renamed)) == 200
+    assert _entries(db) == {renamed}
+
+
+# ---------------------------------------------------------------- 6. size estimate
+def test_measured_file_cost_predicts_the_files_written(tmp_path: Path) -> None:
+    """Bytes per value measured on one chunk, written in memory exactly like
+    a run, predict the files of a run of many such chunks."""
+    from foedus.storage.store import measure_file_cost
+
+    rng = np.random.default_rng(8)
+    P, n, chunk = len(PACKAGES), 60_000, 20_000
+    fids = np.arange(n, dtype=np.int64)
+    inputs = rng.random((n, len(INPUTS)))
+    results = np.empty((P, n, len(METRICS)))
+    results[:, :, 0] = rng.random((P, n))  # incompressible
+    results[:, :, 1] = np.round(rng.random((P, n)) * 4)  # five values
+    results[:, :, 2] = 0.25  # constant
+    for comp in ("lz4", "zstd"):
+        cost = measure_file_cost(INPUTS, METRICS, fids[:chunk], inputs[:chunk], results[:, :chunk], comp)
+        assert cost.per_metric[METRICS[0]] > 7.0 and cost.per_metric[METRICS[2]] < 0.1
+        assert cost.per_metric[METRICS[2]] < cost.per_metric[METRICS[1]] < cost.per_metric[METRICS[0]]
+        with RunStore(tmp_path / f"{comp}.duckdb", compression=comp) as store:
+            rid = _write(store, fids, inputs, results, chunk=chunk)
+            actual = sum(f.stat().st_size for f in store.run_files(rid))
+        assert cost.estimate(n, P, n // chunk) == pytest.approx(actual, rel=0.01)

@@ -26,12 +26,14 @@ Layout::
             results-000000.parquet
             ...
         .staging-rabcdef0123/           a run being written (or killed mid-write)
+            .writer.lock                held (flock) by its writer while it lives
 
 Atomicity
 ---------
 A run is visible only when it is complete:
 
-* ``begin_run`` creates the staging directory ``.staging-<run_id>/``.
+* ``begin_run`` creates the staging directory ``.staging-<run_id>/`` and
+  takes the exclusive ``flock`` of its ``.writer.lock`` (see below).
 * Each ``write_chunk`` hands the chunk to background threads
   (``RunStore(write_threads=...)``, default min(4, CPUs - 1)); one of them
   writes ``futures-<seq>.parquet`` and ``results-<seq>.parquet`` (pyarrow,
@@ -39,31 +41,76 @@ A run is visible only when it is complete:
   them, while the caller computes its next chunk. At most one chunk waits in
   the queue (bounded memory: threads + 1 chunks; back-pressure).
 * ``commit`` checks the counts (futures unique, one result row per package
-  and future, ``n_futures`` as declared), fsyncs the staging directory,
-  renames it to ``<run_id>/`` (atomic within one file system; both live in
-  ``<database>.runs/``), fsyncs the parent, and then, in a single DuckDB
-  transaction, inserts the run's row in ``runs`` (status ``complete``), its
+  and future, ``n_futures`` as declared) and fsyncs the staging directory.
+  Then, in one writable catalogue session, it renames the directory to
+  ``<run_id>/`` (atomic within one file system; both live in
+  ``<database>.runs/``), fsyncs the parent, and in a single DuckDB
+  transaction inserts the run's row in ``runs`` (status ``complete``), its
   rows in ``run_packages`` and two convenience views. That insert is the
   visibility flip: every read (``list_runs``, ``get_run``, ``futures``,
   ``results``, ``quantiles``, ``results_hash``, ``export``) starts from
   ``runs``, so files without a ``runs`` row are never seen.
-* Leaving the ``with store.begin_run(...)`` block by an exception, or
-  without ``commit()``, removes the run's directory. A crash or SIGKILL
-  cannot: before the rename it leaves a ``.staging-*`` directory, between
-  the rename and the insert a run directory without a ``runs`` row. Opening
-  the store for writing garbage-collects both (and any view or stray
-  ``run_packages`` row without its run), except the directories of writers
-  still open in this process. DuckDB's write-ahead log keeps every committed
-  transaction, hence every earlier run, intact across a crash.
+* Leaving the ``with store.begin_run(...)`` block by an exception (Ctrl-C's
+  KeyboardInterrupt; the CLI turns SIGTERM into one too), or without
+  ``commit()``, removes the run's directory. SIGINT and SIGTERM are held
+  back (:func:`foedus.interrupts.defer_signals`) while the directory is
+  removed and from the rename to the end of the insert, so a stop can
+  neither leave half a removal nor a renamed directory without its row (nor
+  a listed run without its files); the held signal is delivered right after.
+* A crash or SIGKILL cannot clean up: before the rename it leaves a
+  ``.staging-*`` directory, between the rename and the insert a run
+  directory without a ``runs`` row. Opening the store for writing
+  garbage-collects both (and any view or stray ``run_packages`` row without
+  its run), except the directories of live writers. DuckDB's write-ahead log
+  keeps every committed transaction, hence every earlier run, intact.
 * ``delete_run`` deletes the rows and views in one transaction (the run is
   gone from then on), then removes the directory; a leftover directory (a
-  crash in between) is garbage-collected as above.
-* DuckDB lets one process open a file for writing at a time; a second one
-  (or any reader while a writer holds it) gets a ``StoreError`` naming the
-  file and the process holding it, as does a path that is a directory, a
-  missing read-only store, a file that is not a DuckDB database, or a store
-  of another schema version. Only the process holding the database for
-  writing touches ``<database>.runs/``, so the lock covers the files too.
+  crash in between) is garbage-collected as above. A reader that looked the
+  run up just before gets a StoreError (its files are missing).
+
+Readers and writers
+-------------------
+DuckDB lets one process hold a database file for writing, and no other
+process even read it meanwhile. Holding the catalogue for a whole run (as
+foedus once did) therefore shut every reader out for minutes. Now nothing
+holds it for long:
+
+* The catalogue is opened only for **short sessions** (``_catalogue``),
+  each its own connection, closed at once: checking the schema and
+  collecting garbage when a store opens, looking runs up, the insert of a
+  commit, a delete. Each takes milliseconds.
+* Run data are read from the Parquet files through a private **in-memory
+  DuckDB** (``read_parquet``), which locks nothing, and the rows of
+  committed runs, which never change, are read once per RunStore. So
+  ``runs list``, ``runs show``, ``discover`` and ``export`` run while
+  another process writes, and so does a second writer.
+* A session that finds the file locked **retries for a bounded time**
+  (``lock_wait``, LOCK_WAIT = 10 s; ``on_wait`` is told after one second),
+  then gives up with a StoreError naming the file and the holder's PID.
+  Only another program can hold the file that long (a ``duckdb`` shell, a
+  notebook). A commit waits longer (``commit_wait``, COMMIT_WAIT = 600 s):
+  its run is computed and on disk, and giving up would throw it away.
+* **Live writers are marked by a lock on their directory**, not by the
+  catalogue: each writer holds an exclusive ``flock`` on
+  ``<directory>/.writer.lock`` from ``begin_run`` until its commit or
+  removal. The garbage collector (which runs inside a writable session, so
+  never during a commit) removes a leftover directory only after taking
+  that lock itself without waiting; a held lock means a live writer, in any
+  process, and the directory is spared. The kernel drops the lock of a
+  process that dies, so a crashed writer's directory is collected. A writer
+  that finds its new directory claimed (a collector took it between
+  ``mkdir`` and ``flock``) starts over under another id; writers of this
+  process are also listed in memory, for file systems whose locks do not
+  separate a process from itself (``flock`` emulated on NFS). On a file
+  system without locks nothing is collected.
+* Rejected with a one-line StoreError: a path that is a directory, a
+  missing read-only store, a file that is not a DuckDB database, a store of
+  another schema version, a file held by another program past the wait.
+
+Considered and not taken: a snapshot copy of the catalogue for readers
+(stale, and a copy per read); DuckDB's read-only mode alone (still refused
+while a writer holds the file); one long writer session with readers
+retrying (they would wait for the whole run).
 
 Schema (``store_info.schema_version`` = 2)
 -------------------------------------------
@@ -100,6 +147,8 @@ Nothing is imported at module import time beyond the standard library.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import operator
@@ -109,21 +158,24 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from foedus.domain.errors import InputError, Problem
+from foedus.interrupts import defer_signals
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pandas as pd
 
 __all__ = [
-    "COMPRESSIONS", "DEFAULT_COMPRESSION", "DEFAULT_PATH", "SCHEMA_VERSION",
-    "RunNotFoundError", "RunStore", "RunWriter", "StoreError",
+    "COMMIT_WAIT", "COMPRESSIONS", "DEFAULT_COMPRESSION", "DEFAULT_PATH", "LOCK_WAIT", "SCHEMA_VERSION",
+    "FileCost", "RunNotFoundError", "RunStore", "RunWriter", "StoreError", "measure_file_cost",
 ]
 
 DEFAULT_PATH = "foedus-runs.duckdb"
@@ -139,11 +191,27 @@ _RESERVED = {"future_id", "package_idx", "package_id"}
 _HASH_BATCH = 1 << 18
 _BLOCK = 4096
 _KINDS = ("futures", "results")
+#: the lock file of a live writer, inside its run directory
+_LOCK_FILE = ".writer.lock"
+
+#: Seconds a catalogue session waits while another process holds the
+#: catalogue. foedus holds it for tens of milliseconds at a time (a writer's
+#: clean-up at open, a commit, a delete, a reader's look-up), so waiting
+#: this long means another program keeps it open, e.g. a ``duckdb`` shell.
+LOCK_WAIT = 10.0
+#: Seconds a commit waits for the catalogue: the run is computed and on
+#: disk, and giving up would throw it away.
+COMMIT_WAIT = 600.0
 
 # run ids of writers open in this process, per resolved database path: the
-# garbage collector of a second RunStore on the same file must spare them.
+# garbage collector of a second RunStore on the same file must spare them
+# (their lock files guard them too, but POSIX-emulated locks, e.g. flock on
+# NFS, do not exclude the same process).
 _ACTIVE: dict[str, set[str]] = {}
 _ACTIVE_LOCK = threading.Lock()
+# one catalogue session at a time per database in this process: DuckDB
+# refuses a read-only and a read-write connection to one file in one process.
+_SESSION_LOCKS: dict[str, threading.RLock] = {}
 class StoreError(InputError):
     """The run store cannot do what was asked: unusable file, unknown run.
 
@@ -205,17 +273,25 @@ def _check_names(kind: str, names: Sequence[str]) -> list[str]:
     return out
 
 
-def _translate(path: str, exc: Exception, read_only: bool) -> StoreError:
+def _is_lock_conflict(exc: Exception) -> bool:
+    low = str(exc).lower()
+    return "could not set lock" in low or "conflicting lock" in low
+
+
+def _holder(exc: Exception) -> str:
+    pid = re.search(r"PID (\d+)", str(exc))
+    return f"another process (PID {pid.group(1)})" if pid else "another process"
+
+
+def _translate(path: str, exc: Exception, read_only: bool, waited: float = 0.0) -> StoreError:
     """Turn a DuckDB open error into a one-line StoreError naming the file."""
     msg = str(exc)
     low = msg.lower()
-    if "could not set lock" in low or "conflicting lock" in low:
-        pid = re.search(r"PID (\d+)", msg)
-        who = f"another process (PID {pid.group(1)})" if pid else "another process"
+    if _is_lock_conflict(exc):
         return _store_error(
             path, "database",
-            f"is in use by {who}; DuckDB allows one writer (and no reader while it writes): "
-            "wait for it to finish or use another database file",
+            f"is in use by {_holder(exc)}, which kept it locked for {waited:g} s; foedus holds it only for "
+            "moments at a time, so another program keeps it open (a duckdb shell, a notebook): close it and retry",
         )
     if "not a valid duckdb database" in low:
         return _store_error(path, "database", "is not a DuckDB database file (expected a foedus run store)")
@@ -252,9 +328,150 @@ def _has_glob(text: str) -> bool:
     return any(c in text for c in "*?[]{}")
 
 
+def _session_lock(key: str) -> threading.RLock:
+    with _ACTIVE_LOCK:
+        return _SESSION_LOCKS.setdefault(key, threading.RLock())
+
+
+def _claim(directory: Path) -> int | None:
+    """Take the writer lock of a run directory without waiting. Returns the
+    locked file descriptor, or None if a live writer holds it (or it cannot
+    be taken: the directory is gone, unwritable, or the file system has no
+    locks; the directory is then left alone)."""
+    import fcntl
+
+    try:
+        fd = os.open(directory / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _columns(fids: np.ndarray, inp: np.ndarray, res: np.ndarray) -> tuple:
+    """The columns of a chunk's two files as copies, column-major, so that
+    each column is one contiguous block handed to Arrow without a further
+    copy: (future ids, inputs (d, m), package_idx, future ids per result
+    row, metrics (M, P*m))."""
+    import numpy as np
+
+    m, n_in = inp.shape
+    n_pk, _, n_me = res.shape
+    fids = fids.astype(np.int64, copy=True)
+    inp_cols = np.empty((n_in, m))  # (input, future)
+    res_cols = np.empty((n_me, n_pk, m))  # (metric, package, future)
+    for s in range(0, m, _BLOCK):  # cache-blocked transposes: 2x faster than one big one
+        inp_cols[:, s : s + _BLOCK] = inp[s : s + _BLOCK].T
+        for p in range(n_pk):
+            res_cols[:, p, s : s + _BLOCK] = res[p, s : s + _BLOCK].T
+    res_cols = res_cols.reshape(n_me, n_pk * m)
+    pkg = np.repeat(np.arange(n_pk, dtype=np.int16), m)
+    return fids, inp_cols, pkg, np.tile(fids, n_pk), res_cols
+
+
+def _arrow_tables(input_names: Sequence[str], metric_names: Sequence[str], columns: tuple, compression: str) -> tuple:
+    """``((futures table, write options), (results table, write options))``
+    of one chunk, exactly as the run files are written."""
+    import pyarrow as pa
+
+    fids, inp_cols, pkg, res_fids, res_cols = columns
+    opts = {
+        "compression": compression,
+        "compression_level": 1 if compression == "zstd" else None,
+        "use_dictionary": False,  # doubles: dictionaries cost time and rarely pay
+        "write_statistics": ["package_idx", "future_id"],  # lets DuckDB skip row groups
+        "row_group_size": 1 << 22,
+    }
+    # package_idx is constant per package (run-length dictionary: ~0 bytes),
+    # future_id ascending within a chunk (delta: ~0 bytes): 10 B less per row
+    res_opts = {
+        **opts, "use_dictionary": ["package_idx"], "column_encoding": {"future_id": "DELTA_BINARY_PACKED"},
+    }
+    ft = pa.table([pa.array(fids), *(pa.array(c) for c in inp_cols)], names=["future_id", *input_names])
+    rt = pa.table(
+        [pa.array(pkg), pa.array(res_fids), *(pa.array(c) for c in res_cols)],
+        names=["package_idx", "future_id", *metric_names],
+    )
+    return (ft, opts), (rt, res_opts)
+
+
+@dataclass(frozen=True)
+class FileCost:
+    """Bytes that a run's Parquet files take, per value, as measured by
+    :func:`measure_file_cost` on a sample written exactly like a run."""
+
+    #: futures files: bytes per future (future_id and every input)
+    per_future: float
+    #: results files: bytes per (package, future) for package_idx and future_id
+    per_package_future: float
+    #: results files: bytes per (package, future) of each metric
+    per_metric: Mapping[str, float]
+    #: bytes per file beyond its columns (footer, magic numbers)
+    per_file: float
+
+    def estimate(self, n_futures: int, n_packages: int, n_chunks: int, metrics: Sequence[str] | None = None) -> int:
+        """Bytes of a run of ``n_futures`` futures and ``n_packages`` packages
+        written in ``n_chunks`` chunks, storing ``metrics`` (default: all
+        measured ones)."""
+        names = list(self.per_metric) if metrics is None else list(metrics)
+        per_pf = self.per_package_future + sum(self.per_metric[m] for m in names)
+        return round(n_futures * (self.per_future + n_packages * per_pf) + 2 * n_chunks * self.per_file)
+
+
+def measure_file_cost(
+    input_names: Sequence[str],
+    metric_names: Sequence[str],
+    future_ids: np.ndarray,
+    inputs: np.ndarray,
+    results: np.ndarray,
+    compression: str = DEFAULT_COMPRESSION,
+) -> FileCost:
+    """Write a sample chunk (arrays as for :meth:`RunWriter.write_chunk`) as
+    the two Parquet files of a run, in memory, and measure what each column
+    takes per value (compressed size from the files' metadata)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"compression must be one of {', '.join(COMPRESSIONS)}, not {compression!r}")
+    inp = np.asarray(inputs, dtype=np.float64)
+    res = np.asarray(results, dtype=np.float64)
+    m, n_pk = inp.shape[0], res.shape[0]
+    if m == 0 or res.shape[1:] != (m, len(metric_names)) or inp.shape[1] != len(input_names):
+        raise ValueError("measure_file_cost needs a non-empty sample: inputs (m, d), results (P, m, M)")
+    sizes: list[dict[str, int]] = []
+    overhead = 0
+    for table, kw in _arrow_tables(input_names, metric_names, _columns(np.asarray(future_ids), inp, res), compression):
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, **kw)
+        buf = sink.getvalue()
+        md = pq.ParquetFile(pa.BufferReader(buf)).metadata
+        cols: dict[str, int] = {}
+        for g in range(md.num_row_groups):
+            rg = md.row_group(g)
+            for c in range(rg.num_columns):
+                col = rg.column(c)
+                cols[col.path_in_schema] = cols.get(col.path_in_schema, 0) + col.total_compressed_size
+        sizes.append(cols)
+        overhead += buf.size - sum(cols.values())
+    fut, rows = sizes
+    return FileCost(
+        per_future=sum(fut.values()) / m,
+        per_package_future=(rows["package_idx"] + rows["future_id"]) / (m * n_pk),
+        per_metric={name: rows[name] / (m * n_pk) for name in metric_names},
+        per_file=overhead / 2,
+    )
+
+
 class RunStore:
-    """The DuckDB catalogue and the Parquet files of every run. One process
-    per file at a time for writing; see the module docstring for the design."""
+    """The DuckDB catalogue and the Parquet files of every run. Readers and
+    writers of other processes work side by side; see the module docstring
+    for the design."""
 
     def __init__(
         self,
@@ -264,6 +481,9 @@ class RunStore:
         memory_limit: str | None = "2GB",
         compression: str = DEFAULT_COMPRESSION,
         write_threads: int | None = None,
+        lock_wait: float = LOCK_WAIT,
+        commit_wait: float = COMMIT_WAIT,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
         """Open (or create, unless read_only) the store at ``path``; its run
         files live in ``<path>.runs/`` (a temporary directory for
@@ -273,7 +493,13 @@ class RunStore:
         ``<path>.tmp``. None keeps DuckDB's default. ``compression`` is the
         Parquet codec of the files this store writes (one of COMPRESSIONS).
         ``write_threads`` background threads write a run's chunks (each
-        chunk to its own files; default min(4, CPUs - 1), at least 1)."""
+        chunk to its own files; default min(4, CPUs - 1), at least 1).
+
+        The catalogue is opened only for moments (see the module
+        docstring); while another process holds it, a session waits up to
+        ``lock_wait`` seconds (a commit up to ``commit_wait``) and then
+        raises a StoreError naming the holder. ``on_wait(message)`` is called
+        once per session that has waited a second, e.g. to tell the user."""
         import duckdb
 
         if compression not in COMPRESSIONS:
@@ -285,27 +511,27 @@ class RunStore:
         if int(write_threads) < 1:
             raise ValueError(f"write_threads must be at least 1, not {write_threads!r}")
         self.write_threads = int(write_threads)
+        self.lock_wait = float(lock_wait)
+        self.commit_wait = float(commit_wait)
+        self.on_wait = on_wait
         self._display = str(path)
         self._tmp_runs: str | None = None
         self._con = None
+        self._row_cache: dict[str, dict] = {}  # committed rows never change
         if str(path) == ":memory:":
             self.path = None
-            target = ":memory:"
         else:
             self.path = Path(path).expanduser()
-            target = str(self.path)
             if self.path.is_dir():
                 raise _store_error(self._display, "database", "is a directory; expected a DuckDB database file")
             if read_only and not self.path.exists():
                 raise _store_error(self._display, "database", "does not exist (no runs stored yet?)")
-        self._key = target if target == ":memory:" else str(self.path.resolve())
+        self._key = ":memory:" if self.path is None else str(self.path.resolve())
         self._writers: list[RunWriter] = []
         try:
-            self._con = duckdb.connect(target, read_only=read_only)
-        except duckdb.Error as exc:
-            raise _translate(self._display, exc, read_only) from None
-        try:
             if self.path is None:
+                # the catalogue lives in this connection, for the store's life
+                self._con = duckdb.connect(":memory:")
                 self._tmp_runs = tempfile.mkdtemp(prefix="foedus-memory-runs-")
                 self.runs_dir = Path(self._tmp_runs)
                 self._key = f":memory:{self._tmp_runs}"
@@ -315,13 +541,21 @@ class RunStore:
                     raise _store_error(
                         self._display, "runs directory", f"{self.runs_dir} exists but is not a directory"
                     )
+            # check (or create) the schema; a writer also collects garbage
+            with self._catalogue(write=not read_only) as cat:
+                self._init_schema(cat)
+                if not read_only:
+                    self._collect_garbage(cat)
+            if self.path is not None:
+                # the query engine over the Parquet files: a private in-memory
+                # database, so that reading a run never locks the catalogue
+                self._con = duckdb.connect(":memory:")
+                self._con.execute(f"SET temp_directory = {_lit(str(self.path) + '.tmp')}")
             if memory_limit:
                 self._con.execute(f"SET memory_limit = {_lit(str(memory_limit))}")
-            self._init_schema()
-            if not read_only:
-                self._collect_garbage()
         except BaseException as exc:
-            self._con.close()
+            if self._con is not None:
+                self._con.close()
             self._con = None
             self._remove_tmp()
             if isinstance(exc, duckdb.Error):
@@ -331,21 +565,61 @@ class RunStore:
             raise
 
     # ------------------------------------------------------------ internals
-    def _all(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
-        return self._con.execute(sql, params).fetchall() if params is not None else self._con.execute(sql).fetchall()
+    @contextlib.contextmanager
+    def _catalogue(self, write: bool = False, wait: float | None = None) -> Iterator[Any]:
+        """A short session on the catalogue: a DuckDB connection, read-only
+        unless ``write``, closed (and the file unlocked) at the end."""
+        if self.path is None:
+            yield self._con
+            return
+        with _session_lock(self._key):
+            con = self._connect(write, self.lock_wait if wait is None else wait)
+            try:
+                yield con
+            finally:
+                con.close()
 
-    def _tables(self) -> set[str]:
-        return {r[0] for r in self._all("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'")}
+    def _connect(self, write: bool, wait: float) -> Any:
+        """Open the catalogue, retrying while another process holds it, for
+        at most ``wait`` seconds."""
+        import duckdb
+
+        t0 = time.monotonic()
+        delay, told = 0.005, False
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=not write)
+            except duckdb.Error as exc:
+                waited = time.monotonic() - t0
+                if not _is_lock_conflict(exc) or waited >= wait:
+                    raise _translate(self._display, exc, not write, round(waited, 1)) from None
+                if self.on_wait is not None and not told and waited >= 1.0:
+                    told = True
+                    self.on_wait(
+                        f"{self._display} is locked by {_holder(exc)}; waiting for it (at most {wait:g} s)"
+                    )
+                time.sleep(min(delay, max(wait - waited, 0.0)))
+                delay = min(2 * delay, 0.1)
+
+    def _all(self, sql: str, params: Sequence[Any] | None = None, con: Any = None) -> list[tuple]:
+        """Rows of a catalogue query (in a session of its own unless ``con``)."""
+        if con is None:
+            with self._catalogue() as cat:
+                return self._all(sql, params, cat)
+        return con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+
+    def _tables(self, con: Any) -> set[str]:
+        return {r[0] for r in self._all("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'", con=con)}
 
     def _remove_tmp(self) -> None:
         if self._tmp_runs is not None:
             shutil.rmtree(self._tmp_runs, ignore_errors=True)
             self._tmp_runs = None
 
-    def _init_schema(self) -> None:
-        tables = self._tables()
+    def _init_schema(self, con: Any) -> None:
+        tables = self._tables(con)
         if "store_info" in tables:
-            row = self._all("SELECT value FROM store_info WHERE key = 'schema_version'")
+            row = self._all("SELECT value FROM store_info WHERE key = 'schema_version'", con=con)
             version = int(row[0][0]) if row else 0
             if version > SCHEMA_VERSION:
                 raise _store_error(
@@ -369,16 +643,16 @@ class RunStore:
             raise _store_error(self._display, "database", "is an empty DuckDB database, not a foedus run store")
         from foedus import __version__
 
-        self._con.execute("BEGIN")
-        self._con.execute("CREATE TABLE store_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
-        self._con.execute(
+        con.execute("BEGIN")
+        con.execute("CREATE TABLE store_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        con.execute(
             "INSERT INTO store_info VALUES ('schema_version', ?), ('created_by', ?), ('data_layout', ?)",
             [
                 str(SCHEMA_VERSION), f"foedus {__version__}",
                 "<database>.runs/<run_id>/{futures,results}-<seq>.parquet",
             ],
         )
-        self._con.execute(
+        con.execute(
             """CREATE TABLE runs (
                 run_id VARCHAR PRIMARY KEY,
                 created_at VARCHAR NOT NULL,
@@ -400,7 +674,7 @@ class RunStore:
                 extra VARCHAR NOT NULL
             )"""
         )
-        self._con.execute(
+        con.execute(
             """CREATE TABLE run_packages (
                 run_id VARCHAR NOT NULL,
                 package_idx SMALLINT NOT NULL,
@@ -410,7 +684,7 @@ class RunStore:
                 PRIMARY KEY (run_id, package_idx)
             )"""
         )
-        self._con.execute("COMMIT")
+        con.execute("COMMIT")
 
     def _run_dir(self, run_id: str) -> Path:
         return self.runs_dir / run_id
@@ -441,10 +715,13 @@ class RunStore:
             )
         return "read_parquet([" + ", ".join(_lit(str(d / f)) for f in files) + "])"
 
-    def _collect_garbage(self) -> list[str]:
+    def _collect_garbage(self, con: Any) -> list[str]:
         """Remove the files of runs that never committed (crash, SIGKILL),
-        views and run_packages rows without a run; re-point moved views."""
-        complete = {r[0] for r in self._all("SELECT run_id FROM runs")}
+        views and run_packages rows without a run; re-point moved views.
+        Runs under ``con``, a writable catalogue session, so no commit can
+        happen meanwhile; a directory whose writer lock is held (a writer
+        still at work, in any process) is left alone."""
+        complete = {r[0] for r in self._all("SELECT run_id FROM runs", con=con)}
         with _ACTIVE_LOCK:
             active = set(_ACTIVE.get(self._key, ()))
         removed = []
@@ -454,14 +731,23 @@ class RunStore:
                 rid = m.group(1) if m else entry if _RUN_DIR.match(entry) else None
                 if rid is None or rid in active or (m is None and rid in complete):
                     continue
-                shutil.rmtree(self.runs_dir / entry, ignore_errors=True)
+                path = self.runs_dir / entry
+                if not path.is_dir() or path.is_symlink():
+                    continue
+                fd = _claim(path)
+                if fd is None:  # its writer is alive
+                    continue
+                try:
+                    shutil.rmtree(path, ignore_errors=True)
+                finally:
+                    os.close(fd)
                 removed.append(entry)
-        views = {r[0]: r[1] for r in self._all("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal")}
+        views = {r[0]: r[1] for r in self._all("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal", con=con)}
         changed = False
         for name, sql in views.items():
             m = _VIEW.match(name)
             if m and m.group(2) not in complete:
-                self._con.execute(f"DROP VIEW IF EXISTS {_q(name)}")
+                con.execute(f"DROP VIEW IF EXISTS {_q(name)}")
                 changed = True
         for rid in sorted(complete):
             for kind in _KINDS:
@@ -469,17 +755,19 @@ class RunStore:
                 if sql is None or _lit(str(self._run_dir(rid)))[1:-1] not in sql:  # the store moved
                     if self._run_dir(rid).is_dir():
                         try:
-                            self._con.execute(
+                            con.execute(
                                 f"CREATE OR REPLACE VIEW {_q(kind + '_' + rid)} AS {self._view_sql(rid, kind)}"
                             )
                             changed = True
                         except Exception:  # a convenience only; reads do not use it
                             pass
-        stray = self._all("SELECT count(*) FROM run_packages WHERE run_id NOT IN (SELECT run_id FROM runs)")[0][0]
+        stray = self._all(
+            "SELECT count(*) FROM run_packages WHERE run_id NOT IN (SELECT run_id FROM runs)", con=con
+        )[0][0]
         if stray:
-            self._con.execute("DELETE FROM run_packages WHERE run_id NOT IN (SELECT run_id FROM runs)")
+            con.execute("DELETE FROM run_packages WHERE run_id NOT IN (SELECT run_id FROM runs)")
         if changed or stray:
-            self._con.execute("CHECKPOINT")
+            con.execute("CHECKPOINT")
         return removed
 
     def _require_writable(self) -> None:
@@ -504,10 +792,16 @@ class RunStore:
         return out
 
     def _row(self, run_id: str) -> dict:
-        rows = self._rows("AND run_id = ?", [str(run_id)])
-        if not rows:
-            raise _store_error(self._display, "run_id", f"no run {run_id} in this store", RunNotFoundError)
-        return rows[0]
+        """A complete run's row. Committed rows never change, so each is read
+        from the catalogue once per RunStore (a deleted run's files are
+        missing, which its readers report)."""
+        rid = str(run_id)
+        if rid not in self._row_cache:
+            rows = self._rows("AND run_id = ?", [rid])
+            if not rows:
+                raise _store_error(self._display, "run_id", f"no run {run_id} in this store", RunNotFoundError)
+            self._row_cache[rid] = rows[0]
+        return json.loads(json.dumps(self._row_cache[rid]))  # callers may change their copy
 
     # ------------------------------------------------------------ public API
     def begin_run(
@@ -577,7 +871,7 @@ class RunStore:
         qlist = "[" + ", ".join(repr(float(q)) for q in qs) + "]"
         cols = ", ".join(f"quantile_cont({_q(m)}, {qlist})" for m in metrics)
         src = self._source(row["run_id"], "results")
-        for rec in self._all(f"SELECT package_idx, {cols} FROM {src} GROUP BY package_idx ORDER BY package_idx"):
+        for rec in self._con.execute(f"SELECT package_idx, {cols} FROM {src} GROUP BY package_idx ORDER BY package_idx").fetchall():
             pid = ids[rec[0]]
             for m, values in zip(metrics, rec[1:]):
                 out[pid][m] = {f"p{round(q * 100):g}": float(v) for q, v in zip(qs, values)}
@@ -635,13 +929,14 @@ class RunStore:
         fut_path = out / f"futures.{fmt}"
         res_path = out / f"results.{fmt}"
         metrics = ", ".join("r." + _q(m) for m in row["metric_names"])
+        ids = "VALUES " + ", ".join(f"({i}, {_lit(p['id'])})" for i, p in enumerate(row["packages"]))
         self._con.execute(
             f"COPY (SELECT * FROM {self._source(rid, 'futures')} ORDER BY future_id) TO {_lit(str(fut_path))} {opts}"
         )
         self._con.execute(
             f"COPY (SELECT p.package_id, r.future_id{', ' + metrics if metrics else ''} "
-            f"FROM {self._source(rid, 'results')} r JOIN run_packages p "
-            f"ON p.run_id = {_lit(rid)} AND p.package_idx = r.package_idx "
+            f"FROM {self._source(rid, 'results')} r JOIN ({ids}) p(package_idx, package_id) "
+            f"ON p.package_idx = r.package_idx "
             f"ORDER BY r.package_idx, r.future_id) TO {_lit(str(res_path))} {opts}"
         )
         meta = dict(row)
@@ -656,16 +951,18 @@ class RunStore:
         run is gone from then on), then its directory."""
         self._require_writable()
         rid = self._row(run_id)["run_id"]
-        self._con.execute("BEGIN")
-        try:
-            self._con.execute("DELETE FROM runs WHERE run_id = ?", [rid])
-            self._con.execute("DELETE FROM run_packages WHERE run_id = ?", [rid])
-            for kind in _KINDS:
-                self._con.execute(f"DROP VIEW IF EXISTS {_q(kind + '_' + rid)}")
-            self._con.execute("COMMIT")
-        except BaseException:
-            self._con.execute("ROLLBACK")
-            raise
+        with self._catalogue(write=True) as cat:
+            cat.execute("BEGIN")
+            try:
+                cat.execute("DELETE FROM runs WHERE run_id = ?", [rid])
+                cat.execute("DELETE FROM run_packages WHERE run_id = ?", [rid])
+                for kind in _KINDS:
+                    cat.execute(f"DROP VIEW IF EXISTS {_q(kind + '_' + rid)}")
+                cat.execute("COMMIT")
+            except BaseException:
+                cat.execute("ROLLBACK")
+                raise
+        self._row_cache.pop(rid, None)
         shutil.rmtree(self._run_dir(rid), ignore_errors=True)  # a leftover is garbage-collected later
 
     def close(self) -> None:
@@ -717,7 +1014,6 @@ class RunWriter:
         if len(self.package_ids) > 32767:
             raise ValueError("at most 32767 packages per run")
         self.packages = self._package_meta(meta.pop("packages", None))
-        self.run_id = "r" + uuid.uuid4().hex[:10]
         self.created_at = _now()
         self._meta = meta
         self._meta.setdefault("foedus_version", __version__)
@@ -731,24 +1027,79 @@ class RunWriter:
         self._seq = 0
         self._state = "open"
         self._error: BaseException | None = None
+        self._cancelled = False
+        self._closing = threading.Event()
         self._n_threads = store.write_threads
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._threads: list[threading.Thread] = []
         self._compression = store.compression
-
+        self._lock_fd: int | None = None
+        self.run_id = ""
         #: where the run's files are now: the staging directory until commit
-        self.directory = store.runs_dir / f".staging-{self.run_id}"
-        with _ACTIVE_LOCK:
-            _ACTIVE.setdefault(store._key, set()).add(self.run_id)
-        try:
-            store.runs_dir.mkdir(exist_ok=True)
-            self.directory.mkdir()
-        except OSError as exc:
-            self._unregister()
-            raise _store_error(
-                store._display, "runs directory", f"{self.directory} cannot be created: {exc.strerror or exc}"
-            ) from None
+        self.directory = store.runs_dir
+        self._make_directory()
         store._writers.append(self)
+
+    def _make_directory(self) -> None:
+        """Create the staging directory and take its writer lock, which
+        garbage collectors (of any process) respect while this writer lives.
+        A collector that claimed the new directory first (it looked like a
+        dead writer's) wins; then start again under another run id."""
+        import fcntl
+
+        store = self._store
+        for _ in range(20):
+            self.run_id = "r" + uuid.uuid4().hex[:10]
+            self.directory = store.runs_dir / f".staging-{self.run_id}"
+            with _ACTIVE_LOCK:
+                _ACTIVE.setdefault(store._key, set()).add(self.run_id)
+            fd, created = None, False
+            try:
+                store.runs_dir.mkdir(exist_ok=True)
+                try:
+                    self.directory.mkdir()
+                except FileExistsError:
+                    continue  # the same id twice (40 random bits): draw another
+                created = True
+                fd = os.open(self.directory / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError as exc:
+                    if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                        raise FileNotFoundError(errno.ENOENT, "claimed by a collector") from None
+                    # no locks on this file system: collectors cannot claim
+                    # anything here either, so the directory is safe (but a
+                    # crashed writer's is never collected)
+                if os.fstat(fd).st_nlink == 0:  # removed by a collector before we locked it
+                    raise FileNotFoundError(errno.ENOENT, "removed by a collector")
+                self._lock_fd, fd = fd, None
+                return
+            except FileNotFoundError:
+                if not store.runs_dir.is_dir():
+                    self._unregister()
+                    raise _store_error(
+                        store._display, "runs directory", f"{store.runs_dir} disappeared while creating a run"
+                    ) from None
+                continue  # a collector took it: try another run id
+            except OSError as exc:
+                self._unregister()
+                if created:
+                    shutil.rmtree(self.directory, ignore_errors=True)
+                raise _store_error(
+                    store._display, "runs directory", f"{self.directory} cannot be created: {exc.strerror or exc}"
+                ) from None
+            finally:
+                if fd is not None:
+                    os.close(fd)
+                if self._lock_fd is None:
+                    with _ACTIVE_LOCK:
+                        _ACTIVE.get(store._key, set()).discard(self.run_id)
+        raise _store_error(store._display, "runs directory", f"{store.runs_dir}: cannot create a run directory")
+
+    def _release_lock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)
 
     def _package_meta(self, given: Any) -> list[dict]:
         by_id: dict[str, dict] = {}
@@ -791,60 +1142,37 @@ class RunWriter:
             )
         if m == 0:
             return
-        # Copies, column-major, so that each column is one contiguous block
-        # handed to Arrow without a further copy.
-        fids = fids.astype(np.int64, copy=True)
-        inp_cols = np.empty((n_in, m))  # (input, future)
-        res_cols = np.empty((n_me, n_pk, m))  # (metric, package, future)
-        for s in range(0, m, _BLOCK):  # cache-blocked transposes: 2x faster than one big one
-            inp_cols[:, s : s + _BLOCK] = inp[s : s + _BLOCK].T
-            for p in range(n_pk):
-                res_cols[:, p, s : s + _BLOCK] = res[p, s : s + _BLOCK].T
-        res_cols = res_cols.reshape(n_me, n_pk * m)
-        pkg = np.repeat(np.arange(n_pk, dtype=np.int16), m)
-        res_fids = np.tile(fids, n_pk)
+        columns = _columns(fids, inp, res)
         if not self._threads:
+            self._closing.clear()
             self._threads = [
                 threading.Thread(target=self._drain, name=f"foedus-store-{self.run_id}-{i}", daemon=True)
                 for i in range(self._n_threads)
             ]
             for t in self._threads:
                 t.start()
-        self._queue.put((self._seq, fids, inp_cols, pkg, res_fids, res_cols))
+        self._queue.put((self._seq, columns))
         self._seq += 1
         self._n_written += m
 
     def _drain(self) -> None:
         """Background thread: write each queued chunk as two Parquet files
         (threads take chunks in turn; file names carry the chunk's number)."""
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        fut_names = ["future_id", *self.input_names]
-        res_names = ["package_idx", "future_id", *self.metric_names]
-        opts = {
-            "compression": self._compression,
-            "compression_level": 1 if self._compression == "zstd" else None,
-            "use_dictionary": False,  # doubles: dictionaries cost time and rarely pay
-            "write_statistics": ["package_idx", "future_id"],  # lets DuckDB skip row groups
-            "row_group_size": 1 << 22,
-        }
-        # package_idx is constant per package (run-length dictionary: ~0 bytes),
-        # future_id ascending within a chunk (delta: ~0 bytes): 10 B less per row
-        res_opts = {
-            **opts, "use_dictionary": ["package_idx"], "column_encoding": {"future_id": "DELTA_BINARY_PACKED"},
-        }
         while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            if self._error is not None:
-                continue  # drain the queue so that producers never block
-            seq, fids, inp_cols, pkg, res_fids, res_cols = item
             try:
-                ft = pa.table([pa.array(fids), *(pa.array(c) for c in inp_cols)], names=fut_names)
-                rt = pa.table([pa.array(pkg), pa.array(res_fids), *(pa.array(c) for c in res_cols)], names=res_names)
-                for kind, table, kw in (("futures", ft, opts), ("results", rt, res_opts)):
+                item = self._queue.get(timeout=0.05)
+            except queue.Empty:
+                if self._closing.is_set():
+                    return
+                continue
+            if self._error is not None or self._cancelled:
+                continue  # drain the queue so that producers never block
+            seq, columns = item
+            try:
+                tables = _arrow_tables(self.input_names, self.metric_names, columns, self._compression)
+                for kind, (table, kw) in zip(_KINDS, tables):
                     path = self.directory / f"{kind}-{seq:06d}.parquet"
                     pq.write_table(table, str(path), **kw)
                     _fsync(path)
@@ -852,9 +1180,10 @@ class RunWriter:
                 self._error = exc
 
     def _flush(self) -> None:
-        """Wait until every queued chunk is on disk; stop the threads."""
-        for _ in self._threads:
-            self._queue.put(None)
+        """Wait until every queued chunk is on disk; stop the threads. Safe
+        to call again after an interruption (nothing here blocks on a thread
+        that has already stopped)."""
+        self._closing.set()
         for t in self._threads:
             t.join()
         self._threads = []
@@ -878,7 +1207,7 @@ class RunWriter:
         self._check_open()
         self._flush()
         self._raise_background_error()
-        store, con, rid = self._store, self._store._con, self.run_id
+        store, con, rid = self._store, self._store._con, self.run_id  # con: the query engine
         n = self._n_written
         if n == 0:
             raise ValueError(f"run {rid}: no futures written")
@@ -918,45 +1247,64 @@ class RunWriter:
             _dumps(self.metric_names), _dumps(thresholds), _dumps(dict(summary or {})), _dumps(extra),
         ]
         # 1. the files are durable (each was fsynced when written); make the
-        #    directory entries durable, then move the run into place
+        #    directory entry durable
         final = store._run_dir(rid)
         _fsync(self.directory)
-        os.rename(self.directory, final)
-        self.directory = final
-        _fsync(store.runs_dir)
-        # 2. the visibility flip: one transaction
-        con.execute("BEGIN")
         try:
-            con.execute(
-                "INSERT INTO run_packages VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(self.packages)),
-                [v for i, p in enumerate(self.packages) for v in (rid, i, p["id"], p["sha256"], p["title"])],
-            )
-            con.execute(f"INSERT INTO runs VALUES ({', '.join(['?'] * len(row))})", row)
-            store._create_views(con, rid)
-            con.execute("COMMIT")
-        except BaseException:
-            try:
-                con.execute("ROLLBACK")
-            except Exception:
-                pass
-            self.rollback()
-            raise
-        self._state = "committed"
-        self._unregister()
+            # 2. a writable catalogue session (waiting, interruptibly, while
+            #    another process holds the file) ...
+            with store._catalogue(write=True, wait=store.commit_wait) as cat:
+                # ... in which SIGINT and SIGTERM wait until the run is
+                # either in place and listed, or gone
+                with defer_signals():
+                    os.rename(self.directory, final)
+                    self.directory = final
+                    _fsync(store.runs_dir)
+                    # 3. the visibility flip: one transaction
+                    cat.execute("BEGIN")
+                    try:
+                        cat.execute(
+                            "INSERT INTO run_packages VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(self.packages)),
+                            [v for i, p in enumerate(self.packages) for v in (rid, i, p["id"], p["sha256"], p["title"])],
+                        )
+                        cat.execute(f"INSERT INTO runs VALUES ({', '.join(['?'] * len(row))})", row)
+                        store._create_views(cat, rid)
+                        cat.execute("COMMIT")
+                    except BaseException:
+                        try:
+                            cat.execute("ROLLBACK")
+                        except Exception:
+                            pass
+                        self.rollback()
+                        raise
+                    self._state = "committed"
+        finally:
+            if self._state == "committed":
+                try:
+                    os.unlink(final / _LOCK_FILE)
+                except OSError:
+                    pass
+                self._release_lock()
+                self._unregister()
         return rid
 
     def rollback(self) -> None:
-        """Discard the run: remove its files. Idempotent."""
-        if self._state != "open":
-            return
-        self._state = "rolled back"
-        try:
-            self._flush()
-        finally:
+        """Discard the run: remove its files. Idempotent. SIGINT and SIGTERM
+        wait until the files are gone (at most the chunk being written
+        finishes first)."""
+        with defer_signals():
+            if self._state != "open":
+                return
+            self._state = "rolled back"
+            self._cancelled = True  # queued chunks are not written
             try:
-                shutil.rmtree(self.directory, ignore_errors=True)
+                self._flush()
             finally:
-                self._unregister()
+                try:
+                    shutil.rmtree(self.directory, ignore_errors=True)
+                finally:
+                    self._release_lock()
+                    self._unregister()
 
     def _unregister(self) -> None:
         with _ACTIVE_LOCK:
@@ -967,6 +1315,11 @@ class RunWriter:
     @property
     def n_futures_written(self) -> int:
         return self._n_written
+
+    @property
+    def state(self) -> str:
+        """``"open"``, ``"committed"`` or ``"rolled back"``."""
+        return self._state
 
     def __enter__(self) -> RunWriter:
         return self

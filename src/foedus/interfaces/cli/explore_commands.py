@@ -1,10 +1,21 @@
 """CLI commands of the deep-uncertainty workflow: ``explore``, ``discover``,
 ``sensitivity`` and ``runs``. Registered on the main Typer app by
 :mod:`foedus.interfaces.cli.main`; imports of the heavy machinery happen
-inside the commands."""
+inside the commands.
+
+Stopping: these commands treat SIGTERM like Ctrl-C (SIGINT). Its handler
+raises :class:`Terminated`, a KeyboardInterrupt, in the main thread, so the
+same clean-up runs: a Dask cluster is shut down, the unfinished run's
+directory is removed (the store holds both signals back while it removes
+it, or while a commit makes a run visible), and the command exits with one
+line on stderr and status 143 (130 for Ctrl-C)."""
 
 from __future__ import annotations
 
+import functools
+import signal
+import sys
+import threading
 from pathlib import Path
 from typing import Optional
 
@@ -14,6 +25,58 @@ from foedus.interfaces.cli.main import EXIT_INPUT, _console, _dump, _parameters,
 
 DB_HELP = "Run store (DuckDB file)."
 DEFAULT_DB = Path("foedus-runs.duckdb")
+
+#: A run whose files would take more than this many bytes needs ``--yes``
+#: (or a ``--store-metrics`` subset that brings it under). 1 GB: the eleven
+#: seed packages store about 1.2 GB per million futures, so every run up to
+#: about 800,000 futures (what the scripts, the tests and the documented
+#: examples do) goes through unasked, while one that takes a noticeable share
+#: of a laptop's disk (the 2 M-future run of issue 10 wrote 2.4 GB without a
+#: word) is stated before it starts.
+CONFIRM_STORE_BYTES = 1_000_000_000
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt so
+    that the same clean-up runs."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    # once: a second SIGTERM must not cut the clean-up short (SIGKILL still can)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated()
+
+
+def stops_cleanly(fn):
+    """Run a command with SIGTERM handled like Ctrl-C: clean-up runs, one
+    line on stderr (with the notes the command added to the exception),
+    exit status 143 for SIGTERM and 130 for Ctrl-C."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        previous = None
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        try:
+            return fn(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            term = isinstance(exc, Terminated)
+            notes = "; ".join(getattr(exc, "__notes__", ()))
+            _console(stderr=True).print(("terminated (SIGTERM)" if term else "interrupted") + (f": {notes}" if notes else ""), markup=False)
+            raise typer.Exit(EXIT_TERMINATED if term else EXIT_INTERRUPTED) from None
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    return wrapper
+
+
+def _tell(message: str) -> None:
+    """Waiting for the store: say so on stderr."""
+    _console(stderr=True).print(message, markup=False)
 
 
 def _thresholds(items, metrics):
@@ -57,8 +120,67 @@ def _progress(total: int, label: str):
     )
 
 
+def _stored_metrics(items: list[str] | None, thresholds) -> list[str] | None:
+    """``--store-metrics`` (repeatable, comma-separated) checked against the
+    metric catalogue, plus the threshold metrics (discover needs them); None
+    keeps every stored metric."""
+    if not items:
+        return None
+    import difflib
+
+    from foedus.domain.errors import InputError, Problem
+    from foedus.exploration.explore import STORED_METRICS
+
+    names = [n.strip() for item in items for n in item.split(",") if n.strip()]
+    problems = []
+    for n in names:
+        if n not in STORED_METRICS:
+            near = difflib.get_close_matches(n, STORED_METRICS, n=3)
+            problems.append(Problem(n, "a stored metric" + (f"; did you mean {', '.join(near)}?" if near else f" (one of {', '.join(STORED_METRICS)})")))
+    if problems or not names:
+        raise InputError("--store-metrics", problems or [Problem("(empty)", f"metric names, e.g. attack_probability (one of {', '.join(STORED_METRICS)})")])
+    return [m for m in STORED_METRICS if m in set(names) | {t.metric for t in thresholds}]
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
+
+
+def _check_size(spec, db: Path, yes: bool, thresholds) -> None:
+    """Refuse (or, on a terminal, ask about) a run whose files would exceed
+    CONFIRM_STORE_BYTES, unless ``--yes``."""
+    from foedus.exploration.explore import stored_size, stored_size_bound
+
+    if yes or stored_size_bound(spec) <= CONFIRM_STORE_BYTES:
+        return
+    estimate, cost = stored_size(spec)
+    if estimate <= CONFIRM_STORE_BYTES:
+        return
+    from foedus.domain.errors import InputError, Problem
+
+    P, M, d = spec.levers.n_packages, len(spec.metrics), spec.design.d
+    runs_dir = db.with_name(db.name + ".runs")
+    what = (f"about {_gb(estimate)} in {runs_dir}/ ({spec.n:,} futures x {P} packages x {M} metrics, "
+            f"and {d} inputs per future, at the bytes per value measured on a sample)")
+    minimal = [m for m in spec.metrics if m in {t.metric for t in thresholds}]
+    if len(minimal) < M:
+        smaller = cost.estimate(spec.n, P, spec.n_blocks, minimal)
+        fewer = f"store fewer metrics with --store-metrics (the threshold metrics alone, {', '.join(minimal)}: about {_gb(smaller)})"
+    else:
+        fewer = "store fewer metrics with --store-metrics (this run already stores only its threshold metrics) or explore fewer futures"
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        if typer.confirm(f"This run would store {what}. Store it?", default=False, err=True):
+            return
+    raise InputError("explore", [Problem(
+        "stored size",
+        f"this run would store {what}, more than the {_gb(CONFIRM_STORE_BYTES)} stored without confirmation: "
+        f"add --yes to store it, or {fewer}",
+    )])
+
+
 @app.command()
 @handles_input_errors
+@stops_cleanly
 def explore(
     files: list[Path] = typer.Argument(..., help="Package files."),
     futures: int = typer.Option(10_000, "--futures", "-n", min=1, max=2_000_000_000, help="Number of futures to sample."),
@@ -74,13 +196,15 @@ def explore(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256, help="Start a local Dask cluster with N worker processes."),
     block: int = typer.Option(65536, "--block", min=256, max=1_048_576, help="Futures per block (part of the design: changes the LHS)."),
+    store_metrics: Optional[list[str]] = typer.Option(None, "--store-metrics", help="Store only these metrics (comma-separated or repeated; the threshold metrics are always stored). Default: all 13."),
+    yes: bool = typer.Option(False, "--yes", "-y", help=f"Store the run even if its files would exceed {CONFIRM_STORE_BYTES / 1e9:g} GB (the size is estimated before the run)."),
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Sample futures, evaluate every package in each, store the run and print robustness."""
     from foedus import __version__
     from foedus.data.loaders import load_countries, load_packages, package_hash
     from foedus.data.parameter_set import parse_ranges
-    from foedus.exploration.explore import STORED_METRICS, make_spec, run_exploration, store_percentiles
+    from foedus.exploration.explore import STORED_METRICS, make_spec, run_exploration, store_percentiles, with_metrics
     from foedus.exploration.futures import SAMPLERS
     from foedus.storage.store import RunStore
 
@@ -102,7 +226,11 @@ def explore(
         ps = ps.with_fixed(fix)
     pkgs = load_packages(files, countries)
     ths = _thresholds(threshold, STORED_METRICS)
+    stored = _stored_metrics(store_metrics, ths)
     spec = make_spec(pkgs, ps, countries, futures, seed, sampler, horizon, block)
+    if stored is not None:
+        spec = with_metrics(spec, stored)
+    _check_size(spec, db, yes, ths)
     meta = {
         "packages": [{"id": p.id, "sha256": package_hash(f), "title": p.title} for p, f in zip(pkgs, files)],
         "overrides": dict(ps.overrides),
@@ -114,17 +242,26 @@ def explore(
         "thresholds": [str(t) for t in ths],
         "extra": {"foedus_version": __version__, "design": spec.design.to_json(), "ranges": {k: [r.low, r.high] for k, r in ps.ranges.items()}, "fixed": sorted(ps.fixed)},
     }
-    with RunStore(db) as store:
-        with store.begin_run(meta, list(spec.design.names), list(STORED_METRICS), [p.id for p in pkgs]) as writer:
-            with _progress(futures, "exploring") as prog:
-                task = prog.add_task("futures", total=futures)
-                res = run_exploration(spec, [p.id for p in pkgs], ths, writer=writer, scheduler=scheduler, workers=workers, progress=lambda m: prog.advance(task, m))
-            run_id = writer.commit({"robustness": res.robustness, "seconds": res.seconds})
-        pct = store_percentiles(store, run_id, ["attack_probability", "total_cost_usd_per_year", "approval_probability", "escalation_risk"])
+    writer = None
+    try:
+        with RunStore(db, on_wait=_tell) as store:
+            with store.begin_run(meta, list(spec.design.names), list(spec.metrics), [p.id for p in pkgs]) as writer:
+                with _progress(futures, "exploring") as prog:
+                    task = prog.add_task("futures", total=futures)
+                    res = run_exploration(spec, [p.id for p in pkgs], ths, writer=writer, scheduler=scheduler, workers=workers, progress=lambda m: prog.advance(task, m))
+                run_id = writer.commit({"robustness": res.robustness, "seconds": res.seconds})
+            stored_bytes = sum(f.stat().st_size for f in store.run_files(run_id))
+            pct = store_percentiles(store, run_id, ["attack_probability", "total_cost_usd_per_year", "approval_probability", "escalation_risk"])
+    except KeyboardInterrupt as exc:
+        if writer is not None and writer.state == "committed":
+            exc.add_note(f"run {writer.run_id} was stored complete in {db} just before")
+        else:
+            exc.add_note(f"the unfinished run was discarded; {db} holds its complete runs only, as before")
+        raise
     for rec in res.robustness:
         rec["percentiles"] = pct.get(rec["id"], {})
     rate = futures * len(pkgs) / max(res.seconds, 1e-9)
-    out = {"run_id": run_id, "db": str(db), "n_futures": futures, "seed": seed, "sampler": sampler, "thresholds": [str(t) for t in ths], "seconds": res.seconds, "package_futures_per_second": rate, "robustness": res.robustness}
+    out = {"run_id": run_id, "db": str(db), "n_futures": futures, "seed": seed, "sampler": sampler, "thresholds": [str(t) for t in ths], "stored_metrics": list(spec.metrics), "stored_bytes": stored_bytes, "seconds": res.seconds, "package_futures_per_second": rate, "robustness": res.robustness}
     if as_json:
         _dump(out)
         return
@@ -176,6 +313,7 @@ def _print_robustness(out: dict) -> None:
 
 @app.command()
 @handles_input_errors
+@stops_cleanly
 def discover(
     run: str = typer.Argument(..., help="Run id (foedus runs list)."),
     package: str = typer.Option(..., "--package", "-p", help="Package id in the run."),
@@ -190,12 +328,16 @@ def discover(
     from foedus.exploration.explore import STORED_METRICS
     from foedus.storage.store import RunStore
 
-    with RunStore(db, read_only=True) as store:
+    with RunStore(db, read_only=True, on_wait=_tell) as store:
         meta = store.get_run(run)
         ids = [p["id"] for p in meta["packages"]]
         if package not in ids:
             raise InputError(str(db), [Problem("--package", f"one of the run's packages ({', '.join(ids)}), got '{package}'")])
         ths = _thresholds(threshold or meta.get("thresholds"), STORED_METRICS)
+        kept = meta.get("metric_names") or []
+        missing = [t.metric for t in ths if t.metric not in kept]
+        if missing:  # a run explored with --store-metrics
+            raise InputError("--threshold", [Problem(m, f"not stored in run {run} (it stores {', '.join(kept)})") for m in dict.fromkeys(missing)])
         box, n_fail, n = stored_failure_box(store, run, package, ths, density=density)
     out = {"run_id": run, "package": package, "thresholds": [str(t) for t in ths], "n_futures": n, "failures": n_fail, "failure_share": n_fail / max(n, 1)}
     if box is not None:
@@ -230,6 +372,7 @@ def discover(
 
 @app.command()
 @handles_input_errors
+@stops_cleanly
 def sensitivity(
     package: Path = typer.Argument(..., help="A package file."),
     metric: list[str] = typer.Option(["attack_probability"], "--metric", "-m", help="Metric(s) to analyse (repeatable)."),
@@ -277,6 +420,7 @@ def sensitivity(
 
 @runs_app.command("list")
 @handles_input_errors
+@stops_cleanly
 def runs_list(db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP), as_json: bool = typer.Option(False, "--json")):
     """Stored runs, newest last."""
     from foedus.storage.store import RunStore
@@ -284,7 +428,7 @@ def runs_list(db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP), as_json
     if not db.exists():
         runs = []
     else:
-        with RunStore(db, read_only=True) as store:
+        with RunStore(db, read_only=True, on_wait=_tell) as store:
             runs = store.list_runs()
     if as_json:
         _dump({"runs": runs})
@@ -301,12 +445,13 @@ def runs_list(db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP), as_json
 
 @runs_app.command("show")
 @handles_input_errors
+@stops_cleanly
 def runs_show(run: str, db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP), as_json: bool = typer.Option(False, "--json")):
     """One run's metadata and robustness summary."""
     from foedus.exploration.explore import store_percentiles
     from foedus.storage.store import RunStore
 
-    with RunStore(db, read_only=True) as store:
+    with RunStore(db, read_only=True, on_wait=_tell) as store:
         meta = store.get_run(run)
         meta["results_sha256"] = store.results_hash(run)
         pct = store_percentiles(store, run, ["attack_probability", "total_cost_usd_per_year", "approval_probability", "escalation_risk"])
@@ -323,6 +468,7 @@ def runs_show(run: str, db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP
 
 @runs_app.command("export")
 @handles_input_errors
+@stops_cleanly
 def runs_export(
     run: str,
     out: Path = typer.Option(Path("."), "--out", "-o", help="Directory to write into."),
@@ -336,7 +482,7 @@ def runs_export(
 
     if parquet == csv:
         raise InputError("runs export", [Problem("format", "exactly one of --parquet or --csv")])
-    with RunStore(db, read_only=True) as store:
+    with RunStore(db, read_only=True, on_wait=_tell) as store:
         files = store.export(run, out, "parquet" if parquet else "csv")
     for f in files:
         _console().print(str(f))
@@ -344,11 +490,12 @@ def runs_export(
 
 @runs_app.command("delete")
 @handles_input_errors
+@stops_cleanly
 def runs_delete(run: str, db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP)):
     """Delete a stored run."""
     from foedus.storage.store import RunStore
 
-    with RunStore(db) as store:
+    with RunStore(db, on_wait=_tell) as store:
         store.delete_run(run)
     _console().print(f"deleted {run}")
 
