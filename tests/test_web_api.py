@@ -531,7 +531,7 @@ def test_cli_serve_starts_uvicorn_on_localhost(tmp_path):
         port = s.getsockname()[1]
     exe = Path(sys.executable).with_name("foedus")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "foedus.interfaces.cli.main"]
-    proc = subprocess.Popen(cmd + ["serve", "--port", str(port), "--scenarios", str(SCEN), "--log-level", "warning"],
+    proc = subprocess.Popen(cmd + ["serve", "--port", str(port), "--scenarios", str(SCEN), "--log-level", "warning", "--workers", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
         for _ in range(300):

@@ -50,10 +50,12 @@ class Served:
 
 @contextlib.contextmanager
 def serve(*args: str, cwd: Path, env: dict | None = None, timeout: float = 90):
-    """``foedus serve --port P --scenarios SCEN --log-level warning ARGS``,
+    """``foedus serve --port P --scenarios SCEN --log-level warning [--workers 0] ARGS``,
     stopped with SIGTERM on exit; yields a :class:`Served` once it answers."""
     port = free_port()
-    cmd = foedus_cmd() + ["serve", "--port", str(port), "--scenarios", str(SCEN), "--log-level", "warning", *args]
+    # one process unless the test is about the compute pool: the tests share two cores
+    workers = [] if "--workers" in args else ["--workers", "0"]
+    cmd = foedus_cmd() + ["serve", "--port", str(port), "--scenarios", str(SCEN), "--log-level", "warning", *workers, *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
                             env={**os.environ, "COLUMNS": "300", **(env or {})})
     served = Served(f"http://127.0.0.1:{port}", port, proc)

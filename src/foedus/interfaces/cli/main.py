@@ -432,6 +432,8 @@ def serve(
     allowed_host: Optional[list[str]] = typer.Option(None, "--allowed-host",
                                                      help="Another name the server is reached under, accepted in the Host header (repeatable; '*' turns the check off, e.g. behind a proxy that checks it)."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level: critical, error, warning, info, debug."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=0, max=64,
+                                          help="Processes for comparisons and explorations (default: one per core; 0: in the server process)."),
 ):
     """Serve the web app: sliders, side-by-side comparison, charts, sources (see docs/web.md)."""
     if scenarios is not None and not scenarios.is_dir():
@@ -491,7 +493,7 @@ def serve(
         err.print(f"Host names accepted: {names}, or the IP address a request arrives on; add others with --allowed-host NAME", markup=False)
         err.print("no TLS: the token and every figure cross the network in clear; use a network you trust, or an HTTPS proxy in front",
                   markup=False)
-    run(host=host, port=port, scenarios=folder, log_level=log_level, workspace=ws, security=security)
+    run(host=host, port=port, scenarios=folder, log_level=log_level, workspace=ws, security=security, workers=workers)
 
 
 def escape_markup(text: str) -> str:

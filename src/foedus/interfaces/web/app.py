@@ -26,7 +26,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from foedus.domain.errors import InputError, Problem
@@ -43,6 +43,8 @@ from foedus.interfaces.web.service import (
     Workspace,
     metric_info,
 )
+from foedus.interfaces.web.pool import ComputePool
+from foedus.interfaces.web.responses import ResponseCache, canonical
 from foedus.interfaces.web.security import Guard, RedactTokens, Security
 
 STATIC = Path(__file__).parent / "static"
@@ -159,17 +161,30 @@ def _loc(loc) -> str:
 
 
 def create_app(scenarios: Path | str | None = None, workspace: Workspace | None = None, warm: bool = True,
-               security: Security | None = None) -> FastAPI:
+               security: Security | None = None, pool: ComputePool | None = None) -> FastAPI:
     """Build the app. ``scenarios``: folder of package files on offer;
     ``warm``: run the exploration path once in the background;
     ``security``: who may ask what (default: loopback-only serving, with
-    the Host header checked, no token and no rate limits)."""
+    the Host header checked, no token and no rate limits); ``pool``: worker
+    processes for comparisons and explorations (default: computed in this
+    process)."""
     import threading
 
     ws = workspace or Workspace(scenarios if scenarios is not None else default_scenarios())
     security = security or Security.local()
+    warmed = threading.Event()
     if warm:
-        threading.Thread(target=ws.warm, name="foedus-warm", daemon=True).start()
+        def warm_up() -> None:
+            try:
+                ws.warm()
+                if pool is not None:
+                    pool.warm()
+            finally:
+                warmed.set()
+
+        threading.Thread(target=warm_up, name="foedus-warm", daemon=True).start()
+    else:
+        warmed.set()
     app = FastAPI(
         title="foedus",
         summary="Design, cost and stress-test security guarantees (reference case: Ukraine after a ceasefire).",
@@ -181,6 +196,7 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
     )
     app.state.workspace = ws
     app.state.security = security
+    app.state.pool = pool
 
     # -- errors ------------------------------------------------------------------
     @app.exception_handler(RequestValidationError)
@@ -252,14 +268,47 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
     # -- API -------------------------------------------------------------------
     @app.get("/api/health", tags=["meta"])
     def health() -> dict:
-        return {"status": "ok", "packages": len(ws.all_entries()), "scenario_problems": ws.problems,
+        return {"status": "ok", "warm": warmed.is_set(), "packages": len(ws.all_entries()), "scenario_problems": ws.problems,
                 "uploads": {"count": len(ws.uploads), "max": ws.max_uploads, "saved_in": str(ws.store.folder) if ws.store else None},
                 "upload_problems": ws.upload_problems}
+
+    responses = ResponseCache()
+    app.state.responses = responses
+
+    def _digests(ids) -> tuple:
+        """Content digest of each named package (unknown ids pass through:
+        the computation reports them and errors are never kept)."""
+        out = []
+        for pid in ids:
+            e = ws.shipped.get(pid) or ws.uploads.get(pid)
+            out.append((pid, e.digest if e is not None else None))
+        return tuple(out)
+
+    def _cached(route: str, body, compute, pooled: tuple | None = None) -> Response:
+        """The finished bytes of a read-only request: kept per request body
+        and package contents, computed once while in flight (in a worker
+        process when there is a pool and the request is ``pooled``: the
+        workspace method and its arguments)."""
+        if isinstance(body, (Scenario, ExploreRequest)):
+            key = (route, canonical(body.model_dump(mode="json")), _digests(body.packages))
+        else:
+            key = (route, canonical(body), _digests(e.package.id for e in ws.all_entries()))
+
+        def finish() -> bytes:
+            if pool is not None and pooled is not None:
+                uploads = {pid: ws.uploads[pid].text for pid in body.packages if pid in ws.uploads}
+                return pool.run(pooled[0], uploads, pooled[1])
+            return FastJSON(compute()).body
+
+        return Response(responses.get(key, finish), media_type="application/json")
 
     @app.get("/api/meta", tags=["meta"])
     def meta() -> dict:
         """What the page needs to draw its controls: metrics with labels,
         vocabularies, assumption sliders, bounds."""
+        return _cached("meta", None, _meta)
+
+    def _meta() -> dict:
         from foedus.data.vintage import vintage
         from foedus.domain.vocabulary import Kind, LegalForm, Posture
         from foedus.exploration.robustness import DEFAULT_THRESHOLDS
@@ -287,7 +336,7 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
     @app.get("/api/packages", tags=["packages"])
     def packages() -> dict:
         """Packages on offer: the shipped scenarios and uploads."""
-        return {"packages": [ws.summary(e) for e in ws.all_entries()]}
+        return _cached("packages", None, lambda: {"packages": [ws.summary(e) for e in ws.all_entries()]})
 
     @app.post("/api/packages", tags=["packages"], status_code=201)
     def upload(body: Upload) -> dict:
@@ -326,7 +375,7 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
     def parameters() -> dict:
         """Every parameter: value, unit, year, range, description, sources and
         basis (evidence, calibrated, judgement), with the count per basis."""
-        return FastJSON({"parameters": ws.parameter_list(), "basis_counts": ws.basis_counts()})
+        return _cached("parameters", None, lambda: {"parameters": ws.parameter_list(), "basis_counts": ws.basis_counts()})
 
     @app.get("/api/parameters/{name}", tags=["parameters"])
     def parameter(name: str) -> dict:
@@ -344,14 +393,16 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
     def compare(body: Scenario) -> dict:
         """Baseline (shipped packages, default parameters) and current (lever
         edits and overrides) at the central values, side by side."""
-        return FastJSON(ws.compare(body.packages, body.overrides, body.edit_dicts(), body.horizon))
+        args = (body.packages, body.overrides, body.edit_dicts(), body.horizon)
+        return _cached("compare", body, lambda: ws.compare(*args), ("compare", args))
 
     @app.post("/api/explore", tags=["assessment"])
     def explore(body: ExploreRequest) -> dict:
         """Robustness across sampled futures (satisficing, regret, percentiles)
         and, for ``focus``, the PRIM box of futures where it fails."""
-        return FastJSON(ws.explore(body.packages, body.overrides, body.edit_dicts(), body.horizon, body.n_futures, body.seed,
-                                   body.sampler, body.thresholds, body.focus, body.baseline))
+        args = (body.packages, body.overrides, body.edit_dicts(), body.horizon, body.n_futures, body.seed, body.sampler, body.thresholds,
+                body.focus, body.baseline)
+        return _cached("explore", body, lambda: ws.explore(*args), ("explore", args))
 
     @app.post("/api/discover", tags=["assessment"])
     def discover(body: ExploreRequest) -> dict:
@@ -359,8 +410,9 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         /api/explore with the same settings: the futures are cached)."""
         if body.focus is None:
             raise InputError("discover", [Problem("focus", "the id of the package whose failures to explain")])
-        return FastJSON(ws.discover(body.packages, body.focus, body.overrides, body.edit_dicts(), body.horizon, body.n_futures, body.seed,
-                                    body.sampler, body.thresholds))
+        args = (body.packages, body.focus, body.overrides, body.edit_dicts(), body.horizon, body.n_futures, body.seed, body.sampler,
+                body.thresholds)
+        return _cached("discover", body, lambda: ws.discover(*args), ("discover", args))
 
     @app.post("/api/report", tags=["assessment"], response_class=HTMLResponse)
     def report(body: ReportRequest) -> HTMLResponse:
@@ -379,10 +431,18 @@ def _known(ws: Workspace, pid: str) -> None:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, scenarios: Path | None = None, log_level: str = "info", *,
-          workspace: Workspace | None = None, security: Security | None = None) -> None:
+          workspace: Workspace | None = None, security: Security | None = None, workers: int | None = None) -> None:
+    """Serve the app with uvicorn. ``workers``: processes for comparisons
+    and explorations (default: one per core; 0: compute in the server
+    process)."""
     import uvicorn
 
-    app = create_app(scenarios, workspace=workspace, security=security or Security.local(host))
+    from foedus.interfaces.web.pool import default_workers
+
+    n = default_workers() if workers is None else workers
+    ws = workspace or Workspace(scenarios if scenarios is not None else default_scenarios())
+    pool = ComputePool(ws.scenarios, n) if n > 0 else None
+    app = create_app(workspace=ws, security=security or Security.local(host), pool=pool)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level)  # sets up uvicorn's loggers
     logging.getLogger("uvicorn.access").addFilter(RedactTokens())
     server = uvicorn.Server(config)
@@ -390,6 +450,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, scenarios: Path | None = No
         server.run()
     except KeyboardInterrupt:  # pragma: no cover - Ctrl-C during start-up
         pass
+    finally:
+        if pool is not None:
+            pool.close()
     if not server.started:  # e.g. the port is taken; uvicorn has logged why
         raise SystemExit(3)
 

@@ -781,6 +781,9 @@ class Refused(Exception):
         super().__init__(message)
         self.status = status
 
+    def __reduce__(self):  # crosses the compute pool's process boundary intact
+        return (Refused, (self.status, str(self)))
+
 
 def _prim(inputs, fails, names):
     """PRIM on the futures where the package misses a threshold (the same

@@ -1,0 +1,93 @@
+"""Finished responses of the expensive read-only requests, kept as bytes, and
+identical requests in flight answered by one computation.
+
+Why: under load the page's requests repeat (a slider has eleven positions;
+many people open the same page), and a comparison of eleven packages is
+about a megabyte of JSON that takes 30 ms to assemble even when every
+number is cached. Results are deterministic (seeded futures), so a request
+with the same body, for the same package files, gets the same bytes. The
+key names the route, the request body in canonical form and the content
+digest of every package it names, so an upload that replaces a package
+never meets a stale answer. Errors are not kept: the next request computes
+again.
+
+Hand-written because it has to be both a bounded LRU of bytes and a
+"single flight" for requests in progress (``functools.lru_cache`` does
+neither across threads). Thread-safe: FastAPI runs these endpoints in its
+thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future
+from typing import Callable, Hashable
+
+#: Bytes of finished responses kept. A comparison of the eleven seed
+#: packages is about 0.9 MB, an exploration about 50 KB: this holds a few
+#: hundred distinct answers, far more than a slider's positions, in a
+#: bounded share of the server's memory.
+MAX_BYTES = 256 * 1024 * 1024
+
+
+def canonical(body) -> str:
+    """A request body as canonical JSON (sorted keys), for cache keys."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class ResponseCache:
+    """``get(key, compute)``: the bytes for ``key``, computed at most once
+    while it is in flight, kept (LRU) within ``max_bytes``."""
+
+    def __init__(self, max_bytes: int = MAX_BYTES):
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._done: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._running: dict[Hashable, Future] = {}
+        self._size = 0
+        self.hits = self.misses = self.joined = 0
+
+    def get(self, key: Hashable, compute: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            hit = self._done.get(key)
+            if hit is not None:
+                self._done.move_to_end(key)
+                self.hits += 1
+                return hit
+            fut = self._running.get(key)
+            owner = fut is None
+            if owner:
+                fut = self._running[key] = Future()
+                self.misses += 1
+            else:
+                self.joined += 1
+        if not owner:
+            return fut.result()
+        try:
+            value = compute()
+        except BaseException as exc:
+            with self._lock:
+                del self._running[key]
+            fut.set_exception(exc)
+            raise
+        with self._lock:
+            del self._running[key]
+            if len(value) <= self.max_bytes:
+                self._done[key] = value
+                self._size += len(value)
+                while self._size > self.max_bytes:
+                    _, old = self._done.popitem(last=False)
+                    self._size -= len(old)
+        fut.set_result(value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._done.clear()
+            self._size = 0
+
+    def stats(self) -> dict:
+        with self._lock:
+            return {"entries": len(self._done), "bytes": self._size, "hits": self.hits, "misses": self.misses, "joined": self.joined}
