@@ -336,3 +336,20 @@ def test_failure_box_on_an_in_memory_exploration(memory_run) -> None:
     assert found >= 2
     with pytest.raises(KeyError, match="no package 'nope'"):
         failure_box(res, "nope")
+
+
+def test_thresholds_name_metrics_by_key_or_by_label_and_suggest_both():
+    """Issue 9: the page shows labels ("Kyiv accepts"), and the threshold
+    field rejected them with a suggestion of unrelated keys."""
+    from foedus.domain.errors import InputError
+    from foedus.domain.metrics import STORED_METRICS
+    from foedus.exploration.robustness import parse_threshold
+
+    assert str(parse_threshold("Attack within horizon <= 10%", STORED_METRICS)) == "attack_probability<=0.1"
+    assert str(parse_threshold("approved and in force>=0.3", STORED_METRICS)) == "approval_probability>=0.3"
+    with pytest.raises(InputError) as e:
+        parse_threshold("Kyiv accepts>=0.5", STORED_METRICS)
+    assert "'Kyiv accepts' (kyiv_acceptance) is not kept by explorations" in str(e.value)
+    with pytest.raises(InputError) as e:
+        parse_threshold("Aproved and in force>=0.3", STORED_METRICS)
+    assert "did you mean approval_probability (Approved and in force)?" in str(e.value)

@@ -111,7 +111,8 @@ def central():
 def test_report_summary_shows_ranges_beside_central_values(report, central):
     import html as H
 
-    from foedus.interfaces.formatting import SUMMARY_METRICS, fmt, fmt_range
+    from foedus.domain.metrics import SUMMARY_METRICS
+    from foedus.interfaces.formatting import fmt, fmt_range
 
     table = _section(report, "summary").split("</table>")[0]
     rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1])

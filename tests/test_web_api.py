@@ -24,7 +24,8 @@ from foedus.exploration.compare import comparison
 from foedus.interfaces.formatting import fmt, fmt_range, number
 from foedus.interfaces.web.app import create_app
 from foedus.interfaces.web.edits import apply_edits
-from foedus.interfaces.web.service import MAX_FUTURES, MAX_PACKAGES, TABLE_METRICS, Workspace
+from foedus.domain.metrics import TABLE_METRICS
+from foedus.interfaces.web.service import MAX_FUTURES, MAX_PACKAGES, Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 SCEN = ROOT / "scenarios"

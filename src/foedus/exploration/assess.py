@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from foedus.domain.metrics import CONTRACT_METRICS, ELEMENT_METRICS, GUARANTOR_METRICS, LOWER_IS_BETTER, PACKAGE_METRICS  # noqa: F401 (re-exported)
 from foedus.models.approval import approval, guarantor_approval, own_approval, survival, weights as approval_weights
 from foedus.models.combat import combat
 from foedus.models.costs import costs, element_costs, package_costs
@@ -25,62 +26,6 @@ from foedus.models.humanitarian import humanitarian
 from foedus.models.inputs import Inputs
 from foedus.models.levers import Levers
 from foedus.models.sums import Probabilities
-
-
-#: The package-level metrics of the JSON contract, first, then the extras.
-CONTRACT_METRICS = (
-    "attack_probability",
-    "defence_holds_probability",
-    "approval_probability",
-    "escalation_risk",
-    "adversary_acceptance",
-    "humanitarian_coverage",
-    "total_cost_usd_per_year",
-)
-PACKAGE_METRICS = CONTRACT_METRICS + (
-    "max_cost_pct_gdp",
-    "troops_deployed",
-    "troops_required_pool",
-    "guarantors_short",
-    "expected_casualties",
-    "casualties_if_war",
-    "air_defence_coverage",
-    "annual_attack_probability",
-    "defender_strength",
-    "ratification_probability",
-    "kyiv_acceptance",
-    "in_force_share",
-    "incident_probability",
-)
-GUARANTOR_METRICS = (
-    "credibility",
-    "delivery",
-    "approval",
-    "cost_usd_per_year",
-    "cost_pct_gdp",
-    "total_defence_pct_gdp",
-    "headroom_core_2014",
-    "headroom_core_2035",
-    "headroom_total_2035",
-    "burden_share",
-    "gdp_share",
-    "troops_deployed",
-    "troops_required_pool",
-    "troops_available",
-    "capacity_ratio",
-    "shortfall",
-    "cost_raise_usd_per_year",
-)
-
-#: Metrics where lower is better (used by robustness and regret).
-LOWER_IS_BETTER = frozenset(
-    {"attack_probability", "escalation_risk", "total_cost_usd_per_year", "max_cost_pct_gdp", "expected_casualties",
-     "casualties_if_war", "troops_required_pool", "guarantors_short", "annual_attack_probability", "incident_probability"}
-)
-
-
-#: Per-element detail (one legal instrument of one guarantor).
-ELEMENT_METRICS = ("credibility", "delivery", "approval", "survival", "cost_usd_per_year", "weight")
 
 
 @dataclass

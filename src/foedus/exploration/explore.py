@@ -19,21 +19,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from foedus.exploration.assess import CONTRACT_METRICS, evaluate
+from foedus.domain.metrics import STORED_METRICS  # noqa: F401 (stored per package and future in a run)
+from foedus.exploration.assess import evaluate
 from foedus.exploration.futures import DEFAULT_BLOCK, Design
 from foedus.exploration.robustness import PERCENTILES, RobustnessAccumulator, Threshold, percentiles
 from foedus.models.inputs import Inputs
 from foedus.models.levers import Levers
-
-#: Metrics stored per (package, future) in a run.
-STORED_METRICS = CONTRACT_METRICS + (
-    "max_cost_pct_gdp",
-    "expected_casualties",
-    "troops_required_pool",
-    "guarantors_short",
-    "air_defence_coverage",
-    "annual_attack_probability",
-)
 
 
 @dataclass

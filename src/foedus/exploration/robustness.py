@@ -20,7 +20,7 @@ import numpy as np
 
 from foedus.domain.errors import InputError, Problem
 
-_RE = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*(%?)\s*$")
+_RE = re.compile(r"^\s*([^<>=]+?)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*(%?)\s*$")
 
 #: Defaults when the user gives none: renewed war no likelier than 10% over
 #: the horizon, no guarantor paying more than 1% of its GDP a year, and at
@@ -53,16 +53,28 @@ class Threshold:
 
 
 def parse_threshold(text: str, metrics=None, source: str = "--threshold") -> Threshold:
-    """Parse ``attack_probability<=0.1`` (``10%`` is accepted and means 0.1)."""
+    """Parse ``attack_probability<=0.1`` (``10%`` is accepted and means 0.1).
+    The metric may be named by its key or by the label people see ("Attack
+    within horizon<=10%"). Suggestions for an unknown name come from the
+    keys and labels of ``metrics`` (those a run stores, by default all)."""
+    from foedus.domain.metrics import PACKAGE_METRICS, find, metric
+
     m = _RE.match(text)
     if not m:
         raise InputError(source, [Problem(text, "METRIC<=VALUE or METRIC>=VALUE, e.g. attack_probability<=0.1")])
     name, op, value, pct = m.groups()
-    if metrics is not None and name not in metrics:
+    usable = tuple(metrics) if metrics is not None else PACKAGE_METRICS
+    key = find(name, usable)
+    if key is None:
         import difflib
 
-        near = difflib.get_close_matches(name, list(metrics), n=3)
-        raise InputError(source, [Problem(name, "a package metric" + (f"; did you mean {', '.join(near)}?" if near else f" ({', '.join(metrics)})"))])
+        words = {k: k for k in usable} | {metric(k).label.lower(): k for k in usable}
+        near = list(dict.fromkeys(words[w] for w in difflib.get_close_matches(name.strip().lower(), list(words), n=3, cutoff=0.5)))
+        known = find(name, PACKAGE_METRICS)
+        why = f"; '{metric(known).label}' ({known}) is not kept by explorations" if known else ""
+        hint = f"; did you mean {', '.join(f'{k} ({metric(k).label})' for k in near)}?" if near else f" ({', '.join(usable)})"
+        raise InputError(source, [Problem(name.strip(), "a package metric, by key or label" + why + hint)])
+    name = key
     try:
         v = float(value)
     except ValueError:

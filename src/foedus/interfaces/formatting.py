@@ -1,8 +1,9 @@
 """Human formatting of metric values, shared by the CLI, web app and report.
 
-Each metric has a kind (probability, USD per year, share of GDP, persons,
-count) that decides how it is shown: probabilities and shares as %, money
-in billions, persons with thousands separators.
+Each metric's kind (probability, USD per year, share of GDP, persons,
+count; from the catalogue, :mod:`foedus.domain.metrics`) decides how it is
+shown: probabilities and shares as %, money in billions, persons with
+thousands separators.
 """
 
 from __future__ import annotations
@@ -10,70 +11,23 @@ from __future__ import annotations
 import math
 import re
 
-#: The package metrics a summary table shows, in reading order
-#: (deter, hold, human cost, approve, risks, humanitarian, cost, forces).
-SUMMARY_METRICS = (
-    "attack_probability",
-    "defence_holds_probability",
-    "expected_casualties",
-    "approval_probability",
-    "escalation_risk",
-    "adversary_acceptance",
-    "humanitarian_coverage",
-    "air_defence_coverage",
-    "total_cost_usd_per_year",
-    "max_cost_pct_gdp",
-    "troops_deployed",
-    "troops_required_pool",
-    "guarantors_short",
-)
-
-#: metric -> (label, kind)
-METRIC_INFO: dict[str, tuple[str, str]] = {
-    "attack_probability": ("Attack within horizon", "prob"),
-    "annual_attack_probability": ("Attack per year", "prob"),
-    "defence_holds_probability": ("Defence holds if attacked", "prob"),
-    "approval_probability": ("Approved and in force", "prob"),
-    "ratification_probability": ("All veto players approve", "prob"),
-    "kyiv_acceptance": ("Kyiv accepts", "prob"),
-    "in_force_share": ("Share still in force at horizon", "prob"),
-    "escalation_risk": ("Nuclear-power confrontation", "prob"),
-    "incident_probability": ("Direct clash in peacetime", "prob"),
-    "adversary_acceptance": ("Adversary accepts the deal", "prob"),
-    "humanitarian_coverage": ("Aid needs covered", "prob"),
-    "air_defence_coverage": ("Air-defence needs covered", "prob"),
-    "total_cost_usd_per_year": ("Cost per year", "usd"),
-    "max_cost_pct_gdp": ("Highest guarantor cost", "pct_gdp"),
-    "troops_deployed": ("Personnel deployed", "persons"),
-    "troops_required_pool": ("Pool needed (rotation, enablers)", "persons"),
-    "guarantors_short": ("Guarantors short of troops", "count"),
-    "expected_casualties": ("Expected casualties (risk-weighted)", "persons"),
-    "casualties_if_war": ("Casualties if war resumes", "persons"),
-    "defender_strength": ("Defending troop-equivalents", "persons"),
-    # per guarantor
-    "credibility": ("Credibility", "prob"),
-    "approval": ("Own approvals pass", "prob"),
-    "cost_usd_per_year": ("Cost per year", "usd"),
-    "cost_pct_gdp": ("Cost, % GDP", "pct_gdp"),
-    "total_defence_pct_gdp": ("Defence spending incl. package", "pct_gdp"),
-    "headroom_core_2014": ("Headroom to 2% mark", "pct_gdp_signed"),
-    "headroom_core_2035": ("Headroom to 3.5% mark", "pct_gdp_signed"),
-    "headroom_total_2035": ("Headroom to 5% mark", "pct_gdp_signed"),
-    "burden_share": ("Share of package cost", "prob"),
-    "gdp_share": ("Share of package GDP", "prob"),
-    "troops_available": ("Deployable capacity", "persons"),
-    "capacity_ratio": ("Capacity / pool needed", "ratio"),
-    "shortfall": ("Shortfall", "persons"),
-    "cost_raise_usd_per_year": ("Cost of raising new forces", "usd"),
-}
+from foedus.domain.metrics import metric as _metric
 
 
 def label(metric: str) -> str:
-    return METRIC_INFO.get(metric, (metric.replace("_", " "), ""))[0]
+    """The metric's label in the catalogue (its key, readable, if unknown)."""
+    try:
+        return _metric(metric).label
+    except KeyError:
+        return metric.replace("_", " ")
 
 
 def kind(metric: str) -> str:
-    return METRIC_INFO.get(metric, ("", "num"))[1]
+    """How the metric's values are shown (``num`` if unknown)."""
+    try:
+        return _metric(metric).kind
+    except KeyError:
+        return "num"
 
 
 def fmt(metric: str, value: float | None) -> str:

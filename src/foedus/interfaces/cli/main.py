@@ -16,7 +16,7 @@ from typing import Optional
 
 import typer
 
-from foedus.interfaces.formatting import SUMMARY_METRICS
+from foedus.domain.metrics import SUMMARY_METRICS
 
 app = typer.Typer(
     name="foedus",
@@ -253,9 +253,6 @@ def show(package: Path = typer.Argument(..., help="A package file.")):
 # assessment
 # ---------------------------------------------------------------------------
 
-SUMMARY_ROWS = SUMMARY_METRICS
-
-
 @app.command()
 @handles_input_errors
 def compare(
@@ -304,7 +301,7 @@ def _print_comparison(result: dict, guarantors: bool = False) -> None:
     t.add_column("metric")
     for p in pk:
         t.add_column(p["id"], justify="right")
-    for m in SUMMARY_ROWS:
+    for m in SUMMARY_METRICS:
         cells = []
         for p in pk:
             cell = fmt(m, p["metrics"][m])

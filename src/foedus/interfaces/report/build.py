@@ -26,10 +26,9 @@ import datetime as dt
 import shlex
 from html import escape
 
-from foedus.interfaces.formatting import SUMMARY_METRICS, fmt, fmt_range, label, number
+from foedus.domain.metrics import SUMMARY_METRICS
+from foedus.interfaces.formatting import fmt, fmt_range, label, number
 from foedus.interfaces.report import svg
-
-SUMMARY = SUMMARY_METRICS
 
 #: Sub-model sections: (title, what it answers, package metrics, chart metrics).
 SECTIONS = (
@@ -187,7 +186,7 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
     add('<h2 id="summary">Summary</h2>')
     rng = result.get("ranges")
     rows = []
-    for m in SUMMARY:
+    for m in SUMMARY_METRICS:
         row = [escape(label(m))]
         for i in ids:
             v = escape(fmt(m, cur[i]["metrics"].get(m)))

@@ -30,14 +30,13 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from foedus.domain.errors import InputError, Problem
+from foedus.domain.metrics import CHART_METRICS, TABLE_METRICS
 from foedus.interfaces.web.schemas import ExploreRequest, ExportRequest, ReportRequest, Scenario, Upload
 from foedus.interfaces.web.service import (
     BASIS_TEXT,
-    CHART_METRICS,
     EUROPEAN_WILL,
     MAX_FUTURES,
     MAX_PACKAGES,
-    TABLE_METRICS,
     Busy,
     Refused,
     Workspace,

@@ -38,7 +38,8 @@ from foedus.data.loaders import load_countries, load_package, parse_package
 from foedus.data.parameter_set import ParameterSet
 from foedus.domain.errors import InputError, Problem
 from foedus.domain.package import Package
-from foedus.interfaces.formatting import METRIC_INFO, SUMMARY_METRICS, fmt, fmt_range, label, number
+from foedus.domain.metrics import CATALOGUE, PACKAGE
+from foedus.interfaces.formatting import fmt, fmt_range, label, number
 from foedus.interfaces.web.edits import apply_edit, is_empty, lever_summary
 from foedus.interfaces.web.uploads import UploadStore
 
@@ -68,17 +69,6 @@ ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
 #: The European will sliders moved together by the "European political will" control.
 EUROPEAN_WILL = tuple(n for n, _, g in ASSUMPTIONS if g == "will-eu")
 
-#: Metrics of the side-by-side table, in order.
-TABLE_METRICS = SUMMARY_METRICS[:4] + ("kyiv_acceptance",) + SUMMARY_METRICS[4:]
-#: Metrics charted baseline vs current.
-CHART_METRICS = (
-    "attack_probability",
-    "approval_probability",
-    "escalation_risk",
-    "defence_holds_probability",
-    "total_cost_usd_per_year",
-    "troops_required_pool",
-)
 #: Seed of the default sample of futures behind the ranges of the table
 #: (that of ``foedus compare``; its size is ``compare.RANGE_FUTURES``).
 COMPARE_SEED = 0
@@ -88,13 +78,6 @@ BASIS_TEXT = {
     "calibrated": "calibrated: fitted to published targets (data/calibration.yaml, foedus calibrate)",
     "judgement": "judgement: a modelling judgement; the sources inform it but give no number",
 }
-#: Which direction is better (for arrows and robustness defaults).
-HIGHER_IS_BETTER = frozenset(
-    {"defence_holds_probability", "approval_probability", "ratification_probability", "kyiv_acceptance", "in_force_share",
-     "adversary_acceptance", "humanitarian_coverage", "air_defence_coverage"}
-)
-
-
 def _hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -821,36 +804,10 @@ def _nice_step(lo: float, hi: float) -> float:
     return float(raw)
 
 
-#: Plain-language meaning of the main metrics (shown one click away).
-METRIC_DESCRIPTIONS = {
-    "attack_probability": "Probability that the adversary renews the war within the horizon (deterrence sub-model: expected gains against the credibility-weighted combat power of defenders and guarantors, and escalation costs).",
-    "annual_attack_probability": "The same risk expressed per year.",
-    "defence_holds_probability": "If war resumes, the probability that Ukraine and the guarantors who fight hold the line (combat sub-model, force ratios with a defender advantage).",
-    "expected_casualties": "Casualties if war resumes, weighted by the probability that it does.",
-    "casualties_if_war": "Casualties over the campaign if war resumes.",
-    "approval_probability": "Kyiv's acceptance x collective vetoes (EU, NATO unanimity) x the expected share of the package, by what each guarantor brings, approved by its veto players (Senate, parliaments) and still in force at the horizon.",
-    "ratification_probability": "Probability that every veto player approves the package.",
-    "kyiv_acceptance": "Probability that Ukraine accepts the package (an agreement Kyiv does not accept is unstable).",
-    "in_force_share": "Share of the horizon the commitments are expected to remain in force (revocation hazard by legal form).",
-    "escalation_risk": "Probability of a direct confrontation between nuclear powers over the horizon (posture, rules of engagement, nuclear-state forces in theatre).",
-    "incident_probability": "Probability of a direct clash between guarantor and adversary forces in peacetime.",
-    "adversary_acceptance": "Probability that the adversary accepts a deal with this package rather than rejecting it.",
-    "humanitarian_coverage": "Share of humanitarian and reconstruction financing needs the package credibly covers (funding weighted by each guarantor's credibility).",
-    "air_defence_coverage": "Share of civilian air-defence needs covered by credible air-defence commitments.",
-    "total_cost_usd_per_year": "Annual cost to all guarantors, on top of current defence spending: deployed forces, aircraft, ships, aid, and raising forces a guarantor lacks.",
-    "max_cost_pct_gdp": "The highest annual cost borne by one guarantor, as a share of its GDP.",
-    "troops_deployed": "Personnel the guarantors keep deployed (ground, air and naval crews).",
-    "troops_required_pool": "Personnel that must exist to keep that many deployed: rotation (1:3 rule of thumb) and enablers.",
-    "guarantors_short": "Guarantors whose deployable capacity is below the pool their share needs.",
-    "defender_strength": "Troop-equivalents defending Ukraine in the decisive window, credibility-weighted.",
-}
-
-
 def metric_info() -> dict:
-    from foedus.exploration.assess import LOWER_IS_BETTER
-
-    out = {}
-    for m, (lab, k) in METRIC_INFO.items():
-        direction = 1 if m in HIGHER_IS_BETTER else -1 if m in LOWER_IS_BETTER else 0
-        out[m] = {"label": lab, "kind": k, "direction": direction, "description": METRIC_DESCRIPTIONS.get(m, "")}
+    """Label, kind, direction and description of every metric, from the
+    catalogue (a package metric wins over a guarantor metric of the same key)."""
+    out: dict[str, dict] = {}
+    for m in sorted(CATALOGUE, key=lambda m: m.level != PACKAGE):
+        out.setdefault(m.key, {"label": m.label, "kind": m.kind, "direction": m.direction, "description": m.description})
     return out
