@@ -34,17 +34,28 @@ def failures(metrics: dict[str, np.ndarray], thresholds: Sequence[Threshold]) ->
     return ~ok
 
 
-def failure_box(res, package_id: str, thresholds: Sequence[Threshold] | None = None, *, density: float = 0.8) -> PrimResult:
+#: Share of failing futures a box must hold to count as explaining them.
+DENSITY = 0.8
+
+
+def explain(X: np.ndarray, y: np.ndarray, names: Sequence[str], density: float = DENSITY) -> PrimResult:
+    """The one PRIM set-up and read-out every interface uses: PRIM's
+    trajectory, with the earliest box reaching ``density`` chosen and pruned
+    for people (see the module docstring)."""
+    return readable(X, y, names, find_box(X, y, names, threshold=density), density)
+
+
+def failure_box(res, package_id: str, thresholds: Sequence[Threshold] | None = None, *, density: float = DENSITY) -> PrimResult:
     """PRIM box of an in-memory :class:`~foedus.exploration.explore.ExploreResult`."""
     if package_id not in res.package_ids:
         raise KeyError(f"no package '{package_id}' in this exploration ({', '.join(res.package_ids)})")
     i = res.package_ids.index(package_id)
     th = list(thresholds) if thresholds is not None else res.thresholds
     y = failures({m: a[i] for m, a in res.metrics.items()}, th)
-    return readable(res.inputs, y, res.input_names, find_box(res.inputs, y, res.input_names, threshold=density), density)
+    return explain(res.inputs, y, res.input_names, density)
 
 
-def stored_failure_box(store, run_id: str, package_id: str, thresholds: Sequence[Threshold], *, density: float = 0.8) -> tuple[PrimResult | None, int, int]:
+def stored_failure_box(store, run_id: str, package_id: str, thresholds: Sequence[Threshold], *, density: float = DENSITY) -> tuple[PrimResult | None, int, int]:
     """PRIM box from a stored run: ``(result or None if it never fails, failures, futures)``."""
     meta = store.get_run(run_id)
     fut = store.futures(run_id).sort_values("future_id")
@@ -55,7 +66,7 @@ def stored_failure_box(store, run_id: str, package_id: str, thresholds: Sequence
     n_fail = int(y.sum())
     if n_fail == 0:
         return None, 0, len(y)
-    return readable(X, y, names, find_box(X, y, names, threshold=density), density), n_fail, len(y)
+    return explain(X, y, names, density), n_fail, len(y)
 
 
 def readable(X: np.ndarray, y: np.ndarray, names: Sequence[str], res: PrimResult, density: float, tolerance: float = 0.01) -> PrimResult:

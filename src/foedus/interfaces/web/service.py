@@ -655,7 +655,9 @@ class Workspace:
         hit = self._prim_cache.get(key)
         if hit is not None:
             return hit
-        res = _prim(inputs, fails, list(names))
+        from foedus.exploration.discover import explain
+
+        res = explain(inputs, fails.astype(bool), list(names))
         box = res.box
         rng = {k: (float(inputs[:, j].min()), float(inputs[:, j].max())) for j, k in enumerate(names)}
         boxes = [self._box_record(b, rng) for b in res.trajectory]
@@ -766,14 +768,6 @@ class Refused(Exception):
 
     def __reduce__(self):  # crosses the compute pool's process boundary intact
         return (Refused, (self.status, str(self)))
-
-
-def _prim(inputs, fails, names):
-    """PRIM on the futures where the package misses a threshold (the same
-    defaults as ``foedus discover``)."""
-    from foedus.exploration.prim import find_box
-
-    return find_box(inputs, fails.astype(bool), names, threshold=0.8, peel_alpha=0.05, mass_min=0.05, paste=False)
 
 
 def _assumption_title(name: str) -> str:
