@@ -18,7 +18,7 @@ from conftest import SCENARIOS, run_foedus
 
 from foedus.data.loaders import load_countries, load_packages
 from foedus.data.parameter_set import ParameterSet
-from foedus.interfaces.formatting import fmt
+from foedus.study.formatting import fmt
 from foedus.interfaces.report.build import build_report
 from foedus.interfaces.web.app import create_app
 from foedus.interfaces.web.service import Workspace

@@ -81,7 +81,7 @@ def test_report_has_summary_sections_and_caveat(report):
     for section in ("summary", "deterrence", "credibility", "worth", "combat", "costs", "forces", "approval", "escalation", "humanitarian", "robustness",
                     "assumptions", "calibration", "sources", "reproduce"):
         assert f'id="{section}"' in report, section
-    assert "Not computed" in report  # no futures asked for
+    assert "Not computed" not in report and "2,000 futures sampled" in report  # robustness by default
     assert "foedus report" in report and "foedus compare" in report
 
 
@@ -112,7 +112,7 @@ def test_report_summary_shows_ranges_beside_central_values(report, central):
     import html as H
 
     from foedus.domain.metrics import SUMMARY_METRICS
-    from foedus.interfaces.formatting import fmt, fmt_range
+    from foedus.study.formatting import fmt, fmt_range
 
     table = _section(report, "summary").split("</table>")[0]
     rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1])
@@ -136,7 +136,7 @@ def test_report_summary_shows_ranges_beside_central_values(report, central):
 def test_report_whose_promise_counts(report, central):
     import html as H
 
-    from foedus.interfaces.formatting import fmt
+    from foedus.study.formatting import fmt
 
     sec = H.unescape(_section(report, "worth"))
     countries = load_countries()
@@ -162,7 +162,7 @@ def test_report_calibration_section(report):
     import yaml
 
     from foedus.exploration.calibration import Calibration
-    from foedus.interfaces.formatting import number
+    from foedus.study.formatting import number
 
     sec = _section(report, "calibration")
     ids = list(yaml.safe_load((ROOT / "src" / "foedus" / "data" / "calibration.yaml").read_text(encoding="utf-8"))["targets"])
@@ -267,3 +267,30 @@ def test_report_opens_offline(report, tmp_path):
         assert pg.locator("#sources").is_visible()
         b.close()
     assert asked == []
+
+
+def test_report_writes_an_a4_pdf_and_names_a_missing_engine(tmp_path):
+    """`foedus report ... -o brief.pdf` (issue 9): an A4 PDF from the same
+    report; without Chromium a one-line error naming what to install."""
+    import os
+
+    import pypdfium2
+
+    from conftest import run_foedus
+
+    out = tmp_path / "brief.pdf"
+    r = run_foedus("report", *map(str, SCEN), "-o", out, "--futures", "500", timeout=300)
+    assert r.returncode == 0, r.stderr
+    pdf = pypdfium2.PdfDocument(str(out))
+    assert 10 <= len(pdf) <= 60 and f"({len(pdf)} A4 pages" in r.stderr
+    for page in pdf:
+        w, h = page.get_size()
+        assert abs(w - 595.3) < 1 and abs(h - 841.9) < 1
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FOEDUS_CHROMIUM": str(tmp_path / "no-chromium")}
+    bad = subprocess.run([sys.executable, "-m", "foedus.interfaces.cli.main", "report", str(SCEN[0]), "-o", str(tmp_path / "x.pdf")],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert bad.returncode == 2 and "apt-get install chromium" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "x.pdf").exists()

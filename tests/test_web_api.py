@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from foedus.data.loaders import load_countries, load_packages, parse_package
 from foedus.data.parameter_set import ParameterSet
 from foedus.exploration.compare import comparison
-from foedus.interfaces.formatting import fmt, fmt_range, number
+from foedus.study.formatting import fmt, fmt_range, number
 from foedus.interfaces.web.app import create_app
 from foedus.interfaces.web.edits import apply_edits
 from foedus.domain.metrics import TABLE_METRICS

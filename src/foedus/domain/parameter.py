@@ -111,12 +111,6 @@ class Parameter(BaseModel):
     def year(self) -> int:
         return self.date.year
 
-    def value_at(self, when: dt.date) -> float:
-        dates = sorted(d for d in self.values if d <= when)
-        if not dates:
-            raise KeyError(f"{self.name} has no value on or before {when.isoformat()}")
-        return self.values[dates[-1]]
-
     @property
     def uncertain(self) -> bool:
         return self.uncertainty is not None

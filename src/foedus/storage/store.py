@@ -1313,10 +1313,6 @@ class RunWriter:
             self._store._writers.remove(self)
 
     @property
-    def n_futures_written(self) -> int:
-        return self._n_written
-
-    @property
     def state(self) -> str:
         """``"open"``, ``"committed"`` or ``"rolled back"``."""
         return self._state

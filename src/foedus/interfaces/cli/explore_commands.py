@@ -21,7 +21,7 @@ from typing import Optional
 
 import typer
 
-from foedus.interfaces.cli.main import EXIT_INPUT, _console, _dump, _parameters, app, handles_input_errors, runs_app
+from foedus.interfaces.cli.common import EXIT_INPUT, _console, _dump, _parameters, app, handles_input_errors, runs_app
 
 DB_HELP = "Run store (DuckDB file)."
 DEFAULT_DB = Path("foedus-runs.duckdb")
@@ -271,7 +271,7 @@ def explore(
 def short_threshold(text: str) -> str:
     """Compact table label for a threshold: ``attack≤10%``."""
     from foedus.exploration.robustness import parse_threshold
-    from foedus.interfaces.formatting import kind
+    from foedus.study.formatting import kind
 
     t = parse_threshold(text)
     name = t.metric.replace("max_cost_pct_gdp", "cost").replace("_probability", "").replace("_usd_per_year", "")
@@ -283,7 +283,7 @@ def short_threshold(text: str) -> str:
 def _print_robustness(out: dict) -> None:
     from rich.table import Table
 
-    from foedus.interfaces.formatting import fmt
+    from foedus.study.formatting import fmt
 
     con = _console()
     t = Table(title=f"Robustness over {out['n_futures']:,} futures (run {out['run_id']}, seed {out['seed']}, {out['sampler']})",

@@ -1,4 +1,8 @@
-"""The ``foedus`` command line.
+"""The ``foedus`` command line: the foundation, assessment, serving and
+report commands; the exploration commands live in
+:mod:`foedus.interfaces.cli.explore_commands` and register themselves on the
+same app (imported at the end of this module), and what both share in
+:mod:`foedus.interfaces.cli.common`.
 
 Commands import what they need when they run, so ``foedus --help`` stays
 fast. Any :class:`~foedus.domain.errors.InputError` is printed as
@@ -8,97 +12,13 @@ traceback.
 
 from __future__ import annotations
 
-import functools
-import json
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from foedus.domain.metrics import SUMMARY_METRICS
-
-app = typer.Typer(
-    name="foedus",
-    help="Design, cost and stress-test security guarantees (reference case: Ukraine after a ceasefire).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-runs_app = typer.Typer(help="Stored explorations: list, show, export, delete.", no_args_is_help=True)
-app.add_typer(runs_app, name="runs")
-
-EXIT_INPUT = 2
-
-
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    # Error lines (stderr) are never wrapped: one `file:line: field: expectation` per line.
-    return Console(stderr=stderr, highlight=False, soft_wrap=stderr, width=None if sys.stdout.isatty() else 160)
-
-
-def fail(message: str) -> None:
-    _console(stderr=True).print(f"[bold red]error:[/] {message}", markup=True)
-    raise typer.Exit(EXIT_INPUT)
-
-
-def handles_input_errors(fn):
-    """Turn input errors into a clear message and exit status 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from foedus.domain.errors import InputError
-
-        try:
-            return fn(*args, **kwargs)
-        except InputError as exc:
-            from rich.markup import escape
-
-            con = _console(stderr=True)
-            for line in str(exc).splitlines():
-                con.print(f"[bold red]error:[/] {escape(line)}")
-            raise typer.Exit(EXIT_INPUT) from None
-        except KeyboardInterrupt:
-            _console(stderr=True).print("interrupted")
-            raise typer.Exit(130) from None
-
-    return wrapper
-
-
-def _dump(obj) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
-
-
-def _parameters(set_: list[str] | None, params_file: Path | None = None):
-    from foedus.data.parameter_set import ParameterSet, parse_assignments
-
-    ps = ParameterSet.default()
-    if params_file is not None:
-        ps = ps.with_overrides(_read_overrides_file(params_file), source=str(params_file))
-    if set_:
-        ps = ps.with_overrides(parse_assignments(set_))
-    return ps
-
-
-def _read_overrides_file(path: Path) -> dict[str, float]:
-    """A YAML file ``{set: {name: value}, range: {name: [low, high]}, fix: [names]}``
-    or a flat ``{name: value}`` mapping."""
-    from foedus.data.yamlio import load
-    from foedus.domain.errors import InputError, Problem
-
-    data, lines = load(path)
-    if not isinstance(data, dict):
-        raise InputError(str(path), [Problem("(document)", "a mapping of parameter names to numbers", 1)])
-    flat = data.get("set", data) if isinstance(data.get("set"), dict) else data
-    out = {}
-    for k, v in flat.items():
-        if k in ("range", "fix"):
-            continue
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise InputError(str(path), [Problem(str(k), f"a number, got {v!r}", lines.get((k,)))])
-        out[str(k)] = float(v)
-    return out
+from foedus.interfaces.cli.common import EXIT_INPUT, _console, _dump, _parameters, app, fail, handles_input_errors
 
 
 # ---------------------------------------------------------------------------
@@ -189,7 +109,7 @@ def countries(as_json: bool = typer.Option(False, "--json", help="Machine-readab
         return
     from rich.table import Table
 
-    from foedus.interfaces.formatting import fmt
+    from foedus.study.formatting import fmt
 
     t = Table(title=f"foedus countries ({len(table.countries)})")
     for c in ("ISO3", "name", "GDP", "defence % GDP", "defence", "active", "NATO", "EU", "Coalition", "nuclear", "deployment vote", "weakest grade"):
@@ -223,7 +143,7 @@ def show(package: Path = typer.Argument(..., help="A package file.")):
 
     from foedus.data.loaders import load_countries, load_package
     from foedus.models.levers import compile_packages
-    from foedus.interfaces.formatting import fmt
+    from foedus.study.formatting import fmt
 
     countries = load_countries()
     p = load_package(package, countries)
@@ -280,7 +200,7 @@ def compare(
 
 
 def _range_text(metric: str, r: dict | None) -> str:
-    from foedus.interfaces.formatting import fmt_range
+    from foedus.study.formatting import fmt_range
 
     return fmt_range(metric, r)
 
@@ -288,7 +208,7 @@ def _range_text(metric: str, r: dict | None) -> str:
 def _print_comparison(result: dict, guarantors: bool = False) -> None:
     from rich.table import Table
 
-    from foedus.interfaces.formatting import fmt, label
+    from foedus.study.formatting import fmt, label
 
     con = _console()
     pk = result["packages"]
@@ -382,7 +302,7 @@ def calibrate(
 def _print_calibration(cal, results) -> None:
     from rich.table import Table
 
-    from foedus.interfaces.formatting import number
+    from foedus.study.formatting import number
 
     con = _console()
     s = cal.data.sample
@@ -503,11 +423,11 @@ def escape_markup(text: str) -> str:
 @handles_input_errors
 def report(
     files: list[Path] = typer.Argument(..., help="Package files to report on."),
-    output: Path = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write."),
+    output: Path = typer.Option(Path("report.html"), "-o", "--output", help="File to write: HTML, or an A4 PDF if it ends in .pdf (needs Chromium and Playwright)."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a parameter: NAME=VALUE (repeatable)."),
     params_file: Optional[Path] = typer.Option(None, "--params", help="YAML file of parameter overrides {name: value}."),
     horizon: Optional[float] = typer.Option(None, "--horizon", min=0.1, max=100, help="Years over which risks accumulate."),
-    futures: int = typer.Option(0, "--futures", min=0, max=100_000, help="Add a robustness section over N sampled futures (0: none; at most 100,000, held in memory)."),
+    futures: int = typer.Option(2000, "--futures", min=0, max=100_000, help="Futures sampled for the robustness section and failure boxes (0: none; at most 100,000, held in memory)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the futures."),
     threshold: Optional[list[str]] = typer.Option(None, "--threshold", help="Robustness threshold, e.g. attack_probability<=0.1 (repeatable)."),
     title: str = typer.Option("foedus report", "--title", help="Report title."),
@@ -521,6 +441,12 @@ def report(
     pkgs = load_packages(files, countries)
     html = build_report(pkgs, ps, countries, horizon=horizon, n_futures=futures, seed=seed, thresholds=threshold, title=title,
                         files=[str(f) for f in files])
+    if output.suffix.lower() == ".pdf":
+        from foedus.interfaces.report.pdf import html_to_pdf
+
+        pages = html_to_pdf(html, output, title=title)
+        _console(stderr=True).print(f"wrote {output} ({pages} A4 pages, {len(pkgs)} packages" + (f", {futures:,} futures" if futures else "") + ")")
+        return
     try:
         output.write_text(html, encoding="utf-8")
     except OSError as exc:

@@ -23,12 +23,12 @@ shipped defaults, each chart shows the baseline beside the current choice.
 from __future__ import annotations
 
 import datetime as dt
-import shlex
 from html import escape
 
 from foedus.domain.metrics import SUMMARY_METRICS
-from foedus.interfaces.formatting import fmt, fmt_range, label, number
+from foedus.study.formatting import fmt, fmt_range, label, number
 from foedus.interfaces.report import svg
+from foedus.interfaces.report.pdf import print_css
 
 #: Sub-model sections: (title, what it answers, package metrics, chart metrics).
 SECTIONS = (
@@ -57,6 +57,7 @@ h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:28px 0 8px;border-bott
 h3{font-size:15px;margin:18px 0 6px}
 .meta{color:#5f6b7a;font-size:13px}
 .caveat{background:#fff8e1;border:1px solid #f0e0a0;padding:8px 12px;border-radius:4px;margin:12px 0}
+.best{font-weight:700;color:#1b5e20}.sentences li{margin:4px 0}
 table{border-collapse:collapse;width:100%;font-size:12.5px;margin:6px 0 10px}
 th,td{border-bottom:1px solid #d9dee5;padding:3px 6px;vertical-align:top}
 th{background:#f5f6f8;text-align:left}
@@ -75,7 +76,7 @@ ol.sources li{margin-bottom:4px;font-size:12.5px}
 .pass{color:#1b7f3b;font-weight:600}.fail{color:#b3261e;font-weight:600}
 .same{color:#5f6b7a}
 nav ul{columns:3;font-size:13px}
-@media print{main{padding:0}h2{break-after:avoid}.charts svg{break-inside:avoid}}
+
 """
 
 
@@ -84,7 +85,7 @@ def _pct(v: float) -> str:
 
 
 def _axis_fmt(metric: str):
-    from foedus.interfaces.formatting import kind
+    from foedus.study.formatting import kind
 
     k = kind(metric)
     if k in ("prob", "pct_gdp"):
@@ -136,13 +137,10 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
     (built here when not given) whose targets fill the calibration section."""
     import foedus
     from foedus.data.parameter_set import ParameterSet
-    from foedus.exploration.compare import comparison
+    from foedus.study.study import Design, Study
 
-    from foedus.exploration.explore import STORED_METRICS
-    from foedus.exploration.robustness import parse_threshold
-
-    for t in thresholds or []:  # checked even without futures, so a typo is never silently ignored
-        parse_threshold(t, STORED_METRICS)
+    study = Study(list(packages), parameters, countries, horizon, Design(n_futures, seed, sampler), thresholds)
+    study.parsed_thresholds  # checked even without futures, so a typo is never silently ignored
     cal_error = None
     if calibration is None:
         from foedus.domain.errors import InputError
@@ -154,10 +152,10 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
             cal_error = str(exc)
     cal_results = calibration.results() if calibration is not None else []
     ids = [p.id for p in packages]
-    result = comparison(packages, parameters, countries, horizon)
+    result = study.comparison
     changed = bool(parameters.overrides) or (baseline_packages is not None and
                                               [p.model_dump() for p in baseline_packages] != [p.model_dump() for p in packages])
-    base_result = comparison(baseline_packages or packages, ParameterSet.default(), countries, None) if changed else None
+    base_result = Study(list(baseline_packages or packages), ParameterSet.default(), countries).comparison if changed else None
     cur = {p["id"]: p for p in result["packages"]}
     base = {p["id"]: p for p in base_result["packages"]} if base_result else None
     H = result["horizon_years"]
@@ -177,10 +175,14 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
         add('<p class="caveat">This report compares a <strong>current</strong> choice (edited packages and/or changed assumptions, listed under '
             'Assumptions) with the <strong>baseline</strong> (the packages as shipped, default assumptions). Baseline values are in grey.</p>')
     add("<nav><ul>" + "".join(f'<li><a href="#{a}">{t}</a></li>' for a, t in
-                              [("summary", "Summary"), *[(s[0].lower(), s[0]) for s in SECTIONS[:2]], ("worth", "Whose promise counts"),
+                              [("bottom-line", "Bottom line"), ("summary", "Summary"), *[(s[0].lower(), s[0]) for s in SECTIONS[:2]], ("worth", "Whose promise counts"),
                                *[(s[0].lower(), s[0]) for s in SECTIONS[2:]], ("robustness", "Robustness across futures"),
                                ("packages", "Packages"), ("assumptions", "Assumptions"), ("calibration", "Calibration"), ("sources", "Sources"),
                                ("reproduce", "Reproduce")]) + "</ul></nav>")
+
+    # -- bottom line --------------------------------------------------------------
+    add('<div class="bottom-line"><h2 id="bottom-line">Bottom line</h2>')
+    add(_bottom_line(study.bottom_line(), result.get("ranges")) + "</div>")
 
     # -- summary --------------------------------------------------------------
     add('<h2 id="summary">Summary</h2>')
@@ -234,7 +236,7 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
     # -- robustness -------------------------------------------------------------
     add('<h2 id="robustness">Robustness across futures</h2>')
     if n_futures:
-        add(_robustness(packages, parameters, countries, horizon, n_futures, seed, sampler, thresholds))
+        add(_robustness(study))
     else:
         add("<p>Not computed: run <code>foedus report ... --futures N</code> to add satisficing shares, regret, ranges across futures and the "
             "boxes of futures in which each package fails (PRIM).</p>")
@@ -289,20 +291,13 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
 
     # -- reproduce ------------------------------------------------------------------------
     add('<h2 id="reproduce">Reproduce</h2>')
-    fl = files or [f"{i}.yaml" for i in ids]
-    sets = [f"--set {k}={v:g}" for k, v in sorted(parameters.overrides.items())]
-    cmd = ["foedus report", *map(shlex.quote, fl), *sets]
-    if horizon is not None:
-        cmd.append(f"--horizon {horizon:g}")
-    if n_futures:
-        cmd += [f"--futures {n_futures}", f"--seed {seed}"] + [f"--threshold {shlex.quote(t)}" for t in (thresholds or [])]
-    cmd.append("-o report.html")
-    add(f"<pre>{escape(' '.join(cmd))}</pre>")
-    add(f"<pre>{escape(' '.join(['foedus compare', *map(shlex.quote, fl), *sets] + ([f'--horizon {horizon:g}'] if horizon is not None else []) + ['--json']))}</pre>")
+    again = study.reproduce(files or [f"{i}.yaml" for i in ids])
+    add(f"<pre>{escape(again['report_cli'])}</pre>")
+    add(f"<pre>{escape(again['cli'])}</pre>")
 
     body = "\n".join(parts)
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{CSS}</style></head><body><main>\n{body}\n"
+            f"<title>{escape(title)}</title><style>{CSS}</style><style>{print_css(title)}</style></head><body><main>\n{body}\n"
             f'<p class="caption">foedus — open source. Model estimates, not predictions.</p></main></body></html>\n')
 
 
@@ -409,7 +404,7 @@ def _credibility(ids: list[str], cur: dict) -> str:
 
 
 def _costs(ids, cur, base, result, countries) -> str:
-    from foedus.interfaces.formatting import fmt as f
+    from foedus.study.formatting import fmt as f
 
     marks = [(result["parameters"].get(f"costs.nato_mark.{k}"), t) for k, t in (("core_2014", "2 %"), ("core_2035", "3.5 %"), ("total_2035", "5 %"))]
     out = []
@@ -433,7 +428,7 @@ def _costs(ids, cur, base, result, countries) -> str:
 
 
 def _forces(ids, cur, base) -> str:
-    from foedus.interfaces.formatting import fmt as f
+    from foedus.study.formatting import fmt as f
 
     out = []
     for i in ids:
@@ -455,26 +450,19 @@ def _forces(ids, cur, base) -> str:
     return "".join(out)
 
 
-def _robustness(packages, parameters, countries, horizon, n, seed, sampler, thresholds) -> str:
-    from foedus.exploration.discover import failure_box, failures
-    from foedus.exploration.explore import STORED_METRICS, explore_memory
-    from foedus.exploration.robustness import DEFAULT_THRESHOLDS, parse_threshold
-
-    texts = list(thresholds) if thresholds else list(DEFAULT_THRESHOLDS)
-    ths = [parse_threshold(t, STORED_METRICS) for t in texts]
-    res = explore_memory(packages, parameters, countries, n, seed, sampler=sampler, horizon=horizon, thresholds=ths)
+def _robustness(study) -> str:
+    res, ths, d = study.exploration, study.parsed_thresholds, study.design
     ids = res.package_ids
     rob = {r["id"]: r for r in res.robustness}
-    out = [f"<p>{n:,} futures sampled ({escape(sampler)}, seed {seed}) over {len(res.input_names)} uncertain inputs. A package <em>satisfices</em> in a "
-           f"future when it meets every threshold: {escape('; '.join(f'{label(t.metric)} {t.op} {fmt(t.metric, t.value)}' for t in ths))}. "
+    out = [f"<p>{d.n_futures:,} futures sampled ({escape(d.sampler)}, seed {d.seed}) over {len(res.input_names)} uncertain inputs. A package "
+           f"<em>satisfices</em> in a future when it meets every threshold: "
+           f"{escape('; '.join(f'{label(t.metric)} {t.op} {fmt(t.metric, t.value)}' for t in ths))}. "
            "Regret: distance to the best package in the same future.</p>"]
-    head = ["package", "meets all"] + [str(t) for t in ths] + [f"mean regret: {t.metric}" for t in ths]
-    rows = []
-    for i in ids:
-        r = rob[i]
-        rows.append([escape(i), _pct(r["satisficing"] or 0.0)] + [_pct(r["per_threshold"][str(t)]) for t in ths]
-                    + [escape(fmt(t.metric, r["regret"][t.metric]["mean"])) for t in ths])
-    out.append(_table(head, rows))
+    named = [f"{label(t.metric)} {t.op} {fmt(t.metric, t.value)}" for t in ths]
+    out.append(_table(["package", "meets all"] + named,
+                      [[escape(i), _pct(rob[i]["satisficing"] or 0.0)] + [_pct(rob[i]["per_threshold"][str(t)]) for t in ths] for i in ids]))
+    out.append(_table(["package"] + [f"mean regret: {label(t.metric)}" for t in ths],
+                      [[escape(i)] + [escape(fmt(t.metric, rob[i]["regret"][t.metric]["mean"])) for t in ths] for i in ids]))
     out.append('<div class="charts">' + svg.bar_chart(svg.Chart("Share of futures meeting every threshold", ids, [svg.Series("satisficing share", [rob[i]["satisficing"] for i in ids])], lambda v: f"{100 * v:.0f}%", width=500, height=270)) + "</div>")
     out.append("<h3>Ranges across futures</h3>")
     pm = ("attack_probability", "approval_probability", "escalation_risk", "total_cost_usd_per_year", "max_cost_pct_gdp")
@@ -485,29 +473,46 @@ def _robustness(packages, parameters, countries, horizon, n, seed, sampler, thre
     out.append(_table(["package"] + [label(m) for m in pm], prow, numeric_from=99))
     out.append('<p class="caption">Median across futures in bold; below it the range from the 5th to the 95th percentile.</p>')
     out.append("<h3>Where each package fails (PRIM scenario discovery)</h3>")
-    X = res.inputs
-    for j, i in enumerate(ids):
-        fails = failures({m: a[j] for m, a in res.metrics.items()}, ths)
-        if not fails.any():
-            out.append(f"<p><strong>{escape(i)}</strong>: meets every threshold in all {res.n:,} futures.</p>")
+    for i in ids:
+        f = study.failure(i)
+        if f["status"] == "never_fails":
+            out.append(f"<p><strong>{escape(i)}</strong>: meets every threshold in all {f['n_futures']:,} futures.</p>")
             continue
-        if fails.all():
-            out.append(f"<p><strong>{escape(i)}</strong>: misses a threshold in every future; no box to find.</p>")
+        if f["status"] != "box":
+            out.append(f"<p><strong>{escape(i)}</strong>: {escape(f['message'])}; no box to find.</p>")
             continue
-        b = failure_box(res, i, ths).box
-        out.append(f"<p><strong>{escape(i)}</strong> fails in {_pct(float(fails.mean()))} of futures. Box: <code>{escape(b.describe())}</code> — "
-                   f"coverage {_pct(b.coverage)} of failures, density {_pct(b.density)}.</p>")
-        if b.restricted:
-            rows_ = []
-            for k in b.restricted:
-                col = X[:, res.input_names.index(k)]
-                lo, hi = b.limits[k]
-                dlo, dhi = float(col.min()), float(col.max())
-                kept = (hi - lo) / (dhi - dlo) if dhi > dlo else 1.0
-                rows_.append((kept, (k, dlo, dhi, float(lo), float(hi), f"{lo:.3g} – {hi:.3g}")))
-            rows_.sort(key=lambda r: r[0])
-            out.append('<div class="charts">' + svg.range_chart(f"{i}: box of futures where it fails (most restricted input first)", [r for _, r in rows_]) + "</div>")
+        out.append(f"<p><strong>{escape(i)}</strong> fails in {_pct(f['fail_share'])} of futures. Box: <code>{escape(f['rule'])}</code> — "
+                   f"coverage {_pct(f['coverage'])} of failures, density {_pct(f['density'])}.</p>")
+        if f["restricted"]:
+            rows_ = [(r["name"], r["data_low"], r["data_high"], r["low"], r["high"], f"{r['low']:.3g} – {r['high']:.3g}") for r in f["restricted"]]
+            out.append('<div class="charts">' + svg.range_chart(f"{i}: box of futures where it fails (most restricted input first)", rows_) + "</div>")
     out.append('<p class="caption">Model estimates, not predictions: shares of sampled futures, not probabilities of events.</p>')
+    return "".join(out)
+
+
+def _bottom_line(rows: list[dict], rng: dict | None) -> str:
+    """Deterrence against cost, with approval: the package titles, central
+    values with their ranges, the best value of each column marked, and one
+    sentence per package on what drives it (all from the study)."""
+    from foedus.domain.metrics import BOTTOM_LINE
+
+    body = []
+    for r in rows:
+        cells = [f"<strong>{escape(r['title'])}</strong><div class=\"base\">{escape(r['id'])}</div>"]
+        for m in BOTTOM_LINE:
+            v = r["values"][m]
+            cell = escape(fmt(m, v["value"]))
+            if v["best"]:
+                cell = f'<span class="best" title="best in this column">{cell} ★</span>'
+            if v["p5"] is not None:
+                cell += f'<div class="rng">{escape(fmt_range(m, {"p5": v["p5"], "p95": v["p95"]}))}</div>'
+            cells.append(cell)
+        body.append(cells)
+    out = [_table(["package"] + [label(m) for m in BOTTOM_LINE], body)]
+    out.append("<ul class=\"sentences\">" + "".join(f"<li><strong>{escape(r['title'])}.</strong> {escape(r['sentence'])}</li>" for r in rows) + "</ul>")
+    out.append('<p class="caption">★ best central value in its column. Below each value, its 5th–95th percentile over '
+               + (f"{rng['futures']:,} sampled futures" if rng else "the sampled futures") + ". The sentences are generated from the numbers. "
+               "Model estimates, not predictions.</p>")
     return "".join(out)
 
 
@@ -548,7 +553,8 @@ def _sources(packages, parameters, countries, result, calibration=None) -> tuple
     if calibration is not None:
         for sid, ref in calibration.data.sources.items():
             cal_cited[sid] = cite(ref)
-        out.append("<h3>Calibration targets</h3><p>Sources of the published targets: "
-                   + ", ".join(f"{escape(sid)} [{n}]" for sid, n in cal_cited.items()) + ".</p>")
-    out.append(f"<h3>Reference list ({len(items)})</h3><ol class=\"sources\">" + "".join(f'<li id="src-{k + 1}">{h}</li>' for k, h in enumerate(items)) + "</ol>")
+    out.append(f"<h3>Reference list ({len(items)})</h3>")
+    if calibration is not None:
+        out.append("<p>The calibration targets' sources: " + ", ".join(f"{escape(sid)} [{n}]" for sid, n in cal_cited.items()) + ".</p>")
+    out.append("<ol class=\"sources\">" + "".join(f'<li id="src-{k + 1}">{h}</li>' for k, h in enumerate(items)) + "</ol>")
     return "".join(out), cal_cited

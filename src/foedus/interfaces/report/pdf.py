@@ -76,6 +76,7 @@ nav,header nav,[role=navigation],.toolbar,.no-print,button,input,select,textarea
 h1,h2,h3,h4{{break-after:avoid;page-break-after:avoid;break-inside:avoid;page-break-inside:avoid}}
 h2{{margin-top:14pt}}
 h1+p,h2+p,h3+p,h4+p{{break-after:avoid;page-break-after:avoid}}
+h2+p:has(+table),h3+p:has(+table),h3+p:has(+ol){{break-after:avoid;page-break-after:avoid}}
 p,li{{orphans:3;widows:3}}
 table{{font-size:7pt;width:100%;max-width:100%}}
 thead{{display:table-header-group}}

@@ -14,7 +14,6 @@ from html import escape
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
 BASE = "#aab2bd"
 CURRENT = "#1f5fa8"
-PALETTE = ("#1f5fa8", "#b9cde6", "#2e7d32", "#e07b00", "#7b1fa2", "#b3261e")
 
 
 @dataclass

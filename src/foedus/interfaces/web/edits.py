@@ -40,13 +40,13 @@ from foedus.data.validation import validate
 from foedus.domain.errors import InputError, Problem
 from foedus.domain.package import Package
 from foedus.domain.vocabulary import GROUPS, Kind, LegalForm, Posture, Trigger
+from foedus.models.levers import FORMS
 
 AID_KINDS = (Kind.MILITARY_AID.value, Kind.HUMANITARIAN_AID.value, Kind.RECONSTRUCTION_AID.value)
 GROUND = Kind.DEPLOYED_GROUND_FORCE.value
 EDIT_KEYS = ("troops", "legal_form", "posture", "aid_scale", "aid_usd")
 ADDED_NOTE = "Added with the foedus web app levers (not from a published source)."
 
-_FORMS = [f.value for f in LegalForm]
 _TRIGGERS = [t.value for t in Trigger]
 
 
@@ -152,7 +152,7 @@ def apply_edit(package: Package, edit: Mapping[str, Any] | None, countries=None,
                 {
                     "guarantor": iso,
                     "kind": GROUND,
-                    "legal_form": form or _strongest([r["legal_form"] for r in own], _FORMS, _most_common([r["legal_form"] for r in rows], LegalForm.EXECUTIVE_AGREEMENT.value)),
+                    "legal_form": form or _strongest([r["legal_form"] for r in own], FORMS, _most_common([r["legal_form"] for r in rows], LegalForm.EXECUTIVE_AGREEMENT.value)),
                     "trigger": _strongest([r["trigger"] for r in own], _TRIGGERS, _most_common([r["trigger"] for r in rows], Trigger.AFTER_CONSULTATION.value)),
                     "posture": posture or _most_common([r["posture"] for r in rows if r["kind"] == GROUND and r.get("posture")], Posture.WESTERN_UKRAINE.value),
                     "troops": n,
@@ -190,7 +190,7 @@ def apply_edit(package: Package, edit: Mapping[str, Any] | None, countries=None,
                 {
                     "guarantor": iso,
                     "kind": Kind.MILITARY_AID.value,
-                    "legal_form": form or _strongest([r["legal_form"] for r in own], _FORMS, LegalForm.EXECUTIVE_AGREEMENT.value),
+                    "legal_form": form or _strongest([r["legal_form"] for r in own], FORMS, LegalForm.EXECUTIVE_AGREEMENT.value),
                     "trigger": Trigger.DISCRETIONARY.value,
                     "usd_per_year": usd,
                     "note": ADDED_NOTE,
@@ -234,7 +234,7 @@ def lever_summary(package: Package) -> dict:
         "troops": troops,
         "aid_usd": aid,
         "legal_form": _most_common(forms, LegalForm.EXECUTIVE_AGREEMENT.value),
-        "legal_forms": sorted(set(forms), key=_FORMS.index),
+        "legal_forms": sorted(set(forms), key=FORMS.index),
         "posture": _most_common(postures, "") or None,
         "postures": sorted(set(postures), key=[p.value for p in Posture].index),
         "total_aid_usd_per_year": total_aid,

@@ -24,7 +24,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
-import shlex
 import threading
 import time
 from collections import OrderedDict
@@ -39,7 +38,7 @@ from foedus.data.parameter_set import ParameterSet
 from foedus.domain.errors import InputError, Problem
 from foedus.domain.package import Package
 from foedus.domain.metrics import CATALOGUE, PACKAGE
-from foedus.interfaces.formatting import fmt, fmt_range, label, number
+from foedus.study.formatting import fmt, fmt_range, label, number
 from foedus.interfaces.web.edits import apply_edit, is_empty, lever_summary
 from foedus.interfaces.web.uploads import UploadStore
 
@@ -642,52 +641,27 @@ class Workspace:
         return self._failure_box(focus, fps[i], ps, inputs, names, fails, ths, run_key)
 
     def _failure_box(self, pid, fp, ps, inputs, names, fails, ths, run_key) -> dict:
-        n = fails.size
-        share = float(fails.mean()) if n else 0.0
-        base = {"package": pid, "fail_share": share, "n_futures": n, "thresholds": [str(t) for t in ths]}
-        if not fails.any():
-            return base | {"status": "never_fails", "message": f"{pid} meets every threshold in all {n} futures"}
-        if fails.all():
-            return base | {"status": "always_fails", "message": f"{pid} misses a threshold in every one of the {n} futures"}
-        if inputs is None or inputs.shape[1] == 0:
-            return base | {"status": "no_inputs", "message": "no uncertain inputs left to explain failures"}
+        from foedus.exploration.discover import explain
+        from foedus.study.study import failure_record
+
         key = (fp, tuple(sorted(ps.overrides.items())), run_key, tuple(str(t) for t in ths))
         hit = self._prim_cache.get(key)
         if hit is not None:
             return hit
-        from foedus.exploration.discover import explain
-
-        res = explain(inputs, fails.astype(bool), list(names))
-        box = res.box
-        rng = {k: (float(inputs[:, j].min()), float(inputs[:, j].max())) for j, k in enumerate(names)}
-        boxes = [self._box_record(b, rng) for b in res.trajectory]
-        out = base | boxes[res.chosen] | {
-            "status": "box",
-            "trajectory": boxes,
-            "chosen": res.chosen,
-            "message": f"{pid} fails in {100 * share:.0f}% of futures; the box holds {100 * box.coverage:.0f}% of failures, {100 * box.density:.0f}% of futures in it fail",
-        }
+        out = failure_record(pid, inputs, names, fails, self.defaults, explain) | {"thresholds": [str(t) for t in ths]}
+        for box in [out, *out.get("trajectory", [])]:
+            for r in box.get("restricted", []):
+                r["title"] = _assumption_title(r["name"])
         self._prim_cache.put(key, out)
         return out
-
-    def _box_record(self, box, rng: dict) -> dict:
-        """One PRIM box for the page: restricted inputs ordered by how much
-        of their sampled range the box cuts away (most first)."""
-        restricted = []
-        for k in box.restricted:
-            lo, hi = box.limits[k]
-            dlo, dhi = rng[k]
-            info = self.defaults.describe(k)
-            kept = (hi - lo) / (dhi - dlo) if dhi > dlo else 1.0
-            restricted.append({"name": k, "low": float(lo), "high": float(hi), "data_low": dlo, "data_high": dhi, "kept": float(kept),
-                               "unit": info.unit.value if info else "", "title": _assumption_title(k)})
-        restricted.sort(key=lambda r: r["kept"])
-        return {"coverage": box.coverage, "density": box.density, "mass": box.mass, "n_restricted": len(restricted),
-                "rule": box.describe(), "restricted": restricted}
 
     # -- reproduce -------------------------------------------------------------
     def reproduce(self, ids: list[str], overrides: dict, edits: dict, horizon: float | None, *, n_futures: int | None = None,
                   seed: int = 0, sampler: str = "lhs", thresholds: list[str] | None = None) -> dict:
+        """The commands that reproduce this view (:func:`foedus.study.study.reproduce`),
+        with the files to save first: edited and uploaded packages."""
+        from foedus.study.study import Design, reproduce
+
         files, downloads = [], []
         for i in ids:
             e = self.entry(i)
@@ -699,40 +673,13 @@ class Workspace:
             else:
                 files.append(f"{i}.yaml")
                 downloads.append({"id": i, "file": f"{i}.yaml"})
-        sets = [f"--set {k}={v:g}" for k, v in sorted(overrides.items())]
-        hz = [f"--horizon {horizon:g}"] if horizon is not None else []
-        cli = " ".join(["foedus compare", *map(shlex.quote, files), *sets, *hz, "--json"])
-        lines = [
-            "from foedus.data.loaders import load_countries, load_packages",
-            "from foedus.data.parameter_set import ParameterSet",
-            "from foedus.exploration.compare import comparison",
-        ]
-        shipped_paths = [str(self._display_path(self.entry(i).path)) if self.entry(i).origin == "shipped" else f"{i}.yaml" for i in ids]
-        body = [
-            "",
-            "countries = load_countries()",
-            f"packages = load_packages({json.dumps(shipped_paths)}, countries)",
-        ]
+        design = Design(n_futures, seed, sampler) if n_futures is not None else None
         real_edits = {k: v for k, v in edits.items() if not is_empty(v)}
-        if real_edits:
-            lines.append("from foedus.interfaces.web.edits import apply_edits")
-            body.append(f"packages = apply_edits(packages, {_py(real_edits)}, countries)  # the levers moved in the web app")
-        body.append("parameters = ParameterSet.default()" + (f".with_overrides({_py(dict(sorted(overrides.items())))})" if overrides else ""))
-        body.append(f"result = comparison(packages, parameters, countries, horizon={horizon!r})")
-        explore_cli = None
-        if n_futures is not None:
-            lines.append("from foedus.exploration.explore import explore_memory")
-            lines.append("from foedus.exploration.robustness import parse_threshold")
-            ths = thresholds or []
-            body.append(
-                f"futures = explore_memory(packages, parameters, countries, {n_futures}, {seed}, sampler={sampler!r}, horizon={horizon!r}, "
-                f"thresholds=[parse_threshold(t) for t in {json.dumps(ths)}])"
-            )
-            body.append("robustness = futures.robustness  # per package: satisficing, per_threshold, regret, percentiles")
-            th_args = [f"--threshold {shlex.quote(t)}" for t in ths]
-            explore_cli = " ".join(["foedus explore", *map(shlex.quote, files), *sets, *hz, f"--futures {n_futures}", f"--seed {seed}", f"--sampler {sampler}", *th_args])
-        return {"cli": cli, "explore_cli": explore_cli, "python": "\n".join(lines + body) + "\n", "downloads": downloads,
-                "note": "Save the edited or uploaded packages listed under downloads next to the command first." if downloads else None}
+        out = reproduce(ids, files, overrides, horizon, design, thresholds, edits=real_edits, downloads=downloads)
+        if real_edits:  # the Python recipe starts from the files as shipped, then applies the levers
+            shipped = [str(self._display_path(self.entry(i).path)) if self.entry(i).origin == "shipped" else f"{i}.yaml" for i in ids]
+            out["python"] = out["python"].replace(f"load_packages({json.dumps(files)}", f"load_packages({json.dumps(shipped)}")
+        return out
 
     def _display_path(self, path: Path) -> Path:
         try:
@@ -779,11 +726,6 @@ def _assumption_title(name: str) -> str:
 
 def _strip(result: dict) -> dict:
     return {k: v for k, v in result.items() if k != "parameters"}
-
-
-def _py(obj: Any) -> str:
-    """A Python literal for ``obj`` (JSON-compatible data)."""
-    return repr(json.loads(json.dumps(obj)))
 
 
 def _nice_step(lo: float, hi: float) -> float:

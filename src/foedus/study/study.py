@@ -1,0 +1,248 @@
+"""One assessment of a set of packages, for every interface.
+
+A :class:`Study` holds what a reader asked for (packages, parameters, the
+design of futures, thresholds) and gives everything the CLI, the web app
+and the report show: the comparison (central values, ranges over futures,
+each guarantor's worth), the exploration (robustness), the failure box of a
+package (one PRIM set-up and read-out), the bottom line (deterrence
+against cost and approval, the best value per row, one sentence per
+package saying what drives its result) and the commands that reproduce
+it. The interfaces render these and compute nothing another interface
+needs; ``tests/test_interfaces_agree.py`` holds them to the same numbers.
+
+Computations are done once per study (cached on the instance).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from foedus.domain.metrics import BOTTOM_LINE, STORED_METRICS, metric
+
+
+@dataclass(frozen=True)
+class Design:
+    """The sample of futures behind robustness and failure boxes."""
+
+    n_futures: int = 0
+    seed: int = 0
+    sampler: str = "lhs"
+
+
+@dataclass
+class Study:
+    packages: list
+    parameters: object  # ParameterSet
+    countries: object  # CountryTable
+    horizon: float | None = None
+    design: Design = field(default_factory=Design)
+    #: threshold texts (``attack_probability<=0.1``, or a label); None: the defaults
+    thresholds: list[str] | None = None
+
+    @property
+    def ids(self) -> list[str]:
+        return [p.id for p in self.packages]
+
+    @cached_property
+    def parsed_thresholds(self) -> list:
+        """The thresholds, checked against the stored metrics even when no
+        futures are asked for (a typo is never silently ignored)."""
+        from foedus.exploration.robustness import DEFAULT_THRESHOLDS, parse_threshold
+
+        return [parse_threshold(t, STORED_METRICS) for t in (self.thresholds or DEFAULT_THRESHOLDS)]
+
+    # -- central values -----------------------------------------------------------
+    @cached_property
+    def comparison(self) -> dict:
+        """Central values, ranges over the default futures and each
+        guarantor's worth (the ``compare --json`` contract)."""
+        from foedus.exploration.compare import comparison
+
+        return comparison(self.packages, self.parameters, self.countries, self.horizon)
+
+    # -- futures ------------------------------------------------------------------
+    @cached_property
+    def exploration(self):
+        """The exploration of ``design`` held in memory (None without futures)."""
+        from foedus.exploration.explore import explore_memory
+
+        d = self.design
+        if not d.n_futures:
+            return None
+        return explore_memory(self.packages, self.parameters, self.countries, d.n_futures, d.seed, sampler=d.sampler,
+                              horizon=self.horizon, thresholds=self.parsed_thresholds)
+
+    def failure(self, package_id: str) -> dict:
+        """Where ``package_id`` fails in the sampled futures: a status and,
+        when there is one, the PRIM box as :func:`box_record` gives it."""
+        from foedus.exploration.discover import explain, failures
+
+        res = self.exploration
+        if res is None:
+            raise ValueError("a failure box needs futures (Design(n_futures=...))")
+        i = res.package_ids.index(package_id)
+        fails = failures({m: a[i] for m, a in res.metrics.items()}, self.parsed_thresholds)
+        return failure_record(package_id, res.inputs, res.input_names, fails, self.parameters, explain)
+
+    # -- bottom line --------------------------------------------------------------
+    def bottom_line(self) -> list[dict]:
+        names = {c.iso3: c.name for c in self.countries.countries.values()}
+        return bottom_line(self.comparison, {p.id: p.title for p in self.packages}, names)
+
+    # -- reproduce ----------------------------------------------------------------
+    def reproduce(self, files: list[str], *, edits: dict | None = None) -> dict:
+        return reproduce(self.ids, files, dict(self.parameters.overrides), self.horizon, self.design if self.design.n_futures else None,
+                         [str(t) for t in self.parsed_thresholds] if self.design.n_futures else None, edits=edits)
+
+
+# ---------------------------------------------------------------------------------
+# shared pieces (the web app calls them for its per-package caches)
+# ---------------------------------------------------------------------------------
+
+
+def failure_record(package_id: str, inputs: np.ndarray, names, fails: np.ndarray, parameters, explain) -> dict:
+    """A failure box for people: the share of futures that fail and, if
+    some do and some do not, PRIM's box (rule, coverage, density) with its
+    restricted inputs, the most restricted first."""
+    n = int(fails.size)
+    share = float(fails.mean()) if n else 0.0
+    base = {"package": package_id, "fail_share": share, "n_futures": n}
+    if not fails.any():
+        return base | {"status": "never_fails", "message": f"{package_id} meets every threshold in all {n:,} futures"}
+    if fails.all():
+        return base | {"status": "always_fails", "message": f"{package_id} misses a threshold in every one of the {n:,} futures"}
+    if inputs is None or inputs.shape[1] == 0:
+        return base | {"status": "no_inputs", "message": "no uncertain inputs left to explain failures"}
+    res = explain(inputs, fails.astype(bool), list(names))
+    rng = {k: (float(inputs[:, j].min()), float(inputs[:, j].max())) for j, k in enumerate(names)}
+    boxes = [box_record(b, rng, parameters) for b in res.trajectory]
+    box = res.box
+    return base | boxes[res.chosen] | {
+        "status": "box",
+        "trajectory": boxes,
+        "chosen": res.chosen,
+        "message": f"{package_id} fails in {100 * share:.0f}% of futures; the box holds {100 * box.coverage:.0f}% of failures, "
+                   f"{100 * box.density:.0f}% of futures in it fail",
+    }
+
+
+def box_record(box, rng: dict, parameters) -> dict:
+    """One PRIM box: its rule, coverage, density and mass, and its restricted
+    inputs ordered by how much of their sampled range the box cuts away."""
+    restricted = []
+    for k in box.restricted:
+        lo, hi = box.limits[k]
+        dlo, dhi = rng[k]
+        info = parameters.describe(k)
+        kept = (hi - lo) / (dhi - dlo) if dhi > dlo else 1.0
+        restricted.append({"name": k, "low": float(lo), "high": float(hi), "data_low": dlo, "data_high": dhi, "kept": float(kept),
+                           "unit": info.unit.value if info else ""})
+    restricted.sort(key=lambda r: r["kept"])
+    return {"coverage": box.coverage, "density": box.density, "mass": box.mass, "n_restricted": len(restricted),
+            "rule": box.describe(), "restricted": restricted}
+
+
+def bottom_line(comparison: dict, titles: dict[str, str], names: dict[str, str] | None = None) -> list[dict]:
+    """Per package: deterrence against cost, with approval, each with its
+    range over futures; ``best`` marks the best central value of each
+    (by the metric's direction); ``sentence`` says what drives the result."""
+    pk = comparison["packages"]
+    best = {}
+    for m in BOTTOM_LINE:
+        vals = [p["metrics"][m] for p in pk if p["metrics"][m] is not None]
+        if vals:
+            best[m] = (min if metric(m).direction < 0 else max)(vals)
+    out = []
+    for p in pk:
+        row = {"id": p["id"], "title": titles.get(p["id"], p["id"]), "kyiv_position": p["kyiv_position"], "values": {},
+               "sentence": sentence(p, comparison["horizon_years"], names)}
+        for m in BOTTOM_LINE:
+            v = p["metrics"][m]
+            r = (p.get("ranges") or {}).get(m)
+            row["values"][m] = {"value": v, "p5": r["p5"] if r else None, "p95": r["p95"] if r else None,
+                                "best": v is not None and m in best and bool(np.isclose(v, best[m], rtol=1e-9, atol=0.0))}
+        out.append(row)
+    return out
+
+
+def sentence(entry: dict, horizon: float = 10.0, names: dict[str, str] | None = None) -> str:
+    """One sentence, generated from the numbers (no language model), on what
+    drives a package's result: its deterrence and its spread over futures,
+    the guarantor whose commitments matter most, what it costs whom, and
+    approval."""
+    from foedus.study.formatting import fmt
+
+    names = names or {}
+    m, r = entry["metrics"], entry.get("ranges") or {}
+    a = m["attack_probability"]
+    text = f"Renewed war within {horizon:g} years: {fmt('attack_probability', a)}"
+    ra = r.get("attack_probability")
+    if ra and ra["p95"] is not None:
+        text += f" (95th percentile over futures {fmt('attack_probability', ra['p95'])})"
+    parts = [text]
+    worth = sorted(((g["attack_probability_without"] - a, g["iso3"], g["attack_probability_without"]) for g in entry["guarantors"]
+                    if g.get("attack_probability_without") is not None), reverse=True)
+    if worth and worth[0][0] > max(0.005, 0.5 * a):
+        who = names.get(worth[0][1], worth[0][1])
+        parts.append(f"it rests most on the commitments of {who} (without them {fmt('attack_probability', worth[0][2])})")
+    elif entry["guarantors"]:
+        parts.append("no single guarantor carries it")
+    cost = m["total_cost_usd_per_year"]
+    if cost:
+        payer = max(entry["guarantors"], key=lambda g: g.get("cost_pct_gdp") or 0.0)
+        parts.append(f"it costs {fmt('total_cost_usd_per_year', cost)} a year, {names.get(payer['iso3'], payer['iso3'])} paying most "
+                     f"for its size ({fmt('max_cost_pct_gdp', payer.get('cost_pct_gdp'))})")
+    else:
+        parts.append("it costs nothing")
+    parts.append(f"approved and in force: {fmt('approval_probability', m['approval_probability'])}")
+    return "; ".join(parts) + "."
+
+
+def reproduce(ids: list[str], files: list[str], overrides: dict, horizon: float | None, design: Design | None,
+              thresholds: list[str] | None, *, edits: dict | None = None, downloads: list[dict] | None = None) -> dict:
+    """The commands that reproduce a study: ``foedus compare`` (and
+    ``foedus explore``, ``foedus report`` with futures) on ``files``, and the
+    same in Python."""
+    sets = [f"--set {k}={v:g}" for k, v in sorted(overrides.items())]
+    hz = [f"--horizon {horizon:g}"] if horizon is not None else []
+    quoted = list(map(shlex.quote, files))
+    cli = " ".join(["foedus compare", *quoted, *sets, *hz, "--json"])
+    lines = [
+        "from foedus.data.loaders import load_countries, load_packages",
+        "from foedus.data.parameter_set import ParameterSet",
+        "from foedus.exploration.compare import comparison",
+    ]
+    body = ["", "countries = load_countries()", f"packages = load_packages({json.dumps(files)}, countries)"]
+    real_edits = {k: v for k, v in (edits or {}).items() if v}
+    if real_edits:
+        lines.append("from foedus.interfaces.web.edits import apply_edits")
+        body.append(f"packages = apply_edits(packages, {_py(real_edits)}, countries)  # the levers moved in the web app")
+    body.append("parameters = ParameterSet.default()" + (f".with_overrides({_py(dict(sorted(overrides.items())))})" if overrides else ""))
+    body.append(f"result = comparison(packages, parameters, countries, horizon={horizon!r})")
+    explore_cli = None
+    report_cli = " ".join(["foedus report", *quoted, *sets, *hz])
+    if design is not None:
+        ths = thresholds or []
+        lines.append("from foedus.exploration.explore import explore_memory")
+        lines.append("from foedus.exploration.robustness import parse_threshold")
+        body.append(f"futures = explore_memory(packages, parameters, countries, {design.n_futures}, {design.seed}, sampler={design.sampler!r}, "
+                    f"horizon={horizon!r}, thresholds=[parse_threshold(t) for t in {json.dumps(ths)}])")
+        body.append("robustness = futures.robustness  # per package: satisficing, per_threshold, regret, percentiles")
+        th_args = [f"--threshold {shlex.quote(t)}" for t in ths]
+        explore_cli = " ".join(["foedus explore", *quoted, *sets, *hz, f"--futures {design.n_futures}", f"--seed {design.seed}",
+                                f"--sampler {design.sampler}", *th_args])
+        report_cli += " " + " ".join([f"--futures {design.n_futures}", f"--seed {design.seed}", *th_args])
+    report_cli += " -o report.html"
+    return {"cli": cli, "explore_cli": explore_cli, "report_cli": report_cli, "python": "\n".join(lines + body) + "\n",
+            "downloads": downloads or [],
+            "note": "Save the edited or uploaded packages listed under downloads next to the command first." if downloads else None}
+
+
+def _py(obj) -> str:
+    """A Python literal for ``obj`` (JSON-compatible data)."""
+    return repr(json.loads(json.dumps(obj)))
