@@ -3,6 +3,7 @@ command line (a subprocess, as users run it)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,17 @@ def foedus_command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "foedus.interfaces.cli.main"]
 
 
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment for a ``foedus`` subprocess: this one without
+    ``COLUMNS`` and ``LINES``, so that piped output is laid out at its fixed
+    width (160) unless a test sets one. Passed explicitly because GNU
+    readline, once imported (pytest does), puts ``COLUMNS=80`` into the
+    process environment that a child would otherwise inherit, unseen by
+    ``os.environ``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    return env | extra
+
+
 def run_foedus(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``foedus ARGS`` in ``cwd`` and capture its output as text."""
     return subprocess.run(
@@ -29,6 +41,7 @@ def run_foedus(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=cli_env(),
     )
 
 

@@ -32,6 +32,7 @@ CHROMIUM = "/usr/bin/chromium"
 MM = 72 / 25.4  # points per millimetre
 A4 = (595, 842)  # points
 TITLE = "Security guarantees: options for the minister"
+MARKING = "NATO UNCLASSIFIED"
 
 needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                     reason=f"{CHROMIUM} not installed (apt-get install chromium); no browser is downloaded")
@@ -41,7 +42,8 @@ needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(),
 def report_html(tmp_path_factory) -> str:
     """The report of every shipped package, as `foedus report` writes it."""
     out = tmp_path_factory.mktemp("report-html") / "report.html"
-    r = run_foedus("report", *sorted(map(str, SCENARIOS.glob("*.yaml"))), "-o", out, "--title", TITLE)
+    r = run_foedus("report", *sorted(map(str, SCENARIOS.glob("*.yaml"))), "-o", out, "--title", TITLE, "--marking", MARKING,
+                   "--author", "Policy Unit")
     assert r.returncode == 0, r.stderr
     return out.read_text(encoding="utf-8")
 
@@ -78,6 +80,11 @@ def _body_lines(page) -> list[str]:
 def _footer(page) -> str:
     w, _ = page.get_size()
     return _clean(page.get_textpage().get_text_bounded(left=0, bottom=0, right=w, top=MARGIN_MM["bottom"] * MM))
+
+
+def _header(page) -> str:
+    w, h = page.get_size()
+    return _clean(page.get_textpage().get_text_bounded(left=0, bottom=h - MARGIN_MM["top"] * MM, right=w, top=h))
 
 
 def _headings(html: str) -> list[str]:
@@ -155,12 +162,19 @@ def test_nothing_is_cut_off_at_the_page_edges(doc):
 @pytest.mark.browser
 @pytest.mark.slow
 @needs_chromium
-def test_footer_numbers_the_pages_and_names_the_report(doc):
+def test_every_page_is_marked_numbered_and_names_the_report(doc):
+    """The handling marking at the top and the bottom of every page (issue
+    9), the page number and the title in the footer."""
     n = len(doc)
     for i in range(n):
-        foot = _footer(doc[i])
+        page = doc[i]
+        foot = _footer(page)
         assert f"page {i + 1} of {n}" in foot, foot
         assert TITLE in foot, foot
+        assert MARKING in foot, (i + 1, foot)
+        assert _header(page) == MARKING, (i + 1, _header(page))
+        # whole, not cut: the text of the page holds it at least twice
+        assert _clean(page.get_textpage().get_text_range()).count(MARKING) >= 2, i + 1
 
 
 @pytest.mark.browser
@@ -215,6 +229,22 @@ def test_print_css_is_added_once_before_head_end_and_escapes_the_title():
     assert again.count(PRINT_CSS_MARKER) == 1
     hostile = print_css('x"</style><script>alert(1)</script>')
     assert "</style>" not in hostile and "<script" not in hostile and '\\"' in hostile
+
+
+def test_print_css_puts_the_marking_top_and_bottom_and_escapes_it():
+    css = print_css("A title", "OFFICIAL")
+    assert '@top-center{content:"OFFICIAL"' in css and '@bottom-center{content:"OFFICIAL"' in css
+    assert '@bottom-left{content:"A title"' in css
+    assert "@top-center" not in print_css("A title") and "@top-center" not in PRINT_CSS
+    hostile = print_css(None, 'X"}</style><script>')
+    assert "</style>" not in hostile and "<script" not in hostile and 'X\\"}' in hostile
+    # a long title gives way to the marking in the footer
+    long = "word " * 40
+    assert len(re.search(r'@bottom-left\{content:"([^"]*)"', print_css(long, "OFFICIAL")).group(1)) <= 48
+    page = "<html><head><title>t</title></head><body>x</body></html>"
+    assert '@top-center{content:"OFFICIAL"' in with_print_css(page, marking="OFFICIAL")
+    # a page that carries the sheet already still gets the marking asked for
+    assert with_print_css(with_print_css(page), marking="SECRET").count('@bottom-center{content:"SECRET"') == 1
 
 
 # -- clear errors -----------------------------------------------------------------------------------------------------

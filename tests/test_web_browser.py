@@ -3,7 +3,8 @@ move sliders, see the displayed metrics change and equal the API's, share
 the view by URL, open a parameter's source, and work with no network.
 
 Needs Debian's /usr/bin/chromium (no downloaded browser); skipped with a
-reason when it is missing. Saves test-artifacts/web.png.
+reason when it is missing. Saves test-artifacts/web.png (1400 px) and
+web-phone.png (390 px); with FOEDUS_UPDATE_DOCS_IMG=1 also docs/img/.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def _move(pg, testid: str, value) -> None:
 
 def test_slider_moves_metric_and_matches_api(page, server):
     pg = page
-    pg.goto(f"{server}/#n=500&live=0&t=attack_probability%3C%3D0.1")
+    pg.goto(f"{server}/#v=table&n=500&live=0&t=attack_probability%3C%3D0.1")
     pg.wait_for_selector("body[data-ready='1']", timeout=30000)
     pid, metric = "coalition-backstop", "attack_probability"
     before_val = _cell(pg, pid, metric).get_attribute("data-value")
@@ -167,10 +168,8 @@ def test_slider_moves_metric_and_matches_api(page, server):
 
     ARTIFACTS.mkdir(exist_ok=True)
     pg.evaluate("window.scrollTo(0, 0)")
-    pg.screenshot(path=str(ARTIFACTS / "web.png"), full_page=False)
+    pg.screenshot(path=str(ARTIFACTS / "web-table.png"), full_page=False)
     pg.screenshot(path=str(ARTIFACTS / "web-full.png"), full_page=True)
-    if os.environ.get("FOEDUS_UPDATE_DOCS_IMG"):
-        shutil.copy(ARTIFACTS / "web.png", ROOT / "docs" / "img" / "web.png")
 
     # the view can be shared: a fresh page with the same URL shows the same numbers
     url = pg.url
@@ -190,7 +189,7 @@ def test_sources_parameters_and_upload(page, server):
     parameter can be set from the table; a package can be edited and added
     in the page, with validation errors naming the field."""
     pg = page
-    pg.goto(f"{server}/#live=0&p=status-quo")
+    pg.goto(f"{server}/#v=table&live=0&p=status-quo")
     pg.wait_for_selector("body[data-ready='1']", timeout=30000)
     pg.locator('button.info[data-param="will.USA"]').first.click()
     drawer = pg.locator("#drawer")
@@ -219,7 +218,13 @@ def test_sources_parameters_and_upload(page, server):
     pg.evaluate(set_text, text.replace("kyiv_position: rejected", "kyiv_position: delighted"))
     pg.locator("#editor-validate").click()
     pg.wait_for_function("() => document.getElementById('editor-errors').textContent.includes('kyiv_position')")
-    assert "editor:" in pg.locator("#editor-errors").inner_text()  # names the file and line
+    assert "status-quo-edited.yaml:20: kyiv_position" in pg.locator("#editor-errors").inner_text()  # names the file and line
+    # a file chosen from disk: its errors name that file
+    bad = text.replace("kyiv_position: rejected", "kyiv_position: delighted").encode()
+    pg.locator("#editor-file").set_input_files(files=[{"name": "my-guarantee.yaml", "mimeType": "text/yaml", "buffer": bad}])
+    pg.wait_for_function("() => document.getElementById('editor-text').value.includes('delighted')")
+    pg.locator("#editor-validate").click()
+    pg.wait_for_function("() => document.getElementById('editor-errors').textContent.startsWith('my-guarantee.yaml:')")
     pg.evaluate(set_text, text)
     pg.locator("#editor-add").click()
     pg.wait_for_selector('[data-testid="cell-status-quo-edited-attack_probability"]', timeout=15000)
@@ -232,7 +237,7 @@ def test_ranges_and_whose_promise_counts(page, browser, server):
     returns, follows a slider, and fits a 390 px phone."""
     pg = page
     ids = ["coalition-backstop", "status-quo", "treaty"]
-    pg.goto(f"{server}/#live=0&p={','.join(ids)}")
+    pg.goto(f"{server}/#v=table&live=0&p={','.join(ids)}")
     pg.wait_for_selector("body[data-ready='1']", timeout=30000)
     meta = httpx.get(f"{server}/api/meta", timeout=30).json()
     # the page states how current its data are, as the API does
@@ -396,12 +401,12 @@ def test_token_link_and_deleting_an_upload_with_confirmation(browser, remote_ser
     pg.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base) else (outside.append(r.request.url), r.abort()))
     pg.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        resp = pg.goto(f"{base}/#live=0&p=status-quo,{pid}")
+        resp = pg.goto(f"{base}/#v=table&live=0&p=status-quo,{pid}")
         assert resp.status == 401 and "Access token needed" in pg.locator("body").inner_text()
 
-        pg.goto(f"{base}/?token={TOKEN}#live=0&p=status-quo,{pid}")
+        pg.goto(f"{base}/?token={TOKEN}#v=table&live=0&p=status-quo,{pid}")
         pg.wait_for_selector("body[data-ready='1']", timeout=30000)
-        assert "token" not in pg.url and urlsplit(pg.url).fragment.startswith("live=0")
+        assert "token" not in pg.url and urlsplit(pg.url).fragment.startswith("v=table&live=0")
         assert TOKEN not in pg.evaluate("document.cookie")  # HttpOnly: out of the scripts' reach
         assert pg.locator(f'[data-testid="cell-{pid}-attack_probability"]').count() == 1
         pg.evaluate("([k, v]) => localStorage.setItem('foedus.uploads', JSON.stringify({[k]: v}))", [pid, text])
@@ -433,7 +438,7 @@ def test_token_link_and_deleting_an_upload_with_confirmation(browser, remote_ser
         assert not (uploads / f"{pid}.yaml").exists()
         assert pid not in pg.evaluate("localStorage.getItem('foedus.uploads')")
 
-        pg.goto(f"{base}/#live=0&p=status-quo,{pid}")  # no token in the URL now: the cookie carries it
+        pg.goto(f"{base}/#v=table&live=0&p=status-quo,{pid}")  # no token in the URL now: the cookie carries it
         pg.wait_for_selector("body[data-ready='1']", timeout=30000)
         assert pg.locator(f'[data-testid="pick-{pid}"]').count() == 0
         assert pg.locator('[data-testid="pick-status-quo"]').count() == 1
@@ -459,7 +464,7 @@ def test_page_waits_out_a_rate_limit(browser):
         pg.on("pageerror", lambda e: errors.append(str(e)))
         pg.on("response", lambda r: statuses.append(r.status) if r.url.endswith("/api/compare") else None)
         try:
-            pg.goto(f"{base}/?token={TOKEN}#live=0&p=us-guarantee")
+            pg.goto(f"{base}/?token={TOKEN}#v=table&live=0&p=us-guarantee")
             pg.wait_for_selector("body[data-ready='1']", timeout=30000)
             before = _cell(pg, "us-guarantee", "attack_probability").get_attribute("data-value")
             _move(pg, "assume-will.USA", 0)  # the bucket is empty: 429, then a retry ~2 s later
@@ -470,3 +475,206 @@ def test_page_waits_out_a_rate_limit(browser):
         finally:
             ctx.close()
         assert not errors, errors
+
+
+# ---------------------------------------------------------------- the bottom line, sensitivity, A/B, phones
+
+
+def _context(browser, server, width: int, height: int, **kw):
+    """A new page of ``width`` px that may only reach our server and fails the test on a JavaScript error."""
+    ctx = browser.new_context(viewport={"width": width, "height": height}, **kw)
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) or r.request.url.startswith(("data:", "blob:")) else r.abort())
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.errors = errors
+    return ctx, pg
+
+
+def _no_overflow(pg) -> None:
+    width = pg.evaluate("window.innerWidth")
+    assert pg.evaluate("document.documentElement.scrollWidth") <= width
+    # no element of the page runs off the right edge (a chart's own drawing and a wide table inside its
+    # scrolling box excepted: the box itself must fit)
+    over = pg.evaluate("""() => [...document.querySelectorAll('header *, .caveat, main *, aside *')]
+        .filter((e) => !e.closest('.js-plotly-plot') && !(e.parentElement && e.parentElement.closest('.table-wrap'))
+                       && e.getClientRects().length && e.getBoundingClientRect().right > window.innerWidth + 0.5)
+        .map((e) => e.tagName + '#' + e.id + '.' + e.className)""")
+    assert over == [], over
+
+
+def test_bottom_line_view_first(browser, server):
+    """The page opens on the bottom line: per package its title, deterrence
+    against cost with approval, each with its range, the best value per
+    column marked, a sentence generated from the numbers and a chart of
+    deterrence against cost; the 14-row table is one click away."""
+    ids = ["coalition-backstop", "treaty", "status-quo", "regional", "nato"]
+    ctx, pg = _context(browser, server, 1400, 1000)
+    pg.goto(f"{server}/#live=0&p={','.join(ids)}")
+    pg.wait_for_selector("body[data-ready='1']", timeout=30000)
+    assert pg.locator("#view-summary").is_visible() and not pg.locator("#comparison").is_visible()
+    api = httpx.post(f"{server}/api/compare", json=_state(pg.url), timeout=60).json()
+    rows = api["bottom_line"]["current"]
+    assert pg.locator("#summary-table tbody tr.bl-row").count() == len(ids)
+    for r in rows:
+        assert pg.locator(f'[data-testid="bl-title-{r["id"]}"]').inner_text() == r["title"]
+        assert pg.locator(f'[data-testid="bl-sentence-{r["id"]}"]').inner_text().startswith(r["sentence"])
+        for m, v in r["values"].items():
+            cell = pg.locator(f'[data-testid="bl-{r["id"]}-{m}"]')
+            assert float(cell.get_attribute("data-value")) == v["value"], (r["id"], m)
+            assert cell.get_attribute("data-best") == str(v["best"]).lower(), (r["id"], m)
+            assert ("★" in cell.inner_text()) == v["best"]
+            assert api["display"][r["id"]][m] in cell.inner_text()
+            rng = pg.locator(f'[data-testid="bl-range-{r["id"]}-{m}"]')
+            assert (float(rng.get_attribute("data-p5")), float(rng.get_attribute("data-p95"))) == (v["p5"], v["p95"])
+    for m in rows[0]["values"]:
+        assert pg.locator(f'#summary-table [data-testid^="bl-"][data-testid$="-{m}"][data-best="true"]').count() >= 1
+    # the chart plots deterrence against cost, baseline and current, with the API's numbers
+    pg.wait_for_selector("#summary-chart .main-svg", timeout=10000)
+    data = pg.evaluate("document.getElementById('summary-chart').data.map((t) => [t.name, t.y])")
+    assert [d[0] for d in data] == ["baseline", "current"]
+    assert data[1][1] == [r["values"]["attack_probability"]["value"] for r in rows]
+    # robustness, once run, is set beside the central ranking
+    pg.locator("#run-futures").click()
+    pg.wait_for_function("() => document.body.dataset.exploreDone", timeout=60000)
+    robust = pg.locator('[data-testid="summary-robust"]')
+    robust.wait_for(timeout=10000)
+    assert "Meets every threshold" in robust.inner_text() and "central" in robust.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.evaluate("window.scrollTo(0, 0)")
+    pg.screenshot(path=str(ARTIFACTS / "web.png"))
+    if os.environ.get("FOEDUS_UPDATE_DOCS_IMG"):
+        shutil.copy(ARTIFACTS / "web.png", ROOT / "docs" / "img" / "web.png")
+    # the full table one click away, with the same central value
+    pg.locator('[data-testid="tab-table"]').click()
+    assert pg.locator("#comparison").is_visible() and not pg.locator("#view-summary").is_visible()
+    assert float(_cell(pg, "treaty", "attack_probability").get_attribute("data-value")) == rows[1]["values"]["attack_probability"]["value"]
+    assert "v=table" in pg.url
+    assert not pg.errors, pg.errors
+    ctx.close()
+
+
+def test_sensitivity_view(browser, server):
+    """Sobol' indices on the page: a progress indicator while they run, then
+    per input S1 and ST with its basis, as /api/sensitivity returns them;
+    another metric is drawn from the same answer."""
+    ctx, pg = _context(browser, server, 1400, 1000)
+    pg.goto(f"{server}/#live=0&p=coalition-backstop,treaty&f=treaty&sn=512")
+    pg.wait_for_selector("body[data-ready='1']", timeout=30000)
+    pg.locator('[data-testid="tab-sensitivity"]').click()
+    pg.locator('[data-testid="sens-progress"]').wait_for(state="visible", timeout=5000)
+    pg.wait_for_function("() => document.body.dataset.sensDone", timeout=120000)
+    assert not pg.locator('[data-testid="sens-progress"]').is_visible()
+    body = {"package": "treaty", "overrides": {}, "metrics": ["attack_probability", "approval_probability", "escalation_risk",
+                                                              "total_cost_usd_per_year"], "n": 512}
+    api = httpx.post(f"{server}/api/sensitivity", json=body, timeout=120).json()
+    want = sorted((x for x in api["indices"] if x["output"] == "attack_probability" and x["ST"] is not None), key=lambda x: -x["ST"])
+    rows = pg.locator("#sens-table tbody tr")
+    assert rows.count() == len(want)
+    for i in range(5):
+        tr = rows.nth(i)
+        assert tr.get_attribute("data-testid") == f"sens-row-{want[i]['input']}"
+        assert float(tr.get_attribute("data-st")) == want[i]["ST"]
+        assert want[i]["basis"] in tr.inner_text()
+    assert f"{api['evaluations']:,}" in pg.locator('[data-testid="sens-message"]').inner_text()
+    assert pg.locator("#sens-reproduce").inner_text() == api["reproduce"]
+    # another metric: drawn from the same answer
+    pg.locator('[data-testid="sens-metric"]').select_option("approval_probability")
+    want = max((x for x in api["indices"] if x["output"] == "approval_probability" and x["ST"] is not None), key=lambda x: x["ST"])
+    assert pg.locator("#sens-table tbody tr").first.get_attribute("data-testid") == f"sens-row-{want['input']}"
+    # a move elsewhere marks the analysis stale rather than silently keeping it
+    _move(pg, "assume-will.USA", 0.2)
+    pg.wait_for_function("() => document.getElementById('view-sensitivity').classList.contains('stale')", timeout=15000)
+    assert "press Run" in pg.locator('[data-testid="sens-message"]').inner_text()
+    assert not pg.errors, pg.errors
+    ctx.close()
+
+
+def test_guarantor_removal_pinning_and_per_guarantor_levers(browser, server):
+    """Pin the shipped state, take the United States out of the coalition
+    backstop: the current column equals what "whose promise counts" reports
+    without it, the pinned column keeps the shipped figure, and both survive
+    a reload from the link; a per-guarantor legal form moves the package as
+    the API says."""
+    pid = "coalition-backstop"
+    ctx, pg = _context(browser, server, 1400, 1000)
+    pg.goto(f"{server}/#live=0&v=table&p={pid},treaty&f={pid}")
+    pg.wait_for_selector("body[data-ready='1']", timeout=30000)
+    shipped = httpx.post(f"{server}/api/compare", json=_state(pg.url), timeout=60).json()
+    without_us = next(g for g in shipped["worth"][pid] if g["iso3"] == "USA")
+    # per-guarantor credibility and cost beside "whose promise counts"
+    detail = pg.locator(f'[data-testid="worth-detail-{pid}-USA"]')
+    assert float(detail.get_attribute("data-credibility")) == without_us["credibility"]
+    assert without_us["display"]["credibility"] in detail.inner_text() and without_us["display"]["cost_usd_per_year"] in detail.inner_text()
+
+    pg.locator('[data-testid="pin"]').click()
+    pg.locator('[data-testid="pin-note"]').wait_for(state="visible")
+    pg.wait_for_selector(f'[data-testid="pin-cell-{pid}-attack_probability"]', timeout=15000)
+    before = _cell(pg, pid, "attack_probability").get_attribute("data-value")
+    pg.locator('[data-testid="lever-guarantor"]').select_option("USA")
+    pg.locator('[data-testid="lever-remove"]').click()
+    _wait_change(pg, pid, "attack_probability", before)
+    state = _state(pg.url)
+    assert state["edits"] == {pid: {"remove": ["USA"]}}
+    assert float(_cell(pg, pid, "attack_probability").get_attribute("data-value")) == pytest.approx(without_us["attack_probability_without"], rel=1e-9)
+    pinned = float(pg.locator(f'[data-testid="pin-cell-{pid}-attack_probability"]').get_attribute("data-value"))
+    assert pinned == next(p for p in shipped["current"]["packages"] if p["id"] == pid)["metrics"]["attack_probability"]
+    assert pg.locator('[data-testid="removed-list"]').inner_text().count("United States") == 1
+    assert "USA" not in [o.get_attribute("value") for o in pg.locator('[data-testid="lever-guarantor"] option').all()]
+    # the bottom line shows the pinned value too
+    pg.locator('[data-testid="tab-summary"]').click()
+    assert float(pg.locator(f'[data-testid="bl-pin-{pid}-attack_probability"]').get_attribute("data-value")) == pinned
+
+    # the link keeps both states
+    pg2 = pg.context.new_page()
+    pg2.goto(pg.url)
+    pg2.wait_for_selector("body[data-ready='1']", timeout=30000)
+    pg2.wait_for_selector(f'[data-testid="bl-pin-{pid}-attack_probability"]', timeout=15000)
+    assert float(pg2.locator(f'[data-testid="bl-pin-{pid}-attack_probability"]').get_attribute("data-value")) == pinned
+    assert "United States" in pg2.locator('[data-testid="removed-list"]').inner_text()
+    pg2.close()
+
+    # put it back and give Britain a ratified treaty: the figures follow the API
+    pg.locator('[data-testid="restore-USA"]').click()
+    pg.wait_for_function("() => !location.hash.includes('remove')", timeout=15000)
+    pg.locator('[data-testid="tab-table"]').click()
+    before = _cell(pg, pid, "attack_probability").get_attribute("data-value")
+    pg.locator('[data-testid="lever-guarantor"]').select_option("GBR")
+    pg.locator('[data-testid="lever-guarantor-form"]').select_option("ratified_treaty")
+    _wait_change(pg, pid, "attack_probability", before)
+    state = _state(pg.url)
+    assert state["edits"] == {pid: {"legal_form_of": {"GBR": "ratified_treaty"}}}
+    api = httpx.post(f"{server}/api/compare", json=state, timeout=60).json()
+    assert _cell(pg, pid, "attack_probability").inner_text() == api["display"][pid]["attack_probability"]
+    # the air-power lever: the US aircraft slider, then unpin
+    assert pg.locator('[data-testid="aircraft-USA"]').count() == 1
+    pg.locator('[data-testid="pin"]').click()
+    pg.wait_for_function("() => !document.querySelector('[data-testid^=\"pin-cell-\"]')", timeout=15000)
+    assert "pin=" not in pg.url
+    assert not pg.errors, pg.errors
+    ctx.close()
+
+
+def test_phone_390_has_no_horizontal_overflow(browser, server):
+    """At 390 px the header, the bottom line, the table view, the sensitivity
+    view and the levers fit the screen; the bottom line comes before the
+    controls."""
+    ctx, pg = _context(browser, server, 390, 844, device_scale_factor=2, is_mobile=True, has_touch=True)
+    pg.goto(f"{server}/#live=0&sn=256")
+    pg.wait_for_selector("body[data-ready='1']", timeout=30000)
+    _no_overflow(pg)
+    for b in ("#share", "#download-report", '[data-testid="pin"]'):
+        box = pg.locator(b).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, b
+    assert pg.locator("#view-summary").bounding_box()["y"] < pg.locator("aside.controls").bounding_box()["y"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / "web-phone.png"))
+    if os.environ.get("FOEDUS_UPDATE_DOCS_IMG"):
+        shutil.copy(ARTIFACTS / "web-phone.png", ROOT / "docs" / "img" / "web-phone.png")
+    pg.locator('[data-testid="tab-table"]').click()
+    _no_overflow(pg)
+    pg.locator('[data-testid="tab-sensitivity"]').click()
+    pg.wait_for_function("() => document.body.dataset.sensDone", timeout=120000)
+    _no_overflow(pg)
+    assert not pg.errors, pg.errors
+    ctx.close()

@@ -14,6 +14,17 @@ import re
 from foedus.domain.metrics import metric as _metric
 
 
+#: Country names read with "the" in a sentence ("the United States", "the Netherlands").
+_THE = ("United ", "Netherlands")
+
+
+def country(iso: str, names: dict[str, str] | None = None) -> str:
+    """A country's name as it reads in a sentence: "the United States",
+    "Germany" (the ISO3 code when ``names`` does not know it)."""
+    name = (names or {}).get(iso, iso)
+    return f"the {name}" if name.startswith(_THE) else name
+
+
 def label(metric: str) -> str:
     """The metric's label in the catalogue (its key, readable, if unknown)."""
     try:

@@ -6,8 +6,9 @@ and the report show: the comparison (central values, ranges over futures,
 each guarantor's worth), the exploration (robustness), the failure box of a
 package (one PRIM set-up and read-out), the bottom line (deterrence
 against cost and approval, the best value per row, one sentence per
-package saying what drives its result) and the commands that reproduce
-it. The interfaces render these and compute nothing another interface
+package saying what drives its result), the Sobol' sensitivity of a
+package's metrics to every uncertain input (with each input's basis) and
+the commands that reproduce it. The interfaces render these and compute nothing another interface
 needs; ``tests/test_interfaces_agree.py`` holds them to the same numbers.
 
 Computations are done once per study (cached on the instance).
@@ -23,6 +24,7 @@ from functools import cached_property
 import numpy as np
 
 from foedus.domain.metrics import BOTTOM_LINE, STORED_METRICS, metric
+from foedus.exploration.compare import RANGE_FUTURES
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class Study:
     design: Design = field(default_factory=Design)
     #: threshold texts (``attack_probability<=0.1``, or a label); None: the defaults
     thresholds: list[str] | None = None
+    #: the sample of futures behind the comparison's ranges (``compare --futures/--seed``); 0: central values only
+    range_futures: int = RANGE_FUTURES
+    range_seed: int = 0
 
     @property
     def ids(self) -> list[str]:
@@ -59,11 +64,12 @@ class Study:
     # -- central values -----------------------------------------------------------
     @cached_property
     def comparison(self) -> dict:
-        """Central values, ranges over the default futures and each
-        guarantor's worth (the ``compare --json`` contract)."""
+        """Central values, ranges over ``range_futures`` sampled futures
+        (seed ``range_seed``; the default sample unless asked otherwise) and
+        each guarantor's worth (the ``compare --json`` contract)."""
         from foedus.exploration.compare import comparison
 
-        return comparison(self.packages, self.parameters, self.countries, self.horizon)
+        return comparison(self.packages, self.parameters, self.countries, self.horizon, futures=self.range_futures, seed=self.range_seed)
 
     # -- futures ------------------------------------------------------------------
     @cached_property
@@ -89,10 +95,31 @@ class Study:
         fails = failures({m: a[i] for m, a in res.metrics.items()}, self.parsed_thresholds)
         return failure_record(package_id, res.inputs, res.input_names, fails, self.parameters, explain)
 
+    # -- sensitivity --------------------------------------------------------------
+    def sensitivity(self, package_id: str, metrics: list[str], n: int, seed: int = 0) -> dict:
+        """Sobol' first- and total-order indices of ``metrics`` of one
+        package to every uncertain input (``n`` base samples, a power of
+        two; ``n * (d + 2)`` evaluations), each input with its basis
+        (evidence, calibrated, judgement), as ``foedus sensitivity`` shows."""
+        return sensitivity(self._package(package_id), self.parameters, self.countries, metrics, n, seed, self.horizon)
+
+    def _package(self, package_id: str):
+        for p in self.packages:
+            if p.id == package_id:
+                return p
+        raise ValueError(f"{package_id!r} is not in this study ({', '.join(self.ids)})")
+
     # -- bottom line --------------------------------------------------------------
     def bottom_line(self) -> list[dict]:
         names = {c.iso3: c.name for c in self.countries.countries.values()}
         return bottom_line(self.comparison, {p.id: p.title for p in self.packages}, names)
+
+    def summary(self) -> list[dict]:
+        """The executive summary: sentences generated from the numbers
+        (:func:`foedus.study.summary.executive_summary`)."""
+        from foedus.study.summary import executive_summary
+
+        return executive_summary(self)
 
     # -- reproduce ----------------------------------------------------------------
     def reproduce(self, files: list[str], *, edits: dict | None = None) -> dict:
@@ -147,6 +174,33 @@ def box_record(box, rng: dict, parameters) -> dict:
             "rule": box.describe(), "restricted": restricted}
 
 
+def sensitivity(package, parameters, countries, metrics: list[str], n: int, seed: int = 0, horizon: float | None = None) -> dict:
+    """Sobol' indices of ``metrics`` of ``package`` (see :meth:`Study.sensitivity`):
+    ``{"package", "metrics", "n", "seed", "evaluations", "inputs": [{"name",
+    "basis", "unit"}], "indices": [{"output", "input", "basis", "S1",
+    "S1_conf", "ST", "ST_conf"}]}``. An index is NaN where a metric does not
+    vary over the design (it is undefined, not zero)."""
+    from foedus.domain.errors import InputError, Problem
+    from foedus.exploration.assess import PACKAGE_METRICS
+    from foedus.exploration.package_sensitivity import package_sobol
+
+    bad = [m for m in metrics if m not in PACKAGE_METRICS]
+    if bad or not metrics or len(set(metrics)) != len(metrics):
+        raise InputError("sensitivity", [Problem(bad[0] if bad else "metrics", f"package metrics, each once ({', '.join(PACKAGE_METRICS)})")])
+    if n < 2 or n & (n - 1):
+        raise InputError("sensitivity", [Problem("n", f"a power of two (e.g. 512 or 1024), got {n}")])
+    idx = package_sobol(package, parameters, countries, list(metrics), n, seed, horizon)
+    inputs = []
+    basis = {}
+    for name in idx.names:
+        info = parameters.describe(name)
+        basis[name] = info.basis.value if info is not None else None
+        inputs.append({"name": name, "basis": basis[name], "unit": info.unit.value if info is not None else ""})
+    recs = [r | {"basis": basis[r["input"]]} for r in idx.to_records()]
+    return {"package": package.id, "metrics": list(metrics), "n": n, "seed": seed, "evaluations": n * (len(idx.names) + 2),
+            "inputs": inputs, "indices": recs}
+
+
 def bottom_line(comparison: dict, titles: dict[str, str], names: dict[str, str] | None = None) -> list[dict]:
     """Per package: deterrence against cost, with approval, each with its
     range over futures; ``best`` marks the best central value of each
@@ -175,7 +229,7 @@ def sentence(entry: dict, horizon: float = 10.0, names: dict[str, str] | None = 
     drives a package's result: its deterrence and its spread over futures,
     the guarantor whose commitments matter most, what it costs whom, and
     approval."""
-    from foedus.study.formatting import fmt
+    from foedus.study.formatting import country, fmt
 
     names = names or {}
     m, r = entry["metrics"], entry.get("ranges") or {}
@@ -188,14 +242,14 @@ def sentence(entry: dict, horizon: float = 10.0, names: dict[str, str] | None = 
     worth = sorted(((g["attack_probability_without"] - a, g["iso3"], g["attack_probability_without"]) for g in entry["guarantors"]
                     if g.get("attack_probability_without") is not None), reverse=True)
     if worth and worth[0][0] > max(0.005, 0.5 * a):
-        who = names.get(worth[0][1], worth[0][1])
+        who = country(worth[0][1], names)
         parts.append(f"it rests most on the commitments of {who} (without them {fmt('attack_probability', worth[0][2])})")
     elif entry["guarantors"]:
         parts.append("no single guarantor carries it")
     cost = m["total_cost_usd_per_year"]
     if cost:
         payer = max(entry["guarantors"], key=lambda g: g.get("cost_pct_gdp") or 0.0)
-        parts.append(f"it costs {fmt('total_cost_usd_per_year', cost)} a year, {names.get(payer['iso3'], payer['iso3'])} paying most "
+        parts.append(f"it costs {fmt('total_cost_usd_per_year', cost)} a year, {country(payer['iso3'], names)} paying most "
                      f"for its size ({fmt('max_cost_pct_gdp', payer.get('cost_pct_gdp'))})")
     else:
         parts.append("it costs nothing")

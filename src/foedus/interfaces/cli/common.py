@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -30,7 +32,10 @@ def _console(stderr: bool = False):
     from rich.console import Console
 
     # Error lines (stderr) are never wrapped: one `file:line: field: expectation` per line.
-    return Console(stderr=stderr, highlight=False, soft_wrap=stderr, width=None if sys.stdout.isatty() else 160)
+    # Width: $COLUMNS when set (rich reads it), else the terminal's, else 160 when piped.
+    columns = os.environ.get("COLUMNS", "")
+    width = None if sys.stdout.isatty() or (columns.isdigit() and int(columns) > 0) else 160
+    return Console(stderr=stderr, highlight=False, soft_wrap=stderr, width=width)
 
 
 def fail(message: str) -> None:
@@ -94,3 +99,102 @@ def _read_overrides_file(path: Path) -> dict[str, float]:
             raise InputError(str(path), [Problem(str(k), f"a number, got {v!r}", lines.get((k,)))])
         out[str(k)] = float(v)
     return out
+
+
+# ---------------------------------------------------------------------------
+# tables that fit the terminal
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Col:
+    """One column of a :func:`fitted_tables` table: its header (wrapped at
+    spaces to the column's width) and one cell per row (rich ``Text``, one
+    or more lines, never wrapped or cut)."""
+
+    header: str
+    cells: list
+    justify: str = "right"
+
+
+def _text_width(cell) -> int:
+    from rich.text import Text
+
+    t = cell if isinstance(cell, Text) else Text.from_markup(str(cell))
+    return max((Text(line).cell_len for line in t.plain.split("\n")), default=0)
+
+
+def _col_width(c: Col) -> int:
+    words = c.header.split() or [""]
+    return max([_text_width(x) for x in c.cells] + [len(w) for w in words])
+
+
+def _rendered_width(table) -> int:
+    import io
+
+    from rich.console import Console
+
+    con = Console(width=100_000, file=io.StringIO(), highlight=False, color_system=None)
+    with con.capture() as cap:
+        con.print(table)
+    from rich.text import Text
+
+    return max((Text(line).cell_len for line in cap.get().splitlines()), default=0)
+
+
+def _build(title, key: Col, cols: list[Col], key_width: int, caption=None):
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    t.add_column(key.header, width=key_width, justify=key.justify, overflow="fold")
+    for c in cols:
+        t.add_column(c.header, width=_col_width(c), justify=c.justify, overflow="fold")
+    for r in range(len(key.cells)):
+        t.add_row(key.cells[r], *[c.cells[r] for c in cols])
+    return t
+
+
+def fitted_tables(title: str, key: Col, cols: list[Col], width: int, *, key_width: int | None = None,
+                  caption: str | None = None) -> list:
+    """``cols`` beside the row labels ``key``, as few tables as fit in
+    ``width`` characters: the columns split into consecutive groups of about
+    the same size, each table repeating the row labels, no cell wrapped or
+    cut. A single column wider than ``width`` gets a table of its own.
+    ``caption`` goes under the last table."""
+    kw = key_width if key_width is not None else _col_width(key)
+    groups: list[list[Col]] = []
+    for c in cols:
+        if groups and _rendered_width(_build(title, key, groups[-1] + [c], kw)) <= width:
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+    if 1 < len(groups) < len(cols):  # the same number of tables, evened out
+        per = -(-len(cols) // len(groups))
+        even = [cols[k:k + per] for k in range(0, len(cols), per)]
+        if len(even) == len(groups) and all(_rendered_width(_build(title, key, g, kw)) <= width for g in even):
+            groups = even
+    out = []
+    start = 0
+    for n, g in enumerate(groups):
+        part = title if len(groups) == 1 else f"{title} ({n + 1} of {len(groups)}: columns {start + 1}–{start + len(g)} of {len(cols)})"
+        out.append(_build(part, key, g, kw, caption if n == len(groups) - 1 else None))
+        start += len(g)
+    return out
+
+
+def fits(title: str, key: Col, cols: list[Col], width: int, *, key_width: int | None = None) -> bool:
+    """Whether all of ``cols`` fit in one table of ``width`` characters."""
+    kw = key_width if key_width is not None else _col_width(key)
+    return _rendered_width(_build(title, key, cols, kw)) <= width
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` on one line of at most ``width`` characters, cut at a word
+    boundary and marked with an ellipsis when it is longer."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[:max(width - 1, 1)]
+    if " " in cut[1:]:
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip(" ,;:(") + "…"

@@ -387,7 +387,7 @@ def sensitivity(
     from foedus.data.loaders import load_countries, load_package
     from foedus.domain.errors import InputError, Problem
     from foedus.exploration.assess import PACKAGE_METRICS
-    from foedus.exploration.package_sensitivity import package_sobol
+    from foedus.study.study import sensitivity as sobol_of
 
     for m in metric:
         if m not in PACKAGE_METRICS:
@@ -397,20 +397,17 @@ def sensitivity(
     countries = load_countries()
     ps = _parameters(set_)
     pkg = load_package(package, countries)
-    idx = package_sobol(pkg, ps, countries, list(metric), n, seed, horizon)
-    recs = idx.to_records()
-    for r in recs:
-        described = ps.describe(r["input"])
-        r["basis"] = described.basis.value if described is not None else None
+    res = sobol_of(pkg, ps, countries, list(dict.fromkeys(metric)), n, seed, horizon)  # what the web app's sensitivity view shows
+    recs = res["indices"]
     if as_json:
-        _dump({"package": pkg.id, "n": n, "seed": seed, "indices": recs})
+        _dump(res)
         return
     from rich.table import Table
 
     con = _console()
     for m in metric:
         rows = sorted((r for r in recs if r["output"] == m), key=lambda r: -(r["ST"] if r["ST"] == r["ST"] else -1))
-        t = Table(title=f"Sobol' indices of {m} for {pkg.id} (n={n}, {n * (len(idx.names) + 2):,} evaluations)", caption="S1: share of variance from the input alone; ST: including interactions. ± 95% bootstrap half-width. basis: evidence (the source gives the number), calibrated (fitted to published targets) or judgement.")
+        t = Table(title=f"Sobol' indices of {m} for {pkg.id} (n={n}, {res['evaluations']:,} evaluations)", caption="S1: share of variance from the input alone; ST: including interactions. ± 95% bootstrap half-width. basis: evidence (the source gives the number), calibrated (fitted to published targets) or judgement.")
         for c in ("input", "basis", "S1", "ST"):
             t.add_column(c, justify="right" if c in ("S1", "ST") else "left")
         for r in rows[:top]:

@@ -187,54 +187,90 @@ def compare(
 ):
     """Compare packages: central values, ranges over futures, and what each guarantor's promise is worth."""
     from foedus.data.loaders import load_countries, load_packages
-    from foedus.exploration.compare import comparison
 
     countries = load_countries()
     ps = _parameters(set_, params_file)
     pkgs = load_packages(files, countries)
-    result = comparison(pkgs, ps, countries, horizon, futures=futures, seed=seed)
+    study = _study(pkgs, ps, countries, horizon, futures, seed)
     if as_json:
-        _dump(result)
+        _dump(study.comparison)
         return
-    _print_comparison(result, guarantors)
+    _print_comparison(study.comparison, study.bottom_line(), guarantors)
 
 
-def _range_text(metric: str, r: dict | None) -> str:
-    from foedus.study.formatting import fmt_range
+def _study(pkgs, ps, countries, horizon, futures: int, seed: int):
+    """The study ``compare`` renders, its ranges over ``futures`` sampled
+    futures (seed ``seed``; the default sample is 1,000, seed 0)."""
+    from foedus.study.study import Study
 
-    return fmt_range(metric, r)
+    return Study(pkgs, ps, countries, horizon, range_futures=futures, range_seed=seed)
 
 
-def _print_comparison(result: dict, guarantors: bool = False) -> None:
+#: Width of the metric labels in a table with one column per package (labels wrap at spaces).
+LABEL_WIDTH = 22
+#: Per-guarantor columns of ``compare --guarantors``.
+GUARANTOR_COLUMNS = ("credibility", "delivery", "troops_deployed", "troops_required_pool", "troops_available", "cost_usd_per_year",
+                     "cost_pct_gdp", "total_defence_pct_gdp", "burden_share")
+#: Guarantors listed per package by ``compare --guarantors`` (the costliest first).
+GUARANTORS_SHOWN = 12
+
+
+def _print_comparison(result: dict, bottom: list[dict], guarantors: bool = False) -> None:
+    """The comparison at the console's width: a key of package ids and
+    titles; the summary table with one column per package when it fits in
+    one table, else transposed (one row per package, the metrics split over
+    as few tables as fit); whose promise counts; the bottom line's
+    sentences; and with ``guarantors`` a table per package. Ids and values
+    are never cut."""
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
-    from foedus.study.formatting import fmt, label
+    from foedus.interfaces.cli.common import Col, fits, fitted_tables, shorten
+    from foedus.study.formatting import fmt, fmt_range, label
 
     con = _console()
+    width = con.width
     pk = result["packages"]
     rng = result.get("ranges")
+    ids = [p["id"] for p in pk]
+    idw = max(map(len, ids))
+
+    key = Table(title="Packages", title_justify="left", box=None, show_header=False, pad_edge=False)
+    key.add_column("id", no_wrap=True, min_width=idw)
+    key.add_column("title", no_wrap=True, max_width=max(width - idw - 4, 10))
+    for p in pk:
+        key.add_row(p["id"], escape(shorten(p["title"], max(width - idw - 4, 10))))
+    con.print(key)
+    con.print()
+
+    def cell(m: str, p: dict) -> Text:
+        t = Text(fmt(m, p["metrics"][m]))
+        if rng:
+            t.append("\n" + fmt_range(m, p["ranges"][m]), style="dim")
+        return t
+
     caption = "Model estimates, not predictions."
     if rng:
         caption += f" Second line: 5th–95th percentile over {rng['futures']:,} futures (seed {rng['seed']})."
     caption += f" Data as of {result['data']['latest']} ({result['data']['detail']})."
-    t = Table(title=f"foedus compare — central values, horizon {result['horizon_years']:g} years", caption=caption)
-    t.add_column("metric")
-    for p in pk:
-        t.add_column(p["id"], justify="right")
-    for m in SUMMARY_METRICS:
-        cells = []
-        for p in pk:
-            cell = fmt(m, p["metrics"][m])
-            if rng:
-                cell += f"\n[dim]{_range_text(m, p['ranges'][m])}[/]"
-            cells.append(cell)
-        t.add_row(label(m), *cells)
-    con.print(t)
+    title = f"foedus compare — central values, horizon {result['horizon_years']:g} years"
+    labels = Col("metric", [Text(label(m)) for m in SUMMARY_METRICS], justify="left")
+    wide = [Col(p["id"], [cell(m, p) for m in SUMMARY_METRICS]) for p in pk]
+    lw = max(LABEL_WIDTH, *(len(w) for m in SUMMARY_METRICS for w in label(m).split()))
+    if fits(title, labels, wide, width, key_width=lw):
+        tables = fitted_tables(title, labels, wide, width, key_width=lw, caption=caption)
+    else:  # one row per package, the metrics in as few tables as fit
+        rows = Col("package", [Text(i) for i in ids], justify="left")
+        tall = [Col(label(m), [cell(m, p) for p in pk]) for m in SUMMARY_METRICS]
+        tables = fitted_tables(title, rows, tall, width, key_width=idw, caption=caption)
+    for t in tables:
+        con.print(t)
     if result["overrides"]:
         con.print("Overrides: " + ", ".join(f"{k}={v:g}" for k, v in result["overrides"].items()))
     w = Table(title="Whose promise counts — attack within horizon without each guarantor (central values)", title_justify="left")
-    w.add_column("package")
-    w.add_column("attack", justify="right")
+    w.add_column("package", no_wrap=True, min_width=idw)
+    w.add_column("attack", justify="right", no_wrap=True)
     w.add_column("without the guarantors that matter most")
     for p in pk:
         gs = sorted(p["guarantors"], key=lambda g: -(g["attack_probability_without"] or 0))
@@ -243,23 +279,25 @@ def _print_comparison(result: dict, guarantors: bool = False) -> None:
                  if g["attack_probability_without"] is not None and g["attack_probability_without"] > base + 5e-4]
         w.add_row(p["id"], fmt("attack_probability", base), ", ".join(shown) or "no single guarantor moves it")
     con.print(w)
+    con.print()
+    con.print(Text("Bottom line", style="bold") + Text(" (generated from the numbers; model estimates, not predictions)"))
+    for r in bottom:
+        con.print(Text("• ") + Text(r["id"], style="bold") + Text(f": {r['sentence']}"))
     if not guarantors:
         con.print("[dim]Per-guarantor credibility, cost and forces: --guarantors[/]")
         return
-    cols = ("credibility", "delivery", "troops_deployed", "troops_required_pool", "troops_available", "cost_usd_per_year", "cost_pct_gdp", "total_defence_pct_gdp", "burden_share")
     for p in pk:
-        g = Table(title=f"{p['id']}: per guarantor", title_justify="left")
-        g.add_column("guarantor")
-        for c in cols:
-            g.add_column(label(c), justify="right")
-        g.add_column(label("attack_probability") + " without", justify="right")
-        shown = sorted(p["guarantors"], key=lambda r: -(r["cost_usd_per_year"] or 0))
-        for r in shown[:12]:
-            flag = " [red](short)[/]" if r["capacity_shortfall"] else ""
-            g.add_row(r["iso3"] + flag, *[fmt(c, r[c]) for c in cols], fmt("attack_probability", r["attack_probability_without"]))
-        if len(shown) > 12:
-            g.caption = f"… and {len(shown) - 12} more guarantors (--json lists all)"
-        con.print(g)
+        shown = sorted(p["guarantors"], key=lambda r: -(r["cost_usd_per_year"] or 0))[:GUARANTORS_SHOWN]
+        if not shown:
+            continue
+        names = Col("guarantor", [Text(r["iso3"]) + (Text(" short", style="red") if r["capacity_shortfall"] else Text("")) for r in shown],
+                    justify="left")
+        cols = [Col(label(c), [Text(fmt(c, r[c])) for r in shown]) for c in GUARANTOR_COLUMNS]
+        cols.append(Col(label("attack_probability") + " without", [Text(fmt("attack_probability", r["attack_probability_without"])) for r in shown]))
+        more = len(p["guarantors"]) - len(shown)
+        note = f"… and {more} more guarantors (--json lists all)" if more > 0 else None
+        for t in fitted_tables(f"{p['id']}: per guarantor", names, cols, width, caption=note):
+            con.print(t)
 
 
 @app.command()
@@ -430,21 +468,37 @@ def report(
     futures: int = typer.Option(2000, "--futures", min=0, max=100_000, help="Futures sampled for the robustness section and failure boxes (0: none; at most 100,000, held in memory)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the futures."),
     threshold: Optional[list[str]] = typer.Option(None, "--threshold", help="Robustness threshold, e.g. attack_probability<=0.1 (repeatable)."),
-    title: str = typer.Option("foedus report", "--title", help="Report title."),
+    title: str = typer.Option("foedus report", "--title", help="Report title (at most 200 characters)."),
+    author: Optional[str] = typer.Option(None, "--author", help="Author named in the header (at most 120 characters)."),
+    sensitivity_n: int = typer.Option(512, "--sensitivity-n", min=0, max=1 << 16,
+                                      help="Base samples of the Sobol' sensitivity section (a power of two; 0 leaves it out)."),
+    marking: Optional[str] = typer.Option(None, "--marking",
+                                          help="Handling marking, e.g. OFFICIAL or 'NATO UNCLASSIFIED' (free text, one line, at most 80 "
+                                               "characters): in the header and footer, and at the top and bottom of every PDF page."),
 ):
-    """Write a self-contained HTML report (charts inline, no external resources)."""
+    """Write a self-contained HTML report (charts inline, no external resources), or an A4 PDF with -o FILE.pdf."""
     from foedus.data.loaders import load_countries, load_packages
-    from foedus.interfaces.report.build import build_report
+    from foedus.domain.errors import InputError
+    from foedus.interfaces.report.build import AUTHOR_MAX, MARKING_MAX, MARKING_WHAT, TITLE_MAX, build_report, check_label
 
+    try:  # checked before anything is computed
+        title = check_label("--title", title, TITLE_MAX, "the report's title")
+        author = check_label("--author", author, AUTHOR_MAX, "the author's name")
+        marking = check_label("--marking", marking, MARKING_MAX, MARKING_WHAT)
+    except InputError as exc:
+        p = exc.problems[0]
+        fail(escape_markup(f"{p.field}: {p.expected}"))
+    if sensitivity_n & (sensitivity_n - 1):
+        fail(f"--sensitivity-n: a power of two (e.g. 256 or 512), or 0 to leave the section out; got {sensitivity_n}")
     countries = load_countries()
     ps = _parameters(set_, params_file)
     pkgs = load_packages(files, countries)
     html = build_report(pkgs, ps, countries, horizon=horizon, n_futures=futures, seed=seed, thresholds=threshold, title=title,
-                        files=[str(f) for f in files])
+                        files=[str(f) for f in files], author=author, marking=marking, sensitivity_n=sensitivity_n)
     if output.suffix.lower() == ".pdf":
         from foedus.interfaces.report.pdf import html_to_pdf
 
-        pages = html_to_pdf(html, output, title=title)
+        pages = html_to_pdf(html, output, title=title, marking=marking)
         _console(stderr=True).print(f"wrote {output} ({pages} A4 pages, {len(pkgs)} packages" + (f", {futures:,} futures" if futures else "") + ")")
         return
     try:

@@ -3,18 +3,24 @@ brief.
 
 One file, no script and no external resource: styles inline, charts as
 inline SVG (see :mod:`foedus.interfaces.report.svg`). The only URLs are
-plain ``<a href>`` links in the sources list. Sections: summary table
+plain ``<a href>`` links in the sources list. The header gives the handling
+marking (also closing the page, and printed at the top and bottom of every
+PDF page), the title, the author, the date generated and the date of the
+data; then the executive summary (:meth:`Study.summary
+<foedus.study.study.Study.summary>`) and the bottom line. Sections: summary table
 (central values with their 5th-95th percentile over the default sample of
 futures), one section per sub-model, whose promise counts (each package's
-attack probability without each guarantor), robustness across futures
-(with ``n_futures``), assumptions (every parameter with value, unit, basis,
+attack probability without each guarantor) with each guarantor's
+credibility, robustness across futures (with ``n_futures``), sensitivity
+(Sobol' total-order indices of each package's attack probability, with each
+input's basis), assumptions (every parameter with value, unit, basis,
 range and source, and the count per basis), calibration (the published fit
 and check targets against foedus), sources (package sources, parameter
 references, calibration sources, country data), and how to reproduce the
 numbers.
 
-Numbers come from :func:`foedus.exploration.compare.comparison`,
-:func:`foedus.exploration.explore.explore_memory` and
+Numbers come from one :class:`~foedus.study.study.Study` (comparison,
+exploration, failure boxes, bottom line, summary, sensitivity) and
 :meth:`foedus.exploration.calibration.Calibration.results`; this module only
 lays them out. When ``baseline_packages`` or parameter overrides differ from the
 shipped defaults, each chart shows the baseline beside the current choice.
@@ -23,6 +29,8 @@ shipped defaults, each chart shows the baseline beside the current choice.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
+from collections import Counter
 from html import escape
 
 from foedus.domain.metrics import SUMMARY_METRICS
@@ -30,6 +38,10 @@ from foedus.study.formatting import fmt, fmt_range, label, number
 from foedus.interfaces.report import svg
 from foedus.interfaces.report.pdf import print_css
 
+#: Base samples of the report's Sobol' analysis (n x (inputs + 2) runs per package; 512 takes about 0.25 s a package).
+SENSITIVITY_N = 512
+#: Inputs listed per package in the sensitivity section.
+SENSITIVITY_TOP = 5
 #: Sub-model sections: (title, what it answers, package metrics, chart metrics).
 SECTIONS = (
     ("Deterrence", "Does the package deter renewed aggression? Probability that the adversary renews the war within the horizon, from a bargaining model in which each guarantor's combat power counts in proportion to its credibility.",
@@ -76,6 +88,10 @@ ol.sources li{margin-bottom:4px;font-size:12.5px}
 .pass{color:#1b7f3b;font-weight:600}.fail{color:#b3261e;font-weight:600}
 .same{color:#5f6b7a}
 nav ul{columns:3;font-size:13px}
+.marking{text-align:center;font-weight:700;letter-spacing:.04em;border:1px solid #1d2430;padding:2px 8px;margin:0 0 12px;font-size:13px}
+.marking.end{margin:16px 0 0}
+.exec-summary{background:#f3f6fb;border-left:4px solid #13294b;padding:2px 14px 6px;margin:12px 0}
+.exec-summary h2{border-bottom:none;margin-top:10px}.exec-summary li{margin:5px 0}
 
 """
 
@@ -125,20 +141,62 @@ def _metric_chart(metric: str, ids: list[str], cur: dict, base: dict | None) -> 
 
 #: Guarantors listed per package under "Whose promise counts".
 WORTH_SHOWN = 6
-#: Parameter bases, in the order counted.
-BASES = ("evidence", "calibrated", "judgement")
+#: Longest handling marking, author and title accepted, in characters.
+MARKING_MAX, AUTHOR_MAX, TITLE_MAX = 80, 120, 200
+#: Unicode categories never accepted in a marking, author or title: controls
+#: (tabs, line breaks, escapes), format characters (bidirectional overrides,
+#: zero-width), surrogates, private-use and unassigned code points, line and
+#: paragraph separators.
+_NOT_TEXT = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def check_label(name: str, value: str | None, max_len: int, what: str = "text") -> str | None:
+    """``value`` (a report's marking, author or title) as printed: one line,
+    runs of spaces made one. None stays None. Raises
+    :class:`~foedus.domain.errors.InputError` naming ``name`` when it holds a
+    control or format character, is empty, or is longer than ``max_len``
+    characters."""
+    from foedus.domain.errors import InputError, Problem
+
+    if value is None:
+        return None
+    bad = next((c for c in value if unicodedata.category(c) in _NOT_TEXT), None)
+    if bad is not None:
+        where = value.index(bad) + 1
+        raise InputError("foedus report", [Problem(name, f"{what}: one line of printable characters, got a control or format character "
+                                                         f"(U+{ord(bad):04X}) at character {where}")])
+    text = " ".join(value.split())
+    if not text:
+        raise InputError("foedus report", [Problem(name, f"{what}: not empty")])
+    if len(text) > max_len:
+        raise InputError("foedus report", [Problem(name, f"{what}: at most {max_len} characters, got {len(text)}")])
+    return text
+
+
+#: What each label is, in error messages.
+MARKING_WHAT = "a handling marking such as OFFICIAL or NATO UNCLASSIFIED"
 
 
 def build_report(packages, parameters, countries, *, horizon: float | None = None, n_futures: int = 0, seed: int = 0,
                  thresholds: list[str] | None = None, title: str = "foedus report", files: list[str] | None = None,
-                 baseline_packages=None, sampler: str = "lhs", calibration=None) -> str:
+                 baseline_packages=None, sampler: str = "lhs", calibration=None, author: str | None = None,
+                 marking: str | None = None, generated: dt.datetime | None = None, sensitivity_n: int = SENSITIVITY_N) -> str:
     """The report as one HTML string (no external resources).
     ``calibration``: a :class:`~foedus.exploration.calibration.Calibration`
-    (built here when not given) whose targets fill the calibration section."""
+    (built here when not given) whose targets fill the calibration section.
+    ``author`` and the handling ``marking`` (e.g. "OFFICIAL", "NATO
+    UNCLASSIFIED"; checked by :func:`check_label`) go in the header; the
+    marking also at the top and bottom of the page and, printed, of every
+    page. ``generated``: the time stated as the report's date (default: now).
+    ``sensitivity_n``: base samples of the Sobol' analysis of each package's
+    attack probability (a power of two; 0 leaves the section out)."""
     import foedus
     from foedus.data.parameter_set import ParameterSet
     from foedus.study.study import Design, Study
 
+    title = check_label("title", title, TITLE_MAX, "the report's title")
+    author = check_label("author", author, AUTHOR_MAX, "the author's name")
+    marking = check_label("marking", marking, MARKING_MAX, MARKING_WHAT)
     study = Study(list(packages), parameters, countries, horizon, Design(n_futures, seed, sampler), thresholds)
     study.parsed_thresholds  # checked even without futures, so a typo is never silently ignored
     cal_error = None
@@ -163,11 +221,21 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
     add = parts.append
 
     # -- header ---------------------------------------------------------------
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = (generated or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    now = when.strftime("%Y-%m-%d %H:%M UTC")
+    if marking:
+        add(f'<p class="marking" id="marking-top">{escape(marking)}</p>')
     add(f"<h1>{escape(title)}</h1>")
-    add(f'<p class="meta">foedus {escape(foedus.__version__)} — generated {now} — {len(packages)} packages — horizon {H:g} years'
+    byline = [f"By <strong>{escape(author)}</strong>"] if author else []
+    byline += [f'Generated <time datetime="{when.isoformat(timespec="seconds")}">{now}</time>',
+               f'data as of <strong>{escape(result["data"]["latest"])}</strong>']
+    add(f'<p class="meta" id="byline">{" — ".join(byline)}</p>')
+    add(f'<p class="meta">foedus {escape(foedus.__version__)} — {len(packages)} packages — horizon {H:g} years'
         + (f" — {n_futures:,} futures (seed {seed})" if n_futures else "") + "</p>")
     add(f'<p class="meta" id="data-vintage"><strong>Data as of {escape(result["data"]["latest"])}</strong> ({escape(result["data"]["detail"])})</p>')
+
+    # -- executive summary ------------------------------------------------------------
+    add(_executive_summary(study.summary()))
     add('<p class="caveat"><strong>Model estimates, not predictions.</strong> Every figure below follows from the assumptions listed in '
         '<a href="#assumptions">Assumptions</a>, each with its source in <a href="#sources">Sources</a>. Probabilities are '
         "conditional on those assumptions; ranges across futures are shown where the report was run with futures.</p>")
@@ -175,9 +243,9 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
         add('<p class="caveat">This report compares a <strong>current</strong> choice (edited packages and/or changed assumptions, listed under '
             'Assumptions) with the <strong>baseline</strong> (the packages as shipped, default assumptions). Baseline values are in grey.</p>')
     add("<nav><ul>" + "".join(f'<li><a href="#{a}">{t}</a></li>' for a, t in
-                              [("bottom-line", "Bottom line"), ("summary", "Summary"), *[(s[0].lower(), s[0]) for s in SECTIONS[:2]], ("worth", "Whose promise counts"),
+                              [("executive-summary", "Executive summary"), ("bottom-line", "Bottom line"), ("summary", "Summary"), *[(s[0].lower(), s[0]) for s in SECTIONS[:2]], ("worth", "Whose promise counts"),
                                *[(s[0].lower(), s[0]) for s in SECTIONS[2:]], ("robustness", "Robustness across futures"),
-                               ("packages", "Packages"), ("assumptions", "Assumptions"), ("calibration", "Calibration"), ("sources", "Sources"),
+                               *([("sensitivity", "Sensitivity")] if sensitivity_n else []), ("packages", "Packages"), ("assumptions", "Assumptions"), ("calibration", "Calibration"), ("sources", "Sources"),
                                ("reproduce", "Reproduce")]) + "</ul></nav>")
 
     # -- bottom line --------------------------------------------------------------
@@ -241,6 +309,11 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
         add("<p>Not computed: run <code>foedus report ... --futures N</code> to add satisficing shares, regret, ranges across futures and the "
             "boxes of futures in which each package fails (PRIM).</p>")
 
+    # -- sensitivity ------------------------------------------------------------------
+    if sensitivity_n:
+        add('<h2 id="sensitivity">Sensitivity: what drives the attack probability</h2>')
+        add(_sensitivity(study, sensitivity_n, seed))
+
     # -- packages -------------------------------------------------------------------
     add('<h2 id="packages">Packages</h2>')
     for p in packages:
@@ -296,9 +369,11 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
     add(f"<pre>{escape(again['cli'])}</pre>")
 
     body = "\n".join(parts)
+    end = f'\n<p class="marking end" id="marking-bottom">{escape(marking)}</p>' if marking else ""
+    head_meta = f'<meta name="author" content="{escape(author, quote=True)}">' if author else ""
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{CSS}</style><style>{print_css(title)}</style></head><body><main>\n{body}\n"
-            f'<p class="caption">foedus — open source. Model estimates, not predictions.</p></main></body></html>\n')
+            f"{head_meta}<title>{escape(title)}</title><style>{CSS}</style><style>{print_css(title, marking)}</style></head><body><main>\n{body}\n"
+            f'<p class="caption">foedus — open source. Model estimates, not predictions.</p>{end}</main></body></html>\n')
 
 
 def _worth(ids: list[str], cur: dict, countries) -> str:
@@ -340,9 +415,9 @@ def _worth(ids: list[str], cur: dict, countries) -> str:
 
 def _basis_counts(parameters) -> str:
     """How many parameters rest on evidence, on calibration, on judgement."""
-    counts = {b: 0 for b in BASES}
-    for p in parameters.parameters.values():
-        counts[p.basis.value] = counts.get(p.basis.value, 0) + 1
+    from foedus.study.summary import basis_counts
+
+    counts = basis_counts(parameters)
     n = sum(counts.values())
     parts = [f'<span class="basis-count" data-basis="{escape(b)}" data-count="{k}">{escape(b)} {k} ({100 * k / max(n, 1):.0f} %)</span>'
              for b, k in counts.items()]
@@ -488,6 +563,49 @@ def _robustness(study) -> str:
             out.append('<div class="charts">' + svg.range_chart(f"{i}: box of futures where it fails (most restricted input first)", rows_) + "</div>")
     out.append('<p class="caption">Model estimates, not predictions: shares of sampled futures, not probabilities of events.</p>')
     return "".join(out)
+
+
+def _sensitivity(study, n: int, seed: int) -> str:
+    """Sobol' total-order indices (ST) of each package's attack probability
+    (:meth:`foedus.study.study.Study.sensitivity`, ``n`` base samples): the
+    inputs among the :data:`SENSITIVITY_TOP` largest of any package, with
+    their basis, and a sentence on how many of them rest on judgement."""
+    m = "attack_probability"
+    res = {i: study.sensitivity(i, [m], n, seed) for i in study.ids}
+    st = {i: {x["input"]: x["ST"] for x in r["indices"] if x["ST"] is not None and x["ST"] == x["ST"]} for i, r in res.items()}
+    basis = {x["name"]: x["basis"] for r in res.values() for x in r["inputs"]}
+    tops = {i: sorted(v, key=lambda k: -v[k])[:SENSITIVITY_TOP] for i, v in st.items()}
+    shown = sorted({k for t in tops.values() for k in t}, key=lambda k: -max(v.get(k, 0.0) for v in st.values()))
+    ids = [i for i in study.ids if st[i]]
+    first = {i: tops[i][0] for i in ids}
+    judged = sum(1 for k in shown if basis.get(k) == "judgement")
+    evals = next(iter(res.values()))["evaluations"] if res else 0
+    lead = Counter(first.values()).most_common()
+    out = [f"<p>Sobol' total-order index (ST) of the attack probability within the horizon: the share of its variance over futures that each "
+           f"uncertain input explains, alone and with its interactions ({n:,} base samples, seed {seed}, {evals:,} model runs per package). "
+           f"The table lists the {SENSITIVITY_TOP} largest inputs of each package; in bold, a package's largest.</p>"]
+    if lead:
+        top_in, k = lead[0]
+        out.append(f"<p>{escape(top_in)} ({escape(basis.get(top_in) or '?')}) drives the attack probability most in {k} of the {len(ids)} packages "
+                   f"whose attack probability varies. Of the {len(shown)} inputs listed, {judged} rest on judgement, so the ranking of the packages is "
+                   "only as firm as those judgements.</p>")
+    rows = [[escape(k), escape(basis.get(k) or "?")] + [("<strong>{}</strong>" if first.get(i) == k else "{}").format(f"{st[i][k]:.2f}") if k in st[i] else "–"
+                                                       for i in ids] for k in shown]
+    out.append(_table(["input", "basis"] + ids, rows, numeric_from=2))
+    out.append('<p class="caption">ST counts the share of each input alone (S1) and with its interactions; indices are estimates (± a bootstrap interval shown by <code>foedus sensitivity</code>); '
+               "an estimate can fall outside 0–1 where the attack probability hardly varies (a package near certain war); "
+               "a package whose attack probability does not vary has no column. Reproduce: "
+               f"<code>foedus sensitivity PACKAGE.yaml --n {n} --seed {seed}</code>. Model estimates, not predictions.</p>")
+    return "".join(out)
+
+
+def _executive_summary(sentences: list[dict]) -> str:
+    """The executive summary (:meth:`foedus.study.study.Study.summary`): its
+    sentences in reading order, each marked with its topic."""
+    items = "".join(f'<li data-topic="{escape(s["topic"], quote=True)}">{escape(s["text"])}</li>' for s in sentences)
+    return ('<div class="exec-summary"><h2 id="executive-summary">Executive summary</h2>'
+            f"<ul>{items}</ul>"
+            '<p class="caption">Generated from the numbers in this report (no language model). Model estimates, not predictions.</p></div>')
 
 
 def _bottom_line(rows: list[dict], rng: dict | None) -> str:

@@ -25,7 +25,8 @@ dialog and the PDF break the same way: A4 with margins, headings kept with
 what follows them, table rows, charts and summary blocks never split, the
 navigation hidden, and page numbers ("page 3 of 37") in the bottom margin
 through CSS page-margin boxes (Chromium 131 or later; older versions print
-the same pages without numbers).
+the same pages without numbers), with the report's title at the bottom left
+and its handling marking, when it has one, at the top and bottom centre.
 
 Errors a user can fix (no Chromium, no Playwright, a browser that does not
 start or finish, an unwritable output) raise :class:`ReportError`, an
@@ -105,16 +106,32 @@ def _error(out: Path | str | None, what: str, expected: str) -> ReportError:
     return ReportError(str(out) if out is not None else None, [Problem(what, expected)])
 
 
-def print_css(title: str | None = None) -> str:
-    """:data:`PRINT_CSS`, plus ``title`` at the bottom left of every page when given."""
-    if not title:
-        return PRINT_CSS
-    t = " ".join(title.split())
-    if len(t) > 90:
-        t = t[:89] + "…"
-    # a CSS string: escape backslashes and quotes; '<' as an escape so it can never close the <style> element
-    t = t.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ")
-    return PRINT_CSS + f'@page{{@bottom-left{{content:"{t}";{_FOOT}}}}}\n'
+#: Characters of the title kept in the footer (fewer beside a marking, which takes the centre).
+FOOTER_TITLE_MAX, FOOTER_TITLE_MAX_MARKED = 90, 48
+_MARK = "font:700 8.5pt system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#000;letter-spacing:.04em"
+
+
+def _css_string(text: str, limit: int | None = None) -> str:
+    """``text`` on one line as the inside of a CSS string: backslashes and
+    quotes escaped, '<' as an escape so it can never close the <style> element."""
+    t = " ".join(text.split())
+    if limit is not None and len(t) > limit:
+        t = t[:limit - 1] + "…"
+    return t.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ")
+
+
+def print_css(title: str | None = None, marking: str | None = None) -> str:
+    """:data:`PRINT_CSS`, plus ``title`` at the bottom left of every page
+    and the handling ``marking`` (e.g. "OFFICIAL") at the top and bottom
+    centre of every page, when given."""
+    out = PRINT_CSS
+    if title:
+        t = _css_string(title, FOOTER_TITLE_MAX_MARKED if marking else FOOTER_TITLE_MAX)
+        out += f'@page{{@bottom-left{{content:"{t}";{_FOOT}}}}}\n'
+    if marking:
+        m = _css_string(marking)
+        out += f'@page{{@top-center{{content:"{m}";{_MARK}}}@bottom-center{{content:"{m}";{_MARK}}}}}\n'
+    return out
 
 
 def _document_title(html: str) -> str | None:
@@ -124,15 +141,17 @@ def _document_title(html: str) -> str | None:
     return (unescape(m.group(1)).strip() or None) if m else None
 
 
-def with_print_css(html: str, title: str | None = None) -> str:
+def with_print_css(html: str, title: str | None = None, marking: str | None = None) -> str:
     """``html`` with the print stylesheet in its ``<head>``.
 
     The sheet (:func:`print_css`) goes just before ``</head>``, after the
     page's own styles, so it wins the cascade; it is not added twice when
     :data:`PRINT_CSS_MARKER` is already in the page. ``title`` (else the
-    page's ``<title>``) is printed at the bottom left of each page."""
+    page's ``<title>``) is printed at the bottom left of each page,
+    ``marking`` at the top and bottom centre."""
     title = title or _document_title(html)
-    extra = print_css(title) if PRINT_CSS_MARKER not in html else (print_css(title)[len(PRINT_CSS):] if title else "")
+    sheet = print_css(title, marking)
+    extra = sheet if PRINT_CSS_MARKER not in html else sheet[len(PRINT_CSS):]
     if not extra:
         return html
     style = f"<style>{extra}</style>"
@@ -241,13 +260,16 @@ def _run(coro_fn):
     return box["value"]
 
 
-def html_to_pdf(html: str, out: str | os.PathLike, *, title: str | None = None, executable: str | os.PathLike | None = None,
-                timeout: float = TIMEOUT_S) -> int:
+def html_to_pdf(html: str, out: str | os.PathLike, *, title: str | None = None, marking: str | None = None,
+                executable: str | os.PathLike | None = None, timeout: float = TIMEOUT_S) -> int:
     """Print ``html`` (a self-contained page, as ``build_report`` returns)
     to ``out`` as an A4 PDF; returns the number of pages.
 
     ``title`` (default: the page's ``<title>``) is printed at the bottom left
-    of every page, the page number at the bottom right. ``executable``: the
+    of every page, the page number at the bottom right; ``marking`` (a
+    handling marking such as "OFFICIAL"), when given, at the top and bottom
+    centre of every page (a report built with a marking carries it already).
+    ``executable``: the
     Chromium to use (see :func:`find_chromium`). ``timeout``: seconds for the
     whole conversion. The file is written only when printing succeeded
     (atomically: a failed run leaves no partial PDF).
@@ -263,7 +285,7 @@ def html_to_pdf(html: str, out: str | os.PathLike, *, title: str | None = None, 
     from playwright.async_api import Error as PlaywrightError
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-    doc = with_print_css(html, title)
+    doc = with_print_css(html, title, marking)
     with tempfile.TemporaryDirectory(prefix="foedus-pdf-") as tmp:
         page_file = Path(tmp) / "report.html"
         page_file.write_text(doc, encoding="utf-8")

@@ -20,6 +20,7 @@ Who may ask what (Host check, access token, rate limits) is decided by
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -31,19 +32,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from foedus.domain.errors import InputError, Problem
 from foedus.domain.metrics import CHART_METRICS, TABLE_METRICS
-from foedus.interfaces.web.schemas import ExploreRequest, ExportRequest, ReportRequest, Scenario, Upload
+from foedus.interfaces.web.schemas import ExploreRequest, ExportRequest, ReportRequest, Scenario, SensitivityRequest, Upload
 from foedus.interfaces.web.service import (
     BASIS_TEXT,
     EUROPEAN_WILL,
     MAX_FUTURES,
     MAX_PACKAGES,
+    MAX_SENSITIVITY_METRICS,
+    SENSITIVITY_METRICS,
+    SENSITIVITY_N,
+    SENSITIVITY_SIZES,
     Busy,
     Refused,
     Workspace,
     metric_info,
 )
 from foedus.interfaces.web.pool import ComputePool
-from foedus.interfaces.web.responses import ResponseCache, canonical
+from foedus.interfaces.web.responses import ResponseCache, canonical, json_bytes
 from foedus.interfaces.web.security import Guard, RedactTokens, Security
 
 STATIC = Path(__file__).parent / "static"
@@ -130,28 +135,10 @@ async def _send_json(send, status: int, body: dict) -> None:
 
 
 class FastJSON(JSONResponse):
-    """JSON without FastAPI's generic encoder (the results are plain dicts
-    of floats already); NaN or infinity, which JSON cannot carry, become null."""
+    """JSON without FastAPI's generic encoder (:func:`responses.json_bytes`)."""
 
     def render(self, content) -> bytes:
-        import json
-
-        try:
-            return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
-        except ValueError:
-            return json.dumps(_finite(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
-
-
-def _finite(obj):
-    import math
-
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
+        return json_bytes(content)
 
 
 def _loc(loc) -> str:
@@ -283,21 +270,23 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
             out.append((pid, e.digest if e is not None else None))
         return tuple(out)
 
-    def _cached(route: str, body, compute, pooled: tuple | None = None) -> Response:
+    def _cached(route: str, body, compute, pooled: tuple | None = None, slot=None) -> Response:
         """The finished bytes of a read-only request: kept per request body
         and package contents, computed once while in flight (in a worker
         process when there is a pool and the request is ``pooled``: the
-        workspace method and its arguments)."""
-        if isinstance(body, (Scenario, ExploreRequest)):
+        workspace method and its arguments; holding ``slot``, a context
+        manager that bounds how many such computations run at once)."""
+        if isinstance(body, (Scenario, ExploreRequest, SensitivityRequest)):
             key = (route, canonical(body.model_dump(mode="json")), _digests(body.packages))
         else:
             key = (route, canonical(body), _digests(e.package.id for e in ws.all_entries()))
 
         def finish() -> bytes:
-            if pool is not None and pooled is not None:
-                uploads = {pid: ws.uploads[pid].text for pid in body.packages if pid in ws.uploads}
-                return pool.run(pooled[0], uploads, pooled[1])
-            return FastJSON(compute()).body
+            with slot() if slot is not None else contextlib.nullcontext():
+                if pool is not None and pooled is not None:
+                    uploads = {pid: ws.uploads[pid].text for pid in body.packages if pid in ws.uploads}
+                    return pool.run(pooled[0], uploads, pooled[1])
+                return FastJSON(compute()).body
 
         return Response(responses.get(key, finish), media_type="application/json")
 
@@ -327,6 +316,8 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
             "default_horizon": ws.defaults.values()["assessment.horizon_years"],
             "default_thresholds": list(DEFAULT_THRESHOLDS),
             "limits": {"packages": MAX_PACKAGES, "futures": MAX_FUTURES, "body_bytes": MAX_BODY},
+            "sensitivity": {"sizes": list(SENSITIVITY_SIZES), "n": SENSITIVITY_N, "metrics": list(SENSITIVITY_METRICS),
+                            "max_metrics": MAX_SENSITIVITY_METRICS},
             "basis": BASIS_TEXT,
             "caption": "Model estimates, not predictions.",
             "data": vintage(ws.defaults, ws.countries, [e.package for e in ws.all_entries()]).record(),
@@ -412,6 +403,16 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         args = (body.packages, body.focus, body.overrides, body.edit_dicts(), body.horizon, body.n_futures, body.seed, body.sampler,
                 body.thresholds)
         return _cached("discover", body, lambda: ws.discover(*args), ("discover", args))
+
+    @app.post("/api/sensitivity", tags=["assessment"])
+    def sensitivity(body: SensitivityRequest) -> dict:
+        """Sobol' first- and total-order indices of one package's metrics
+        (after its lever edit, under the overrides) to every uncertain
+        input, with each input's basis (evidence, calibrated, judgement).
+        Bounded: n of 256 to 2,048 base samples, at most 6 metrics, one
+        analysis at a time per server (a second waits, then gets 503)."""
+        args = (body.package, body.overrides, body.edit_dict(), body.horizon, body.metrics, body.n, body.seed)
+        return _cached("sensitivity", body, lambda: ws.sensitivity(*args), ("sensitivity", args), slot=ws.one_sensitivity)
 
     @app.post("/api/report", tags=["assessment"], response_class=HTMLResponse)
     def report(body: ReportRequest) -> HTMLResponse:

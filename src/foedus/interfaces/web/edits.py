@@ -1,6 +1,7 @@
 """Lever edits: the changes a user makes to a package with the web app's
-controls (troops per guarantor, legal form, posture of the ground force,
-aid), applied to a validated :class:`~foedus.domain.package.Package`.
+controls (troops, aircraft and air-defence personnel per guarantor, legal
+form and posture for the package or per guarantor, aid, guarantors taken
+out), applied to a validated :class:`~foedus.domain.package.Package`.
 
 An edit is plain data (the JSON the page sends, also what the "reproduce
 this" snippet passes), so the same numbers come out of the web app, a
@@ -10,7 +11,12 @@ notebook and ``foedus compare`` on the exported package file::
      "legal_form": "ratified_treaty",         # every commitment of the package
      "posture": "western_ukraine",            # every deployed ground force
      "aid_scale": 1.5,                        # x military, humanitarian and reconstruction aid
-     "aid_usd": {"USA": 2.0e10}}              # military aid per year per guarantor
+     "aid_usd": {"USA": 2.0e10},              # military aid per year per guarantor
+     "legal_form_of": {"USA": "ratified_treaty"},   # every commitment of one guarantor
+     "posture_of": {"GBR": "behind_dnipro"},  # every force of one guarantor that states a posture
+     "aircraft": {"USA": 24},                 # combat aircraft (air power) per guarantor
+     "air_defence": {"USA": 600},             # air-defence personnel per guarantor
+     "remove": ["FRA"]}                       # guarantors taken out (Package.without)
 
 Rules (documented in docs/web.md):
 
@@ -24,6 +30,21 @@ Rules (documented in docs/web.md):
 * ``posture`` replaces the posture of every deployed ground force.
 * ``aid_scale`` multiplies every aid commitment (0 removes them).
 * ``aid_usd[G] = X`` sets G's military aid per year (0 removes it).
+* ``legal_form_of[G]`` replaces the legal form of every commitment of G
+  (after ``legal_form``); ``posture_of[G]`` the posture of every commitment
+  of G that states one (ground, air, air defence, naval, training,
+  monitors).
+* ``aircraft[G] = N`` sets G's combat aircraft on air-power commitments and
+  ``air_defence[G] = N`` G's air-defence personnel, as ``troops`` does for
+  the ground force (scaled together, 0 removes them, a new commitment
+  otherwise: G's strongest legal form and trigger, the posture the package
+  most often gives that kind, else neighbouring territory).
+* ``remove = [G, ...]`` takes each guarantor out last, exactly as
+  :meth:`Package.without` does for "whose promise counts" (its own
+  commitments dropped, its share taken out of any group commitment), so
+  the package without G has the attack probability the comparison reports
+  as ``attack_probability_without`` for G. Removing every guarantor is
+  refused (compare the status quo instead).
 
 The result is validated like a package file, so an edit that leaves a
 package invalid (for example no commitment left) raises
@@ -44,7 +65,9 @@ from foedus.models.levers import FORMS
 
 AID_KINDS = (Kind.MILITARY_AID.value, Kind.HUMANITARIAN_AID.value, Kind.RECONSTRUCTION_AID.value)
 GROUND = Kind.DEPLOYED_GROUND_FORCE.value
-EDIT_KEYS = ("troops", "legal_form", "posture", "aid_scale", "aid_usd")
+AIR = Kind.AIR_POWER.value
+AIR_DEFENCE = Kind.AIR_DEFENCE.value
+EDIT_KEYS = ("troops", "legal_form", "posture", "aid_scale", "aid_usd", "legal_form_of", "posture_of", "aircraft", "air_defence", "remove")
 ADDED_NOTE = "Added with the foedus web app levers (not from a published source)."
 
 _TRIGGERS = [t.value for t in Trigger]
@@ -133,32 +156,9 @@ def apply_edit(package: Package, edit: Mapping[str, Any] | None, countries=None,
             if r["kind"] == GROUND:
                 r["posture"] = posture
 
-    for iso, n in _mapping(edit.get("troops"), "troops", where).items():
-        n = int(_number(n, f"troops.{iso}", where))
-        if n < 0:
-            raise InputError(where, [Problem(f"troops.{iso}", f"a number of troops >= 0, got {n}")])
-        if iso not in GROUPS and table is not None and iso not in table:
-            raise InputError(where, [Problem(f"troops.{iso}", "a known ISO3 country code")])
-        mine = [r for r in rows if r["guarantor"] == iso and r["kind"] == GROUND]
-        if mine:
-            if n == 0:
-                rows[:] = [r for r in rows if not (r["guarantor"] == iso and r["kind"] == GROUND)]
-            else:
-                _scale_rows(mine, "troops", n, integer=True)
-                rows[:] = [r for r in rows if not (r["kind"] == GROUND and r["guarantor"] == iso and r["troops"] <= 0)]
-        elif n > 0:
-            own = [r for r in rows if r["guarantor"] == iso]
-            rows.append(
-                {
-                    "guarantor": iso,
-                    "kind": GROUND,
-                    "legal_form": form or _strongest([r["legal_form"] for r in own], FORMS, _most_common([r["legal_form"] for r in rows], LegalForm.EXECUTIVE_AGREEMENT.value)),
-                    "trigger": _strongest([r["trigger"] for r in own], _TRIGGERS, _most_common([r["trigger"] for r in rows], Trigger.AFTER_CONSULTATION.value)),
-                    "posture": posture or _most_common([r["posture"] for r in rows if r["kind"] == GROUND and r.get("posture")], Posture.WESTERN_UKRAINE.value),
-                    "troops": n,
-                    "note": ADDED_NOTE,
-                }
-            )
+    for key, kind, field in (("troops", GROUND, "troops"), ("aircraft", AIR, "aircraft"), ("air_defence", AIR_DEFENCE, "troops")):
+        for iso, n in _mapping(edit.get(key), key, where).items():
+            _set_force(rows, iso, int(_number(n, f"{key}.{iso}", where)), kind, field, key, form, posture, table, where)
 
     scale = edit.get("aid_scale")
     if scale is not None:
@@ -197,8 +197,101 @@ def apply_edit(package: Package, edit: Mapping[str, Any] | None, countries=None,
                 }
             )
 
+    for iso, f in _mapping(edit.get("legal_form_of"), "legal_form_of", where).items():
+        f = _vocab(LegalForm, f, f"legal_form_of.{iso}", where)
+        _guarantor_of(rows, iso, "legal_form_of", where)
+        for r in rows:
+            if r["guarantor"] == iso:
+                r["legal_form"] = f
+    for iso, po in _mapping(edit.get("posture_of"), "posture_of", where).items():
+        po = _vocab(Posture, po, f"posture_of.{iso}", where)
+        _guarantor_of(rows, iso, "posture_of", where)
+        for r in rows:
+            if r["guarantor"] == iso and r.get("posture"):
+                r["posture"] = po
+
     ctx = {"countries": table} if table is not None else None
-    return validate(Package, data, file=where, context=ctx)
+    pkg = validate(Package, data, file=where, context=ctx)
+    return _remove(pkg, edit.get("remove"), countries, where)
+
+
+def _set_force(rows: list[dict], iso: str, n: int, kind: str, field: str, key: str, form, posture, table, where: str) -> None:
+    """Set guarantor ``iso``'s ``field`` (troops or aircraft) on its
+    commitments of ``kind`` to ``n``: scaled together, removed at 0, or a
+    new commitment (see the module's rules)."""
+    if n < 0:
+        raise InputError(where, [Problem(f"{key}.{iso}", f"a number >= 0, got {n}")])
+    if iso not in GROUPS and table is not None and iso not in table:
+        raise InputError(where, [Problem(f"{key}.{iso}", "a known ISO3 country code")])
+    mine = [r for r in rows if r["guarantor"] == iso and r["kind"] == kind]
+    if mine:
+        if n == 0:
+            rows[:] = [r for r in rows if not (r["guarantor"] == iso and r["kind"] == kind)]
+        else:
+            _scale_rows(mine, field, n, integer=True)
+            rows[:] = [r for r in rows if not (r["kind"] == kind and r["guarantor"] == iso and r[field] <= 0)]
+    elif n > 0:
+        own = [r for r in rows if r["guarantor"] == iso]
+        if kind == GROUND:
+            where_to = posture or _most_common([r["posture"] for r in rows if r["kind"] == GROUND and r.get("posture")], Posture.WESTERN_UKRAINE.value)
+        else:
+            where_to = _most_common([r["posture"] for r in rows if r["kind"] == kind and r.get("posture")], Posture.NEIGHBOURING_TERRITORY.value)
+        rows.append(
+            {
+                "guarantor": iso,
+                "kind": kind,
+                "legal_form": form or _strongest([r["legal_form"] for r in own], FORMS, _most_common([r["legal_form"] for r in rows], LegalForm.EXECUTIVE_AGREEMENT.value)),
+                "trigger": _strongest([r["trigger"] for r in own], _TRIGGERS, _most_common([r["trigger"] for r in rows], Trigger.AFTER_CONSULTATION.value)),
+                "posture": where_to,
+                field: n,
+                "note": ADDED_NOTE,
+            }
+        )
+
+
+def _guarantor_of(rows: list[dict], iso: str, key: str, where: str) -> None:
+    if not any(r["guarantor"] == iso for r in rows):
+        have = ", ".join(dict.fromkeys(r["guarantor"] for r in rows))
+        raise InputError(where, [Problem(f"{key}.{iso}", f"a guarantor with commitments in the package ({have})")])
+
+
+def _remove(pkg: Package, remove, countries, where: str) -> Package:
+    """``pkg`` without each guarantor in ``remove`` (:meth:`Package.without`,
+    the id kept)."""
+    if not remove:
+        return pkg
+    if isinstance(remove, (str, bytes)) or not isinstance(remove, (list, tuple)):
+        raise InputError(where, [Problem("remove", f"a list of guarantors (ISO3) to take out, got {remove!r}")])
+    if countries is None:
+        raise InputError(where, [Problem("remove", "the country table (a guarantor's share of a group commitment depends on it)")])
+    bound = _bound(pkg, countries)
+    out = pkg
+    for iso in dict.fromkeys(remove):
+        if not isinstance(iso, str) or iso not in bound:
+            raise InputError(where, [Problem(f"remove.{iso}", f"a guarantor bound by the package ({', '.join(bound)})")])
+        out = out.without(iso, countries)
+    if not out.commitments:
+        raise InputError(where, [Problem("remove", "at least one commitment left; without all its guarantors a package is the status quo (compare that package)")])
+    # Package.without scales a group's sizes by the members left (floats);
+    # a whole number stays an int, as the field says (the value is unchanged)
+    kept = [c.model_copy(update={k: int(v) for k in ("troops", "aircraft", "ships") if isinstance(v := getattr(c, k), float) and v.is_integer()})
+            for c in out.commitments]
+    return out.model_copy(update={"id": pkg.id, "commitments": kept})
+
+
+def _bound(pkg: Package, countries) -> list[str]:
+    """The guarantors a package binds: its own guarantors, with a group's
+    members (those not excepted) in place of the group, in order."""
+    seen: dict[str, None] = {}
+    for c in pkg.commitments:
+        if c.guarantor in GROUPS:
+            seen.setdefault(c.guarantor, None)
+            for m in countries.members(c.guarantor):
+                if m not in c.except_:
+                    seen.setdefault(m, None)
+        else:
+            seen.setdefault(c.guarantor, None)
+    return list(seen)
 
 
 def apply_edits(packages: list[Package], edits: Mapping[str, Mapping[str, Any]] | None, countries=None) -> list[Package]:
@@ -213,30 +306,47 @@ def apply_edits(packages: list[Package], edits: Mapping[str, Mapping[str, Any]] 
 
 
 def lever_summary(package: Package) -> dict:
-    """What the lever controls show for ``package``: ground troops and
-    military aid per guarantor, the dominant legal form and posture, and
-    the total aid."""
+    """What the lever controls show for ``package``: ground troops, combat
+    aircraft, air-defence personnel and military aid per guarantor, the
+    dominant legal form and posture, each guarantor's legal forms and
+    postures, and the total aid."""
     troops: dict[str, int] = {}
+    aircraft: dict[str, int] = {}
+    air_defence: dict[str, int] = {}
     aid: dict[str, float] = {}
     forms, postures = [], []
+    by: dict[str, dict[str, list[str]]] = {}
     total_aid = 0.0
     for c in package.commitments:
         forms.append(c.legal_form.value)
+        mine = by.setdefault(c.guarantor, {"legal_forms": [], "postures": []})
+        mine["legal_forms"].append(c.legal_form.value)
+        if c.posture is not None:
+            mine["postures"].append(c.posture.value)
         if c.kind is Kind.DEPLOYED_GROUND_FORCE:
             troops[c.guarantor] = troops.get(c.guarantor, 0) + c.troops
             if c.posture is not None:
                 postures.append(c.posture.value)
+        if c.kind is Kind.AIR_POWER:
+            aircraft[c.guarantor] = aircraft.get(c.guarantor, 0) + c.aircraft
+        if c.kind is Kind.AIR_DEFENCE:
+            air_defence[c.guarantor] = air_defence.get(c.guarantor, 0) + c.troops
         if c.kind is Kind.MILITARY_AID:
             aid[c.guarantor] = aid.get(c.guarantor, 0.0) + c.usd_per_year
         if c.kind.value in AID_KINDS:
             total_aid += c.usd_per_year
+    order = [p.value for p in Posture]
     return {
         "troops": troops,
+        "aircraft": aircraft,
+        "air_defence": air_defence,
         "aid_usd": aid,
         "legal_form": _most_common(forms, LegalForm.EXECUTIVE_AGREEMENT.value),
         "legal_forms": sorted(set(forms), key=FORMS.index),
         "posture": _most_common(postures, "") or None,
-        "postures": sorted(set(postures), key=[p.value for p in Posture].index),
+        "postures": sorted(set(postures), key=order.index),
+        "by_guarantor": {g: {"legal_forms": sorted(set(v["legal_forms"]), key=FORMS.index), "postures": sorted(set(v["postures"]), key=order.index)}
+                         for g, v in by.items()},
         "total_aid_usd_per_year": total_aid,
         "guarantors": package.guarantors(),
     }

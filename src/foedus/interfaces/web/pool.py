@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 #: Computations a worker may run (methods of the workspace).
-METHODS = ("compare", "explore", "discover")
+METHODS = ("compare", "explore", "discover", "sensitivity")
 #: Uploads a worker keeps before it forgets the oldest (the server's cap).
 WORKER_UPLOADS = 64
 #: How often a worker checks that its server is still there, seconds.
@@ -64,7 +64,7 @@ def _start(scenarios: str | None, server: int) -> None:
 
 
 def _run(method: str, uploads: dict[str, str], args: tuple) -> bytes:
-    from foedus.interfaces.web.app import FastJSON
+    from foedus.interfaces.web.responses import json_bytes
 
     ws = _workspace
     for pid, text in uploads.items():
@@ -75,7 +75,7 @@ def _run(method: str, uploads: dict[str, str], args: tuple) -> bytes:
         ws.delete_upload(next(iter(ws.uploads)))
     if method not in METHODS:
         raise ValueError(f"not a pooled computation: {method}")
-    return FastJSON(getattr(ws, method)(*args)).body
+    return json_bytes(getattr(ws, method)(*args))
 
 
 class ComputePool:

@@ -20,6 +20,7 @@ thread pool.
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
@@ -30,6 +31,26 @@ from typing import Callable, Hashable
 #: hundred distinct answers, far more than a slider's positions, in a
 #: bounded share of the server's memory.
 MAX_BYTES = 256 * 1024 * 1024
+
+
+def json_bytes(content) -> bytes:
+    """A result as compact JSON bytes, without FastAPI's generic encoder (the
+    results are plain dicts of floats already); NaN or infinity, which JSON
+    cannot carry, become null. What the server and its worker processes send."""
+    try:
+        return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    except ValueError:
+        return json.dumps(_finite(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def _finite(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def canonical(body) -> str:

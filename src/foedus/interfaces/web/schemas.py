@@ -9,7 +9,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from foedus.domain.vocabulary import LegalForm, Posture
-from foedus.interfaces.web.service import MAX_FUTURES, MAX_PACKAGE_TEXT, MAX_PACKAGES, MAX_THRESHOLDS
+from foedus.interfaces.web.service import (
+    MAX_FUTURES,
+    MAX_PACKAGE_TEXT,
+    MAX_PACKAGES,
+    MAX_SENSITIVITY_METRICS,
+    MAX_THRESHOLDS,
+    SENSITIVITY_METRICS,
+    SENSITIVITY_N,
+    SENSITIVITY_SIZES,
+)
 
 PackageId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Guarantor = Annotated[str, StringConstraints(pattern=r"^([A-Z]{3}|NATO|EU)$")]
@@ -30,6 +39,16 @@ class PackageEdit(BaseModel):
         default=None, description="factor on every aid commitment (military, humanitarian, reconstruction)")
     aid_usd: dict[Guarantor, Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]] = Field(
         default_factory=dict, max_length=64, description="military aid per year per guarantor, US dollars")
+    legal_form_of: dict[Guarantor, LegalForm] = Field(
+        default_factory=dict, max_length=64, description="legal form of every commitment of one guarantor (after legal_form)")
+    posture_of: dict[Guarantor, Posture] = Field(
+        default_factory=dict, max_length=64, description="posture of every force of one guarantor that states a posture")
+    aircraft: dict[Guarantor, Annotated[int, Field(ge=0, le=10_000)]] = Field(
+        default_factory=dict, max_length=64, description="combat aircraft on air-power commitments per guarantor (0 removes them)")
+    air_defence: dict[Guarantor, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
+        default_factory=dict, max_length=64, description="air-defence personnel per guarantor (0 removes them)")
+    remove: list[Guarantor] = Field(
+        default_factory=list, max_length=64, description="guarantors taken out of the package, as 'whose promise counts' does (applied last)")
 
 
 class Scenario(BaseModel):
@@ -54,6 +73,29 @@ class ExploreRequest(Scenario):
         default=None, max_length=MAX_THRESHOLDS, description="e.g. attack_probability<=0.1 (default: the CLI's defaults)")
     focus: PackageId | None = Field(default=None, description="package whose failure box (PRIM) to find")
     baseline: bool = Field(default=True, description="also return robustness of the unedited packages at the default parameters")
+
+
+class SensitivityRequest(BaseModel):
+    """Sobol' indices of one package's metrics (with its lever edit, under
+    the overrides)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    package: PackageId = Field(description="the package to analyse (shipped or uploaded)")
+    edit: PackageEdit = Field(default_factory=PackageEdit, description="its lever edits")
+    overrides: dict[ParamName, Finite] = Field(default_factory=dict, max_length=500, description="parameter name -> value (fixed, so not analysed)")
+    horizon: Annotated[float, Field(ge=0.1, le=100, allow_inf_nan=False)] | None = None
+    metrics: list[Annotated[str, StringConstraints(min_length=1, max_length=60)]] = Field(
+        default_factory=lambda: list(SENSITIVITY_METRICS), min_length=1, max_length=MAX_SENSITIVITY_METRICS, description="package metrics to analyse")
+    n: Literal[*SENSITIVITY_SIZES] = Field(default=SENSITIVITY_N, description=f"base sample (a power of two, at most {max(SENSITIVITY_SIZES)}); n x (inputs + 2) evaluations")
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+
+    @property
+    def packages(self) -> list[str]:  # what the response cache and the compute pool look up
+        return [self.package]
+
+    def edit_dict(self) -> dict:
+        return self.edit.model_dump(exclude_none=True, exclude_defaults=True, mode="json")
 
 
 class Upload(BaseModel):

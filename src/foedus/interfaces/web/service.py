@@ -27,6 +27,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from foedus.domain.errors import InputError, Problem
 from foedus.domain.package import Package
 from foedus.domain.metrics import CATALOGUE, PACKAGE
 from foedus.study.formatting import fmt, fmt_range, label, number
+from foedus.study.study import bottom_line
 from foedus.interfaces.web.edits import apply_edit, is_empty, lever_summary
 from foedus.interfaces.web.uploads import UploadStore
 
@@ -48,6 +50,13 @@ MAX_FUTURES = 20_000
 MAX_UPLOADS = 64
 MAX_PACKAGE_TEXT = 512 * 1024
 MAX_THRESHOLDS = 8
+#: Sobol' sensitivity from the page: base samples offered (n x (inputs + 2)
+#: evaluations; 1,024 x 52 takes about half a second on one core, 2,048 about
+#: 1.5 s) and the default metrics. One runs at a time per server.
+SENSITIVITY_SIZES = (256, 512, 1024, 2048)
+SENSITIVITY_N = 1024
+SENSITIVITY_METRICS = ("attack_probability", "approval_probability", "escalation_risk", "total_cost_usd_per_year")
+MAX_SENSITIVITY_METRICS = 6
 
 #: Assumptions about the world shown as sliders, kept apart from the levers.
 ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
@@ -68,6 +77,8 @@ ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
 #: The European will sliders moved together by the "European political will" control.
 EUROPEAN_WILL = tuple(n for n, _, g in ASSUMPTIONS if g == "will-eu")
 
+#: Per-guarantor figures shown with "whose promise counts" (from the comparison).
+WORTH_DETAIL = ("credibility", "delivery", "cost_usd_per_year", "cost_pct_gdp")
 #: Seed of the default sample of futures behind the ranges of the table
 #: (that of ``foedus compare``; its size is ``compare.RANGE_FUTURES``).
 COMPARE_SEED = 0
@@ -150,6 +161,7 @@ class Workspace:
         self._baseline_cache = _LRU(32)
         self._prim_cache = _LRU(64)
         self._explore_slots = threading.BoundedSemaphore(2)
+        self._sensitivity_slot = threading.BoundedSemaphore(1)
         self._calibration_lock = threading.Lock()
         self._calibration: tuple | None = None  # (Calibration, records)
         if self.scenarios is not None:
@@ -438,6 +450,8 @@ class Workspace:
             "baseline_display": {p["id"]: {m: fmt(m, p["metrics"].get(m)) for m in p["metrics"]} for p in baseline["packages"]},
             "range_display": {p["id"]: {m: fmt_range(m, r) for m, r in (p.get("ranges") or {}).items()} for p in current["packages"]},
             "worth": self._worth(current),
+            "bottom_line": {"current": bottom_line(current, {p.id: p.title for p in edited}, self._names()),
+                            "baseline": bottom_line(baseline, {p.id: p.title for p in orig}, self._names())},
             "levers": {p.id: lever_summary(p) for p in edited},
             "baseline_levers": {p.id: lever_summary(p) for p in orig},
             "edited": [p.id for p in orig if not is_empty((edits or {}).get(p.id))],
@@ -447,11 +461,61 @@ class Workspace:
         out["elapsed_ms"] = round(1000 * (time.perf_counter() - t0), 2)
         return out
 
+    def _names(self) -> dict[str, str]:
+        return {c.iso3: c.name for c in self.countries.countries.values()}
+
+    # -- sensitivity -----------------------------------------------------------
+    @contextmanager
+    def one_sensitivity(self, timeout: float = 30):
+        """Hold the server's one sensitivity slot (a second waits up to
+        ``timeout`` seconds, then gets :class:`Busy`)."""
+        if not self._sensitivity_slot.acquire(timeout=timeout):
+            raise Busy("the server is busy with another sensitivity analysis; try again")
+        try:
+            yield
+        finally:
+            self._sensitivity_slot.release()
+
+    def sensitivity(self, pid: str, overrides: dict | None = None, edit: dict | None = None, horizon: float | None = None,
+                    metrics: list[str] | None = None, n: int = SENSITIVITY_N, seed: int = 0) -> dict:
+        """Sobol' first- and total-order indices of ``metrics`` of one
+        package (after its lever edit) to every uncertain input that the
+        overrides leave free (:meth:`foedus.study.study.Study.sensitivity`),
+        each input with its basis; bounded in size (``SENSITIVITY_SIZES``).
+        The caller bounds concurrency (:meth:`one_sensitivity`)."""
+        from foedus.study.study import Study
+
+        t0 = time.perf_counter()
+        metrics = list(metrics or SENSITIVITY_METRICS)
+        if n not in SENSITIVITY_SIZES:
+            raise InputError("sensitivity", [Problem("n", f"one of {', '.join(map(str, SENSITIVITY_SIZES))}, got {n}")])
+        if len(metrics) > MAX_SENSITIVITY_METRICS:
+            raise InputError("sensitivity", [Problem("metrics", f"at most {MAX_SENSITIVITY_METRICS} metrics")])
+        _, edited = self.resolve([pid], {pid: edit} if not is_empty(edit) else None)
+        ps = self.parameters(overrides)
+        out = Study(edited, ps, self.countries, horizon).sensitivity(pid, metrics, n, seed)
+        for i in out["inputs"]:
+            i["title"] = _assumption_title(i["name"])
+        e = self.entry(pid)
+        edited_here = not is_empty(edit)
+        file = f"{pid}-edited.yaml" if edited_here else str(self._display_path(e.path)) if e.origin == "shipped" and e.path else f"{pid}.yaml"
+        cmd = ["foedus sensitivity", file, *[f"--metric {m}" for m in metrics], f"--n {n}", f"--seed {seed}",
+               *[f"--set {k}={v:g}" for k, v in sorted((overrides or {}).items())], *([f"--horizon {horizon:g}"] if horizon is not None else [])]
+        out |= {
+            "model_estimates_not_predictions": True,
+            "title": edited[0].title,
+            "edited": edited_here,
+            "fixed_by_overrides": sorted(k for k in ps.overrides if self.defaults.spec(k) is not None),
+            "reproduce": " ".join(cmd),
+            "elapsed_ms": round(1000 * (time.perf_counter() - t0), 2),
+        }
+        return out
+
     def _worth(self, result: dict) -> dict[str, list[dict]]:
         """Whose promise counts: per package, every guarantor with the
         package's attack probability and approval without it (from the
-        comparison), the guarantors whose absence raises the attack
-        probability most first."""
+        comparison), its credibility, delivery and cost, the guarantors
+        whose absence raises the attack probability most first."""
         out = {}
         for p in result["packages"]:
             m = p["metrics"]
@@ -465,7 +529,9 @@ class Workspace:
                     "name": c.name if c is not None else g["iso3"],
                     "attack_probability_without": g["attack_probability_without"],
                     "approval_probability_without": g.get("approval_probability_without"),
+                    **{k: g.get(k) for k in WORTH_DETAIL},
                     "display": {
+                        **{k: fmt(k, g.get(k)) for k in WORTH_DETAIL},
                         "attack_probability": fmt("attack_probability", m.get("attack_probability")),
                         "attack_probability_without": fmt("attack_probability", g["attack_probability_without"]),
                         "approval_probability": fmt("approval_probability", m.get("approval_probability")),
@@ -695,7 +761,11 @@ class Workspace:
         if is_empty(edit):
             return e.text
         pkg = apply_edit(e.package, edit, self.countries, file=f"edits.{pid}")
-        data = pkg.model_dump(mode="json", exclude_none=True)
+        data = pkg.model_dump(mode="json", exclude_none=True, by_alias=True)
+        for c in data["commitments"]:  # a guarantor taken out of a group commitment leaves it a share of the sizes
+            for k in ("troops", "aircraft", "ships"):
+                if k in c:
+                    c[k] = int(round(c[k]))
         head = (f"# {pid} edited with the foedus web app levers: {json.dumps(edit, sort_keys=True)}\n"
                 f"# Commitments marked 'Added with the foedus web app levers' are not from a published source.\n")
         return head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)

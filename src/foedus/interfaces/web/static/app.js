@@ -3,9 +3,11 @@
  * The page holds the view state (selected packages, lever edits, assumption
  * overrides, futures settings), mirrors it in the URL hash so a view can be
  * shared, and asks the JSON API for every number: /api/compare (central
- * values, baseline and current) on every move, debounced by 50 ms, and
- * /api/explore (robustness across futures, PRIM box) after it. No model
- * runs here: this file only draws what the API returns.
+ * values, baseline and current, the bottom line) on every move, debounced
+ * by 50 ms (and again for a pinned state, when there is one), /api/explore
+ * (robustness across futures, PRIM box) after it, and /api/sensitivity
+ * (Sobol' indices) when the sensitivity view asks. No model runs here:
+ * this file only draws what the API returns.
  */
 "use strict";
 
@@ -16,14 +18,18 @@ if (new URLSearchParams(location.search).has("token")) history.replaceState(null
 
 const DEBOUNCE_MS = 50;
 const EXPLORE_DEBOUNCE_MS = 150;
-const COLORS = { base: "#aab2bd", cur: "#1f5fa8", cur2: "#e07b00", existing: "#b9cde6", short: "#b3261e", capacity: "#2e7d32" };
+const COLORS = { base: "#aab2bd", cur: "#1f5fa8", cur2: "#e07b00", pin: "#7b3fa0", existing: "#b9cde6", short: "#b3261e", capacity: "#2e7d32" };
+const VIEWS = ["summary", "table", "sensitivity"];
 const PLOTLY_CONFIG = { displayModeBar: false, responsive: true };
 
 const S = {
   packages: [], focus: null, overrides: {}, edits: {}, horizon: null,
   n: 2000, thresholds: "attack_probability<=0.1", pctMetric: "attack_probability", live: true,
+  view: "summary", pin: null,  // pin: {overrides, edits, horizon} kept as a second column set
+  sens: { pkg: null, n: null, metric: "attack_probability" }, guarantor: null,
 };
-const D = { meta: null, catalogue: {}, order: [], params: [], paramByName: {}, basisCounts: null, calibration: null, last: null, lastExplore: null };
+const D = { meta: null, catalogue: {}, order: [], params: [], paramByName: {}, basisCounts: null, calibration: null, last: null, lastExplore: null,
+  pinned: null, sens: null, sensKey: null };
 const WORTH_SHOWN = 5;  // guarantors listed per package before "all N guarantors"
 
 const $ = (id) => document.getElementById(id);
@@ -107,6 +113,11 @@ function encodeState() {
   q.set("t", S.thresholds);
   if (S.pctMetric !== "attack_probability") q.set("m", S.pctMetric);
   if (!S.live) q.set("live", "0");
+  if (S.view !== "summary") q.set("v", S.view);
+  if (S.pin) q.set("pin", JSON.stringify(S.pin));
+  if (S.sens.pkg) q.set("sp", S.sens.pkg);
+  if (S.sens.n) q.set("sn", String(S.sens.n));
+  if (S.sens.metric !== "attack_probability") q.set("sm", S.sens.metric);
   return q.toString();
 }
 
@@ -136,6 +147,15 @@ function readHash() {
   if (q.has("t")) S.thresholds = q.get("t");
   if (q.has("m")) S.pctMetric = q.get("m");
   S.live = q.get("live") !== "0";
+  S.view = VIEWS.includes(q.get("v")) ? q.get("v") : "summary";
+  S.pin = null;
+  if (q.get("pin")) {
+    try {
+      const p = JSON.parse(q.get("pin"));
+      S.pin = { overrides: p.overrides || {}, edits: p.edits || {}, horizon: p.horizon ?? null };
+    } catch (e) { status("could not read the pinned state in the link", true); }
+  }
+  S.sens = { pkg: q.get("sp") || null, n: q.has("sn") ? parseInt(q.get("sn"), 10) || null : null, metric: q.get("sm") || "attack_probability" };
 }
 
 /* ------------------------------------------------------------ requests */
@@ -151,6 +171,14 @@ function activeEdits() {
 function scenarioBody() {
   const body = { packages: S.packages, overrides: S.overrides, edits: activeEdits() };
   if (S.horizon !== null) body.horizon = S.horizon;
+  return body;
+}
+// The pinned state, for the packages shown now (a package added since is shown as shipped).
+function pinnedBody() {
+  const edits = {};
+  for (const pid of S.packages) if (!isEmptyEdit(S.pin.edits[pid])) edits[pid] = S.pin.edits[pid];
+  const body = { packages: S.packages, overrides: S.pin.overrides, edits };
+  if (S.pin.horizon !== null && S.pin.horizon !== undefined) body.horizon = S.pin.horizon;
   return body;
 }
 function thresholdList() {
@@ -172,9 +200,11 @@ async function runCompare() {
   const t0 = performance.now();
   status("updating…");
   try {
-    const res = await api("/api/compare", scenarioBody(), compareCtl.signal);
+    const [res, pinned] = await Promise.all([api("/api/compare", scenarioBody(), compareCtl.signal),
+      S.pin ? api("/api/compare", pinnedBody(), compareCtl.signal) : Promise.resolve(null)]);
     if (seq !== compareSeq) return;
     D.last = res;
+    D.pinned = pinned;
     renderCompare(res);
     status(`updated in ${Math.round(performance.now() - t0)} ms (server ${Math.round(res.elapsed_ms)} ms)`);
     document.body.dataset.compareSeq = String(seq);
@@ -280,6 +310,8 @@ function renderLevers() {
   const ts = $("troop-sliders"), as = $("aid-sliders");
   ts.replaceChildren();
   as.replaceChildren();
+  $("aircraft-sliders").replaceChildren();
+  $("air-defence-sliders").replaceChildren();
   if (!pid || !D.catalogue[pid]) return;
   const base = D.catalogue[pid].levers;
   const ed = S.edits[pid] || {};
@@ -295,27 +327,21 @@ function renderLevers() {
   aid.value = ed.aid_scale ?? 1;
   $("lever-aid-scale-out").textContent = aidScaleText(parseFloat(aid.value), base.total_aid_usd_per_year);
 
-  const troops = { ...base.troops, ...(ed.troops || {}) };
-  const names = Object.keys(troops).sort((a, b) => (base.troops[b] || 0) - (base.troops[a] || 0));
-  if (!names.length) ts.append(el("p", { class: "hint" }, "No ground force in this package: add a guarantor's troops below."));
-  for (const g of names) {
-    const b = base.troops[g] || 0;
-    const max = Math.max(20000, Math.ceil((2.5 * Math.max(b, troops[g])) / 1000) * 1000);
-    ts.append(sliderBlock({
-      id: `troops-${g}`, testid: `troops-${g}`, label: countryName(g), min: 0, max, step: 100, value: troops[g],
-      baseText: fmtTroops(b), format: fmtTroops,
-      onInput: (v) => {
-        const e = editOf(pid);
-        e.troops = e.troops || {};
-        if (v === b && b > 0) delete e.troops[g]; else e.troops[g] = v;
-        scheduleUpdate();
-      },
-    }));
-  }
+  const removed = ed.remove || [];
+  const names = forceSliders(ts, pid, "troops", base.troops, { floor: 20000, step: 100, testid: "troops",
+    none: "No ground force in this package: add a guarantor's troops below." });
+  const air = forceSliders($("aircraft-sliders"), pid, "aircraft", base.aircraft || {}, { floor: 100, step: 1, testid: "aircraft",
+    none: "No combat aircraft in this package: add a guarantor's below." });
+  const ad = forceSliders($("air-defence-sliders"), pid, "air_defence", base.air_defence || {}, { floor: 5000, step: 50, testid: "air-defence",
+    none: "No air-defence personnel in this package: add a guarantor's below." });
+  $("aircraft-box").open = air.length > 0;
+  $("air-defence-box").open = ad.length > 0;
+  const kind = $("add-kind").value || "troops";
+  const have = { troops: names, aircraft: air, air_defence: ad }[kind];
   const add = $("add-guarantor");
-  add.replaceChildren(...D.meta.countries.filter((c) => !names.includes(c.iso3)).map((c) => el("option", { value: c.iso3 }, `${c.name} (${c.iso3})`)));
+  add.replaceChildren(...D.meta.countries.filter((c) => !have.includes(c.iso3) && !removed.includes(c.iso3)).map((c) => el("option", { value: c.iso3 }, `${c.name} (${c.iso3})`)));
 
-  const aidNames = Object.keys({ ...base.aid_usd, ...(ed.aid_usd || {}) });
+  const aidNames = Object.keys({ ...base.aid_usd, ...(ed.aid_usd || {}) }).filter((g) => !removed.includes(g));
   if (!aidNames.length) as.append(el("p", { class: "hint" }, "No military aid in this package."));
   for (const g of aidNames.sort((a, b) => (base.aid_usd[b] || 0) - (base.aid_usd[a] || 0))) {
     const b = base.aid_usd[g] || 0;
@@ -331,6 +357,80 @@ function renderLevers() {
       },
     }));
   }
+  renderGuarantorLever();
+}
+
+// Sliders of one force per guarantor (ground troops, combat aircraft, air-defence
+// personnel): the package's value as baseline, the edit as current; returns the guarantors shown.
+function forceSliders(box, pid, key, base, { floor, step, testid, none }) {
+  const ed = S.edits[pid] || {};
+  const removed = ed.remove || [];
+  const vals = { ...base, ...(ed[key] || {}) };
+  const names = Object.keys(vals).filter((g) => !removed.includes(g)).sort((a, b) => (base[b] || 0) - (base[a] || 0));
+  if (!names.length) box.append(el("p", { class: "hint" }, none));
+  for (const g of names) {
+    const b = base[g] || 0;
+    const max = Math.max(floor, Math.ceil((2.5 * Math.max(b, vals[g])) / (10 * step)) * 10 * step);
+    box.append(sliderBlock({
+      id: `${testid}-${g}`, testid: `${testid}-${g}`, label: countryName(g), min: 0, max, step, value: vals[g],
+      baseText: fmtTroops(b), format: fmtTroops,
+      onInput: (v) => {
+        const e = editOf(pid);
+        e[key] = e[key] || {};
+        if (v === b && b > 0) delete e[key][g]; else e[key][g] = v;
+        scheduleUpdate();
+      },
+    }));
+  }
+  return names;
+}
+
+// One guarantor of the package being shaped: its legal form, the posture of its
+// forces, and taking it out (as "whose promise counts" does).
+function renderGuarantorLever() {
+  const pid = S.focus;
+  if (!pid || !D.catalogue[pid]) return;
+  const base = D.catalogue[pid].levers;
+  const ed = S.edits[pid] || {};
+  const removed = ed.remove || [];
+  const fromCompare = D.last ? ((D.last.baseline.packages.find((p) => p.id === pid) || {}).guarantors || []).map((g) => g.iso3) : [];
+  const all = [...new Set([...base.guarantors, ...fromCompare])];
+  const sel = $("lever-guarantor");
+  const kept = all.filter((g) => !removed.includes(g));
+  sel.replaceChildren(...kept.map((g) => el("option", { value: g }, base.guarantors.includes(g) ? `${countryName(g)} (${g})` : `${countryName(g)} (${g}, through a group)`)));
+  if (!kept.includes(S.guarantor)) S.guarantor = kept[0] || null;
+  if (S.guarantor) sel.value = S.guarantor;
+  const g = S.guarantor;
+  const own = g ? base.by_guarantor[g] : null;  // null: bound only through a group (NATO, EU)
+  const gf = $("lever-guarantor-form");
+  $("lever-guarantor-form-box").hidden = !own;
+  if (own) {
+    gf.replaceChildren(el("option", { value: "" }, `as in the package (${own.legal_forms.map((f) => f.replaceAll("_", " ")).join(", ")})`),
+      ...D.meta.legal_forms.map((f) => el("option", { value: f }, f.replaceAll("_", " "))));
+    gf.value = (ed.legal_form_of || {})[g] || "";
+  }
+  const gp = $("lever-guarantor-posture");
+  $("lever-guarantor-posture-box").hidden = !(own && own.postures.length);
+  if (own && own.postures.length) {
+    gp.replaceChildren(el("option", { value: "" }, `as in the package (${own.postures.map((f) => f.replaceAll("_", " ")).join(", ")})`),
+      ...D.meta.postures.map((f) => el("option", { value: f }, f.replaceAll("_", " "))));
+    gp.value = (ed.posture_of || {})[g] || "";
+  }
+  $("lever-remove").disabled = !g;
+  $("lever-remove").textContent = g ? `Take ${countryName(g)} out of the package` : "Take it out of the package";
+  const box = $("removed-list");
+  box.replaceChildren(...(removed.length ? [el("span", { class: "hint" }, "Taken out: "), ...removed.map((r) => el("button", {
+    type: "button", class: "chip", "data-testid": `restore-${r}`, title: `Put ${countryName(r)} back`,
+    onclick: () => { const e = editOf(pid); e.remove = (e.remove || []).filter((x) => x !== r); if (!e.remove.length) delete e.remove; renderLevers(); scheduleUpdate(); },
+  }, `${countryName(r)} ×`))] : []));
+}
+
+function setGuarantorEdit(key, value) {
+  const e = editOf(S.focus);
+  e[key] = e[key] || {};
+  if (value) e[key][S.guarantor] = value; else delete e[key][S.guarantor];
+  if (!Object.keys(e[key]).length) delete e[key];
+  scheduleUpdate();
 }
 
 function aidScaleText(v, total) {
@@ -495,44 +595,270 @@ function showMetric(metric) {
 
 /* ------------------------------------------------------------ rendering */
 function renderCompare(res) {
-  renderTable(res);
+  const pinned = D.pinned && D.pinned.packages.join(",") === res.packages.join(",") ? D.pinned : null;
+  renderPinNote(pinned);
+  renderSummary(res, pinned);
+  renderSummaryRobust(D.lastExplore);
+  renderTable(res, pinned);
   renderWorth(res);
   renderMetricCharts(res);
   renderGuarantors(res);
+  renderGuarantorLever();
   renderReproduce(res.reproduce, D.lastExplore && D.lastExplore.reproduce);
+  markSensitivityStale();
   $("horizon-note").textContent = `central values, horizon ${res.horizon_years} years`;
+  $("summary-note").textContent = `deterrence against cost, with approval; horizon ${res.horizon_years} years`;
 }
 
 function direction(metric) { return (D.meta.metrics[metric] || {}).direction || 0; }
 
-function renderTable(res) {
+// An arrow from `b` to `c`, coloured by the metric's direction (green better, red worse).
+function moved(m, c, b) {
+  if (c === null || b === null || c === undefined || b === undefined || Math.abs(c - b) <= 1e-9 * Math.max(1, Math.abs(b))) return el("span", {}, "");
+  const up = c > b, dir = direction(m);
+  return el("span", { class: dir === 0 ? "" : (up === dir > 0 ? "up-good" : "up-bad") }, up ? " ▲" : " ▼");
+}
+
+/* The pinned state in words: what differs from the current one. */
+function describeState(st) {
+  const parts = [];
+  const o = Object.entries(st.overrides || {});
+  parts.push(o.length ? o.map(([k, v]) => `${k} = ${+v.toPrecision(4)}`).join(", ") : "default assumptions");
+  if (st.horizon !== null && st.horizon !== undefined) parts.push(`horizon ${st.horizon} yr`);
+  const ed = Object.entries(st.edits || {}).filter(([pid, e]) => S.packages.includes(pid) && !isEmptyEdit(e));
+  parts.push(ed.length ? `levers moved in ${ed.map(([pid]) => pid).join(", ")}` : "packages as shipped");
+  return parts.join("; ");
+}
+
+function renderPinNote(pinned) {
+  const note = $("pin-note");
+  $("pin").textContent = S.pin ? "Unpin" : "Pin this state";
+  $("pin").setAttribute("aria-pressed", S.pin ? "true" : "false");
+  note.hidden = !S.pin;
+  if (S.pin) note.replaceChildren(el("strong", {}, "Pinned: "), describeState(S.pin), el("br"), el("strong", {}, "Current: "), describeState({ overrides: S.overrides, edits: S.edits, horizon: S.horizon }),
+    pinned ? "" : el("span", { class: "hint" }, " (updating…)"));
+}
+
+// The bottom line: per package its title, deterrence against cost with approval,
+// each with its range and the best value marked (all from /api/compare's bottom_line).
+function renderSummary(res, pinned) {
+  const rows = res.bottom_line.current;
+  const base = Object.fromEntries(res.baseline_display ? Object.entries(res.baseline_display) : []);
+  const pin = pinned ? Object.fromEntries(pinned.bottom_line.current.map((r) => [r.id, r])) : null;
+  const metrics = Object.keys(rows[0].values);
+  const head = el("tr", {}, el("th", {}, "package"), ...metrics.map((m) => el("th", {}, el("span", { class: "metric-name", onclick: () => showMetric(m) }, labelOf(m)))));
+  const body = [];
+  rows.forEach((r, i) => {
+    const cells = metrics.map((m) => {
+      const v = r.values[m];
+      const b = res.baseline.packages.find((p) => p.id === r.id).metrics[m];
+      const pv = pin && pin[r.id] ? pin[r.id].values[m] : null;
+      return el("td", { "data-label": labelOf(m) },
+        el("div", { class: "cur" + (v.best ? " best" : ""), "data-testid": `bl-${r.id}-${m}`, "data-value": v.value === null ? "" : String(v.value), "data-best": String(v.best),
+          title: v.best ? "best central value in this column" : null }, res.display[r.id][m], v.best ? " ★" : ""),
+        v.p5 !== null ? el("div", { class: "rng", "data-testid": `bl-range-${r.id}-${m}`, "data-p5": String(v.p5), "data-p95": String(v.p95), title: "5th–95th percentile over futures" }, res.range_display[r.id][m]) : null,
+        pv ? el("div", { class: "pinv", "data-testid": `bl-pin-${r.id}-${m}`, "data-value": pv.value === null ? "" : String(pv.value) }, "pinned ", pinned.display[r.id][m], moved(m, v.value, pv.value)) : null,
+        el("div", { class: "basev" }, "base ", base[r.id][m], moved(m, v.value, b)));
+    });
+    body.push(el("tr", { class: "bl-row" + (r.id === S.focus ? " focus" : ""), "data-package": r.id },
+      el("td", { class: "bl-title" }, el("span", { class: "num-badge" }, String(i + 1)), " ", el("strong", { "data-testid": `bl-title-${r.id}` }, r.title),
+        el("div", { class: "pid" }, r.id, res.edited.includes(r.id) ? " (edited)" : "", ` · Kyiv: ${r.kyiv_position.replaceAll("_", " ")}`)),
+      ...cells));
+    body.push(el("tr", { class: "bl-sentence-row" }, el("td", { colspan: String(metrics.length + 1), class: "bl-sentence", "data-testid": `bl-sentence-${r.id}` }, r.sentence,
+      pin && pin[r.id] && pin[r.id].sentence !== r.sentence ? el("div", { class: "pinv" }, "Pinned: ", pin[r.id].sentence) : null)));
+  });
+  $("summary-table").replaceChildren(el("thead", {}, head), el("tbody", {}, ...body));
+  $("summary-caption").textContent = `★ best central value in its column. Below each value, its 5th–95th percentile over ${rangeNote(res) || "futures"}`
+    + (pinned ? "; then the pinned value (arrow: current against pinned)" : "") + "; then the baseline (shipped package, default assumptions). The sentences are generated from the numbers. Model estimates, not predictions.";
+  renderSummaryChart(res, pinned);
+}
+
+function renderSummaryChart(res, pinned) {
+  const x = "total_cost_usd_per_year", y = "attack_probability";
+  const sets = [["baseline", res.bottom_line.baseline, COLORS.base]];
+  if (pinned) sets.push(["pinned", pinned.bottom_line.current, COLORS.pin]);
+  sets.push(["current", res.bottom_line.current, COLORS.cur]);
+  const order = Object.fromEntries(res.bottom_line.current.map((r, i) => [r.id, i + 1]));
+  const k = scaleFor(x);
+  const traces = sets.map(([name, rows, color]) => ({
+    type: "scatter", mode: name === "current" ? "markers+text" : "markers", name,
+    x: rows.map((r) => r.values[x].value * k), y: rows.map((r) => r.values[y].value),
+    text: rows.map((r) => String(order[r.id])), textposition: "top right", textfont: { size: 11, color },
+    error_x: { type: "data", symmetric: false, array: rows.map((r) => (r.values[x].p95 ?? r.values[x].value) * k - r.values[x].value * k),
+      arrayminus: rows.map((r) => r.values[x].value * k - (r.values[x].p5 ?? r.values[x].value) * k), color, thickness: 1, width: 3 },
+    error_y: { type: "data", symmetric: false, array: rows.map((r) => (r.values[y].p95 ?? r.values[y].value) - r.values[y].value),
+      arrayminus: rows.map((r) => r.values[y].value - (r.values[y].p5 ?? r.values[y].value)), color, thickness: 1, width: 3 },
+    marker: { color, size: name === "current" ? 10 : 8, symbol: name === "baseline" ? "circle-open" : name === "pinned" ? "diamond" : "circle", line: { width: 2, color } },
+    customdata: rows.map((r) => [r.title, (100 * r.values.approval_probability.value).toFixed(1)]),
+    hovertemplate: `%{customdata[0]}<br>attack %{y:.1%}, cost $%{x:.1f} bn/yr, approved %{customdata[1]}%<extra>${name}</extra>`,
+  }));
+  Plotly.react("summary-chart", traces, barLayout(`${labelOf(y)} against ${labelOf(x).toLowerCase()}`, y, {
+    xaxis: { ...axisFor(x), title: { text: `${labelOf(x)} ($ bn)`, font: { size: 10 } }, gridcolor: "#eef0f3" },
+    yaxis: { ...axisFor(y), title: { text: labelOf(y), font: { size: 10 } }, gridcolor: "#eef0f3" }, margin: { l: 56, r: 12, t: 50, b: 46 } }), PLOTLY_CONFIG);
+}
+
+/* ------------------------------------------------------------ views */
+const VIEW_PANELS = { summary: "view-summary", table: "comparison", sensitivity: "view-sensitivity" };
+
+// Show one of the views (bottom line, side-by-side table, sensitivity); the others stay one click away.
+function setView(v, write = true) {
+  S.view = VIEWS.includes(v) ? v : "summary";
+  for (const k of VIEWS) {
+    const on = k === S.view;
+    $(VIEW_PANELS[k]).hidden = !on;
+    const tab = $(`tab-${k}`);
+    tab.setAttribute("aria-selected", on ? "true" : "false");
+    tab.classList.toggle("active", on);
+    tab.tabIndex = on ? 0 : -1;
+  }
+  if (write) writeHash();
+  if (S.view === "summary" && D.last) Plotly.Plots.resize($("summary-chart"));  // drawn while hidden: no width
+  if (S.view === "sensitivity") {
+    renderSensControls();
+    if (D.sens && D.sensKey === JSON.stringify(sensBody())) renderSensitivity();
+    else runSensitivity();
+  }
+}
+
+function togglePin() {
+  S.pin = S.pin ? null : JSON.parse(JSON.stringify({ overrides: S.overrides, edits: S.edits, horizon: S.horizon }));
+  D.pinned = null;
+  scheduleUpdate();
+}
+
+/* ------------------------------------------------------------ sensitivity */
+function sensPackage() { return S.sens.pkg && S.packages.includes(S.sens.pkg) ? S.sens.pkg : S.focus; }
+
+// What /api/sensitivity is asked: the package with its lever edit, under the current assumptions.
+function sensBody() {
+  const pkg = sensPackage();
+  const cfg = D.meta.sensitivity;
+  const body = { package: pkg, overrides: S.overrides, metrics: cfg.metrics, n: S.sens.n || cfg.n };
+  if (!isEmptyEdit(S.edits[pkg])) body.edit = S.edits[pkg];
+  if (S.horizon !== null) body.horizon = S.horizon;
+  return body;
+}
+
+function renderSensControls() {
+  const cfg = D.meta.sensitivity;
+  const sp = $("sens-package");
+  sp.replaceChildren(...S.packages.map((pid) => el("option", { value: pid }, `${D.catalogue[pid] ? D.catalogue[pid].title : pid} (${pid})`)));
+  sp.value = sensPackage();
+  const sm = $("sens-metric");
+  sm.replaceChildren(...cfg.metrics.map((m) => el("option", { value: m }, labelOf(m))));
+  if (!cfg.metrics.includes(S.sens.metric)) S.sens.metric = cfg.metrics[0];
+  sm.value = S.sens.metric;
+  const sn = $("sens-n");
+  sn.replaceChildren(...cfg.sizes.map((n) => el("option", { value: String(n) }, `${n.toLocaleString("en-US")} base samples`)));
+  sn.value = String(S.sens.n || cfg.n);
+}
+
+// After a move elsewhere, a shown analysis no longer matches the state: say so (it is not rerun unasked).
+function markSensitivityStale() {
+  if (!D.sens || !D.meta) return;
+  const stale = D.sensKey !== JSON.stringify(sensBody());
+  $("view-sensitivity").classList.toggle("stale", stale);
+  if (stale && S.view === "sensitivity") $("sens-message").textContent = "The levers or assumptions changed since this analysis: press Run to update it.";
+}
+
+let sensCtl = null;
+async function runSensitivity() {
+  const body = sensBody();
+  const key = JSON.stringify(body);
+  if (sensCtl) sensCtl.abort();
+  const ctl = sensCtl = new AbortController();
+  const t0 = performance.now();
+  $("sens-progress").hidden = false;
+  $("sens-run").disabled = true;
+  const tick = () => { $("sens-progress-text").textContent = `Sobol' analysis of ${body.package}: ${body.n.toLocaleString("en-US")} base samples × (inputs + 2) model runs… ${((performance.now() - t0) / 1000).toFixed(1)} s`; };
+  tick();
+  const timer = setInterval(tick, 200);
+  try {
+    const res = await api("/api/sensitivity", body, ctl.signal);
+    if (ctl !== sensCtl) return;
+    D.sens = res;
+    D.sensKey = key;
+    $("view-sensitivity").classList.remove("stale");
+    renderSensitivity();
+  } catch (err) {
+    if (err.name === "AbortError" || ctl !== sensCtl) return;
+    $("sens-message").textContent = `Could not compute the sensitivity: ${err.message}`;
+  } finally {
+    clearInterval(timer);
+    if (ctl === sensCtl) { $("sens-progress").hidden = true; $("sens-run").disabled = false; document.body.dataset.sensDone = String(Date.now()); }
+  }
+}
+
+const SENS_SHOWN = 15;  // inputs drawn in the chart (the table lists all)
+
+function renderSensitivity() {
+  const res = D.sens;
+  if (!res) return;
+  const m = S.sens.metric;
+  const rows = res.indices.filter((r) => r.output === m && r.ST !== null && Number.isFinite(r.ST)).sort((a, b) => b.ST - a.ST);
+  const undefinedHere = !rows.length;
+  const about = (name) => { const d = (D.paramByName[name] || {}).description || ""; return d.length > 110 ? d.slice(0, d.lastIndexOf(" ", 108)) + " …" : d; };
+  $("sens-message").textContent = undefinedHere
+    ? `${labelOf(m)} does not vary over these futures for ${res.package}: its indices are undefined.`
+    : `${res.title} (${res.package}${res.edited ? ", edited" : ""}): ${labelOf(m).toLowerCase()} — ${res.evaluations.toLocaleString("en-US")} model runs `
+      + `(${res.n.toLocaleString("en-US")} base samples, seed ${res.seed}) in ${(res.elapsed_ms / 1000).toFixed(1)} s.`
+      + (res.fixed_by_overrides.length ? ` Fixed by your assumptions, not analysed: ${res.fixed_by_overrides.join(", ")}.` : "");
+  const top = rows.slice(0, SENS_SHOWN).reverse();
+  const basisColor = { evidence: "#1b7f3b", calibrated: "#1f5fa8", judgement: "#b26a00" };
+  Plotly.react("sens-chart", undefinedHere ? [] : [
+    { type: "bar", orientation: "h", name: "S1 (alone)", y: top.map((r) => r.input), x: top.map((r) => r.S1), marker: { color: "#9bb3d6" },
+      error_x: { type: "data", array: top.map((r) => r.S1_conf), thickness: 1, width: 2 }, hovertemplate: "%{y}: S1 %{x:.3f}<extra></extra>" },
+    { type: "bar", orientation: "h", name: "ST (with interactions; colour: basis)", y: top.map((r) => r.input), x: top.map((r) => r.ST),
+      marker: { color: top.map((r) => basisColor[r.basis] || "#555") },
+      error_x: { type: "data", array: top.map((r) => r.ST_conf), thickness: 1, width: 2 },
+      customdata: top.map((r) => r.basis), hovertemplate: "%{y}: ST %{x:.3f} (%{customdata})<extra></extra>" },
+  ], barLayout(`What drives ${labelOf(m).toLowerCase()}: top ${Math.min(SENS_SHOWN, rows.length)} inputs`, m, {
+    barmode: "group", xaxis: { range: [0, 1.05], gridcolor: "#eef0f3", title: { text: "Sobol' index", font: { size: 10 } } },
+    yaxis: { automargin: true, tickfont: { size: 10 } }, margin: { l: 10, r: 12, t: 50, b: 40 } }), PLOTLY_CONFIG);
+  const head = el("tr", {}, ...["input", "basis", "S1", "ST"].map((h) => el("th", {}, h)));
+  const fmtIdx = (v, c) => (v === null || !Number.isFinite(v) ? "–" : `${v.toFixed(3)} ± ${(c || 0).toFixed(3)}`);
+  const body = rows.map((r) => el("tr", { "data-testid": `sens-row-${r.input}`, "data-st": String(r.ST), "data-s1": String(r.S1), onclick: () => showParameter(r.input) },
+    el("td", {}, el("div", { class: "pname" }, r.input), about(r.input) ? el("div", { class: "hint" }, about(r.input)) : null),
+    el("td", {}, el("span", { class: `basis basis-${r.basis}` }, r.basis || "?")),
+    el("td", { class: "num" }, fmtIdx(r.S1, r.S1_conf)), el("td", { class: "num" }, fmtIdx(r.ST, r.ST_conf))));
+  $("sens-table").replaceChildren(el("thead", {}, head), el("tbody", {}, ...body));
+  $("sens-reproduce").textContent = res.reproduce;
+}
+
+function renderTable(res, pinned) {
   const t = $("compare-table");
   const cur = Object.fromEntries(res.current.packages.map((p) => [p.id, p]));
   const base = Object.fromEntries(res.baseline.packages.map((p) => [p.id, p]));
-  const head = el("tr", {}, el("th", {}, "metric"), ...res.packages.map((pid) => el("th", { class: (pid === S.focus ? "focus " : "") + (res.edited.includes(pid) ? "edited-col" : ""), title: cur[pid].title },
-    pid, res.edited.includes(pid) ? el("div", { class: "basev" }, "(edited)") : null)));
+  const pin = pinned ? Object.fromEntries(pinned.current.packages.map((p) => [p.id, p])) : null;
+  const colClass = (pid) => (pid === S.focus ? "focus " : "") + (res.edited.includes(pid) ? "edited-col" : "");
+  const headCell = (pid, extra = {}) => el("th", { class: colClass(pid), title: cur[pid].title, ...extra }, pid, res.edited.includes(pid) ? el("div", { class: "basev" }, "(edited)") : null);
+  const thead = pin
+    ? [el("tr", {}, el("th", { rowspan: "2" }, "metric"), ...res.packages.map((pid) => headCell(pid, { colspan: "2", class: colClass(pid) + " pair" }))),
+      el("tr", {}, ...res.packages.flatMap((pid) => [el("th", { class: "pin-col", "data-testid": `pin-head-${pid}` }, "pinned"), el("th", { class: colClass(pid) }, "current")]))]
+    : [el("tr", {}, el("th", {}, "metric"), ...res.packages.map((pid) => headCell(pid)))];
   const rows = D.meta.table_metrics.map((m) => el("tr", {},
     el("td", {}, el("span", { class: "metric-name", onclick: () => showMetric(m) }, labelOf(m))),
-    ...res.packages.map((pid) => {
+    ...res.packages.flatMap((pid) => {
       const c = cur[pid].metrics[m], b = base[pid].metrics[m];
-      let arrow = "", cls = "";
-      if (c !== null && b !== null && Math.abs(c - b) > 1e-9 * Math.max(1, Math.abs(b))) {
-        const up = c > b, dir = direction(m);
-        arrow = up ? " ▲" : " ▼";
-        cls = dir === 0 ? "" : (up === dir > 0 ? "up-good" : "up-bad");
-      }
       const r = (cur[pid].ranges || {})[m];
       const rtext = (res.range_display[pid] || {})[m];
-      return el("td", { class: res.edited.includes(pid) ? "edited-col" : "" },
+      const current = el("td", { class: colClass(pid) },
         el("div", { class: "cur", "data-testid": `cell-${pid}-${m}`, "data-value": c === null ? "" : String(c) }, res.display[pid][m]),
         r && rtext ? el("div", { class: "rng", "data-testid": `range-${pid}-${m}`, "data-p5": String(r.p5), "data-p50": String(r.p50), "data-p95": String(r.p95),
           title: `5th–95th percentile over ${rangeNote(res)}` }, rtext) : null,
-        el("div", { class: "basev" }, "base ", res.baseline_display[pid][m], el("span", { class: cls }, arrow)));
+        pin ? el("div", { class: "basev" }, "vs pinned", moved(m, c, pin[pid].metrics[m])) : null,
+        el("div", { class: "basev" }, "base ", res.baseline_display[pid][m], moved(m, c, b)));
+      if (!pin) return [current];
+      const pv = pin[pid].metrics[m], pr = (pin[pid].ranges || {})[m];
+      return [el("td", { class: "pin-col" },
+        el("div", { class: "cur", "data-testid": `pin-cell-${pid}-${m}`, "data-value": pv === null ? "" : String(pv) }, pinned.display[pid][m]),
+        pr ? el("div", { class: "rng" }, pinned.range_display[pid][m]) : null), current];
     })));
-  t.replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
+  t.replaceChildren(el("thead", {}, ...thead), el("tbody", {}, ...rows));
   const rg = res.current.ranges;
   $("compare-caption").textContent = "Model estimates, not predictions. Each cell: current central value; " +
     (rg ? `below it in grey its range across futures (5th–95th percentile over ${rangeNote(res)}); ` : "") +
+    (pin ? "beside it, in purple, the pinned state's value and range, and an arrow where the current one moved from it; " : "") +
     "then the baseline, with arrows where it moved (green better, red worse).";
 }
 
@@ -548,7 +874,9 @@ function worthRow(pid, g) {
   return el("li", { class: same ? "same" : "", "data-testid": `worth-${pid}-${g.iso3}`, "data-value": g.attack_probability_without === null ? "" : String(g.attack_probability_without) },
     el("div", { class: "worth-line" }, el("span", { class: "who" }, `without ${g.name}`),
       el("span", { class: "val" }, `${d.attack_probability} → `, el("strong", {}, d.attack_probability_without))),
-    el("div", { class: "sub" }, `approval ${d.approval_probability} → ${d.approval_probability_without}`));
+    el("div", { class: "sub" }, `approval ${d.approval_probability} → ${d.approval_probability_without}`),
+    el("div", { class: "sub detail", "data-testid": `worth-detail-${pid}-${g.iso3}`, "data-credibility": g.credibility === null ? "" : String(g.credibility) },
+      `believed ${d.credibility} · delivers ${d.delivery} · costs ${d.cost_usd_per_year}/yr (${d.cost_pct_gdp})`));
 }
 
 function renderWorth(res) {
@@ -662,6 +990,25 @@ function renderExplore(res) {
 
   if (res.failure_box) renderBoxSection(res.failure_box);
   if (D.last) renderReproduce(D.last.reproduce, res.reproduce);
+  renderSummaryRobust(res);
+}
+
+// Under the bottom line: how often each package meets every threshold across futures (from /api/explore),
+// and why that ranking can differ from the ranking by central values.
+function renderSummaryRobust(res) {
+  const box = $("summary-robust");
+  if (!res || !D.last || res.packages.join(",") !== D.last.packages.join(",")) { box.replaceChildren(); return; }
+  const order = [...res.robustness].sort((a, b) => (b.satisficing ?? -1) - (a.satisficing ?? -1));
+  const title = (pid) => (D.catalogue[pid] ? D.catalogue[pid].title : pid);
+  const central = D.last.bottom_line.current.filter((r) => r.values.attack_probability.best).map((r) => r.id);
+  box.replaceChildren(
+    el("strong", {}, `Meets every threshold (${res.threshold_labels.join("; ")}) across ${res.n_futures.toLocaleString("en-US")} futures: `),
+    ...order.flatMap((r, i) => [i ? ", " : "", el("span", { "data-testid": `bl-robust-${r.id}`, "data-value": String(r.satisficing) }, `${title(r.id)} ${(100 * r.satisficing).toFixed(0)}%`)]),
+    ". ",
+    order.length && central.length && !central.includes(order[0].id)
+      ? `The lowest central attack risk (${central.join(", ")}) and the most robust package (${order[0].id}) differ: a central value is one future, at the central assumptions; `
+        + "this share counts the futures, over the whole range of the uncertain inputs, in which a package meets every threshold at once (Robustness, below)."
+      : "A central value is one future, at the central assumptions; this share counts the futures, over the whole range of the uncertain inputs, in which a package meets every threshold at once (Robustness, below).");
 }
 
 function renderBoxSection(box) {
@@ -849,6 +1196,13 @@ function editorErrors(err) {
     : err.message;
 }
 
+// The name errors point at: the file loaded, else the package's id as a file name, else "pasted text".
+function editorName() {
+  if (D.editorFile) return D.editorFile.slice(0, 200);
+  const m = /^id:\s*([a-z0-9][a-z0-9-]{0,62})\s*$/m.exec($("editor-text").value);
+  return m ? `${m[1]}.yaml` : "pasted text";
+}
+
 function setupEditor() {
   const dlg = $("editor");
   $("open-editor").addEventListener("click", () => {
@@ -860,15 +1214,16 @@ function setupEditor() {
     const pid = $("editor-base").value;
     const d = await api(`/api/packages/${encodeURIComponent(pid)}`);
     $("editor-text").value = d.text.replace(/^id:\s*(\S+)\s*$/m, (m, id) => `id: ${id}-edited`);
+    D.editorFile = `${pid}-edited.yaml`;
     $("editor-errors").textContent = "A copy under a new id; edit and add it.";
   });
   $("editor-file").addEventListener("change", async (e) => {
     const f = e.target.files[0];
-    if (f) $("editor-text").value = await f.text();
+    if (f) { $("editor-text").value = await f.text(); D.editorFile = f.name; }
   });
   $("editor-validate").addEventListener("click", async () => {
     try {
-      const r = await api("/api/packages/validate", { text: $("editor-text").value, name: "editor" });
+      const r = await api("/api/packages/validate", { text: $("editor-text").value, name: editorName() });
       $("editor-errors").textContent = `valid: ${r.id} — ${r.title} (${r.n_commitments} commitments)`;
       $("editor-errors").classList.add("ok");
     } catch (err) { editorErrors(err); }
@@ -876,7 +1231,7 @@ function setupEditor() {
   $("editor-add").addEventListener("click", async () => {
     try {
       const text = $("editor-text").value;
-      const r = await api("/api/packages", { text, name: "editor" });
+      const r = await api("/api/packages", { text, name: editorName() });
       storeUpload(r.id, text);
       D.catalogue[r.id] = r;
       if (!D.order.includes(r.id)) D.order.push(r.id);
@@ -903,12 +1258,34 @@ function wire() {
   });
   $("add-guarantor-btn").addEventListener("click", () => {
     const g = $("add-guarantor").value;
+    const key = $("add-kind").value;
+    if (!g) return;
     const e = editOf(S.focus);
-    e.troops = e.troops || {};
-    if (e.troops[g] === undefined) e.troops[g] = 1000;
+    e[key] = e[key] || {};
+    if (e[key][g] === undefined) e[key][g] = { troops: 1000, aircraft: 12, air_defence: 300 }[key];
+    renderLevers();
+    if (key !== "troops") $(key === "aircraft" ? "aircraft-box" : "air-defence-box").open = true;
+    scheduleUpdate();
+  });
+  $("add-kind").addEventListener("change", renderLevers);
+  $("lever-guarantor").addEventListener("change", (e) => { S.guarantor = e.target.value; renderGuarantorLever(); });
+  $("lever-guarantor-form").addEventListener("change", (e) => setGuarantorEdit("legal_form_of", e.target.value));
+  $("lever-guarantor-posture").addEventListener("change", (e) => setGuarantorEdit("posture_of", e.target.value));
+  $("lever-remove").addEventListener("click", () => {
+    const g = S.guarantor;
+    if (!g) return;
+    const e = editOf(S.focus);
+    e.remove = [...new Set([...(e.remove || []), g])];
+    for (const k of ["troops", "aircraft", "air_defence", "aid_usd", "legal_form_of", "posture_of"]) if (e[k]) { delete e[k][g]; if (!Object.keys(e[k]).length) delete e[k]; }
     renderLevers();
     scheduleUpdate();
   });
+  for (const k of VIEWS) $(`tab-${k}`).addEventListener("click", () => setView(k));
+  $("pin").addEventListener("click", togglePin);
+  $("sens-package").addEventListener("change", (e) => { S.sens.pkg = e.target.value; writeHash(); runSensitivity(); });
+  $("sens-n").addEventListener("change", (e) => { S.sens.n = parseInt(e.target.value, 10); writeHash(); runSensitivity(); });
+  $("sens-metric").addEventListener("change", (e) => { S.sens.metric = e.target.value; writeHash(); renderSensitivity(); });
+  $("sens-run").addEventListener("click", runSensitivity);
   $("reset-levers").addEventListener("click", () => { delete S.edits[S.focus]; renderLevers(); scheduleUpdate(); });
   $("export-package").addEventListener("click", () => downloadPackage(S.focus, isEmptyEdit(S.edits[S.focus]) ? `${S.focus}.yaml` : `${S.focus}-edited.yaml`));
   $("reset-assumptions").addEventListener("click", () => { S.overrides = {}; S.horizon = null; renderAssumptions(); renderParams(); scheduleUpdate(); });
@@ -959,6 +1336,7 @@ function renderAll() {
   const pm = $("pct-metric");
   pm.replaceChildren(...["attack_probability", "approval_probability", "escalation_risk", "defence_holds_probability", "total_cost_usd_per_year", "max_cost_pct_gdp", "expected_casualties"].map((m) => el("option", { value: m }, labelOf(m))));
   pm.value = S.pctMetric;
+  setView(S.view, false);
 }
 
 async function restoreUploads(wanted) {

@@ -1,0 +1,215 @@
+"""The web app's A/B levers and its new views, through the JSON API and the
+edit functions: taking a guarantor out gives the figure "whose promise
+counts" reports, per-guarantor legal form and posture, the air-power and
+air-defence levers, the bottom line in every comparison, and the Sobol'
+sensitivity view (the same indices as the CLI's ``foedus sensitivity``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from fastapi.testclient import TestClient
+
+from foedus.data.loaders import load_countries, load_packages
+from foedus.data.parameter_set import ParameterSet
+from foedus.domain.errors import InputError
+from foedus.domain.metrics import BOTTOM_LINE, metric
+from foedus.domain.vocabulary import Kind
+from foedus.interfaces.web.app import create_app
+from foedus.interfaces.web.edits import ADDED_NOTE, apply_edit, lever_summary
+from foedus.interfaces.web.service import Workspace
+from foedus.study.formatting import fmt
+from foedus.study.study import Study
+
+ROOT = Path(__file__).resolve().parents[1]
+SCEN = ROOT / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app(workspace=Workspace(SCEN)), raise_server_exceptions=False, base_url="http://localhost") as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def countries():
+    return load_countries()
+
+
+def _pkg(pid, countries):
+    [p] = load_packages([SCEN / f"{pid}.yaml"], countries)
+    return p
+
+
+def _attack(client, pid, edit=None, **extra):
+    body = {"packages": [pid], **extra}
+    if edit:
+        body["edits"] = {pid: edit}
+    r = client.post("/api/compare", json=body)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+# ---------------------------------------------------------------- taking a guarantor out
+
+
+@pytest.mark.parametrize("pid, iso", [("coalition-backstop", "USA"), ("coalition-backstop", "GBR"), ("paris-declaration", "FRA"),
+                                      ("coalition-backstop", "ITA")])  # ITA: bound only through the EU's commitments
+def test_removing_a_guarantor_gives_whose_promise_counts(client, pid, iso):
+    base = _attack(client, pid)
+    worth = {g["iso3"]: g for g in base["worth"][pid]}
+    out = _attack(client, pid, {"remove": [iso]})
+    got = out["current"]["packages"][0]["metrics"]["attack_probability"]
+    assert got == pytest.approx(worth[iso]["attack_probability_without"], rel=1e-9, abs=1e-12)
+    assert out["current"]["packages"][0]["metrics"]["approval_probability"] == pytest.approx(
+        worth[iso]["approval_probability_without"], rel=1e-9, abs=1e-12)
+    assert iso not in {g["iso3"] for g in out["current"]["packages"][0]["guarantors"]}
+    assert out["edited"] == [pid]
+
+
+def test_removal_is_validated_and_exported(client, countries):
+    r = client.post("/api/compare", json={"packages": ["coalition-backstop"], "edits": {"coalition-backstop": {"remove": ["ZZZ"]}}})
+    assert r.status_code == 422 and "remove.ZZZ" in r.json()["detail"] and "a guarantor bound by the package" in r.json()["detail"]
+    r = client.post("/api/compare", json={"packages": ["coalition-backstop"], "edits": {"coalition-backstop": {"remove": "USA"}}})
+    assert r.status_code == 422 and "Traceback" not in r.text
+    sq = _pkg("us-guarantee", countries)
+    with pytest.raises(InputError, match="at least one commitment left"):
+        apply_edit(sq, {"remove": sorted({c.guarantor for c in sq.commitments})}, countries)
+    # the exported file of the edited package is a valid package with the same figures
+    edit = {"remove": ["USA", "ITA"]}
+    text = client.post("/api/packages/coalition-backstop/export", json={"edit": edit}).text
+    doc = yaml.safe_load(text)
+    assert doc["id"] == "coalition-backstop"
+    assert not any(c["guarantor"] == "USA" for c in doc["commitments"])
+    assert all("ITA" in c.get("except", []) for c in doc["commitments"] if c["guarantor"] == "EU")
+
+
+def test_removal_matches_package_without(countries):
+    cb = _pkg("coalition-backstop", countries)
+    out = apply_edit(cb, {"remove": ["USA"]}, countries)
+    ref = cb.without("USA", countries)
+    assert out.id == cb.id
+    assert [(c.guarantor, c.kind, c.troops, c.aircraft, c.usd_per_year, c.except_) for c in out.commitments] == \
+        [(c.guarantor, c.kind, c.troops, c.aircraft, c.usd_per_year, c.except_) for c in ref.commitments]
+
+
+# ---------------------------------------------------------------- per-guarantor levers
+
+
+def test_legal_form_and_posture_per_guarantor(client, countries):
+    cb = _pkg("coalition-backstop", countries)
+    out = apply_edit(cb, {"legal_form_of": {"GBR": "ratified_treaty"}, "posture_of": {"GBR": "behind_dnipro"}}, countries)
+    for before, after in zip(cb.commitments, out.commitments):
+        if before.guarantor == "GBR":
+            assert after.legal_form.value == "ratified_treaty"
+            assert after.posture == (None if before.posture is None else type(before.posture)("behind_dnipro"))
+        else:
+            assert (after.legal_form, after.posture) == (before.legal_form, before.posture)
+    assert lever_summary(out)["by_guarantor"]["GBR"]["legal_forms"] == ["ratified_treaty"]
+    # a stronger British promise moves the package's attack probability, and the API says so
+    base = _attack(client, "coalition-backstop")["current"]["packages"][0]["metrics"]["attack_probability"]
+    firmer = _attack(client, "coalition-backstop", {"legal_form_of": {"GBR": "ratified_treaty"}})["current"]["packages"][0]["metrics"]["attack_probability"]
+    assert firmer < base
+    with pytest.raises(InputError, match="legal_form_of.JPN"):
+        apply_edit(cb, {"legal_form_of": {"JPN": "ratified_treaty"}}, countries)
+    with pytest.raises(InputError, match="posture_of.GBR"):
+        apply_edit(cb, {"posture_of": {"GBR": "on the moon"}}, countries)
+
+
+def test_air_power_and_air_defence_levers(countries):
+    cb = _pkg("coalition-backstop", countries)
+    lv = lever_summary(cb)
+    assert lv["aircraft"]["USA"] > 0 and lv["air_defence"]["USA"] > 0
+
+    def total(p, kind, field, iso):
+        return sum(getattr(c, field) for c in p.commitments if c.guarantor == iso and c.kind is kind)
+
+    out = apply_edit(cb, {"aircraft": {"USA": 0}, "air_defence": {"USA": 2 * lv["air_defence"]["USA"]}}, countries)
+    assert total(out, Kind.AIR_POWER, "aircraft", "USA") == 0
+    assert total(out, Kind.AIR_DEFENCE, "troops", "USA") == 2 * lv["air_defence"]["USA"]
+    assert total(out, Kind.DEPLOYED_GROUND_FORCE, "troops", "GBR") == total(cb, Kind.DEPLOYED_GROUND_FORCE, "troops", "GBR")
+    # a guarantor with no aircraft yet gets a new, marked commitment where the package's air power flies from
+    new = apply_edit(cb, {"aircraft": {"POL": 24}}, countries)
+    [added] = [c for c in new.commitments if c.guarantor == "POL" and c.kind is Kind.AIR_POWER]
+    assert added.aircraft == 24 and added.note == ADDED_NOTE
+    assert added.posture.value == "neighbouring_territory"
+    with pytest.raises(InputError, match="aircraft.USA"):
+        apply_edit(cb, {"aircraft": {"USA": -1}}, countries)
+
+
+# ---------------------------------------------------------------- the bottom line
+
+
+def test_compare_carries_the_bottom_line(client):
+    ids = ["coalition-backstop", "treaty", "status-quo", "nato"]
+    res = client.post("/api/compare", json={"packages": ids}).json()
+    rows = res["bottom_line"]["current"]
+    assert [r["id"] for r in rows] == ids
+    cur = {p["id"]: p for p in res["current"]["packages"]}
+    for r in rows:
+        assert r["title"] == cur[r["id"]]["title"]
+        assert list(r["values"]) == list(BOTTOM_LINE)
+        for m, v in r["values"].items():
+            assert v["value"] == cur[r["id"]]["metrics"][m]
+            assert (v["p5"], v["p95"]) == (cur[r["id"]]["ranges"][m]["p5"], cur[r["id"]]["ranges"][m]["p95"])
+        assert fmt("attack_probability", r["values"]["attack_probability"]["value"]) in r["sentence"]
+    for m in BOTTOM_LINE:
+        vals = [cur[i]["metrics"][m] for i in ids]
+        best = (min if metric(m).direction < 0 else max)(vals)
+        assert [r["values"][m]["best"] for r in rows] == [v == pytest.approx(best, rel=1e-9, abs=0) for v in vals], m
+    # the baseline's bottom line does not move with an override; the current one does
+    low = client.post("/api/compare", json={"packages": ids, "overrides": {"will.USA": 0.05}}).json()
+    assert low["bottom_line"]["baseline"] == res["bottom_line"]["baseline"]
+    assert low["bottom_line"]["current"] != res["bottom_line"]["current"]
+
+
+# ---------------------------------------------------------------- sensitivity
+
+
+def test_sensitivity_endpoint_matches_the_study_and_the_cli(client, countries):
+    body = {"package": "treaty", "metrics": ["attack_probability", "approval_probability"], "n": 256, "seed": 3}
+    r = client.post("/api/sensitivity", json=body)
+    assert r.status_code == 200, r.text
+    res = r.json()
+    study = Study(load_packages([SCEN / "treaty.yaml"], countries), ParameterSet.default(), countries)
+    ref = study.sensitivity("treaty", body["metrics"], 256, 3)
+    assert res["evaluations"] == 256 * (len(ref["inputs"]) + 2)
+    got = {(x["output"], x["input"]): x for x in res["indices"]}
+    assert len(got) == len(ref["indices"]) == 2 * len(ref["inputs"])
+    for x in ref["indices"]:
+        y = got[(x["output"], x["input"])]
+        for k in ("S1", "ST"):
+            assert (y[k] is None and x[k] != x[k]) or y[k] == pytest.approx(x[k], rel=1e-12, abs=1e-15)
+        assert y["basis"] == x["basis"] in ("evidence", "calibrated", "judgement")
+    # the page's "reproduce" line gives the same indices in the terminal
+    cmd = res["reproduce"].split()
+    assert cmd[:2] == ["foedus", "sensitivity"]
+    out = subprocess.run([sys.executable, "-m", "foedus.interfaces.cli.main", *cmd[1:], "--json"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    cli = json.loads(out.stdout)
+    rows = cli["indices"] if isinstance(cli, dict) else cli
+    top = max((x for x in rows if x["output"] == "attack_probability"), key=lambda x: x["ST"])
+    assert top["ST"] == pytest.approx(got[("attack_probability", top["input"])]["ST"], rel=1e-9)
+
+
+@pytest.mark.parametrize("body, needle", [
+    ({"package": "treaty", "n": 100}, "n"),
+    ({"package": "treaty", "metrics": ["no_such_metric"]}, "no_such_metric"),
+    ({"package": "treaty", "metrics": []}, "metrics"),
+    ({"package": "not-a-package"}, "not-a-package"),
+    ({"package": "treaty", "edit": {"remove": ["ZZZ"]}}, "remove.ZZZ"),
+])
+def test_sensitivity_rejects_bad_requests(client, body, needle):
+    r = client.post("/api/sensitivity", json=body)
+    assert 400 <= r.status_code < 500, r.text
+    assert needle in r.text and "Traceback" not in r.text
