@@ -297,6 +297,15 @@ def reproduce(ids: list[str], files: list[str], overrides: dict, horizon: float 
             "note": "Save the edited or uploaded packages listed under downloads next to the command first." if downloads else None}
 
 
+def reproduce_sensitivity(file: str, metrics: list[str], n: int, seed: int, overrides: dict | None = None,
+                          horizon: float | None = None) -> str:
+    """The ``foedus sensitivity`` command that prints the indices of
+    :func:`sensitivity` for the package in ``file``."""
+    return " ".join(["foedus sensitivity", shlex.quote(file), *[f"--metric {m}" for m in metrics], f"--n {n}", f"--seed {seed}",
+                     *[f"--set {k}={v:g}" for k, v in sorted((overrides or {}).items())],
+                     *([f"--horizon {horizon:g}"] if horizon is not None else [])])
+
+
 def _py(obj) -> str:
     """A Python literal for ``obj`` (JSON-compatible data)."""
     return repr(json.loads(json.dumps(obj)))

@@ -570,6 +570,8 @@ def _sensitivity(study, n: int, seed: int) -> str:
     (:meth:`foedus.study.study.Study.sensitivity`, ``n`` base samples): the
     inputs among the :data:`SENSITIVITY_TOP` largest of any package, with
     their basis, and a sentence on how many of them rest on judgement."""
+    from foedus.study.study import reproduce_sensitivity
+
     m = "attack_probability"
     res = {i: study.sensitivity(i, [m], n, seed) for i in study.ids}
     st = {i: {x["input"]: x["ST"] for x in r["indices"] if x["ST"] is not None and x["ST"] == x["ST"]} for i, r in res.items()}
@@ -595,7 +597,8 @@ def _sensitivity(study, n: int, seed: int) -> str:
     out.append('<p class="caption">ST counts the share of each input alone (S1) and with its interactions; indices are estimates (± a bootstrap interval shown by <code>foedus sensitivity</code>); '
                "an estimate can fall outside 0–1 where the attack probability hardly varies (a package near certain war); "
                "a package whose attack probability does not vary has no column. Reproduce: "
-               f"<code>foedus sensitivity PACKAGE.yaml --n {n} --seed {seed}</code>. Model estimates, not predictions.</p>")
+               f"<code>{escape(reproduce_sensitivity('PACKAGE.yaml', [m], n, seed, dict(study.parameters.overrides), study.horizon))}</code>. "
+               "Model estimates, not predictions.</p>")
     return "".join(out)
 
 

@@ -483,7 +483,7 @@ class Workspace:
         overrides leave free (:meth:`foedus.study.study.Study.sensitivity`),
         each input with its basis; bounded in size (``SENSITIVITY_SIZES``).
         The caller bounds concurrency (:meth:`one_sensitivity`)."""
-        from foedus.study.study import Study
+        from foedus.study.study import Study, reproduce_sensitivity
 
         t0 = time.perf_counter()
         metrics = list(metrics or SENSITIVITY_METRICS)
@@ -499,14 +499,12 @@ class Workspace:
         e = self.entry(pid)
         edited_here = not is_empty(edit)
         file = f"{pid}-edited.yaml" if edited_here else str(self._display_path(e.path)) if e.origin == "shipped" and e.path else f"{pid}.yaml"
-        cmd = ["foedus sensitivity", file, *[f"--metric {m}" for m in metrics], f"--n {n}", f"--seed {seed}",
-               *[f"--set {k}={v:g}" for k, v in sorted((overrides or {}).items())], *([f"--horizon {horizon:g}"] if horizon is not None else [])]
         out |= {
             "model_estimates_not_predictions": True,
             "title": edited[0].title,
             "edited": edited_here,
             "fixed_by_overrides": sorted(k for k in ps.overrides if self.defaults.spec(k) is not None),
-            "reproduce": " ".join(cmd),
+            "reproduce": reproduce_sensitivity(file, metrics, n, seed, overrides, horizon),
             "elapsed_ms": round(1000 * (time.perf_counter() - t0), 2),
         }
         return out
