@@ -203,8 +203,12 @@ def sensitivity(package, parameters, countries, metrics: list[str], n: int, seed
 
 def bottom_line(comparison: dict, titles: dict[str, str], names: dict[str, str] | None = None) -> list[dict]:
     """Per package: deterrence against cost, with approval, each with its
-    range over futures; ``best`` marks the best central value of each
-    (by the metric's direction); ``sentence`` says what drives the result."""
+    range over futures; ``best`` marks the best central value of each (by
+    the metric's direction), and every value equal to it at the precision
+    shown (four packages at "<0.1%" are all marked: the reader cannot tell
+    them apart); ``sentence`` says what drives the result."""
+    from foedus.study.formatting import fmt
+
     pk = comparison["packages"]
     best = {}
     for m in BOTTOM_LINE:
@@ -219,7 +223,7 @@ def bottom_line(comparison: dict, titles: dict[str, str], names: dict[str, str] 
             v = p["metrics"][m]
             r = (p.get("ranges") or {}).get(m)
             row["values"][m] = {"value": v, "p5": r["p5"] if r else None, "p95": r["p95"] if r else None,
-                                "best": v is not None and m in best and bool(np.isclose(v, best[m], rtol=1e-9, atol=0.0))}
+                                "best": v is not None and m in best and fmt(m, v) == fmt(m, best[m])}
         out.append(row)
     return out
 

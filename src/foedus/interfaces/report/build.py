@@ -631,7 +631,7 @@ def _bottom_line(rows: list[dict], rng: dict | None) -> str:
         body.append(cells)
     out = [_table(["package"] + [label(m) for m in BOTTOM_LINE], body)]
     out.append("<ul class=\"sentences\">" + "".join(f"<li><strong>{escape(r['title'])}.</strong> {escape(r['sentence'])}</li>" for r in rows) + "</ul>")
-    out.append('<p class="caption">★ best central value in its column. Below each value, its 5th–95th percentile over '
+    out.append('<p class="caption">★ best central value in its column (all marked where several are equal at the precision shown). Below each value, its 5th–95th percentile over '
                + (f"{rng['futures']:,} sampled futures" if rng else "the sampled futures") + ". The sentences are generated from the numbers. "
                "Model estimates, not predictions.</p>")
     return "".join(out)

@@ -668,7 +668,7 @@ function renderSummary(res, pinned) {
       pin && pin[r.id] && pin[r.id].sentence !== r.sentence ? el("div", { class: "pinv" }, "Pinned: ", pin[r.id].sentence) : null)));
   });
   $("summary-table").replaceChildren(el("thead", {}, head), el("tbody", {}, ...body));
-  $("summary-caption").textContent = `★ best central value in its column. Below each value, its 5th–95th percentile over ${rangeNote(res) || "futures"}`
+  $("summary-caption").textContent = `★ best central value in its column (all marked where several are equal at the precision shown). Below each value, its 5th–95th percentile over ${rangeNote(res) || "futures"}`
     + (pinned ? "; then the pinned value (arrow: current against pinned)" : "") + "; then the baseline (shipped package, default assumptions). The sentences are generated from the numbers. Model estimates, not predictions.";
   renderSummaryChart(res, pinned);
 }
