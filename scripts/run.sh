@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up foedus in ./.venv and run the main job on the shipped defaults:
-# validate the eight seed packages, compare them at the central values,
+# validate the eleven seed packages, compare them at the central values,
 # explore them over 20,000 futures (stored in foedus-runs.duckdb) and write
 # a self-contained HTML report (report.html).
 set -euo pipefail

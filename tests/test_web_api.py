@@ -26,6 +26,7 @@ from foedus.interfaces.web.app import create_app
 from foedus.interfaces.web.edits import apply_edits
 from foedus.domain.metrics import TABLE_METRICS
 from foedus.interfaces.web.service import MAX_FUTURES, MAX_PACKAGES, Workspace
+from web_server import GOOD
 
 ROOT = Path(__file__).resolve().parents[1]
 SCEN = ROOT / "scenarios"
@@ -299,22 +300,6 @@ def test_apply_edits_rules(countries):
 # ---------------------------------------------------------------- uploads and parameters
 
 
-GOOD = """id: my-force
-title: A small test force
-rationale: A package written for the test suite, with one UK ground force in western Ukraine and nothing else at all.
-kyiv_position: accepted
-sources:
-- publisher: foedus tests
-  title: A test
-  year: 2026
-commitments:
-- guarantor: GBR
-  kind: deployed_ground_force
-  legal_form: executive_agreement
-  trigger: after_consultation
-  posture: western_ukraine
-  troops: 5000
-"""
 
 
 def test_upload_then_compare(client):

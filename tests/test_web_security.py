@@ -34,25 +34,9 @@ from foedus.interfaces.web.security import (
     limit_name,
 )
 from foedus.interfaces.web.service import Workspace
-from web_server import SCEN, foedus_cmd, serve
+from web_server import GOOD, SCEN, foedus_cmd, serve
 
 TOKEN = "test-token-0123456789abcdef"
-GOOD = """id: my-force
-title: A small test force
-rationale: A package written for the test suite, with one UK ground force in western Ukraine and nothing else at all.
-kyiv_position: accepted
-sources:
-- publisher: foedus tests
-  title: A test
-  year: 2026
-commitments:
-- guarantor: GBR
-  kind: deployed_ground_force
-  legal_form: executive_agreement
-  trigger: after_consultation
-  posture: western_ukraine
-  troops: 5000
-"""
 
 
 def clear_error(r, status: int) -> dict:

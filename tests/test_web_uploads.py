@@ -23,24 +23,8 @@ with warnings.catch_warnings():
 from foedus.interfaces.web.app import create_app
 from foedus.interfaces.web.service import Refused, Workspace
 from foedus.interfaces.web.uploads import STALE_TEMP_SECONDS, UploadStore
-from web_server import ROOT, SCEN, serve
+from web_server import GOOD, ROOT, SCEN, serve
 
-GOOD = """id: my-force
-title: A small test force
-rationale: A package written for the test suite, with one UK ground force in western Ukraine and nothing else at all.
-kyiv_position: accepted
-sources:
-- publisher: foedus tests
-  title: A test
-  year: 2026
-commitments:
-- guarantor: GBR
-  kind: deployed_ground_force
-  legal_form: executive_agreement
-  trigger: after_consultation
-  posture: western_ukraine
-  troops: 5000
-"""
 
 
 def package(pid: str, troops: int = 5000) -> str:

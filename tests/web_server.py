@@ -18,6 +18,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 SCEN = ROOT / "scenarios"
+#: A small valid package (one UK ground force) that the web tests upload.
+GOOD = (ROOT / "tests" / "fixtures" / "small_force.yaml").read_text(encoding="utf-8")
 
 
 def free_port() -> int:
