@@ -109,7 +109,8 @@ def compile_(pkgs: list[Package]) -> Levers:
     return compile_packages(pkgs, COUNTRIES)
 
 
-def run(pkgs_or_levers, vals: dict | None = None, n: int = 1, *, horizon: float | None = None, detail: bool = False, weights=None):
+def run(pkgs_or_levers, vals: dict | None = None, n: int = 1, *, horizon: float | None = None, detail: bool = False, weights=None,
+        internals: bool = False):
     """Evaluate packages (or compiled levers) at ``vals`` (central values by
     default); arrays in ``vals`` of length ``n`` are futures. Approval weights
     come from the one-future central case of the same values when ``n > 1``.
@@ -120,7 +121,7 @@ def run(pkgs_or_levers, vals: dict | None = None, n: int = 1, *, horizon: float 
     x = Inputs(vals, n)
     if weights is None and n != 1:
         weights = central_weights(lv, Inputs({k: np.asarray(v).reshape(-1)[0] for k, v in vals.items()}, 1))
-    return lv, evaluate(lv, x, h, weights=weights, detail=detail)
+    return lv, evaluate(lv, x, h, weights=weights, detail=detail, internals=internals)
 
 
 def row_of(lv: Levers, package_index: int, iso3: str) -> int:

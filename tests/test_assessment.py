@@ -200,7 +200,7 @@ def test_removing_an_eu_member_keeps_the_unanimity_vote():
     full = ev.packages["approval_probability"][0, 0]
     assert full <= 0.01
     worth = worth_of_guarantors([pk], ps, COUNTRIES, float(ps.values()["assessment.horizon_years"]))
-    without_lux = worth[(0, "LUX")]["approval_probability"]
+    without_lux = worth[(0, "LUX", "all")]["approval_probability"]
     assert without_lux <= 0.01
     # an exception written in the package is still enhanced cooperation
     stays_out = package([commitment("EU", "reconstruction_aid", usd_per_year=1e9, **{"except": ["HUN"]}), commitment("GBR", "military_aid", usd_per_year=1e9)])

@@ -30,17 +30,53 @@ def results(cal):
 
 def test_every_fit_target_is_inside_its_band(results):
     fit = [r for r in results.values() if r.role == "fit"]
-    assert len(fit) >= 10
+    assert len(fit) >= 5
     outside = {r.id: (r.model, r.band) for r in fit if not r.passes}
     assert not outside, outside
 
 
 def test_the_checks_are_computed_and_graded(results):
     checks = [r for r in results.values() if r.role == "check"]
-    assert len(checks) >= 10
+    assert len(checks) >= 8
     for r in checks:
         assert math.isfinite(r.model), r.id
         assert r.passes == (r.band[0] <= r.model <= r.band[1])
+        assert r.band[0] > 0, f"{r.id}: a check with a two-sided band"
+
+
+def test_no_check_measures_what_a_fit_measures(cal):
+    """A check that reuses a fit target's set-up, metric and statistic
+    cannot fail independently of the fit."""
+    fits = {t.key for t in cal.data.targets.values() if t.role == "fit"}
+    checks = {tid: t.key for tid, t in cal.data.targets.items() if t.role == "check"}
+    assert not {tid for tid, k in checks.items() if k in fits}
+
+
+def test_identities_are_shown_apart_from_the_checks(results):
+    identities = [r for r in results.values() if r.role == "identity"]
+    assert {r.id for r in identities} >= {"fulfilment-rate", "fuhrmann-sechser-umbrella", "budapest-assurances"}
+    assert all(r.passes for r in identities)
+
+
+def test_every_calibrated_parameter_was_moved_by_the_fit():
+    """Calibrated only if the fitted value moved off the recorded start and
+    off the edges of the fit's bounds."""
+    from foedus.exploration.calibration import moved_off
+
+    for name, p in load_parameters().items():
+        if p.basis is Basis.CALIBRATED:
+            assert moved_off(p.value, p.calibration.start, p.calibration.bounds) is None, name
+
+
+@pytest.mark.parametrize(
+    "value, start, bounds, why",
+    [(0.5, 0.5, (0.05, 1.0), "stays at its start"), (0.999, 0.5, (0.05, 1.0), "sits on an edge"), (0.0505, 0.3, (0.05, 1.0), "sits on an edge"), (0.7, 0.5, (0.05, 1.0), None)],
+)
+def test_moved_off_by_hand(value, start, bounds, why):
+    from foedus.exploration.calibration import moved_off
+
+    got = moved_off(value, start, bounds)
+    assert (got is None) if why is None else (why in got)
 
 
 def test_every_calibrated_parameter_names_the_targets_it_is_fitted_to(cal):
@@ -87,6 +123,9 @@ def _write(tmp_path, text: str):
         ("    value: 0.45\n", "    value: 0.95\n", "targets.fortna-base-rate", "a value inside its band [0.35, 0.6], got 0.95"),
         ("    fits: [forces.rotation_ratio]\n", "", "targets.gady-rotation", "a fit target names the parameters it fits"),
         ("    sources: [csis-2026]\n", "    sources: [no-such-source]\n", "(document)", "'no-such-source' is not a key of sources"),
+        ("setup: pact-deu, over: ceasefire-alone}", "setup: pact-usa, over: ceasefire-alone}", "(document)", "it measures exactly what the fit target 'us-single-pact' measures"),
+        ("    band: [0.85, 0.995]\n", "    band: [0.0, 0.995]\n", "targets.reiter-poast-tripwire", "a check with a two-sided band (low > 0)"),
+        ("  fulfilment-rate:\n    role: identity\n", "  fulfilment-rate:\n    role: check\n", "(document)", "identities.fulfilment-rate: role identity, got check"),
         ("  futures: 2048\n", "  futures: 10\n", "sample.futures", "greater than or equal to 64"),
     ],
 )
@@ -118,8 +157,10 @@ def test_cli_calibrate_prints_both_tables_and_json(results):
     j = run_foedus("calibrate", "--json", cwd=ROOT)
     assert j.returncode == 0, j.stderr
     doc = json.loads(j.stdout)
-    assert {t["id"] for t in doc["targets"]} == set(results)
-    for t in doc["targets"]:
+    assert {t["id"] for t in doc["targets"]} == {k for k, r in results.items() if r.role != "identity"}
+    assert {t["id"] for t in doc["identities"]} == {k for k, r in results.items() if r.role == "identity"}
+    assert "Identities (hold by construction" in r.stdout
+    for t in doc["targets"] + doc["identities"]:
         assert t["foedus"] == pytest.approx(results[t["id"]].model, rel=1e-12)
         assert t["pass"] == results[t["id"]].passes
     assert doc["not_used"]
@@ -136,13 +177,13 @@ def test_writing_a_fit_adds_a_dated_value_and_keeps_the_earlier_ones(tmp_path):
 
     for f in parameter_files():
         shutil.copy(f, tmp_path / f.name)
-    before = load_parameters(tmp_path)["deterrence.war_cost"]
+    before = load_parameters(tmp_path)["deterrence.base_hazard"]
     day = before.date + dt.timedelta(days=1)
-    fit = FitResult(centres={"deterrence.war_cost": before.value * 1.1}, ranges={}, residuals={t: 0.5 for t in before.calibration.targets},
-                    targets_of={"deterrence.war_cost": list(before.calibration.targets)}, as_of=day)
+    fit = FitResult(centres={"deterrence.base_hazard": before.value * 1.1}, ranges={}, residuals={t: 0.5 for t in before.calibration.targets},
+                    targets_of={"deterrence.base_hazard": list(before.calibration.targets)}, as_of=day)
     written = write_fit(fit, tmp_path)
     assert [p.endswith("deterrence.yaml") for p in written] == [True]
-    after = load_parameters(tmp_path)["deterrence.war_cost"]
+    after = load_parameters(tmp_path)["deterrence.base_hazard"]
     assert after.values[before.date] == before.value
     assert after.date == day and after.value == pytest.approx(before.value * 1.1, rel=1e-3)
     assert after.calibration.fitted == day and set(after.calibration.residuals.values()) == {0.5}

@@ -109,7 +109,7 @@ def test_show_prints_title_and_commitments():
     [
         ("nonexistent.param=1", ["error: --set: nonexistent.param: a known parameter name", "names start with a group (approval,", "see `foedus params`"]),
         ("will.USA=2", ["error: --set: will.USA: a value in [0, 1] (unit probability; rates are fractions), got 2.0"]),
-        ("will.USA=abc", ["error: --set: will.USA: a number after '=', got 'abc'"]),
+        ("will.USA=abc", ["error: --set: will.USA: a number (0.2) or a percentage (20%) after '=', got 'abc'"]),
     ],
 )
 def test_compare_rejects_bad_overrides(assignment, fragments):
@@ -125,7 +125,7 @@ def test_compare_json_contract():
     r = run_foedus("compare", "--json", "--set", "will.USA=0", "scenarios/status-quo.yaml", "scenarios/coalition-backstop.yaml")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert set(doc) == {"packages", "horizon_years", "parameters", "overrides", "ranges", "data"}
+    assert set(doc) == {"packages", "horizon_years", "parameters", "overrides", "ranges", "data", "scenarios"}
     # the date of the data used: the latest evidence parameter, never a judgement or a fit
     from foedus.data.parameter_set import ParameterSet
 
@@ -156,6 +156,7 @@ GUARANTOR_FIELDS = {
     "headroom_core_2014", "headroom_core_2035", "headroom_total_2035", "burden_share", "gdp_share",
     "troops_deployed", "troops_required_pool", "troops_available", "capacity_ratio", "shortfall",
     "cost_raise_usd_per_year", "capacity_shortfall", "attack_probability_without", "approval_probability_without", "elements",
+    "attack_probability_without_promises", "attack_probability_without_aid",
 }
 
 
@@ -274,6 +275,32 @@ def test_bad_input_exits_2_with_a_clear_message(args, fragment, monkeypatch):
     _no_traceback(r)
 
 
+def test_misspelt_country_code_in_a_package_names_the_code_meant(monkeypatch):
+    """`guarantor: GER` (the IOC code): the message names the file, line,
+    field and expectation, and the ISO3 code meant; no traceback."""
+    monkeypatch.chdir(ROOT)
+    for command in ("validate", "compare"):
+        r = run_foedus(command, "tests/fixtures/broken/guarantor_ger.yaml")
+        assert r.returncode == 2, r.stdout
+        assert r.stderr.splitlines() == ["error: tests/fixtures/broken/guarantor_ger.yaml:13: commitments[0].guarantor: expected a known ISO3 "
+                                         "country code or group (NATO, EU, COALITION); 'GER' is not one: did you mean DEU (Germany)?"], r.stderr
+        assert "Traceback" not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("assignment, meant", [
+    ("will.GER=0", "will.DEU (Germany)"),                              # a per-country parameter, any ISO3 code
+    ("approval.nato_consent.GER=0.5", "approval.nato_consent.DEU (Germany)"),
+    ("will.UK=0", "will.GBR (United Kingdom)"),
+    ("will.Germany=0", "will.DEU (Germany)"),
+])
+def test_misspelt_country_code_in_a_parameter_name_names_the_name_meant(assignment, meant):
+    name, code = assignment.split("=")[0], assignment.split("=")[0].rsplit(".", 1)[1]
+    r = run_foedus("compare", "--futures", "0", "--set", assignment, "scenarios/status-quo.yaml")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.splitlines() == [f"error: --set: {name}: a known parameter name; {code} is not an ISO3 country code: did you mean {meant}?"], r.stderr
+    _no_traceback(r)
+
+
 def test_usage_errors_exit_2():
     r = _invoke("compare", "--horizon", "0", "scenarios/status-quo.yaml")
     assert r.exit_code == 2
@@ -312,6 +339,7 @@ def test_docs_describe_every_json_field():
     from foedus.exploration.assess import ELEMENT_METRICS
 
     fields = set(PACKAGE_METRICS) | set(GUARANTOR_METRICS) | set(ELEMENT_METRICS) | {"capacity_shortfall", "horizon_years", "overrides", "kyiv_position"}
+    fields |= {"scenarios", "hazard", "attack_probability_without_promises", "attack_probability_without_aid", "local_balance", "floor"}
     fields |= {"ranges", "p5", "p50", "p95", "attack_probability_without", "approval_probability_without", "elements", "collective",
                "legal_form", "trigger", "kinds", "basis", "calibration", "ukraine_military_aid_usd"}
     fields |= {"name", "group", "value", "unit", "year", "date", "values", "description", "source", "references", "uncertainty"}
@@ -321,3 +349,31 @@ def test_docs_describe_every_json_field():
     assert missing == []
     for cmd in ("validate", "params", "countries", "show", "compare", "calibrate", "explore", "discover", "sensitivity", "runs", "serve", "report"):
         assert f"`{cmd}`" in doc or f"foedus {cmd}" in doc, cmd
+
+
+def test_a_percentage_is_a_fraction_and_a_scenario_is_its_will_values():
+    """`--set will.USA=20%` was refused while `--threshold` took `10%`; a
+    named will scenario is its will values fixed."""
+    import json as _json
+
+    def attack(*args):
+        r = run_foedus("compare", "scenarios/us-guarantee.yaml", "--futures", "0", "--no-by-scenario", "--json", *args, cwd=ROOT)
+        assert r.returncode == 0, r.stderr
+        return _json.loads(r.stdout)["packages"][0]["metrics"]["attack_probability"]
+
+    assert attack("--set", "will.USA=20%") == attack("--set", "will.USA=0.2")
+    assert attack("--scenario", "us-walks-away") == attack("--set", "will.USA=0", "--set", "will.default=0.5")
+    assert attack("--scenario", "us-walks-away", "--set", "will.USA=1") == attack("--set", "will.USA=1", "--set", "will.default=0.5")
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--set", "deterrence.ukraine_forces=20%"], "a percentage is only for probabilities and fractions"),
+        (["--scenario", "us-walk-away"], "did you mean us-walks-away"),
+    ],
+)
+def test_bad_percentages_and_scenarios_get_clear_errors(args, fragment):
+    r = run_foedus("compare", "scenarios/us-guarantee.yaml", "--futures", "0", *args, cwd=ROOT)
+    assert r.returncode == 2
+    assert fragment in r.stderr and "Traceback" not in r.stderr

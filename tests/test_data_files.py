@@ -309,3 +309,24 @@ def test_no_active_personnel_figure_is_unverified(countries):
     for iso in ("ALB", "BEL", "BGR", "CAN", "HRV", "LVA", "MNE", "MKD", "SVK", "SVN"):
         f = countries[iso].active_personnel
         assert f.source != "nato-sgar-2021" and f.year >= 2024, iso
+
+
+@pytest.mark.parametrize(
+    "old, new, fragment",
+    [
+        ("set: {will.USA: 0.0, will.default: 0.5}", "set: {deterrence.resolve: 2.0}", "only will parameters"),
+        ("set: {will.USA: 1.0, will.default: 0.5}", "set: {will.USA: 1.5, will.default: 0.5}", "a will in [0, 1]"),
+        ("references: [paris-declaration-2026]\n", "references: [no-such-source]\n", "'no-such-source' is not one"),
+    ],
+)
+def test_a_broken_will_scenario_file_gets_a_clear_error(tmp_path, old, new, fragment):
+    from foedus.data.loaders import _data_path, load_will_scenarios
+    from foedus.domain.errors import InputError
+
+    text = _data_path("will_scenarios.yaml").read_text(encoding="utf-8")
+    assert old in text
+    f = tmp_path / "will_scenarios.yaml"
+    f.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(InputError) as ei:
+        load_will_scenarios(str(f))
+    assert str(ei.value).startswith(str(f)) and fragment in str(ei.value)

@@ -28,6 +28,7 @@ V = values(
         "credibility.reliability_prior": 0.4,
         "credibility.step_odds": 0.5,
         "credibility.handtying_scale": 20000,
+        "credibility.will_ceiling": 0.8,
         "will.USA": 0.5,
         "will.default": 0.5,
         "forces.rotation_ratio": 2.5,
@@ -44,6 +45,7 @@ V = values(
         "costs.aircraft_year": 8_000_000,
         "costs.ship_year": 60_000_000,
         "costs.raise_soldier_year": 60_000,
+        "costs.monitoring_mission_year": 100e6,
         "deterrence.ukraine_forces": 800_000,
         "deterrence.adversary_forces": 700_000,
         "deterrence.ukraine_own_defence_usd": 65e9,
@@ -62,9 +64,13 @@ V = values(
         "deterrence.decisive_window_days": 14,
         "deterrence.intelligence_multiplier": 0.1,
         "deterrence.training_troop_equivalents_per_trainer": 5,
-        "deterrence.resolve": 1.0,
-        "deterrence.payoff_dispersion": 0.08,
-        "deterrence.war_cost": 2.0,
+        "deterrence.resolve": 1.2,
+        "deterrence.base_hazard": 0.06,
+        "deterrence.floor_hazard": 0.001,
+        "deterrence.reference_force_ratio": 800_000 / 700_000,
+        "deterrence.balance_elasticity": 0.6,
+        "deterrence.pact_effect": 0.6,
+        "deterrence.decisive_force": 1000,
         "deterrence.hazard_ratio.sanctions": 0.8,
         "deterrence.hazard_ratio.monitoring": 0.4,
         "deterrence.hazard_ratio.buffer_zone": 0.5,
@@ -108,9 +114,24 @@ V = values(
 X = Inputs(V, 1)
 
 
+def weff(w: float) -> float:
+    """Effective will: the map a w / (1 + d w) through (0, 0), (0.5, 0.5) and
+    (1, will_ceiling)."""
+    c = V["credibility.will_ceiling"]
+    d = 2 * (1 - c) / (2 * c - 1)
+    return c * (1 + d) * w / (1 + d * w)
+
+
 def comb(p: float, w: float) -> float:
-    """Odds of ``p`` times odds of ``w``."""
-    return p * w / (p * w + (1 - p) * (1 - w)) if p * w + (1 - p) * (1 - w) > 0 else 0.0
+    """Odds of ``p`` times odds of the effective will."""
+    e = weff(w)
+    return p * e / (p * e + (1 - p) * (1 - e)) if p * e + (1 - p) * (1 - e) > 0 else 0.0
+
+
+def test_the_effective_will_fixes_zero_and_the_average_and_caps_the_top():
+    assert weff(0.0) == 0.0 and weff(0.5) == pytest.approx(0.5, rel=REL) and weff(1.0) == pytest.approx(0.8, rel=REL)
+    # at will 1 a discretionary declaration is not certain entry into war
+    assert comb(promise(5), 1.0) < 0.5
 
 
 def promise(steps: int) -> float:
@@ -125,8 +146,13 @@ def persist(rate: float) -> float:
     return (1 - math.exp(-lam * H)) / (lam * H)
 
 
-def weight(iso3: str) -> float:
-    return COUNTRIES[iso3].defence_usd.value / COUNTRIES["RUS"].defence_usd.value
+def yearly(D: float, S: float, terms: float) -> float:
+    """The hazard: floor + (1 - floor) * h_base(D) * (1 - S) * terms,
+    with odds(h_base) = odds(base) * resolve * (D / R / B0) ** -elasticity."""
+    o = V["deterrence.base_hazard"] / (1 - V["deterrence.base_hazard"]) * V["deterrence.resolve"]
+    o *= (D / V["deterrence.adversary_forces"] / V["deterrence.reference_force_ratio"]) ** -V["deterrence.balance_elasticity"]
+    floor = V["deterrence.floor_hazard"]
+    return floor + (1 - floor) * o / (1 + o) * (1 - S) * terms
 
 
 # --------------------------------------------------------------- credibility
@@ -221,6 +247,25 @@ def test_forces_and_costs_by_hand():
     assert ev.rows["burden_share"][q_fra, 0] == pytest.approx(fra_cost / (fra_cost + est_cost), rel=REL)
 
 
+def test_a_monitoring_mission_is_paid_for_and_aid_is_told_apart_by_hand():
+    """The US-led monitoring costs a mission a year (it cost nothing in v2);
+    the package's aid and the guarantee's own cost add up to its cost."""
+    mon = commitment("USA", "ceasefire_monitoring", "executive_agreement", "after_consultation")
+    coal = commitment("COALITION", "ceasefire_monitoring", "executive_agreement", "after_consultation")
+    aid = commitment("DEU", "military_aid", "executive_agreement", "discretionary", usd_per_year=5e9)
+    lv, ev = run([package([mon, aid]), package([coal])], V, detail=True)
+    assert ev.packages["guarantee_cost_usd_per_year"][0, 0] == pytest.approx(100e6, rel=REL)
+    assert ev.packages["aid_usd_per_year"][0, 0] == pytest.approx(5e9, rel=REL)
+    assert ev.packages["total_cost_usd_per_year"][0, 0] == pytest.approx(5e9 + 100e6, rel=REL)
+    assert ev.rows["cost_usd_per_year"][row_of(lv, 0, "USA"), 0] == pytest.approx(100e6, rel=REL)
+    # a group's mission is one mission, its cost shared by GDP
+    members = COUNTRIES.members("COALITION")
+    gdp = sum(COUNTRIES[m].gdp_usd.value for m in members)
+    assert ev.packages["total_cost_usd_per_year"][1, 0] == pytest.approx(100e6, rel=REL)
+    assert ev.rows["cost_usd_per_year"][row_of(lv, 1, "FRA"), 0] == pytest.approx(100e6 * COUNTRIES["FRA"].gdp_usd.value / gdp, rel=REL)
+    assert ev.packages["max_cost_pct_gdp"][0, 0] == pytest.approx(max(100e6 / COUNTRIES["USA"].gdp_usd.value, 5e9 / COUNTRIES["DEU"].gdp_usd.value), rel=REL)
+
+
 def test_a_group_commitment_with_exceptions_is_split_over_the_bound_members():
     loan = commitment("EU", "military_aid", "executive_agreement", "discretionary", usd_per_year=40e9, **{"except": ["HUN", "SVK"]})
     lv, ev = run([package([loan])], V, detail=True)
@@ -255,28 +300,28 @@ def test_deterrence_by_hand():
     # Ukraine: capped at 700k, scaled by the resources behind it
     funds = (65e9 + comb(persist(0.04), 0.5) * 20e9) / (65e9 + 48e9)
     U = 700_000 * funds
-    power = 10000 * w(3) * cred_fra + cred_gbr * COUNTRIES["GBR"].active_personnel.value * 0.1 * w(15)
+    surge_gbr = COUNTRIES["GBR"].active_personnel.value * 0.1 * w(15)
+    power = 10000 * w(3) * cred_fra + cred_gbr * surge_gbr
     D = U + power
     assert ev.packages["defender_strength"][0, 0] == pytest.approx(D, rel=REL)
     p = 1 / (1 + (1.25 * D / 700_000) ** 1.5)
     assert 1 - ev.packages["defence_holds_probability"][0, 0] == pytest.approx(p, rel=REL)
-    # the guarantors that would fight: the UK on its treaty, France on its force
-    W = cred_gbr * weight("GBR") + cred_fra * weight("FRA")
+    # the guarantors that would fight: the UK on its treaty (its surge), France on its force
+    k_gbr, k_fra = 1 - math.exp(-surge_gbr / 1000), 1 - math.exp(-10000 * w(3) / 1000)
+    S = 1 - (1 - 0.6 * cred_gbr * k_gbr) * (1 - 0.6 * cred_fra * k_fra)
     snap = comb(promise(3), 0.5)
     monitored = comb(persist(0.04), 0.5)
-    z = (1.0 * p - (1 - p)) / 0.08 - 2.0 * W + snap * math.log(0.8) + monitored * math.log(0.4) + math.log(0.5)
-    annual = 1 / (1 + math.exp(-z))
-    assert ev.packages["annual_attack_probability"][0, 0] == pytest.approx(annual, rel=REL)
-    assert ev.packages["attack_probability"][0, 0] == pytest.approx(1 - (1 - annual) ** 10, rel=REL)
+    terms = 0.8**snap * 0.4**monitored * 0.5
+    h = yearly(D, S, terms)
+    assert ev.packages["annual_attack_probability"][0, 0] == pytest.approx(h, rel=REL)
+    assert ev.packages["attack_probability"][0, 0] == pytest.approx(1 - (1 - h) ** 10, rel=REL)
 
 
 def test_ukraine_alone_has_its_own_resources_only():
     lv, ev = run([alone()], V)
     D = 800_000 * 65e9 / (65e9 + 48e9)
-    p = 1 / (1 + (1.25 * D / 700_000) ** 1.5)
-    z = (p - (1 - p)) / 0.08
     assert ev.packages["defender_strength"][0, 0] == pytest.approx(D, rel=REL)
-    assert ev.packages["annual_attack_probability"][0, 0] == pytest.approx(1 / (1 + math.exp(-z)), rel=REL)
+    assert ev.packages["annual_attack_probability"][0, 0] == pytest.approx(yearly(D, 0.0, 1.0), rel=REL)
     assert ev.packages["approval_probability"][0, 0] == 1.0
 
 

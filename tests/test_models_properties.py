@@ -88,6 +88,51 @@ def test_treaty_at_least_executive_agreement_at_least_declaration(vals, g, kind,
 
 
 @PROPERTY
+@given(vals=parameter_values(), g=single_guarantor, kind=st.sampled_from(FIGHT_KINDS), trigger=triggers, will=st.floats(0.0, 1.0))
+def test_a_ratified_automatic_treaty_is_never_less_credible_than_a_declaration_at_any_will(vals, g, kind, trigger, will):
+    """Will moves every promise of a guarantor by the same odds factor, so at
+    any will, 1 included, the legal forms keep their order; and at will 1 no
+    declaration is certain entry into war (v2: comb(p, 1) = 1 erased the
+    legal form)."""
+    vals = {**vals, f"will.{g}": will}
+    pk = [package([_sized(kind, g, f, trigger)], id=f"p{i}") for i, f in enumerate(FORMS)]
+    lv, _ = run(pk, vals)
+    cred = credibility(lv, Inputs(vals, 1))[:, 0]
+    c = [cred[element_of(lv, i, g, f, trigger)] for i, f in enumerate(FORMS)]
+    assert all(_le(b, a) for a, b in zip(c, c[1:]))
+    assert c[-1] < 1.0
+
+
+@PROPERTY
+@given(vals=parameter_values(), comms=package_commitments(min_size=1, max_size=6), will=st.floats(0.0, 1.0))
+def test_no_package_falls_below_the_floor(vals, comms, will):
+    """Whatever the promises, terms, aid and will, the yearly hazard never
+    falls below the floor no guarantee removes."""
+    vals = {**vals, "will.USA": will, "will.default": will}
+    _, ev = run([package(comms)], vals)
+    assert ev.packages["annual_attack_probability"][0, 0] >= vals["deterrence.floor_hazard"] * (1 - 1e-12)
+
+
+@PROPERTY
+@given(vals=parameter_values(), gs=st.lists(single_guarantor, min_size=1, max_size=8, unique=True), will=st.floats(0.0, 1.0))
+def test_pacts_saturate_as_documented(vals, gs, will):
+    """n ratified, automatic pacts (no forces, no aid, no terms): the factor
+    they put on the hazard above the floor is at least (1 - pact_effect)^n,
+    at least 1 - pact_effect for one pact, and the hazard never goes below
+    the floor, however many pacts."""
+    vals = {**vals, "will.USA": will, "will.default": will}
+    pacts = [commitment(g, "mutual_defence", "ratified_treaty", "automatic") for g in gs]
+    alone_, with_ = alone(), package(pacts, id="pacts")
+    lv, ev = run([alone_, with_], vals, internals=True)
+    hr = ev.internals["guarantee_hazard_ratio"][1, 0]
+    e = vals["deterrence.pact_effect"]
+    assert hr >= (1 - e) ** len(gs) * (1 - 1e-12)
+    # the forces of the pacts also count in the local balance: the base hazard is no higher
+    assert ev.internals["base_hazard"][1, 0] <= ev.internals["base_hazard"][0, 0] * (1 + 1e-12)
+    assert ev.packages["annual_attack_probability"][1, 0] >= vals["deterrence.floor_hazard"] * (1 - 1e-12)
+
+
+@PROPERTY
 @given(vals=parameter_values(), g=single_guarantor, kind=st.sampled_from(FIGHT_KINDS), form=forms)
 def test_automatic_at_least_after_consultation_at_least_discretionary(vals, g, kind, form):
     pk = [package([_sized(kind, g, form, t)], id=f"p{i}") for i, t in enumerate(TRIGGERS)]
@@ -164,9 +209,10 @@ def test_removing_a_guarantor_never_lowers_attack_probability(vals, comms):
     ps = parameter_set().with_overrides({k: v for k, v in vals.items() if k in parameter_set().uncertain()})
     lv, ev = run([pk], ps.values())
     worth = worth_of_guarantors([pk], ps, COUNTRIES, ps.values()["assessment.horizon_years"])
-    for (_, iso), w in worth.items():
-        # compiled and evaluated apart, so equal up to rounding
-        assert _le(ev.packages["attack_probability"][0, 0], w["attack_probability"], rel=1e-9), iso
+    for (_, iso, part), w in worth.items():
+        # all of it, only its aid, only its promises: never less likely to be
+        # attacked (compiled and evaluated apart, so equal up to rounding)
+        assert _le(ev.packages["attack_probability"][0, 0], w["attack_probability"], rel=1e-9), (iso, part)
 
 
 @FEW
@@ -187,7 +233,9 @@ def test_removing_a_guarantor_lowers_approval_only_if_it_held_the_average_up(val
     v = own_approval(lv, x)[:, 0] * survival(lv, x, ps.values()["assessment.horizon_years"])[:, 0]
     national = float(np.sum(w * v))
     worth = worth_of_guarantors([pk], ps, COUNTRIES, ps.values()["assessment.horizon_years"])
-    for (_, iso), got in worth.items():
+    for (_, iso, part), got in worth.items():
+        if part != "all":
+            continue
         mine = lv.el_guarantor == lv.guarantors.index(iso)
         share = float(np.sum(w[mine]))
         own = float(np.sum(w[mine] * v[mine]) / share) if share > 0 else 0.0

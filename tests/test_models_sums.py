@@ -18,6 +18,7 @@ from model_helpers import central, compile_, package_commitments, packages, para
 
 from foedus.exploration.assess import central_weights, evaluate
 from foedus.models.credibility import credibility, delivery, guarantor_fights
+from foedus.models.deterrence import guarantee_reach, power_terms
 from foedus.models.inputs import Inputs
 from foedus.models.sums import CRED, DELIVERY, Probabilities
 
@@ -81,19 +82,23 @@ def _explicit_any_of(lv, prob, flag):
     return out
 
 
-def _explicit_fights(lv, x):
-    """W = sum of fights * military weight over guarantor rows; phi = 1 - prod
-    over nuclear rows of (1 - fights), from the row-by-row equation."""
+def _explicit_guarantees(lv, x):
+    """S = 1 - prod over guarantor rows of (1 - pact_effect * fights * k);
+    phi = 1 - prod over nuclear rows of (1 - fights), from the row-by-row
+    equations (credibility.guarantor_fights, deterrence.guarantee_reach)."""
     fights = np.broadcast_to(guarantor_fights(lv, x), (lv.n_rows, x.n))
-    W = lv.sum_packages(fights * lv.row_values(lv.military_weight)[:, None])
+    reach = np.broadcast_to(guarantee_reach(lv, x), (lv.n_rows, x.n))
+    e = x["deterrence.pact_effect"]
     nuclear = lv.row_values(lv.nuclear)
-    phi = np.zeros((lv.n_packages, x.n))
+    S, phi = np.zeros((lv.n_packages, x.n)), np.zeros((lv.n_packages, x.n))
     for p in range(lv.n_packages):
-        prod = np.ones(x.n)
-        for q in np.nonzero((lv.q_package == p) & nuclear)[0]:
-            prod = prod * (1.0 - fights[q])
-        phi[p] = 1.0 - prod
-    return W, phi
+        keep, none = np.ones(x.n), np.ones(x.n)
+        for q in np.nonzero(lv.q_package == p)[0]:
+            keep = keep * (1.0 - e * fights[q] * reach[q])
+            if nuclear[q]:
+                none = none * (1.0 - fights[q])
+        S[p], phi[p] = 1.0 - keep, 1.0 - none
+    return S, phi
 
 
 def _check_all(lv, x, rng):
@@ -108,9 +113,10 @@ def _check_all(lv, x, rng):
     for name, flag in _flags(lv, rng).items():
         _close(pr.any_of(flag, kind=CRED), _explicit_any_of(lv, cred, flag), f"cred any_of {name}")
         _close(pr.any_of(flag, kind=DELIVERY), _explicit_any_of(lv, deliv, flag), f"delivery any_of {name}")
-    W, phi = pr.guarantor_fights()
-    eW, ephi = _explicit_fights(lv, x)
-    _close(W, eW, "W")
+    V, F = power_terms(lv, x)
+    S, phi = pr.guarantees(V, F, x["deterrence.decisive_force"], x["deterrence.pact_effect"])
+    eS, ephi = _explicit_guarantees(lv, x)
+    _close(S, eS, "S")
     _close(phi, ephi, "phi_nuclear")
 
 

@@ -231,8 +231,11 @@ def test_troops_at_the_contact_line_deter_more_than_troops_in_the_west():
 def test_nothing_to_approve_means_only_survival_counts():
     """The status quo's approval was 10.8 % although nothing needs
     approving: unilateral political declarations need no vote and no
-    signature by Kyiv, so only their survival counts."""
-    (r,) = compare(seed("status-quo"))
+    signature by Kyiv, so only their survival counts. (The status-quo seed
+    now keeps the European aid already decided; the Budapest assurances
+    alone are its declarations.)"""
+    decl = [commitment(iso, "consultation", "political_declaration", "discretionary") for iso in ("USA", "GBR", "FRA")]
+    (r,) = compare(package(decl, kyiv="rejected"))
     m = r["metrics"]
     assert m["approval_probability"] == pytest.approx(m["in_force_share"], rel=1e-12)
 
@@ -244,11 +247,83 @@ def test_air_defence_crews_in_poland_do_not_cover_ukrainian_cities():
 
 
 def test_the_us_backstop_is_worth_something():
-    """will.USA at 0 and at 1 moved coalition-backstop only from 2.4 % to
-    1.6 %, and removing every US commitment raised it by half a point. The
-    US promise now moves the attack probability by a factor the NATO record
-    supports."""
+    """will.USA at 0 and at 1 moved coalition-backstop (v1) only from 2.4 %
+    to 1.6 %, and removing every US commitment raised it by half a point.
+    The US backstop (discretionary air power, air defence and intelligence)
+    now moves the attack probability by at least a quarter, though it is no
+    treaty (v3 bounds what a single promise can do)."""
     (lo,) = compare(seed("coalition-backstop"), overrides={"will.USA": 0.0})
     (hi,) = compare(seed("coalition-backstop"), overrides={"will.USA": 1.0})
-    assert hi["metrics"]["attack_probability"] <= lo["metrics"]["attack_probability"] / 3
+    assert hi["metrics"]["attack_probability"] <= 0.75 * lo["metrics"]["attack_probability"]
     assert guarantor(lo, "USA")["attack_probability_without"] == pytest.approx(lo["metrics"]["attack_probability"], rel=1e-9)
+
+
+# ---------------------------------------------------------------- Assessment v3
+# One test per artefact of the second assessment that issue "Assessment v3"
+# names; each fails against v2 (its values are in the issue and the closing note).
+
+
+def _alone():
+    from model_helpers import alone
+
+    return alone()
+
+
+def test_no_seed_is_certain_to_be_attacked_or_to_be_safe():
+    """v2: treaty 0.0005 %, paris-plus-us 0.001 %, nato 0.06 %; status quo
+    100 %. No data resolve a risk below about 1 % a decade, and renewed war is
+    not certain after a ceasefire."""
+    floor = 1 - (1 - PS.values()["deterrence.floor_hazard"]) ** 10
+    for name in ("treaty", "paris-plus-us", "nato", "us-guarantee", "status-quo"):
+        (r,) = compare(seed(name))
+        a = r["metrics"]["attack_probability"]
+        assert floor * (1 - 1e-9) <= a <= 0.9, (name, a)
+
+
+def test_one_us_pact_stays_inside_the_single_pact_band():
+    """v2: one ratified US pact at will 0.5 cut the odds of attack about
+    1,500-fold. The evidence runs from no effect to halving at most."""
+    us = package([commitment("USA", "mutual_defence", "ratified_treaty", "automatic")], id="us")
+    a0, a1 = (r["metrics"]["attack_probability"] for r in compare(_alone(), us))
+    assert 0.5 <= a1 / a0 <= 0.95, a1 / a0
+
+
+def test_many_pacts_do_not_multiply_without_limit():
+    """v2: the six ratified pacts of the treaty seed cut its attack
+    probability from 5.3 % (the package without them) to 0.0005 %."""
+    t = seed("treaty")
+    no_pacts = t.model_copy(update={"id": "treaty-no-pacts", "commitments": [c for c in t.commitments if c.kind.value != "mutual_defence"]})
+    with_, without = (r["metrics"]["attack_probability"] for r in compare(t, no_pacts))
+    assert with_ / without >= 0.05, (with_, without)
+
+
+def test_will_one_does_not_make_a_discretionary_declaration_certain():
+    """v2: comb(p, 1) = 1, so at will 1 a discretionary executive agreement
+    became certain entry into war and the legal form stopped mattering."""
+    decl = package([commitment("USA", "mutual_defence", "political_declaration", "discretionary")], id="decl")
+    treaty = package([commitment("USA", "mutual_defence", "ratified_treaty", "automatic")], id="treaty")
+    d, t = compare(decl, treaty, overrides={"will.USA": 1.0})
+    assert guarantor(d, "USA")["credibility"] < 0.5 < guarantor(t, "USA")["credibility"] < 1.0
+    assert d["metrics"]["attack_probability"] > t["metrics"]["attack_probability"]
+
+
+def test_whose_promise_counts_separates_aid_from_promises():
+    """v2 removed a guarantor's aid and promises together: without Germany,
+    paris-declaration read 0.57 % with only the aid removed and 0.44 % with
+    only the promise removed, and nothing said which was which."""
+    (r,) = compare(seed("paris-declaration"))
+    g = guarantor(r, "DEU")
+    a = r["metrics"]["attack_probability"]
+    assert g["attack_probability_without_aid"] > a and g["attack_probability_without_promises"] > a
+    assert g["attack_probability_without_aid"] != pytest.approx(g["attack_probability_without_promises"], rel=1e-3)
+    assert g["attack_probability_without"] >= max(g["attack_probability_without_aid"], g["attack_probability_without_promises"]) * (1 - 1e-9)
+
+
+def test_the_us_pays_for_the_monitoring_it_leads():
+    """v2: us-guarantee cost the US nothing for the monitoring it leads, and
+    the headline cost was almost all the shared aid."""
+    (r,) = compare(seed("us-guarantee"))
+    assert guarantor(r, "USA")["cost_usd_per_year"] > 0
+    m = r["metrics"]
+    assert m["guarantee_cost_usd_per_year"] + m["aid_usd_per_year"] == pytest.approx(m["total_cost_usd_per_year"], rel=1e-12)
+    assert m["guarantee_cost_usd_per_year"] > 0

@@ -165,7 +165,8 @@ def test_report_calibration_section(report):
     from foedus.study.formatting import number
 
     sec = _section(report, "calibration")
-    ids = list(yaml.safe_load((ROOT / "src" / "foedus" / "data" / "calibration.yaml").read_text(encoding="utf-8"))["targets"])
+    doc = yaml.safe_load((ROOT / "src" / "foedus" / "data" / "calibration.yaml").read_text(encoding="utf-8"))
+    ids = list(doc["targets"]) + list(doc.get("identities") or {})
     results = {r.id: r for r in Calibration().results()}
     assert sorted(ids) == sorted(results)
     refs = dict(re.findall(r'<li id="src-(\d+)">(.*?)</li>', report))
@@ -198,10 +199,11 @@ def test_report_counts_parameters_by_basis(report):
     counts = Counter(p["basis"] for p in json.loads(r.output)["parameters"])
     total = sum(counts.values())
     got = {b: int(n) for b, n in re.findall(r'data-basis="(\w+)" data-count="(\d+)"', _section(report, "assumptions"))}
-    assert got == {b: counts.get(b, 0) for b in ("evidence", "calibrated", "judgement")}
+    assert got == {b: counts.get(b, 0) for b in ("evidence", "calibrated", "anchored", "judgement")}
     assert f"{total} parameters by basis" in report
+    labels = {"anchored": "judgement (anchored)"}
     for b, n in counts.items():
-        assert f"{b} {n} ({100 * n / total:.0f} %)" in report
+        assert f"{labels.get(b, b)} {n} ({100 * n / total:.0f} %)" in report
 
 
 def test_report_lists_every_source_used(report):

@@ -187,6 +187,36 @@ def test_navigation_is_not_printed(doc):
     assert text.count("Robustness across futures") == 1
 
 
+#: Pages a report of seven packages may take (it took 39, its text shrunk to 82 % to fit a table wider than the page).
+BRIEF_PAGES = 20
+#: Cap height of a capital A, in ems: about 0.73 in DejaVu Sans and Liberation Sans, 0.71 in Roboto and Noto Sans.
+CAP_HEIGHT = 0.68
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@needs_chromium
+def test_seven_packages_print_as_a_short_brief_at_full_size(tmp_path):
+    """A planner's brief: the executive summary and the bottom line start on
+    page 1, the whole report of seven packages fits in BRIEF_PAGES pages,
+    and its text is printed at the print stylesheet's 9.5 pt (a page is
+    never shrunk to make room for something too wide)."""
+    out = tmp_path / "brief.pdf"
+    r = run_foedus("report", *sorted(map(str, SCENARIOS.glob("*.yaml")))[:7], "-o", out, timeout=300)
+    assert r.returncode == 0, r.stderr
+    doc = pdfium.PdfDocument(str(out))
+    try:
+        assert len(doc) <= BRIEF_PAGES, len(doc)
+        first = _body_lines(doc[0])
+        assert "Executive summary" in first and "Bottom line" in first, first
+        tp = doc[0].get_textpage()
+        k = tp.get_text_range().index("At the central values")  # the first sentence of the executive summary
+        _, bottom, _, top = tp.get_charbox(k)
+        assert top - bottom >= CAP_HEIGHT * 9.5, f"text printed at {(top - bottom) / 0.73:.1f} pt, not 9.5 pt"
+    finally:
+        doc.close()
+
+
 @pytest.mark.browser
 @needs_chromium
 def test_works_from_inside_a_running_event_loop(tmp_path):

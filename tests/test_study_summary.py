@@ -92,5 +92,26 @@ def test_basis_counts_cover_every_parameter():
 
     ps = ParameterSet.default()
     counts = basis_counts(ps)
-    assert list(counts)[:3] == ["evidence", "calibrated", "judgement"]
+    assert list(counts)[:4] == ["evidence", "calibrated", "anchored", "judgement"]
     assert sum(counts.values()) == len(ps.parameters)
+
+
+def test_no_star_for_a_lead_smaller_than_the_resolution():
+    """★ marked differences nobody can measure (v2: <0.1 % against <0.1 %,
+    or $0 for packages that do not deter): a lead below the floor's
+    resolution (about 1% a decade) is no lead."""
+    from foedus.study.formatting import resolution
+    from foedus.study.study import bottom_line
+
+    r = resolution("attack_probability")
+
+    def entry(pid, attack):
+        return {"id": pid, "kyiv_position": "accepted", "guarantors": [], "ranges": {},
+                "metrics": {"attack_probability": attack, "total_cost_usd_per_year": 1e9, "approval_probability": 0.5, "max_cost_pct_gdp": 0.001,
+                            "aid_usd_per_year": 0.0, "guarantee_cost_usd_per_year": 1e9}}
+
+    close = {"horizon_years": 10.0, "packages": [entry("a", 0.03), entry("b", 0.03 + 0.5 * r)]}
+    far = {"horizon_years": 10.0, "packages": [entry("a", 0.03), entry("b", 0.03 + 2 * r)]}
+    marks = lambda c: [row["values"]["attack_probability"]["best"] for row in bottom_line(c, {})]  # noqa: E731
+    assert marks(close) == [False, False]
+    assert marks(far) == [True, False]

@@ -28,10 +28,13 @@ BROKEN_COUNTRIES = FIXTURES / "broken_countries"
 
 # fixture -> (line, field, fragment of the expectation)
 BROKEN_PACKAGES = {
-    "unknown_key.yaml": (18, "commitments[0].troop", "unknown key (check spelling"),
+    "unknown_key.yaml": (18, "commitments[0].troop", "unknown key (did you mean troops? check spelling"),
     "duplicate_key.yaml": (19, "commitments[0].troops", "duplicate key 'troops' (first given on line 18)"),
     "wrong_type.yaml": (18, "commitments[0].troops", "expected a valid integer, unable to parse string as an integer, got 'many'"),
     "unknown_country.yaml": (13, "commitments[0].guarantor", "expected a known ISO3 country code or group (NATO, EU, COALITION); 'XYZ' is not one"),
+    # a misspelt code names the country it may mean
+    "guarantor_ger.yaml": (13, "commitments[0].guarantor",
+                           "expected a known ISO3 country code or group (NATO, EU, COALITION); 'GER' is not one: did you mean DEU (Germany)?"),
     "unknown_kind.yaml": (14, "commitments[0].kind", "expected 'mutual_defence', 'consultation',"),
     "negative_troops.yaml": (18, "commitments[0].troops", "expected greater than or equal to 0, got -5000"),
     "nuclear_umbrella_non_nuclear.yaml": (17, "commitments[1]", "expected a nuclear-weapon state as guarantor of a nuclear umbrella; DEU is not one"),
@@ -141,7 +144,7 @@ def test_valid_variant_is_valid():
 @pytest.mark.parametrize(
     "old, new, line, field, fragment",
     [
-        ("title: Broken package fixture", "title: Broken package fixture\nsubtitle: x", 4, "subtitle", "unknown key (check spelling"),
+        ("title: Broken package fixture", "title: Broken package fixture\nsubtitle: x", 4, "subtitle", "unknown key (did you mean title? check spelling"),
         ("year: 2025", "year: twenty", 11, "sources[0].year", "expected a valid integer"),
         ("year: 2025", "year: 2025\n  url: www.example.org", 12, "sources[0].url", "expected a URL starting with http:// or https://"),
         ("id: fixture-broken", "id: Fixture Broken", 2, "id", "should match pattern"),
@@ -165,6 +168,37 @@ def test_package_variants(old, new, line, field, fragment):
     got_line, got_field, expected = probs[0]
     assert (got_line, got_field) == (line, field)
     assert fragment in expected
+
+
+@pytest.mark.parametrize("written, meant", [
+    ("GER", "DEU"),        # the IOC and FIFA code
+    ("Germany", "DEU"),    # the country's name
+    ("germany", "DEU"),
+    ("deu", "DEU"),        # the code in lower case
+    ("UK", "GBR"),         # the initials of its name
+    ("Grmany", "DEU"),     # a typing slip in the name (difflib)
+    ("Turkey", "TUR"),     # accents ignored (Türkiye)
+    ("NED", "NLD"),
+])
+def test_misspelt_country_suggests_its_iso3_code(written, meant):
+    from model_helpers import COUNTRIES
+
+    names = {k: c.name for k, c in COUNTRIES.countries.items()}
+    ((line, field, expected),) = _problems(VALID.replace("guarantor: GBR", f"guarantor: {written}"))
+    assert (line, field) == (13, "commitments[0].guarantor")
+    assert expected.startswith(f"expected a known ISO3 country code or group (NATO, EU, COALITION); '{written}' is not one: did you mean {meant} ({names[meant]})")
+
+
+def test_country_suggestions_hand_worked():
+    from foedus.domain.package import country_hint, suggest_countries
+
+    names = {"DEU": "Germany", "GBR": "United Kingdom", "GRC": "Greece", "USA": "United States", "UKR": "Ukraine", "SVK": "Slovakia", "SVN": "Slovenia"}
+    assert suggest_countries("GER", names) == ["DEU"]          # the start of a name beats close codes (GBR, GRC)
+    assert suggest_countries("UK", names) == ["GBR"]           # never Ukraine: it is context, not a guarantor
+    assert suggest_countries("SLO", names) == ["SVK", "SVN"]   # both names start so
+    assert suggest_countries("XYZ", names) == []
+    assert country_hint("SLO", names) == ": did you mean SVK (Slovakia) or SVN (Slovenia)?"
+    assert country_hint("XYZ", names) == ""
 
 
 @pytest.mark.parametrize("guarantor", ["USA", "GBR", "FRA"])
@@ -218,7 +252,7 @@ def test_misspelt_key_reports_unknown_and_missing():
     probs = _problems(VALID.replace("title: Broken", "titel: Broken"))
     assert probs == [
         (2, "title", "required field is missing"),
-        (3, "titel", "unknown key (check spelling; see docs/packages.md for the allowed keys)"),
+        (3, "titel", "unknown key (did you mean title? check spelling; see docs/packages.md for the allowed keys)"),
     ]
 
 
@@ -450,3 +484,39 @@ def test_hostile_files_are_refused_in_bounded_memory(tmp_path):
                            timeout=60, preexec_fn=limit, cwd=ROOT)
         assert r.returncode == 2, (path.name, r.stderr[-500:])
         assert fragment in r.stderr and "Traceback" not in r.stderr + r.stdout, r.stderr
+
+
+@pytest.mark.parametrize(
+    "old, new, fragment",
+    [
+        ("kyiv_position:", "kyiv_postion:", "kyiv_postion: unknown key (did you mean kyiv_position?"),
+        ("  legal_form: political_declaration\n", "  legal_from: political_declaration\n", "legal_from: unknown key (did you mean legal_form?"),
+        ("  kind: consultation\n", "  kind: consultaton\n", "got 'consultaton' (did you mean 'consultation'?)"),
+    ],
+)
+def test_a_misspelt_key_or_value_gets_a_did_you_mean(tmp_path, old, new, fragment):
+    """A misspelt key or value got no hint, though --set names the closest parameter."""
+    from foedus.data.loaders import load_package
+    from foedus.domain.errors import InputError
+
+    text = (ROOT / "scenarios" / "status-quo.yaml").read_text(encoding="utf-8")
+    assert old in text
+    f = tmp_path / "typo.yaml"
+    f.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(InputError) as ei:
+        load_package(f)
+    assert fragment in str(ei.value), str(ei.value)
+
+
+def test_an_error_on_line_100_prints_the_number(tmp_path):
+    """rich turned ":100:" into an emoji in `file:100: field` error lines."""
+    from conftest import run_foedus
+
+    text = (ROOT / "scenarios" / "status-quo.yaml").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert len(lines) > 100 and "kind: consultation" in "\n".join(lines[95:105])
+    f = tmp_path / "typo.yaml"
+    f.write_text(text.replace("kind: consultation", "kind: consultaton"), encoding="utf-8")
+    r = run_foedus("validate", str(f))
+    assert r.returncode == 2
+    assert f"{f}:100:" in r.stderr and "\U0001f4af" not in r.stderr

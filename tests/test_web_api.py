@@ -25,6 +25,7 @@ from foedus.study.formatting import fmt, fmt_range, number
 from foedus.interfaces.web.app import create_app
 from foedus.interfaces.web.edits import apply_edits
 from foedus.domain.metrics import TABLE_METRICS
+from foedus.domain.vocabulary import BASES, Basis
 from foedus.interfaces.web.service import MAX_FUTURES, MAX_PACKAGES, Workspace
 from web_server import GOOD
 
@@ -105,9 +106,75 @@ def test_health_meta_and_packages(client):
     assert cb["levers"]["troops"]["GBR"] == 10000 and cb["sources"] and cb["origin"] == "shipped"
 
 
+def test_assumption_sliders_name_existing_parameters_and_reach_the_named_scenarios(client, ws):
+    """Every assumption slider sets a parameter that exists (a stale name,
+    such as the old forces.force_generation, used to be dropped silently),
+    the two drivers a reader asks about are there, titles are distinct, and
+    each will slider spans every value a named will scenario gives it (the
+    US walks away: 0), beyond the range it is sampled over."""
+    from foedus.data.loaders import load_will_scenarios
+    from foedus.interfaces.web.service import ASSUMPTIONS
+
+    ps = ParameterSet.default()
+    missing = [name for name, _, _ in ASSUMPTIONS if ps.describe(name) is None]
+    assert missing == [], f"assumption sliders for parameters that do not exist: {missing}"
+    meta = client.get("/api/meta").json()
+    shown = {a["name"]: a for a in meta["assumptions"]}
+    assert list(shown) == [name for name, _, _ in ASSUMPTIONS]
+    assert shown["deterrence.floor_hazard"]["title"] == "Yearly risk no guarantee deters"
+    assert shown["deterrence.decisive_window_days"]["title"] == "Days in which reinforcements must arrive"
+    assert len({a["title"] for a in shown.values()}) == len(shown)
+    assert "in Ukraine" not in shown["costs.soldier_year.expeditionary"]["title"]  # it is the contested band of every posture's cost
+    for a in shown.values():
+        spec = ps.describe(a["name"])
+        assert a["value"] == spec.value and a["unit"] == spec.unit.value
+        if spec.uncertainty is not None:
+            assert a["sampled"] == [spec.uncertainty.low, spec.uncertainty.high]
+            assert a["low"] <= spec.uncertainty.low and a["high"] >= spec.uncertainty.high
+    fallback = {n for n in shown if n.startswith("will.") and ps.describe(n).name == "will.default"}
+    for sc in load_will_scenarios().scenarios.values():
+        for name, v in sc.set.items():
+            for n in ({name} | (fallback if name == "will.default" else set())) & set(shown):
+                assert shown[n]["low"] <= v <= shown[n]["high"], (n, v)
+    assert shown["will.USA"]["low"] == 0.0 and shown["will.USA"]["high"] == 1.0
+
+
+def test_will_scenarios_are_served(client):
+    """GET /api/scenarios and /api/meta list the named will scenarios as
+    data/will_scenarios.yaml gives them, in its order."""
+    from foedus.data.loaders import load_will_scenarios
+
+    want = load_will_scenarios().scenarios
+    listed = client.get("/api/scenarios")
+    assert listed.status_code == 200, listed.text
+    got = listed.json()["scenarios"]
+    assert [s["id"] for s in got] == list(want)
+    for s in got:
+        sc = want[s["id"]]
+        assert s["title"] == sc.title and s["set"] == dict(sc.set) and s["option"] == f"--scenario {s['id']}"
+        assert s["description"] == " ".join(sc.description.split())
+        assert [r["title"] for r in s["references"]] == [r.title for r in sc.references]
+    assert client.get("/api/meta").json()["will_scenarios"] == got
+
+
+def test_table_shows_the_guarantee_apart_from_the_aid(client):
+    """The side-by-side table lists the guarantee's own cost and the aid
+    under the cost per year, and the comparison carries both."""
+    meta = client.get("/api/meta").json()
+    rows = meta["table_metrics"]
+    i = rows.index("total_cost_usd_per_year")
+    assert rows[i:i + 3] == ["total_cost_usd_per_year", "guarantee_cost_usd_per_year", "aid_usd_per_year"] == meta["cost_split"]
+    assert [m for m in rows if m not in meta["cost_split"][1:]] == list(TABLE_METRICS)
+    res = client.post("/api/compare", json={"packages": ["coalition-backstop", "status-quo"]}).json()
+    for p in res["current"]["packages"]:
+        for m in meta["cost_split"]:
+            assert res["display"][p["id"]][m] == fmt(m, p["metrics"][m])
+            assert res["range_display"][p["id"]][m] == fmt_range(m, p["ranges"][m])
+
+
 def test_openapi_schema_documents_bounds(client):
     spec = client.get("/api/openapi.json").json()
-    for path in ("/api/compare", "/api/explore", "/api/packages", "/api/parameters/{name}", "/api/report", "/api/calibration"):
+    for path in ("/api/compare", "/api/scenarios", "/api/explore", "/api/packages", "/api/parameters/{name}", "/api/report", "/api/calibration"):
         assert path in spec["paths"], path
     schemas = spec["components"]["schemas"]
     assert schemas["Scenario"]["properties"]["packages"]["maxItems"] == MAX_PACKAGES
@@ -198,9 +265,10 @@ def test_whose_promise_counts(client, countries):
         assert values == sorted(values, reverse=True)
         for r in rows:
             g = by[r["iso3"]]
-            assert r["attack_probability_without"] == g["attack_probability_without"]
+            for k in ("attack_probability_without", "attack_probability_without_promises", "attack_probability_without_aid"):
+                assert r[k] == g[k] and r[k] is not None, (p["id"], r["iso3"], k)  # all, only its promises, only its money
+                assert r["display"][k] == fmt("attack_probability", g[k])
             assert r["approval_probability_without"] == g["approval_probability_without"]
-            assert r["display"]["attack_probability_without"] == fmt("attack_probability", g["attack_probability_without"])
             assert r["display"]["approval_probability_without"] == fmt("approval_probability", g["approval_probability_without"])
             assert r["display"]["attack_probability"] == res["display"][p["id"]]["attack_probability"]
             assert r["name"] == countries[r["iso3"]].name
@@ -224,7 +292,8 @@ def test_calibration_and_parameter_basis(client):
     cal = client.get("/api/calibration")
     assert cal.status_code == 200, cal.text
     cal = cal.json()
-    ids = list(yaml.safe_load((ROOT / "src" / "foedus" / "data" / "calibration.yaml").read_text(encoding="utf-8"))["targets"])
+    data = yaml.safe_load((ROOT / "src" / "foedus" / "data" / "calibration.yaml").read_text(encoding="utf-8"))
+    ids = list(data["targets"]) + list(data.get("identities") or {})  # fit targets and checks, then identities (shown, not checks)
     assert [t["id"] for t in cal["targets"]] == ids
     direct = {r.id: r for r in Calibration().results()}
     for t in cal["targets"]:
@@ -237,10 +306,14 @@ def test_calibration_and_parameter_basis(client):
     assert cal["passed"]["fit"] == [sum(r.passes for r in direct.values() if r.role == "fit"), sum(r.role == "fit" for r in direct.values())]
     params = client.get("/api/parameters").json()
     basis = Counter(p["basis"] for p in params["parameters"])
-    assert params["basis_counts"] == {b: basis.get(b, 0) for b in ("evidence", "calibrated", "judgement")}
+    assert params["basis_counts"] == {b: basis.get(b, 0) for b in BASES}
     assert sum(params["basis_counts"].values()) == len(params["parameters"])
+    assert params["basis_counts"]["anchored"] >= 1  # will.USA, deterrence.floor_hazard, ...
     meta = client.get("/api/meta").json()
-    assert set(meta["basis"]) == {"evidence", "calibrated", "judgement"}
+    assert list(meta["basis"]) == list(BASES)
+    assert meta["basis_labels"] == {b.value: b.label for b in Basis}
+    assert meta["basis"]["anchored"] == "judgement (anchored): a value chosen by convention inside a band that named sources give"
+    assert meta["basis"]["anchored"].startswith(meta["basis_labels"]["anchored"] + ":")
     calibrated = [p for p in params["parameters"] if p["basis"] == "calibrated"]
     assert calibrated, "no calibrated parameter"
     for p in calibrated:
@@ -344,7 +417,9 @@ def test_parameters(client):
     allp = client.get("/api/parameters").json()["parameters"]
     assert len(allp) > 50 and all(p["references"] and p["unit"] for p in allp)
     p = client.get("/api/parameters/will.USA").json()
-    assert p["unit"] == "probability" and p["uncertainty"]["low"] == 0.0 and p["source"]
+    spec = ParameterSet.default().describe("will.USA")
+    assert p["unit"] == "probability" and p["source"] and p["basis"] == spec.basis.value
+    assert (p["uncertainty"]["low"], p["uncertainty"]["high"]) == (spec.uncertainty.low, spec.uncertainty.high)
     ita = client.get("/api/parameters/will.ITA").json()
     assert ita["template"] == "will.default" and ita["name"] == "will.ITA"
     b = assert_clear_error(client.get("/api/parameters/will.USAA"), 422)
@@ -378,9 +453,12 @@ BAD_BODIES = [
 ]
 
 
+@pytest.mark.parametrize("route", ["/api/compare", "/api/scenarios"])
 @pytest.mark.parametrize("body,status,needle", BAD_BODIES)
-def test_compare_rejects_malformed_input(client, body, status, needle):
-    r = client.post("/api/compare", content=body, headers={"content-type": "application/json"})
+def test_compare_rejects_malformed_input(client, body, status, needle, route):
+    """The same body, the same answer from /api/compare and /api/scenarios
+    (whose will overrides are set aside, but checked all the same)."""
+    r = client.post(route, content=body, headers={"content-type": "application/json"})
     if status == 200:
         assert r.status_code == 200, r.text
         return
@@ -453,6 +531,15 @@ scenario_like = st.fixed_dictionaries(
 @given(body=st.one_of(scenario_like, json_values))
 def test_compare_never_500(client, body):
     r = client.post("/api/compare", json=body)
+    assert r.status_code in (200, 400, 404, 422), (body, r.status_code, r.text)
+    if r.status_code != 200:
+        assert r.json()["detail"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=st.one_of(scenario_like, json_values))
+def test_scenarios_never_500(client, body):
+    r = client.post("/api/scenarios", json=body)
     assert r.status_code in (200, 400, 404, 422), (body, r.status_code, r.text)
     if r.status_code != 200:
         assert r.json()["detail"]

@@ -218,7 +218,8 @@ def test_sources_parameters_and_upload(page, server):
     pg.evaluate(set_text, text.replace("kyiv_position: rejected", "kyiv_position: delighted"))
     pg.locator("#editor-validate").click()
     pg.wait_for_function("() => document.getElementById('editor-errors').textContent.includes('kyiv_position')")
-    assert "status-quo-edited.yaml:20: kyiv_position" in pg.locator("#editor-errors").inner_text()  # names the file and line
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t.startswith("kyiv_position:"))
+    assert f"status-quo-edited.yaml:{line}: kyiv_position" in pg.locator("#editor-errors").inner_text()  # names the file and line
     # a file chosen from disk: its errors name that file
     bad = text.replace("kyiv_position: rejected", "kyiv_position: delighted").encode()
     pg.locator("#editor-file").set_input_files(files=[{"name": "my-guarantee.yaml", "mimeType": "text/yaml", "buffer": bad}])
@@ -262,6 +263,15 @@ def test_ranges_and_whose_promise_counts(page, browser, server):
     assert usa_api["display"]["attack_probability_without"] in usa.inner_text()
     assert usa_api["display"]["attack_probability"] in usa.inner_text()
     assert float(usa.get_attribute("data-value")) == usa_api["attack_probability_without"]
+    # money and promises told apart: without only its promises, without only its aid, as the API says
+    for pid in ids:
+        for g in api["worth"][pid][:5]:
+            parts = pg.locator(f'[data-testid="worth-parts-{pid}-{g["iso3"]}"]')
+            assert float(parts.get_attribute("data-promises")) == g["attack_probability_without_promises"], (pid, g["iso3"])
+            assert float(parts.get_attribute("data-aid")) == g["attack_probability_without_aid"], (pid, g["iso3"])
+            txt = parts.inner_text()
+            assert f"without its promises only {g['display']['attack_probability_without_promises']}" in txt, txt
+            assert f"without its aid only {g['display']['attack_probability_without_aid']}" in txt, txt
     card = pg.locator('.worth-card[data-package="coalition-backstop"] > ol > li')
     shown = [card.nth(i).get_attribute("data-testid").rsplit("-", 1)[1] for i in range(card.count())]
     assert shown == [g["iso3"] for g in api["worth"]["coalition-backstop"]][: len(shown)] and len(shown) >= 1
@@ -274,6 +284,9 @@ def test_ranges_and_whose_promise_counts(page, browser, server):
     assert api2["current"]["overrides"] == {"will.USA": 0.2}
     usa2 = next(g for g in api2["worth"]["coalition-backstop"] if g["iso3"] == "USA")
     assert float(pg.locator('[data-testid="worth-coalition-backstop-USA"]').get_attribute("data-value")) == usa2["attack_probability_without"]
+    parts = pg.locator('[data-testid="worth-parts-coalition-backstop-USA"]')
+    assert float(parts.get_attribute("data-promises")) == usa2["attack_probability_without_promises"]
+    assert float(parts.get_attribute("data-aid")) == usa2["attack_probability_without_aid"]
     assert pg.locator('[data-testid="range-coalition-backstop-attack_probability"]').inner_text() == api2["range_display"]["coalition-backstop"]["attack_probability"]
 
     # a 390 px phone: the view is readable without horizontal overflow
@@ -298,6 +311,133 @@ def test_ranges_and_whose_promise_counts(page, browser, server):
     ctx.close()
 
 
+def test_assumption_sliders_say_exactly_what_they_move(page, server):
+    """Each assumption slider names the parameter it sets and what that
+    parameter is (the start of its description), and moving it sets that
+    parameter and no other; the European control names every will it sets.
+    (The cost slider was read as applying to all of Ukraine.)"""
+    pg = page
+    pg.goto(f"{server}/#live=0&p=status-quo")
+    pg.wait_for_selector("body[data-ready='1']", timeout=30000)
+    meta = httpx.get(f"{server}/api/meta", timeout=30).json()
+    params = {p["name"]: p for p in httpx.get(f"{server}/api/parameters", timeout=30).json()["parameters"]}
+    for a in meta["assumptions"]:
+        moves = pg.locator(f'[data-testid="moves-{a["name"]}"]')
+        head, _, what = moves.text_content().partition(": ")  # text, also of the sliders folded under "by country"
+        assert head == f"moves {a['name']}", head
+        if a["name"] in params:
+            assert len(what) > 10 and params[a["name"]]["description"].startswith(what.removesuffix(" …")), (a["name"], what)
+        else:  # a per-country value (will.GBR) has no description of its own: its name says it all
+            assert what == "", (a["name"], what)
+        assert pg.locator(f'[data-testid="assume-{a["name"]}"]').get_attribute("aria-describedby") == moves.get_attribute("id")
+    assert pg.locator('[data-testid="moves-will-europe"]').text_content() == "moves " + ", ".join(meta["european_will"]) + ": together"
+
+    a = next(x for x in meta["assumptions"] if x["group"] == "costs")
+    _move(pg, f"assume-{a['name']}", a["high"])
+    pg.wait_for_function("name => decodeURIComponent(location.hash).includes(name + ':')", arg=a["name"], timeout=15000)
+    assert set(_state(pg.url)["overrides"]) == {a["name"]}
+
+
+def _scenario_cells_match(pg, api) -> None:
+    """Every cell of the "By will scenario" view: the API's central value and 5th-95th percentile."""
+    cols = [("pooled", api["pooled"])] + [(sc["id"], sc["packages"]) for sc in api["scenarios"]]
+    for pid in api["packages"]:
+        for col, vals in cols:
+            cell = pg.locator(f'[data-testid="sc-{pid}-{col}"]')
+            v = vals[pid]["attack_probability"]
+            assert float(cell.get_attribute("data-value")) == v["value"], (pid, col)
+            assert (float(cell.get_attribute("data-p5")), float(cell.get_attribute("data-p95"))) == (v["p5"], v["p95"]), (pid, col)
+            d = api["display"][pid][col]["attack_probability"]
+            assert cell.inner_text() == d["value"] and d["range"] in cell.locator("xpath=..").inner_text(), (pid, col)
+
+
+def test_will_scenario_selector_and_view(page, server):
+    """Choosing a named will scenario sets its will values (the sliders
+    move, the link keeps it, "reproduce" gives --scenario), the numbers are
+    the API's for that state; "pooled" returns to the defaults; the view
+    "By will scenario" shows the API's value and range per package and
+    scenario, the chosen one marked, and follows a lever move."""
+    pg = page
+    ids = ["coalition-backstop", "us-guarantee", "treaty"]
+    pg.goto(f"{server}/#live=0&v=table&p={','.join(ids)}")
+    pg.wait_for_selector("body[data-ready='1']", timeout=30000)
+    meta = httpx.get(f"{server}/api/meta", timeout=30).json()
+    sel = pg.locator('[data-testid="will-scenario"]')
+    assert sel.input_value() == ""
+    options = [(o.get_attribute("value"), o.inner_text()) for o in sel.locator("option").all()]
+    assert options[0] == ("", "pooled (will sampled)")
+    assert options[1:-1] == [(sc["id"], sc["title"]) for sc in meta["will_scenarios"]]
+
+    sc = next(x for x in meta["will_scenarios"] if x["id"] == "us-walks-away")
+    before = _cell(pg, "us-guarantee", "attack_probability").get_attribute("data-value")
+    sel.select_option(sc["id"])
+    _wait_change(pg, "us-guarantee", "attack_probability", before)
+    state = _state(pg.url)
+    assert state["overrides"] == sc["set"]
+    for name, v in sc["set"].items():
+        assert float(pg.locator(f'[data-testid="assume-{name}"]').input_value()) == v, name
+    assert float(pg.locator('[data-testid="assume-will-europe"]').input_value()) == sc["set"]["will.default"]
+    assert sc["description"] in pg.locator('[data-testid="will-scenario-about"]').inner_text()
+    api = httpx.post(f"{server}/api/compare", json=state, timeout=60).json()
+    assert api["will_scenario"] == sc["id"]
+    for pid in ids:
+        assert _cell(pg, pid, "attack_probability").inner_text() == api["display"][pid]["attack_probability"]
+        assert float(_cell(pg, pid, "attack_probability").get_attribute("data-value")) == next(
+            p for p in api["current"]["packages"] if p["id"] == pid)["metrics"]["attack_probability"]
+    repro = pg.locator("#repro-cli").inner_text()
+    assert api["reproduce"]["cli"] in repro and api["reproduce"]["scenario"]["cli"] in repro and f"--scenario {sc['id']}" in repro
+
+    # the link keeps it
+    pg2 = pg.context.new_page()
+    pg2.goto(pg.url)
+    pg2.wait_for_selector("body[data-ready='1']", timeout=30000)
+    assert pg2.locator('[data-testid="will-scenario"]').input_value() == sc["id"]
+    assert pg2.locator('[data-testid="assume-will.USA"]').input_value() == "0"
+    pg2.close()
+
+    # the view by will scenario: opened, computed, the chosen scenario marked
+    pg.locator('[data-testid="tab-scenarios"]').click()
+    assert "v=scenarios" in pg.url and pg.locator("#view-scenarios").is_visible()
+    pg.wait_for_function("() => document.body.dataset.scenDone", timeout=60000)
+    res = httpx.post(f"{server}/api/scenarios", json=_state(pg.url), timeout=60).json()
+    assert res["will_scenario"] == sc["id"] and res["set_aside"] == sorted(sc["set"])
+    _scenario_cells_match(pg, res)
+    assert "chosen" in pg.locator(f'[data-testid="sc-head-{sc["id"]}"]').get_attribute("class")
+    assert pg.locator("#sc-table th.chosen").count() == 1
+    assert pg.locator('[data-testid="sc-reproduce"]').inner_text() == res["reproduce"]["cli"]
+    # the chosen scenario's column is what the rest of the page shows now
+    chosen = next(x for x in res["scenarios"] if x["id"] == sc["id"])
+    for p in api["current"]["packages"]:
+        assert chosen["packages"][p["id"]]["attack_probability"]["value"] == pytest.approx(p["metrics"]["attack_probability"], rel=1e-9)
+
+    # a lever move: the view follows (only the moved package changes)
+    done = pg.evaluate("document.body.dataset.scenDone")
+    old = pg.locator('[data-testid="sc-treaty-us-reliable"]').get_attribute("data-value")
+    pg.locator("#focus").select_option("treaty")
+    pg.locator("#lever-aid-scale").fill("0.2")
+    pg.wait_for_function("d => document.body.dataset.scenDone !== d", arg=done, timeout=60000)
+    pg.wait_for_function("o => document.querySelector('[data-testid=\"sc-treaty-us-reliable\"]').dataset.value !== o", arg=old, timeout=30000)
+    res2 = httpx.post(f"{server}/api/scenarios", json=_state(pg.url), timeout=60).json()
+    assert res2["edited"] == ["treaty"]
+    _scenario_cells_match(pg, res2)
+
+    # "use it" sets another scenario; moving a will slider makes it your own; pooled drops every will override
+    pg.locator('[data-testid="sc-use-us-reliable"]').click()
+    pg.wait_for_function("() => decodeURIComponent(location.hash).includes('will.USA:1')", timeout=15000)
+    pg.wait_for_function("() => document.querySelector('#sc-table th.chosen') && "
+                         "document.querySelector('#sc-table th.chosen').dataset.testid === 'sc-head-us-reliable'", timeout=60000)
+    assert sel.input_value() == "us-reliable"
+    _move(pg, "assume-will.USA", 0.6)
+    pg.wait_for_function("() => document.querySelector('[data-testid=\"will-scenario\"]').value === 'custom'", timeout=15000)
+    sel.select_option("")
+    pg.wait_for_function("() => !decodeURIComponent(location.hash).includes('will.')", timeout=15000)
+    assert _state(pg.url)["overrides"] == {}
+    usa = next(a for a in meta["assumptions"] if a["name"] == "will.USA")
+    assert float(pg.locator('[data-testid="assume-will.USA"]').input_value()) == usa["value"]
+    pg.wait_for_function("() => document.querySelector('#sc-table th.chosen') && "
+                         "document.querySelector('#sc-table th.chosen').dataset.testid === 'sc-head-pooled'", timeout=60000)
+
+
 def test_parameter_basis_and_calibration_targets(page, server):
     """A parameter's basis is one click away; a calibrated one lists the
     published targets it was fitted to, with the values /api/calibration
@@ -311,8 +451,9 @@ def test_parameter_basis_and_calibration_targets(page, server):
     targets = {t["id"]: t for t in cal["targets"]}
     counts = params["basis_counts"]
     text = pg.locator("#basis-counts").inner_text()
+    assert set(counts) == set(meta["basis_labels"]) and "anchored" in counts
     for b, n in counts.items():
-        assert f"{b} {n} " in text, (b, text)
+        assert f"{meta['basis_labels'][b]} {n} " in text, (b, text)
 
     pg.locator("#param-basis").select_option("calibrated")
     rows = pg.locator("#param-table tbody tr")
@@ -330,6 +471,18 @@ def test_parameter_basis_and_calibration_targets(page, server):
         assert t["title"] in txt and t["display"]["published"] in txt and t["display"]["foedus"] in txt, txt
         assert item.get_attribute("data-pass") == str(t["pass"]).lower()
         assert ("in band" if t["pass"] else "outside the band") in txt
+    pg.locator("#drawer-close").click()
+
+    # a value chosen by convention inside a band named sources give: "judgement (anchored)"
+    pg.locator("#param-basis").select_option("anchored")
+    assert pg.locator("#param-table tbody tr").count() == counts["anchored"]
+    a = next(x for x in params["parameters"] if x["basis"] == "anchored")
+    row = pg.locator(f'tr[data-param-row="{a["name"]}"]')
+    assert meta["basis_labels"]["anchored"] == "judgement (anchored)" and "judgement (anchored)" in row.inner_text()
+    row.click()
+    pg.locator("#drawer").wait_for(state="visible")
+    basis = pg.locator('[data-testid="drawer-basis"]')
+    assert basis.get_attribute("data-basis") == "anchored" and basis.inner_text() == meta["basis"]["anchored"]
     pg.locator("#drawer-close").click()
 
     pg.locator("#param-basis").select_option("evidence")
@@ -527,8 +680,18 @@ def test_bottom_line_view_first(browser, server):
             assert api["display"][r["id"]][m] in cell.inner_text()
             rng = pg.locator(f'[data-testid="bl-range-{r["id"]}-{m}"]')
             assert (float(rng.get_attribute("data-p5")), float(rng.get_attribute("data-p95"))) == (v["p5"], v["p95"])
-    for m in rows[0]["values"]:
-        assert pg.locator(f'#summary-table [data-testid^="bl-"][data-testid$="-{m}"][data-best="true"]').count() >= 1
+    for m in rows[0]["values"]:  # as many ★ as the API gives (none where no package meets every threshold, or on a tie)
+        marked = pg.locator(f'#summary-table [data-testid^="bl-"][data-testid$="-{m}"][data-best="true"]').count()
+        assert marked == sum(r["values"][m]["best"] for r in rows), m
+        assert all(r["meets_thresholds"] for r in rows if r["values"][m]["best"]), m
+    # under the cost per year, the guarantee itself and the aid
+    cur = {p["id"]: p for p in api["current"]["packages"]}
+    for r in rows:
+        split = pg.locator(f'[data-testid="cost-split-{r["id"]}"]')
+        assert split.inner_text() == (f'guarantee {api["display"][r["id"]]["guarantee_cost_usd_per_year"]} · '
+                                      f'aid {api["display"][r["id"]]["aid_usd_per_year"]}')
+        assert float(split.get_attribute("data-guarantee")) == cur[r["id"]]["metrics"]["guarantee_cost_usd_per_year"]
+        assert float(split.get_attribute("data-aid")) == cur[r["id"]]["metrics"]["aid_usd_per_year"]
     # the chart plots deterrence against cost, baseline and current, with the API's numbers
     pg.wait_for_selector("#summary-chart .main-svg", timeout=10000)
     data = pg.evaluate("document.getElementById('summary-chart').data.map((t) => [t.name, t.y])")
@@ -672,6 +835,10 @@ def test_phone_390_has_no_horizontal_overflow(browser, server):
     if os.environ.get("FOEDUS_UPDATE_DOCS_IMG"):
         shutil.copy(ARTIFACTS / "web-phone.png", ROOT / "docs" / "img" / "web-phone.png")
     pg.locator('[data-testid="tab-table"]').click()
+    _no_overflow(pg)
+    pg.locator('[data-testid="tab-scenarios"]').click()
+    pg.wait_for_function("() => document.body.dataset.scenDone", timeout=60000)
+    assert pg.locator('[data-testid^="sc-"][data-value]').count() > 0
     _no_overflow(pg)
     pg.locator('[data-testid="tab-sensitivity"]').click()
     pg.wait_for_function("() => document.body.dataset.sensDone", timeout=120000)

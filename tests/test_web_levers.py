@@ -23,7 +23,8 @@ from foedus.data.loaders import load_countries, load_packages
 from foedus.data.parameter_set import ParameterSet
 from foedus.domain.errors import InputError
 from foedus.domain.metrics import BOTTOM_LINE, metric
-from foedus.domain.vocabulary import Kind
+from foedus.domain.vocabulary import BASES, Kind
+from foedus.exploration.robustness import DEFAULT_THRESHOLDS, parse_threshold
 from foedus.interfaces.web.app import create_app
 from foedus.interfaces.web.edits import ADDED_NOTE, apply_edit, lever_summary
 from foedus.interfaces.web.service import Workspace
@@ -162,19 +163,44 @@ def test_compare_carries_the_bottom_line(client):
             assert v["value"] == cur[r["id"]]["metrics"][m]
             assert (v["p5"], v["p95"]) == (cur[r["id"]]["ranges"][m]["p5"], cur[r["id"]]["ranges"][m]["p95"])
         assert fmt("attack_probability", r["values"]["attack_probability"]["value"]) in r["sentence"]
+    # ★ only among the packages that meet every threshold, never on a tie at the precision shown, never on a
+    # value below what the evidence resolves (the rule of foedus.study.study.bottom_line, checked from the numbers)
+    ths = [parse_threshold(t) for t in DEFAULT_THRESHOLDS]
+    meets = {i: all(t.met(cur[i]["metrics"][t.metric]) for t in ths) for i in ids}
+    assert {r["id"]: r["meets_thresholds"] for r in rows} == meets
     for m in BOTTOM_LINE:
-        vals = [cur[i]["metrics"][m] for i in ids]
-        best = (min if metric(m).direction < 0 else max)(vals)
-        # the best, and every value that reads the same at the precision shown
-        assert [r["values"][m]["best"] for r in rows] == [fmt(m, v) == fmt(m, best) for v in vals], m
-    # treaty and nato both read "<0.1%": both are marked, not one picked by digits the reader cannot see
-    attack = {r["id"]: r["values"]["attack_probability"] for r in rows}
-    assert res["display"]["treaty"]["attack_probability"] == res["display"]["nato"]["attack_probability"]
-    assert attack["treaty"]["best"] and attack["nato"]["best"] and not attack["status-quo"]["best"]
+        assert [r["values"][m]["best"] for r in rows] == _best_marks(m, [cur[i]["metrics"][m] for i in ids], [meets[i] for i in ids]), m
+    # a package and an exact copy of it tie in every column: neither is marked where they lead
+    text = client.get("/api/packages/treaty").json()["text"].replace("id: treaty", "id: treaty-twin", 1)
+    assert client.post("/api/packages", json={"text": text, "name": "treaty-twin.yaml"}).status_code == 201
+    twin = client.post("/api/compare", json={"packages": ["treaty", "treaty-twin", "status-quo"]}).json()
+    tc = {p["id"]: p for p in twin["current"]["packages"]}
+    trows = {r["id"]: r for r in twin["bottom_line"]["current"]}
+    for m in BOTTOM_LINE:
+        assert tc["treaty"]["metrics"][m] == tc["treaty-twin"]["metrics"][m]
+        assert trows["treaty"]["values"][m]["best"] is False and trows["treaty-twin"]["values"][m]["best"] is False, m
+        vals = [tc[i]["metrics"][m] for i in tc]
+        assert [trows[i]["values"][m]["best"] for i in tc] == _best_marks(m, vals, [trows[i]["meets_thresholds"] for i in tc]), m
+    assert client.delete("/api/packages/treaty-twin").status_code == 200
     # the baseline's bottom line does not move with an override; the current one does
     low = client.post("/api/compare", json={"packages": ids, "overrides": {"will.USA": 0.05}}).json()
     assert low["bottom_line"]["baseline"] == res["bottom_line"]["baseline"]
     assert low["bottom_line"]["current"] != res["bottom_line"]["current"]
+
+
+def _best_marks(m: str, vals: list, meets: list) -> list[bool]:
+    """Which values get ★: the best among those that meet the thresholds,
+    if no other shows the same at the precision shown, it is not below the
+    resolution and it leads the next by at least the resolution."""
+    from foedus.study.formatting import below_resolution, resolution
+
+    ok = sorted((v for v, good in zip(vals, meets) if good and v is not None), reverse=metric(m).direction > 0)
+    if not ok:
+        return [False] * len(vals)
+    top = ok[0]
+    lead = len(ok) == 1 or resolution(m) is None or abs(ok[1] - top) >= resolution(m)
+    unique = sum(fmt(m, v) == fmt(m, top) for v in ok) == 1 and not below_resolution(m, top) and lead
+    return [unique and good and v is not None and fmt(m, v) == fmt(m, top) for v, good in zip(vals, meets)]
 
 
 # ---------------------------------------------------------------- sensitivity
@@ -194,7 +220,7 @@ def test_sensitivity_endpoint_matches_the_study_and_the_cli(client, countries):
         y = got[(x["output"], x["input"])]
         for k in ("S1", "ST"):
             assert (y[k] is None and x[k] != x[k]) or y[k] == pytest.approx(x[k], rel=1e-12, abs=1e-15)
-        assert y["basis"] == x["basis"] in ("evidence", "calibrated", "judgement")
+        assert y["basis"] == x["basis"] in BASES
     # the page's "reproduce" line gives the same indices in the terminal
     cmd = res["reproduce"].split()
     assert cmd[:2] == ["foedus", "sensitivity"]

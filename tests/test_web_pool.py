@@ -126,7 +126,7 @@ def test_worker_processes_answer_exactly_as_the_server_process_and_survive_a_kil
         state = {"packages": ["treaty", pid], "overrides": {"will.USA": 0.2}, "edits": {"treaty": {"aid_scale": 0.5}}}
         explore = {**state, "n_futures": 300, "thresholds": THS, "focus": "treaty"}
         sens = {"package": pid, "overrides": {"will.USA": 0.2}, "n": 256, "metrics": ["troops_deployed", "attack_probability"]}
-        for route, body in (("compare", state), ("explore", explore), ("discover", explore), ("sensitivity", sens)):
+        for route, body in (("compare", state), ("scenarios", state), ("explore", explore), ("discover", explore), ("sensitivity", sens)):
             remote = httpx.post(f"{s.base}/api/{route}", json=body, timeout=120)
             assert remote.status_code == 200, remote.text
             assert _without_timing(remote.json()) == _without_timing(local.post(f"/api/{route}", json=body).json()), route

@@ -212,3 +212,20 @@ def load_calibration(path: str | Path | None = None, countries: CountryTable | N
     data, lines = load(p)
     table = countries if countries is not None else load_countries()
     return validate(CalibrationData, data, file=str(p), lines=lines, context={"countries": table.countries})
+
+
+@lru_cache(maxsize=2)
+def load_will_scenarios(path: str | None = None):
+    """The named will scenarios (shipped file unless ``path`` is given); their
+    references name keys of the file's ``sources``."""
+    from foedus.domain.scenario import WillScenarios
+
+    p = Path(path) if path else _data_path("will_scenarios.yaml")
+    data, lines = load(p)
+    if isinstance(data, dict) and isinstance(data.get("sources"), dict) and isinstance(data.get("scenarios"), dict):
+        sources = {k: validate(Reference, v, file=str(p), lines=lines) for k, v in data["sources"].items()}
+        for sid, body in data["scenarios"].items():
+            if isinstance(body, dict):
+                body["references"] = _resolve_refs(body.get("references"), sources, f"scenarios.{sid}.references", str(p), lines.get(("scenarios", sid, "references")))
+        data = {"scenarios": data["scenarios"]}
+    return validate(WillScenarios, data, file=str(p), lines=lines)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from foedus.domain.errors import InputError, Problem
 from foedus.domain.parameter import UNIT_INTERVAL, Parameter
@@ -48,6 +48,8 @@ class ParameterSet:
     ranges: dict[str, Range] = field(default_factory=dict)
     fixed: set[str] = field(default_factory=set)
     countries: frozenset[str] = frozenset()
+    #: the named will scenario applied (its will values are among the overrides), or None
+    scenario: str | None = None
 
     @classmethod
     def default(cls) -> "ParameterSet":
@@ -81,6 +83,8 @@ class ParameterSet:
         p = self.check_name(name, source)
         if value != value or value in (float("inf"), float("-inf")):
             raise InputError(source, [Problem(name, "a finite number")])
+        if isinstance(value, Percent) and p.unit not in UNIT_INTERVAL:
+            raise InputError(source, [Problem(name, f"a plain number (unit {p.unit.value}); a percentage is only for probabilities and fractions")])
         if p.unit in UNIT_INTERVAL and not 0.0 <= value <= 1.0:
             raise InputError(source, [Problem(name, f"a value in [0, 1] (unit {p.unit.value}; rates are fractions), got {value}")])
         if value < 0:
@@ -91,10 +95,22 @@ class ParameterSet:
     # -- building ------------------------------------------------------------
     def with_overrides(self, values: Mapping[str, float], source: str = "--set") -> "ParameterSet":
         for k, v in values.items():
-            self._check_value(k, float(v), source)
-        new = ParameterSet(self.parameters, {**self.overrides, **{k: float(v) for k, v in values.items()}}, dict(self.ranges), set(self.fixed), self.countries)
+            self._check_value(k, v if isinstance(v, Percent) else float(v), source)
+        new = replace(self, overrides={**self.overrides, **{k: float(v) for k, v in values.items()}}, ranges=dict(self.ranges), fixed=set(self.fixed))
         new.check_orderings(source)
         return new
+
+    def with_scenario(self, sid: str | None) -> "ParameterSet":
+        """The named will scenario ``sid`` (data/will_scenarios.yaml) applied:
+        its will values fixed, as ``--set`` would; ``None`` leaves the set as
+        it is. A later ``--set`` of the same name wins."""
+        if sid is None:
+            return self
+        from foedus.data.loaders import load_will_scenarios
+
+        sc = load_will_scenarios().get(sid)
+        new = ParameterSet(self.parameters, {}, dict(self.ranges), set(self.fixed), self.countries, scenario=sid).with_overrides(sc.set, "--scenario")
+        return replace(new, overrides={**new.overrides, **self.overrides})
 
     def with_ranges(self, ranges: Mapping[str, tuple[float, float]], source: str = "--range") -> "ParameterSet":
         out = dict(self.ranges)
@@ -105,13 +121,13 @@ class ParameterSet:
                 raise InputError(source, [Problem(k, f"low < high, got {lo}:{hi}")])
             base = self.spec(k)
             out[k] = Range(lo, hi, base.distribution if base and (base.distribution != "loguniform" or lo > 0) else "uniform")
-        return ParameterSet(self.parameters, dict(self.overrides), out, set(self.fixed), self.countries)
+        return replace(self, overrides=dict(self.overrides), ranges=out, fixed=set(self.fixed))
 
     def with_fixed(self, names: Iterable[str], source: str = "--fix") -> "ParameterSet":
         names = set(names)
         for n in names:
             self.check_name(n, source)
-        return ParameterSet(self.parameters, dict(self.overrides), dict(self.ranges), self.fixed | names, self.countries)
+        return replace(self, overrides=dict(self.overrides), ranges=dict(self.ranges), fixed=self.fixed | names)
 
     def check_orderings(self, source: str = "parameters") -> None:
         vals = self.values()
@@ -149,18 +165,32 @@ class ParameterSet:
         return self._template(name)
 
 
+class Percent(float):
+    """A value the user wrote as a percentage (``20%`` is 0.2): allowed only
+    for probabilities and fractions."""
+
+
+def parse_number(text: str) -> float:
+    """``0.2`` or ``20%`` (a :class:`Percent` of 0.2); raises ValueError."""
+    t = text.strip()
+    if t.endswith("%"):
+        return Percent(float(t[:-1]) / 100.0)
+    return float(t)
+
+
 def parse_assignments(items: Iterable[str], source: str = "--set") -> dict[str, float]:
-    """Parse ``NAME=VALUE`` strings."""
+    """Parse ``NAME=VALUE`` strings (VALUE a number, or a percentage such as
+    ``20%`` for a probability or fraction)."""
     out: dict[str, float] = {}
     for item in items:
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise InputError(source, [Problem(item, "NAME=VALUE, e.g. will.USA=0.2")])
+            raise InputError(source, [Problem(item, "NAME=VALUE, e.g. will.USA=0.2 or will.USA=20%")])
         try:
-            out[name] = float(value)
+            out[name] = parse_number(value)
         except ValueError:
-            raise InputError(source, [Problem(name, f"a number after '=', got '{value}'")]) from None
+            raise InputError(source, [Problem(name, f"a number (0.2) or a percentage (20%) after '=', got '{value}'")]) from None
     return out
 
 
@@ -173,7 +203,7 @@ def parse_ranges(items: Iterable[str], source: str = "--range") -> dict[str, tup
         if not sep or not sep2 or not name.strip():
             raise InputError(source, [Problem(item, "NAME=LOW:HIGH, e.g. will.USA=0.1:0.6")])
         try:
-            out[name.strip()] = (float(lo), float(hi))
+            out[name.strip()] = (parse_number(lo), parse_number(hi))
         except ValueError:
-            raise InputError(source, [Problem(name.strip(), f"two numbers LOW:HIGH, got '{value}'")]) from None
+            raise InputError(source, [Problem(name.strip(), f"two numbers LOW:HIGH (or percentages, 10%:60%), got '{value}'")]) from None
     return out

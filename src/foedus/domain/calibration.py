@@ -2,7 +2,11 @@
 set-ups (small packages) that reproduce them, and what is measured.
 
 A target is ``fit`` (the fit adjusts the parameters it names) or ``check``
-(kept out of the fit and reported pass or fail). Its ``measure`` is a
+(kept out of the fit and reported pass or fail). A check must be able to
+fail: it has its own (set-up, metric, statistic), never a fit's, and a band
+with a lower edge above 0 (two-sided), so it can see over-deterrence as well
+as under-deterrence. Published results that hold by construction are
+``identities``: measured and shown, not counted as checks. Its ``measure`` is a
 statistic (mean or median over the default futures) of a metric in a set-up,
 optionally divided future by future by the same metric in another set-up
 (``over``: a ratio of attack probabilities, a hazard ratio) or by another
@@ -52,7 +56,7 @@ class Setup(BaseModel):
 class Target(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    role: Literal["fit", "check"]
+    role: Literal["fit", "check", "identity"]
     title: str = Field(min_length=5)
     measure: Measure
     value: float
@@ -71,9 +75,17 @@ class Target(BaseModel):
             raise ValueError(f"a value inside its band [{lo}, {hi}], got {self.value}")
         if self.role == "fit" and not self.fits:
             raise ValueError("a fit target names the parameters it fits ('fits')")
-        if self.role == "check" and self.fits:
-            raise ValueError("a check target fits nothing; remove 'fits' or make it a fit target")
+        if self.role != "fit" and self.fits:
+            raise ValueError(f"a {self.role} fits nothing; remove 'fits' or make it a fit target")
+        if self.role == "check" and not lo > 0:
+            raise ValueError(f"a check with a two-sided band (low > 0), so that it can fail both ways; got [{lo}, {hi}]")
         return self
+
+    @property
+    def key(self) -> tuple:
+        """What is measured: (set-up, metric, statistic, denominator)."""
+        m = self.measure
+        return (m.setup, m.metric, m.statistic, m.over, m.over_metric)
 
     def passes(self, v: float) -> bool:
         lo, hi = self.band
@@ -106,17 +118,28 @@ class CalibrationData(BaseModel):
     sources: dict[str, Reference] = Field(min_length=1)
     setups: dict[str, Setup] = Field(min_length=1)
     targets: dict[str, Target] = Field(min_length=1)
+    identities: dict[str, Target] = Field(default_factory=dict, description="published results that hold by construction: shown, not checks")
     not_used: list[str] = Field(default_factory=list, description="published results that could not be checked")
 
     @model_validator(mode="after")
     def _refs(self) -> "CalibrationData":
+        for tid, t in self.identities.items():
+            if t.role != "identity":
+                raise ValueError(f"identities.{tid}: role identity, got {t.role}")
         for tid, t in self.targets.items():
+            if t.role == "identity":
+                raise ValueError(f"targets.{tid}: an identity belongs under identities")
+        fits = {t.key: tid for tid, t in self.targets.items() if t.role == "fit"}
+        for tid, t in self.targets.items():
+            if t.role == "check" and t.key in fits:
+                raise ValueError(f"targets.{tid}: a check with its own set-up, metric or statistic; it measures exactly what the fit target '{fits[t.key]}' measures")
+        for tid, t in {**self.targets, **self.identities}.items():
             for s in (t.measure.setup, t.measure.over):
                 if s is not None and s not in self.setups:
-                    raise ValueError(f"targets.{tid}.measure: set-up '{s}' is not one of setups")
+                    raise ValueError(f"{'identities' if t.role == 'identity' else 'targets'}.{tid}.measure: set-up '{s}' is not one of setups")
             for s in t.sources:
                 if s not in self.sources:
-                    raise ValueError(f"targets.{tid}.sources: '{s}' is not a key of sources")
+                    raise ValueError(f"{'identities' if t.role == 'identity' else 'targets'}.{tid}.sources: '{s}' is not a key of sources")
         return self
 
     def fitted_parameters(self) -> dict[str, list[str]]:

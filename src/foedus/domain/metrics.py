@@ -47,8 +47,9 @@ def _e(key, label, kind, direction, description) -> Metric:
 CATALOGUE: tuple[Metric, ...] = (
     # -- package metrics: the comparison contract first, in its order
     _p("attack_probability", "Attack within horizon", "prob", -1,
-       "Probability that the adversary renews the war within the horizon (deterrence sub-model: expected gains against the "
-       "credibility-weighted combat power of defenders and guarantors, and escalation costs).", contract=True, stored=True),
+       "Probability that the adversary renews the war within the horizon (deterrence sub-model: a yearly hazard, the ceasefire "
+       "base rate at the local balance of forces, times the bounded effects of the guarantees and the ceasefire terms, plus a "
+       "floor no guarantee removes).", contract=True, stored=True),
     _p("defence_holds_probability", "Defence holds if attacked", "prob", 1,
        "If war resumes, the probability that Ukraine and the guarantors who fight hold the line (combat sub-model, force ratios "
        "with a defender advantage).", contract=True, stored=True),
@@ -67,6 +68,11 @@ CATALOGUE: tuple[Metric, ...] = (
        "Annual cost to all guarantors, on top of current defence spending: deployed forces, aircraft, ships, aid, and raising "
        "forces a guarantor lacks.", contract=True, stored=True),
     # -- the other package metrics
+    _p("guarantee_cost_usd_per_year", "Guarantee's own cost per year", "usd", -1,
+       "Cost per year of the guarantee itself: forces, aircraft, ships, monitoring missions and raising forces a guarantor "
+       "lacks, without the aid money."),
+    _p("aid_usd_per_year", "Aid per year", "usd", 0,
+       "Military, humanitarian and reconstruction aid the package budgets per year (as pledged, before delivery)."),
     _p("max_cost_pct_gdp", "Highest guarantor cost", "pct_gdp", -1,
        "The highest annual cost borne by one guarantor, as a share of its GDP.", stored=True),
     _p("troops_deployed", "Personnel deployed", "persons", 0,

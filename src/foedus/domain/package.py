@@ -9,11 +9,15 @@ stay free of I/O.
 
 from __future__ import annotations
 
+import difflib
+import unicodedata
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from foedus.domain.reference import Reference
 from foedus.domain.vocabulary import (
     GROUPS,
+    MONEY_KINDS,
     Approval,
     Kind,
     KyivPosition,
@@ -24,6 +28,53 @@ from foedus.domain.vocabulary import (
 )
 
 CONTEXT_ONLY = ("UKR", "RUS")
+#: Words left out of a country's initials ("United States of America" -> USA).
+_MINOR_WORDS = frozenset({"of", "and", "the"})
+#: Country codes suggested at most for one misspelling.
+SUGGESTIONS = 3
+
+
+def _fold(text: str) -> str:
+    """Text as compared: one line, case and accents ignored ("Türkiye" -> "turkiye")."""
+    text = unicodedata.normalize("NFKD", " ".join(text.split())).casefold()
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def _initials(name: str) -> str:
+    return "".join(w[0] for w in _fold(name).replace("-", " ").split() if w not in _MINOR_WORDS)
+
+
+def suggest_countries(text: str, names: dict[str, str]) -> list[str]:
+    """ISO3 codes among ``names`` (ISO3 -> country name) that ``text`` (a
+    misspelt code or a country's name) may mean, best first: a code or name
+    written differently ("deu", "Germany"), a name's initials ("UK"), the
+    start of a name ("GER"), then the closest names and codes by
+    :func:`difflib.get_close_matches`. Ukraine and Russia are never
+    suggested (they are context, not guarantors)."""
+    t = _fold(text)
+    if not t:
+        return []
+    names = {k: v for k, v in names.items() if k not in CONTEXT_ONLY}
+    codes = {_fold(k): k for k in names}
+    by_name = {_fold(v): k for k, v in names.items()}
+    strong = [codes.get(t), by_name.get(t), by_name.get(t.removeprefix("the "))]
+    strong += [k for k, v in names.items() if _initials(v) == t or (len(t) >= 3 and _fold(v).startswith(t))]
+    strong = [k for k in dict.fromkeys(strong) if k]
+    if strong:
+        return strong[:SUGGESTIONS]
+    close = [by_name[m] for m in difflib.get_close_matches(t, by_name, SUGGESTIONS, 0.6)]
+    close += [codes[m] for m in difflib.get_close_matches(t, codes, SUGGESTIONS, 0.6)]
+    return list(dict.fromkeys(close))[:SUGGESTIONS]
+
+
+def country_hint(text: str, names: dict[str, str]) -> str:
+    """": did you mean DEU (Germany)?" for a misspelt country code or name
+    (see :func:`suggest_countries`); empty when nothing is close."""
+    near = suggest_countries(text, names)
+    if not near:
+        return ""
+    shown = [f"{k} ({names[k]})" for k in near]
+    return ": did you mean " + (shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]) + "?"
 
 #: Kinds that must state how many troops they involve.
 NEEDS_TROOPS = frozenset({Kind.DEPLOYED_GROUND_FORCE, Kind.TRAINING})
@@ -75,7 +126,8 @@ class Commitment(BaseModel):
         if v in GROUPS:
             return v
         if countries is not None and v not in countries:
-            raise ValueError(f"a known ISO3 country code or group ({', '.join(GROUPS)}); '{v}' is not one")
+            hint = country_hint(v, {k: c.name for k, c in countries.items()})
+            raise ValueError(f"a known ISO3 country code or group ({', '.join(GROUPS)}); '{v}' is not one{hint}")
         return v
 
     @field_validator("troops", "aircraft", "ships", "usd_per_year", mode="before")
@@ -177,17 +229,25 @@ class Package(BaseModel):
             seen.setdefault(c.guarantor, None)
         return list(seen)
 
-    def without(self, iso3: str, countries) -> "Package":
+    def without(self, iso3: str, countries, part: str = "all") -> "Package":
         """The package with ``iso3``'s commitments removed: its own
         commitments dropped, and its share taken out of every group
         commitment it would be bound by (it joins ``except``, and the group's
         sizes and money shrink by its GDP share, so every other member keeps
         exactly what it had; an EU instrument that needed unanimity still
-        does). May leave a package with no commitments
+        does). ``part`` says which of them: ``"all"``, ``"aid"`` (its money:
+        military, humanitarian and reconstruction aid) or ``"promises"``
+        (everything else: promises, forces, training, intelligence,
+        monitoring). May leave a package with no commitments
         ("Ukraine alone"); built without validation, for evaluation only.
         ``countries`` is the :class:`~foedus.domain.country.CountryTable`."""
+        if part not in ("all", "aid", "promises"):
+            raise ValueError(f"part is 'all', 'aid' or 'promises', got {part!r}")
         kept: list[Commitment] = []
         for c in self.commitments:
+            if part != "all" and (c.kind in MONEY_KINDS) != (part == "aid"):
+                kept.append(c)
+                continue
             if c.guarantor == iso3:
                 continue
             if c.guarantor in GROUPS:
@@ -205,4 +265,5 @@ class Package(BaseModel):
                         scaled["approvals"] = [*c.approvals, Approval.EU_UNANIMITY]
                     c = c.model_copy(update={"except_": [*c.except_, iso3], **scaled})
             kept.append(c)
-        return self.model_copy(update={"id": f"{self.id}-without-{iso3.lower()}", "commitments": kept})
+        suffix = "" if part == "all" else f"-{part}"
+        return self.model_copy(update={"id": f"{self.id}-without-{iso3.lower()}{suffix}", "commitments": kept})

@@ -49,12 +49,17 @@ class Calibration(BaseModel):
     targets: list[str] = Field(min_length=1)
     residuals: dict[str, float] = Field(default_factory=dict)
     fitted: dt.date | None = None
+    start: float = Field(description="the value the fit starts from (a fitted value must move off it)")
+    bounds: tuple[float, float] = Field(description="the interval the fit searches (a fitted value must not sit on an edge)")
 
     @model_validator(mode="after")
     def _known(self) -> "Calibration":
         extra = set(self.residuals) - set(self.targets)
         if extra:
             raise ValueError(f"residuals only for the listed targets; {', '.join(sorted(extra))} is not listed")
+        lo, hi = self.bounds
+        if not lo < self.start < hi:
+            raise ValueError(f"bounds [low, high] with low < start < high, got start {self.start} and bounds [{lo}, {hi}]")
         return self
 
 
@@ -68,7 +73,7 @@ class Parameter(BaseModel):
     unit: Unit
     values: dict[dt.date, float] = Field(min_length=1, description="value by the date it took effect")
     references: list[Reference] = Field(min_length=1)
-    basis: Basis = Field(description="evidence (the source gives the number), calibrated (fitted to named targets) or judgement")
+    basis: Basis = Field(description="evidence (the source gives the number), calibrated (fitted to named targets), anchored (judgement inside a band named sources give) or judgement")
     calibration: Calibration | None = None
     uncertainty: Uncertainty | None = None
     group: str | None = Field(default=None, description="sub-model that owns it")
@@ -89,6 +94,8 @@ class Parameter(BaseModel):
     def _check(self) -> "Parameter":
         if (self.basis is Basis.CALIBRATED) != (self.calibration is not None):
             raise ValueError("a 'calibration' entry (targets, residuals) exactly when basis is calibrated")
+        if self.basis is Basis.ANCHORED and self.uncertainty is None:
+            raise ValueError("an uncertainty range when basis is anchored (the band its sources give)")
         u = self.uncertainty
         if u is not None:
             if self.unit in UNIT_INTERVAL and (u.low < 0 or u.high > 1):

@@ -113,8 +113,18 @@ class Basis(_Vocab):
     """Where a parameter's value comes from."""
 
     EVIDENCE = "evidence"  # the source gives the number (or arithmetic on numbers it gives)
-    CALIBRATED = "calibrated"  # fitted to named published targets (data/calibration.yaml)
+    CALIBRATED = "calibrated"  # fitted to named published targets (data/calibration.yaml), and moved by the fit
+    ANCHORED = "anchored"  # judgement (anchored): a value chosen by convention inside a band that named sources give
     JUDGEMENT = "judgement"  # a modelling judgement; the sources inform it but give no number
+
+    @property
+    def label(self) -> str:
+        """How a reader sees it: 'judgement (anchored)' for ``anchored``."""
+        return "judgement (anchored)" if self is Basis.ANCHORED else self.value
+
+
+#: Every basis, from the firmest to the softest (the order of tables and counts).
+BASES = tuple(b.value for b in Basis)
 
 
 class Grade(_Vocab):
@@ -169,6 +179,8 @@ COLLECTIVE_KINDS = frozenset(
 )
 #: Kinds that put armed personnel, aircraft or ships somewhere (they need
 #: parliamentary approval where the deployment regime asks for it).
+#: Money a guarantor gives (its "aid", as against its promises and forces).
+MONEY_KINDS = frozenset({Kind.MILITARY_AID, Kind.HUMANITARIAN_AID, Kind.RECONSTRUCTION_AID})
 ARMED_KINDS = frozenset({Kind.DEPLOYED_GROUND_FORCE, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.NAVAL_PRESENCE, Kind.TRAINING})
 #: Postures on Ukrainian territory (forces there tie the guarantor's hands
 #: and need Kyiv's consent).

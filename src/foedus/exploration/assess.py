@@ -110,7 +110,7 @@ def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | Non
     extra = None
     if internals:
         extra = {**{k: np.broadcast_to(v, (P, n)) for k, v in det.items()}, **{k: np.broadcast_to(v, (P, n)) for k, v in cmb.items()},
-                 "annual_hazard": np.broadcast_to(np.logaddexp(0.0, det["log_odds"]), (P, n)),  # -ln(1 - annual)
+                 "annual_hazard": np.broadcast_to(-np.log1p(-det["annual_attack_probability"]), (P, n)),
                  "coalition_stretch": np.broadcast_to(coalition_stretch(lv, x), (P, n))}
     return Evaluation(out, rows, n, elements, extra)
 

@@ -1,13 +1,19 @@
 """Calibration: evaluate the published targets of ``data/calibration.yaml``
 over the default futures, and fit the calibrated parameters to them.
 
-Every target is measured as a user sees the model: the mean or median over
-the default uncertainty sample (the file's ``sample``: size, seed, sampler),
-not at one central point. A calibrated parameter is itself sampled over its
+Every target is measured as a user sees the model: the median (or mean)
+over the default uncertainty sample (the file's ``sample``: size, seed,
+sampler), not at one central point. The fit starts every calibrated
+parameter from its recorded ``calibration.start`` and searches its
+``calibration.bounds``, so a refit is reproducible and a reader can see
+whether the fit moved a parameter at all: a parameter is *calibrated* only
+if the fitted value moves off its start and off the edges of its bounds
+(:meth:`FitResult.unmoved`). A calibrated parameter is itself sampled over its
 range, so the fit moves its whole distribution: during the fit the sampled
 values are the file's draws scaled by (new centre / file centre), or, for a
-fraction (whose centre may be 0), shifted by (new centre - file centre)
-and clipped to its bounds. The residual of each fit target is its distance
+fraction (whose centre may be 0), shifted by (new centre - file centre),
+and kept within [0, 1] for probabilities, fractions and hazard ratios (and
+above 0 otherwise). The residual of each fit target is its distance
 from the published value in units of its half band. ``scipy.optimize.least_squares`` minimises the sum of
 squares over all fit targets at once. The range written back for each
 calibrated parameter is the interval of values (held fixed in every
@@ -130,7 +136,7 @@ class Calibration:
         columns = self.columns if columns is None else columns
         per_setup = self._evaluate(central, columns)
         out = {}
-        for tid, t in self.data.targets.items():
+        for tid, t in self.all_targets().items():
             m = t.measure
             num = per_setup[m.setup](m.metric)
             if m.over is not None:
@@ -159,10 +165,14 @@ class Calibration:
                 getters[sid] = _getter(lv, ev, x, p, fights)
         return getters
 
+    def all_targets(self) -> dict:
+        """Fit targets, checks and identities, in the file's order."""
+        return {**self.data.targets, **self.data.identities}
+
     def results(self, central=None, columns=None) -> list[TargetResult]:
         values = self.measure_all(central, columns)
         out = []
-        for tid, t in self.data.targets.items():
+        for tid, t in self.all_targets().items():
             v = values[tid]
             out.append(
                 TargetResult(
@@ -197,10 +207,13 @@ class Calibration:
         residuals = {t: self.data.targets[t].residual(got[t]) for t in fit_ids}
         centres = {n: float(ps.values()[n]) for n in names}
         ranges = {n: (ps.spec(n).low, ps.spec(n).high) if ps.spec(n) else (centres[n], centres[n]) for n in names}
-        return FitResult(centres, ranges, residuals, targets_of, self.data.as_of)
+        cal = {n: ps.parameters[n].calibration for n in names}
+        return FitResult(centres, ranges, residuals, targets_of, self.data.as_of,
+                         starts={n: cal[n].start for n in names}, bounds={n: tuple(cal[n].bounds) for n in names})
 
     def _fit_centres(self, ps, names, fit_ids):
-        """Least squares over the centres; each parameter's sampled values
+        """Least squares over the centres, from each parameter's recorded
+        start within its recorded bounds; each parameter's sampled values
         move with its centre (scaled, or shifted for fractions). Returns the
         parameters with the fitted centres and the moved ranges."""
         from scipy.optimize import least_squares
@@ -208,14 +221,21 @@ class Calibration:
         self._sample(ps)
         base_cols = dict(self.columns)
         c0 = np.array([float(ps.values()[n]) for n in names])
-        caps = np.array([1.0 if _capped(ps.parameters[n]) else np.inf for n in names])
+        cal = [ps.parameters[n].calibration for n in names]
         linear = np.array([_linear(ps.parameters[n]) for n in names])
+        caps = np.array([1.0 if _capped(ps.parameters[n]) else np.inf for n in names])
+
+        def to_theta(v):
+            return np.where(linear, v, np.log(np.maximum(v, 1e-300)))
 
         def centres_of(theta):
-            return np.minimum(np.where(linear, theta, np.exp(np.where(linear, 0.0, theta))), caps)
+            return np.where(linear, theta, np.exp(np.where(linear, 0.0, theta)))
 
         def moved(i, c, col):
-            out = col + (c - c0[i]) if linear[i] else col * (c / c0[i])
+            if c0[i] == 0 or linear[i]:
+                out = col + (c - c0[i])
+            else:
+                out = col * (c / c0[i])
             return np.clip(out, 0.0, caps[i])
 
         def trial(theta):
@@ -227,9 +247,9 @@ class Calibration:
             got = self.measure_all(*trial(theta))
             return np.array([self.data.targets[t].residual(got[t]) for t in fit_ids])
 
-        lo = np.where(linear, 0.0, np.log(1e-4))
-        hi = np.where(linear, caps, np.log(np.where(np.isfinite(caps), caps, 1e9)))
-        x0 = np.clip(np.where(linear, c0, np.log(np.maximum(c0, 1e-300))), lo + 1e-9, hi - 1e-9)
+        lo = to_theta(np.array([c.bounds[0] for c in cal]))
+        hi = to_theta(np.array([c.bounds[1] for c in cal]))
+        x0 = to_theta(np.array([c.start for c in cal]))
         sol = least_squares(residuals, x0, bounds=(lo, hi), method="trf", diff_step=1e-3, xtol=1e-8, ftol=1e-10, max_nfev=400)
         c = centres_of(sol.x)
         moves = {}
@@ -269,6 +289,30 @@ class FitResult:
     residuals: dict[str, float]
     targets_of: dict[str, list[str]]
     as_of: dt.date
+    starts: dict[str, float] = field(default_factory=dict)
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def unmoved(self) -> dict[str, str]:
+        """Calibrated parameters the fit did not really move: ``{name:
+        why}`` for a fitted value within 1% of its start, or within 1% of
+        an edge of its bounds (of the bounds' width, on the scale the fit
+        searches)."""
+        return {n: why for n in self.centres if (why := moved_off(self.centres[n], self.starts[n], self.bounds[n])) is not None}
+
+
+def moved_off(value: float, start: float, bounds: tuple[float, float], tol: float = 0.01) -> str | None:
+    """None if ``value`` moved off ``start`` and off the edges of ``bounds``
+    (by ``tol`` of the bounds' width, on a log scale when the bounds are
+    positive); else why not."""
+    lo, hi = bounds
+    log = lo > 0
+    f = (lambda v: np.log(v)) if log else (lambda v: v)  # noqa: E731
+    width = f(hi) - f(lo)
+    if abs(f(value) - f(start)) < tol * width:
+        return f"stays at its start ({start:g})"
+    if f(value) - f(lo) < tol * width or f(hi) - f(value) < tol * width:
+        return f"sits on an edge of its bounds [{lo:g}, {hi:g}]"
+    return None
 
 
 def _edge(ok, c: float, factor: float, floor: float = 0.0, ceil: float = np.inf) -> float:
@@ -426,7 +470,7 @@ def write_fit(fit: FitResult, directory=None) -> list[str]:
             body["values"][fit.as_of] = c
             cal = body.get("calibration")
             cal["targets"] = list(fit.targets_of[name])
-            cal["residuals"] = {t: round(float(fit.residuals[t]), 3) for t in fit.targets_of[name]}
+            cal["residuals"] = {t: round(float(fit.residuals[t]), 3) + 0.0 for t in fit.targets_of[name]}
             cal["fitted"] = fit.as_of
             lo, hi = fit.ranges.get(name, (c, c))
             unc = body.get("uncertainty")

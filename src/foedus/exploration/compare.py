@@ -10,6 +10,7 @@ Contract (documented in docs/cli.md)::
                    "ranges": {metric: {"p5", "p50", "p95"}},
                    "guarantors": [{"iso3", "credibility", "delivery", "cost_usd_per_year", ...,
                                    "attack_probability_without", "approval_probability_without",
+                                   "attack_probability_without_promises", "attack_probability_without_aid",
                                    "elements": [{"legal_form", "trigger", "kinds", "credibility",
                                                  "delivery", "approval", "survival", "weight",
                                                  "cost_usd_per_year"}]}],
@@ -17,6 +18,8 @@ Contract (documented in docs/cli.md)::
                                    "delivery", "approval", "survival", "weight", "cost_usd_per_year"}],
                    "approvals": [{"approval", "by"}]}],
      "ranges": {"futures": N, "seed": S, "sampler": "lhs", "percentiles": [5, 50, 95]},
+     "scenarios": [{"id", "title", "description", "set",
+                    "packages": {id: {metric: {"value", "p5", "p50", "p95"}}}}],   (with by_scenario)
      "horizon_years": H, "parameters": {name: value used}, "overrides": {...},
      "data": {"latest", "parameters", "parameter", "countries", "packages", "calibrated", "judgement", "detail", "text"}}
 
@@ -25,8 +28,15 @@ nothing deployed) is ``null``. ``attack_probability_without`` is the
 package's attack probability at the central values with that guarantor's
 commitments removed (its own commitments dropped, and it is excluded from
 any group commitment, as with ``except``, though an EU instrument that
-needed a unanimous vote still needs it). ``collective`` lists the decisions a
-group takes as one (EU sanctions snap-back, NATO's Article 5).
+needed a unanimous vote still needs it); ``..._without_promises`` removes
+only its promises and forces (training, intelligence and monitoring
+included) and ``..._without_aid`` only its money (military, humanitarian
+and reconstruction aid), so that what a guarantor's money buys and what its
+promise buys are told apart. ``collective`` lists the decisions a group
+takes as one (EU sanctions snap-back, NATO's Article 5). ``scenarios``
+gives each package's result in every named will scenario
+(data/will_scenarios.yaml: will fixed, every other input sampled as in the
+ranges), beside the pooled ranges in which will is sampled.
 """
 
 from __future__ import annotations
@@ -45,6 +55,10 @@ RANGE_FUTURES = 1000
 RANGE_PERCENTILES = (5, 50, 95)
 #: Metrics reported with and without each guarantor.
 WITHOUT_METRICS = ("attack_probability", "approval_probability")
+#: Which of a guarantor's commitments are removed: all, only its money, only its promises and forces.
+WITHOUT_PARTS = ("all", "aid", "promises")
+#: Metrics reported per named will scenario.
+SCENARIO_METRICS = ("attack_probability",)
 
 
 def _num(v: float) -> float | None:
@@ -52,18 +66,20 @@ def _num(v: float) -> float | None:
     return None if math.isnan(v) or math.isinf(v) else v
 
 
-def comparison(packages, parameters, countries, horizon: float | None = None, *, futures: int = RANGE_FUTURES, seed: int = 0) -> dict:
+def comparison(packages, parameters, countries, horizon: float | None = None, *, futures: int = RANGE_FUTURES, seed: int = 0,
+               by_scenario: bool = False) -> dict:
     """Evaluate ``packages`` (validated :class:`Package` objects) at the
     values in force in ``parameters`` (central values, ranges over
     ``futures`` sampled futures, and each guarantor's worth) and return the
-    JSON-ready contract. ``futures=0`` skips the ranges."""
+    JSON-ready contract. ``futures=0`` skips the ranges; ``by_scenario``
+    adds the results per named will scenario."""
     from foedus.models.levers import compile_packages
 
     vals = parameters.values()
     h = float(horizon if horizon is not None else vals["assessment.horizon_years"])
     lv = compile_packages(packages, countries)
     x = make_inputs(parameters)
-    ev = evaluate(lv, x, h, detail=True)
+    ev = evaluate(lv, x, h, detail=True, internals=True)
     ranges = package_ranges(lv, parameters, h, futures, seed) if futures else None
     without = worth_of_guarantors(packages, parameters, countries, h)
     out = []
@@ -75,7 +91,9 @@ def comparison(packages, parameters, countries, horizon: float | None = None, *,
             g.update({m: _num(ev.rows[m][q, 0]) for m in GUARANTOR_METRICS})
             g["capacity_shortfall"] = bool(ev.rows["shortfall"][q, 0] > 0)
             for m in WITHOUT_METRICS:
-                g[f"{m}_without"] = _num(without[(p_i, iso)][m])
+                g[f"{m}_without"] = _num(without[(p_i, iso, "all")][m])
+            for part in WITHOUT_PARTS[1:]:
+                g[f"attack_probability_without_{part}"] = _num(without[(p_i, iso, part)]["attack_probability"])
             g["elements"] = [_element(lv, ev, e) for e in np.nonzero(lv.el_q == q)[0] if not lv.collective[e]]
             guarantors.append(g)
         entry = {
@@ -83,6 +101,7 @@ def comparison(packages, parameters, countries, horizon: float | None = None, *,
             "title": pkg.title,
             "kyiv_position": pkg.kyiv_position.value,
             "metrics": {m: _num(ev.packages[m][p_i, 0]) for m in PACKAGE_METRICS},
+            "hazard": hazard_terms(ev.internals, x, p_i),
         }
         if ranges is not None:
             entry["ranges"] = {m: {f"p{q}": _num(ranges[m][p_i, j]) for j, q in enumerate(RANGE_PERCENTILES)} for m in PACKAGE_METRICS}
@@ -96,7 +115,51 @@ def comparison(packages, parameters, countries, horizon: float | None = None, *,
               "data": vintage(parameters, countries, packages).record()}
     if ranges is not None:
         result["ranges"] = {"futures": int(futures), "seed": int(seed), "sampler": "lhs", "percentiles": list(RANGE_PERCENTILES)}
+    if by_scenario:
+        result["scenarios"] = scenario_results(lv, parameters, h, futures, seed)
     return result
+
+
+def scenario_results(lv, parameters, horizon: float, futures: int, seed: int) -> list[dict]:
+    """Every package in every named will scenario: the central value and,
+    over ``futures`` futures (will fixed, every other input sampled), the
+    5th, 50th and 95th percentiles of :data:`SCENARIO_METRICS`."""
+    from foedus.data.loaders import load_will_scenarios
+
+    out = []
+    for sid, sc in load_will_scenarios().scenarios.items():
+        ps = parameters.with_overrides(sc.set, "--scenario")
+        ev = evaluate(lv, make_inputs(ps), horizon)
+        rng = package_ranges(lv, ps, horizon, futures, seed) if futures else None
+        pk = {}
+        for p_i, pid in enumerate(lv.package_ids):
+            pk[pid] = {m: {"value": _num(ev.packages[m][p_i, 0]),
+                           **({f"p{q}": _num(rng[m][p_i, j]) for j, q in enumerate(RANGE_PERCENTILES)} if rng is not None else {})}
+                       for m in SCENARIO_METRICS}
+        out.append({"id": sid, "title": sc.title, "description": " ".join(sc.description.split()), "set": dict(sc.set), "packages": pk})
+    return out
+
+
+def hazard_terms(internals: dict, x, p_i: int) -> dict:
+    """What makes up a package's yearly hazard at the central values
+    (models/deterrence.py): the floor; the base hazard at its local balance
+    and Ukraine's alone at the reference balance; the local balance over the
+    reference; the factor of its guarantees and of each term (1: none)."""
+    from foedus.models.deterrence import HAZARD_RATIOS
+
+    def v(name):
+        return float(np.broadcast_to(internals[name], (internals[name].shape[0], 1))[p_i, 0])
+
+    ratio = v("defender_strength") / float(x["deterrence.adversary_forces"][0]) / float(x["deterrence.reference_force_ratio"][0])
+    return {
+        "yearly": v("annual_attack_probability"),
+        "floor": float(x["deterrence.floor_hazard"][0]),
+        "base": v("base_hazard"),
+        "reference": float(x["deterrence.base_hazard"][0]),
+        "local_balance": ratio,
+        "guarantees": v("guarantee_hazard_ratio"),
+        "terms": {k: float(x[param][0]) ** v(f"phi_{k}") for k, param in HAZARD_RATIOS.items()},
+    }
 
 
 def _element(lv, ev, e: int) -> dict:
@@ -119,23 +182,38 @@ def package_ranges(lv, parameters, horizon: float, futures: int, seed: int) -> d
     return {m: np.percentile(np.broadcast_to(ev.packages[m], (lv.n_packages, x.n)), RANGE_PERCENTILES, axis=1).T for m in PACKAGE_METRICS}
 
 
-def worth_of_guarantors(packages, parameters, countries, horizon: float, lv=None) -> dict[tuple[int, str], dict[str, float]]:
-    """``{(package index, ISO3): {metric: value}}``: each package at the
-    central values with one guarantor's commitments removed, for every
-    guarantor of every package (one compilation, one evaluation). The
-    variants depend only on the packages, so their compilation is cached."""
-    keys, lw = _variants(packages, countries)
+def worth_of_guarantors(packages, parameters, countries, horizon: float, lv=None) -> dict[tuple[int, str, str], dict[str, float]]:
+    """``{(package index, ISO3, part): {metric: value}}``: each package at the
+    central values with one guarantor's commitments removed (``part``: all,
+    only its aid, only its promises), for every guarantor of every package
+    (one compilation, one evaluation). Where a guarantor gives only money
+    (or only promises) one of the partial removals is the whole removal and
+    the other changes nothing; only the distinct variants are evaluated.
+    The variants depend only on the packages, so their compilation is
+    cached."""
+    keys, lw, same = _variants(packages, countries)
     if not keys:
         return {}
     ev = evaluate(lw, make_inputs(parameters), horizon)
-    return {k: {m: float(ev.packages[m][i, 0]) for m in WITHOUT_METRICS} for i, k in enumerate(keys)}
+    out = {k: {m: float(ev.packages[m][i, 0]) for m in WITHOUT_METRICS} for i, k in enumerate(keys)}
+    if same:
+        from foedus.models.levers import compile_packages
+
+        base = evaluate(compile_packages(packages, countries), make_inputs(parameters), horizon)
+        for k, ref in same.items():
+            out[k] = dict(out[ref]) if ref is not None else {m: float(base.packages[m][k[0], 0]) for m in WITHOUT_METRICS}
+    return out
 
 
 _VARIANTS: dict = {}
 
 
 def _variants(packages, countries):
-    """Every package without each of its guarantors, compiled once per set of packages."""
+    """Every package without each of its guarantors (all, aid, promises),
+    compiled once per set of packages: the evaluated keys, their levers, and
+    ``{key: same key or None}`` for the partial removals equal to the whole
+    removal (the key it equals) or to the package itself (None)."""
+    from foedus.domain.vocabulary import MONEY_KINDS
     from foedus.models.levers import compile_packages
 
     cache_key = (id(countries), tuple(p.model_dump_json() for p in packages))
@@ -143,13 +221,30 @@ def _variants(packages, countries):
     if hit is not None:
         return hit
     lv = compile_packages(packages, countries)
-    keys, variants = [], []
+    keys, variants, same = [], [], {}
     for p_i, pkg in enumerate(packages):
         for iso in dict.fromkeys(lv.guarantors[g] for g in lv.q_guarantor[lv.q_package == p_i]):
-            keys.append((p_i, iso))
+            keys.append((p_i, iso, "all"))
             variants.append(pkg.without(iso, countries))
-    out = (keys, compile_packages(variants, countries) if variants else None)
+            mine = [c for c in pkg.commitments if c.guarantor == iso or _binds(c, iso, countries)]
+            money = {c.kind in MONEY_KINDS for c in mine}
+            for part in ("aid", "promises"):
+                if money == {True, False}:
+                    keys.append((p_i, iso, part))
+                    variants.append(pkg.without(iso, countries, part))
+                else:
+                    only_money = money == {True}
+                    same[(p_i, iso, part)] = (p_i, iso, "all") if only_money == (part == "aid") else None
+    out = (keys, compile_packages(variants, countries) if variants else None, same)
     if len(_VARIANTS) >= 32:
         _VARIANTS.pop(next(iter(_VARIANTS)))
     _VARIANTS[cache_key] = out
     return out
+
+
+def _binds(c, iso: str, countries) -> bool:
+    """Whether group commitment ``c`` binds ``iso`` (a member not excepted)."""
+    from foedus.domain.vocabulary import GROUPS
+
+    return c.guarantor in GROUPS and iso in countries.members(c.guarantor) and iso not in c.except_
+

@@ -12,7 +12,7 @@ Equations (package p, future n)::
 Lanchester's square law (1916): with attrition coefficients a (defender on
 attacker) and b (attacker on defender), a defender worth ``k`` attackers has
 a/b = k**2. ``a`` is calibrated on Russia's casualties against Ukraine's
-defence in 2022-25 (about 690 a day against about 800,000). The linear-in-time
+defence in 2022-25 (about 850 a day against about 800,000). The linear-in-time
 losses are the first-order solution of the Lanchester equations over a
 campaign short relative to force depletion. Symmetric forces favour the
 defender (holds > 0.5 whenever defender_advantage > 1).

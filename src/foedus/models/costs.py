@@ -5,10 +5,11 @@ Equations (guarantor row q = guarantor g in package p, future n)::
 
     unit[post]  = stationing + contested_share[post] * (expeditionary - stationing)
     personnel_q = sum_post (ground + trainers + monitors)[q, post] * unit[post]
-    platforms_q = aircraft_q * aircraft_year + ships_q * ship_year
+    platforms_q = aircraft_q * aircraft_year + ships_q * ship_year + missions_q * monitoring_mission_year
     money_q     = military aid + humanitarian + reconstruction (USD per year)
     raise_q     = shortfall_q * raise_soldier_year
     cost_q      = personnel_q + platforms_q + money_q + raise_q
+    aid (package)       = sum_q money_q ;  guarantee cost = total - aid
     cost_pct_gdp_q        = cost_q / gdp_g
     total_defence_pct_gdp = defence_pct_gdp_g + (cost_q - min(aid_q, aid_baseline_g)) / gdp_g
     headroom[mark]        = mark - total_defence_pct_gdp   (2 %, 3.5 %, 5 % NATO marks)
@@ -16,16 +17,21 @@ Equations (guarantor row q = guarantor g in package p, future n)::
 
 Cost bands: peacetime stationing next door (Panzerbrigade 45 in Lithuania,
 EUR 25-30 m a month for 4,800 soldiers) and contested expeditionary
-deployment (CBO 2010; CSBA). The share of the expeditionary premium paid in
-western Ukraine is calibrated to Bloomberg Economics' USD 30 bn over ten
-years for a 40,000-strong force (2025). Missing soldiers (the shortfall of
+deployment (CBO 2010; CSBA). No expeditionary premium is paid in western
+Ukraine: Bloomberg Economics' USD 30 bn over ten years for a 40,000-strong
+force (2025) is the stationing band's cost. Missing soldiers (the shortfall of
 the forces model) are raised at the yearly cost of employing a soldier (UK
 written answer, 2021), not at the whole defence budget per soldier. Under
 NATO's definition (The Hague, 2025) military aid to Ukraine already counts
 in a country's defence spending, so the spending total adds only the aid
 above what the country gave in 2022-25 (Kiel Ukraine Support Tracker).
-Mutual-defence promises and nuclear umbrellas cost nothing in peacetime
-here (a stated limit). Properties: cost grows with troops; % of GDP is cost
+A ceasefire-monitoring commitment pays its share of a mission the size of
+the OSCE's monitoring mission in Ukraine (EUR 105.5 m for 2017-18, about 700
+monitors with drones and cameras); monitors a commitment lists are costed as
+personnel on top. Mutual-defence promises, nuclear umbrellas, consultation,
+a joint commission and the sharing of intelligence already collected cost
+nothing in peacetime here (a stated limit: no published figure prices
+them); a dedicated reconnaissance contribution is entered as aircraft. Properties: cost grows with troops; % of GDP is cost
 over GDP; burden shares sum to 1.
 """
 
@@ -48,14 +54,20 @@ def unit_costs(x: Inputs) -> np.ndarray:
 
 
 def _platform_rates(x: Inputs) -> np.ndarray:
-    a, s = x["costs.aircraft_year"], x["costs.ship_year"]
-    width = max(a.size, s.size)
-    return np.stack([np.broadcast_to(a, (width,)), np.broadcast_to(s, (width,))])
+    """``(3, n|1)`` yearly cost of an aircraft, a ship and a monitoring mission."""
+    rates = [x["costs.aircraft_year"], x["costs.ship_year"], x["costs.monitoring_mission_year"]]
+    width = max(r.size for r in rates)
+    return np.stack([np.broadcast_to(r, (width,)) for r in rates])
+
+
+def _platforms(lv: Levers) -> np.ndarray:
+    """``(E, 3)`` aircraft, ships and monitoring missions of each element."""
+    return np.stack([lv.aircraft.sum(axis=1), lv.ships.sum(axis=1), lv.missions], axis=1)
 
 
 def _row_levers(lv: Levers):
     people = lv.sum_rows(lv.ground + lv.trainers + lv.monitors)  # (Q, 5)
-    platforms = lv.sum_rows(np.stack([lv.aircraft.sum(axis=1), lv.ships.sum(axis=1)], axis=1))  # (Q, 2)
+    platforms = lv.sum_rows(_platforms(lv))  # (Q, 3)
     money = lv.sum_rows(lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd)  # (Q,)
     return people, platforms, money
 
@@ -97,7 +109,7 @@ def element_costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> np.ndarray:
     plus its guarantor's raise cost in proportion to the personnel it deploys
     (approval weights)."""
     people = (lv.ground + lv.trainers + lv.monitors) @ unit_costs(x)
-    platforms = np.stack([lv.aircraft.sum(axis=1), lv.ships.sum(axis=1)], axis=1) @ _platform_rates(x)
+    platforms = _platforms(lv) @ _platform_rates(x)
     money = (lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd)[:, None]
     deployed = np.stack([(lv.ground + lv.trainers + lv.monitors).sum(axis=1), lv.aircraft.sum(axis=1), lv.ships.sum(axis=1)], axis=1) @ crew_factors(x)
     row_deployed = lv.sum_rows(deployed)[lv.el_q]
@@ -108,31 +120,46 @@ def element_costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> np.ndarray:
 
 
 def _package_levers(lv: Levers, deploying: np.ndarray):
-    _, _, money = lv.memo("cost_rows", lambda: _row_levers(lv))
+    people, platforms, money = lv.memo("cost_rows", lambda: _row_levers(lv))
     const = np.ones(lv.n_rows, dtype=bool)
     const[deploying] = False
     gdp = lv.row_values(lv.gdp)
+    # rows that deploy nothing cost their money and their monitoring missions
+    missions = np.where(const, platforms[:, 2], 0.0)
+    has_mission = np.nonzero(missions > 0)[0]
     const_total = lv.sum_packages(np.where(const, money, 0.0))
     const_max = np.zeros(lv.n_packages)
-    np.maximum.at(const_max, lv.q_package, np.where(const, money / gdp, 0.0))
+    plain = const.copy()
+    plain[has_mission] = False
+    np.maximum.at(const_max, lv.q_package, np.where(plain, money / gdp, 0.0))
     I = np.zeros((lv.n_packages, deploying.size))
     I[lv.q_package[deploying], np.arange(deploying.size)] = 1.0
     pk = lv.q_package[deploying]
     pk_with = np.unique(pk)
     starts = np.searchsorted(pk, pk_with)
-    return const_total, const_max, I, 1.0 / gdp[deploying], pk_with, starts
+    mission = {"rows": has_mission, "count": missions[has_mission], "money": money[has_mission], "inv_gdp": 1.0 / gdp[has_mission],
+               "indicator": np.eye(lv.n_packages)[:, lv.q_package[has_mission]] if has_mission.size else np.zeros((lv.n_packages, 0))}
+    return const_total, const_max, I, 1.0 / gdp[deploying], pk_with, starts, mission, lv.sum_packages(money)
 
 
 def package_costs(lv: Levers, x: Inputs, deploying: np.ndarray, short: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-package total cost and the highest guarantor cost in % of GDP.
+    """Per-package total cost, the aid in it and the guarantee's own cost
+    (the rest), and the highest guarantor cost in % of GDP.
 
-    Guarantors that deploy nothing cost a constant (their money); only
-    deploying rows are evaluated per future."""
-    const_total, const_max, I, inv_gdp, pk_with, starts = lv.memo(("package_costs", deploying.tobytes()), lambda: _package_levers(lv, deploying))
+    Guarantors that deploy nothing cost a constant (their money) plus their
+    monitoring missions; only deploying rows are evaluated per future."""
+    const_total, const_max, I, inv_gdp, pk_with, starts, mission, aid = lv.memo(("package_costs", deploying.tobytes()), lambda: _package_levers(lv, deploying))
     cost_d, _ = row_costs(lv, x, deploying, short)
     total = const_total[:, None] + I @ cost_d
     worst = np.broadcast_to(const_max[:, None], total.shape).copy()
+    if mission["rows"].size:
+        missions = mission["count"][:, None] * x["costs.monitoring_mission_year"][None, :]
+        total = total + mission["indicator"] @ missions
+        share = (mission["money"][:, None] + missions) * mission["inv_gdp"][:, None]
+        for j, p in enumerate(lv.q_package[mission["rows"]]):
+            worst[p] = np.maximum(worst[p], share[j])
     if deploying.size:
         mx = np.maximum.reduceat(cost_d * inv_gdp[:, None], starts, axis=0)
         worst[pk_with] = np.maximum(worst[pk_with], mx)
-    return {"total_cost_usd_per_year": total, "max_cost_pct_gdp": worst}
+    aid = np.broadcast_to(aid[:, None], total.shape)
+    return {"total_cost_usd_per_year": total, "aid_usd_per_year": aid, "guarantee_cost_usd_per_year": total - aid, "max_cost_pct_gdp": worst}

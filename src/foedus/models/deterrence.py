@@ -1,74 +1,80 @@
 """Deterrence: probability that the adversary renews the war within the horizon.
 
-An expected-utility (bargaining) model in the tradition of Fearon (1995,
-doi:10.1017/S0020818300033324) whose cost terms are measured as hazard
-ratios, the unit in which the evidence on ceasefires and alliances is
-reported (Fortna 2003, doi:10.1017/S0020818303572046). Per package p and
-future n::
+A yearly hazard in the units the evidence uses (ceasefire durations are
+hazard analyses: Fortna 2003, doi:10.1017/S0020818303572046), written as a
+base rate times bounded effects, plus a floor no guarantee removes. Per
+package p and future n::
+
+    h      = h_floor + (1 - h_floor) * h_base * HR_guarantees * prod_t HR_t ** phi_t
+    attack = 1 - (1 - h) ** H
+
+*The local balance* (what can fight in the decisive window)::
 
     w_post  = exp(-arrival_days[post] / decisive_window_days)
-    power_e = sum_post w_post * (ground + aircraft * te_aircraft + ships * te_ship)
+    power_e = sum_post w_post * (ground + aircraft * te_air + ships * te_ship)
               + mutual_defence_e * active_g * surge_share * exp(-arrival_days.surge / window)
     funds   = (ukraine_own_defence + sum_e deliv_e * aid_e) / (ukraine_own_defence + aid_baseline)
     U       = min(ukraine_forces, force_cap_p) * funds + sum_e deliv_e * trainers_e * te_per_trainer
-    intel   = 1 - prod_e (1 - deliv_e)                       over intelligence sharers
+    intel   = 1 - prod_e (1 - deliv_e)                   over intelligence sharers
     D       = U * (1 + intelligence_multiplier * intel) + sum_e cred_e * power_e
-    p_win   = 1 / (1 + (defender_advantage * D / R) ** decisiveness)
-    W       = sum_q fights_q * weight_q                      over guarantor rows q
-    z       = (resolve * p_win - (1 - p_win)) / payoff_dispersion
-              - war_cost * W
-              + phi_sanctions * ln HR_sanctions
-              + phi_monitoring * ln HR_monitoring + phi_commission * ln HR_commission
-              + buffer_zone_p * ln HR_buffer_zone
-    annual  = 1 / (1 + exp(-z))
-    attack  = 1 - (1 - annual) ** horizon_years
+    B       = D / adversary_forces
 
-``ukraine_forces`` is the force Ukraine fields with the military aid it
-received in 2022-25 (``aid_baseline``, Kiel Ukraine Support Tracker); its
-strength scales with the resources behind it, its own defence budget (SIPRI)
-plus the aid the package delivers. A package that delivers today's aid keeps
-today's army; one that delivers none leaves Ukraine with what its own budget
-sustains (about 57%); more aid adds in proportion.
+*The base hazard*, identified by an intercept and a slope::
 
-with fights_q the probability that guarantor q fights if Ukraine is attacked
-(its promises and hand-tying combined with its will,
-``Probabilities.guarantor_fights``), weight_q its defence spending over the
-adversary's (country data), phi_sanctions = 1 - prod (1 - cred) over
-sanctions snap-backs, and phi_monitoring, phi_commission = 1 - prod (1 -
-deliv) over monitoring missions and joint commissions.
+    odds(h_base) = odds(base_hazard) * resolve * (B / reference_force_ratio) ** (-balance_elasticity)
 
-Reading the terms: the first is the bargaining core (value of success
-against the cost of failure, over the yearly dispersion of the payoff). The
-second is the expected cost of a wider war: each guarantor that would fight
-lowers the adversary's yearly log-odds of attacking in proportion to its
-military weight, so a promise by the United States (spending about six
-times Russia's) weighs more than the same promise by the United Kingdom
-(about 0.6); ``war_cost`` is calibrated to NATO's record and to the
-deterrent effect of single defence pacts. Each ``phi * ln HR`` multiplies
-the yearly odds of attacking by ``HR ** phi``, which for yearly
-probabilities below 0.1 is the hazard ratio that the ceasefire studies
-report. p_win is a ratio-form contest success function (Hirshleifer 1989,
-doi:10.1007/BF00045776). The calibrated values (payoff_dispersion,
-defender_advantage, war_cost and the hazard ratios) are fitted to the
-published targets in ``data/calibration.yaml``.
+``base_hazard`` is the yearly hazard of renewed war for Ukraine alone at its
+strength at the ceasefire (B = reference_force_ratio, resolve = 1), fitted
+to the ceasefire base rate; ``balance_elasticity`` is the response of the
+odds of attack to the local balance (Huth 1988: what deters is the
+capability to deny a quick victory). Ukraine's strength scales with the
+money behind it (``funds``): a package that delivers today's aid keeps
+today's army; one that delivers none leaves what Ukraine's own budget
+sustains.
 
-Properties: adding a credible guarantor (or Ukrainian forces) never raises
-the attack probability, since D, W and every phi only grow, war_cost >= 0,
-every HR <= 1 and dz/dp_win = (resolve + 1) / payoff_dispersion > 0; a more resolute adversary
-(resolve or R up) never lowers it; a tighter cap on Ukraine's forces never
-lowers it.
+*Guarantees* (promises to fight), bounded and saturating::
+
+    A_q = sum_{e in q} power_e                     forces guarantor q can bring in the window if it fights
+    k_q = 1 - exp(-A_q / decisive_force)           the share of a decisive force it can bring
+    S   = 1 - prod_q (1 - pact_effect * F_q * k_q)      F_q: probability that q fights
+    HR_guarantees = 1 - S
+
+A guarantor's effect comes from the forces it can bring in the decisive
+window and from the credibility of its promise; global defence budgets do
+not enter. One pact lowers the hazard above the floor by at most
+``pact_effect`` (a guarantor certain to fight with a decisive force; fitted
+to the single-pact evidence for a US pact); pacts combine as independent
+chances that someone fights with a force that counts, so that ``n`` pacts
+each at most ``c`` give ``HR_guarantees >= (1 - c) ** n``, and no
+combination takes the hazard below ``h_floor``: the guarantees saturate at
+the floor, set by the strongest case on record (NATO's frontline members,
+about 1% a decade). How pacts combine is checked, not fitted, against that
+record (Ukraine in NATO).
+
+*Terms* multiply the hazard by ``HR_t ** phi_t``: sanctions snap-back
+(``phi``: the probability it is applied, its credibility), ceasefire
+monitoring and a joint commission (``phi``: delivery), a buffer zone
+(``phi`` = 1).
+
+Properties: adding a commitment never raises ``h`` (D, every F_q, k_q and
+phi only grow, every HR <= 1, balance_elasticity >= 0); a more resolute
+adversary (resolve or adversary_forces up) never lowers it; ``h >=
+h_floor`` whatever the number of pacts; one pact gives ``HR_guarantees
+>= 1 - pact_effect``. ``p_win`` (the adversary's chance that an offensive
+succeeds, Hirshleifer 1989, doi:10.1007/BF00045776) is computed here for the
+combat model; it does not enter the hazard.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, logit
 
 from foedus.models.inputs import Inputs
 from foedus.models.levers import POSTURES, Levers
 from foedus.models.sums import DELIVERY, Probabilities
 
-#: Channels that multiply the yearly odds of attack: name -> parameter.
+#: Terms that multiply the yearly hazard: name -> parameter.
 HAZARD_RATIOS = {
     "sanctions": "deterrence.hazard_ratio.sanctions",
     "monitoring": "deterrence.hazard_ratio.monitoring",
@@ -134,17 +140,39 @@ def defender_strength(lv: Levers, x: Inputs, pr: Probabilities) -> np.ndarray:
 
 
 def win_probability(D: np.ndarray, x: Inputs) -> np.ndarray:
-    """Adversary's probability that a renewed offensive succeeds."""
+    """Adversary's probability that a renewed offensive succeeds (combat)."""
     ratio = x["deterrence.defender_advantage"] * D / x["deterrence.adversary_forces"]
     return 1.0 / (1.0 + ratio ** x["deterrence.decisiveness"])
 
 
+def base_hazard(D: np.ndarray, x: Inputs) -> np.ndarray:
+    """``h_base``: the yearly hazard at local balance ``B = D / R``,
+    ``odds = odds(base_hazard) * resolve * (B / B_ref) ** -elasticity``."""
+    B = D / x["deterrence.adversary_forces"]
+    z = (
+        logit(x["deterrence.base_hazard"])
+        + np.log(x["deterrence.resolve"])
+        - x["deterrence.balance_elasticity"] * np.log(B / x["deterrence.reference_force_ratio"])
+    )
+    return expit(z)
+
+
+def guarantee_reach(lv: Levers, x: Inputs) -> np.ndarray:
+    """``(Q, n|1)`` ``k_q = 1 - exp(-A_q / decisive_force)``: the share of a
+    decisive force each guarantor row can bring in the window."""
+    V, F = power_terms(lv, x)
+    rows = lv.memo("row_power_columns", lambda: lv.sum_rows(V))
+    return -np.expm1(-(rows @ F) / x["deterrence.decisive_force"][None, :])
+
+
 def channels(lv: Levers, x: Inputs, pr: Probabilities) -> dict[str, np.ndarray]:
-    """``phi`` of every hazard-ratio channel, ``(P, n|1)`` each, and the
-    guarantors' expected military weight ``W`` and nuclear ``phi``."""
-    W, nuclear = pr.guarantor_fights()
+    """``phi`` of every hazard-ratio term, ``(P, n|1)`` each; the share
+    ``S`` of the largest guarantee effect achieved, and the probability that
+    a nuclear-weapon state fights."""
+    V, F = power_terms(lv, x)
+    S, nuclear = pr.guarantees(V, F, x["deterrence.decisive_force"], x["deterrence.pact_effect"])
     return {
-        "weight": W,
+        "guarantees": S,
         "nuclear": nuclear,
         "sanctions": pr.any_of(lv.snapback, key="snapback"),
         "monitoring": pr.any_of(lv.monitoring, key="monitoring", kind=DELIVERY),
@@ -153,30 +181,34 @@ def channels(lv: Levers, x: Inputs, pr: Probabilities) -> dict[str, np.ndarray]:
     }
 
 
-def attack_probability(p_win, phi: dict[str, np.ndarray], x: Inputs, horizon: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bargaining core and channels -> log-odds, yearly and horizon probabilities."""
-    z = (x["deterrence.resolve"] * p_win - (1.0 - p_win)) / x["deterrence.payoff_dispersion"] - x["deterrence.war_cost"] * phi["weight"]
+def yearly_hazard(h_base: np.ndarray, phi: dict[str, np.ndarray], x: Inputs) -> tuple[np.ndarray, np.ndarray]:
+    """``HR_guarantees`` and the yearly hazard ``h`` from the base hazard and the channels."""
+    hr_guarantees = 1.0 - phi["guarantees"]
+    terms = np.zeros(1)
     for name, param in HAZARD_RATIOS.items():
-        z = z + phi[name] * np.log(x[param])
-    annual = expit(z)
-    with np.errstate(divide="ignore"):
-        hazard = -np.log1p(-np.minimum(annual, 1.0))
-    attack = -np.expm1(-horizon * hazard)
-    return z, annual, attack
+        terms = terms + phi[name] * np.log(x[param])
+    floor = x["deterrence.floor_hazard"]
+    return hr_guarantees, floor + (1.0 - floor) * h_base * hr_guarantees * np.exp(terms)
+
+
+def over_horizon(h: np.ndarray, horizon: float) -> np.ndarray:
+    """``1 - (1 - h) ** H``, the probability of at least one attack in ``H`` years."""
+    return -np.expm1(horizon * np.log1p(-h))
 
 
 def deterrence(lv: Levers, x: Inputs, pr: Probabilities, horizon: float) -> dict[str, np.ndarray]:
     D = defender_strength(lv, x, pr)
-    p_win = win_probability(D, x)
+    h_base = base_hazard(D, x)
     phi = channels(lv, x, pr)
-    z, annual, attack = attack_probability(p_win, phi, x, horizon)
+    hr_guarantees, h = yearly_hazard(h_base, phi, x)
     return {
         "defender_strength": D,
-        "adversary_win_probability": p_win,
-        "log_odds": z,
+        "adversary_win_probability": win_probability(D, x),
+        "base_hazard": h_base,
+        "guarantee_share": phi["guarantees"],
+        "guarantee_hazard_ratio": hr_guarantees,
         "nuclear_guarantor_fights": phi["nuclear"],
-        "fighting_weight": phi["weight"],
         **{f"phi_{k}": v for k, v in phi.items() if k in HAZARD_RATIOS},
-        "annual_attack_probability": annual,
-        "attack_probability": attack,
+        "annual_attack_probability": h,
+        "attack_probability": over_horizon(h, horizon),
     }

@@ -58,9 +58,6 @@ TRIGGERS = [t.value for t in Trigger]  # most to least automatic
 KYIV = [k.value for k in KyivPosition]
 #: Approvals with one probability each; NATO unanimity is a product over members instead.
 VETOES = [a.value for a in Approval if a is not Approval.NATO_UNANIMITY]
-#: The adversary in the country table (its defence spending scales the
-#: guarantors' military weight).
-ADVERSARY = "RUS"
 #: Boolean mask over POSTURES: on Ukrainian territory.
 IN_UKRAINE_MASK = np.array([Posture(p) in IN_UKRAINE for p in POSTURES])
 
@@ -135,6 +132,7 @@ class Levers:
     aid_usd: np.ndarray  # military aid per year
     humanitarian_usd: np.ndarray
     reconstruction_usd: np.ndarray
+    missions: np.ndarray  # (E,) share of a ceasefire-monitoring mission the element pays for
     el_vetoes: np.ndarray  # (E, V) the element's own veto players
     el_gdp_weight: np.ndarray  # (E,) its guarantor's GDP share in the package, split over its elements
     # -- guarantor rows (Q,) -------------------------------------------------
@@ -147,7 +145,6 @@ class Levers:
     active: np.ndarray
     nuclear: np.ndarray  # bool
     aid_baseline: np.ndarray  # military aid to Ukraine already in its defence spending (USD a year)
-    military_weight: np.ndarray  # defence spending over the adversary's (Russia's, in the country table)
     # -- per package (P,) ------------------------------------------------------
     kyiv: np.ndarray  # int into KYIV
     needs_kyiv: np.ndarray  # bool: the package asks something of Ukraine (an agreement, forces on its soil, terms)
@@ -403,6 +400,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         aid_usd=col("aid"),
         humanitarian_usd=col("humanitarian"),
         reconstruction_usd=col("reconstruction"),
+        missions=col("missions"),
         el_vetoes=el_vetoes,
         el_gdp_weight=el_gdp_weight,
         q_package=q_package,
@@ -412,7 +410,6 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         defence_usd=np.array([countries[g].defence_usd.value for g in guarantors]),
         active=np.array([countries[g].active_personnel.value for g in guarantors]),
         nuclear=np.array([countries[g].is_nuclear for g in guarantors], dtype=bool),
-        military_weight=np.array([countries[g].defence_usd.value for g in guarantors]) / countries[ADVERSARY].defence_usd.value,
         aid_baseline=np.array([countries[g].ukraine_military_aid_usd.value if countries[g].ukraine_military_aid_usd else 0.0 for g in guarantors]),
         kyiv=np.array(kyiv, dtype=np.int64),
         needs_kyiv=np.array(needs_kyiv, dtype=bool),
@@ -447,6 +444,7 @@ def _empty_element() -> dict:
         "aid": 0.0,
         "humanitarian": 0.0,
         "reconstruction": 0.0,
+        "missions": 0.0,
         "vetoes": set(),
         "kinds": set(),
     }
@@ -479,6 +477,8 @@ def _add_sizes(el: dict, c, share: float) -> None:
             el["air_defence"][j] += troops
         el["aircraft"][j] += c.aircraft * share
         el["ships"][j] += c.ships * share
+    if k is Kind.CEASEFIRE_MONITORING:
+        el["missions"] += share
     if k is Kind.MILITARY_AID:
         el["aid"] += c.usd_per_year * share
     elif k is Kind.HUMANITARIAN_AID:

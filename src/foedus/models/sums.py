@@ -50,7 +50,7 @@ class Probabilities:
         self.plan = plan
         n = x.n
         will = np.stack([np.broadcast_to(x[k], (n,)) for k in plan["wills"]]) if plan["wills"] else np.zeros((0, n))
-        will = will_odds(will)  # kept as odds: comb(p, w) = p o / (p o + 1 - p)
+        will = will_odds(will, x["credibility.will_ceiling"])  # kept as odds: comb(p, w) = p o / (p o + 1 - p)
         # legal promise by steps below a ratified automatic treaty, and by (form, trigger)
         self.c0_steps = legal_promise(x["credibility.reliability_prior"][None, :], x["credibility.step_odds"][None, :], np.arange(N_STEPS)[:, None])
         c0 = np.broadcast_to(self.c0_steps, (N_STEPS, n))[np.add.outer(np.arange(len(FORMS)), np.arange(len(TRIGGERS)))]
@@ -120,38 +120,82 @@ class Probabilities:
             out = out + IH @ np.log(np.maximum(1.0 - self.cred_h[Hidx], 1e-300))
         return -np.expm1(out)
 
-    def guarantor_fights(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per package ``(W, phi_nuclear)``, each ``(P, n)``: the expected
-        military weight of the guarantors that fight, ``W = sum_q fights_q *
-        weight_q`` (``weight_q``: the guarantor's defence spending over the
-        adversary's), and the probability that at least one nuclear-weapon
-        state fights, ``1 - prod_{q nuclear} (1 - fights_q)``.
+    def fight_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(by class, by tied row)``: the probability of fighting of the
+        guarantor rows without troops in Ukraine, once per class ``(C, n)``,
+        and of those with troops, one by one ``(T, n)``:
+        ``comb(h_q + (1 - h_q) * max_e c0_e, will_q)``.
 
-        A guarantor decides once whether to fight: with probability
-        ``comb(h_q + (1 - h_q) * max_e c0_e, will_q)``, its strongest promise
-        and its hand-tying combined with its will (further, weaker promises
-        by the same guarantor are not independent chances); guarantors decide
-        independently of each other. Rows without troops in Ukraine depend
-        only on their class (will, and their strongest promise); the others
-        are evaluated explicitly."""
-        fp = self.lv.memo(("fight_plan", self.will_key), lambda: _fight_plan(self.lv, self.plan))
+        A guarantor decides once whether to fight: its strongest promise and
+        its hand-tying combined with its will (further, weaker promises by
+        the same guarantor are not independent chances)."""
+        fp = self.fight_plan()
         n = self.x.n
         # c0 by steps below a ratified automatic treaty; a last row of zeros: no promise
         c0 = np.vstack([np.broadcast_to(self.c0_steps, (N_STEPS, n)), np.zeros((1, n))])
-        W = np.zeros((self.P, n))
-        log_none = np.zeros((self.P, n))
-        if fp["class_steps"].size:
-            fights = combine_with_odds(c0[fp["class_steps"]], self._will[fp["class_will"]])
-            W = W + fp["class_weight"] @ fights
-            log_none = log_none + fp["class_nuclear"] @ np.log(np.maximum(1.0 - fights, 1e-300))
+        by_class = combine_with_odds(c0[fp["class_steps"]], self._will[fp["class_will"]]) if fp["class_steps"].size else np.zeros((0, n))
         if fp["tied_steps"].size:
             h = self.h_rows[fp["tied_h_row"]]
-            fights = combine_with_odds(h + (1.0 - h) * c0[fp["tied_steps"]], self._will[fp["tied_will"]])
-            W = W + fp["tied_weight"] @ fights
-            nuc = fp["tied_is_nuclear"]
-            if nuc.size:
-                log_none = log_none + fp["tied_nuclear"][:, nuc] @ np.log(np.maximum(1.0 - fights[nuc], 1e-300))
-        return W, -np.expm1(log_none)
+            tied = combine_with_odds(h + (1.0 - h) * c0[fp["tied_steps"]], self._will[fp["tied_will"]])
+        else:
+            tied = np.zeros((0, n))
+        return by_class, tied
+
+    def fights(self) -> np.ndarray:
+        """``(R, n)`` probability that each fighting guarantor row fights (the
+        rows of ``fight_plan``: those with a promise to fight or personnel in
+        Ukraine), from :meth:`fight_tables`."""
+        fp = self.fight_plan()
+        by_class, tied = self.fight_tables()
+        out = np.empty((fp["rows"].size, self.x.n))
+        out[fp["free"]] = by_class[fp["class_of"]]
+        out[fp["tied"]] = tied
+        return out
+
+    def fight_plan(self) -> dict:
+        return self.lv.memo(("fight_plan", self.will_key), lambda: _fight_plan(self.lv, self.plan))
+
+    def guarantees(self, V: np.ndarray, F: np.ndarray, decisive_force, pact_effect) -> tuple[np.ndarray, np.ndarray]:
+        """Per package ``(S, phi_nuclear)``, each ``(P, n)``.
+
+        ``S = 1 - prod_q (1 - pact_effect * F_q * k_q)`` over the guarantor
+        rows that may fight, with ``F_q`` from :meth:`fight_tables` and ``k_q
+        = 1 - exp(-A_q / decisive_force)``, ``A_q`` the row's power (the lever
+        columns ``V`` summed over its elements, times the future factors
+        ``F``); ``phi_nuclear = 1 - prod_{q nuclear} (1 - F_q)``, the
+        probability that at least one nuclear-weapon state fights.
+        Guarantors decide independently of each other given their wills.
+
+        Computed without any rows-by-futures array: ``k`` once per distinct
+        row of forces (rows repeat across packages), ``F`` once per class,
+        and a running product per package over its rows (rows are sorted by
+        package), in the same order every time."""
+        fp = self.fight_plan()
+        n = self.x.n
+        S, nuclear = np.ones((self.P, n)), np.ones((self.P, n))
+        if not fp["rows"].size:
+            return S - 1.0, nuclear - 1.0
+        by_class, tied = self.fight_tables()
+        tables = (by_class, tied)
+        power, walk = self.lv.memo(("fight_walk", self.will_key), lambda: _fight_walk(self.lv.sum_rows(V)[fp["rows"]], fp))
+        reach = power @ np.broadcast_to(F, (F.shape[0], n))
+        reach *= -1.0 / np.asarray(decisive_force)
+        np.exp(reach, out=reach)
+        np.subtract(1.0, reach, out=reach)  # k = 1 - exp(-A / A_s)
+        minus_e = -np.asarray(pact_effect)
+        tmp = np.empty(n)
+        for p, table, i, u, is_nuclear in walk:
+            f = tables[table][i]
+            np.multiply(f, reach[u], out=tmp)
+            tmp *= minus_e
+            tmp += 1.0  # 1 - e F_q k_q
+            S[p] *= tmp
+            if is_nuclear:
+                np.subtract(1.0, f, out=tmp)
+                nuclear[p] *= tmp
+        np.subtract(1.0, S, out=S)
+        np.subtract(1.0, nuclear, out=nuclear)
+        return S, nuclear
 
     # -- explicit values (detail) --------------------------------------------------
     def rows(self, idx: np.ndarray | None = None, kind: str = CRED) -> np.ndarray:
@@ -244,11 +288,11 @@ def _product_plan(lv: Levers, plan: dict, flag: np.ndarray, kind: str):
 
 
 def _fight_plan(lv: Levers, plan: dict) -> dict:
-    """Guarantor rows with a fighting element, grouped for the class form:
-    rows without troops in Ukraine by (will, steps of their strongest
-    promise; ``N_STEPS`` for none); rows with troops listed one by one. Each
-    group carries its per-package sums of military weight and of nuclear
-    status."""
+    """Guarantor rows that may fight (a promise to fight, or personnel in
+    Ukraine), in row order: rows without troops in Ukraine grouped into
+    classes by (will, steps of their strongest promise; ``N_STEPS`` for
+    none), rows with troops listed one by one; their package indicator and
+    which of them are nuclear-weapon states."""
     # a guarantor may fight on a promise, or because its troops in Ukraine
     # (trainers and monitors included) are attacked
     tied_rows = lv.troops_in_ukraine() > 0
@@ -262,34 +306,45 @@ def _fight_plan(lv: Levers, plan: dict) -> dict:
         if lv.fight_promise[e]:
             steps[i] = min(steps[i], int(lv.form[e] + lv.trigger[e]))
         will_idx[i] = _will_index(plan, e)
-    troops = lv.troops_in_ukraine()[rows]
-    weight = lv.row_values(lv.military_weight)[rows]
-    nuclear = lv.row_values(lv.nuclear)[rows].astype(np.float64)
-    package = lv.q_package[rows]
-    P = lv.n_packages
-    tied = troops > 0
+    tied = lv.troops_in_ukraine()[rows] > 0
+    owner = lv.q_package[rows]
+    nuclear = np.nonzero(lv.row_values(lv.nuclear)[rows])[0]
     classes: dict[tuple, int] = {}
-    cls = np.array([classes.setdefault((int(w), int(s)), len(classes)) if not t else -1 for w, s, t in zip(will_idx, steps, tied)], dtype=np.int64)
-    C = len(classes)
-    class_weight, class_nuclear = np.zeros((P, C)), np.zeros((P, C))
-    free = ~tied
-    np.add.at(class_weight, (package[free], cls[free]), weight[free])
-    np.add.at(class_nuclear, (package[free], cls[free]), nuclear[free])
-    tw, tn = np.zeros((P, int(tied.sum()))), np.zeros((P, int(tied.sum())))
-    tw[package[tied], np.arange(tw.shape[1])] = weight[tied]
-    tn[package[tied], np.arange(tn.shape[1])] = nuclear[tied]
+    class_of = np.array([classes.setdefault((int(w), int(s)), len(classes)) for w, s, t in zip(will_idx, steps, tied) if not t], dtype=np.int64)
     return {
+        "rows": rows,
+        "free": np.nonzero(~tied)[0],
+        "tied": np.nonzero(tied)[0],
         "class_steps": np.array([k[1] for k in classes], dtype=np.int64),
         "class_will": np.array([k[0] for k in classes], dtype=np.int64),
-        "class_weight": class_weight,
-        "class_nuclear": class_nuclear,
+        "class_of": class_of,
         "tied_steps": steps[tied],
         "tied_will": will_idx[tied],
         "tied_h_row": plan["row_pos"][rows[tied]],
-        "tied_is_nuclear": np.nonzero(nuclear[tied] > 0)[0],
-        "tied_weight": tw,
-        "tied_nuclear": tn,
+        "nuclear": nuclear,
+        "owner": owner,
+        "nuclear_mask": np.isin(np.arange(rows.size), nuclear),
     }
+
+
+def _fight_walk(power: np.ndarray, fp: dict) -> tuple[np.ndarray, list[tuple]]:
+    """The distinct rows of ``power`` (the forces of each fighting row), and
+    for each fighting row in order: its package, where its probability of
+    fighting is (0: the class table, 1: the tied table, and the index in
+    it), which distinct row of forces it has, and whether it is a
+    nuclear-weapon state."""
+    uniq, of_row = _unique_rows(power)
+    where = np.empty((fp["rows"].size, 2), dtype=np.int64)
+    where[fp["free"]] = np.stack([np.zeros(fp["free"].size, dtype=np.int64), fp["class_of"]], axis=1)
+    where[fp["tied"]] = np.stack([np.ones(fp["tied"].size, dtype=np.int64), np.arange(fp["tied"].size)], axis=1)
+    walk = [(int(p), int(t), int(i), int(u), bool(nuc)) for p, (t, i), u, nuc in zip(fp["owner"], where, of_row, fp["nuclear_mask"])]
+    return uniq, walk
+
+
+def _unique_rows(power: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``power`` and, for each row, which one it is."""
+    uniq, of_row = np.unique(power, axis=0, return_inverse=True)
+    return uniq, of_row.reshape(-1)
 
 
 def _will_index(plan: dict, e: int) -> int:

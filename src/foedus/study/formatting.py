@@ -4,12 +4,20 @@ Each metric's kind (probability, USD per year, share of GDP, persons,
 count; from the catalogue, :mod:`foedus.domain.metrics`) decides how it is
 shown: probabilities and shares as %, money in billions, persons with
 thousands separators.
+
+Values are shown no more precisely than they are known. An attack
+probability below what the record can resolve is shown as "<x%": the floor
+hazard (``deterrence.floor_hazard``, anchored on NATO's record of about 35
+member-decades without an attack) is about 1% a decade, and no record
+resolves a difference below it. Casualties are rounded to two significant
+figures (their loss rate and campaign length are known to tens of per cent).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 from foedus.domain.metrics import metric as _metric
 
@@ -41,11 +49,42 @@ def kind(metric: str) -> str:
         return "num"
 
 
+#: Metrics rounded to two significant figures.
+_TWO_FIGURES = ("expected_casualties", "casualties_if_war")
+
+
+@lru_cache(maxsize=1)
+def _floor_hazard() -> float:
+    from foedus.data.loaders import load_parameters
+
+    return float(load_parameters()["deterrence.floor_hazard"].value)
+
+
+def resolution(metric: str) -> float | None:
+    """The smallest value of ``metric`` the evidence can tell apart from
+    zero, or None: the floor hazard a year for the yearly attack probability,
+    and over a decade for the attack probability."""
+    if metric == "annual_attack_probability":
+        return _floor_hazard()
+    if metric == "attack_probability":
+        return 1.0 - (1.0 - _floor_hazard()) ** 10
+    return None
+
+
+def below_resolution(metric: str, value: float | None) -> bool:
+    r = resolution(metric)
+    return r is not None and value is not None and value < r
+
+
 def fmt(metric: str, value: float | None) -> str:
     """Format one value of ``metric`` for people."""
     if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
         return "–"
     k = kind(metric)
+    if below_resolution(metric, value):
+        return f"<{100 * resolution(metric):.1f}%"
+    if metric in _TWO_FIGURES and value:
+        return f"{float(f'{value:.2g}'):,.0f}"
     if k == "prob":
         return f"{100 * value:.1f}%" if value >= 0.001 or value == 0 else "<0.1%"
     if k == "usd":

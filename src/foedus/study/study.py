@@ -48,6 +48,8 @@ class Study:
     #: the sample of futures behind the comparison's ranges (``compare --futures/--seed``); 0: central values only
     range_futures: int = RANGE_FUTURES
     range_seed: int = 0
+    #: also give each package's results in every named will scenario
+    by_scenario: bool = False
 
     @property
     def ids(self) -> list[str]:
@@ -69,7 +71,8 @@ class Study:
         each guarantor's worth (the ``compare --json`` contract)."""
         from foedus.exploration.compare import comparison
 
-        return comparison(self.packages, self.parameters, self.countries, self.horizon, futures=self.range_futures, seed=self.range_seed)
+        return comparison(self.packages, self.parameters, self.countries, self.horizon, futures=self.range_futures, seed=self.range_seed,
+                          by_scenario=self.by_scenario)
 
     # -- futures ------------------------------------------------------------------
     @cached_property
@@ -112,7 +115,7 @@ class Study:
     # -- bottom line --------------------------------------------------------------
     def bottom_line(self) -> list[dict]:
         names = {c.iso3: c.name for c in self.countries.countries.values()}
-        return bottom_line(self.comparison, {p.id: p.title for p in self.packages}, names)
+        return bottom_line(self.comparison, {p.id: p.title for p in self.packages}, names, self.parsed_thresholds)
 
     def summary(self) -> list[dict]:
         """The executive summary: sentences generated from the numbers
@@ -123,8 +126,15 @@ class Study:
 
     # -- reproduce ----------------------------------------------------------------
     def reproduce(self, files: list[str], *, edits: dict | None = None) -> dict:
-        return reproduce(self.ids, files, dict(self.parameters.overrides), self.horizon, self.design if self.design.n_futures else None,
-                         [str(t) for t in self.parsed_thresholds] if self.design.n_futures else None, edits=edits)
+        ps = self.parameters
+        overrides = dict(ps.overrides)
+        if ps.scenario:  # the scenario's will values come from --scenario, unless a --set changed them
+            from foedus.data.loaders import load_will_scenarios
+
+            fixed = load_will_scenarios().get(ps.scenario).set
+            overrides = {k: v for k, v in overrides.items() if not (k in fixed and fixed[k] == v)}
+        return reproduce(self.ids, files, overrides, self.horizon, self.design if self.design.n_futures else None,
+                         [str(t) for t in self.parsed_thresholds] if self.design.n_futures else None, edits=edits, scenario=ps.scenario)
 
 
 # ---------------------------------------------------------------------------------
@@ -201,38 +211,60 @@ def sensitivity(package, parameters, countries, metrics: list[str], n: int, seed
             "inputs": inputs, "indices": recs}
 
 
-def bottom_line(comparison: dict, titles: dict[str, str], names: dict[str, str] | None = None) -> list[dict]:
+def bottom_line(comparison: dict, titles: dict[str, str], names: dict[str, str] | None = None, thresholds=None) -> list[dict]:
     """Per package: deterrence against cost, with approval, each with its
-    range over futures; ``best`` marks the best central value of each (by
-    the metric's direction), and every value equal to it at the precision
-    shown (four packages at "<0.1%" are all marked: the reader cannot tell
-    them apart); ``sentence`` says what drives the result."""
-    from foedus.study.formatting import fmt
+    range over futures, whether the package meets every threshold at the
+    central values, and a sentence saying what drives its result.
 
+    ``best`` marks the best central value of a column only among the
+    packages that meet every threshold (a ★ on the cost of a package that
+    does not deter, or on the approval of one certain to fail, would read as
+    a recommendation), and only where the difference can be measured: never
+    on a value below what the evidence resolves ("<1.0%"), never on a lead
+    over the next package smaller than that resolution, never on a tie at
+    the precision shown."""
+    from foedus.exploration.robustness import DEFAULT_THRESHOLDS, parse_threshold
+    from foedus.study.formatting import below_resolution, fmt, resolution
+
+    ths = list(thresholds) if thresholds is not None else [parse_threshold(t) for t in DEFAULT_THRESHOLDS]
     pk = comparison["packages"]
+    meets = {p["id"]: all(p["metrics"].get(t.metric) is not None and bool(t.met(np.float64(p["metrics"][t.metric]))) for t in ths) for p in pk}
     best = {}
     for m in BOTTOM_LINE:
-        vals = [p["metrics"][m] for p in pk if p["metrics"][m] is not None]
-        if vals:
-            best[m] = (min if metric(m).direction < 0 else max)(vals)
+        vals = sorted((p["metrics"][m] for p in pk if p["metrics"][m] is not None and meets[p["id"]]), reverse=metric(m).direction > 0)
+        if not vals:
+            continue
+        top = vals[0]
+        tied = sum(fmt(m, v) == fmt(m, top) for v in vals)
+        # a lead smaller than what the evidence resolves is no lead
+        close = len(vals) > 1 and resolution(m) is not None and abs(vals[1] - top) < resolution(m)
+        if tied == 1 and not close and not below_resolution(m, top):
+            best[m] = top
     out = []
     for p in pk:
         row = {"id": p["id"], "title": titles.get(p["id"], p["id"]), "kyiv_position": p["kyiv_position"], "values": {},
-               "sentence": sentence(p, comparison["horizon_years"], names)}
+               "meets_thresholds": meets[p["id"]], "sentence": sentence(p, comparison["horizon_years"], names)}
         for m in BOTTOM_LINE:
             v = p["metrics"][m]
             r = (p.get("ranges") or {}).get(m)
             row["values"][m] = {"value": v, "p5": r["p5"] if r else None, "p95": r["p95"] if r else None,
-                                "best": v is not None and m in best and fmt(m, v) == fmt(m, best[m])}
+                                "best": v is not None and m in best and meets[p["id"]] and fmt(m, v) == fmt(m, best[m])}
         out.append(row)
     return out
 
 
+#: Terms of the hazard, as a reader names them.
+_TERMS = {"sanctions": "the sanctions snap-back", "monitoring": "ceasefire monitoring", "commission": "a joint commission",
+          "buffer_zone": "a buffer zone"}
+
+
 def sentence(entry: dict, horizon: float = 10.0, names: dict[str, str] | None = None) -> str:
     """One sentence, generated from the numbers (no language model), on what
-    drives a package's result: its deterrence and its spread over futures,
-    the guarantor whose commitments matter most, what it costs whom, and
-    approval."""
+    drives a package's result: its deterrence and its spread over futures;
+    the local balance (Ukraine's forces with the aid and training delivered,
+    against the balance at the ceasefire); how far its promises to fight cut
+    the hazard and whose promise and whose aid matter most; its terms; the
+    floor; what it costs (the guarantee itself and the aid); approval."""
     from foedus.study.formatting import country, fmt
 
     names = names or {}
@@ -241,32 +273,67 @@ def sentence(entry: dict, horizon: float = 10.0, names: dict[str, str] | None = 
     text = f"Renewed war within {horizon:g} years: {fmt('attack_probability', a)}"
     ra = r.get("attack_probability")
     if ra and ra["p95"] is not None:
-        text += f" (95th percentile over futures {fmt('attack_probability', ra['p95'])})"
+        text += f" ({fmt('attack_probability', ra['p5'])} to {fmt('attack_probability', ra['p95'])} over futures)"
     parts = [text]
-    worth = sorted(((g["attack_probability_without"] - a, g["iso3"], g["attack_probability_without"]) for g in entry["guarantors"]
-                    if g.get("attack_probability_without") is not None), reverse=True)
-    if worth and worth[0][0] > max(0.005, 0.5 * a):
-        who = country(worth[0][1], names)
-        parts.append(f"it rests most on the commitments of {who} (without them {fmt('attack_probability', worth[0][2])})")
-    elif entry["guarantors"]:
-        parts.append("no single guarantor carries it")
+    hz = entry.get("hazard")
+    if hz:
+        lb = hz["local_balance"]
+        if lb < 0.97:
+            parts.append(f"the local balance is {lb:.2f} of the balance at the ceasefire (less aid or fewer forces), so the yearly hazard "
+                         f"starts at {fmt('annual_attack_probability', hz['base'])}")
+        elif lb > 1.03:
+            parts.append(f"Ukraine's forces, with the aid, training and forces delivered, stand at {lb:.2f} times the balance at the "
+                         f"ceasefire (yearly hazard {fmt('annual_attack_probability', hz['base'])} before promises)")
+        else:
+            parts.append(f"the local balance is as at the ceasefire (yearly hazard {fmt('annual_attack_probability', hz['base'])} before promises)")
+        g = hz["guarantees"]
+        if g < 0.99:
+            text = f"promises to fight cut the hazard to {g:.2f} of that"
+            worth = sorted(((p["attack_probability_without_promises"] - a, p["iso3"], p["attack_probability_without_promises"]) for p in entry["guarantors"]
+                            if p.get("attack_probability_without_promises") is not None), reverse=True)
+            if worth and worth[0][0] > max(0.002, 0.1 * a):
+                text += f" ({_possessive(country(worth[0][1], names))} count most: without them {fmt('attack_probability', worth[0][2])})"
+            parts.append(text)
+        else:
+            parts.append("no promise to fight counts")
+        aid = sorted(((p["attack_probability_without_aid"] - a, p["iso3"], p["attack_probability_without_aid"]) for p in entry["guarantors"]
+                      if p.get("attack_probability_without_aid") is not None), reverse=True)
+        if aid and aid[0][0] > max(0.002, 0.1 * a):
+            parts.append(f"without {_possessive(country(aid[0][1], names))} aid {fmt('attack_probability', aid[0][2])}")
+        terms = [f"{_TERMS[k]} ×{v:.2f}" for k, v in hz["terms"].items() if v < 0.99]
+        if terms:
+            parts.append("terms: " + ", ".join(terms))
+        if hz["yearly"] < 2.0 * hz["floor"]:
+            parts.append(f"it is near the floor no guarantee removes ({fmt('annual_attack_probability', hz['floor'])} a year)")
     cost = m["total_cost_usd_per_year"]
     if cost:
-        payer = max(entry["guarantors"], key=lambda g: g.get("cost_pct_gdp") or 0.0)
-        parts.append(f"it costs {fmt('total_cost_usd_per_year', cost)} a year, {country(payer['iso3'], names)} paying most "
-                     f"for its size ({fmt('max_cost_pct_gdp', payer.get('cost_pct_gdp'))})")
+        split = ""
+        if m.get("aid_usd_per_year") is not None:
+            split = f" (the guarantee itself {fmt('total_cost_usd_per_year', m['guarantee_cost_usd_per_year'])}, aid {fmt('total_cost_usd_per_year', m['aid_usd_per_year'])})"
+        text = f"it costs {fmt('total_cost_usd_per_year', cost)} a year{split}"
+        if entry["guarantors"]:
+            payer = max(entry["guarantors"], key=lambda g: g.get("cost_pct_gdp") or 0.0)
+            text += f", {country(payer['iso3'], names)} paying most for its size ({fmt('max_cost_pct_gdp', payer.get('cost_pct_gdp'))})"
+        parts.append(text)
     else:
         parts.append("it costs nothing")
     parts.append(f"approved and in force: {fmt('approval_probability', m['approval_probability'])}")
     return "; ".join(parts) + "."
 
 
+def _possessive(name: str) -> str:
+    """"France's", "the United States'"."""
+    return name + ("'" if name.endswith("s") else "'s")
+
+
 def reproduce(ids: list[str], files: list[str], overrides: dict, horizon: float | None, design: Design | None,
-              thresholds: list[str] | None, *, edits: dict | None = None, downloads: list[dict] | None = None) -> dict:
+              thresholds: list[str] | None, *, edits: dict | None = None, downloads: list[dict] | None = None,
+              scenario: str | None = None) -> dict:
     """The commands that reproduce a study: ``foedus compare`` (and
     ``foedus explore``, ``foedus report`` with futures) on ``files``, and the
-    same in Python."""
-    sets = [f"--set {k}={v:g}" for k, v in sorted(overrides.items())]
+    same in Python. ``scenario``: a named will scenario applied before the
+    ``overrides`` (``--scenario ID``)."""
+    sets = ([f"--scenario {scenario}"] if scenario else []) + [f"--set {k}={v:g}" for k, v in sorted(overrides.items())]
     hz = [f"--horizon {horizon:g}"] if horizon is not None else []
     quoted = list(map(shlex.quote, files))
     cli = " ".join(["foedus compare", *quoted, *sets, *hz, "--json"])
@@ -280,7 +347,8 @@ def reproduce(ids: list[str], files: list[str], overrides: dict, horizon: float 
     if real_edits:
         lines.append("from foedus.interfaces.web.edits import apply_edits")
         body.append(f"packages = apply_edits(packages, {_py(real_edits)}, countries)  # the levers moved in the web app")
-    body.append("parameters = ParameterSet.default()" + (f".with_overrides({_py(dict(sorted(overrides.items())))})" if overrides else ""))
+    body.append("parameters = ParameterSet.default()" + (f".with_scenario({scenario!r})" if scenario else "")
+                + (f".with_overrides({_py(dict(sorted(overrides.items())))})" if overrides else ""))
     body.append(f"result = comparison(packages, parameters, countries, horizon={horizon!r})")
     explore_cli = None
     report_cli = " ".join(["foedus report", *quoted, *sets, *hz])

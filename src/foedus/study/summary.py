@@ -30,15 +30,22 @@ What it says, and where each figure comes from:
   threshold it misses most, and PRIM's box (``Study.failure``);
 - **caveats**: model estimates, the parameters counted by basis
   (:func:`basis_counts`), changed parameters and the date of the data.
+
+Parameters are named in plain words (:func:`parameter_label`, from the
+parameter's description); a parameter's name appears only beside a changed
+value, where a reader needs it to reproduce the run (``--set NAME=VALUE``).
+Every range and share of futures says which sample it comes from
+(:func:`sample`: futures, sampler, seed).
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import numpy as np
 
-from foedus.study.formatting import country, fmt, label
+from foedus.study.formatting import country, fmt, label, number
 
 #: Two attack probabilities within this distance (absolute) count as level
 #: with each other future by future: 0.1 percentage point, the precision shown.
@@ -48,9 +55,11 @@ LEVEL = 0.001
 #: of the bottom line's sentences (``foedus.study.study.sentence``).
 CARRY_ABS, CARRY_REL = 0.005, 0.5
 #: Parameter bases, in the order counted.
-BASES = ("evidence", "calibrated", "judgement")
+BASES = ("evidence", "calibrated", "anchored", "judgement")
 #: Packages named at most in a list of leaders.
 LEADERS_SHOWN = 4
+#: Longest plain label of a parameter, in characters.
+LABEL_MAX = 80
 
 _WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
 
@@ -97,6 +106,55 @@ def carrier(entry: dict) -> dict | None:
     return None
 
 
+def sample(futures: int, seed: int, sampler: str) -> str:
+    """Which sample of futures a figure comes from: "1,000 futures, LHS, seed 0"."""
+    return f"{futures:,} futures, {_drawn(seed, sampler)}"
+
+
+def _drawn(seed: int, sampler: str) -> str:
+    """How a sample was drawn: "LHS, seed 0"."""
+    return f"{str(sampler).upper()}, seed {seed}"
+
+
+def parameter_label(name: str, parameters) -> str:
+    """A parameter in plain words: the first clause of its description
+    (asides in parentheses left out; up to a colon, semicolon or full stop),
+    cut at a word to at most :data:`LABEL_MAX` characters; its name when it
+    has no description."""
+    p = parameters.describe(name)
+    if p is None:
+        return name
+    text = re.sub(r"\s*\([^()]*\)", "", " ".join(p.description.split()))
+    first = re.split(r"[:;(]|\. ", text, maxsplit=1)[0].strip().rstrip(".,")
+    if len(first) <= LABEL_MAX:
+        return first
+    cut = first.rfind(" ", 0, LABEL_MAX)
+    return first[:cut if cut > 0 else LABEL_MAX - 1].rstrip(",;") + "…"
+
+
+def plain_rule(restricted: list[dict], parameters) -> str:
+    """A failure box's rule in plain words: each restricted input (a record
+    of :func:`foedus.study.study.box_record`) by its label, "is at most",
+    "is at least" or "is between" its bounds, in its unit."""
+    parts = []
+    for r in restricted:
+        lo, hi = _value(r["low"], r.get("unit") or ""), _value(r["high"], r.get("unit") or "")
+        low_cut, high_cut = r["low"] != r["data_low"], r["high"] != r["data_high"]
+        if low_cut and high_cut:
+            bound = f"is between {lo} and {hi}"
+        elif low_cut:
+            bound = f"is at least {lo}"
+        else:
+            bound = f"is at most {hi}"
+        parts.append(f"“{parameter_label(r['name'], parameters)}” {bound}")
+    return _join(parts)
+
+
+def _value(v: float, unit: str) -> str:
+    """A parameter value in its unit; money as "$114 m" or "$1.2 bn"."""
+    return fmt("total_cost_usd_per_year", v) if unit.startswith("usd") else number(v, unit)
+
+
 # ---------------------------------------------------------------------------------
 
 
@@ -126,6 +184,7 @@ def _basis_phrase(basis: str, n: int) -> str:
     calibrated", "come from evidence"."""
     one = n == 1
     return {"judgement": "rests on judgement" if one else "rest on judgement",
+            "anchored": "is a judgement inside a sourced band" if one else "are judgements inside sourced bands",
             "calibrated": "is calibrated" if one else "are calibrated",
             "evidence": "comes from evidence" if one else "come from evidence"}.get(basis, f"{'has' if one else 'have'} basis {basis}")
 
@@ -185,7 +244,7 @@ class _Context:
         rng = self.cmp.get("ranges")
         if rng and r and r.get("p5") is not None:
             text += (f" (from {fmt('attack_probability', r['p5'])} to {fmt('attack_probability', r['p95'])}, 5th to 95th percentile over "
-                     f"{rng['futures']:,} futures)")
+                     f"{sample(rng['futures'], rng['seed'], rng['sampler'])})")
         text += "."
         others = self.level[1:]
         if others:
@@ -235,8 +294,9 @@ class _Context:
         att = np.asarray(res.metrics["attack_probability"])
         near = float(np.mean(att[ids.index(self.leader)] <= att.min(axis=0) + LEVEL)) if att.size else 0.0
         numbers = {"futures": res.n, "seed": d.seed, "sampler": d.sampler, "leader": self.leader, "leader_near_best": near}
+        across = f"Across {res.n:,} sampled futures ({_drawn(d.seed, d.sampler)})"
         near_text = (f"Future by future, the risk of {self.war()} under {self.leader} is the lowest of all, or within 0.1 percentage point "
-                     f"of it, in {_share(near)} of the {res.n:,} sampled futures.")
+                     f"of it, in {_share(near)} of the {res.n:,} sampled futures ({_drawn(d.seed, d.sampler)}).")
         if not ths:
             return {"topic": "robustness", "text": near_text, "packages": [self.leader], "numbers": numbers}
         rob, order = self.rob, self.rob_order
@@ -246,13 +306,13 @@ class _Context:
         never = [j for j in ids if not rob[j]["satisficing"]]
         sat = rob[best]["satisficing"] or 0.0
         if len(ids) == 1:
-            text = f"Across {res.n:,} sampled futures, {self.named(best)} meets every threshold ({crit}) in {_share(sat)} of them."
+            text = f"{across}, {self.named(best)} meets every threshold ({crit}) in {_share(sat)} of them."
             numbers |= {"robust": best, "satisficing": {best: rob[best]["satisficing"]}, "thresholds": [str(t) for t in ths], "never": []}
             return {"topic": "robustness", "text": text, "packages": [best], "numbers": numbers}
         if sat == 0:
-            text = f"Across {res.n:,} sampled futures, no package meets every threshold ({crit}) in any future."
+            text = f"{across}, no package meets every threshold ({crit}) in any future."
         else:
-            text = (f"Across {res.n:,} sampled futures, {self.named(best)} meets every threshold ({crit}) most often, in "
+            text = (f"{across}, {self.named(best)} meets every threshold ({crit}) most often, in "
                     f"{_share(sat)} of them")
             if runners:
                 text += ", ahead of " + _join([f"{j} ({_share(rob[j]['satisficing'])})" for j in runners])
@@ -331,7 +391,7 @@ class _Context:
                     "packages": [i], "numbers": numbers}
         worst = min(ths, key=lambda t: rob["per_threshold"][str(t)])
         missed = 1.0 - rob["per_threshold"][str(worst)]
-        text = (f"{role}, {i}, misses a threshold in {_share(f['fail_share'])} of futures, most often "
+        text = (f"{role}, {i}, misses a threshold in {_share(f['fail_share'])} of the {f['n_futures']:,} sampled futures, most often "
                 f"“{label(worst.metric).lower()} {_op(worst.op)} {fmt(worst.metric, worst.value)}” (missed in {_share(missed)})")
         numbers |= {"most_missed": str(worst), "most_missed_share": missed}
         if f["status"] == "box" and f.get("restricted"):
@@ -344,8 +404,8 @@ class _Context:
                          else f"{'both' if k == 2 else 'all ' + _count(k)} inputs {_basis_phrase(b, k)}")
             else:
                 basis = "of its inputs, " + _join([f"{_count(c)} {_basis_phrase(b, c)}" for b, c in bases.most_common()])
-            text += (f". The failure box holds {_share(f['coverage'])} of these failures: futures where {f['rule'].replace('<=', '≤').replace('>=', '≥')} "
-                     f"({_share(f['density'])} of futures there fail; {basis})")
+            text += (f". The failure box holds {_share(f['coverage'])} of these failures: futures where "
+                     f"{plain_rule(f['restricted'], self.study.parameters)} ({_share(f['density'])} of futures there fail; {basis})")
             numbers |= {"rule": f["rule"], "coverage": f["coverage"], "density": f["density"], "bases": dict(bases)}
         else:
             text += "; no region of the uncertain inputs singles out its failures"
@@ -356,12 +416,13 @@ class _Context:
         counts = basis_counts(ps)
         n = sum(counts.values())
         by = _join([f"{counts[b]} ({100 * counts[b] / max(n, 1):.0f}%) {w}" for b, w in
-                    (("judgement", "rest on judgement"), ("calibrated", "are calibrated to published results"),
-                     ("evidence", "come from evidence")) if b in counts])
+                    (("judgement", "rest on judgement"), ("anchored", "are judgements inside bands that named sources give"),
+                     ("calibrated", "are calibrated to published results"), ("evidence", "come from evidence")) if b in counts])
         text = f"These are model estimates, not predictions: every figure follows from {n} parameters, of which {by}."
         ov = dict(ps.overrides)
         if ov:
-            shown = ", ".join(f"{k} = {v:g}" for k, v in sorted(ov.items())[:6]) + (" …" if len(ov) > 6 else "")
+            # the name stays beside the value: it is what reproduces the run (--set NAME=VALUE)
+            shown = "; ".join(f"{k} = {v:g} (“{parameter_label(k, ps)}”)" for k, v in sorted(ov.items())[:6]) + (" …" if len(ov) > 6 else "")
             text += f" {len(ov)} {'parameter differs' if len(ov) == 1 else 'parameters differ'} from the defaults: {shown}."
         text += f" Data as of {self.cmp['data']['latest']}."
         return {"topic": "caveats", "text": text, "packages": [],

@@ -35,7 +35,8 @@ def _console(stderr: bool = False):
     # Width: $COLUMNS when set (rich reads it), else the terminal's, else 160 when piped.
     columns = os.environ.get("COLUMNS", "")
     width = None if sys.stdout.isatty() or (columns.isdigit() and int(columns) > 0) else 160
-    return Console(stderr=stderr, highlight=False, soft_wrap=stderr, width=width)
+    # no emoji codes: "file:100: field" must not print as a picture
+    return Console(stderr=stderr, highlight=False, soft_wrap=stderr, width=width, emoji=False)
 
 
 def fail(message: str) -> None:
@@ -70,15 +71,59 @@ def _dump(obj) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
-def _parameters(set_: list[str] | None, params_file: Path | None = None):
+#: Help of the ``--scenario`` option (compare, report, sensitivity, explore).
+SCENARIO_HELP = ("A named will scenario (data/will_scenarios.yaml): average-ally, us-as-in-2025, us-walks-away, us-reliable, "
+                 "europe-hesitant. Fixes the guarantors' will; --set of a will wins over it.")
+
+
+def _parameters(set_: list[str] | None, params_file: Path | None = None, scenario: str | None = None):
     from foedus.data.parameter_set import ParameterSet, parse_assignments
+    from foedus.domain.errors import InputError
 
     ps = ParameterSet.default()
-    if params_file is not None:
-        ps = ps.with_overrides(_read_overrides_file(params_file), source=str(params_file))
-    if set_:
-        ps = ps.with_overrides(parse_assignments(set_))
+    try:
+        ps = ps.with_scenario(scenario)
+        if params_file is not None:
+            ps = ps.with_overrides(_read_overrides_file(params_file), source=str(params_file))
+        if set_:
+            ps = ps.with_overrides(parse_assignments(set_))
+    except InputError as exc:
+        raise _with_country_hints(exc, ps) from None
     return ps
+
+
+def _with_country_hints(exc, ps):
+    """``exc`` with a hint on each unknown parameter name whose last part is
+    a misspelt country (``will.GER``: "did you mean will.DEU (Germany)?")."""
+    from foedus.data.loaders import load_countries
+    from foedus.domain.errors import InputError, Problem
+
+    names = {k: c.name for k, c in load_countries().countries.items()}
+    problems = []
+    for p in exc.problems:
+        better = _country_in_name(p.field, names, ps)
+        problems.append(Problem(p.field, f"a known parameter name; {better}", p.line) if better and "parameter name" in p.expected else p)
+    return InputError(exc.file, problems)
+
+
+def _country_in_name(name: str, names: dict[str, str], ps) -> str | None:
+    """For a parameter name ending in a misspelt country code or name
+    (``approval.nato_consent.GER``, ``will.Germany``): what to write instead,
+    or None when its last part does not look like a country."""
+    from foedus.domain.errors import InputError
+    from foedus.domain.package import suggest_countries
+
+    head, _, last = name.rpartition(".")
+    if not head or last in names or not (last.isupper() or last.casefold() in {n.casefold() for n in names.values()}):
+        return None
+    near = suggest_countries(last, names)
+    for iso in near:
+        try:
+            ps.check_name(f"{head}.{iso}")
+        except InputError:
+            continue
+        return f"{last} is not an ISO3 country code: did you mean {head}.{iso} ({names[iso]})?"
+    return f"{last} is not an ISO3 country code ({', '.join(f'{names[k]} is {k}' for k in near)})" if near else None
 
 
 def _read_overrides_file(path: Path) -> dict[str, float]:

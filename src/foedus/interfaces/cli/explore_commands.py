@@ -21,7 +21,7 @@ from typing import Optional
 
 import typer
 
-from foedus.interfaces.cli.common import EXIT_INPUT, _console, _dump, _parameters, app, handles_input_errors, runs_app
+from foedus.interfaces.cli.common import EXIT_INPUT, SCENARIO_HELP, _console, _dump, _parameters, app, handles_input_errors, runs_app
 
 DB_HELP = "Run store (DuckDB file)."
 DEFAULT_DB = Path("foedus-runs.duckdb")
@@ -198,6 +198,7 @@ def explore(
     block: int = typer.Option(65536, "--block", min=256, max=1_048_576, help="Futures per block (part of the design: changes the LHS)."),
     store_metrics: Optional[list[str]] = typer.Option(None, "--store-metrics", help="Store only these metrics (comma-separated or repeated; the threshold metrics are always stored). Default: all 13."),
     yes: bool = typer.Option(False, "--yes", "-y", help=f"Store the run even if its files would exceed {CONFIRM_STORE_BYTES / 1e9:g} GB (the size is estimated before the run)."),
+    scenario: Optional[str] = typer.Option(None, "--scenario", help=SCENARIO_HELP),
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Sample futures, evaluate every package in each, store the run and print robustness."""
@@ -213,7 +214,7 @@ def explore(
 
         raise InputError("--sampler", [Problem("sampler", f"one of {', '.join(SAMPLERS)}, got '{sampler}'")])
     countries = load_countries()
-    ps = _parameters(set_, params_file)
+    ps = _parameters(set_, params_file, scenario)
     if params_file is not None:  # its `range` and `fix` keys; --range and --fix come after
         file_ranges, file_fix = _file_ranges_and_fix(params_file)
         if file_ranges:
@@ -381,6 +382,7 @@ def sensitivity(
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Fix a parameter: NAME=VALUE."),
     horizon: Optional[float] = typer.Option(None, "--horizon", min=0.1, max=100),
     top: int = typer.Option(15, "--top", min=1, help="Rows to show."),
+    scenario: Optional[str] = typer.Option(None, "--scenario", help=SCENARIO_HELP + " Within a scenario the leading drivers are the constants, not will."),
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Sobol' first- and total-order indices of a metric to every uncertain input."""
@@ -395,7 +397,7 @@ def sensitivity(
     if n & (n - 1):
         raise InputError("--n", [Problem("n", f"a power of two (e.g. {1 << (n.bit_length() - 1)} or {1 << n.bit_length()}), got {n}")])
     countries = load_countries()
-    ps = _parameters(set_)
+    ps = _parameters(set_, scenario=scenario)
     pkg = load_package(package, countries)
     res = sobol_of(pkg, ps, countries, list(dict.fromkeys(metric)), n, seed, horizon)  # what the web app's sensitivity view shows
     recs = res["indices"]

@@ -18,7 +18,7 @@ from typing import Optional
 import typer
 
 from foedus.domain.metrics import SUMMARY_METRICS
-from foedus.interfaces.cli.common import EXIT_INPUT, _console, _dump, _parameters, app, fail, handles_input_errors
+from foedus.interfaces.cli.common import EXIT_INPUT, SCENARIO_HELP, _console, _dump, _parameters, app, fail, handles_input_errors
 
 
 # ---------------------------------------------------------------------------
@@ -76,11 +76,13 @@ def params(
     for p in items:
         u = p.uncertainty
         rng = f"{u.low:g}–{u.high:g} ({u.distribution})" if u else ""
-        t.add_row(p.name, f"{p.value:g}", p.unit.value, str(p.year), p.basis.value, rng, p.references[0].short())
+        t.add_row(p.name, f"{p.value:g}", p.unit.value, str(p.year), p.basis.label, rng, p.references[0].short())
     con = _console()
     con.print(t)
-    counts = Counter(p.basis.value for p in items)
-    con.print("basis: " + ", ".join(f"{k} {counts.get(k, 0)} ({100 * counts.get(k, 0) / max(len(items), 1):.0f}%)" for k in ("evidence", "calibrated", "judgement")))
+    from foedus.domain.vocabulary import Basis
+
+    counts = Counter(p.basis for p in items)
+    con.print("basis: " + ", ".join(f"{b.label} {counts.get(b, 0)} ({100 * counts.get(b, 0) / max(len(items), 1):.0f}%)" for b in Basis))
 
 
 def _param_record(p) -> dict:
@@ -184,26 +186,57 @@ def compare(
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of that sample."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output (see docs/cli.md)."),
     guarantors: bool = typer.Option(False, "--guarantors/--no-guarantors", help="Show per-guarantor details."),
+    scenario: Optional[str] = typer.Option(None, "--scenario", help=SCENARIO_HELP),
+    by_scenario: bool = typer.Option(True, "--by-scenario/--no-by-scenario", help="Also give each package's attack probability in every named will scenario."),
 ):
-    """Compare packages: central values, ranges over futures, and what each guarantor's promise is worth."""
+    """Compare packages: central values, ranges over futures, what each guarantor's promise and aid are worth, and the results per named will scenario."""
     from foedus.data.loaders import load_countries, load_packages
 
     countries = load_countries()
-    ps = _parameters(set_, params_file)
+    ps = _parameters(set_, params_file, scenario)
     pkgs = load_packages(files, countries)
-    study = _study(pkgs, ps, countries, horizon, futures, seed)
+    study = _study(pkgs, ps, countries, horizon, futures, seed, by_scenario)
     if as_json:
         _dump(study.comparison)
         return
     _print_comparison(study.comparison, study.bottom_line(), guarantors)
 
 
-def _study(pkgs, ps, countries, horizon, futures: int, seed: int):
+def _print_scenarios(result: dict, width: int, idw: int) -> None:
+    """Each package's attack probability in every named will scenario
+    (central value, and below it the 5th-95th percentile with will fixed),
+    beside the pooled range in which will is sampled."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from foedus.interfaces.cli.common import Col, fitted_tables
+    from foedus.study.formatting import fmt, fmt_range
+
+    m = "attack_probability"
+    pk = result["packages"]
+    rows = Col("package", [Text(p["id"]) for p in pk], justify="left")
+
+    def cell(v: dict) -> Text:
+        t = Text(fmt(m, v["value"]))
+        if v.get("p5") is not None:
+            t.append("\n" + fmt_range(m, v), style="dim")
+        return t
+
+    cols = [Col("pooled (will sampled)", [cell({"value": p["metrics"][m], **(p.get("ranges") or {}).get(m, {})}) for p in pk])]
+    for sc in result["scenarios"]:
+        cols.append(Col(sc["title"], [cell(sc["packages"][p["id"]][m]) for p in pk]))
+    sets = "; ".join(f"{sc['id']}: " + ", ".join(f"{k}={v:g}" for k, v in sc["set"].items()) for sc in result["scenarios"])
+    caption = f"Attack within horizon per named will scenario (foedus compare --scenario ID); second line: 5th–95th percentile with will fixed. {sets}."
+    for t in fitted_tables("By will scenario", rows, cols, width, key_width=idw, caption=caption):
+        _console().print(t)
+
+
+def _study(pkgs, ps, countries, horizon, futures: int, seed: int, by_scenario: bool = True):
     """The study ``compare`` renders, its ranges over ``futures`` sampled
     futures (seed ``seed``; the default sample is 1,000, seed 0)."""
     from foedus.study.study import Study
 
-    return Study(pkgs, ps, countries, horizon, range_futures=futures, range_seed=seed)
+    return Study(pkgs, ps, countries, horizon, range_futures=futures, range_seed=seed, by_scenario=by_scenario)
 
 
 #: Width of the metric labels in a table with one column per package (labels wrap at spaces).
@@ -268,17 +301,22 @@ def _print_comparison(result: dict, bottom: list[dict], guarantors: bool = False
         con.print(t)
     if result["overrides"]:
         con.print("Overrides: " + ", ".join(f"{k}={v:g}" for k, v in result["overrides"].items()))
-    w = Table(title="Whose promise counts — attack within horizon without each guarantor (central values)", title_justify="left")
+    w = Table(title="Whose promise counts — attack within horizon without each guarantor: all of it / only its promises / only its aid "
+                    "(central values)", title_justify="left")
     w.add_column("package", no_wrap=True, min_width=idw)
     w.add_column("attack", justify="right", no_wrap=True)
-    w.add_column("without the guarantors that matter most")
+    w.add_column("without the guarantors that matter most (all / promises / aid)")
     for p in pk:
         gs = sorted(p["guarantors"], key=lambda g: -(g["attack_probability_without"] or 0))
         base = p["metrics"]["attack_probability"]
-        shown = [f"{g['iso3']} {fmt('attack_probability', g['attack_probability_without'])}" for g in gs[:4]
+        shown = [f"{g['iso3']} {fmt('attack_probability', g['attack_probability_without'])} / "
+                 f"{fmt('attack_probability', g.get('attack_probability_without_promises'))} / "
+                 f"{fmt('attack_probability', g.get('attack_probability_without_aid'))}" for g in gs[:3]
                  if g["attack_probability_without"] is not None and g["attack_probability_without"] > base + 5e-4]
-        w.add_row(p["id"], fmt("attack_probability", base), ", ".join(shown) or "no single guarantor moves it")
+        w.add_row(p["id"], fmt("attack_probability", base), "; ".join(shown) or "no single guarantor moves it")
     con.print(w)
+    if result.get("scenarios"):
+        _print_scenarios(result, width, idw)
     con.print()
     con.print(Text("Bottom line", style="bold") + Text(" (generated from the numbers; model estimates, not predictions)"))
     for r in bottom:
@@ -322,7 +360,8 @@ def calibrate(
         out = {
             "as_of": cal.data.as_of.isoformat(),
             "sample": cal.data.sample.model_dump(),
-            "targets": [r.record() for r in results],
+            "targets": [r.record() for r in results if r.role != "identity"],
+            "identities": [r.record() for r in results if r.role == "identity"],
             "not_used": cal.data.not_used,
         }
         if fitted is not None:
@@ -344,7 +383,8 @@ def _print_calibration(cal, results) -> None:
 
     con = _console()
     s = cal.data.sample
-    for role, title in (("fit", "Fit targets (the calibrated parameters are fitted to these)"), ("check", "Checks (kept out of the fit)")):
+    for role, title in (("fit", "Fit targets (the calibrated parameters are fitted to these)"), ("check", "Checks (kept out of the fit)"),
+                        ("identity", "Identities (hold by construction: shown, not counted as checks)")):
         t = Table(title=title, title_justify="left", caption=f"foedus: mean or median over {s.futures:,} futures ({s.sampler}, seed {s.seed}); targets in data/calibration.yaml")
         for c, j in (("target", "left"), ("published", "right"), ("band", "right"), ("foedus", "right"), ("", "left"), ("source, grade", "left")):
             t.add_column(c, justify=j, overflow="fold")
@@ -362,8 +402,15 @@ def _print_calibration(cal, results) -> None:
             )
         con.print(t)
     n_fit = sum(r.role == "fit" for r in results)
-    n_check = len(results) - n_fit
+    n_check = sum(r.role == "check" for r in results)
     con.print(f"fit targets in band: {sum(r.passes for r in results if r.role == 'fit')}/{n_fit}; checks passed: {sum(r.passes for r in results if r.role == 'check')}/{n_check}")
+    from foedus.exploration.calibration import moved_off
+
+    for name, p in sorted(cal.ps.parameters.items()):
+        if p.calibration is not None:
+            why = moved_off(p.value, p.calibration.start, p.calibration.bounds)
+            con.print(f"calibrated {name} = {p.value:g} (fit from {p.calibration.start:g} in [{p.calibration.bounds[0]:g}, {p.calibration.bounds[1]:g}])"
+                      + (f": [red]{why}[/]" if why else ""))
 
 
 # ---------------------------------------------------------------------------
@@ -465,13 +512,16 @@ def report(
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a parameter: NAME=VALUE (repeatable)."),
     params_file: Optional[Path] = typer.Option(None, "--params", help="YAML file of parameter overrides {name: value}."),
     horizon: Optional[float] = typer.Option(None, "--horizon", min=0.1, max=100, help="Years over which risks accumulate."),
-    futures: int = typer.Option(2000, "--futures", min=0, max=100_000, help="Futures sampled for the robustness section and failure boxes (0: none; at most 100,000, held in memory)."),
+    futures: int = typer.Option(2000, "--futures", min=0, max=100_000,
+                                help="Futures sampled for the robustness section and failure boxes (0: none; at most 100,000, held in memory). "
+                                     "The summary's ranges come from compare's own sample; the report names each sample where it is used."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the futures."),
     threshold: Optional[list[str]] = typer.Option(None, "--threshold", help="Robustness threshold, e.g. attack_probability<=0.1 (repeatable)."),
     title: str = typer.Option("foedus report", "--title", help="Report title (at most 200 characters)."),
     author: Optional[str] = typer.Option(None, "--author", help="Author named in the header (at most 120 characters)."),
     sensitivity_n: int = typer.Option(512, "--sensitivity-n", min=0, max=1 << 16,
                                       help="Base samples of the Sobol' sensitivity section (a power of two; 0 leaves it out)."),
+    scenario: Optional[str] = typer.Option(None, "--scenario", help=SCENARIO_HELP),
     marking: Optional[str] = typer.Option(None, "--marking",
                                           help="Handling marking, e.g. OFFICIAL or 'NATO UNCLASSIFIED' (free text, one line, at most 80 "
                                                "characters): in the header and footer, and at the top and bottom of every PDF page."),
@@ -491,7 +541,7 @@ def report(
     if sensitivity_n & (sensitivity_n - 1):
         fail(f"--sensitivity-n: a power of two (e.g. 256 or 512), or 0 to leave the section out; got {sensitivity_n}")
     countries = load_countries()
-    ps = _parameters(set_, params_file)
+    ps = _parameters(set_, params_file, scenario)
     pkgs = load_packages(files, countries)
     html = build_report(pkgs, ps, countries, horizon=horizon, n_futures=futures, seed=seed, thresholds=threshold, title=title,
                         files=[str(f) for f in files], author=author, marking=marking, sensitivity_n=sensitivity_n)

@@ -6,61 +6,90 @@ inline SVG (see :mod:`foedus.interfaces.report.svg`). The only URLs are
 plain ``<a href>`` links in the sources list. The header gives the handling
 marking (also closing the page, and printed at the top and bottom of every
 PDF page), the title, the author, the date generated and the date of the
-data; then the executive summary (:meth:`Study.summary
-<foedus.study.study.Study.summary>`) and the bottom line. Sections: summary table
-(central values with their 5th-95th percentile over the default sample of
-futures), one section per sub-model, whose promise counts (each package's
-attack probability without each guarantor) with each guarantor's
-credibility, robustness across futures (with ``n_futures``), sensitivity
-(Sobol' total-order indices of each package's attack probability, with each
-input's basis), assumptions (every parameter with value, unit, basis,
-range and source, and the count per basis), calibration (the published fit
-and check targets against foedus), sources (package sources, parameter
-references, calibration sources, country data), and how to reproduce the
-numbers.
+data. Then, for a planner reading from the top:
+
+- the executive summary (:meth:`Study.summary
+  <foedus.study.study.Study.summary>`) and the bottom line (deterrence
+  against cost and approval, with a chart of the one against the other);
+- the essentials: the summary table (central values with their 5th-95th
+  percentile over the comparison's sample of futures), whose promise counts
+  (the guarantors whose absence raises the attack probability most), every
+  other package metric by sub-model, robustness across futures (with its own
+  sample, ``n_futures``), and sensitivity (Sobol' total-order indices of each
+  package's attack probability, with each input's basis);
+- a compact appendix: every figure per guarantor, the packages and their
+  commitments (grouped by kind and terms), assumptions (every parameter with
+  value, unit, basis, range and its sources' numbers, and the count per
+  basis), calibration (the published fit and check targets against
+  foedus), the numbered sources, and how to reproduce the numbers.
+
+Every range and share of futures names its sample (futures, sampler, seed):
+the comparison's ranges and the robustness figures come from different
+samples. Parameters are named in plain words where the text speaks of them,
+and by name where a reader needs the name to reproduce something.
 
 Numbers come from one :class:`~foedus.study.study.Study` (comparison,
 exploration, failure boxes, bottom line, summary, sensitivity) and
 :meth:`foedus.exploration.calibration.Calibration.results`; this module only
-lays them out. When ``baseline_packages`` or parameter overrides differ from the
-shipped defaults, each chart shows the baseline beside the current choice.
+lays them out. When ``baseline_packages`` or parameter overrides differ from
+the shipped defaults, tables and charts show the baseline beside the current
+choice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 from html import escape
 
 from foedus.domain.metrics import SUMMARY_METRICS
-from foedus.study.formatting import fmt, fmt_range, label, number
 from foedus.interfaces.report import svg
 from foedus.interfaces.report.pdf import print_css
+from foedus.study.formatting import fmt, fmt_range, label, number
+from foedus.study.summary import parameter_label, plain_rule, sample
 
 #: Base samples of the report's Sobol' analysis (n x (inputs + 2) runs per package; 512 takes about 0.25 s a package).
 SENSITIVITY_N = 512
 #: Inputs listed per package in the sensitivity section.
 SENSITIVITY_TOP = 5
-#: Sub-model sections: (title, what it answers, package metrics, chart metrics).
+#: Sub-models: (title, what it answers, its package metrics). Those on the
+#: summary table are not repeated under "Every metric by sub-model".
 SECTIONS = (
     ("Deterrence", "Does the package deter renewed aggression? Probability that the adversary renews the war within the horizon, from a bargaining model in which each guarantor's combat power counts in proportion to its credibility.",
-     ("attack_probability", "annual_attack_probability", "defender_strength"), ("attack_probability",)),
-    ("Credibility", "Which guarantor's promise is believed, and how much: the probability that each guarantor actually fights if the trigger happens (legal form, trigger, troops on the ground, nuclear status, national interest, political will).",
-     (), ()),
+     ("attack_probability", "annual_attack_probability", "defender_strength")),
+    ("Credibility", "Which guarantor's promise is believed, and how much: the probability that each guarantor actually fights if the trigger happens (legal form, trigger, troops on the ground, nuclear status, national interest, political will). Per guarantor under Whose promise counts and in the appendix.",
+     ()),
     ("Combat", "If deterrence fails: does the defence hold, and at what human cost?",
-     ("defence_holds_probability", "casualties_if_war", "expected_casualties"), ("defence_holds_probability", "expected_casualties")),
-    ("Costs", "What the package costs each guarantor per year on top of current defence spending, in money and in % of GDP against the NATO marks (2 %, 3.5 % core, 5 % total).",
-     ("total_cost_usd_per_year", "max_cost_pct_gdp"), ("total_cost_usd_per_year",)),
-    ("Forces", "Troops that must exist to keep the deployment going (rotation, enablers) against each guarantor's deployable capacity.",
-     ("troops_deployed", "troops_required_pool", "guarantors_short"), ("troops_required_pool",)),
-    ("Approval", "Can it be agreed and approved: veto players (Senate, parliaments, NATO and EU unanimity), Kyiv's acceptance, and the chance it stays in force.",
-     ("approval_probability", "ratification_probability", "kyiv_acceptance", "in_force_share"), ("approval_probability",)),
+     ("defence_holds_probability", "casualties_if_war", "expected_casualties")),
+    ("Costs", "What the package costs each guarantor per year on top of current defence spending, in money and in % of GDP against the NATO marks (2 %, 3.5 % core, 5 % total). Per guarantor in the appendix.",
+     ("total_cost_usd_per_year", "max_cost_pct_gdp")),
+    ("Forces", "Troops that must exist to keep the deployment going (rotation, enablers) against each guarantor's deployable capacity. Per guarantor in the appendix.",
+     ("troops_deployed", "troops_required_pool", "guarantors_short")),
+    ("Approval", "Can it be agreed and approved: veto players (Senate, parliaments, NATO and EU unanimity, listed per package in the appendix), Kyiv's acceptance, and the chance it stays in force.",
+     ("approval_probability", "ratification_probability", "kyiv_acceptance", "in_force_share")),
     ("Escalation", "Risk of direct confrontation between nuclear powers, peacetime incidents, and the adversary rejecting the deal.",
-     ("escalation_risk", "incident_probability", "adversary_acceptance"), ("escalation_risk", "adversary_acceptance")),
+     ("escalation_risk", "incident_probability", "adversary_acceptance")),
     ("Humanitarian", "Civilian protection and reconstruction financing covered.",
-     ("humanitarian_coverage", "air_defence_coverage"), ("humanitarian_coverage",)),
+     ("humanitarian_coverage", "air_defence_coverage")),
 )
+#: Guarantors listed per package under "Whose promise counts" (the appendix lists more).
+WORTH_SHOWN = 3
+#: Guarantors listed per package in the appendix: the costliest, those
+#: needing the largest pools, the most credible, and those whose absence
+#: raises the attack probability most (each list at most this long).
+APPENDIX_COST, APPENDIX_POOL, APPENDIX_CREDIBLE, APPENDIX_WORTH = 16, 16, 8, 6
+#: Longest handling marking, author and title accepted, in characters.
+MARKING_MAX, AUTHOR_MAX, TITLE_MAX = 80, 120, 200
+#: Unicode categories never accepted in a marking, author or title: controls
+#: (tabs, line breaks, escapes), format characters (bidirectional overrides,
+#: zero-width), surrogates, private-use and unassigned code points, line and
+#: paragraph separators.
+_NOT_TEXT = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+#: What each label is, in error messages.
+MARKING_WHAT = "a handling marking such as OFFICIAL or NATO UNCLASSIFIED"
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;color:#1d2430;margin:0;background:#fff;font-size:14px;line-height:1.45}
@@ -74,14 +103,25 @@ table{border-collapse:collapse;width:100%;font-size:12.5px;margin:6px 0 10px}
 th,td{border-bottom:1px solid #d9dee5;padding:3px 6px;vertical-align:top}
 th{background:#f5f6f8;text-align:left}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.side th.n{white-space:normal}
+table.side .rng,table.side .base{white-space:normal}
+.wide{overflow-x:auto}
+table.side.many{font-size:11.5px}table.side.many th,table.side.many td{padding:3px 4px}
+table.inputs td:first-child,table.parameters td:nth-child(-n+3){overflow-wrap:anywhere}
+.nw,table.rows td:first-child{white-space:nowrap}
+table.compact{font-size:11.5px}
+table.compact th{font-weight:600;white-space:normal}
+tr.group th{background:#e9eef6;font-weight:400;white-space:normal}
 .base{color:#5f6b7a;font-size:11px}
 .charts{display:flex;flex-wrap:wrap;gap:12px}
 .charts svg{max-width:100%;height:auto;border:1px solid #eef0f3;border-radius:4px}
 .caption{color:#5f6b7a;font-size:11.5px;margin:2px 0 10px}
+.rationale{font-size:12.5px;margin:2px 0 4px}
+table.commitments td:nth-child(-n+4),table.parameters td:nth-child(7),.targets{white-space:nowrap}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
 pre{background:#f5f6f8;padding:8px;border-radius:4px;white-space:pre-wrap;word-break:break-all}
 a{overflow-wrap:anywhere}
-ol.sources li{margin-bottom:4px;font-size:12.5px}
+ol.sources{font-size:12px}ol.sources li{margin-bottom:3px}
 .grade{color:#5f6b7a;font-size:11px}
 .short{color:#b3261e;font-weight:600}
 .rng{color:#4d6d99;font-size:11px;white-space:nowrap}
@@ -92,62 +132,27 @@ nav ul{columns:3;font-size:13px}
 .marking.end{margin:16px 0 0}
 .exec-summary{background:#f3f6fb;border-left:4px solid #13294b;padding:2px 14px 6px;margin:12px 0}
 .exec-summary h2{border-bottom:none;margin-top:10px}.exec-summary li{margin:5px 0}
-
+@media print{
+.wide{overflow:visible}
+table.side.many{font-size:6.3pt}table.side.many td.n{white-space:normal}
+table.compact{font-size:6.3pt;line-height:1.12}
+table.compact th,table.compact td{padding:.5px 3px}
+table.compact .base,table.compact .grade,table.compact code{font-size:6pt}
+table.compact td.n .base{white-space:normal}
+.rationale{font-size:7.5pt}
+.appendix h3{font-size:10.5pt}
+ol.sources{columns:2;column-gap:14pt;font-size:6.3pt;line-height:1.15}ol.sources li{break-inside:avoid;margin-bottom:1pt}
+ol.sources .url-rest{display:none}
+.sentences{font-size:8.5pt}
+.charts{gap:6px}
+h2{margin-top:10pt}h3{margin:8pt 0 3pt}
+}
 """
 
 
-def _pct(v: float) -> str:
-    return f"{100 * v:.0f}%" if abs(v) >= 0.01 or v == 0 else f"{100 * v:.2g}%"
-
-
-def _axis_fmt(metric: str):
-    from foedus.study.formatting import kind
-
-    k = kind(metric)
-    if k in ("prob", "pct_gdp"):
-        return lambda v: f"{100 * v:.3g}%"
-    if k == "usd":
-        return lambda v: f"${v / 1e9:.3g} bn" if v else "0"
-    return lambda v: f"{v:,.0f}" if abs(v) >= 1 or v == 0 else f"{v:.2g}"
-
-
-def _table(head: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
-    h = "".join(f'<th class="{"n" if i >= numeric_from else ""}">{escape(x)}</th>' for i, x in enumerate(head))
-    body = "".join("<tr>" + "".join(f'<td class="{"n" if i >= numeric_from else ""}">{x}</td>' for i, x in enumerate(r)) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _ref_html(r) -> str:
-    parts = [f"{escape(r.publisher)} ({r.year}). <em>{escape(r.title)}</em>."]
-    if r.url:
-        parts.append(f' <a href="{escape(r.url, quote=True)}">{escape(r.url)}</a>')
-    if r.doi:
-        parts.append(f" doi:{escape(r.doi)}")
-    parts.append(f' <span class="grade">[{escape(r.grade.value)}]</span>')
-    return "".join(parts)
-
-
-def _ref_key(r) -> tuple:
-    return (r.publisher.strip().lower(), r.title.strip().lower(), r.year, r.url or "")
-
-
-def _metric_chart(metric: str, ids: list[str], cur: dict, base: dict | None) -> str:
-    series = []
-    if base is not None:
-        series.append(svg.Series("baseline", [base[i]["metrics"].get(metric) for i in ids], svg.BASE))
-    series.append(svg.Series("current" if base is not None else "central value", [cur[i]["metrics"].get(metric) for i in ids], svg.CURRENT))
-    return svg.bar_chart(svg.Chart(label(metric), ids, series, _axis_fmt(metric), width=500, height=270))
-
-
-#: Guarantors listed per package under "Whose promise counts".
-WORTH_SHOWN = 6
-#: Longest handling marking, author and title accepted, in characters.
-MARKING_MAX, AUTHOR_MAX, TITLE_MAX = 80, 120, 200
-#: Unicode categories never accepted in a marking, author or title: controls
-#: (tabs, line breaks, escapes), format characters (bidirectional overrides,
-#: zero-width), surrogates, private-use and unassigned code points, line and
-#: paragraph separators.
-_NOT_TEXT = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+# ---------------------------------------------------------------------------------
+# labels (title, author, marking)
+# ---------------------------------------------------------------------------------
 
 
 def check_label(name: str, value: str | None, max_len: int, what: str = "text") -> str | None:
@@ -173,8 +178,43 @@ def check_label(name: str, value: str | None, max_len: int, what: str = "text") 
     return text
 
 
-#: What each label is, in error messages.
-MARKING_WHAT = "a handling marking such as OFFICIAL or NATO UNCLASSIFIED"
+# ---------------------------------------------------------------------------------
+# the report
+# ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _View:
+    """What the sections share: the study, its comparison by package id,
+    the baseline's (None when nothing differs from it), and the inputs."""
+
+    study: object
+    packages: list
+    parameters: object
+    countries: object
+    cur: dict
+    base: dict | None
+
+    @property
+    def ids(self) -> list[str]:
+        return [p.id for p in self.packages]
+
+    @property
+    def result(self) -> dict:
+        return self.study.comparison
+
+    def ranges_sample(self) -> str | None:
+        """The sample behind the comparison's ranges, in words; None without ranges."""
+        rng = self.result.get("ranges")
+        return sample(rng["futures"], rng["seed"], rng["sampler"]) if rng else None
+
+    def futures_sample(self) -> str | None:
+        """The sample behind robustness and failure boxes, in words; None without futures."""
+        d = self.study.design
+        return sample(d.n_futures, d.seed, d.sampler) if d.n_futures else None
+
+    def country_name(self, iso: str) -> str:
+        return self.countries[iso].name if iso in self.countries else iso
 
 
 def build_report(packages, parameters, countries, *, horizon: float | None = None, n_futures: int = 0, seed: int = 0,
@@ -190,226 +230,728 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
     page. ``generated``: the time stated as the report's date (default: now).
     ``sensitivity_n``: base samples of the Sobol' analysis of each package's
     attack probability (a power of two; 0 leaves the section out)."""
-    import foedus
-    from foedus.data.parameter_set import ParameterSet
     from foedus.study.study import Design, Study
 
     title = check_label("title", title, TITLE_MAX, "the report's title")
     author = check_label("author", author, AUTHOR_MAX, "the author's name")
     marking = check_label("marking", marking, MARKING_MAX, MARKING_WHAT)
-    study = Study(list(packages), parameters, countries, horizon, Design(n_futures, seed, sampler), thresholds)
+    study = Study(list(packages), parameters, countries, horizon, Design(n_futures, seed, sampler), thresholds, by_scenario=True)
     study.parsed_thresholds  # checked even without futures, so a typo is never silently ignored
-    cal_error = None
-    if calibration is None:
-        from foedus.domain.errors import InputError
-        from foedus.exploration.calibration import Calibration
-
-        try:
-            calibration = Calibration(countries=countries)
-        except InputError as exc:  # a broken calibration file is reported in its section, not fatal to the report
-            cal_error = str(exc)
-    cal_results = calibration.results() if calibration is not None else []
-    ids = [p.id for p in packages]
-    result = study.comparison
-    changed = bool(parameters.overrides) or (baseline_packages is not None and
-                                              [p.model_dump() for p in baseline_packages] != [p.model_dump() for p in packages])
-    base_result = Study(list(baseline_packages or packages), ParameterSet.default(), countries).comparison if changed else None
-    cur = {p["id"]: p for p in result["packages"]}
-    base = {p["id"]: p for p in base_result["packages"]} if base_result else None
-    H = result["horizon_years"]
-    parts: list[str] = []
-    add = parts.append
-
-    # -- header ---------------------------------------------------------------
-    when = (generated or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    now = when.strftime("%Y-%m-%d %H:%M UTC")
-    if marking:
-        add(f'<p class="marking" id="marking-top">{escape(marking)}</p>')
-    add(f"<h1>{escape(title)}</h1>")
-    byline = [f"By <strong>{escape(author)}</strong>"] if author else []
-    byline += [f'Generated <time datetime="{when.isoformat(timespec="seconds")}">{now}</time>',
-               f'data as of <strong>{escape(result["data"]["latest"])}</strong>']
-    add(f'<p class="meta" id="byline">{" — ".join(byline)}</p>')
-    add(f'<p class="meta">foedus {escape(foedus.__version__)} — {len(packages)} packages — horizon {H:g} years'
-        + (f" — {n_futures:,} futures (seed {seed})" if n_futures else "") + "</p>")
-    add(f'<p class="meta" id="data-vintage"><strong>Data as of {escape(result["data"]["latest"])}</strong> ({escape(result["data"]["detail"])})</p>')
-
-    # -- executive summary ------------------------------------------------------------
-    add(_executive_summary(study.summary()))
-    add('<p class="caveat"><strong>Model estimates, not predictions.</strong> Every figure below follows from the assumptions listed in '
-        '<a href="#assumptions">Assumptions</a>, each with its source in <a href="#sources">Sources</a>. Probabilities are '
-        "conditional on those assumptions; ranges across futures are shown where the report was run with futures.</p>")
-    if base is not None:
-        add('<p class="caveat">This report compares a <strong>current</strong> choice (edited packages and/or changed assumptions, listed under '
-            'Assumptions) with the <strong>baseline</strong> (the packages as shipped, default assumptions). Baseline values are in grey.</p>')
-    add("<nav><ul>" + "".join(f'<li><a href="#{a}">{t}</a></li>' for a, t in
-                              [("executive-summary", "Executive summary"), ("bottom-line", "Bottom line"), ("summary", "Summary"), *[(s[0].lower(), s[0]) for s in SECTIONS[:2]], ("worth", "Whose promise counts"),
-                               *[(s[0].lower(), s[0]) for s in SECTIONS[2:]], ("robustness", "Robustness across futures"),
-                               *([("sensitivity", "Sensitivity")] if sensitivity_n else []), ("packages", "Packages"), ("assumptions", "Assumptions"), ("calibration", "Calibration"), ("sources", "Sources"),
-                               ("reproduce", "Reproduce")]) + "</ul></nav>")
-
-    # -- bottom line --------------------------------------------------------------
-    add('<div class="bottom-line"><h2 id="bottom-line">Bottom line</h2>')
-    add(_bottom_line(study.bottom_line(), result.get("ranges")) + "</div>")
-
-    # -- summary --------------------------------------------------------------
-    add('<h2 id="summary">Summary</h2>')
-    rng = result.get("ranges")
-    rows = []
-    for m in SUMMARY_METRICS:
-        row = [escape(label(m))]
-        for i in ids:
-            v = escape(fmt(m, cur[i]["metrics"].get(m)))
-            r = (cur[i].get("ranges") or {}).get(m)
-            if r:
-                v += f'<div class="rng" data-p5="{r["p5"]}" data-p50="{r["p50"]}" data-p95="{r["p95"]}">{escape(fmt_range(m, r))}</div>'
-            if base is not None:
-                v += f'<div class="base">base {escape(fmt(m, base[i]["metrics"].get(m)))}</div>'
-            row.append(v)
-        rows.append(row)
-    add(_table(["metric (central values)"] + ids, rows))
-    add('<p class="caption">Central values of every parameter' + (
-        f"; below each, in blue-grey, its range across futures: the 5th to the 95th percentile over {rng['futures']:,} sampled futures "
-        f"({escape(str(rng['sampler']).upper())}, seed {rng['seed']}) of every uncertain parameter" if rng else "")
-        + (". Grey: the baseline" if base is not None else "") + ". Model estimates, not predictions.</p>")
-    add('<div class="charts">' + "".join(_metric_chart(m, ids, cur, base) for m in ("attack_probability", "approval_probability", "escalation_risk", "total_cost_usd_per_year")) + "</div>")
-    add(_table(["package", "title", "Kyiv's position", "commitments", "guarantors"],
-               [[escape(p.id), escape(p.title), escape(p.kyiv_position.value), str(len(p.commitments)), escape(", ".join(p.guarantors()))] for p in packages], numeric_from=99))
-
-    # -- sub-models -------------------------------------------------------------
-    for name, what, metrics, charts in SECTIONS:
-        add(f'<h2 id="{name.lower()}">{name}</h2><p>{escape(what)}</p>')
-        if metrics:
-            rows = [[escape(label(m))] + [escape(fmt(m, cur[i]["metrics"].get(m))) + (f'<div class="base">base {escape(fmt(m, base[i]["metrics"].get(m)))}</div>' if base else "") for i in ids] for m in metrics]
-            add(_table(["metric"] + ids, rows))
-        if charts:
-            add('<div class="charts">' + "".join(_metric_chart(m, ids, cur, base) for m in charts) + "</div>")
-        if name == "Credibility":
-            add(_credibility(ids, cur))
-        elif name == "Costs":
-            add(_costs(ids, cur, base, result, countries))
-        elif name == "Forces":
-            add(_forces(ids, cur, base))
-        elif name == "Approval":
-            items = []
-            for i in ids:
-                appr = ", ".join(f"{a['approval'].replace('_', ' ')} ({a['by']})" for a in cur[i]["approvals"]) or "none"
-                items.append(f"<li><strong>{escape(i)}</strong>: {escape(appr)}</li>")
-            add("<h3>Veto players by package</h3><ul>" + "".join(items) + "</ul>")
-        add('<p class="caption">Model estimates, not predictions. Equations and their sources: the model document (docs/model.md).</p>')
-        if name == "Credibility":
-            add('<h2 id="worth">Whose promise counts</h2>')
-            add(_worth(ids, cur, countries))
-
-    # -- robustness -------------------------------------------------------------
-    add('<h2 id="robustness">Robustness across futures</h2>')
-    if n_futures:
-        add(_robustness(study))
-    else:
-        add("<p>Not computed: run <code>foedus report ... --futures N</code> to add satisficing shares, regret, ranges across futures and the "
-            "boxes of futures in which each package fails (PRIM).</p>")
-
-    # -- sensitivity ------------------------------------------------------------------
-    if sensitivity_n:
-        add('<h2 id="sensitivity">Sensitivity: what drives the attack probability</h2>')
-        add(_sensitivity(study, sensitivity_n, seed))
-
-    # -- packages -------------------------------------------------------------------
-    add('<h2 id="packages">Packages</h2>')
-    for p in packages:
-        add(f"<h3>{escape(p.title)} <code>{escape(p.id)}</code></h3><p>{escape(' '.join(p.rationale.split()))}</p>")
-        crow = []
-        for c in p.commitments:
-            crow.append([escape(c.guarantor), escape(c.kind.value.replace("_", " ")), escape(c.legal_form.value.replace("_", " ")),
-                         escape(c.trigger.value.replace("_", " ")), escape(c.posture.value.replace("_", " ") if c.posture else ""),
-                         f"{c.troops:,}" if c.troops else "", str(c.aircraft or ""), str(c.ships or ""),
-                         escape(fmt("total_cost_usd_per_year", c.usd_per_year)) if c.usd_per_year else ""])
-        add(_table(["guarantor", "kind", "legal form", "trigger", "posture", "troops", "aircraft", "ships", "USD/yr"], crow, numeric_from=5))
-
-    # -- assumptions ------------------------------------------------------------------
-    add('<h2 id="assumptions">Assumptions</h2>')
-    if parameters.overrides:
-        add("<h3>Changed from the defaults</h3>")
-        add(_table(["parameter", "value used", "default", "unit"],
-                   [[escape(k), f"{v:g}", f"{(parameters.describe(k).value if parameters.describe(k) else float('nan')):g}", escape(parameters.describe(k).unit.value if parameters.describe(k) else "")]
-                    for k, v in sorted(parameters.overrides.items())]))
-    else:
-        add("<p>All parameters at their shipped default values.</p>")
-    if base is not None and baseline_packages is not None:
-        changed_ids = [p.id for p, q in zip(packages, baseline_packages) if p.model_dump() != q.model_dump()]
-        if changed_ids:
-            add(f"<p>Packages edited with the web app levers: {escape(', '.join(changed_ids))} (commitments added by a lever are marked in their notes as not from a published source).</p>")
-    vals = parameters.values()
-    prow = []
-    for pname, p in parameters.parameters.items():
-        u = p.uncertainty
-        basis = escape(p.basis.value)
-        if p.calibration is not None and p.calibration.targets:
-            basis += '<div class="base">' + ", ".join(f'<a href="#cal-{escape(t, quote=True)}">{escape(t)}</a>' for t in p.calibration.targets) + "</div>"
-        prow.append([escape(pname), f"{vals.get(pname, p.value):g}", escape(p.unit.value), str(p.year), basis,
-                     escape(f"{u.low:g}–{u.high:g} ({u.distribution})") if u else "fixed", escape(p.references[0].short())])
-    add("<h3>Every parameter used</h3>")
-    add(_basis_counts(parameters))
-    add(_table(["parameter", "value", "unit", "year", "basis", "range across futures", "source"], prow, numeric_from=99))
-
-    # -- calibration and sources ------------------------------------------------------------
-    sources_html, cited = _sources(packages, parameters, countries, result, calibration)
-    add('<h2 id="calibration">Calibration</h2>')
-    if calibration is not None:
-        add(_calibration(calibration, cal_results, cited))
-    else:
-        add(f"<p>Not available: the calibration targets could not be read.</p><pre>{escape(cal_error or '')}</pre>")
-    add('<h2 id="sources">Sources</h2>')
-    add(sources_html)
-
-    # -- reproduce ------------------------------------------------------------------------
-    add('<h2 id="reproduce">Reproduce</h2>')
-    again = study.reproduce(files or [f"{i}.yaml" for i in ids])
-    add(f"<pre>{escape(again['report_cli'])}</pre>")
-    add(f"<pre>{escape(again['cli'])}</pre>")
-
-    body = "\n".join(parts)
+    calibration, cal_error = _calibration(calibration, countries)
+    v = _View(study, list(packages), parameters, countries, {p["id"]: p for p in study.comparison["packages"]},
+              _baseline(packages, parameters, countries, baseline_packages))
+    refs = _References.of(v, calibration)
+    brief = [
+        _header(v, title, author, marking, when=(generated or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)),
+        _executive_summary(study.summary()),
+        _caveats(v),
+        _nav(sensitivity_n),
+        _bottom_line_section(v),
+        _summary_section(v),
+        _worth_section(v),
+        _scenario_section(v),
+        _submodels_section(v),
+        _robustness_section(v),
+        *([_sensitivity_section(v, sensitivity_n, seed)] if sensitivity_n else []),
+    ]
+    appendix = [
+        _guarantors_section(v),
+        _packages_section(v, baseline_packages),
+        _assumptions_section(v, refs),
+        _calibration_section(calibration, cal_error, refs),
+        _sources_section(v, refs),
+        _reproduce_section(v, files),
+    ]
     end = f'\n<p class="marking end" id="marking-bottom">{escape(marking)}</p>' if marking else ""
     head_meta = f'<meta name="author" content="{escape(author, quote=True)}">' if author else ""
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"{head_meta}<title>{escape(title)}</title><style>{CSS}</style><style>{print_css(title, marking)}</style></head><body><main>\n{body}\n"
-            f'<p class="caption">foedus — open source. Model estimates, not predictions.</p>{end}</main></body></html>\n')
+            f"{head_meta}<title>{escape(title)}</title><style>{CSS}</style><style>{print_css(title, marking)}</style></head><body><main>\n"
+            + "\n".join(brief) + '\n<div class="appendix">\n' + "\n".join(appendix) + "\n</div>"
+            + f'\n<p class="caption">foedus — open source. Model estimates, not predictions.</p>{end}</main></body></html>\n')
 
 
-def _worth(ids: list[str], cur: dict, countries) -> str:
+def _calibration(calibration, countries):
+    """The calibration to report and, when its file cannot be read, the error (reported in its section, not fatal)."""
+    if calibration is not None:
+        return calibration, None
+    from foedus.domain.errors import InputError
+    from foedus.exploration.calibration import Calibration
+
+    try:
+        return Calibration(countries=countries), None
+    except InputError as exc:
+        return None, str(exc)
+
+
+def _baseline(packages, parameters, countries, baseline_packages) -> dict | None:
+    """The baseline's comparison by package id (the packages as shipped, default
+    parameters), or None when the report's choice does not differ from it."""
+    from foedus.data.parameter_set import ParameterSet
+    from foedus.study.study import Study
+
+    changed = bool(parameters.overrides) or (baseline_packages is not None and
+                                              [p.model_dump() for p in baseline_packages] != [p.model_dump() for p in packages])
+    if not changed:
+        return None
+    result = Study(list(baseline_packages or packages), ParameterSet.default(), countries).comparison
+    return {p["id"]: p for p in result["packages"]}
+
+
+# ---------------------------------------------------------------------------------
+# shared pieces
+# ---------------------------------------------------------------------------------
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.0f}%" if abs(v) >= 0.01 or v == 0 else f"{100 * v:.2g}%"
+
+
+def _axis_fmt(metric: str):
+    from foedus.study.formatting import kind
+
+    k = kind(metric)
+    if k in ("prob", "pct_gdp"):
+        return lambda v: f"{100 * v:.3g}%"
+    if k == "usd":
+        return lambda v: f"${v / 1e9:.3g} bn" if v else "0"
+    return lambda v: f"{v:,.0f}" if abs(v) >= 1 or v == 0 else f"{v:.2g}"
+
+
+def _table(head: list[str], rows: list[list[str]], numeric_from: int = 1, cls: str = "", numeric_to: int | None = None) -> str:
+    """A table: the columns from ``numeric_from`` up to (not including)
+    ``numeric_to`` right-aligned as numbers; ``cls`` its class."""
+
+    def n(i: int) -> str:
+        return "n" if numeric_from <= i < (numeric_to if numeric_to is not None else len(head)) else ""
+
+    h = "".join(f'<th class="{n(i)}">{escape(x)}</th>' for i, x in enumerate(head))
+    body = "".join("<tr>" + "".join(f'<td class="{n(i)}">{x}</td>' for i, x in enumerate(r)) + "</tr>" for r in rows)
+    attr = f' class="{cls}"' if cls else ""
+    return f"<table{attr}><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>"
+
+
+#: Packages side by side beyond which a table's print is set smaller (and numbers may wrap).
+MANY_COLUMNS = 8
+
+
+def _side(ids: list[str]) -> str:
+    """The class of a table with one column per package."""
+    return "side many" if len(ids) > MANY_COLUMNS else "side"
+
+
+def _wide(table: str) -> str:
+    """A table with one column per package, in a box that scrolls sideways on
+    a screen too narrow for it (it fits at 1,400 px for the eleven seed packages)."""
+    return f'<div class="wide">{table}</div>'
+
+
+def _base_note(v: _View, pid: str, metric: str) -> str:
+    """"base X" under a value, when there is a baseline."""
+    if v.base is None or pid not in v.base:
+        return ""
+    return f'<div class="base">base {escape(fmt(metric, v.base[pid]["metrics"].get(metric)))}</div>'
+
+
+def _ref_html(r) -> str:
+    parts = [f"{escape(r.publisher)} ({r.year}). <em>{escape(r.title)}</em>."]
+    if r.url:
+        parts.append(f' <a href="{escape(r.url, quote=True)}">{_url_text(r.url)}</a>')
+    if r.doi:
+        parts.append(f" doi:{escape(r.doi)}")
+    parts.append(f' <span class="grade">[{escape(r.grade.value)}]</span>')
+    return "".join(parts)
+
+
+def _url_text(url: str) -> str:
+    """A URL as link text: its site, then the rest in a span that print
+    leaves out (the printed link still holds the whole URL)."""
+    scheme, _, rest = url.partition("://")
+    site, slash, path = (rest or scheme).partition("/")
+    head = f"{scheme}://{site}" if rest else site
+    return escape(head) + (f'<span class="url-rest">{escape(slash + path)}</span>' if slash else "")
+
+
+def _ref_links(nums: list[int]) -> str:
+    """Reference numbers as links into the reference list, runs as ranges: "[3, 7–9]"."""
+    runs: list[list[int]] = []
+    for n in sorted(set(nums)):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+
+    def link(n: int) -> str:
+        return f'<a href="#src-{n}">{n}</a>'
+
+    parts = [link(r[0]) if len(r) == 1 else f"{link(r[0])}{', ' if len(r) == 2 else '–'}{link(r[-1])}" for r in runs]
+    return "[" + ", ".join(parts) + "]" if parts else ""
+
+
+class _References:
+    """The numbered reference list: each distinct reference once, numbered in
+    the order first cited (package sources, parameter references, country
+    data, calibration sources), and the numbers each of them cites."""
+
+    def __init__(self):
+        self.items: list[str] = []
+        self._seen: dict[tuple, int] = {}
+        self.packages: dict[str, list[int]] = {}
+        self.parameters: dict[str, list[int]] = {}
+        self.countries: list[int] = []
+        self.calibration: dict[str, int] = {}
+        self.n_countries = 0
+
+    def cite(self, r) -> int:
+        key = (r.publisher.strip(), r.title.strip(), r.year, r.url or "")  # as written: every title the data give is listed
+        if key not in self._seen:
+            self._seen[key] = len(self.items) + 1
+            self.items.append(_ref_html(r))
+        return self._seen[key]
+
+    def cite_all(self, refs) -> list[int]:
+        return sorted({self.cite(r) for r in refs})
+
+    @classmethod
+    def of(cls, v: _View, calibration) -> "_References":
+        refs = cls()
+        for p in v.packages:
+            refs.packages[p.id] = refs.cite_all([*p.sources, *(r for c in p.commitments for r in c.sources)])
+        for name, p in v.parameters.parameters.items():
+            refs.parameters[name] = refs.cite_all([*p.references, *(p.uncertainty.references if p.uncertainty is not None else [])])
+        used = sorted({g["iso3"] for pk in v.result["packages"] for g in pk["guarantors"]})
+        refs.n_countries = len(used)
+        src_ids = sorted({f.source for iso in used if iso in v.countries
+                          for f in {**v.countries[iso].figures(), **v.countries[iso].facts()}.values()})
+        refs.countries = refs.cite_all([v.countries.sources[s] for s in src_ids if s in v.countries.sources])
+        if calibration is not None:
+            refs.calibration = {sid: refs.cite(ref) for sid, ref in calibration.data.sources.items()}
+        return refs
+
+
+# ---------------------------------------------------------------------------------
+# header, executive summary, bottom line
+# ---------------------------------------------------------------------------------
+
+
+def _header(v: _View, title: str, author: str | None, marking: str | None, when: dt.datetime) -> str:
+    import foedus
+
+    data = v.result["data"]
+    d = v.study.design
+    out = [f'<p class="marking" id="marking-top">{escape(marking)}</p>'] if marking else []
+    out.append(f"<h1>{escape(title)}</h1>")
+    byline = [f"By <strong>{escape(author)}</strong>"] if author else []
+    byline += [f'Generated <time datetime="{when.isoformat(timespec="seconds")}">{when.strftime("%Y-%m-%d %H:%M UTC")}</time>',
+               f'data as of <strong>{escape(data["latest"])}</strong>']
+    out.append(f'<p class="meta" id="byline">{" — ".join(byline)}</p>')
+    out.append(f'<p class="meta">foedus {escape(foedus.__version__)} — {len(v.packages)} packages — horizon {v.result["horizon_years"]:g} years'
+               + (f" — {d.n_futures:,} futures (seed {d.seed})" if d.n_futures else "") + "</p>")
+    out.append(f'<p class="meta" id="data-vintage"><strong>Data as of {escape(data["latest"])}</strong> ({escape(data["detail"])})</p>')
+    return "\n".join(out)
+
+
+def _executive_summary(sentences: list[dict]) -> str:
+    """The executive summary (:meth:`foedus.study.study.Study.summary`): its
+    sentences in reading order, each marked with its topic."""
+    items = "".join(f'<li data-topic="{escape(s["topic"], quote=True)}">{escape(s["text"])}</li>' for s in sentences)
+    return ('<div class="exec-summary"><h2 id="executive-summary">Executive summary</h2>'
+            f"<ul>{items}</ul>"
+            '<p class="caption">Generated from the numbers in this report (no language model). Model estimates, not predictions.</p></div>')
+
+
+def _caveats(v: _View) -> str:
+    out = ['<p class="caveat"><strong>Model estimates, not predictions.</strong> Every figure below follows from the assumptions listed in '
+           '<a href="#assumptions">Assumptions</a>, each with its source in <a href="#sources">Sources</a>. Probabilities are '
+           "conditional on those assumptions; ranges across futures are shown where the report was run with futures.</p>"]
+    if v.base is not None:
+        out.append('<p class="caveat">This report compares a <strong>current</strong> choice (edited packages and/or changed assumptions, listed under '
+                   'Assumptions) with the <strong>baseline</strong> (the packages as shipped, default assumptions). Baseline values are in grey.</p>')
+    return "\n".join(out)
+
+
+def _nav(sensitivity_n: int) -> str:
+    links = [("executive-summary", "Executive summary"), ("bottom-line", "Bottom line"), ("summary", "Summary"), ("worth", "Whose promise counts"),
+             ("submodels", "Every metric by sub-model"), ("robustness", "Robustness across futures"),
+             *([("sensitivity", "Sensitivity")] if sensitivity_n else []), ("guarantors", "Appendix: per guarantor"),
+             ("packages", "Appendix: packages"), ("assumptions", "Appendix: assumptions"), ("calibration", "Appendix: calibration"),
+             ("sources", "Sources"), ("reproduce", "Reproduce")]
+    return "<nav><ul>" + "".join(f'<li><a href="#{a}">{t}</a></li>' for a, t in links) + "</ul></nav>"
+
+
+def _bottom_line_section(v: _View) -> str:
+    """Deterrence against cost, with approval: the package titles, central
+    values with their ranges, the best value of each column marked, a chart
+    of deterrence against cost, and one sentence per package on what drives
+    it (all from the study)."""
+    from foedus.domain.metrics import BOTTOM_LINE
+
+    rows = v.study.bottom_line()
+    top = {m: max([x for r in rows for x in (r["values"][m]["value"], r["values"][m]["p95"]) if x is not None] + [0.0]) for m in BOTTOM_LINE}
+    body = []
+    for r in rows:
+        cells = [f"<strong>{escape(r['title'])}</strong><div class=\"base\">{escape(r['id'])}</div>"]
+        for m in BOTTOM_LINE:
+            val = r["values"][m]
+            cell = escape(fmt(m, val["value"]))
+            if val["best"]:
+                cell = f'<span class="best" title="best in this column">{cell} ★</span>'
+            if val["p5"] is not None:
+                spread = fmt_range(m, {"p5": val["p5"], "p95": val["p95"]})
+                cell += (f'<div class="rng">{escape(spread)}</div>'
+                         + svg.range_bar(val["value"], val["p5"], val["p95"], top[m], f"{r['id']}, {label(m)}: {fmt(m, val['value'])}, 5th–95th percentile {spread}"))
+            cells.append(cell)
+        body.append(cells)
+    where = v.ranges_sample()
+    out = ['<h2 id="bottom-line">Bottom line</h2>', _table(["package"] + [label(m) for m in BOTTOM_LINE], body)]
+    out.append('<p class="caption">★ the best central value of its column, as the study marks it. Below each value, its 5th–95th percentile over '
+               + (f"the comparison's sample of {escape(where)}" if where else "the sampled futures")
+               + ", and a bar of that range (the dot: the central value) on a scale shared by the column. Model estimates, not predictions.</p>")
+    out.append('<div class="charts">' + _deterrence_cost_chart(v) + "</div>")
+    out.append("<ul class=\"sentences\">" + "".join(f"<li><strong>{escape(r['title'])}.</strong> {escape(r['sentence'])}</li>" for r in rows) + "</ul>")
+    out.append('<p class="caption">The sentences are generated from the numbers (no language model); their ranges over futures come from the same sample '
+               "as the table's. Model estimates, not predictions.</p>")
+    return "".join(out)
+
+
+def _deterrence_cost_chart(v: _View) -> str:
+    """Each package's attack probability against its cost per year, with
+    their 5th-95th percentiles as bars, labels placed apart (the baseline
+    in grey when there is one)."""
+    a, c = "attack_probability", "total_cost_usd_per_year"
+
+    def point(pid: str, entry: dict) -> svg.Point:
+        m, r = entry["metrics"], entry.get("ranges") or {}
+
+        def span(k: str) -> tuple[float, float] | None:
+            return (r[k]["p5"], r[k]["p95"]) if r.get(k) else None
+
+        return svg.Point(pid, m.get(c), m.get(a), span(c), span(a))
+
+    where = v.ranges_sample()
+    chart = svg.Scatter("Deterrence against cost" + (f" (bars: 5th–95th percentile, {where})" if where else ""),
+                        label(c), label(a), [point(i, v.cur[i]) for i in v.ids], _axis_fmt(c), _axis_fmt(a),
+                        background=[point(i, v.base[i]) for i in v.ids if i in v.base] if v.base is not None else [], height=300)
+    return svg.scatter_chart(chart)
+
+
+# ---------------------------------------------------------------------------------
+# the essentials
+# ---------------------------------------------------------------------------------
+
+
+def _summary_section(v: _View) -> str:
+    """Every summary metric side by side, central values with their ranges
+    over the comparison's sample."""
+    rows = []
+    for m in SUMMARY_METRICS:
+        row = [escape(label(m))]
+        for i in v.ids:
+            cell = escape(fmt(m, v.cur[i]["metrics"].get(m)))
+            r = (v.cur[i].get("ranges") or {}).get(m)
+            if r:
+                cell += f'<div class="rng" data-p5="{r["p5"]}" data-p50="{r["p50"]}" data-p95="{r["p95"]}">{escape(fmt_range(m, r))}</div>'
+            row.append(cell + _base_note(v, i, m))
+        rows.append(row)
+    rng, robust = v.result.get("ranges"), v.futures_sample()
+    caption = "Central values of every parameter"
+    if rng:
+        caption += (f"; below each, in blue-grey, its range across futures: the 5th to the 95th percentile over {rng['futures']:,} sampled futures "
+                    f"({escape(str(rng['sampler']).upper())}, seed {rng['seed']}) of every uncertain parameter, the sample of <code>foedus compare</code>")
+        if robust:
+            caption += f" (robustness, further down, uses its own sample: {escape(robust)})"
+    caption += (". Grey: the baseline" if v.base is not None else "") + ". Model estimates, not predictions."
+    return ('<h2 id="summary">Summary</h2>' + _wide(_table(["metric (central values)"] + v.ids, rows, cls=_side(v.ids)))
+            + f'<p class="caption">{caption}</p>')
+
+
+def _worth_section(v: _View) -> str:
     """Per package, its attack probability and approval at the central
-    values without each guarantor (from the comparison), the guarantors
-    whose absence raises the attack probability most first."""
-    out = ['<p>What each guarantor\'s promise is worth: the package\'s attack probability within the horizon at the central values, and '
-           "the same with that guarantor's commitments removed (its own dropped, and left out of any NATO or EU commitment). The guarantors "
-           "whose absence raises it most come first; beside it, the package's approval (approved and in force) with and without the guarantor.</p>"]
+    values without each of the :data:`WORTH_SHOWN` guarantors whose absence
+    raises the attack probability most, and their credibility."""
+    out = ['<h2 id="worth">Whose promise counts</h2>',
+           "<p>What each guarantor's promise and money are worth: the package's attack probability within the horizon at the central values, and "
+           "the same with that guarantor's commitments removed (its own dropped, and left out of any NATO or EU commitment): all of them, only its "
+           "promises and forces (its aid kept), and only its aid (its promises kept), the guarantors whose absence raises it most first; beside it, "
+           "the package's approval (approved and in force) with and without the guarantor, and the guarantor's credibility (the probability that it "
+           "fights if the trigger happens).</p>"]
+    rows = []
+    for i in v.ids:
+        p = v.cur[i]
+        gs = sorted((g for g in p["guarantors"] if "attack_probability_without" in g), key=_worth_order)
+        if not gs:
+            rows.append(f'<tr><td><strong>{escape(i)}</strong></td><td colspan="5">no guarantor</td></tr>')
+            continue
+        rows += _worth_rows(v, i, gs)
+    out.append('<table><thead><tr><th>package</th><th>guarantor taken away</th><th class="n">attack within horizon</th>'
+               '<th class="n">only its promises / only its aid</th>'
+               '<th class="n">approved and in force</th><th class="n">its credibility</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
+    out.append(f'<p class="caption">At most {WORTH_SHOWN} guarantors per package; the <a href="#guarantors">appendix</a> lists more for each package, and '
+               "<code>foedus compare --json</code> every one (<code>attack_probability_without</code>, <code>..._without_promises</code>, "
+               "<code>..._without_aid</code>, <code>approval_probability_without</code>). "
+               "Grey: no change at this precision. Model estimates, not predictions.</p>")
+    return "".join(out)
+
+
+def _scenario_section(v: _View) -> str:
+    """Each package's attack probability in every named will scenario
+    (will fixed; the range over the other uncertain inputs), beside the
+    pooled range in which will is sampled."""
+    scen = v.result.get("scenarios")
+    if not scen:
+        return ""
+    m = "attack_probability"
+    head = ["package", "pooled (will sampled)"] + [sc["title"] for sc in scen]
+
+    def cell(d: dict) -> str:
+        r = fmt_range(m, d) if d.get("p5") is not None else ""
+        return escape(fmt(m, d["value"])) + (f'<div class="base">{escape(r)}</div>' if r else "")
+
+    rows = []
+    for i in v.ids:
+        p = v.cur[i]
+        rows.append([f"<strong>{escape(i)}</strong>", cell({"value": p["metrics"][m], **(p.get("ranges") or {}).get(m, {})})]
+                    + [cell(sc["packages"][i][m]) for sc in scen])
+    sets = "; ".join(f"<em>{escape(sc['title'])}</em>: " + ", ".join(f"<code>{escape(k)}</code> = {x:g}" for k, x in sc["set"].items()) for sc in scen)
+    sample_text = v.ranges_sample() or "no futures"
+    return ('<h2 id="scenarios">By will scenario</h2>'
+            "<p>Whose will matters is a deep uncertainty no data resolve. Each named scenario fixes the guarantors' political will (0 never acts, "
+            "0.5 the average ally of the record, 1 the most reliable allies on record); the pooled column samples will over the fulfilment record "
+            "instead. Attack within the horizon, central value and 5th–95th percentile over the other uncertain inputs.</p>"
+            + _wide(_table(head, rows, cls=_side(v.ids)))
+            + f'<p class="caption">{sets}. Ranges: {escape(sample_text)}. <code>foedus compare --scenario ID</code> gives every metric in one '
+            "scenario. Model estimates, not predictions.</p>")
+
+
+def _worth_order(g: dict) -> tuple:
+    """Guarantors whose absence raises the attack probability most first (then by code)."""
+    w = g["attack_probability_without"]
+    return (-(w if w is not None else -1.0), g["iso3"])
+
+
+def _worth_rows(v: _View, pid: str, gs: list[dict]) -> list[str]:
+    p = v.cur[pid]
+    a0 = fmt("attack_probability", p["metrics"].get("attack_probability"))
+    r0 = fmt("approval_probability", p["metrics"].get("approval_probability"))
+    shown = gs[:WORTH_SHOWN]
+    head = f'<td rowspan="{len(shown)}"><strong>{escape(pid)}</strong><div class="base">{len(gs)} guarantors'
+    head += f", {len(gs) - len(shown)} not shown" if len(gs) > len(shown) else ""
+    head += "</div></td>"
+    rows = []
+    for k, g in enumerate(shown):
+        aw = fmt("attack_probability", g["attack_probability_without"])
+        rw = fmt("approval_probability", g.get("approval_probability_without"))
+        cls = ' class="same"' if aw == a0 else ""
+        rows.append(f'<tr id="worth-{escape(pid, quote=True)}-{escape(g["iso3"], quote=True)}"{cls}>' + (head if k == 0 else "")
+                    + f"<td>without {escape(v.country_name(g['iso3']))} ({escape(g['iso3'])})</td>"
+                    + f'<td class="n">{escape(a0)} → <strong>{escape(aw)}</strong></td>'
+                    + f'<td class="n">{escape(fmt("attack_probability", g.get("attack_probability_without_promises")))} / '
+                    + f'{escape(fmt("attack_probability", g.get("attack_probability_without_aid")))}</td>'
+                    + f'<td class="n">{escape(r0)} → {escape(rw)}</td>'
+                    + f'<td class="n">{escape(fmt("credibility", g.get("credibility")))}</td></tr>')
+    return rows
+
+
+def _submodels_section(v: _View) -> str:
+    """One table: per sub-model, the question it answers and its package
+    metrics that the summary table does not already show."""
+    n = len(v.ids) + 1
+    body = []
+    for name, question, metrics in SECTIONS:
+        also = [label(m) for m in metrics if m in SUMMARY_METRICS]
+        note = f' <span class="base">On the summary table: {escape(", ".join(also))}.</span>' if also else ""
+        body.append(f'<tr class="group" id="{name.lower()}"><th colspan="{n}"><strong>{escape(name)}.</strong> {escape(question)}{note}</th></tr>')
+        for m in metrics:
+            if m not in SUMMARY_METRICS:
+                cells = [escape(fmt(m, v.cur[i]["metrics"].get(m))) + _base_note(v, i, m) for i in v.ids]
+                body.append(f"<tr><td>{escape(label(m))}</td>" + "".join(f'<td class="n">{c}</td>' for c in cells) + "</tr>")
+    head = "<th>metric (central values)</th>" + "".join(f'<th class="n">{escape(i)}</th>' for i in v.ids)
+    return ('<h2 id="submodels">Every metric by sub-model</h2>'
+            + _wide(f'<table class="{_side(v.ids)}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
+            + '<p class="caption">Model estimates, not predictions. Equations and their sources: the model document (docs/model.md).</p>')
+
+
+# ---------------------------------------------------------------------------------
+# robustness and sensitivity
+# ---------------------------------------------------------------------------------
+
+
+def _robustness_section(v: _View) -> str:
+    out = ['<h2 id="robustness">Robustness across futures</h2>']
+    if not v.study.design.n_futures:
+        out.append("<p>Not computed: run <code>foedus report ... --futures N</code> to add satisficing shares, regret, ranges across futures and the "
+                   "boxes of futures in which each package fails (PRIM).</p>")
+        return "".join(out)
+    res, ths = v.study.exploration, v.study.parsed_thresholds
+    ids, where = res.package_ids, v.futures_sample()
+    rob = {r["id"]: r for r in res.robustness}
+    named = [f"{label(t.metric)} {t.op} {fmt(t.metric, t.value)}" for t in ths]
+    other = v.ranges_sample()
+    out.append(f"<p>{res.n:,} futures sampled ({escape(str(v.study.design.sampler).upper())}, seed {v.study.design.seed}) over "
+               f"{len(res.input_names)} uncertain inputs" + (f", a sample of its own (the summary's ranges come from {escape(other)})" if other else "")
+               + f". A package <em>satisfices</em> in a future when it meets every threshold: {escape('; '.join(named))}. "
+               "Regret: distance to the best package in the same future.</p>")
+    out.append(_table(["package", "meets all"] + named + [f"mean regret: {label(t.metric)}" for t in ths],
+                      [[escape(i), _pct(rob[i]["satisficing"] or 0.0)] + [_pct(rob[i]["per_threshold"][str(t)]) for t in ths]
+                       + [escape(fmt(t.metric, rob[i]["regret"][t.metric]["mean"])) for t in ths] for i in ids], cls="side rows"))
+    out.append(f'<p class="caption">Shares of the {escape(where)}; mean regret over the same futures.</p>')
+    out.append('<div class="charts">' + svg.bar_chart(svg.Chart(f"Share of futures meeting every threshold ({where})", ids,
+                                                                [svg.Series("satisficing share", [rob[i]["satisficing"] for i in ids])],
+                                                                lambda x: f"{100 * x:.0f}%", width=680, height=190)) + "</div>")
+    out.append(_ranges_across_futures(ids, rob, where))
+    out.append(_failure_boxes(v, ids, where))
+    return "".join(out)
+
+
+def _ranges_across_futures(ids: list[str], rob: dict, where: str) -> str:
+    pm = ("attack_probability", "approval_probability", "escalation_risk", "total_cost_usd_per_year", "max_cost_pct_gdp")
     rows = []
     for i in ids:
-        p = cur[i]
-        gs = [g for g in p["guarantors"] if "attack_probability_without" in g]
-        gs.sort(key=lambda g: (-(g["attack_probability_without"] if g["attack_probability_without"] is not None else -1.0), g["iso3"]))
-        a0 = fmt("attack_probability", p["metrics"].get("attack_probability"))
-        r0 = fmt("approval_probability", p["metrics"].get("approval_probability"))
-        if not gs:
-            rows.append(f'<tr><td><strong>{escape(i)}</strong></td><td colspan="3">no guarantor</td></tr>')
-            continue
-        shown = gs[:WORTH_SHOWN]
-        for k, g in enumerate(shown):
-            name = countries[g["iso3"]].name if g["iso3"] in countries else g["iso3"]
-            aw = fmt("attack_probability", g["attack_probability_without"])
-            rw = fmt("approval_probability", g.get("approval_probability_without"))
-            cls = ' class="same"' if aw == a0 else ""
-            head = f'<td rowspan="{len(shown)}"><strong>{escape(i)}</strong><div class="base">{len(gs)} guarantors'
-            head += f", {len(gs) - len(shown)} not shown" if len(gs) > len(shown) else ""
-            head += "</div></td>"
-            rows.append(f'<tr id="worth-{escape(i, quote=True)}-{escape(g["iso3"], quote=True)}"{cls}>' + (head if k == 0 else "")
-                        + f"<td>without {escape(name)} ({escape(g['iso3'])})</td>"
-                        + f'<td class="n">{escape(a0)} → <strong>{escape(aw)}</strong></td><td class="n">{escape(r0)} → {escape(rw)}</td></tr>')
-    out.append('<table><thead><tr><th>package</th><th>guarantor taken away</th><th class="n">attack within horizon</th>'
-               '<th class="n">approved and in force</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
-    out.append(f'<p class="caption">At most {WORTH_SHOWN} guarantors per package; <code>foedus compare --json</code> lists every one '
-               "(<code>attack_probability_without</code>, <code>approval_probability_without</code>). Grey: no change at this precision. "
+        pc = rob[i].get("percentiles", {})
+        rows.append([escape(i)] + [f"<strong>{escape(fmt(m, pc[m]['p50']))}</strong><div class=\"base\">{escape(fmt(m, pc[m]['p5']))} – {escape(fmt(m, pc[m]['p95']))}</div>"
+                                   if m in pc else "–" for m in pm])
+    return ("<h3>Ranges across futures</h3>" + _table(["package"] + [label(m) for m in pm], rows, numeric_from=99, cls="side rows")
+            + f'<p class="caption">Median over the {escape(where)} in bold; below it the range from the 5th to the 95th percentile of the same sample.</p>')
+
+
+def _failure_boxes(v: _View, ids: list[str], where: str) -> str:
+    """Where each package fails: the share of futures that miss a threshold
+    and PRIM's box, in plain words with its rule (the parameters by name,
+    as ``foedus discover`` prints it) below."""
+    rows = []
+    for i in ids:
+        f = v.study.failure(i)
+        if f["status"] == "never_fails":
+            rows.append(f'<tr><td><strong>{escape(i)}</strong></td><td colspan="4">meets every threshold in all {f["n_futures"]:,} futures</td></tr>')
+        elif f["status"] != "box":
+            rows.append(f'<tr><td><strong>{escape(i)}</strong></td><td colspan="4">{escape(f["message"])}; no box to find</td></tr>')
+        elif not f["restricted"]:
+            rows.append(f'<tr><td><strong>{escape(i)}</strong></td><td class="n">{_pct(f["fail_share"])}</td>'
+                        '<td colspan="3">anywhere: no region of the uncertain inputs singles out its failures</td></tr>')
+        else:
+            rows.append(f'<tr><td><strong>{escape(i)}</strong></td><td class="n">{_pct(f["fail_share"])}</td>'
+                        f'<td>futures where {escape(plain_rule(f["restricted"], v.parameters))}<div class="base"><code>{escape(f["rule"])}</code></div></td>'
+                        f'<td class="n">{_pct(f["coverage"])}</td><td class="n">{_pct(f["density"])}</td></tr>')
+    return ("<h3>Where each package fails (PRIM scenario discovery)</h3>"
+            '<table class="side rows"><thead><tr><th>package</th><th class="n">fails in</th><th>box of futures where failures concentrate</th>'
+            '<th class="n">coverage</th><th class="n">density</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
+            f'<p class="caption">Shares of the {escape(where)}: <em>fails in</em>, the futures in which the package misses a threshold; '
+            "<em>coverage</em>, the share of those failures inside the box; <em>density</em>, the share of futures in the box that fail. "
+            "Below each box, its rule with the parameters by name (for <code>--set</code> and <code>--range</code>). "
+            "Model estimates, not predictions: shares of sampled futures, not probabilities of events.</p>")
+
+
+def _sensitivity_section(v: _View, n: int, seed: int) -> str:
+    """Sobol' total-order indices (ST) of each package's attack probability
+    (:meth:`foedus.study.study.Study.sensitivity`, ``n`` base samples): the
+    inputs among the :data:`SENSITIVITY_TOP` largest of any package, with
+    their basis and what they are, and a sentence on how many of them rest
+    on judgement."""
+    from foedus.study.study import reproduce_sensitivity
+
+    study, m = v.study, "attack_probability"
+    res = {i: study.sensitivity(i, [m], n, seed) for i in study.ids}
+    st = {i: {x["input"]: x["ST"] for x in r["indices"] if x["ST"] is not None and x["ST"] == x["ST"]} for i, r in res.items()}
+    basis = {x["name"]: x["basis"] for r in res.values() for x in r["inputs"]}
+    tops = {i: sorted(s, key=lambda k: -s[k])[:SENSITIVITY_TOP] for i, s in st.items()}
+    shown = sorted({k for t in tops.values() for k in t}, key=lambda k: -max(s.get(k, 0.0) for s in st.values()))
+    ids = [i for i in study.ids if st[i]]
+    first = {i: tops[i][0] for i in ids}
+    judged = sum(1 for k in shown if basis.get(k) == "judgement")
+    evals = next(iter(res.values()))["evaluations"] if res else 0
+    lead = Counter(first.values()).most_common()
+    out = ['<h2 id="sensitivity">Sensitivity: what drives the attack probability</h2>',
+           f"<p>Sobol' total-order index (ST) of the attack probability within the horizon: the share of its variance over futures that each "
+           f"uncertain input explains, alone and with its interactions ({n:,} base samples, seed {seed}, {evals:,} model runs per package; a "
+           f"Saltelli design of its own, apart from the samples above). The table lists the {SENSITIVITY_TOP} largest inputs of each package; "
+           "in bold, a package's largest.</p>"]
+    if lead:
+        top_in, k = lead[0]
+        out.append(f"<p>“{escape(parameter_label(top_in, v.parameters))}” (<code>{escape(top_in)}</code>, {escape(basis.get(top_in) or '?')}) "
+                   f"drives the attack probability most in {k} of the {len(ids)} packages whose attack probability varies. Of the {len(shown)} "
+                   f"inputs listed, {judged} rest on judgement, so the ranking of the packages is only as firm as those judgements.</p>")
+    rows = [[escape(k), escape(basis.get(k) or "?")] + [("<strong>{}</strong>" if first.get(i) == k else "{}").format(f"{st[i][k]:.2f}") if k in st[i] else "–"
+                                                       for i in ids] for k in shown]
+    out.append(_wide(_table(["input", "basis"] + ids, rows, numeric_from=2, cls=_side(ids) + " inputs")))
+    out.append('<p class="caption legend">' + "; ".join(f"<code>{escape(k)}</code>: {escape(parameter_label(k, v.parameters))}" for k in shown) + ".</p>")
+    out.append('<p class="caption">ST counts the share of each input alone (S1) and with its interactions; indices are estimates (± a bootstrap interval shown by <code>foedus sensitivity</code>); '
+               "an estimate can fall outside 0–1 where the attack probability hardly varies (a package near certain war); "
+               "a package whose attack probability does not vary has no column. Reproduce: "
+               f"<code>{escape(reproduce_sensitivity('PACKAGE.yaml', [m], n, seed, dict(study.parameters.overrides), study.horizon))}</code>. "
                "Model estimates, not predictions.</p>")
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------------
+# the appendix
+# ---------------------------------------------------------------------------------
+
+#: The appendix's per-guarantor columns: (header, metric).
+GUARANTOR_COLUMNS = (("credibility", "credibility"), ("attack without it", "attack_probability_without"),
+                     ("approval without it", "approval_probability_without"), ("cost per year", "cost_usd_per_year"),
+                     ("cost, % GDP", "cost_pct_gdp"), ("defence, % GDP, before", "defence_before"),
+                     ("defence, % GDP, with package", "total_defence_pct_gdp"), ("share of cost", "burden_share"),
+                     ("share of GDP", "gdp_share"), ("deployed", "troops_deployed"), ("pool needed", "troops_required_pool"),
+                     ("deployable capacity", "troops_available"), ("shortfall", "shortfall"), ("cost of raising forces", "cost_raise_usd_per_year"))
+#: How the appendix formats the columns whose key is not a metric.
+_AS = {"attack_probability_without": "attack_probability", "approval_probability_without": "approval_probability",
+       "defence_before": "total_defence_pct_gdp"}
+#: Per-guarantor columns that have a baseline value beside them.
+_WITH_BASE = ("total_defence_pct_gdp", "troops_required_pool")
+
+
+def _guarantors_section(v: _View) -> str:
+    out = ['<h2 id="guarantors">Appendix: per guarantor</h2>',
+           f"<p>Every figure per guarantor, at the central values: for each package the {APPENDIX_COST} guarantors it costs most, the "
+           f"{APPENDIX_POOL} that need the largest pools of troops, the {APPENDIX_CREDIBLE} most credible and the {APPENDIX_WORTH} whose "
+           "absence raises its attack probability most. Groups (NATO, EU) are expanded to their members.</p>"]
+    for i in v.ids:
+        gs = _listed_guarantors(v.cur[i]["guarantors"])
+        if gs:
+            out.append(f"<h3>{escape(i)}: per guarantor</h3>" + _guarantor_table(v, i, gs))
+            more = len(v.cur[i]["guarantors"]) - len(gs)
+            if more:
+                out.append(f'<p class="caption">{more} more guarantors of {escape(i)}: <code>foedus compare --json</code> lists every one.</p>')
+    out.append('<p class="caption">Headroom to the NATO marks (2 %, 3.5 % and 5 % of GDP) is the mark less the defence spending with the package; '
+               "capacity / pool is the deployable capacity over the pool needed. <span class=\"short\">short</span>: capacity below the pool. "
+               "Model estimates, not predictions.</p>")
+    return "".join(out)
+
+
+def _listed_guarantors(gs: list[dict]) -> list[dict]:
+    """The guarantors the appendix lists (see :data:`APPENDIX_COST`), costliest first."""
+    def top(key, n: int, order=None):
+        kept = [g for g in gs if (g.get(key) or 0) > 0]
+        return {g["iso3"] for g in sorted(kept, key=order or (lambda g: -(g.get(key) or 0)))[:n]}
+
+    keep = (top("cost_usd_per_year", APPENDIX_COST) | top("troops_required_pool", APPENDIX_POOL) | top("credibility", APPENDIX_CREDIBLE)
+            | top("attack_probability_without", APPENDIX_WORTH, _worth_order))
+    return sorted((g for g in gs if g["iso3"] in keep), key=lambda g: (-(g["cost_usd_per_year"] or 0), -(g["troops_required_pool"] or 0), g["iso3"]))
+
+
+def _guarantor_table(v: _View, pid: str, gs: list[dict]) -> str:
+    """One row per guarantor; guarantors whose every figure reads the same
+    (members of one group commitment, say) share a row."""
+    base = {g["iso3"]: g for g in v.base[pid]["guarantors"]} if v.base is not None and pid in v.base else None
+    rows: dict[tuple, list[str]] = {}
+    for g in gs:
+        values = g | {"defence_before": v.countries[g["iso3"]].defence_pct_gdp.value if g["iso3"] in v.countries else None}
+        cells = []
+        for _, key in GUARANTOR_COLUMNS:
+            cell = escape(fmt(_AS.get(key, key), values.get(key)).removesuffix(" GDP"))
+            if base is not None and key in _WITH_BASE and g["iso3"] in base:
+                cell += f'<div class="base">base {escape(fmt(key, base[g["iso3"]].get(key)).removesuffix(" GDP"))}</div>'
+            cells.append(cell)
+        short = ' <span class="short">short</span>' if g.get("capacity_shortfall") else ""
+        rows.setdefault((short, *cells), []).append(escape(g["iso3"]))
+    return _table(["guarantor"] + [h for h, _ in GUARANTOR_COLUMNS], [[", ".join(who) + key[0], *key[1:]] for key, who in rows.items()], cls="compact")
+
+
+def _packages_section(v: _View, baseline_packages) -> str:
+    """Each package: its title, Kyiv's position, veto players, the first
+    sentence of its rationale and its commitments grouped by kind and
+    terms; commitments found word for word in several packages once, in a
+    table of their own."""
+    out = ['<h2 id="packages">Appendix: packages</h2>']
+    if v.base is not None and baseline_packages is not None:
+        edited = [p.id for p, q in zip(v.packages, baseline_packages) if p.model_dump() != q.model_dump()]
+        if edited:
+            out.append(f"<p>Packages edited with the web app levers: {escape(', '.join(edited))} (commitments added by a lever are marked in their "
+                       "notes as not from a published source).</p>")
+    holders = _holders(v.packages)
+    shared = {k for k, ids in holders.items() if len(ids) > 1}
+    head = ["kind", "legal form", "trigger", "posture", "guarantors and what each commits"]
+    if shared:
+        firsts = [c for p in v.packages for c in p.commitments if c.model_dump_json() in shared and holders[c.model_dump_json()][0] == p.id]
+        out.append("<h3>Commitments in several packages</h3>")
+        out.append(_table(head + ["in packages"], _commitment_rows(firsts, lambda c: ", ".join(holders[c.model_dump_json()])),
+                          numeric_from=99, cls="compact commitments"))
+    for p in v.packages:
+        own = [c for c in p.commitments if c.model_dump_json() not in shared]
+        n_shared = len(p.commitments) - len(own)
+        also = f" Also {n_shared} of the commitments in several packages (above)." if n_shared else ""
+        out.append(f"<h3>{escape(p.title)} <code>{escape(p.id)}</code></h3>"
+                   f'<p class="rationale"><strong>Kyiv\'s position:</strong> {escape(p.kyiv_position.value)}. <strong>Veto players:</strong> '
+                   f"{escape(_veto_players(v.cur[p.id]['approvals']))}. {escape(_first_sentence(p.rationale))}{escape(also)}</p>")
+        if own:
+            out.append(_table(head, _commitment_rows(own), numeric_from=99, cls="compact commitments"))
+    out.append('<p class="caption">Each package in the first sentence of its rationale (<code>foedus show FILE</code> prints all of it, with every '
+               "commitment's sources and notes). Commitments of the same kind, legal form, trigger and posture share a row. Sizes: personnel, "
+               "combat aircraft, surface combatants, money a year.</p>")
+    return "".join(out)
+
+
+def _holders(packages) -> dict[str, list[str]]:
+    """Each distinct commitment (as written) and the ids of the packages that hold it."""
+    out: dict[str, list[str]] = {}
+    for p in packages:
+        for c in p.commitments:
+            ids = out.setdefault(c.model_dump_json(), [])
+            if p.id not in ids:
+                ids.append(p.id)
+    return out
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (up to a full stop followed by a capital), on one line."""
+    text = " ".join(text.split())
+    m = re.match(r"(.+?[.!?])\s+(?=[A-Z])", text)
+    return m.group(1) if m else text
+
+
+def _veto_players(approvals: list[dict]) -> str:
+    """Each veto player with the guarantors it holds a veto for: "national parliament (DNK, EST)"."""
+    by: dict[str, list[str]] = {}
+    for a in approvals:
+        by.setdefault(a["approval"].replace("_", " "), []).append(a["by"])
+    return ", ".join(f"{k} ({', '.join(v)})" for k, v in by.items()) or "none"
+
+
+def _commitment_rows(commitments, where=None) -> list[list[str]]:
+    """One row per kind, legal form, trigger and posture (and, with
+    ``where``, per the packages ``where(c)`` names): the guarantors and what
+    each commits."""
+    groups: dict[tuple, list[str]] = {}
+    for c in commitments:
+        key = (c.kind.value, c.legal_form.value, c.trigger.value, c.posture.value if c.posture else "", *([where(c)] if where else []))
+        who = c.guarantor + (f" except {', '.join(c.except_)}" if c.except_ else "")
+        size = _size(c)
+        groups.setdefault(key, []).append(f"{who} {size}" if size else who)
+    return [[escape(k.replace("_", " ")) for k in key[:4]] + [escape("; ".join(items))] + [escape(k) for k in key[4:]] for key, items in groups.items()]
+
+
+def _size(c) -> str:
+    """What one commitment commits: "5,000 troops, 24 aircraft", "$1.2 bn a year"."""
+    parts = [f"{c.troops:,} troops" if c.troops else "", f"{c.aircraft} aircraft" if c.aircraft else "",
+             f"{c.ships} ships" if c.ships else "", f"{fmt('total_cost_usd_per_year', c.usd_per_year)} a year" if c.usd_per_year else ""]
+    return ", ".join(x for x in parts if x)
+
+
+def _assumptions_section(v: _View, refs: _References) -> str:
+    ps = v.parameters
+    out = ['<h2 id="assumptions">Appendix: assumptions</h2>']
+    if ps.overrides:
+        out.append("<h3>Changed from the defaults</h3>")
+        out.append(_table(["parameter", "what it is", "value used", "default", "unit"],
+                          [[f"<code>{escape(k)}</code>", escape(parameter_label(k, ps)), f"{val:g}",
+                            f"{(ps.describe(k).value if ps.describe(k) else float('nan')):g}", escape(ps.describe(k).unit.value if ps.describe(k) else "")]
+                           for k, val in sorted(ps.overrides.items())], numeric_from=2))
+    else:
+        out.append("<p>All parameters at their shipped default values.</p>")
+    vals = ps.values()
+    rows = []
+    for name, p in ps.parameters.items():
+        u = p.uncertainty
+        basis = escape(p.basis.label)
+        if p.calibration is not None and p.calibration.targets:
+            basis += '<div class="base targets">' + "<br>".join(f'<a href="#cal-{escape(t, quote=True)}">{escape(t)}</a>' for t in p.calibration.targets) + "</div>"
+        rows.append([escape(name), f"{vals.get(name, p.value):g}", escape(p.unit.value), str(p.year), basis,
+                     f'<span class="nw">{u.low:g}–{u.high:g}</span> ({escape(u.distribution)})' if u else "fixed",
+                     _ref_links(refs.parameters.get(name, []))])
+    out.append("<h3>Every parameter used</h3>")
+    out.append(_basis_counts(ps))
+    out.append(_table(["parameter", "value", "unit", "year", "basis", "range across futures", "sources"], rows, numeric_from=99, cls="compact parameters"))
+    out.append('<p class="caption">Sources: numbers in the <a href="#sources">reference list</a>. <code>foedus params</code> gives each '
+               "parameter's description; <code>--set NAME=VALUE</code> changes it.</p>")
     return "".join(out)
 
 
@@ -419,24 +961,37 @@ def _basis_counts(parameters) -> str:
 
     counts = basis_counts(parameters)
     n = sum(counts.values())
-    parts = [f'<span class="basis-count" data-basis="{escape(b)}" data-count="{k}">{escape(b)} {k} ({100 * k / max(n, 1):.0f} %)</span>'
+    parts = [f'<span class="basis-count" data-basis="{escape(b)}" data-count="{k}">{escape(_basis_label(b))} {k} ({100 * k / max(n, 1):.0f} %)</span>'
              for b, k in counts.items()]
     return (f'<p id="basis-counts">{n} parameters by basis: ' + ", ".join(parts) + ". <em>Evidence</em>: the source gives the number; "
-            "<em>calibrated</em>: fitted to the published targets under <a href=\"#calibration\">Calibration</a>; "
+            "<em>calibrated</em>: fitted to the published targets under <a href=\"#calibration\">Calibration</a>, and moved by the fit; "
+            "<em>judgement (anchored)</em>: a value chosen by convention inside a band that named sources give; "
             "<em>judgement</em>: a modelling judgement the sources inform but give no number for.</p>")
 
 
-def _calibration(cal, results, cited: dict[str, int]) -> str:
+def _basis_label(b: str) -> str:
+    from foedus.domain.vocabulary import Basis
+
+    return Basis(b).label if b in {x.value for x in Basis} else b
+
+
+def _calibration_section(cal, error: str | None, refs: _References) -> str:
     """The published targets against foedus: fit targets, then checks."""
+    out = ['<h2 id="calibration">Appendix: calibration</h2>']
+    if cal is None:
+        return "".join(out) + f"<p>Not available: the calibration targets could not be read.</p><pre>{escape(error or '')}</pre>"
+    results, cited = cal.results(), refs.calibration
     s = cal.data.sample
     n_fit = sum(r.role == "fit" for r in results)
     ok_fit = sum(r.passes for r in results if r.role == "fit")
     ok_check = sum(r.passes for r in results if r.role == "check")
-    out = [f"<p>Published results foedus is measured against (<code>data/calibration.yaml</code>, as of {escape(cal.data.as_of.isoformat())}). "
-           "The calibrated parameters are fitted to the <em>fit</em> targets; the <em>checks</em> are kept out of the fit. Each foedus value is the "
-           f"mean or median over {s.futures:,} sampled futures ({escape(s.sampler.upper())}, seed {s.seed}) with the shipped parameters "
-           f"(overrides of this report are not applied). Fit targets in their band: {ok_fit} of {n_fit}; checks passed: {ok_check} of {len(results) - n_fit}.</p>"]
-    for role, title in (("fit", "Fit targets"), ("check", "Checks (kept out of the fit)")):
+    n_check = sum(r.role == "check" for r in results)
+    out.append(f"<p>Published results foedus is measured against (<code>data/calibration.yaml</code>, as of {escape(cal.data.as_of.isoformat())}). "
+               "The calibrated parameters are fitted to the <em>fit</em> targets; the <em>checks</em> are kept out of the fit, each with its own set-up, "
+               "metric or statistic and a two-sided band; <em>identities</em> hold by construction and are shown, not counted. Each foedus value is the "
+               f"median (for a few force and cost ratios the mean) over {s.futures:,} sampled futures ({escape(s.sampler.upper())}, seed {s.seed}) with the shipped parameters "
+               f"(overrides of this report are not applied). Fit targets in their band: {ok_fit} of {n_fit}; checks passed: {ok_check} of {n_check}.</p>")
+    for role, title in (("fit", "Fit targets"), ("check", "Checks (kept out of the fit)"), ("identity", "Identities (by construction, not checks)")):
         rows = []
         for r in results:
             if r.role != role:
@@ -451,7 +1006,7 @@ def _calibration(cal, results, cited: dict[str, int]) -> str:
                         f'<td class="n">{escape(number(r.model, r.unit))}</td><td>{verdict}</td>'
                         f'<td>{src}<div class="grade">{escape(r.grade)}</div></td></tr>')
         out.append(f"<h3>{title}</h3>")
-        out.append('<table><thead><tr><th>target</th><th class="n">published</th><th class="n">band</th><th class="n">foedus</th><th></th>'
+        out.append('<table class="compact"><thead><tr><th>target</th><th class="n">published</th><th class="n">band</th><th class="n">foedus</th><th></th>'
                    "<th>source, grade</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
     if cal.data.not_used:
         out.append("<p>Published results that could not be checked and are not used: " + "; ".join(escape(" ".join(t.split())) for t in cal.data.not_used) + ".</p>")
@@ -459,223 +1014,19 @@ def _calibration(cal, results, cited: dict[str, int]) -> str:
     return "".join(out)
 
 
-def _credibility(ids: list[str], cur: dict) -> str:
-    """Guarantor x package matrix of credibility (the guarantors that rank in
-    the top 8 of any package)."""
-    by = {i: {g["iso3"]: g["credibility"] for g in cur[i]["guarantors"]} for i in ids}
-    keep: dict[str, float] = {}
-    for i in ids:
-        top = sorted(by[i].items(), key=lambda kv: -(kv[1] or 0))[:8]
-        for iso, v in top:
-            if (v or 0) > 0:
-                keep[iso] = max(keep.get(iso, 0.0), v or 0.0)
-    if not keep:
-        return "<p>No guarantor has a commitment to fight in these packages.</p>"
-    rows = [[escape(iso)] + [escape(fmt("credibility", by[i][iso])) if iso in by[i] else "" for i in ids]
-            for iso in sorted(keep, key=lambda k: -keep[k])]
-    n_all = len({iso for i in ids for iso in by[i]})
-    note = f'<p class="caption">The {len(keep)} guarantors that rank in the top 8 of any package, of {n_all}; blank: not a guarantor of that package. Groups (NATO, EU) are expanded to their members.</p>'
-    return "<h3>Credibility by guarantor</h3>" + _table(["guarantor"] + ids, rows) + note
-
-
-def _costs(ids, cur, base, result, countries) -> str:
-    from foedus.study.formatting import fmt as f
-
-    marks = [(result["parameters"].get(f"costs.nato_mark.{k}"), t) for k, t in (("core_2014", "2 %"), ("core_2035", "3.5 %"), ("total_2035", "5 %"))]
-    out = []
-    for i in ids:
-        gs = sorted(cur[i]["guarantors"], key=lambda g: -(g["cost_usd_per_year"] or 0))
-        gs = [g for g in gs if (g["cost_usd_per_year"] or 0) > 0][:16]
-        if not gs:
-            continue
-        cats = [g["iso3"] for g in gs]
-        before = [countries[g].defence_pct_gdp.value if g in countries else 0.0 for g in cats]
-        series = [svg.Series("defence spending before", before, "#b9cde6"), svg.Series("package cost", [g["cost_pct_gdp"] for g in gs], svg.CURRENT)]
-        if base is not None:
-            bb = {g["iso3"]: g for g in base[i]["guarantors"]}
-            series.append(svg.Series("baseline total", [bb[c]["total_defence_pct_gdp"] if c in bb else None for c in cats], "#444", kind="marker"))
-        out.append(f"<h3>{escape(i)}: cost per guarantor</h3>")
-        out.append('<div class="charts">' + svg.bar_chart(svg.Chart(f"{i}: defence spending incl. the package, % GDP", cats, series, lambda v: f"{100 * v:.3g}%", stacked=True,
-                                                                      ref_lines=[svg.RefLine(v, t) for v, t in marks if v], width=760, height=300)) + "</div>")
-        out.append(_table(["guarantor", "cost per year", "cost, % GDP", "defence incl. package", "to 2 %", "to 3.5 %", "to 5 %", "share of cost", "share of GDP"],
-                          [[escape(g["iso3"])] + [escape(f(m, g[m])) for m in ("cost_usd_per_year", "cost_pct_gdp", "total_defence_pct_gdp", "headroom_core_2014", "headroom_core_2035", "headroom_total_2035", "burden_share", "gdp_share")] for g in gs]))
+def _sources_section(v: _View, refs: _References) -> str:
+    out = ['<h2 id="sources">Sources</h2>',
+           "<p><strong>By package:</strong> " + "; ".join(f"{escape(i)} {_ref_links(refs.packages[i])}" for i in v.ids) + ". "
+           f"<strong>Country data</strong> (GDP, defence spending, active personnel, memberships and approval regimes of the {refs.n_countries} "
+           f"guarantor countries): {_ref_links(refs.countries)}. <strong>Parameters:</strong> the sources column of the "
+           '<a href="#assumptions">assumptions</a>.'
+           + (" <strong>Calibration targets:</strong> " + ", ".join(f"{escape(sid)} {_ref_links([n])}" for sid, n in refs.calibration.items()) + "."
+              if refs.calibration else "") + "</p>",
+           f"<h3>Reference list ({len(refs.items)})</h3>",
+           "<ol class=\"sources\">" + "".join(f'<li id="src-{k + 1}">{h}</li>' for k, h in enumerate(refs.items)) + "</ol>"]
     return "".join(out)
 
 
-def _forces(ids, cur, base) -> str:
-    from foedus.study.formatting import fmt as f
-
-    out = []
-    for i in ids:
-        gs = sorted(cur[i]["guarantors"], key=lambda g: -(g["troops_required_pool"] or 0))
-        gs = [g for g in gs if (g["troops_required_pool"] or 0) > 0][:16]
-        if not gs:
-            continue
-        cats = [g["iso3"] for g in gs]
-        series = [svg.Series("deployed", [g["troops_deployed"] for g in gs], svg.CURRENT),
-                  svg.Series("pool needed", [g["troops_required_pool"] for g in gs], "#6b9bd1", colors=["#b3261e" if g["capacity_shortfall"] else "#6b9bd1" for g in gs]),
-                  svg.Series("deployable capacity", [g["troops_available"] for g in gs], "#2e7d32")]
-        if base is not None:
-            bb = {g["iso3"]: g for g in base[i]["guarantors"]}
-            series.append(svg.Series("baseline pool", [bb[c]["troops_required_pool"] if c in bb else None for c in cats], "#444", kind="marker"))
-        out.append(f"<h3>{escape(i)}: force generation</h3>")
-        out.append('<div class="charts">' + svg.bar_chart(svg.Chart(f"{i}: troops deployed, pool needed, capacity (log scale; red = short)", cats, series, lambda v: f"{v:,.0f}", log=True, width=760, height=300)) + "</div>")
-        out.append(_table(["guarantor", "deployed", "pool needed", "deployable capacity", "capacity / pool", "shortfall", "cost of raising forces"],
-                          [[escape(g["iso3"]) + (' <span class="short">short</span>' if g["capacity_shortfall"] else "")] + [escape(f(m, g[m])) for m in ("troops_deployed", "troops_required_pool", "troops_available", "capacity_ratio", "shortfall", "cost_raise_usd_per_year")] for g in gs]))
-    return "".join(out)
-
-
-def _robustness(study) -> str:
-    res, ths, d = study.exploration, study.parsed_thresholds, study.design
-    ids = res.package_ids
-    rob = {r["id"]: r for r in res.robustness}
-    out = [f"<p>{d.n_futures:,} futures sampled ({escape(d.sampler)}, seed {d.seed}) over {len(res.input_names)} uncertain inputs. A package "
-           f"<em>satisfices</em> in a future when it meets every threshold: "
-           f"{escape('; '.join(f'{label(t.metric)} {t.op} {fmt(t.metric, t.value)}' for t in ths))}. "
-           "Regret: distance to the best package in the same future.</p>"]
-    named = [f"{label(t.metric)} {t.op} {fmt(t.metric, t.value)}" for t in ths]
-    out.append(_table(["package", "meets all"] + named,
-                      [[escape(i), _pct(rob[i]["satisficing"] or 0.0)] + [_pct(rob[i]["per_threshold"][str(t)]) for t in ths] for i in ids]))
-    out.append(_table(["package"] + [f"mean regret: {label(t.metric)}" for t in ths],
-                      [[escape(i)] + [escape(fmt(t.metric, rob[i]["regret"][t.metric]["mean"])) for t in ths] for i in ids]))
-    out.append('<div class="charts">' + svg.bar_chart(svg.Chart("Share of futures meeting every threshold", ids, [svg.Series("satisficing share", [rob[i]["satisficing"] for i in ids])], lambda v: f"{100 * v:.0f}%", width=500, height=270)) + "</div>")
-    out.append("<h3>Ranges across futures</h3>")
-    pm = ("attack_probability", "approval_probability", "escalation_risk", "total_cost_usd_per_year", "max_cost_pct_gdp")
-    prow = []
-    for i in ids:
-        pc = rob[i].get("percentiles", {})
-        prow.append([escape(i)] + [f"<strong>{escape(fmt(m, pc[m]['p50']))}</strong><div class=\"base\">{escape(fmt(m, pc[m]['p5']))} – {escape(fmt(m, pc[m]['p95']))}</div>" if m in pc else "–" for m in pm])
-    out.append(_table(["package"] + [label(m) for m in pm], prow, numeric_from=99))
-    out.append('<p class="caption">Median across futures in bold; below it the range from the 5th to the 95th percentile.</p>')
-    out.append("<h3>Where each package fails (PRIM scenario discovery)</h3>")
-    for i in ids:
-        f = study.failure(i)
-        if f["status"] == "never_fails":
-            out.append(f"<p><strong>{escape(i)}</strong>: meets every threshold in all {f['n_futures']:,} futures.</p>")
-            continue
-        if f["status"] != "box":
-            out.append(f"<p><strong>{escape(i)}</strong>: {escape(f['message'])}; no box to find.</p>")
-            continue
-        out.append(f"<p><strong>{escape(i)}</strong> fails in {_pct(f['fail_share'])} of futures. Box: <code>{escape(f['rule'])}</code> — "
-                   f"coverage {_pct(f['coverage'])} of failures, density {_pct(f['density'])}.</p>")
-        if f["restricted"]:
-            rows_ = [(r["name"], r["data_low"], r["data_high"], r["low"], r["high"], f"{r['low']:.3g} – {r['high']:.3g}") for r in f["restricted"]]
-            out.append('<div class="charts">' + svg.range_chart(f"{i}: box of futures where it fails (most restricted input first)", rows_) + "</div>")
-    out.append('<p class="caption">Model estimates, not predictions: shares of sampled futures, not probabilities of events.</p>')
-    return "".join(out)
-
-
-def _sensitivity(study, n: int, seed: int) -> str:
-    """Sobol' total-order indices (ST) of each package's attack probability
-    (:meth:`foedus.study.study.Study.sensitivity`, ``n`` base samples): the
-    inputs among the :data:`SENSITIVITY_TOP` largest of any package, with
-    their basis, and a sentence on how many of them rest on judgement."""
-    from foedus.study.study import reproduce_sensitivity
-
-    m = "attack_probability"
-    res = {i: study.sensitivity(i, [m], n, seed) for i in study.ids}
-    st = {i: {x["input"]: x["ST"] for x in r["indices"] if x["ST"] is not None and x["ST"] == x["ST"]} for i, r in res.items()}
-    basis = {x["name"]: x["basis"] for r in res.values() for x in r["inputs"]}
-    tops = {i: sorted(v, key=lambda k: -v[k])[:SENSITIVITY_TOP] for i, v in st.items()}
-    shown = sorted({k for t in tops.values() for k in t}, key=lambda k: -max(v.get(k, 0.0) for v in st.values()))
-    ids = [i for i in study.ids if st[i]]
-    first = {i: tops[i][0] for i in ids}
-    judged = sum(1 for k in shown if basis.get(k) == "judgement")
-    evals = next(iter(res.values()))["evaluations"] if res else 0
-    lead = Counter(first.values()).most_common()
-    out = [f"<p>Sobol' total-order index (ST) of the attack probability within the horizon: the share of its variance over futures that each "
-           f"uncertain input explains, alone and with its interactions ({n:,} base samples, seed {seed}, {evals:,} model runs per package). "
-           f"The table lists the {SENSITIVITY_TOP} largest inputs of each package; in bold, a package's largest.</p>"]
-    if lead:
-        top_in, k = lead[0]
-        out.append(f"<p>{escape(top_in)} ({escape(basis.get(top_in) or '?')}) drives the attack probability most in {k} of the {len(ids)} packages "
-                   f"whose attack probability varies. Of the {len(shown)} inputs listed, {judged} rest on judgement, so the ranking of the packages is "
-                   "only as firm as those judgements.</p>")
-    rows = [[escape(k), escape(basis.get(k) or "?")] + [("<strong>{}</strong>" if first.get(i) == k else "{}").format(f"{st[i][k]:.2f}") if k in st[i] else "–"
-                                                       for i in ids] for k in shown]
-    out.append(_table(["input", "basis"] + ids, rows, numeric_from=2))
-    out.append('<p class="caption">ST counts the share of each input alone (S1) and with its interactions; indices are estimates (± a bootstrap interval shown by <code>foedus sensitivity</code>); '
-               "an estimate can fall outside 0–1 where the attack probability hardly varies (a package near certain war); "
-               "a package whose attack probability does not vary has no column. Reproduce: "
-               f"<code>{escape(reproduce_sensitivity('PACKAGE.yaml', [m], n, seed, dict(study.parameters.overrides), study.horizon))}</code>. "
-               "Model estimates, not predictions.</p>")
-    return "".join(out)
-
-
-def _executive_summary(sentences: list[dict]) -> str:
-    """The executive summary (:meth:`foedus.study.study.Study.summary`): its
-    sentences in reading order, each marked with its topic."""
-    items = "".join(f'<li data-topic="{escape(s["topic"], quote=True)}">{escape(s["text"])}</li>' for s in sentences)
-    return ('<div class="exec-summary"><h2 id="executive-summary">Executive summary</h2>'
-            f"<ul>{items}</ul>"
-            '<p class="caption">Generated from the numbers in this report (no language model). Model estimates, not predictions.</p></div>')
-
-
-def _bottom_line(rows: list[dict], rng: dict | None) -> str:
-    """Deterrence against cost, with approval: the package titles, central
-    values with their ranges, the best value of each column marked, and one
-    sentence per package on what drives it (all from the study)."""
-    from foedus.domain.metrics import BOTTOM_LINE
-
-    body = []
-    for r in rows:
-        cells = [f"<strong>{escape(r['title'])}</strong><div class=\"base\">{escape(r['id'])}</div>"]
-        for m in BOTTOM_LINE:
-            v = r["values"][m]
-            cell = escape(fmt(m, v["value"]))
-            if v["best"]:
-                cell = f'<span class="best" title="best in this column">{cell} ★</span>'
-            if v["p5"] is not None:
-                cell += f'<div class="rng">{escape(fmt_range(m, {"p5": v["p5"], "p95": v["p95"]}))}</div>'
-            cells.append(cell)
-        body.append(cells)
-    out = [_table(["package"] + [label(m) for m in BOTTOM_LINE], body)]
-    out.append("<ul class=\"sentences\">" + "".join(f"<li><strong>{escape(r['title'])}.</strong> {escape(r['sentence'])}</li>" for r in rows) + "</ul>")
-    out.append('<p class="caption">★ best central value in its column (all marked where several are equal at the precision shown). Below each value, its 5th–95th percentile over '
-               + (f"{rng['futures']:,} sampled futures" if rng else "the sampled futures") + ". The sentences are generated from the numbers. "
-               "Model estimates, not predictions.</p>")
-    return "".join(out)
-
-
-def _sources(packages, parameters, countries, result, calibration=None) -> tuple[str, dict[str, int]]:
-    """The sources section, and the reference number of each calibration
-    source id (for the calibration table)."""
-    out = []
-    seen: dict[tuple, int] = {}
-    items: list[str] = []
-
-    def cite(r) -> int:
-        k = _ref_key(r)
-        if k not in seen:
-            seen[k] = len(items) + 1
-            items.append(_ref_html(r))
-        return seen[k]
-
-    pk_rows = []
-    for p in packages:
-        nums = [cite(r) for r in p.sources]
-        for c in p.commitments:
-            nums += [cite(r) for r in c.sources]
-        pk_rows.append(f"<li><strong>{escape(p.id)}</strong>: sources " + ", ".join(f"[{n}]" for n in sorted(set(nums))) + "</li>")
-    par_rows = []
-    for name, p in parameters.parameters.items():
-        nums = [cite(r) for r in p.references]
-        if p.uncertainty is not None:
-            nums += [cite(r) for r in p.uncertainty.references]
-        par_rows.append(f"{escape(name)} [{', '.join(str(n) for n in sorted(set(nums)))}]")
-    used = sorted({g["iso3"] for pk in result["packages"] for g in pk["guarantors"]})
-    src_ids = sorted({f.source for iso in used if iso in countries for f in {**countries[iso].figures(), **countries[iso].facts()}.values()})
-    c_nums = [cite(countries.sources[s]) for s in src_ids if s in countries.sources]
-    out.append("<h3>By package</h3><ul>" + "".join(pk_rows) + "</ul>")
-    out.append("<h3>By parameter</h3><p style=\"font-size:12px\">" + "; ".join(par_rows) + "</p>")
-    out.append(f"<h3>Country data</h3><p>GDP, defence spending, active personnel, memberships and approval regimes of the {len(used)} guarantor countries: sources "
-               + ", ".join(f"[{n}]" for n in sorted(set(c_nums))) + ".</p>")
-    cal_cited: dict[str, int] = {}
-    if calibration is not None:
-        for sid, ref in calibration.data.sources.items():
-            cal_cited[sid] = cite(ref)
-    out.append(f"<h3>Reference list ({len(items)})</h3>")
-    if calibration is not None:
-        out.append("<p>The calibration targets' sources: " + ", ".join(f"{escape(sid)} [{n}]" for sid, n in cal_cited.items()) + ".</p>")
-    out.append("<ol class=\"sources\">" + "".join(f'<li id="src-{k + 1}">{h}</li>' for k, h in enumerate(items)) + "</ol>")
-    return "".join(out), cal_cited
+def _reproduce_section(v: _View, files: list[str] | None) -> str:
+    again = v.study.reproduce(files or [f"{i}.yaml" for i in v.ids])
+    return f'<h2 id="reproduce">Reproduce</h2><pre>{escape(again["report_cli"])}</pre><pre>{escape(again["cli"])}</pre>'

@@ -1,7 +1,7 @@
-"""Small inline-SVG charts for the HTML report: grouped or stacked bars with
-optional reference lines and markers, and horizontal range bars. Plain SVG
-text, no script and no external resource, so a report prints, opens
-offline and stays small.
+"""Small inline-SVG charts for the HTML report: grouped bars, one-line range
+bars for table cells, and a scatter chart whose point labels never overlap
+(:func:`place_labels`). Plain SVG text, no script and no external resource,
+so a report prints, opens offline and stays small.
 """
 
 from __future__ import annotations
@@ -21,15 +21,6 @@ class Series:
     name: str
     values: Sequence[float | None]
     color: str = CURRENT
-    kind: str = "bar"  # "bar" | "marker"
-    colors: Sequence[str] | None = None  # per-category override
-
-
-@dataclass
-class RefLine:
-    value: float
-    label: str
-    color: str = "#7a4b00"
 
 
 @dataclass
@@ -38,11 +29,8 @@ class Chart:
     categories: Sequence[str]
     series: list[Series]
     fmt: Callable[[float], str] = lambda v: f"{v:g}"
-    stacked: bool = False
-    ref_lines: list[RefLine] = field(default_factory=list)
     width: int = 660
     height: int = 280
-    log: bool = False
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -71,106 +59,226 @@ def _num(v) -> float | None:
 
 
 def bar_chart(c: Chart) -> str:
-    """Vertical bars per category (grouped, or stacked), markers, reference lines."""
+    """Vertical bars per category, one bar per series side by side."""
     left, right, top, bottom = 64, 12, 44, 78
     W, H = c.width, c.height
     pw, ph = W - left - right, H - top - bottom
-    bars = [s for s in c.series if s.kind == "bar"]
-    marks = [s for s in c.series if s.kind == "marker"]
     n = max(len(c.categories), 1)
-    vals = []
-    if c.stacked:
-        for i in range(len(c.categories)):
-            vals.append(sum(_num(s.values[i]) or 0.0 for s in bars))
-    else:
-        vals += [_num(v) or 0.0 for s in bars for v in s.values]
-    vals += [_num(v) or 0.0 for s in marks for v in s.values]
-    vals += [r.value for r in c.ref_lines]
-    hi = max(vals + [0.0])
-    if c.log:
-        pos = [v for v in vals if v > 0] or [1.0]
-        lo_l, hi_l = math.floor(math.log10(min(pos))), math.ceil(math.log10(max(pos)))
-        hi_l = max(hi_l, lo_l + 1)
-        ticks = [10.0 ** k for k in range(lo_l, hi_l + 1)]
+    hi = max([_num(v) or 0.0 for s in c.series for v in s.values] + [0.0])
+    ticks = nice_ticks(0.0, hi if hi > 0 else 1.0)
 
-        def y(v: float) -> float:
-            v = max(v, ticks[0])
-            return top + ph - (math.log10(v) - lo_l) / (hi_l - lo_l) * ph
-    else:
-        ticks = nice_ticks(0.0, hi if hi > 0 else 1.0)
-
-        def y(v: float) -> float:
-            return top + ph - (v - ticks[0]) / (ticks[-1] - ticks[0]) * ph
+    def y(v: float) -> float:
+        return top + ph - (v - ticks[0]) / (ticks[-1] - ticks[0]) * ph
 
     out = [f'<svg viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{escape(c.title)}" font-family="{FONT}" font-size="11">']
     out.append(f'<text x="4" y="16" font-size="13" font-weight="600">{escape(c.title)}</text>')
-    # legend
     lx = 4
-    for s in c.series:
-        out.append(f'<rect x="{lx}" y="24" width="10" height="10" fill="{s.color}"' + (' rx="5"' if s.kind == "marker" else "") + "/>")
-        out.append(f'<text x="{lx + 14}" y="33">{escape(s.name)}</text>')
+    for s in c.series:  # legend
+        out.append(f'<rect x="{lx}" y="24" width="10" height="10" fill="{s.color}"/><text x="{lx + 14}" y="33">{escape(s.name)}</text>')
         lx += 24 + 6.5 * len(s.name)
-    # grid and axis
     for t in ticks:
-        yy = y(t)
-        out.append(f'<line x1="{left}" x2="{W - right}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#e6e9ee"/>')
-        out.append(f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" fill="#5f6b7a">{escape(c.fmt(t))}</text>')
+        out.append(f'<line x1="{left}" x2="{W - right}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#e6e9ee"/>')
+        out.append(f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end" fill="#5f6b7a">{escape(c.fmt(t))}</text>')
     out.append(f'<line x1="{left}" x2="{W - right}" y1="{y(ticks[0]):.1f}" y2="{y(ticks[0]):.1f}" stroke="#8a94a3"/>')
     band = pw / n
-    nb = 1 if c.stacked else max(len(bars), 1)
-    bw = band * 0.75 / nb
+    bw = band * 0.75 / max(len(c.series), 1)
     for i, cat in enumerate(c.categories):
         x0 = left + i * band + band * 0.125
-        acc = 0.0
-        for j, s in enumerate(bars):
+        for j, s in enumerate(c.series):
             v = _num(s.values[i])
             if v is None:
                 continue
-            color = s.colors[i] if s.colors else s.color
-            if c.stacked:
-                y1, y2 = y(acc + v), y(acc) if acc > 0 or not c.log else y(ticks[0])
-                acc += v
-                xx = x0
-            else:
-                y1, y2 = y(v), y(ticks[0])
-                xx = x0 + j * bw
-            h = max(y2 - y1, 0.0)
-            out.append(f'<rect x="{xx:.1f}" y="{y1:.1f}" width="{(bw if not c.stacked else band * 0.75):.1f}" height="{h:.1f}" fill="{color}"><title>{escape(cat)} — {escape(s.name)}: {escape(c.fmt(v))}</title></rect>')
-        for s in marks:
-            v = _num(s.values[i])
-            if v is None:
-                continue
-            cx = left + (i + 0.5) * band
-            out.append(f'<path d="M{cx - 5:.1f},{y(v):.1f} L{cx:.1f},{y(v) - 5:.1f} L{cx + 5:.1f},{y(v):.1f} L{cx:.1f},{y(v) + 5:.1f} Z" fill="none" stroke="{s.color}" stroke-width="2"><title>{escape(cat)} — {escape(s.name)}: {escape(c.fmt(v))}</title></path>')
-        lx_ = left + (i + 0.5) * band
-        ly = top + ph + 12
-        out.append(f'<text transform="translate({lx_:.1f},{ly:.1f}) rotate(-35)" text-anchor="end">{escape(cat)}</text>')
-    for r in c.ref_lines:
-        yy = y(r.value)
-        out.append(f'<line x1="{left}" x2="{W - right}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="{r.color}" stroke-dasharray="4 3"/>')
-        out.append(f'<text x="{W - right - 2}" y="{yy - 3:.1f}" text-anchor="end" fill="{r.color}" font-size="10">{escape(r.label)}</text>')
+            out.append(f'<rect x="{x0 + j * bw:.1f}" y="{y(v):.1f}" width="{bw:.1f}" height="{max(y(ticks[0]) - y(v), 0.0):.1f}" fill="{s.color}">'
+                       f"<title>{escape(cat)} — {escape(s.name)}: {escape(c.fmt(v))}</title></rect>")
+        out.append(f'<text transform="translate({left + (i + 0.5) * band:.1f},{top + ph + 12:.1f}) rotate(-35)" text-anchor="end">{escape(cat)}</text>')
     out.append("</svg>")
     return "".join(out)
 
 
-def range_chart(title: str, rows: Sequence[tuple[str, float, float, float, float, str]], width: int = 660) -> str:
-    """Horizontal bars: each row (label, data_low, data_high, low, high, text)
-    shows the box [low, high] within the sampled range [data_low, data_high]."""
-    left, right, top, row_h = 250, 16, 28, 26
-    H = top + row_h * len(rows) + 24
-    pw = width - left - right
-    out = [f'<svg viewBox="0 0 {width} {H}" width="{width}" height="{H}" role="img" aria-label="{escape(title)}" font-family="{FONT}" font-size="11">']
-    out.append(f'<text x="4" y="16" font-size="13" font-weight="600">{escape(title)}</text>')
-    for i, (label, dlo, dhi, lo, hi, text) in enumerate(rows):
-        yy = top + i * row_h
-        span = (dhi - dlo) or 1.0
-        a, b = (lo - dlo) / span, (hi - dlo) / span
-        out.append(f'<text x="{left - 8}" y="{yy + 15}" text-anchor="end">{escape(label)}</text>')
-        out.append(f'<rect x="{left}" y="{yy + 3}" width="{pw}" height="{row_h - 8}" fill="#eef0f3"/>')
-        out.append(f'<rect x="{left + a * pw:.1f}" y="{yy + 3}" width="{max((b - a) * pw, 1):.1f}" height="{row_h - 8}" fill="#b3261e" fill-opacity="0.75"><title>{escape(text)}</title></rect>')
-        out.append(f'<text x="{left + (a + b) / 2 * pw:.1f}" y="{yy + 15}" text-anchor="middle" fill="#fff" font-size="10">{escape(text)}</text>')
-    yy = top + len(rows) * row_h + 12
-    out.append(f'<text x="{left}" y="{yy}" fill="#5f6b7a" font-size="10">low end of sampled range</text>')
-    out.append(f'<text x="{width - right}" y="{yy}" text-anchor="end" fill="#5f6b7a" font-size="10">high end</text>')
+def range_bar(value: float | None, low: float | None, high: float | None, top: float, text: str, width: int = 96, height: int = 10) -> str:
+    """A one-line chart for a table cell: the range [low, high] as a bar and
+    the central ``value`` as a dot, on a scale from 0 to ``top`` shared by a
+    column, so that spreads compare at a glance. ``text`` names it (for
+    screen readers and on hover)."""
+    top = top if top and top > 0 else 1.0
+
+    def x(v: float) -> float:
+        return 2 + min(max(v / top, 0.0), 1.0) * (width - 4)
+
+    out = [f'<svg class="range-bar" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{escape(text)}">'
+           f"<title>{escape(text)}</title>",
+           f'<line x1="2" x2="{width - 2}" y1="{height / 2}" y2="{height / 2}" stroke="#e6e9ee" stroke-width="1"/>']
+    if _num(low) is not None and _num(high) is not None:
+        out.append(f'<line x1="{x(low):.1f}" x2="{max(x(high), x(low) + 1):.1f}" y1="{height / 2}" y2="{height / 2}" stroke="#9bb3d6" stroke-width="4"/>')
+    if _num(value) is not None:
+        out.append(f'<circle cx="{x(value):.1f}" cy="{height / 2}" r="2.5" fill="{CURRENT}"/>')
     out.append("</svg>")
     return "".join(out)
+
+
+# ---------------------------------------------------------------------------------
+# scatter chart with labels that do not overlap
+# ---------------------------------------------------------------------------------
+
+#: Width of a character in ems, by class (an upper bound for the sans-serif
+#: fonts a browser picks for system-ui: DejaVu Sans, Roboto, Segoe UI, Arial).
+_NARROW, _WIDE = set("fijlrtI.,;:'!|-() "), set("mwMW@%")
+
+
+def text_width(text: str, size: float) -> float:
+    """An upper bound of the width of ``text`` at font size ``size`` (px)."""
+    ems = sum(0.4 if c in _NARROW else 1.0 if c in _WIDE else 0.78 if c.isupper() else 0.64 for c in text)
+    return ems * size
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle in SVG pixels: left, top, width, height."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def intersects(self, other: "Box") -> bool:
+        return self.x < other.x + other.w and other.x < self.x + self.w and self.y < other.y + other.h and other.y < self.y + self.h
+
+
+#: Pixels kept between two labels, and between a point and its label.
+LABEL_GAP, LABEL_OFFSET = 2.0, 7.0
+
+
+def place_labels(wanted: Sequence[Box], top: float, bottom: float) -> list[Box]:
+    """Each label box in ``wanted`` moved up or down as little as possible so
+    that no two intersect: labels are placed in turn (from the top), each at
+    the free height nearest the one it wants, between ``top`` and ``bottom``
+    when there is room there (outside them only when there is none). The
+    nearest free height is the wanted one, an edge, or just above or below
+    a label already placed, so only those heights are tried."""
+    placed: list[Box] = []
+    order = sorted(range(len(wanted)), key=lambda k: (wanted[k].y, wanted[k].x))
+    out: dict[int, Box] = {}
+    for k in order:
+        want = wanted[k]
+        tries = [want.y, top, bottom - want.h] + [y for b in placed for y in (b.y - want.h - LABEL_GAP, b.y + b.h + LABEL_GAP)]
+        free = [y for y in tries if not any(Box(want.x, y, want.w, want.h).intersects(b) for b in placed)]
+        inside = [y for y in free if top <= y and y + want.h <= bottom]
+        y = min(inside or free, key=lambda v: (abs(v - want.y), v))
+        out[k] = Box(want.x, y, want.w, want.h)
+        placed.append(out[k])
+    return [out[k] for k in range(len(wanted))]
+
+
+@dataclass
+class Point:
+    """One labelled point of a scatter chart, with optional ranges (low, high) on each axis."""
+
+    label: str
+    x: float | None
+    y: float | None
+    x_range: tuple[float, float] | None = None
+    y_range: tuple[float, float] | None = None
+
+
+@dataclass
+class Scatter:
+    title: str
+    x_title: str
+    y_title: str
+    points: list[Point]
+    x_fmt: Callable[[float], str] = lambda v: f"{v:g}"
+    y_fmt: Callable[[float], str] = lambda v: f"{v:g}"
+    #: unlabelled grey points (e.g. the baseline), drawn under the others
+    background: list[Point] = field(default_factory=list)
+    background_name: str = "baseline"
+    width: int = 680
+    height: int = 360
+    font: int = 11
+
+
+def _extent(points: Sequence[Point], axis: str) -> float:
+    vals = []
+    for p in points:
+        v, r = (p.x, p.x_range) if axis == "x" else (p.y, p.y_range)
+        vals += [w for w in (_num(v), *(map(_num, r) if r else ())) if w is not None]
+    return max(vals + [0.0])
+
+
+def scatter_chart(c: Scatter) -> str:
+    """Points with their ranges as thin bars on both axes and their labels
+    placed by :func:`place_labels` (a leader line joins a label moved off its
+    point). Each label is a ``<text class="point-label">``."""
+    left, right, top, bottom = 64, 16, 40, 44
+    W, H = c.width, c.height
+    pw, ph = W - left - right, H - top - bottom
+    every = c.points + c.background
+    xt, yt = nice_ticks(0.0, _extent(every, "x") or 1.0), nice_ticks(0.0, _extent(every, "y") or 1.0)
+
+    def sx(v: float) -> float:
+        return left + (v - xt[0]) / (xt[-1] - xt[0]) * pw
+
+    def sy(v: float) -> float:
+        return top + ph - (v - yt[0]) / (yt[-1] - yt[0]) * ph
+
+    out = [f'<svg viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{escape(c.title)}" font-family="{FONT}" font-size="{c.font}">',
+           f'<text x="4" y="16" font-size="13" font-weight="600">{escape(c.title)}</text>']
+    if c.background:
+        out.append(f'<circle cx="10" cy="28" r="4" fill="none" stroke="{BASE}" stroke-width="1.5"/><text x="18" y="32">{escape(c.background_name)}</text>')
+    out += _scatter_axes(c, xt, yt, sx, sy, (left, top, pw, ph))
+    for p in c.background:
+        if _num(p.x) is not None and _num(p.y) is not None:
+            out.append(f'<circle cx="{sx(p.x):.1f}" cy="{sy(p.y):.1f}" r="4" fill="none" stroke="{BASE}" stroke-width="1.5"><title>{escape(p.label)}</title></circle>')
+    shown = [p for p in c.points if _num(p.x) is not None and _num(p.y) is not None]
+    for p in shown:
+        out += _ranges(p, sx, sy)
+    out += _labels(c, shown, sx, sy, top, top + ph)
+    for p in shown:
+        out.append(f'<circle cx="{sx(p.x):.1f}" cy="{sy(p.y):.1f}" r="4" fill="{CURRENT}"><title>{escape(p.label)}: '
+                   f'{escape(c.x_fmt(p.x))}, {escape(c.y_fmt(p.y))}</title></circle>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _scatter_axes(c: Scatter, xt, yt, sx, sy, plot) -> list[str]:
+    left, top, pw, ph = plot
+    out = []
+    for t in yt:
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{sy(t):.1f}" y2="{sy(t):.1f}" stroke="#e6e9ee"/>')
+        out.append(f'<text x="{left - 6}" y="{sy(t) + 4:.1f}" text-anchor="end" fill="#5f6b7a">{escape(c.y_fmt(t))}</text>')
+    for t in xt:
+        anchor = "end" if t == xt[-1] else "middle"  # the last one ends at the plot's edge, inside the chart
+        out.append(f'<line x1="{sx(t):.1f}" x2="{sx(t):.1f}" y1="{top}" y2="{top + ph}" stroke="#f0f2f5"/>')
+        out.append(f'<text x="{sx(t):.1f}" y="{top + ph + 14}" text-anchor="{anchor}" fill="#5f6b7a">{escape(c.x_fmt(t))}</text>')
+    out.append(f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="#8a94a3"/>')
+    out.append(f'<text x="{left + pw / 2:.1f}" y="{top + ph + 32}" text-anchor="middle" fill="#1d2430">{escape(c.x_title)}</text>')
+    out.append(f'<text transform="translate(14,{top + ph / 2:.1f}) rotate(-90)" text-anchor="middle" fill="#1d2430">{escape(c.y_title)}</text>')
+    return out
+
+
+def _ranges(p: Point, sx, sy) -> list[str]:
+    out = []
+    if p.x_range and None not in map(_num, p.x_range):
+        out.append(f'<line x1="{sx(p.x_range[0]):.1f}" x2="{sx(p.x_range[1]):.1f}" y1="{sy(p.y):.1f}" y2="{sy(p.y):.1f}" stroke="#9bb3d6" stroke-width="1.5"/>')
+    if p.y_range and None not in map(_num, p.y_range):
+        out.append(f'<line x1="{sx(p.x):.1f}" x2="{sx(p.x):.1f}" y1="{sy(p.y_range[0]):.1f}" y2="{sy(p.y_range[1]):.1f}" stroke="#9bb3d6" stroke-width="1.5"/>')
+    return out
+
+
+def _labels(c: Scatter, points: Sequence[Point], sx, sy, top: float, bottom: float) -> list[str]:
+    """The point labels, right of their points (left of those near the right
+    edge), moved apart by :func:`place_labels`, with leader lines."""
+    h = 1.25 * c.font
+    wanted = []
+    for p in points:
+        w = text_width(p.label, c.font)
+        x = sx(p.x) + LABEL_OFFSET
+        if x + w > c.width - 2:
+            x = sx(p.x) - LABEL_OFFSET - w
+        wanted.append(Box(x, sy(p.y) - h / 2, w, h))
+    out = []
+    for p, want, box in zip(points, wanted, place_labels(wanted, top, bottom)):
+        if abs(box.y - want.y) > 1:
+            edge = box.x if box.x > sx(p.x) else box.x + box.w
+            out.append(f'<line x1="{sx(p.x):.1f}" y1="{sy(p.y):.1f}" x2="{edge:.1f}" y2="{box.y + h / 2:.1f}" stroke="#8a94a3" stroke-width="0.8"/>')
+        out.append(f'<text class="point-label" x="{box.x:.1f}" y="{box.y + 0.95 * c.font:.1f}" data-box="{box.x:.1f} {box.y:.1f} {box.w:.1f} {box.h:.1f}">{escape(p.label)}</text>')
+    return out

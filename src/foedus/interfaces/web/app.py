@@ -31,10 +31,11 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from foedus.domain.errors import InputError, Problem
-from foedus.domain.metrics import CHART_METRICS, TABLE_METRICS
+from foedus.domain.metrics import CHART_METRICS
 from foedus.interfaces.web.schemas import ExploreRequest, ExportRequest, ReportRequest, Scenario, SensitivityRequest, Upload
 from foedus.interfaces.web.service import (
     BASIS_TEXT,
+    COST_SPLIT,
     EUROPEAN_WILL,
     MAX_FUTURES,
     MAX_PACKAGES,
@@ -46,6 +47,7 @@ from foedus.interfaces.web.service import (
     Refused,
     Workspace,
     metric_info,
+    table_metrics,
 )
 from foedus.interfaces.web.pool import ComputePool
 from foedus.interfaces.web.responses import ResponseCache, canonical, json_bytes
@@ -298,12 +300,13 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
 
     def _meta() -> dict:
         from foedus.data.vintage import vintage
-        from foedus.domain.vocabulary import Kind, LegalForm, Posture
+        from foedus.domain.vocabulary import Basis, Kind, LegalForm, Posture
         from foedus.exploration.robustness import DEFAULT_THRESHOLDS
 
         return {
             "metrics": metric_info(),
-            "table_metrics": list(TABLE_METRICS),
+            "table_metrics": table_metrics(),
+            "cost_split": list(COST_SPLIT),
             "chart_metrics": list(CHART_METRICS),
             "assumptions": ws.assumptions(),
             "european_will": list(EUROPEAN_WILL),
@@ -319,6 +322,8 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
             "sensitivity": {"sizes": list(SENSITIVITY_SIZES), "n": SENSITIVITY_N, "metrics": list(SENSITIVITY_METRICS),
                             "max_metrics": MAX_SENSITIVITY_METRICS},
             "basis": BASIS_TEXT,
+            "basis_labels": {b.value: b.label for b in Basis},
+            "will_scenarios": ws.will_scenarios(),
             "caption": "Model estimates, not predictions.",
             "data": vintage(ws.defaults, ws.countries, [e.package for e in ws.all_entries()]).record(),
         }
@@ -385,6 +390,24 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         edits and overrides) at the central values, side by side."""
         args = (body.packages, body.overrides, body.edit_dicts(), body.horizon)
         return _cached("compare", body, lambda: ws.compare(*args), ("compare", args))
+
+    @app.get("/api/scenarios", tags=["assessment"])
+    def will_scenarios() -> dict:
+        """The named will scenarios (data/will_scenarios.yaml): id, title,
+        description, the will values each fixes (``set``), the CLI option
+        and references."""
+        return _cached("will-scenarios", None, lambda: {"scenarios": ws.will_scenarios()})
+
+    @app.post("/api/scenarios", tags=["assessment"])
+    def by_will_scenario(body: Scenario) -> dict:
+        """Each package's attack probability in every named will scenario
+        (will fixed, every other input sampled over the default 1,000
+        futures: central value and 5th, 50th, 95th percentiles), beside the
+        pooled central value and range (will sampled). The same body as
+        /api/compare; its will overrides are set aside, the others hold.
+        Rate-limited and bounded as an exploration."""
+        args = (body.packages, body.overrides, body.edit_dicts(), body.horizon)
+        return _cached("scenarios", body, lambda: ws.by_will_scenario(*args), ("by_will_scenario", args))
 
     @app.post("/api/explore", tags=["assessment"])
     def explore(body: ExploreRequest) -> dict:

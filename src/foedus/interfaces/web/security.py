@@ -101,7 +101,7 @@ LIMITED: tuple[tuple[str, re.Pattern, str], ...] = (
     ("DELETE", re.compile(r"/api/packages/[^/]+"), "upload"),
     ("POST", re.compile(r"/api/compare"), "compare"),
     ("POST", re.compile(r"/api/packages/[^/]+/export"), "compare"),
-    ("POST", re.compile(r"/api/(explore|discover|report|sensitivity)"), "explore"),
+    ("POST", re.compile(r"/api/(explore|discover|report|sensitivity|scenarios)"), "explore"),
 )
 
 

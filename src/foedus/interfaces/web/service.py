@@ -3,7 +3,9 @@ parameter set in force, and cached evaluations.
 
 No model here: every number comes from :func:`foedus.exploration.compare.comparison`
 (central values, their ranges over the default sample of futures, and each
-guarantor's worth), :func:`foedus.exploration.explore.explore_memory`
+guarantor's worth: without all its commitments, only its promises, only
+its money), :func:`foedus.exploration.compare.scenario_results` (each
+package in every named will scenario), :func:`foedus.exploration.explore.explore_memory`
 (futures), robustness from :mod:`foedus.exploration.robustness`, failure
 boxes from PRIM and the calibration targets from
 :class:`foedus.exploration.calibration.Calibration`. This module only
@@ -11,8 +13,9 @@ selects, edits (lever edits are data changes to a package, see
 :mod:`foedus.interfaces.web.edits`), caches and shapes results for the page.
 
 Caches: a comparison per *package* by (package after edits, overrides,
-horizon); an exploration per *package* by (package after edits, overrides,
-futures, seed, sampler, horizon), so moving a lever of one package
+horizon); the results per will scenario per *package* by (package after
+edits, overrides without will, horizon); an exploration per *package* by
+(package after edits, overrides, futures, seed, sampler, horizon), so moving a lever of one package
 re-evaluates that package only, and the other packages come from the cache
 (a package's numbers, and future ``i``, do not depend on which packages
 are evaluated with it; they agree with an evaluation of all the packages
@@ -38,7 +41,7 @@ from foedus.data.loaders import load_countries, load_package, parse_package
 from foedus.data.parameter_set import ParameterSet
 from foedus.domain.errors import InputError, Problem
 from foedus.domain.package import Package
-from foedus.domain.metrics import CATALOGUE, PACKAGE
+from foedus.domain.metrics import CATALOGUE, PACKAGE, TABLE_METRICS
 from foedus.study.formatting import fmt, fmt_range, label, number
 from foedus.study.study import bottom_line
 from foedus.interfaces.web.edits import apply_edit, is_empty, lever_summary
@@ -58,36 +61,68 @@ SENSITIVITY_N = 1024
 SENSITIVITY_METRICS = ("attack_probability", "approval_probability", "escalation_risk", "total_cost_usd_per_year")
 MAX_SENSITIVITY_METRICS = 6
 
-#: Assumptions about the world shown as sliders, kept apart from the levers.
+#: Assumptions about the world shown as sliders, kept apart from the levers:
+#: (parameter, title saying exactly what it moves, group). A per-country will
+#: (will.GBR) falls back on will.default until it is set.
 ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
-    ("will.USA", "US political will", "will"),
-    ("will.GBR", "UK political will", "will-eu"),
-    ("will.FRA", "French political will", "will-eu"),
-    ("will.DEU", "German political will", "will-eu"),
-    ("will.POL", "Polish political will", "will-eu"),
-    ("will.default", "Other guarantors' political will", "will-eu"),
-    ("deterrence.resolve", "Adversary resolve", "adversary"),
-    ("deterrence.adversary_forces", "Adversary ground forces", "adversary"),
-    ("credibility.reliability_prior", "Alliance reliability prior", "reliability"),
-    ("forces.force_generation", "Force generation (share of planned forces raised)", "forces"),
-    ("forces.rotation_ratio", "Rotation ratio (pool per deployed)", "forces"),
-    ("costs.soldier_year.expeditionary", "Cost per soldier-year deployed in Ukraine", "costs"),
-    ("costs.soldier_year.stationing", "Cost per soldier-year stationed nearby", "costs"),
+    ("will.USA", "Political will of the United States (its own commitments)", "will"),
+    ("will.GBR", "Political will of the United Kingdom", "will-eu"),
+    ("will.FRA", "Political will of France", "will-eu"),
+    ("will.DEU", "Political will of Germany", "will-eu"),
+    ("will.POL", "Political will of Poland", "will-eu"),
+    ("will.default", "Political will of every other guarantor (each one not set on its own)", "will-eu"),
+    ("deterrence.resolve", "Adversary resolve (odds multiplier on renewing the war, 1 = as the ceasefire record)", "adversary"),
+    ("deterrence.adversary_forces", "Russian forces available for a renewed offensive", "adversary"),
+    ("deterrence.floor_hazard", "Yearly risk no guarantee deters", "deterrence"),
+    ("deterrence.decisive_window_days", "Days in which reinforcements must arrive", "deterrence"),
+    ("credibility.reliability_prior", "Defence pacts the average ally honours (ratified, automatic)", "reliability"),
+    ("forces.rotation_ratio", "Personnel needed per soldier deployed (rotation and support)", "forces"),
+    ("costs.soldier_year.expeditionary", "Cost per soldier-year under fire (contested deployment; a share of it by posture)", "costs"),
+    ("costs.soldier_year.stationing", "Cost per soldier-year stationed in peacetime (the floor of every posture)", "costs"),
 )
 #: The European will sliders moved together by the "European political will" control.
 EUROPEAN_WILL = tuple(n for n, _, g in ASSUMPTIONS if g == "will-eu")
+#: Parameters of political will (the scale of data/will_scenarios.yaml: 0 never
+#: acts, 0.5 the average ally, 1 the most willing ally on record). Their sliders
+#: span the whole scale, wider than the range they are sampled over, so that a
+#: named scenario (the US walks away: 0) can be shown on them.
+WILL_PREFIX = "will."
+WILL_SCALE = (0.0, 1.0)
 
+#: The cost per year, then what it is made of: the guarantee itself and the aid.
+COST_SPLIT = ("total_cost_usd_per_year", "guarantee_cost_usd_per_year", "aid_usd_per_year")
 #: Per-guarantor figures shown with "whose promise counts" (from the comparison).
 WORTH_DETAIL = ("credibility", "delivery", "cost_usd_per_year", "cost_pct_gdp")
 #: Seed of the default sample of futures behind the ranges of the table
 #: (that of ``foedus compare``; its size is ``compare.RANGE_FUTURES``).
 COMPARE_SEED = 0
 #: What each parameter basis means (shown beside a parameter's value).
+#: Keys in the order of ``foedus.domain.vocabulary.BASES`` (firmest first).
 BASIS_TEXT = {
     "evidence": "evidence: the source gives the number (or arithmetic on numbers it gives)",
     "calibrated": "calibrated: fitted to published targets (data/calibration.yaml, foedus calibrate)",
+    "anchored": "judgement (anchored): a value chosen by convention inside a band that named sources give",
     "judgement": "judgement: a modelling judgement; the sources inform it but give no number",
 }
+#: What "whose promise counts" shows per guarantor: the package's attack
+#: probability without all its commitments, without only its promises and
+#: forces, and without only its money (from the comparison).
+WITHOUT_PARTS = ("attack_probability_without", "attack_probability_without_promises", "attack_probability_without_aid")
+
+
+def table_metrics() -> list[str]:
+    """The side-by-side table's rows: the catalogue's table metrics, with the
+    guarantee's own cost and the aid under the cost per year."""
+    out = []
+    for m in TABLE_METRICS:
+        if m in COST_SPLIT[1:]:
+            continue
+        out.append(m)
+        if m == COST_SPLIT[0]:
+            out.extend(COST_SPLIT[1:])
+    return out
+
+
 def _hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -156,6 +191,7 @@ class Workspace:
         self.store = UploadStore(uploads_dir) if uploads_dir is not None else None
         self._lock = threading.Lock()
         self._compare_cache = _LRU(512)  # per package
+        self._scenario_cache = _LRU(512)  # per package: {scenario id: {metric: {value, p5, p50, p95}}}
         self._explore_cache = _LRU(64)  # per package: (metrics (n,), percentiles)
         self._inputs_cache = _LRU(8)  # per run: (input names, inputs (n, d))
         self._baseline_cache = _LRU(32)
@@ -401,6 +437,9 @@ class Workspace:
             return self._calibration
 
     def assumptions(self) -> list[dict]:
+        """The assumption sliders: each parameter's value, the slider's span
+        (its sampled range, ``sampled``; a will spans the whole will scale) and
+        its source."""
         out = []
         for name, title, group in ASSUMPTIONS:
             p = self.defaults.describe(name)
@@ -408,10 +447,46 @@ class Workspace:
                 continue
             u = p.uncertainty
             lo, hi = (u.low, u.high) if u else (0.0, 1.0 if p.unit.value in ("probability", "fraction") else 2 * p.value)
+            if name.startswith(WILL_PREFIX):
+                lo, hi = min(lo, WILL_SCALE[0]), max(hi, WILL_SCALE[1])
             lo, hi = min(lo, p.value), max(hi, p.value)
             out.append({"name": name, "title": title, "group": group, "value": p.value, "low": lo, "high": hi,
+                        "sampled": [u.low, u.high] if u else None,
                         "step": _nice_step(lo, hi), "unit": p.unit.value, "source": p.references[0].short()})
         return out
+
+    # -- named will scenarios ----------------------------------------------------
+    def will_scenarios(self) -> list[dict]:
+        """The named will scenarios (data/will_scenarios.yaml), in the file's
+        order: id, title, description, the will values they fix, references."""
+        from foedus.data.loaders import load_will_scenarios
+
+        return [{"id": sid, "title": sc.title, "description": " ".join(sc.description.split()), "set": dict(sc.set),
+                 "option": f"--scenario {sid}", "references": [reference_record(r) for r in sc.references]}
+                for sid, sc in load_will_scenarios().scenarios.items()]
+
+    def will_scenario_of(self, overrides: dict | None) -> str | None:
+        """The named will scenario that ``overrides`` set, if any: every will
+        value it fixes is overridden to that value, and any other will
+        override (a per-country will) equals its will.default. Other
+        parameters do not matter; a will left to be sampled is no scenario."""
+        from foedus.data.loaders import load_will_scenarios
+
+        will = {k: float(v) for k, v in (overrides or {}).items() if k.startswith(WILL_PREFIX)}
+        if not will:
+            return None
+        for sid, sc in load_will_scenarios().scenarios.items():
+            if all(k in will and abs(will[k] - v) <= 1e-9 for k, v in sc.set.items()):
+                default = sc.set.get("will.default")
+                if all(default is not None and self._falls_back_on_default(k) and abs(v - default) <= 1e-9
+                       for k, v in will.items() if k not in sc.set):
+                    return sid
+        return None
+
+    def _falls_back_on_default(self, name: str) -> bool:
+        """Whether ``name`` is a per-country will that takes will.default's value until set (will.GBR)."""
+        p = self.defaults.describe(name)
+        return p is not None and p.name == "will.default" and name != "will.default"
 
     # -- central values ------------------------------------------------------
     def _comparison(self, packages: list[Package], fps: list[str], ps: ParameterSet, horizon: float | None) -> dict:
@@ -435,6 +510,7 @@ class Workspace:
         return {"packages": [r["packages"][0] for r in parts]} | {k: v for k, v in parts[0].items() if k != "packages"}
 
     def compare(self, ids: list[str], overrides: dict[str, float] | None = None, edits: dict | None = None, horizon: float | None = None) -> dict:
+        """Baseline and current at the central values."""
         t0 = time.perf_counter()
         orig, edited, fpo, fpe = self.resolve_fp(ids, edits)
         ps = self.parameters(overrides)
@@ -456,7 +532,89 @@ class Workspace:
             "baseline_levers": {p.id: lever_summary(p) for p in orig},
             "edited": [p.id for p in orig if not is_empty((edits or {}).get(p.id))],
             "defence_pct_gdp": self._defence_shares(current, baseline),
+            "will_scenario": self.will_scenario_of(overrides),
             "reproduce": self.reproduce(ids, overrides or {}, edits or {}, horizon),
+        }
+        if out["will_scenario"]:
+            out["reproduce"]["scenario"] = self._scenario_reproduce(out["will_scenario"], ids, overrides or {}, edits or {}, horizon)
+        out["elapsed_ms"] = round(1000 * (time.perf_counter() - t0), 2)
+        return out
+
+    def _scenario_reproduce(self, sid: str, ids: list[str], overrides: dict, edits: dict, horizon: float | None) -> dict:
+        """The named will scenario that the overrides set, and the same
+        command with ``--scenario ID`` in place of its ``--set`` values."""
+        sc = next(x for x in self.will_scenarios() if x["id"] == sid)
+        rest = {k: v for k, v in overrides.items() if not (k in sc["set"] or (k.startswith(WILL_PREFIX) and self._falls_back_on_default(k)))}
+        cli = self.reproduce(ids, rest, edits, horizon, scenario=sid)["cli"]
+        return {"id": sid, "title": sc["title"], "option": sc["option"], "cli": cli,
+                "note": f"The --set will values are those of the named will scenario \u201c{sc['title']}\u201d: --scenario {sid} sets the same."}
+
+    # -- results per named will scenario ---------------------------------------
+    def by_will_scenario(self, ids: list[str], overrides: dict[str, float] | None = None, edits: dict | None = None,
+                         horizon: float | None = None) -> dict:
+        """Each package (after its lever edits) in every named will scenario:
+        the attack probability at the central values and its 5th, 50th and
+        95th percentiles over the default 1,000 futures with will fixed
+        (:func:`foedus.exploration.compare.scenario_results`), beside the
+        pooled result, in which will is sampled (the comparison's central
+        value and range). Your will overrides are set aside here, since
+        each column fixes will (``set_aside``); every other override holds.
+        Cached per package by (package after edits, overrides without will,
+        horizon); the packages not in the cache are evaluated together.
+        Counts as an exploration for the concurrency bound."""
+        from foedus.exploration.compare import RANGE_FUTURES, SCENARIO_METRICS, scenario_results
+        from foedus.models.levers import compile_packages
+
+        t0 = time.perf_counter()
+        _, edited, _, fpe = self.resolve_fp(ids, edits)
+        overrides = dict(overrides or {})
+        self.parameters(overrides)  # every override is checked, also those set aside
+        kept = {k: v for k, v in overrides.items() if not k.startswith(WILL_PREFIX)}
+        ps = self.parameters(kept)
+        if not self._explore_slots.acquire(timeout=30):
+            raise Busy("the server is busy with other explorations; try again")
+        try:
+            pooled = self._comparison(edited, fpe, ps, horizon)
+            h = pooled["horizon_years"]
+            run = (tuple(sorted(ps.overrides.items())), horizon)
+            keys = [(fp,) + run for fp in fpe]
+            found = {k: self._scenario_cache.get(k) for k in keys}
+            missing = [(p, k) for p, k in zip(edited, keys) if found[k] is None]
+            if missing:
+                lv = compile_packages([p for p, _ in missing], self.countries)
+                res = scenario_results(lv, ps, h, RANGE_FUTURES, COMPARE_SEED)
+                for p, k in missing:
+                    found[k] = {sc["id"]: sc["packages"][p.id] for sc in res}
+                    self._scenario_cache.put(k, found[k])
+        finally:
+            self._explore_slots.release()
+        metrics = list(SCENARIO_METRICS)
+        pool = {p["id"]: {m: {"value": p["metrics"][m], **(p.get("ranges") or {}).get(m, {})} for m in metrics} for p in pooled["packages"]}
+        named = self.will_scenarios()
+        per = [{f: sc[f] for f in ("id", "title", "description", "set", "option")}
+               | {"packages": {pid: found[key][sc["id"]] for pid, key in zip(ids, keys)}} for sc in named]
+
+        def show(cell: dict) -> dict:
+            return {m: {"value": fmt(m, cell[m]["value"]), "range": fmt_range(m, cell[m])} for m in metrics}
+
+        display = {pid: {"pooled": show(pool[pid]), **{sc["id"]: show(sc["packages"][pid]) for sc in per}} for pid in ids}
+        rep = self.reproduce(ids, kept, edits or {}, horizon)
+        rep["python"] = rep["python"].replace(f"horizon={horizon!r})", f"horizon={horizon!r}, by_scenario=True)")
+        out = {
+            "model_estimates_not_predictions": True,
+            "packages": ids,
+            "titles": {p.id: p.title for p in edited},
+            "edited": [pid for pid in ids if not is_empty((edits or {}).get(pid))],
+            "metrics": metrics,
+            "horizon_years": h,
+            "ranges": pooled.get("ranges"),
+            "overrides": kept,
+            "set_aside": sorted(k for k in overrides if k.startswith(WILL_PREFIX)),
+            "will_scenario": self.will_scenario_of(overrides),
+            "pooled": pool,
+            "scenarios": per,
+            "display": display,
+            "reproduce": rep,
         }
         out["elapsed_ms"] = round(1000 * (time.perf_counter() - t0), 2)
         return out
@@ -511,9 +669,11 @@ class Workspace:
 
     def _worth(self, result: dict) -> dict[str, list[dict]]:
         """Whose promise counts: per package, every guarantor with the
-        package's attack probability and approval without it (from the
-        comparison), its credibility, delivery and cost, the guarantors
-        whose absence raises the attack probability most first."""
+        package's attack probability without all its commitments, without
+        only its promises and forces, and without only its money, and its
+        approval without it (from the comparison); its credibility, delivery
+        and cost; the guarantors whose absence raises the attack probability
+        most first."""
         out = {}
         for p in result["packages"]:
             m = p["metrics"]
@@ -525,13 +685,13 @@ class Workspace:
                 rows.append({
                     "iso3": g["iso3"],
                     "name": c.name if c is not None else g["iso3"],
-                    "attack_probability_without": g["attack_probability_without"],
+                    **{k: g.get(k) for k in WITHOUT_PARTS},
                     "approval_probability_without": g.get("approval_probability_without"),
                     **{k: g.get(k) for k in WORTH_DETAIL},
                     "display": {
                         **{k: fmt(k, g.get(k)) for k in WORTH_DETAIL},
                         "attack_probability": fmt("attack_probability", m.get("attack_probability")),
-                        "attack_probability_without": fmt("attack_probability", g["attack_probability_without"]),
+                        **{k: fmt("attack_probability", g.get(k)) for k in WITHOUT_PARTS},
                         "approval_probability": fmt("approval_probability", m.get("approval_probability")),
                         "approval_probability_without": fmt("approval_probability", g.get("approval_probability_without")),
                     },
@@ -721,7 +881,7 @@ class Workspace:
 
     # -- reproduce -------------------------------------------------------------
     def reproduce(self, ids: list[str], overrides: dict, edits: dict, horizon: float | None, *, n_futures: int | None = None,
-                  seed: int = 0, sampler: str = "lhs", thresholds: list[str] | None = None) -> dict:
+                  seed: int = 0, sampler: str = "lhs", thresholds: list[str] | None = None, scenario: str | None = None) -> dict:
         """The commands that reproduce this view (:func:`foedus.study.study.reproduce`),
         with the files to save first: edited and uploaded packages."""
         from foedus.study.study import Design, reproduce
@@ -739,7 +899,7 @@ class Workspace:
                 downloads.append({"id": i, "file": f"{i}.yaml"})
         design = Design(n_futures, seed, sampler) if n_futures is not None else None
         real_edits = {k: v for k, v in edits.items() if not is_empty(v)}
-        out = reproduce(ids, files, overrides, horizon, design, thresholds, edits=real_edits, downloads=downloads)
+        out = reproduce(ids, files, overrides, horizon, design, thresholds, edits=real_edits, downloads=downloads, scenario=scenario)
         if real_edits:  # the Python recipe starts from the files as shipped, then applies the levers
             shipped = [str(self._display_path(self.entry(i).path)) if self.entry(i).origin == "shipped" else f"{i}.yaml" for i in ids]
             out["python"] = out["python"].replace(f"load_packages({json.dumps(files)}", f"load_packages({json.dumps(shipped)}")

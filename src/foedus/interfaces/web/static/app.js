@@ -5,8 +5,9 @@
  * shared, and asks the JSON API for every number: /api/compare (central
  * values, baseline and current, the bottom line) on every move, debounced
  * by 50 ms (and again for a pinned state, when there is one), /api/explore
- * (robustness across futures, PRIM box) after it, and /api/sensitivity
- * (Sobol' indices) when the sensitivity view asks. No model runs here:
+ * (robustness across futures, PRIM box) after it, /api/scenarios (each
+ * package in every named will scenario) while that view is shown, and
+ * /api/sensitivity (Sobol' indices) when the sensitivity view asks. No model runs here:
  * this file only draws what the API returns.
  */
 "use strict";
@@ -19,7 +20,9 @@ if (new URLSearchParams(location.search).has("token")) history.replaceState(null
 const DEBOUNCE_MS = 50;
 const EXPLORE_DEBOUNCE_MS = 150;
 const COLORS = { base: "#aab2bd", cur: "#1f5fa8", cur2: "#e07b00", pin: "#7b3fa0", existing: "#b9cde6", short: "#b3261e", capacity: "#2e7d32" };
-const VIEWS = ["summary", "table", "sensitivity"];
+const VIEWS = ["summary", "table", "scenarios", "sensitivity"];
+const WILL = "will.";  // the political-will parameters (will.USA, will.default, will.<ISO3>)
+const WILL_SHORT = { "will.USA": "US", "will.default": "others" };
 const PLOTLY_CONFIG = { displayModeBar: false, responsive: true };
 
 const S = {
@@ -29,7 +32,7 @@ const S = {
   sens: { pkg: null, n: null, metric: "attack_probability" }, guarantor: null,
 };
 const D = { meta: null, catalogue: {}, order: [], params: [], paramByName: {}, basisCounts: null, calibration: null, last: null, lastExplore: null,
-  pinned: null, sens: null, sensKey: null };
+  pinned: null, sens: null, sensKey: null, scen: null, scenKey: null };
 const WORTH_SHOWN = 5;  // guarantors listed per package before "all N guarantors"
 
 const $ = (id) => document.getElementById(id);
@@ -72,7 +75,8 @@ async function api(path, body, signal, method) {
 // Display only (units and rounding); every value comes from the API.
 function fmtParam(unit, v) {
   if (v === null || v === undefined || Number.isNaN(v)) return "–";
-  if (unit === "probability" || unit === "fraction") return `${(100 * v).toFixed(v < 0.1 ? 1 : 0)}%`;
+  if ((unit === "probability" || unit === "fraction") && v === 0) return "0%";
+  if (unit === "probability" || unit === "fraction") return v > 0 && v < 0.01 ? `${+(100 * v).toPrecision(2)}%` : `${(100 * v).toFixed(v < 0.1 ? 1 : 0)}%`;
   if (unit.startsWith("usd")) {
     const suffix = unit === "usd_per_person_year" ? "/soldier-yr" : unit === "usd_per_year" ? "/yr" : "";
     if (Math.abs(v) >= 1e9) return `$${(v / 1e9).toFixed(1)} bn${suffix}`;
@@ -209,6 +213,7 @@ async function runCompare() {
     status(`updated in ${Math.round(performance.now() - t0)} ms (server ${Math.round(res.elapsed_ms)} ms)`);
     document.body.dataset.compareSeq = String(seq);
     if (S.live) scheduleExplore();
+    if (S.view === "scenarios") runScenarios();
   } catch (err) {
     if (err.name === "AbortError") return;
     if (err.status === 429 && err.retryAfter) {  // over this client's rate limit: try again when the server says
@@ -292,11 +297,12 @@ function editOf(pid) {
   return S.edits[pid];
 }
 
-function sliderBlock({ id, label, min, max, step, value, baseText, format, onInput, info, testid }) {
+function sliderBlock({ id, label, min, max, step, value, baseText, format, onInput, info, testid, moves }) {
   const out = el("output", { id: `${id}-out` }, format(value));
   const input = el("input", { type: "range", id, min, max, step, value, "aria-label": label, "data-testid": testid || id });
   const head = el("div", { class: "slider-head" }, el("span", {}, label, info || null), el("span", {}, out, baseText ? el("span", { class: "base" }, ` base ${baseText}`) : null));
-  const block = el("div", { class: "slider" }, head, input);
+  if (moves) input.setAttribute("aria-describedby", moves.id = `${id}-moves`);
+  const block = el("div", { class: "slider" }, head, moves || null, input);
   input.addEventListener("input", () => {
     const v = parseFloat(input.value);
     out.textContent = format(v);
@@ -442,10 +448,40 @@ function countryName(iso) {
 }
 
 /* ------------------------------------------------------------ assumptions */
+// What an assumption slider moves, exactly: the parameters it sets, by name,
+// and (for one) the first sentence of its description, from the data.
+function movesLine(testid, names) {
+  const what = names.length === 1 ? aboutParam(names[0], 80) : "together";
+  return el("div", { class: "moves", "data-testid": `moves-${testid}` }, "moves ",
+    ...names.flatMap((n, i) => [i ? ", " : "", el("code", {}, n)]), what ? `: ${what}` : "");
+}
+
+// A parameter's description: its first sentence, cut at a word to about `max` characters.
+function aboutParam(name, max = 110) {
+  const d = ((D.paramByName[name] || {}).description || "").split(/(?<=[.!?])\s+(?=[A-Z])/)[0];
+  return d.length > max ? d.slice(0, d.lastIndexOf(" ", max - 2)) + " …" : d;
+}
+
+// The value an assumption slider shows: its override, else (a per-country
+// will) the override of will.default it falls back on, else its default.
+function assumptionValue(a) {
+  if (S.overrides[a.name] !== undefined) return S.overrides[a.name];
+  if (a.group === "will-eu" && S.overrides["will.default"] !== undefined) return S.overrides["will.default"];
+  return a.value;
+}
+
+// "base 50%", and where the slider spans more than the sampled range (a will), that range.
+function baseNote(a) {
+  const s = a.sampled;
+  const wider = s && (a.low < s[0] - 1e-12 || a.high > s[1] + 1e-12);
+  return fmtParam(a.unit, a.value) + (wider ? ` · sampled ${fmtParam(a.unit, s[0])}–${fmtParam(a.unit, s[1])}` : "");
+}
+
 function renderAssumptions() {
+  renderWillScenarios();
   const box = $("assumption-sliders");
   box.replaceChildren();
-  const groups = { will: "Political will", reliability: "Alliance reliability", adversary: "Adversary", forces: "Forces", costs: "Costs" };
+  const groups = { will: "Political will", reliability: "Alliance reliability", adversary: "Adversary", deterrence: "Deterrence", forces: "Forces", costs: "Costs" };
   let lastGroup = null;
   let euBox = null;
   for (const a of D.meta.assumptions) {
@@ -454,11 +490,11 @@ function renderAssumptions() {
     if (a.group === "will-eu" && !euBox) {
       const master = D.meta.assumptions.find((x) => x.name === "will.default");
       euBox = el("div", { class: "sub-sliders" });
-      const euVal = S.overrides["will.default"] ?? master.value;
+      const euVal = assumptionValue(master);
       box.append(sliderBlock({
         id: "will-europe", testid: "assume-will-europe", label: "European political will (all European guarantors)", min: master.low, max: master.high, step: master.step,
         value: euVal, baseText: null, format: (v) => fmtParam("probability", v),
-        info: infoButton("will.default"),
+        info: infoButton("will.default"), moves: movesLine("will-europe", D.meta.european_will),
         onInput: (v) => {
           for (const n of D.meta.european_will) S.overrides[n] = v;
           syncAssumptionInputs();
@@ -469,10 +505,13 @@ function renderAssumptions() {
     }
     const block = sliderBlock({
       id: `assume-${a.name}`, testid: `assume-${a.name}`, label: a.title, min: a.low, max: a.high, step: a.step,
-      value: S.overrides[a.name] ?? a.value, baseText: fmtParam(a.unit, a.value), format: (v) => fmtParam(a.unit, v),
-      info: infoButton(a.name),
+      value: assumptionValue(a), baseText: baseNote(a), format: (v) => fmtParam(a.unit, v),
+      info: infoButton(a.name), moves: movesLine(a.name, [a.name]),
       onInput: (v) => {
-        if (Math.abs(v - a.value) < 1e-12) delete S.overrides[a.name]; else S.overrides[a.name] = v;
+        // back at what it falls back on (a per-country will: will.default's value): no override
+        const fallback = a.group === "will-eu" && a.name !== "will.default" ? (S.overrides["will.default"] ?? a.value) : a.value;
+        if (Math.abs(v - fallback) < 1e-12) delete S.overrides[a.name]; else S.overrides[a.name] = v;
+        showWillScenario(willScenarioShown());
         scheduleUpdate();
       },
     });
@@ -487,10 +526,62 @@ function syncAssumptionInputs() {
   for (const a of D.meta.assumptions) {
     const input = $(`assume-${a.name}`);
     if (!input) continue;
-    const v = S.overrides[a.name] ?? a.value;
+    const v = assumptionValue(a);
     input.value = v;
     $(`assume-${a.name}-out`).textContent = fmtParam(a.unit, v);
   }
+  const master = D.meta.assumptions.find((x) => x.name === "will.default");
+  if (master && $("will-europe")) {
+    $("will-europe").value = assumptionValue(master);
+    $("will-europe-out").textContent = fmtParam("probability", assumptionValue(master));
+  }
+  showWillScenario(willScenarioShown());
+}
+
+/* Named will scenarios (GET /api/meta → will_scenarios): choosing one sets its
+ * will values as overrides (the other will overrides go); "pooled" drops every
+ * will override, so will is sampled again. Which one the state sets is the
+ * server's answer (/api/compare → will_scenario). */
+function renderWillScenarios() {
+  const sel = $("will-scenario");
+  sel.replaceChildren(el("option", { value: "" }, "pooled (will sampled)"),
+    ...D.meta.will_scenarios.map((sc) => el("option", { value: sc.id }, sc.title)),
+    el("option", { value: "custom", disabled: true }, "your own will values"));
+  showWillScenario(willScenarioShown());
+}
+
+function willOverrides(overrides) { return Object.keys(overrides).filter((k) => k.startsWith(WILL)); }
+function sameOverrides(a, b) {
+  const ka = Object.keys(a), kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => b[k] === a[k]);
+}
+
+// The scenario the selector shows: the server's answer for the state it answered, else "custom" or pooled.
+function willScenarioShown() {
+  const mine = willOverrides(S.overrides);
+  if (!mine.length) return "";
+  if (D.last && sameOverrides(D.last.current.overrides, S.overrides) && D.last.will_scenario) return D.last.will_scenario;
+  const sc = D.meta.will_scenarios.find((x) => x.id === $("will-scenario").value);
+  return sc && mine.length === Object.keys(sc.set).length && mine.every((k) => sc.set[k] === S.overrides[k]) ? sc.id : "custom";
+}
+
+function showWillScenario(sid) {
+  $("will-scenario").value = sid;
+  const sc = D.meta.will_scenarios.find((x) => x.id === sid);
+  const sets = (o) => Object.entries(o).map(([k, v]) => `${k} = ${fmtParam("probability", v)}`).join(", ");
+  $("will-scenario-about").textContent = sc ? `${sc.description} Sets ${sets(sc.set)} (${sc.option}).`
+    : sid === "custom" ? `Your own will values: ${sets(Object.fromEntries(willOverrides(S.overrides).map((k) => [k, S.overrides[k]])))}.`
+      : "Will is sampled over its range (the fulfilment record), as in every range shown.";
+}
+
+function chooseWillScenario(sid) {
+  for (const k of willOverrides(S.overrides)) delete S.overrides[k];
+  const sc = D.meta.will_scenarios.find((x) => x.id === sid);
+  if (sc) Object.assign(S.overrides, sc.set);
+  syncAssumptionInputs();
+  showWillScenario(sc ? sc.id : "");
+  renderParams();
+  scheduleUpdate();
 }
 
 function infoButton(name) {
@@ -545,6 +636,8 @@ function basisText(basis) {
   if (!basis) return "–";
   return (D.meta.basis || {})[basis] || basis;
 }
+// How a reader sees a basis: "judgement (anchored)" for anchored.
+function basisLabel(basis) { return (D.meta.basis_labels || {})[basis] || basis; }
 
 // The published targets a calibrated parameter was fitted to (GET /api/calibration, fetched once).
 async function renderCalibrationTargets(name, p) {
@@ -605,6 +698,7 @@ function renderCompare(res) {
   renderGuarantors(res);
   renderGuarantorLever();
   renderReproduce(res.reproduce, D.lastExplore && D.lastExplore.reproduce);
+  showWillScenario(willScenarioShown());
   markSensitivityStale();
   $("horizon-note").textContent = `central values, horizon ${res.horizon_years} years`;
   $("summary-note").textContent = `deterrence against cost, with approval; horizon ${res.horizon_years} years`;
@@ -655,8 +749,9 @@ function renderSummary(res, pinned) {
       const pv = pin && pin[r.id] ? pin[r.id].values[m] : null;
       return el("td", { "data-label": labelOf(m) },
         el("div", { class: "cur" + (v.best ? " best" : ""), "data-testid": `bl-${r.id}-${m}`, "data-value": v.value === null ? "" : String(v.value), "data-best": String(v.best),
-          title: v.best ? "best central value in this column" : null }, res.display[r.id][m], v.best ? " ★" : ""),
+          title: v.best ? "best central value in this column among the packages that meet every threshold" : null }, res.display[r.id][m], v.best ? " ★" : ""),
         v.p5 !== null ? el("div", { class: "rng", "data-testid": `bl-range-${r.id}-${m}`, "data-p5": String(v.p5), "data-p95": String(v.p95), title: "5th–95th percentile over futures" }, res.range_display[r.id][m]) : null,
+        m === D.meta.cost_split[0] ? costSplit(res, r.id) : null,
         pv ? el("div", { class: "pinv", "data-testid": `bl-pin-${r.id}-${m}`, "data-value": pv.value === null ? "" : String(pv.value) }, "pinned ", pinned.display[r.id][m], moved(m, v.value, pv.value)) : null,
         el("div", { class: "basev" }, "base ", base[r.id][m], moved(m, v.value, b)));
     });
@@ -668,10 +763,21 @@ function renderSummary(res, pinned) {
       pin && pin[r.id] && pin[r.id].sentence !== r.sentence ? el("div", { class: "pinv" }, "Pinned: ", pin[r.id].sentence) : null)));
   });
   $("summary-table").replaceChildren(el("thead", {}, head), el("tbody", {}, ...body));
-  $("summary-caption").textContent = `★ best central value in its column (all marked where several are equal at the precision shown). Below each value, its 5th–95th percentile over ${rangeNote(res) || "futures"}`
+  $("summary-caption").textContent = `${BEST_NOTE} Below each value, its 5th–95th percentile over ${rangeNote(res) || "futures"}; under the cost per year, what it is made of: the guarantee itself and the aid`
     + (pinned ? "; then the pinned value (arrow: current against pinned)" : "") + "; then the baseline (shipped package, default assumptions). The sentences are generated from the numbers. Model estimates, not predictions.";
   renderSummaryChart(res, pinned);
 }
+
+// Under a cost per year: what it is made of, the guarantee itself and the aid (from the API).
+function costSplit(res, pid) {
+  const [, own, aid] = D.meta.cost_split;
+  const p = res.current.packages.find((x) => x.id === pid);
+  if (!p || p.metrics[own] === undefined) return null;
+  return el("div", { class: "split", "data-testid": `cost-split-${pid}`, "data-guarantee": String(p.metrics[own]), "data-aid": String(p.metrics[aid]),
+    title: `${labelOf(own)}; ${labelOf(aid).toLowerCase()}` }, `guarantee ${res.display[pid][own]} · aid ${res.display[pid][aid]}`);
+}
+
+const BEST_NOTE = "★ the best central value in its column among the packages that meet every threshold (none where the best is tied at the precision shown, or lies below what the evidence resolves).";
 
 function renderSummaryChart(res, pinned) {
   const x = "total_cost_usd_per_year", y = "attack_probability";
@@ -689,16 +795,22 @@ function renderSummaryChart(res, pinned) {
     error_y: { type: "data", symmetric: false, array: rows.map((r) => (r.values[y].p95 ?? r.values[y].value) - r.values[y].value),
       arrayminus: rows.map((r) => r.values[y].value - (r.values[y].p5 ?? r.values[y].value)), color, thickness: 1, width: 3 },
     marker: { color, size: name === "current" ? 10 : 8, symbol: name === "baseline" ? "circle-open" : name === "pinned" ? "diamond" : "circle", line: { width: 2, color } },
-    customdata: rows.map((r) => [r.title, (100 * r.values.approval_probability.value).toFixed(1)]),
-    hovertemplate: `%{customdata[0]}<br>attack %{y:.1%}, cost $%{x:.1f} bn/yr, approved %{customdata[1]}%<extra>${name}</extra>`,
+    customdata: rows.map((r) => [r.title, (100 * r.values.approval_probability.value).toFixed(1), splitText(name === "baseline" ? res.baseline_display : name === "pinned" ? pinned.display : res.display, r.id)]),
+    hovertemplate: `%{customdata[0]}<br>attack %{y:.1%}, cost $%{x:.1f} bn/yr (%{customdata[2]}), approved %{customdata[1]}%<extra>${name}</extra>`,
   }));
   Plotly.react("summary-chart", traces, barLayout(`${labelOf(y)} against ${labelOf(x).toLowerCase()}`, y, {
     xaxis: { ...axisFor(x), title: { text: `${labelOf(x)} ($ bn)`, font: { size: 10 } }, gridcolor: "#eef0f3" },
     yaxis: { ...axisFor(y), title: { text: labelOf(y), font: { size: 10 } }, gridcolor: "#eef0f3" }, margin: { l: 56, r: 12, t: 50, b: 46 } }), PLOTLY_CONFIG);
 }
 
+function splitText(display, pid) {
+  const [, own, aid] = D.meta.cost_split;
+  const d = display[pid] || {};
+  return `guarantee ${d[own]}, aid ${d[aid]}`;
+}
+
 /* ------------------------------------------------------------ views */
-const VIEW_PANELS = { summary: "view-summary", table: "comparison", sensitivity: "view-sensitivity" };
+const VIEW_PANELS = { summary: "view-summary", table: "comparison", scenarios: "view-scenarios", sensitivity: "view-sensitivity" };
 
 // Show one of the views (bottom line, side-by-side table, sensitivity); the others stay one click away.
 function setView(v, write = true) {
@@ -713,6 +825,7 @@ function setView(v, write = true) {
   }
   if (write) writeHash();
   if (S.view === "summary" && D.last) Plotly.Plots.resize($("summary-chart"));  // drawn while hidden: no width
+  if (S.view === "scenarios") runScenarios();
   if (S.view === "sensitivity") {
     renderSensControls();
     if (D.sens && D.sensKey === JSON.stringify(sensBody())) renderSensitivity();
@@ -724,6 +837,66 @@ function togglePin() {
   S.pin = S.pin ? null : JSON.parse(JSON.stringify({ overrides: S.overrides, edits: S.edits, horizon: S.horizon }));
   D.pinned = null;
   scheduleUpdate();
+}
+
+/* ------------------------------------------------------------ by will scenario */
+// Each package's attack probability in every named will scenario, beside the pooled
+// value (POST /api/scenarios, asked only while this view is shown; the server caches it).
+let scenCtl = null, scenTimer = null;
+async function runScenarios() {
+  const body = scenarioBody();
+  const key = JSON.stringify(body);
+  if (D.scen && D.scenKey === key) { renderScenarios(); return; }
+  if (scenCtl && scenCtl.key === key) return;  // already asked
+  if (scenCtl) scenCtl.abort();
+  const ctl = scenCtl = new AbortController();
+  ctl.key = key;
+  clearTimeout(scenTimer);
+  $("sc-progress").hidden = false;
+  try {
+    const res = await api("/api/scenarios", body, ctl.signal);
+    if (ctl !== scenCtl) return;
+    D.scen = res;
+    D.scenKey = key;
+    renderScenarios();
+  } catch (err) {
+    if (err.name === "AbortError" || ctl !== scenCtl) return;
+    $("sc-message").textContent = `Could not compute the results per will scenario: ${err.message}`;
+    if ((err.status === 429 || err.status === 503) && err.retryAfter) scenTimer = setTimeout(runScenarios, err.retryAfter * 1000);
+  } finally {
+    if (ctl === scenCtl) { $("sc-progress").hidden = true; scenCtl = null; document.body.dataset.scenDone = String(Date.now()); }
+  }
+}
+
+function renderScenarios() {
+  const res = D.scen;
+  if (!res) return;
+  const m = res.metrics[0];
+  const cols = [{ id: "pooled", title: "Pooled", sub: "will sampled" },
+    ...res.scenarios.map((sc) => ({ id: sc.id, title: sc.title, sub: Object.entries(sc.set).map(([k, v]) => `${WILL_SHORT[k] || k.slice(WILL.length)} ${fmtParam("probability", v)}`).join(" · "),
+      about: `${sc.description} (${Object.entries(sc.set).map(([k, v]) => `${k} = ${v}`).join(", ")})` }))];
+  const chosen = res.will_scenario || (res.set_aside.length ? null : "pooled");
+  const head = el("tr", {}, el("th", {}, "package"), ...cols.map((c) => el("th", { class: c.id === chosen ? "chosen" : "", title: c.about || "will sampled over its range, as elsewhere on the page",
+    "data-testid": `sc-head-${c.id}` }, c.title, el("div", { class: "basev" }, c.sub))));
+  const cell = (pid, c) => {
+    const v = c.id === "pooled" ? res.pooled[pid][m] : res.scenarios.find((x) => x.id === c.id).packages[pid][m];
+    const d = res.display[pid][c.id][m];
+    return el("td", { class: c.id === chosen ? "chosen" : "", "data-label": c.title },
+      el("div", { class: "cur", "data-testid": `sc-${pid}-${c.id}`, "data-value": v.value === null ? "" : String(v.value), "data-p5": String(v.p5), "data-p95": String(v.p95) }, d.value),
+      el("div", { class: "rng", title: "5th–95th percentile over futures" }, d.range));
+  };
+  const body = res.packages.map((pid) => el("tr", { "data-package": pid },
+    el("td", { class: "bl-title" }, el("strong", {}, res.titles[pid] || pid), el("div", { class: "pid" }, pid, res.edited.includes(pid) ? " (edited)" : "")),
+    ...cols.map((c) => cell(pid, c))));
+  $("sc-table").replaceChildren(el("thead", {}, head), el("tbody", {}, ...body));
+  const rg = res.ranges;
+  $("sc-message").textContent = `${labelOf(m)} (${res.horizon_years} years); ranges over ${rg ? rg.futures.toLocaleString("en-US") : "the default"} sampled futures`
+    + (rg ? ` (${rg.sampler.toUpperCase()}, seed ${rg.seed})` : "") + ". "
+    + (res.set_aside.length ? `Your will settings (${res.set_aside.join(", ")}) are set aside here: each column fixes will itself. ` : "")
+    + (Object.keys(res.overrides).length ? `Your other assumptions hold: ${Object.entries(res.overrides).map(([k, v]) => `${k} = ${+v.toPrecision(4)}`).join(", ")}.` : "Every other assumption at its default.");
+  $("sc-scenarios").replaceChildren(el("ul", {}, ...res.scenarios.map((sc) => el("li", {}, el("strong", {}, sc.title), ` (${sc.option}): ${sc.description} `,
+    el("button", { type: "button", class: "link", "data-testid": `sc-use-${sc.id}`, onclick: () => chooseWillScenario(sc.id) }, "use it")))));
+  $("sc-reproduce").textContent = res.reproduce.cli;
 }
 
 /* ------------------------------------------------------------ sensitivity */
@@ -797,29 +970,28 @@ function renderSensitivity() {
   const m = S.sens.metric;
   const rows = res.indices.filter((r) => r.output === m && r.ST !== null && Number.isFinite(r.ST)).sort((a, b) => b.ST - a.ST);
   const undefinedHere = !rows.length;
-  const about = (name) => { const d = (D.paramByName[name] || {}).description || ""; return d.length > 110 ? d.slice(0, d.lastIndexOf(" ", 108)) + " …" : d; };
   $("sens-message").textContent = undefinedHere
     ? `${labelOf(m)} does not vary over these futures for ${res.package}: its indices are undefined.`
     : `${res.title} (${res.package}${res.edited ? ", edited" : ""}): ${labelOf(m).toLowerCase()} — ${res.evaluations.toLocaleString("en-US")} model runs `
       + `(${res.n.toLocaleString("en-US")} base samples, seed ${res.seed}) in ${(res.elapsed_ms / 1000).toFixed(1)} s.`
       + (res.fixed_by_overrides.length ? ` Fixed by your assumptions, not analysed: ${res.fixed_by_overrides.join(", ")}.` : "");
   const top = rows.slice(0, SENS_SHOWN).reverse();
-  const basisColor = { evidence: "#1b7f3b", calibrated: "#1f5fa8", judgement: "#b26a00" };
+  const basisColor = { evidence: "#1b7f3b", calibrated: "#1f5fa8", anchored: "#8a5fb0", judgement: "#b26a00" };
   Plotly.react("sens-chart", undefinedHere ? [] : [
     { type: "bar", orientation: "h", name: "S1 (alone)", y: top.map((r) => r.input), x: top.map((r) => r.S1), marker: { color: "#9bb3d6" },
       error_x: { type: "data", array: top.map((r) => r.S1_conf), thickness: 1, width: 2 }, hovertemplate: "%{y}: S1 %{x:.3f}<extra></extra>" },
     { type: "bar", orientation: "h", name: "ST (with interactions; colour: basis)", y: top.map((r) => r.input), x: top.map((r) => r.ST),
       marker: { color: top.map((r) => basisColor[r.basis] || "#555") },
       error_x: { type: "data", array: top.map((r) => r.ST_conf), thickness: 1, width: 2 },
-      customdata: top.map((r) => r.basis), hovertemplate: "%{y}: ST %{x:.3f} (%{customdata})<extra></extra>" },
+      customdata: top.map((r) => basisLabel(r.basis)), hovertemplate: "%{y}: ST %{x:.3f} (%{customdata})<extra></extra>" },
   ], barLayout(`What drives ${labelOf(m).toLowerCase()}: top ${Math.min(SENS_SHOWN, rows.length)} inputs`, m, {
     barmode: "group", xaxis: { range: [0, 1.05], gridcolor: "#eef0f3", title: { text: "Sobol' index", font: { size: 10 } } },
     yaxis: { automargin: true, tickfont: { size: 10 } }, margin: { l: 10, r: 12, t: 50, b: 40 } }), PLOTLY_CONFIG);
   const head = el("tr", {}, ...["input", "basis", "S1", "ST"].map((h) => el("th", {}, h)));
   const fmtIdx = (v, c) => (v === null || !Number.isFinite(v) ? "–" : `${v.toFixed(3)} ± ${(c || 0).toFixed(3)}`);
   const body = rows.map((r) => el("tr", { "data-testid": `sens-row-${r.input}`, "data-st": String(r.ST), "data-s1": String(r.S1), onclick: () => showParameter(r.input) },
-    el("td", {}, el("div", { class: "pname" }, r.input), about(r.input) ? el("div", { class: "hint" }, about(r.input)) : null),
-    el("td", {}, el("span", { class: `basis basis-${r.basis}` }, r.basis || "?")),
+    el("td", {}, el("div", { class: "pname" }, r.input), aboutParam(r.input) ? el("div", { class: "hint" }, aboutParam(r.input)) : null),
+    el("td", {}, el("span", { class: `basis basis-${r.basis}`, title: basisText(r.basis) }, r.basis ? basisLabel(r.basis) : "?")),
     el("td", { class: "num" }, fmtIdx(r.S1, r.S1_conf)), el("td", { class: "num" }, fmtIdx(r.ST, r.ST_conf))));
   $("sens-table").replaceChildren(el("thead", {}, head), el("tbody", {}, ...body));
   $("sens-reproduce").textContent = res.reproduce;
@@ -871,9 +1043,13 @@ function rangeNote(res) {
 function worthRow(pid, g) {
   const d = g.display;
   const same = d.attack_probability_without === d.attack_probability;
-  return el("li", { class: same ? "same" : "", "data-testid": `worth-${pid}-${g.iso3}`, "data-value": g.attack_probability_without === null ? "" : String(g.attack_probability_without) },
+  const num = (v) => (v === null || v === undefined ? "" : String(v));
+  const part = (key, text) => el("span", { class: d[key] === d.attack_probability ? "part same" : "part" }, `${text} `, el("strong", {}, d[key]));
+  return el("li", { class: same ? "same" : "", "data-testid": `worth-${pid}-${g.iso3}`, "data-value": num(g.attack_probability_without) },
     el("div", { class: "worth-line" }, el("span", { class: "who" }, `without ${g.name}`),
       el("span", { class: "val" }, `${d.attack_probability} → `, el("strong", {}, d.attack_probability_without))),
+    el("div", { class: "sub parts", "data-testid": `worth-parts-${pid}-${g.iso3}`, "data-promises": num(g.attack_probability_without_promises), "data-aid": num(g.attack_probability_without_aid) },
+      part("attack_probability_without_promises", "without its promises only"), " · ", part("attack_probability_without_aid", "without its aid only")),
     el("div", { class: "sub" }, `approval ${d.approval_probability} → ${d.approval_probability_without}`),
     el("div", { class: "sub detail", "data-testid": `worth-detail-${pid}-${g.iso3}`, "data-credibility": g.credibility === null ? "" : String(g.credibility) },
       `believed ${d.credibility} · delivers ${d.delivery} · costs ${d.cost_usd_per_year}/yr (${d.cost_pct_gdp})`));
@@ -1075,7 +1251,8 @@ function renderBox(box) {
 }
 
 function renderReproduce(rep, exploreRep) {
-  $("repro-cli").textContent = `# central values (the table and charts)\n${rep.cli}`;
+  $("repro-cli").textContent = `# central values (the table and charts)\n${rep.cli}`
+    + (rep.scenario ? `\n# ${rep.scenario.note}\n${rep.scenario.cli}` : "");
   $("repro-explore").textContent = exploreRep && exploreRep.explore_cli ? `# robustness across futures\n${exploreRep.explore_cli}` : "";
   $("repro-python").textContent = (exploreRep || rep).python;
   const box = $("repro-downloads");
@@ -1096,14 +1273,14 @@ function renderParams() {
   if (D.basisCounts) {
     const total = Object.values(D.basisCounts).reduce((a, b) => a + b, 0);
     $("basis-counts").textContent = `${total} parameters by basis: ` +
-      Object.entries(D.basisCounts).map(([b, n]) => `${b} ${n} (${total ? Math.round((100 * n) / total) : 0} %)`).join(", ") + ".";
+      Object.entries(D.basisCounts).map(([b, n]) => `${basisLabel(b)} ${n} (${total ? Math.round((100 * n) / total) : 0} %)`).join(", ") + ".";
   }
   t.replaceChildren(
     el("thead", {}, el("tr", {}, ...["parameter", "value", "unit", "range", "source"].map((h) => el("th", {}, h)))),
     el("tbody", {}, ...rows.map((p) => {
       const ov = S.overrides[p.name];
       return el("tr", { class: ov !== undefined ? "overridden" : "", onclick: () => showParameter(p.name), "data-param-row": p.name },
-        el("td", {}, p.name, p.basis ? el("span", { class: `basis basis-${p.basis}`, title: basisText(p.basis) }, p.basis) : null),
+        el("td", {}, p.name, p.basis ? el("span", { class: `basis basis-${p.basis}`, title: basisText(p.basis) }, basisLabel(p.basis)) : null),
         el("td", { class: "num" }, fmtParam(p.unit, ov ?? p.value), ov !== undefined ? el("div", { class: "basev" }, `default ${fmtParam(p.unit, p.value)}`) : null),
         el("td", {}, p.unit), el("td", { class: "num" }, p.uncertainty ? `${+p.uncertainty.low.toPrecision(3)} – ${+p.uncertainty.high.toPrecision(3)}` : "fixed"), el("td", {}, `${p.source}`));
     })));
@@ -1281,6 +1458,7 @@ function wire() {
     scheduleUpdate();
   });
   for (const k of VIEWS) $(`tab-${k}`).addEventListener("click", () => setView(k));
+  $("will-scenario").addEventListener("change", (e) => chooseWillScenario(e.target.value));
   $("pin").addEventListener("click", togglePin);
   $("sens-package").addEventListener("change", (e) => { S.sens.pkg = e.target.value; writeHash(); runSensitivity(); });
   $("sens-n").addEventListener("change", (e) => { S.sens.n = parseInt(e.target.value, 10); writeHash(); runSensitivity(); });
