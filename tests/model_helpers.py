@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from foedus.data.loaders import load_countries, load_packages
 from foedus.data.parameter_set import ParameterSet
 from foedus.domain.package import Package, Terms
-from foedus.domain.vocabulary import GROUPS, Approval, Kind, KyivPosition, LegalForm, Posture, RulesOfEngagement, Trigger
+from foedus.domain.vocabulary import GROUPS, Approval, Enabler, Kind, KyivPosition, LegalForm, Posture, RulesOfEngagement, Trigger
 from foedus.exploration.assess import central_weights, evaluate
 from foedus.models.inputs import Inputs
 from foedus.models.levers import Levers, compile_packages
@@ -200,6 +200,8 @@ def commitments(draw, guarantor=None, kind=None, allow_groups: bool = True) -> d
     if guarantor is None:
         if kind == "nuclear_umbrella":
             guarantor = draw(st.sampled_from(NUCLEAR))
+        elif kind == "enabler_build":  # a country builds its own enablers
+            guarantor = draw(st.sampled_from(GUARANTORS))
         else:
             pool = GUARANTORS + (list(GROUPS) if allow_groups else [])
             guarantor = draw(st.sampled_from(pool))
@@ -220,6 +222,9 @@ def commitments(draw, guarantor=None, kind=None, allow_groups: bool = True) -> d
             c["ships"] = draw(st.integers(0, 12))
     if kind in _MONEY:
         c["usd_per_year"] = draw(usd)
+    if kind == "enabler_build":
+        c["enabler"] = draw(st.sampled_from([e.value for e in Enabler]))
+        c["units"] = draw(st.integers(1, 40))
     return c
 
 

@@ -1,4 +1,4 @@
-"""The assessment on the eleven seed packages: orderings the defaults must
+"""The assessment on the twelve seed packages: orderings the defaults must
 show, the effect of a US withdrawal, one code path for one and many futures,
 the labelled xarray output of assess(), and bit-for-bit reproducibility."""
 
@@ -13,7 +13,8 @@ from foedus.exploration.assess import GUARANTOR_METRICS, PACKAGE_METRICS, assess
 from foedus.models.inputs import Inputs
 
 #: Packages with a US commitment that adds combat power, aid, intelligence, training or monitoring.
-WITH_US = ("coalition-backstop", "tailored", "treaty", "nato", "paris-declaration", "us-guarantee", "paris-plus-us")
+WITH_US = ("coalition-backstop", "tailored", "treaty", "nato", "paris-declaration", "us-guarantee", "paris-plus-us",
+           "europe-replaces-us")  # the last: US-led monitoring by declaration until 2028
 #: Packages in which the US promises nothing that acts (no US row, or consultation only).
 WITHOUT_US = ("coalition-100k", "european-nuclear", "regional", "status-quo")
 
@@ -30,7 +31,7 @@ def _evaluate(pkgs, ps=None, detail=True):
     return lv, evaluate(lv, x, float(ps.values()["assessment.horizon_years"]), detail=detail)
 
 
-def test_the_seeds_are_the_expected_eleven(seeds):
+def test_the_seeds_are_the_expected_twelve(seeds):
     assert sorted(p.id for p in seeds) == sorted(WITH_US + WITHOUT_US)
 
 

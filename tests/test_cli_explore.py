@@ -20,6 +20,7 @@ import pytest
 from conftest import ROOT, SCENARIOS, duckdb_tables, foedus_command, run_foedus
 from foedus.data.parameter_set import ParameterSet
 from foedus.storage.store import RunStore
+from foedus.models.timeline import time_axis_only
 
 PACKAGES = sorted(SCENARIOS.glob("*.yaml"))
 IDS = sorted(p.stem for p in PACKAGES)  # file stems are the package ids
@@ -76,7 +77,7 @@ def test_explore_prints_robustness_and_stores_the_run(explored) -> None:
         assert sorted(p["id"] for p in meta["packages"]) == IDS
         assert all(len(p["sha256"]) == 64 for p in meta["packages"])
         assert meta["thresholds"] == ["attack_probability<=0.1", "max_cost_pct_gdp<=0.01", "approval_probability>=0.25"]
-        assert meta["input_names"] == list(ParameterSet.default().uncertain())
+        assert meta["input_names"] == [n for n in ParameterSet.default().uncertain() if not time_axis_only(n)]
         fut = store.futures(run_id)
         assert len(fut) == 100_000 and fut["future_id"].tolist() == list(range(100_000))
         res = store.results(run_id, "treaty")
@@ -217,7 +218,7 @@ def test_sensitivity_json_covers_every_uncertain_input() -> None:
     js = json.loads(r.stdout)
     assert js["package"] == "treaty" and js["n"] == 64
     recs = js["indices"]
-    names = list(ParameterSet.default().uncertain())
+    names = [n for n in ParameterSet.default().uncertain() if not time_axis_only(n)]  # the steady model's inputs
     assert sorted(rec["input"] for rec in recs) == sorted(names)
     assert {rec["output"] for rec in recs} == {"attack_probability"}
     for rec in recs:

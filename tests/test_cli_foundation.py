@@ -33,7 +33,7 @@ def test_validate_shipped_scenarios_exits_0():
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     ok = [l for l in r.stdout.splitlines() if l.startswith("ok ")]
-    assert len(ok) == len(rels) == 11
+    assert len(ok) == len(rels) == 12
     for rel in rels:
         assert any(rel in l for l in ok), rel
 

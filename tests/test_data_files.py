@@ -34,9 +34,10 @@ EU_27 = {
 #: United States, Hungary, North Macedonia and Slovakia, and six states outside NATO.
 COALITION_OUTSIDE_NATO = {"AUS", "AUT", "CYP", "IRL", "JPN", "NZL"}
 COALITION = (NATO_32 - {"USA", "HUN", "MKD", "SVK"}) | COALITION_OUTSIDE_NATO
-#: The eight options of the product brief and the three 2025-26 proposals (issue 11).
+#: The eight options of the product brief, the three 2025-26 proposals (issue 11)
+#: and Europe's build-up without the US (issue 16).
 SHIPPED_PACKAGES = {"status-quo", "tailored", "coalition-backstop", "coalition-100k", "european-nuclear", "treaty", "regional", "nato",
-                    "paris-declaration", "us-guarantee", "paris-plus-us"}
+                    "paris-declaration", "us-guarantee", "paris-plus-us", "europe-replaces-us"}
 PARAMETER_FILES = parameter_files()
 SCENARIO_FILES = sorted(SCENARIOS.glob("*.yaml"))
 
@@ -82,7 +83,7 @@ def test_scenario_parses(path, countries):
     assert not {"UKR", "RUS"} & set(pkg.guarantors())
 
 
-def test_the_eleven_options_ship():
+def test_the_twelve_options_ship():
     assert {p.stem for p in SCENARIO_FILES} == SHIPPED_PACKAGES
 
 
@@ -330,3 +331,28 @@ def test_a_broken_will_scenario_file_gets_a_clear_error(tmp_path, old, new, frag
     with pytest.raises(InputError) as ei:
         load_will_scenarios(str(f))
     assert str(ei.value).startswith(str(f)) and fragment in str(ei.value)
+
+
+def test_europe_replaces_us_builds_every_enabler_with_dates(countries):
+    """Issue 16's seed: yearly sizes, an enabler build for every enabler, no US
+    commitment after 2028, and every commitment sourced with its assumption."""
+    from foedus.domain.vocabulary import Enabler, Kind
+
+    pkg = load_package(SCENARIOS / "europe-replaces-us.yaml", countries)
+    assert not pkg.is_steady
+    builds = [c for c in pkg.commitments if c.kind is Kind.ENABLER_BUILD]
+    assert {c.enabler for c in builds} == set(Enabler)
+    for c in builds:
+        assert isinstance(c.units, dict) and min(c.units) >= 2027, c.enabler  # nothing is in service the year it is ordered
+        assert list(c.units.values()) == sorted(c.units.values()), c.enabler  # a fleet that grows
+    for c in pkg.commitments:
+        assert c.sources and c.note, (c.guarantor, c.kind.value)
+        if c.guarantor == "USA":
+            assert c.until is not None and c.until <= 2028, c.kind.value
+    # the force: about 10,000 in 2027, about 25,000 by 2029, nothing in 2026
+    def troops(year):
+        return sum(c.troops for c in pkg.at(year).commitments if c.kind is Kind.DEPLOYED_GROUND_FORCE)
+    assert troops(2026) == 0
+    assert troops(2027) == 10_000
+    assert 24_000 <= troops(2029) <= 27_000
+    assert not [c for c in pkg.at(2029).commitments if c.guarantor == "USA"]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from foedus.data.parameter_set import ParameterSet
 from foedus.domain.errors import InputError
 from foedus.exploration.futures import SAMPLERS, Design
+from foedus.models.timeline import time_axis_only
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +28,12 @@ def _one(dist: str, low: float, high: float, mode: float | None = None) -> Desig
 
 @pytest.mark.parametrize("sampler", SAMPLERS)
 def test_design_values_inside_every_range(ps: ParameterSet, sampler: str) -> None:
-    d = Design.from_parameters(ps, sampler=sampler, seed=3, block=1024)
+    d = Design.from_parameters(ps, sampler=sampler, seed=3, block=1024, time_axis=True)
     unc = ps.uncertain()
     assert d.names == tuple(unc) and d.d == len(unc) > 10
+    # without the time axis: every uncertain input the steady model reads, and only those
+    steady = Design.from_parameters(ps, sampler=sampler, seed=3, block=1024).names
+    assert steady == tuple(n for n in unc if not time_axis_only(n)) and len(steady) < d.d
     n = 3000  # three blocks, the last one partial
     x = d.sample(n)
     assert x.shape == (n, d.d)

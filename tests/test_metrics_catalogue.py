@@ -23,7 +23,7 @@ def test_every_list_of_metrics_comes_from_the_catalogue():
     assert M.LOWER_IS_BETTER.isdisjoint(M.HIGHER_IS_BETTER)
     for m in M.CATALOGUE:
         assert m.label and m.description.endswith(".") and m.kind in {"prob", "usd", "pct_gdp", "pct_gdp_signed", "persons", "count", "ratio"}, m.key
-        assert m.direction in (-1, 0, 1) and m.level in (M.PACKAGE, M.GUARANTOR, M.ELEMENT), m.key
+        assert m.direction in (-1, 0, 1) and m.level in (M.PACKAGE, M.GUARANTOR, M.ELEMENT, M.YEAR), m.key
     for level in (M.PACKAGE, M.GUARANTOR, M.ELEMENT):
         labels = [m.label for m in M.CATALOGUE if m.level == level]
         assert len(labels) == len(set(labels)), level
@@ -35,3 +35,14 @@ def test_a_metric_is_found_by_key_or_by_the_label_people_see():
     assert M.find("Kyiv accepts", M.PACKAGE_METRICS) == "kyiv_acceptance"
     assert M.find("Kyiv accepts") is None  # not stored by explorations
     assert M.find("attack") is None
+
+
+def test_every_yearly_metric_is_in_the_catalogue():
+    """The time axis's metrics (compare --by-year) have catalogue entries:
+    a label and a kind for every interface."""
+    from foedus.exploration.years import BY_YEAR_METRICS, GUARANTOR_BY_YEAR, PACKAGE_YEAR_METRICS, ROW_YEAR_METRICS
+
+    for k in (*BY_YEAR_METRICS, *PACKAGE_YEAR_METRICS):
+        assert M.metric(k, M.YEAR).label, k
+    for k in (*GUARANTOR_BY_YEAR, *ROW_YEAR_METRICS):
+        assert M.metric(k, M.GUARANTOR).label, k

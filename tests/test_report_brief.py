@@ -75,7 +75,7 @@ def _text(fragment: str) -> str:
 
 def test_the_brief_comes_first_and_the_detail_last(report):
     order = _h2_ids(report)
-    brief = ["executive-summary", "bottom-line", "summary", "worth", "scenarios", "submodels", "robustness", "sensitivity"]
+    brief = ["executive-summary", "bottom-line", "summary", "worth", "scenarios", "submodels", "years", "robustness", "sensitivity"]
     appendix = ["guarantors", "packages", "assumptions", "calibration", "sources", "reproduce"]
     assert order == brief + appendix
     essentials = report[:report.index('<h2 id="guarantors"')]
@@ -133,9 +133,19 @@ def test_the_appendix_keeps_every_figure_the_old_listings_showed(report, study, 
 
 
 def _commits(c) -> str:
-    """What one commitment commits, as the appendix writes it: "5,000 troops, 24 aircraft", "$1.2 bn a year"."""
-    parts = [f"{c.troops:,} troops" if c.troops else "", f"{c.aircraft} aircraft" if c.aircraft else "",
-             f"{c.ships} ships" if c.ships else "", f"{fmt('total_cost_usd_per_year', c.usd_per_year)} a year" if c.usd_per_year else ""]
+    """What one commitment commits, as the appendix writes it: "5,000 troops, 24 aircraft", "$1.2 bn a year";
+    a size by year as each value from its year ("5,000 troops from 2027, 10,000 troops from 2029"), enablers
+    built by number, and the years in force when the commitment states them."""
+    def sized(v, one):
+        if isinstance(v, dict):
+            return ", ".join(f"{one(x)} from {y}" for y, x in sorted(v.items()))
+        return one(v) if v else ""
+
+    name = c.enabler.value.replace("_", " ") if getattr(c, "enabler", None) is not None else "units"
+    parts = [sized(c.troops, lambda x: f"{x:,} troops"), sized(c.aircraft, lambda x: f"{x} aircraft"), sized(c.ships, lambda x: f"{x} ships"),
+             sized(c.usd_per_year, lambda x: f"{fmt('total_cost_usd_per_year', x)} a year"), sized(getattr(c, "units", 0), lambda x: f"{x:,} × {name}")]
+    when = [f"from {c.from_}" if getattr(c, "from_", None) is not None else "", f"until {c.until}" if getattr(c, "until", None) is not None else ""]
+    parts.append(" ".join(x for x in when if x))
     return ", ".join(x for x in parts if x)
 
 

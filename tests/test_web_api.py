@@ -226,6 +226,38 @@ def test_override_moves_current_not_baseline(client, countries):
     assert r["current"]["overrides"] == {"will.USA": 0.0}
 
 
+def test_by_year_matches_the_study(client, countries):
+    """/api/by-year: baseline and current year by year, each package's path as
+    Study.by_year gives it (the web caches per package, the study evaluates
+    them together), one value per year from the start year to the horizon,
+    labelled from the metric catalogue."""
+    from foedus.domain.metrics import YEAR, metric
+    from foedus.interfaces.web.edits import apply_edits
+    from foedus.study.study import Study
+
+    ids = ["coalition-100k", "treaty"]
+    edits = {"coalition-100k": {"troops": {"GBR": 40000}}}
+    body = {"packages": ids, "overrides": {"will.USA": 0.2}, "edits": edits}
+    r = client.post("/api/by-year", json=body)
+    assert r.status_code == 200, r.text
+    res = r.json()
+    pkgs = load_packages(_paths(ids), countries)
+    base = Study(pkgs, ParameterSet.default(), countries).by_year
+    cur = Study(apply_edits(pkgs, edits, countries), ParameterSet.default().with_overrides({"will.USA": 0.2}), countries).by_year
+    assert_same(res["baseline"], base)
+    assert_same(res["current"], cur)
+    assert res["current"]["years"] == list(range(cur["start_year"], cur["start_year"] + round(cur["horizon_years"])))
+    assert res["charts"] == ["total_cost_usd_per_year", "troops_deployed", "attack_probability"]
+    assert res["labels"] == {m: metric(m, YEAR).label for m in res["charts"]}
+    for p in cur["packages"]:
+        for m in res["charts"]:
+            assert res["display"][p["id"]][m] == [fmt(m, v) for v in p["metrics"][m]]
+        assert res["totals_display"][p["id"]]["cumulative_cost_usd"] == fmt("cumulative_cost_usd", p["totals"]["cumulative_cost_usd"])
+    # the lever moved the current path only
+    assert res["current"]["packages"][0]["metrics"]["troops_deployed"][-1] > res["baseline"]["packages"][0]["metrics"]["troops_deployed"][-1]
+    assert res["edited"] == ["coalition-100k"]
+
+
 def test_compare_ranges_over_futures(client):
     """Beside every central value: its 5th-95th percentile over the default
     sample of futures, from the comparison, with the string the page shows."""

@@ -845,3 +845,70 @@ def test_phone_390_has_no_horizontal_overflow(browser, server):
     _no_overflow(pg)
     assert not pg.errors, pg.errors
     ctx.close()
+
+
+def test_year_by_year_charts(browser, server):
+    """Yearly charts of the package being shaped: cost per year, forces
+    deployed and the attack by the end of each year, baseline against
+    current, one x value per year from the start year to the horizon, with
+    the values /api/by-year returns; a lever moves the current line, not the
+    baseline; the section fits a 390 px phone."""
+    pid = "coalition-100k"
+    ctx, pg = _context(browser, server, 1400, 1000)
+    pg.goto(f"{server}/#live=0&p={pid},treaty&f={pid}")
+    pg.wait_for_selector("body[data-ready='1']", timeout=30000)
+    pg.wait_for_function("() => document.body.dataset.yearsDone", timeout=60000)
+    shown = pg.evaluate("document.body.dataset.yearsDone")
+    before = {m: pg.evaluate(f"document.getElementById('year-chart-{m}').data.find((t) => t.name === 'current').y")
+              for m in ("total_cost_usd_per_year", "troops_deployed")}
+    _move(pg, "troops-GBR", 40000)
+    pg.wait_for_function("(old) => document.body.dataset.yearsDone !== old", arg=shown, timeout=60000)
+    state = _state(pg.url)
+    assert state["edits"] == {pid: {"troops": {"GBR": 40000}}}
+    body = {**state, "packages": [pid]}
+    api = httpx.post(f"{server}/api/by-year", json=body, timeout=60).json()
+    cur = api["current"]
+    years = list(range(cur["start_year"], cur["start_year"] + round(cur["horizon_years"])))
+    assert cur["years"] == years and api["baseline"]["years"] == years and len(years) == 10
+    assert api["charts"] == ["total_cost_usd_per_year", "troops_deployed", "attack_probability"]
+    entry, base = cur["packages"][0], api["baseline"]["packages"][0]
+    for m in api["charts"]:
+        chart = pg.locator(f'[data-testid="year-chart-{m}"]')
+        chart.locator(".main-svg").first.wait_for(timeout=10000)
+        traces = pg.evaluate(f"document.getElementById('year-chart-{m}').data.map((t) => ({{name: t.name, x: t.x, y: t.y}}))")
+        named = {t["name"]: t for t in traces}
+        assert "baseline" in named and "current" in named, [t["name"] for t in traces]
+        for t in traces:  # every trace, the band too: one x value per year from the start year to the horizon
+            assert t["x"] == years, (m, t["name"])
+        k = 1e-9 if m == "total_cost_usd_per_year" else 1.0
+        assert named["current"]["y"] == pytest.approx([v * k for v in entry["metrics"][m]], rel=1e-9), m
+        assert named["baseline"]["y"] == pytest.approx([v * k for v in base["metrics"][m]], rel=1e-9), m
+        title = pg.evaluate(f"document.getElementById('year-chart-{m}').layout.title.text")
+        assert title == api["labels"][m]
+    assert api["labels"]["attack_probability"] == "Attack by this year"
+    # the lever moved the current line, not the baseline
+    assert pg.evaluate("document.getElementById('year-chart-troops_deployed').data.find((t) => t.name === 'current').y") != before["troops_deployed"]
+    assert entry["metrics"]["troops_deployed"][-1] > base["metrics"]["troops_deployed"][-1]
+    totals = pg.locator('[data-testid="years-totals"]').inner_text()
+    for k in ("cumulative_cost_usd", "attack_probability", "steady_attack_probability"):
+        assert api["totals_display"][pid][k] in totals, k
+    assert str(entry["totals"]["peak_cost_year"]) in totals
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.locator("#years").screenshot(path=str(ARTIFACTS / "web-years.png"))
+    assert not pg.errors, pg.errors
+    ctx.close()
+
+    # a 390 px phone: the yearly charts fit the screen, one x value per year
+    ctx, ph = _context(browser, server, 390, 844, device_scale_factor=2, is_mobile=True, has_touch=True)
+    ph.goto(f"{server}/#live=0&p={pid}&f={pid}")
+    ph.wait_for_selector("body[data-ready='1']", timeout=30000)
+    ph.wait_for_function("() => document.body.dataset.yearsDone", timeout=60000)
+    ph.locator("#years").scroll_into_view_if_needed()
+    _no_overflow(ph)
+    for m in api["charts"]:
+        box = ph.locator(f'[data-testid="year-chart-{m}"]').bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, m
+        assert ph.evaluate(f"document.getElementById('year-chart-{m}').data.find((t) => t.name === 'current').x") == years
+    ph.locator("#years").screenshot(path=str(ARTIFACTS / "web-years-390.png"))
+    assert not ph.errors, ph.errors
+    ctx.close()

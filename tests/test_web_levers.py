@@ -244,3 +244,68 @@ def test_sensitivity_rejects_bad_requests(client, body, needle):
     r = client.post("/api/sensitivity", json=body)
     assert 400 <= r.status_code < 500, r.text
     assert needle in r.text and "Traceback" not in r.text
+
+
+_YEARLY = """
+id: yearly-force
+title: A force built up over the years
+rationale: A package written for the test suite, whose UK ground force and aid grow year by year.
+kyiv_position: accepted
+sources:
+- publisher: foedus tests
+  title: A test
+  year: 2026
+commitments:
+- guarantor: GBR
+  kind: deployed_ground_force
+  legal_form: executive_agreement
+  trigger: after_consultation
+  posture: western_ukraine
+  troops: {2027: 5000, 2029: 10000}
+- guarantor: FRA
+  kind: deployed_ground_force
+  legal_form: executive_agreement
+  trigger: after_consultation
+  posture: western_ukraine
+  troops: 4000
+- guarantor: GBR
+  kind: military_aid
+  legal_form: executive_agreement
+  trigger: discretionary
+  usd_per_year: {2026: 1000000000, 2028: 2000000000}
+"""
+
+
+def test_levers_on_sizes_that_change_by_year():
+    """A lever on a commitment whose size changes by year: the controls show
+    its peak, a troop slider sets the peak and scales every year with it (the
+    build-up keeps its shape), the aid factor scales every year's aid, and 0
+    removes it; the web page then compares it year by year."""
+    from foedus.data.loaders import parse_package
+
+    countries = load_countries()
+    pkg = parse_package(_YEARLY, "yearly.yaml", countries)
+    lv = lever_summary(pkg)
+    assert lv["troops"] == {"GBR": 10000, "FRA": 4000}
+    assert lv["aid_usd"] == {"GBR": 2e9}
+    out = apply_edit(pkg, {"troops": {"GBR": 20000}, "aid_scale": 1.5}, countries)
+    gbr = next(c for c in out.commitments if c.guarantor == "GBR" and c.kind is Kind.DEPLOYED_GROUND_FORCE)
+    assert dict(gbr.troops) == {2027: 10000, 2029: 20000}
+    aid = next(c for c in out.commitments if c.kind is Kind.MILITARY_AID)
+    assert dict(aid.usd_per_year) == {2026: pytest.approx(1.5e9), 2028: pytest.approx(3e9)}
+    assert next(c for c in out.commitments if c.guarantor == "FRA").troops == 4000  # the other guarantor untouched
+    assert lever_summary(out)["troops"]["GBR"] == 20000
+    gone = apply_edit(pkg, {"troops": {"GBR": 0}}, countries)
+    assert not [c for c in gone.commitments if c.guarantor == "GBR" and c.kind is Kind.DEPLOYED_GROUND_FORCE]
+
+    ws = Workspace(SCEN)
+    with TestClient(create_app(workspace=ws, warm=False), raise_server_exceptions=False, base_url="http://localhost") as c:
+        up = c.post("/api/packages", json={"text": _YEARLY, "name": "yearly.yaml"})
+        assert up.status_code == 201, up.text
+        res = c.post("/api/by-year", json={"packages": ["yearly-force"], "edits": {"yearly-force": {"troops": {"GBR": 20000}}}})
+        assert res.status_code == 200, res.text
+        body = res.json()
+        cur = body["current"]["packages"][0]["metrics"]["troops_deployed"]
+        base = body["baseline"]["packages"][0]["metrics"]["troops_deployed"]
+        years = body["current"]["years"]
+        assert cur[years.index(2029)] > base[years.index(2029)] > base[years.index(2026)]

@@ -3,10 +3,16 @@ Ukraine and Russia, each figure sourced."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from foedus.domain.reference import Reference
 from foedus.domain.vocabulary import DeploymentApproval, Grade, Unit
+
+#: Calendar years a country's time data (elections, national plans) may name.
+FIRST_YEAR, LAST_YEAR = 1990, 2100
+#: Bounds of a real growth rate a year (a fraction): wider than any
+#: medium-term projection, narrow enough to catch a percentage (1.8 for 1.8 %).
+GROWTH_LOW, GROWTH_HIGH = -0.1, 0.2
 
 
 class Figure(BaseModel):
@@ -20,6 +26,90 @@ class Figure(BaseModel):
     source: str = Field(min_length=1, description="key into the file's sources")
     grade: Grade
     note: str | None = None
+
+
+class GrowthFigure(Figure):
+    """A rate a year that may be negative (real GDP growth)."""
+
+    value: float
+
+    @field_validator("unit")
+    @classmethod
+    def _per_year(cls, u: Unit) -> Unit:
+        if u is not Unit.PER_YEAR:
+            raise ValueError(f"unit per_year for a growth rate a year, got {u.value}")
+        return u
+
+    @field_validator("value")
+    @classmethod
+    def _a_rate(cls, v: float) -> float:
+        if not GROWTH_LOW <= v <= GROWTH_HIGH:
+            raise ValueError(f"real growth a year as a fraction (1.8 % is 0.018, not 1.8), between {GROWTH_LOW} and {GROWTH_HIGH}; got {v}")
+        return v
+
+
+class YearList(BaseModel):
+    """Calendar years with their source: ``{years: [2029, 2033], source: ...,
+    grade: ..., note: ...}`` (sorted, each once)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    years: tuple[int, ...] = Field(min_length=1)
+    source: str = Field(min_length=1, description="key into the file's sources")
+    grade: Grade
+    note: str | None = None
+
+    @field_validator("years", mode="before")
+    @classmethod
+    def _plain_years(cls, v: object) -> object:
+        if isinstance(v, (list, tuple)):
+            for y in v:
+                if isinstance(y, bool) or not isinstance(y, int):
+                    raise ValueError(f"a list of calendar years such as [2029, 2033]; {y!r} is not a year")
+        return v
+
+    @field_validator("years")
+    @classmethod
+    def _sorted(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [y for y in v if not FIRST_YEAR <= y <= LAST_YEAR]
+        if bad:
+            raise ValueError(f"years from {FIRST_YEAR} to {LAST_YEAR}; {bad[0]} is not one")
+        if list(v) != sorted(set(v)):
+            raise ValueError(f"years in increasing order, each once; got {list(v)}")
+        return v
+
+
+class YearValues(BaseModel):
+    """Fractions of GDP by calendar year with their source: ``{values: {2029:
+    0.035}, source: ..., grade: ..., note: ...}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    values: dict[int, float] = Field(min_length=1)
+    source: str = Field(min_length=1, description="key into the file's sources")
+    grade: Grade
+    note: str | None = None
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _plain(cls, v: object) -> object:
+        if isinstance(v, dict):
+            for y, x in v.items():
+                if isinstance(y, bool) or not isinstance(y, int):
+                    raise ValueError(f"a mapping of calendar years to fractions such as {{2029: 0.035}}; {y!r} is not a year")
+                if isinstance(x, bool):
+                    raise ValueError(f"a fraction for year {y}, got {str(x).lower()}")
+        return v
+
+    @field_validator("values")
+    @classmethod
+    def _fractions(cls, v: dict[int, float]) -> dict[int, float]:
+        for y, x in v.items():
+            if not FIRST_YEAR <= y <= LAST_YEAR:
+                raise ValueError(f"years from {FIRST_YEAR} to {LAST_YEAR}; {y} is not one")
+            if not 0.0 < x < 1.0:
+                raise ValueError(f"a fraction of GDP for year {y} (3.5 % is 0.035, not 3.5), got {x}")
+        return dict(sorted(v.items()))
 
 
 class Fact(BaseModel):
@@ -64,6 +154,20 @@ class Country(BaseModel):
         default=None,
         description="military aid to Ukraine a year, already inside defence spending under NATO's definition (absent: none counted)",
     )
+    gdp_growth: GrowthFigure | None = Field(
+        default=None,
+        description="real GDP growth a year, a fraction, over the medium term (absent: time.gdp_growth.default)",
+    )
+    government_changes_data: YearList | None = Field(
+        default=None,
+        alias="government_changes",
+        description="years in which a new government (head of the executive) takes office after a scheduled national election",
+    )
+    defence_plan_data: YearValues | None = Field(
+        default=None,
+        alias="defence_plan",
+        description="the country's own national plan for defence spending, fraction of GDP by year (only where sourced)",
+    )
 
     @model_validator(mode="after")
     def _types(self) -> "Country":
@@ -75,6 +179,27 @@ class Country(BaseModel):
         if self.defence_pct_gdp.unit is not Unit.FRACTION or self.defence_pct_gdp.value > 1:
             raise ValueError("defence_pct_gdp is a fraction of GDP (0.021, not 2.1)")
         return self
+
+    @property
+    def government_changes(self) -> tuple[int, ...]:
+        """Years in which a new government takes office after a scheduled
+        election (empty when not sourced)."""
+        return self.government_changes_data.years if self.government_changes_data is not None else ()
+
+    @property
+    def defence_plan(self) -> dict[int, float]:
+        """The national defence-spending plan, fraction of GDP by year
+        (empty when not sourced)."""
+        return dict(self.defence_plan_data.values) if self.defence_plan_data is not None else {}
+
+    def time_data(self) -> dict[str, "YearList | YearValues"]:
+        """The sourced time data this country has (government changes, defence plan)."""
+        out: dict[str, YearList | YearValues] = {}
+        if self.government_changes_data is not None:
+            out["government_changes"] = self.government_changes_data
+        if self.defence_plan_data is not None:
+            out["defence_plan"] = self.defence_plan_data
+        return out
 
     # Convenience accessors used by models and interfaces.
     @property
@@ -109,6 +234,8 @@ class Country(BaseModel):
         }
         if self.ukraine_military_aid_usd is not None:
             out["ukraine_military_aid_usd"] = self.ukraine_military_aid_usd
+        if self.gdp_growth is not None:
+            out["gdp_growth"] = self.gdp_growth
         return out
 
     def facts(self) -> dict[str, Fact]:
@@ -135,7 +262,7 @@ class CountryTable(BaseModel):
         for key, c in self.countries.items():
             if key != c.iso3:
                 raise ValueError(f"countries.{key}: key must equal iso3 ({c.iso3})")
-            for fname, f in {**c.figures(), **c.facts()}.items():
+            for fname, f in {**c.figures(), **c.facts(), **c.time_data()}.items():
                 if f.source not in self.sources:
                     raise ValueError(f"countries.{key}.{fname}.source: '{f.source}' is not a key of sources")
         return self

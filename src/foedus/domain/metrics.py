@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PACKAGE, GUARANTOR, ELEMENT = "package", "guarantor", "element"
+PACKAGE, GUARANTOR, ELEMENT, YEAR = "package", "guarantor", "element", "year"
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,10 @@ def _g(key, label, kind, direction, description) -> Metric:
 
 def _e(key, label, kind, direction, description) -> Metric:
     return Metric(key, label, kind, direction, ELEMENT, description)
+
+
+def _y(key, label, kind, direction, description) -> Metric:
+    return Metric(key, label, kind, direction, YEAR, description)
 
 
 CATALOGUE: tuple[Metric, ...] = (
@@ -122,6 +126,25 @@ CATALOGUE: tuple[Metric, ...] = (
     _e("survival", "Still in force at horizon", "prob", 1, "Probability that it is still in force at the horizon."),
     _e("cost_usd_per_year", "Cost per year", "usd", -1, "Its annual cost."),
     _e("weight", "Weight in approval", "prob", 0, "Its weight in the package's approval average."),
+    # -- on the time axis only (foedus.exploration.years): a value per year; a
+    # package metric of the same key is that year's value
+    _y("attack_probability", "Attack by this year", "prob", -1,
+       "Probability that the adversary has renewed the war by the end of the year: 1 - prod (1 - yearly hazard) over the "
+       "years so far, with lapse, build-up and the early post-ceasefire hazard."),
+    _y("cumulative_cost_usd", "Cumulative cost", "usd", -1, "Cost to all guarantors summed over the years so far."),
+    _y("discounted_cost_usd", "Cumulative cost, discounted", "usd", -1,
+       "The cumulative cost with each year's spending discounted to the start year at time.discount_rate."),
+    _y("enabler_cost_usd_per_year", "Enablers: cost per year", "usd", -1,
+       "Buying (spread over the delivery lag before service) and operating the enablers the package builds."),
+    _y("troops_short", "Personnel still to raise", "persons", -1,
+       "Pool needed beyond deployable capacity and the soldiers trained so far for the mission."),
+    _y("recruits", "Soldiers raised for the mission", "persons", 0,
+       "Soldiers recruited so far for the mission (on the payroll), capped at what is needed."),
+    _y("raise_cost_usd_per_year", "Cost of raising forces", "usd", -1, "Recruited soldiers times the yearly cost of a soldier."),
+    _y("defence_plan_pct_gdp", "Defence spending, national plan", "pct_gdp", 0,
+       "Defence spending without the package: the national plan where sourced, else today's share."),
+    _y("hague_path_pct_gdp", "Hague path (5% by 2035)", "pct_gdp", 0,
+       "A straight path from today's share to the Hague pledge of 5 % of GDP (3.5 % core + 1.5 %) in 2035."),
 )
 
 
@@ -165,11 +188,38 @@ LOWER_IS_BETTER = frozenset(m.key for m in CATALOGUE if m.level == PACKAGE and m
 HIGHER_IS_BETTER = frozenset(m.key for m in CATALOGUE if m.level == PACKAGE and m.direction > 0)
 
 
+#: Package metrics with a value per year on the time axis, which an
+#: exploration or a sensitivity analysis can take for one year as
+#: ``<metric>@<year>`` (``attack_probability@2029``: attack by 2029).
+YEARLY_METRICS = (
+    "attack_probability", "annual_attack_probability", "total_cost_usd_per_year", "guarantee_cost_usd_per_year", "aid_usd_per_year",
+    "enabler_cost_usd_per_year", "max_cost_pct_gdp", "cumulative_cost_usd", "discounted_cost_usd", "troops_deployed",
+    "troops_required_pool", "troops_short", "guarantors_short",
+)
+
+
+def split_yearly(key: str) -> tuple[str, int] | None:
+    """``("attack_probability", 2029)`` for ``attack_probability@2029``;
+    None for a key without a year. Raises for a malformed yearly key."""
+    if "@" not in key:
+        return None
+    base, _, year = key.partition("@")
+    if base not in YEARLY_METRICS or not year.strip().isdigit():
+        raise KeyError(f"unknown yearly metric '{key}': METRIC@YEAR with METRIC one of {', '.join(YEARLY_METRICS)}")
+    return base, int(year)
+
+
 def metric(key: str, level: str = PACKAGE) -> Metric:
     """The catalogue entry of ``key`` (package level unless ``level``
     says otherwise; a guarantor or element key falls back to the package
-    entry of the same name)."""
-    m = _BY_LEVEL.get((level, key)) or _BY_LEVEL.get((PACKAGE, key)) or _BY_LEVEL.get((GUARANTOR, key))
+    entry of the same name; ``<metric>@<year>`` is that metric in one year
+    of the time axis)."""
+    yearly = split_yearly(key)
+    if yearly is not None:
+        m = metric(yearly[0], YEAR)
+        label = f"Attack by {yearly[1]}" if yearly[0] == "attack_probability" else f"{m.label}, {yearly[1]}"
+        return Metric(key, label, m.kind, m.direction, YEAR, m.description)
+    m = _BY_LEVEL.get((level, key)) or _BY_LEVEL.get((PACKAGE, key)) or _BY_LEVEL.get((GUARANTOR, key)) or _BY_LEVEL.get((YEAR, key))
     if m is None:
         raise KeyError(f"unknown metric '{key}'")
     return m

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
+from collections.abc import Mapping
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from foedus.domain.reference import Reference
 from foedus.domain.vocabulary import (
     GROUPS,
     MONEY_KINDS,
     Approval,
+    Enabler,
     Kind,
     KyivPosition,
     LegalForm,
@@ -76,6 +80,74 @@ def country_hint(text: str, names: dict[str, str]) -> str:
     shown = [f"{k} ({names[k]})" for k in near]
     return ": did you mean " + (shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]) + "?"
 
+#: Years a package may name (the assessment runs from its start year,
+#: ``assessment.start_year``, to the horizon).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+#: Fields that may be given per year: ``{2027: 10000, 2029: 25000}``.
+SIZE_FIELDS = ("troops", "aircraft", "ships", "usd_per_year", "units")
+
+
+def _size_field(kind: type, high: float):
+    """A size (``kind`` between 0 and ``high``), or the same by year: a
+    mapping ``{year: value}`` read as steps (each value holds from its year
+    until the next one; before the first year, nothing). Errors read as
+    pydantic's own for a plain value, and name the year for a mapping."""
+    scalar = TypeAdapter(Annotated[kind, Field(ge=0, le=high)])
+
+    def one(v: object) -> object:
+        # YAML reads yes/no/on/off/true/false as booleans; pydantic would take True as 1.
+        if isinstance(v, bool):
+            raise ValueError(f"a number, got {str(v).lower()} (YAML reads yes/no/on/off as true/false)")
+        try:
+            return scalar.validate_python(v)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise PydanticCustomError(err["type"], err["msg"].replace("{", "(").replace("}", ")")) from None
+
+    def parse(v: object) -> object:
+        if not isinstance(v, Mapping):
+            return one(v)
+        if not v:
+            raise ValueError("a number, or a mapping of years to numbers such as {2027: 10000, 2029: 25000}; got an empty mapping")
+        out = {}
+        for y, val in v.items():
+            # JSON keys are strings: "2027" is the year 2027
+            year = y if isinstance(y, int) and not isinstance(y, bool) else int(y) if isinstance(y, str) and y.strip().isdigit() else str(y)
+            if not isinstance(year, int) or not FIRST_YEAR <= year <= LAST_YEAR:
+                raise ValueError(f"a mapping of years ({FIRST_YEAR}-{LAST_YEAR}) to numbers, such as {{2027: 10000}}; {y!r} is not a year")
+            try:
+                out[year] = one(val)
+            except (ValueError, PydanticCustomError) as exc:
+                text = str(exc).split(" [type=")[0].removeprefix("Input should be ")
+                got = "" if ", got " in text else f", got {val!r}"  # one "got", whichever message says it
+                raise ValueError(f"a number for year {year}: {text}{got}") from None
+        return dict(sorted(out.items()))
+
+    return BeforeValidator(parse)
+
+
+def size_at(value, year: int):
+    """A size in ``year``: a plain value is the same every year; a mapping
+    gives the value of the latest year listed up to ``year`` (0 before the
+    first)."""
+    if not isinstance(value, Mapping):
+        return value
+    held = [v for y, v in value.items() if y <= year]
+    return held[-1] if held else type(next(iter(value.values())))(0)
+
+
+def size_scaled(value, factor: float):
+    """A size (plain or by year) times ``factor``."""
+    if isinstance(value, Mapping):
+        return {y: v * factor for y, v in value.items()}
+    return value * factor
+
+
+def size_peak(value):
+    """The largest value a size takes in any year."""
+    return max(value.values()) if isinstance(value, Mapping) else value
+
+
 #: Kinds that must state how many troops they involve.
 NEEDS_TROOPS = frozenset({Kind.DEPLOYED_GROUND_FORCE, Kind.TRAINING})
 #: Kinds that must state how many aircraft they involve.
@@ -88,6 +160,14 @@ NEEDS_POSTURE = frozenset(
 )
 #: Kinds that may carry personnel (and then must state where they stand).
 MAY_HAVE_PERSONNEL = frozenset({Kind.CEASEFIRE_MONITORING})
+#: The size each kind must state (> 0), by field.
+_NEEDS = {"troops": NEEDS_TROOPS, "aircraft": NEEDS_AIRCRAFT, "usd_per_year": NEEDS_USD, "units": frozenset({Kind.ENABLER_BUILD})}
+
+
+def _lacks_size(kind: Kind, sizes: dict) -> bool:
+    """Whether a commitment of ``kind`` with these (plain) sizes has none of
+    the size its kind needs (then it is not in force in that year)."""
+    return any(kind in kinds and sizes[field] <= 0 for field, kinds in _NEEDS.items())
 
 
 class Commitment(BaseModel):
@@ -100,10 +180,17 @@ class Commitment(BaseModel):
     legal_form: LegalForm
     trigger: Trigger
     posture: Posture | None = None
-    troops: int = Field(default=0, ge=0, le=5_000_000, description="Personnel deployed (ground, or air/naval crews)")
-    aircraft: int = Field(default=0, ge=0, le=10_000, description="Combat aircraft committed")
-    ships: int = Field(default=0, ge=0, le=1_000, description="Surface combatants committed")
-    usd_per_year: float = Field(default=0.0, ge=0, le=1e13, description="Money committed per year (aid)")
+    troops: Annotated[int | dict[int, int], _size_field(int, 5_000_000)] = Field(
+        default=0, description="Personnel deployed (ground, or air/naval crews); a number, or {year: number}")
+    aircraft: Annotated[int | dict[int, int], _size_field(int, 10_000)] = Field(default=0, description="Combat aircraft committed")
+    ships: Annotated[int | dict[int, int], _size_field(int, 1_000)] = Field(default=0, description="Surface combatants committed")
+    usd_per_year: Annotated[float | dict[int, float], _size_field(float, 1e13)] = Field(
+        default=0.0, description="Money committed per year (aid)")
+    enabler: Enabler | None = Field(default=None, description="for an enabler_build: which enabler is built")
+    units: Annotated[int | dict[int, int], _size_field(int, 10_000)] = Field(
+        default=0, description="for an enabler_build: units on order or in service (the fleet), a number or {year: number}")
+    from_: int | None = Field(default=None, alias="from", ge=FIRST_YEAR, le=LAST_YEAR, description="first year in force (default: the start year)")
+    until: int | None = Field(default=None, ge=FIRST_YEAR, le=LAST_YEAR, description="last year in force (default: open-ended)")
     rules_of_engagement: RulesOfEngagement = RulesOfEngagement.SELF_DEFENCE
     approvals: list[Approval] = Field(default_factory=list, description="approvals beyond those the rules imply")
     except_: list[str] = Field(
@@ -130,13 +217,60 @@ class Commitment(BaseModel):
             raise ValueError(f"a known ISO3 country code or group ({', '.join(GROUPS)}); '{v}' is not one{hint}")
         return v
 
-    @field_validator("troops", "aircraft", "ships", "usd_per_year", mode="before")
+    @field_validator("from_", "until", mode="before")
     @classmethod
-    def _not_bool(cls, v: object) -> object:
-        # YAML reads yes/no/on/off/true/false as booleans; pydantic would take True as 1.
+    def _year_not_bool(cls, v: object) -> object:
         if isinstance(v, bool):
-            raise ValueError(f"a number, got {str(v).lower()} (YAML reads yes/no/on/off as true/false)")
+            raise ValueError(f"a year, got {str(v).lower()}")
         return v
+
+    @model_validator(mode="after")
+    def _years(self) -> "Commitment":
+        if self.from_ is not None and self.until is not None and self.until < self.from_:
+            raise ValueError(f"'until' ({self.until}) on or after 'from' ({self.from_})")
+        for name in SIZE_FIELDS:
+            v = getattr(self, name)
+            if not isinstance(v, Mapping):
+                continue
+            if self.from_ is not None and min(v) < self.from_:
+                raise ValueError(f"the years of {name} from 'from' ({self.from_}) on; {min(v)} is before it")
+            if self.until is not None and max(v) > self.until:
+                raise ValueError(f"the years of {name} up to 'until' ({self.until}); {max(v)} is after it")
+        return self
+
+    @property
+    def is_steady(self) -> bool:
+        """The same in every year: no yearly sizes, no first or last year."""
+        return self.from_ is None and self.until is None and not any(isinstance(getattr(self, f), Mapping) for f in SIZE_FIELDS)
+
+    def years(self) -> set[int]:
+        """The years this commitment names (where it may change)."""
+        out = {y for y in (self.from_, self.until + 1 if self.until is not None else None) if y is not None}
+        for f in SIZE_FIELDS:
+            v = getattr(self, f)
+            if isinstance(v, Mapping):
+                out |= set(v)
+        return out
+
+    def at(self, year: int) -> "Commitment | None":
+        """This commitment as it stands in ``year`` (plain sizes), or None
+        when it is not in force: before ``from``, after ``until``, or before
+        the first year of a size its kind needs (a force not yet there)."""
+        if self.is_steady:
+            return self
+        if (self.from_ is not None and year < self.from_) or (self.until is not None and year > self.until):
+            return None
+        sizes = {f: size_at(getattr(self, f), year) for f in SIZE_FIELDS}
+        if _lacks_size(self.kind, sizes):
+            return None
+        return self.model_copy(update={**sizes, "from_": None, "until": None})
+
+    def peak(self) -> "Commitment":
+        """The commitment at its largest, every size at its peak year and in
+        force throughout: what is agreed (and approved) as a whole."""
+        if self.is_steady:
+            return self
+        return self.model_copy(update={**{f: size_peak(getattr(self, f)) for f in SIZE_FIELDS}, "from_": None, "until": None})
 
     @field_validator("approvals")
     @classmethod
@@ -166,13 +300,19 @@ class Commitment(BaseModel):
     @model_validator(mode="after")
     def _sizes(self, info: ValidationInfo) -> "Commitment":
         k = self.kind
-        if k in NEEDS_TROOPS and self.troops <= 0:
-            raise ValueError(f"troops > 0 for a commitment of kind {k.value}")
-        if k in NEEDS_AIRCRAFT and self.aircraft <= 0:
-            raise ValueError(f"aircraft > 0 for a commitment of kind {k.value}")
-        if k in NEEDS_USD and self.usd_per_year <= 0:
-            raise ValueError(f"usd_per_year > 0 for a commitment of kind {k.value}")
-        if (k in NEEDS_POSTURE or (k in MAY_HAVE_PERSONNEL and self.troops > 0)) and self.posture is None:
+        peak = {f: size_peak(getattr(self, f)) for f in SIZE_FIELDS}
+        for field, kinds in _NEEDS.items():
+            if k in kinds and peak[field] <= 0:
+                raise ValueError(f"{field} > 0 for a commitment of kind {k.value}")
+        if (k is Kind.ENABLER_BUILD) != (self.enabler is not None):
+            raise ValueError(
+                f"an enabler ({', '.join(Enabler.values())}) for a commitment of kind enabler_build"
+                if k is Kind.ENABLER_BUILD else f"no enabler for a commitment of kind {k.value} (only for enabler_build)")
+        if k is Kind.ENABLER_BUILD and self.guarantor in GROUPS:
+            raise ValueError(f"a country for an enabler_build (each member builds its own); {self.guarantor} is a group")
+        if k is not Kind.ENABLER_BUILD and peak["units"] > 0:
+            raise ValueError(f"no units for a commitment of kind {k.value} (only for enabler_build)")
+        if (k in NEEDS_POSTURE or (k in MAY_HAVE_PERSONNEL and peak["troops"] > 0)) and self.posture is None:
             raise ValueError(f"a posture ({', '.join(p.value for p in Posture)}) for kind {k.value}")
         if k is Kind.NUCLEAR_UMBRELLA:
             countries = (info.context or {}).get("countries")
@@ -223,6 +363,31 @@ class Package(BaseModel):
     terms: Terms = Field(default_factory=Terms)
     commitments: list[Commitment] = Field(min_length=1)
 
+    @property
+    def is_steady(self) -> bool:
+        """The same in every year (no commitment states years)."""
+        return all(c.is_steady for c in self.commitments)
+
+    def years(self) -> list[int]:
+        """The years in which some commitment changes, sorted."""
+        return sorted(set().union(*(c.years() for c in self.commitments)))
+
+    def at(self, year: int) -> "Package":
+        """The package as it stands in ``year``: the commitments in force,
+        with their sizes of that year (itself when it is steady). May hold
+        no commitment; built without validation, for evaluation only."""
+        if self.is_steady:
+            return self
+        kept = [a for a in (c.at(year) for c in self.commitments) if a is not None]
+        return self.model_copy(update={"commitments": kept})
+
+    def peak(self) -> "Package":
+        """The whole deal: every commitment at its peak and in force
+        throughout (what is approved; itself when it is steady)."""
+        if self.is_steady:
+            return self
+        return self.model_copy(update={"commitments": [c.peak() for c in self.commitments]})
+
     def guarantors(self) -> list[str]:
         seen: dict[str, None] = {}
         for c in self.commitments:
@@ -256,7 +421,7 @@ class Package(BaseModel):
                     if len(bound) == 1:
                         continue
                     share = countries[iso3].gdp_usd.value / sum(countries[m].gdp_usd.value for m in bound)
-                    scaled = {k: getattr(c, k) * (1.0 - share) for k in ("troops", "aircraft", "ships", "usd_per_year")}
+                    scaled = {k: size_scaled(getattr(c, k), 1.0 - share) for k in SIZE_FIELDS}
                     # an EU instrument that needed a unanimous vote still
                     # does: the member's money is gone, its vote is not (an
                     # ``except`` written in the package means enhanced

@@ -39,6 +39,19 @@ class Kind(_Vocab):
     RECONSTRUCTION_AID = "reconstruction_aid"
     CEASEFIRE_MONITORING = "ceasefire_monitoring"
     JOINT_COMMISSION = "joint_commission"
+    ENABLER_BUILD = "enabler_build"
+
+
+class Enabler(_Vocab):
+    """Enablers a guarantor can build (order, wait for delivery, operate):
+    the capabilities the United States provides to European defence today
+    (IISS, *Defending Europe without the United States*, 2025)."""
+
+    ISR = "isr"
+    AIR_MISSILE_DEFENCE = "air_missile_defence"
+    STRATEGIC_AIRLIFT = "strategic_airlift"
+    AIR_REFUELLING = "air_refuelling"
+    COMMAND = "command"
 
 
 class LegalForm(_Vocab):
@@ -158,6 +171,7 @@ class Unit(_Vocab):
     USD_PER_SHIP_YEAR = "usd_per_ship_year"
     PER_DAY = "per_day"
     YEARS = "years"
+    YEAR = "year"  # a calendar year
     DAYS = "days"
     PER_YEAR = "per_year"
     UTILITY = "utility"
@@ -177,10 +191,10 @@ PROMISE_KINDS = frozenset(
 COLLECTIVE_KINDS = frozenset(
     {Kind.SANCTIONS_SNAPBACK, Kind.CONSULTATION, Kind.INTELLIGENCE_SHARING, Kind.CEASEFIRE_MONITORING, Kind.JOINT_COMMISSION}
 )
-#: Kinds that put armed personnel, aircraft or ships somewhere (they need
-#: parliamentary approval where the deployment regime asks for it).
 #: Money a guarantor gives (its "aid", as against its promises and forces).
 MONEY_KINDS = frozenset({Kind.MILITARY_AID, Kind.HUMANITARIAN_AID, Kind.RECONSTRUCTION_AID})
+#: Kinds that put armed personnel, aircraft or ships somewhere (they need
+#: parliamentary approval where the deployment regime asks for it).
 ARMED_KINDS = frozenset({Kind.DEPLOYED_GROUND_FORCE, Kind.AIR_POWER, Kind.AIR_DEFENCE, Kind.NAVAL_PRESENCE, Kind.TRAINING})
 #: Postures on Ukrainian territory (forces there tie the guarantor's hands
 #: and need Kyiv's consent).

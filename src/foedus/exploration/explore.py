@@ -38,6 +38,11 @@ class RunSpec:
     horizon: float
     weights: np.ndarray
     metrics: tuple[str, ...] = STORED_METRICS
+    #: yearly metrics stored besides (``attack_probability@2029``), and what
+    #: the time axis needs to compute them (the packages and countries)
+    yearly: tuple[str, ...] = ()
+    packages: tuple = ()
+    countries: object = None
 
     @property
     def n_blocks(self) -> int:
@@ -69,8 +74,13 @@ def evaluate_block(spec: RunSpec, b: int) -> tuple[int, np.ndarray, np.ndarray]:
         rows = slice(lo, hi) if k == hi - lo else np.minimum(np.arange(lo, lo + k), hi - 1)
         x = Inputs({**spec.values, **{name: v[rows] for name, v in cols.items()}}, k)
         ev = evaluate(spec.levers, x, spec.horizon, weights=spec.weights)
+        got = ev.packages
+        if spec.yearly:
+            from foedus.exploration.years import yearly_values
+
+            got = {**got, **yearly_values(list(spec.packages), spec.countries, x, spec.horizon, Inputs(spec.values, 1), list(spec.yearly))}
         for j, name in enumerate(spec.metrics):
-            res[:, lo:hi, j] = ev.packages[name][:, : hi - lo]
+            res[:, lo:hi, j] = got[name][:, : hi - lo]
     return start, vals, res
 
 
@@ -106,12 +116,15 @@ def compiled(packages, countries) -> Levers:
     return lv
 
 
-def make_spec(packages, ps, countries, n: int, seed: int, sampler: str = "lhs", horizon: float | None = None, block: int = DEFAULT_BLOCK) -> RunSpec:
+def make_spec(packages, ps, countries, n: int, seed: int, sampler: str = "lhs", horizon: float | None = None, block: int = DEFAULT_BLOCK,
+              time_axis: bool = False) -> RunSpec:
+    """The run's specification; ``time_axis``: also sample the inputs only
+    the time axis reads (for yearly metrics, :func:`with_yearly`)."""
     from foedus.exploration.assess import central_weights
 
     vals = ps.values()
     h = float(horizon if horizon is not None else vals["assessment.horizon_years"])
-    design = Design.from_parameters(ps, sampler=sampler, seed=seed, block=block)
+    design = Design.from_parameters(ps, sampler=sampler, seed=seed, block=block, time_axis=time_axis)
     lv = compiled(packages, countries)
     return RunSpec(lv, vals, design, int(n), h, central_weights(lv, Inputs(vals, 1)))
 
@@ -227,7 +240,20 @@ def with_metrics(spec: RunSpec, names: Sequence[str]) -> RunSpec:
     unknown = [n for n in names if n not in STORED_METRICS]
     if unknown:
         raise ValueError(f"not stored metrics: {', '.join(unknown)}")
-    return replace(spec, metrics=tuple(m for m in STORED_METRICS if m in set(names)))
+    return replace(spec, metrics=tuple(m for m in STORED_METRICS if m in set(names)) + spec.yearly)
+
+
+def with_yearly(spec: RunSpec, names: Sequence[str], packages, countries) -> RunSpec:
+    """The run also storing the yearly metrics ``names``
+    (``<metric>@<year>``, checked against the time axis), after the others."""
+    from foedus.exploration.years import check_yearly
+
+    start = int(spec.values["assessment.start_year"])
+    yearly = tuple(dict.fromkeys(names))
+    for name in yearly:
+        check_yearly(name, start, spec.horizon)
+    base = tuple(m for m in spec.metrics if m not in spec.yearly)
+    return replace(spec, metrics=base + yearly, yearly=yearly, packages=tuple(packages), countries=countries)
 
 
 #: Package-futures in the sample whose files are written in memory to

@@ -46,10 +46,14 @@ class Design:
             raise ValueError("seed must be >= 0")
 
     @classmethod
-    def from_parameters(cls, ps, *, sampler: str = "lhs", seed: int = 0, block: int = DEFAULT_BLOCK) -> "Design":
+    def from_parameters(cls, ps, *, sampler: str = "lhs", seed: int = 0, block: int = DEFAULT_BLOCK, time_axis: bool = False) -> "Design":
+        """Every uncertain parameter, less those only the time axis reads
+        unless ``time_axis`` (yearly results are asked for)."""
+        from foedus.models.timeline import time_axis_only
+
         unc = ps.uncertain()
         vals = ps.values()
-        names = tuple(unc)
+        names = tuple(n for n in unc if time_axis or not time_axis_only(n))
         return cls(
             names=names,
             low=tuple(float(unc[n].low) for n in names),

@@ -19,17 +19,26 @@ def package_sobol(package, ps, countries, metrics: list[str], n: int, seed: int 
 
     vals = ps.values()
     h = float(horizon if horizon is not None else vals["assessment.horizon_years"])
-    design = Design.from_parameters(ps, sampler="sobol", seed=seed)
+    yearly = [m for m in metrics if "@" in m]  # one year of the time axis (foedus.exploration.years)
+    design = Design.from_parameters(ps, sampler="sobol", seed=seed, time_axis=bool(yearly))
     if design.d == 0:
         raise ValueError("no uncertain inputs to analyse (all parameters are fixed)")
     lv = compile_packages([package], countries)
-    w = central_weights(lv, Inputs(vals, 1))
+    central = Inputs(vals, 1)
+    w = central_weights(lv, central)
     problem = SobolProblem(tuple(design.names), tuple((0.0, 1.0) for _ in design.names))
+    if yearly:
+        from foedus.exploration.years import check_yearly, yearly_values
+
+        for m in yearly:
+            check_yearly(m, int(vals["assessment.start_year"]), h)
 
     def model(U: np.ndarray) -> np.ndarray:
         values = design.to_values(U)
         x = Inputs({**vals, **design.as_dict(values)}, U.shape[0])
-        ev = evaluate(lv, x, h, weights=w)
-        return np.stack([ev.packages[m][0] for m in metrics], axis=1)
+        got = evaluate(lv, x, h, weights=w).packages
+        if yearly:
+            got = {**got, **yearly_values([package], countries, x, h, central, yearly)}
+        return np.stack([np.broadcast_to(got[m][0], (U.shape[0],)) for m in metrics], axis=1)
 
     return sobol(problem, model, n, seed=seed, outputs=list(metrics), chunk=4096)

@@ -8,7 +8,10 @@ Equations (guarantor row q = guarantor g in package p, future n)::
     platforms_q = aircraft_q * aircraft_year + ships_q * ship_year + missions_q * monitoring_mission_year
     money_q     = military aid + humanitarian + reconstruction (USD per year)
     raise_q     = shortfall_q * raise_soldier_year
-    cost_q      = personnel_q + platforms_q + money_q + raise_q
+    enablers_q  = sum_k fleet_qk * (operating_year_k + acquisition_k / horizon)
+                  (the fleet bought within the horizon and paid evenly; the time
+                  axis prices orders and deliveries by year, foedus.exploration.years)
+    cost_q      = personnel_q + platforms_q + money_q + raise_q + enablers_q
     aid (package)       = sum_q money_q ;  guarantee cost = total - aid
     cost_pct_gdp_q        = cost_q / gdp_g
     total_defence_pct_gdp = defence_pct_gdp_g + (cost_q - min(aid_q, aid_baseline_g)) / gdp_g
@@ -41,7 +44,7 @@ import numpy as np
 
 from foedus.models.forces import crew_factors
 from foedus.models.inputs import Inputs
-from foedus.models.levers import POSTURES, Levers
+from foedus.models.levers import ENABLERS, POSTURES, Levers
 
 MARKS = ("core_2014", "core_2035", "total_2035")
 
@@ -72,12 +75,33 @@ def _row_levers(lv: Levers):
     return people, platforms, money
 
 
+def enabler_rates(lv: Levers, x: Inputs) -> tuple[np.ndarray, np.ndarray]:
+    """``(V, F)``: the enablers of each element ``(E, K)`` and the yearly
+    cost of one unit ``(K, n|1)``: its operation plus its acquisition spread
+    evenly over the horizon (the steady model; the time axis prices orders
+    and deliveries year by year, :mod:`foedus.exploration.years`)."""
+    V = lv.enabler_units if lv.enabler_units is not None else np.zeros((lv.n_elements, len(ENABLERS)))
+    op = x.table("costs.enabler", [f"{k}.operating_year" for k in ENABLERS])
+    acq = x.table("costs.enabler", [f"{k}.acquisition" for k in ENABLERS])
+    return V, op + acq / x["assessment.horizon_years"][None, :]
+
+
+def enabler_costs(lv: Levers, x: Inputs, rows: np.ndarray | None = None) -> np.ndarray:
+    """``(R, n|1)`` yearly enabler cost of guarantor ``rows`` (default all)."""
+    rows = np.arange(lv.n_rows) if rows is None else rows
+    if lv.enabler_units is None or not lv.enabler_units.any():
+        return np.zeros((rows.size, 1))
+    V, F = enabler_rates(lv, x)
+    per_row = lv.memo("enabler_rows", lambda: lv.sum_rows(V))
+    return per_row[rows] @ F
+
+
 def row_costs(lv: Levers, x: Inputs, rows: np.ndarray, shortfall: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(cost, raise)`` of guarantor ``rows``, each ``(R, n|1)``."""
     people, platforms, money = lv.memo("cost_rows", lambda: _row_levers(lv))
     base = people[rows] @ unit_costs(x) + platforms[rows] @ _platform_rates(x) + money[rows][:, None]
     raise_ = shortfall * x["costs.raise_soldier_year"][None, :]
-    return base + raise_, raise_
+    return base + raise_ + enabler_costs(lv, x, rows), raise_
 
 
 def costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> dict[str, np.ndarray]:
@@ -116,7 +140,16 @@ def element_costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         part = np.where(row_deployed > 0, deployed / np.where(row_deployed > 0, row_deployed, 1.0), 0.0)
     raise_ = (shortfall * x["costs.raise_soldier_year"][None, :])[lv.el_q] * part
-    return people + platforms + money + raise_
+    return people + platforms + money + raise_ + enabler_costs(lv, x)[lv.el_q] * _enabler_part(lv)
+
+
+def _enabler_part(lv: Levers) -> np.ndarray:
+    """``(E, 1)`` each element's share of its row's enabler fleet (by units)."""
+    if lv.enabler_units is None or not lv.enabler_units.any():
+        return np.zeros((lv.n_elements, 1))
+    own = lv.enabler_units.sum(axis=1)
+    row = lv.sum_rows(own)[lv.el_q]
+    return np.divide(own, row, out=np.zeros_like(own), where=row > 0)[:, None]
 
 
 def _package_levers(lv: Levers, deploying: np.ndarray):

@@ -73,6 +73,7 @@ from scipy.special import expit, logit
 from foedus.models.inputs import Inputs
 from foedus.models.levers import POSTURES, Levers
 from foedus.models.sums import DELIVERY, Probabilities
+from foedus.models.timeline import shaped
 
 #: Terms that multiply the yearly hazard: name -> parameter.
 HAZARD_RATIOS = {
@@ -196,9 +197,14 @@ def over_horizon(h: np.ndarray, horizon: float) -> np.ndarray:
     return -np.expm1(horizon * np.log1p(-h))
 
 
-def deterrence(lv: Levers, x: Inputs, pr: Probabilities, horizon: float) -> dict[str, np.ndarray]:
+def deterrence(lv: Levers, x: Inputs, pr: Probabilities, horizon: float, shape: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The hazard and its parts; ``shape`` (time axis) multiplies the base
+    hazard's continuous-time rate: ``h_base -> 1 - (1 - h_base) ** shape``
+    (:func:`foedus.models.timeline.shaped`)."""
     D = defender_strength(lv, x, pr)
     h_base = base_hazard(D, x)
+    if shape is not None:
+        h_base = shaped(h_base, shape)
     phi = channels(lv, x, pr)
     hr_guarantees, h = yearly_hazard(h_base, phi, x)
     return {

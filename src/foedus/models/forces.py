@@ -75,11 +75,13 @@ def forces(lv: Levers, x: Inputs) -> dict[str, np.ndarray]:
 
 def _deploying(lv: Levers):
     """Lever-only: per-package deployed parts, the guarantor rows that
-    deploy, and their package indicator."""
+    deploy (or build enablers: their costs vary by future too), and their
+    package indicator."""
 
     def build():
         parts = deployed_parts(lv)
-        D = np.nonzero(parts.sum(axis=1) > 0)[0]
+        builds = lv.sum_rows(lv.enabler_units).sum(axis=1) > 0 if lv.enabler_units is not None else np.zeros(lv.n_rows, dtype=bool)
+        D = np.nonzero((parts.sum(axis=1) > 0) | builds)[0]
         I = np.zeros((lv.n_packages, D.size))
         I[lv.q_package[D], np.arange(D.size)] = 1.0
         return lv.sum_packages(parts), D, I

@@ -37,6 +37,7 @@ from foedus.domain.country import CountryTable
 from foedus.domain.package import Package
 from foedus.domain.vocabulary import (
     ARMED_KINDS,
+    Enabler,
     COLLECTIVE_KINDS,
     DECIDING_GROUPS,
     GROUPS,
@@ -56,6 +57,7 @@ POSTURES = [p.value for p in Posture]
 FORMS = [f.value for f in LegalForm]  # most to least binding
 TRIGGERS = [t.value for t in Trigger]  # most to least automatic
 KYIV = [k.value for k in KyivPosition]
+ENABLERS = [k.value for k in Enabler]
 #: Approvals with one probability each; NATO unanimity is a product over members instead.
 VETOES = [a.value for a in Approval if a is not Approval.NATO_UNANIMITY]
 #: Boolean mask over POSTURES: on Ukrainian territory.
@@ -155,6 +157,10 @@ class Levers:
     buffer_zone: np.ndarray  # (P,) bool
     nato_members: list[str] = field(default_factory=list)
     approvals_by_package: list[list[tuple[str, str]]] = field(default_factory=list)
+    # -- enablers and the time axis ------------------------------------------------
+    enabler_units: np.ndarray | None = None  # (E, K) enabler fleet built, K = ENABLERS
+    el_pattern: np.ndarray | None = None  # (E,) int into patterns: its guarantor's years of government change
+    patterns: list[tuple[int, ...]] = field(default_factory=lambda: [()])
     _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def memo(self, key, build):
@@ -248,9 +254,12 @@ class Levers:
 
 
 def compile_packages(packages: list[Package], countries: CountryTable) -> Levers:
-    """Compile validated packages into :class:`Levers`."""
+    """Compile validated packages into :class:`Levers`: the deal as agreed,
+    each commitment at its peak and in force throughout (a package that
+    changes by year is followed year by year in :mod:`foedus.exploration.years`)."""
     if not packages:
         raise ValueError("at least one package is needed")
+    packages = [p.peak() for p in packages]
     nato = countries.members("NATO")
     members_of = {g: countries.members(g) for g in GROUPS}
     els: dict[tuple, dict] = {}
@@ -370,6 +379,9 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
     aircraft, ships = posture_table("aircraft"), posture_table("ships")
     fight_promise = col("fight_promise", bool)
     promise = fight_promise | col("snapback", bool)
+    patterns: dict[tuple[int, ...], int] = {(): 0}
+    el_pattern = np.array([0 if k[4] else patterns.setdefault(tuple(getattr(countries[k[1]], "government_changes", ()) or ()), len(patterns))
+                           for k in order], dtype=np.int64)
     return Levers(
         package_ids=[p.id for p in packages],
         guarantors=guarantors,
@@ -420,6 +432,9 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         buffer_zone=np.array(buffers, dtype=bool),
         nato_members=nato,
         approvals_by_package=approvals_by_package,
+        enabler_units=np.array([r["enablers"] for r in R], dtype=float).reshape(E, len(ENABLERS)),
+        el_pattern=el_pattern,
+        patterns=list(patterns),
     )
 
 
@@ -445,6 +460,7 @@ def _empty_element() -> dict:
         "humanitarian": 0.0,
         "reconstruction": 0.0,
         "missions": 0.0,
+        "enablers": [0.0] * len(ENABLERS),
         "vetoes": set(),
         "kinds": set(),
     }
@@ -485,6 +501,8 @@ def _add_sizes(el: dict, c, share: float) -> None:
         el["humanitarian"] += c.usd_per_year * share
     elif k is Kind.RECONSTRUCTION_AID:
         el["reconstruction"] += c.usd_per_year * share
+    elif k is Kind.ENABLER_BUILD:
+        el["enablers"][ENABLERS.index(c.enabler.value)] += c.units * share
 
 
 def _add_effects(el: dict, c, via_nato: bool) -> None:

@@ -41,12 +41,21 @@ class Probabilities:
     responds) and delivery (the element is delivered in peacetime) of every
     element, for one chunk of futures, in class form."""
 
-    def __init__(self, lv: Levers, x: Inputs, horizon: float):
+    def __init__(self, lv: Levers, x: Inputs, horizon: float, alive: np.ndarray | None = None):
+        """``alive`` ``(K, F, n|1)``: in a year of the time axis, the
+        probability that a commitment of legal form ``F`` whose guarantor
+        changes government in the years of pattern ``K`` is still in force
+        (:func:`foedus.models.timeline.survival`); every promise is then
+        honoured only if in force, and delivery is the chance of being in
+        force. ``None``: the steady model (always in force; delivery is the
+        mean share of the horizon in force)."""
         self.lv = lv
         self.x = x
         self.P = lv.n_packages
         self.will_key = lv.will_keys(x)
-        plan = lv.memo(("plan", self.will_key), lambda: _plan(lv, self.will_key))
+        self.timed = alive is not None
+        self.will_key = (self.will_key, self.timed)
+        plan = lv.memo(("plan", self.will_key), lambda: _plan(lv, self.will_key[0], self.timed))
         self.plan = plan
         n = x.n
         will = np.stack([np.broadcast_to(x[k], (n,)) for k in plan["wills"]]) if plan["wills"] else np.zeros((0, n))
@@ -55,22 +64,31 @@ class Probabilities:
         self.c0_steps = legal_promise(x["credibility.reliability_prior"][None, :], x["credibility.step_odds"][None, :], np.arange(N_STEPS)[:, None])
         c0 = np.broadcast_to(self.c0_steps, (N_STEPS, n))[np.add.outer(np.arange(len(FORMS)), np.arange(len(TRIGGERS)))]
         self.c0 = c0
-        keys = plan["cred_keys"]  # (C, 4): will index, form, trigger, promise
+        self.alive = np.broadcast_to(alive, alive.shape[:2] + (n,)) if self.timed else None
+        keys = plan["cred_keys"]  # (C, 5): will index, form, trigger, promise, pattern
         promised = np.where(keys[:, 3:4] > 0, c0[keys[:, 1], keys[:, 2]], 0.0) if keys.size else np.zeros((0, n))
-        self.cred = combine_with_odds(promised, will[keys[:, 0]]) if keys.size else np.zeros((0, n))
+        self.cred = self._in_force(combine_with_odds(promised, will[keys[:, 0]]), keys[:, 4], keys[:, 1]) if keys.size else np.zeros((0, n))
         # hand-tying once per guarantor row with troops in Ukraine
         self.h_rows = hand_tying(plan["tied_troops"][:, None], x["credibility.handtying_scale"][None, :])
-        hk = plan["h_keys"]  # (H, 4)
+        hk = plan["h_keys"]  # (H, 5)
         if hk.shape[0]:
             h = self.h_rows[plan["h_row"]]
             b = h + (1.0 - h) * np.where(hk[:, 3:4] > 0, c0[hk[:, 1], hk[:, 2]], 0.0)
-            self.cred_h = combine_with_odds(b, will[hk[:, 0]])
+            self.cred_h = self._in_force(combine_with_odds(b, will[hk[:, 0]]), hk[:, 4], hk[:, 1])
         else:
             self.cred_h = np.zeros((0, n))
-        dk = plan["del_keys"]  # (D, 2): will index, form
-        persist = np.broadcast_to(delivery_by_form(x, horizon), (len(FORMS), n))
-        self.delivery = combine_with_odds(persist[dk[:, 1]], will[dk[:, 0]]) if dk.size else np.zeros((0, n))
+        dk = plan["del_keys"]  # (D, 3): will index, form, pattern
+        if self.timed:
+            persist = self.alive[dk[:, 2], dk[:, 1]] if dk.size else np.zeros((0, n))
+        else:
+            persist = np.broadcast_to(delivery_by_form(x, horizon), (len(FORMS), n))[dk[:, 1]]
+        self.delivery = combine_with_odds(persist, will[dk[:, 0]]) if dk.size else np.zeros((0, n))
         self._will = will
+
+    def _in_force(self, p: np.ndarray, pattern: np.ndarray, form: np.ndarray) -> np.ndarray:
+        """``p`` times the probability that the commitment is still in force
+        (unchanged in the steady model)."""
+        return p * self.alive[pattern, form] if self.timed else p
 
     # -- sums ------------------------------------------------------------------
     def sums(self, V: np.ndarray, key=None, kind: str = CRED) -> np.ndarray:
@@ -133,10 +151,10 @@ class Probabilities:
         n = self.x.n
         # c0 by steps below a ratified automatic treaty; a last row of zeros: no promise
         c0 = np.vstack([np.broadcast_to(self.c0_steps, (N_STEPS, n)), np.zeros((1, n))])
-        by_class = combine_with_odds(c0[fp["class_steps"]], self._will[fp["class_will"]]) if fp["class_steps"].size else np.zeros((0, n))
+        by_class = self._in_force(combine_with_odds(c0[fp["class_steps"]], self._will[fp["class_will"]]), fp["class_pattern"], fp["class_form"]) if fp["class_steps"].size else np.zeros((0, n))
         if fp["tied_steps"].size:
             h = self.h_rows[fp["tied_h_row"]]
-            tied = combine_with_odds(h + (1.0 - h) * c0[fp["tied_steps"]], self._will[fp["tied_will"]])
+            tied = self._in_force(combine_with_odds(h + (1.0 - h) * c0[fp["tied_steps"]], self._will[fp["tied_will"]]), fp["tied_pattern"], fp["tied_form"])
         else:
             tied = np.zeros((0, n))
         return by_class, tied
@@ -224,8 +242,11 @@ def _indicator(owner: np.ndarray, P: int) -> np.ndarray:
     return I
 
 
-def _plan(lv: Levers, will_key: tuple[str, ...]) -> dict:
+def _plan(lv: Levers, will_key: tuple[str, ...], timed: bool = False) -> dict:
     wills = sorted(set(will_key))
+    # the government-change pattern of each element's guarantor (the time
+    # axis only; one pattern, 0, in the steady model)
+    pattern = lv.el_pattern if timed else np.zeros(lv.n_elements, dtype=np.int64)
     wi = {w: i for i, w in enumerate(wills)}
     troops_q = lv.troops_in_ukraine()
     tied_rows = np.nonzero(troops_q > 0)[0]
@@ -233,25 +254,26 @@ def _plan(lv: Levers, will_key: tuple[str, ...]) -> dict:
     row_pos[tied_rows] = np.arange(tied_rows.size)
     # collective elements: decided by the group, no hand-tying
     tied = (troops_q[lv.el_q] > 0) & ~lv.collective
-    keys = [(wi[w], int(f), int(t), int(p)) for w, f, t, p in zip(will_key, lv.form, lv.trigger, lv.promise)]
+    keys = [(wi[w], int(f), int(t), int(p), int(k)) for w, f, t, p, k in zip(will_key, lv.form, lv.trigger, lv.promise, pattern)]
     uniq: dict[tuple, int] = {}
     cred_cls = np.array([uniq.setdefault(k, len(uniq)) if not h else -1 for k, h in zip(keys, tied)], dtype=np.int64)
     H = np.nonzero(tied)[0]
     pos = np.full(lv.n_elements, -1, dtype=np.int64)
     pos[H] = np.arange(H.size)
     duniq: dict[tuple, int] = {}
-    del_cls = np.array([duniq.setdefault((k[0], k[1]), len(duniq)) for k in keys], dtype=np.int64)
+    del_cls = np.array([duniq.setdefault((k[0], k[1], k[4]), len(duniq)) for k in keys], dtype=np.int64)
     return {
         "wills": wills,
-        "cred_keys": np.array(list(uniq), dtype=np.int64).reshape(-1, 4),
+        "pattern": pattern,
+        "cred_keys": np.array(list(uniq), dtype=np.int64).reshape(-1, 5),
         "cred_cls": cred_cls,
         "H": H,
         "pos_in_H": pos,
-        "h_keys": np.array([keys[i] for i in H], dtype=np.int64).reshape(-1, 4),
+        "h_keys": np.array([keys[i] for i in H], dtype=np.int64).reshape(-1, 5),
         "h_row": row_pos[lv.el_q[H]],
         "tied_troops": troops_q[tied_rows],
         "row_pos": row_pos,
-        "del_keys": np.array(list(duniq), dtype=np.int64).reshape(-1, 2),
+        "del_keys": np.array(list(duniq), dtype=np.int64).reshape(-1, 3),
         "del_cls": del_cls,
     }
 
@@ -300,26 +322,40 @@ def _fight_plan(lv: Levers, plan: dict) -> dict:
     rows = np.unique(lv.el_q[fighting])
     steps = np.full(rows.size, N_STEPS, dtype=np.int64)
     will_idx = np.zeros(rows.size, dtype=np.int64)
+    # the legal form whose lapse ends the row's part: that of its strongest
+    # promise (or, for troops without a promise, of the instrument they come under)
+    form = np.full(rows.size, len(FORMS), dtype=np.int64)
+    pattern = np.zeros(rows.size, dtype=np.int64)
     ri = {q: i for i, q in enumerate(rows)}
     for e in np.nonzero(fighting)[0]:
         i = ri[lv.el_q[e]]
-        if lv.fight_promise[e]:
-            steps[i] = min(steps[i], int(lv.form[e] + lv.trigger[e]))
+        s = int(lv.form[e] + lv.trigger[e])
+        if lv.fight_promise[e] and s < steps[i]:
+            steps[i] = s
+            form[i] = lv.form[e]
+        elif steps[i] == N_STEPS:
+            form[i] = min(form[i], int(lv.form[e]))
         will_idx[i] = _will_index(plan, e)
+        pattern[i] = plan["pattern"][e]
     tied = lv.troops_in_ukraine()[rows] > 0
     owner = lv.q_package[rows]
     nuclear = np.nonzero(lv.row_values(lv.nuclear)[rows])[0]
     classes: dict[tuple, int] = {}
-    class_of = np.array([classes.setdefault((int(w), int(s)), len(classes)) for w, s, t in zip(will_idx, steps, tied) if not t], dtype=np.int64)
+    class_of = np.array([classes.setdefault((int(w), int(s), int(k), int(f)), len(classes)) for w, s, k, f, t in zip(will_idx, steps, pattern, form, tied) if not t],
+                        dtype=np.int64)
     return {
         "rows": rows,
         "free": np.nonzero(~tied)[0],
         "tied": np.nonzero(tied)[0],
         "class_steps": np.array([k[1] for k in classes], dtype=np.int64),
         "class_will": np.array([k[0] for k in classes], dtype=np.int64),
+        "class_pattern": np.array([k[2] for k in classes], dtype=np.int64),
+        "class_form": np.array([k[3] for k in classes], dtype=np.int64),
         "class_of": class_of,
         "tied_steps": steps[tied],
         "tied_will": will_idx[tied],
+        "tied_pattern": pattern[tied],
+        "tied_form": form[tied],
         "tied_h_row": plan["row_pos"][rows[tied]],
         "nuclear": nuclear,
         "owner": owner,

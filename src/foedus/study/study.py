@@ -74,6 +74,16 @@ class Study:
         return comparison(self.packages, self.parameters, self.countries, self.horizon, futures=self.range_futures, seed=self.range_seed,
                           by_scenario=self.by_scenario)
 
+    @cached_property
+    def by_year(self) -> dict:
+        """The yearly path from the start year to the horizon (the
+        ``compare --by-year --json`` contract): per package and year attack by
+        then, cost, forces and build-up, with 5th-95th percentiles over the
+        same sample of futures as the comparison's ranges."""
+        from foedus.exploration.years import by_year
+
+        return by_year(self.packages, self.parameters, self.countries, self.horizon, futures=self.range_futures, seed=self.range_seed)
+
     # -- futures ------------------------------------------------------------------
     @cached_property
     def exploration(self):
@@ -194,9 +204,10 @@ def sensitivity(package, parameters, countries, metrics: list[str], n: int, seed
     from foedus.exploration.assess import PACKAGE_METRICS
     from foedus.exploration.package_sensitivity import package_sobol
 
-    bad = [m for m in metrics if m not in PACKAGE_METRICS]
+    bad = [m for m in metrics if m not in PACKAGE_METRICS and "@" not in m]
     if bad or not metrics or len(set(metrics)) != len(metrics):
-        raise InputError("sensitivity", [Problem(bad[0] if bad else "metrics", f"package metrics, each once ({', '.join(PACKAGE_METRICS)})")])
+        raise InputError("sensitivity", [Problem(bad[0] if bad else "metrics", f"package metrics, each once ({', '.join(PACKAGE_METRICS)}), "
+                                                                              "or one year of the time axis, METRIC@YEAR")])
     if n < 2 or n & (n - 1):
         raise InputError("sensitivity", [Problem("n", f"a power of two (e.g. 512 or 1024), got {n}")])
     idx = package_sobol(package, parameters, countries, list(metrics), n, seed, horizon)

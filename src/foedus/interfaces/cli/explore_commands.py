@@ -199,13 +199,14 @@ def explore(
     store_metrics: Optional[list[str]] = typer.Option(None, "--store-metrics", help="Store only these metrics (comma-separated or repeated; the threshold metrics are always stored). Default: all 13."),
     yes: bool = typer.Option(False, "--yes", "-y", help=f"Store the run even if its files would exceed {CONFIRM_STORE_BYTES / 1e9:g} GB (the size is estimated before the run)."),
     scenario: Optional[str] = typer.Option(None, "--scenario", help=SCENARIO_HELP),
+    yearly: Optional[list[str]] = typer.Option(None, "--yearly", help="Also store yearly metrics of the time axis, METRIC@YEAR (comma-separated or repeated), e.g. attack_probability@2029; thresholds may use them."),
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Sample futures, evaluate every package in each, store the run and print robustness."""
     from foedus import __version__
     from foedus.data.loaders import load_countries, load_packages, package_hash
     from foedus.data.parameter_set import parse_ranges
-    from foedus.exploration.explore import STORED_METRICS, make_spec, run_exploration, store_percentiles, with_metrics
+    from foedus.exploration.explore import STORED_METRICS, make_spec, run_exploration, store_percentiles, with_metrics, with_yearly
     from foedus.exploration.futures import SAMPLERS
     from foedus.storage.store import RunStore
 
@@ -226,9 +227,18 @@ def explore(
     if fix:
         ps = ps.with_fixed(fix)
     pkgs = load_packages(files, countries)
-    ths = _thresholds(threshold, STORED_METRICS)
-    stored = _stored_metrics(store_metrics, ths)
-    spec = make_spec(pkgs, ps, countries, futures, seed, sampler, horizon, block)
+    years = [n.strip() for item in (yearly or []) for n in item.split(",") if n.strip()]
+    years += [t.split("<")[0].split(">")[0].strip() for t in (threshold or []) if "@" in t.split("<")[0].split(">")[0]]
+    ths = _thresholds(threshold, STORED_METRICS + tuple(dict.fromkeys(years)))
+    stored = _stored_metrics(store_metrics, [t for t in ths if "@" not in t.metric])
+    spec = make_spec(pkgs, ps, countries, futures, seed, sampler, horizon, block, time_axis=bool(years))
+    if years:
+        try:
+            spec = with_yearly(spec, years, pkgs, countries)
+        except ValueError as exc:
+            from foedus.domain.errors import InputError, Problem
+
+            raise InputError("--yearly", [Problem(", ".join(years), str(exc))]) from None
     if stored is not None:
         spec = with_metrics(spec, stored)
     _check_size(spec, db, yes, ths)
@@ -334,8 +344,8 @@ def discover(
         ids = [p["id"] for p in meta["packages"]]
         if package not in ids:
             raise InputError(str(db), [Problem("--package", f"one of the run's packages ({', '.join(ids)}), got '{package}'")])
-        ths = _thresholds(threshold or meta.get("thresholds"), STORED_METRICS)
         kept = meta.get("metric_names") or []
+        ths = _thresholds(threshold or meta.get("thresholds"), STORED_METRICS + tuple(m for m in kept if "@" in m))
         missing = [t.metric for t in ths if t.metric not in kept]
         if missing:  # a run explored with --store-metrics
             raise InputError("--threshold", [Problem(m, f"not stored in run {run} (it stores {', '.join(kept)})") for m in dict.fromkeys(missing)])
@@ -376,7 +386,7 @@ def discover(
 @stops_cleanly
 def sensitivity(
     package: Path = typer.Argument(..., help="A package file."),
-    metric: list[str] = typer.Option(["attack_probability"], "--metric", "-m", help="Metric(s) to analyse (repeatable)."),
+    metric: list[str] = typer.Option(["attack_probability"], "--metric", "-m", help="Metric(s) to analyse (repeatable); METRIC@YEAR for one year of the time axis, e.g. attack_probability@2029."),
     n: int = typer.Option(1024, "--n", min=2, max=1 << 20, help="Base sample size (power of two); runs n*(d+2) evaluations."),
     seed: int = typer.Option(0, "--seed", min=0),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Fix a parameter: NAME=VALUE."),
@@ -392,8 +402,16 @@ def sensitivity(
     from foedus.study.study import sensitivity as sobol_of
 
     for m in metric:
-        if m not in PACKAGE_METRICS:
-            raise InputError("--metric", [Problem(m, f"one of {', '.join(PACKAGE_METRICS)}")])
+        if "@" in m:
+            from foedus.exploration.years import check_yearly
+
+            v = _parameters(set_, scenario=scenario).values()
+            try:
+                check_yearly(m, int(v["assessment.start_year"]), horizon or v["assessment.horizon_years"])
+            except ValueError as exc:
+                raise InputError("--metric", [Problem(m, str(exc))]) from None
+        elif m not in PACKAGE_METRICS:
+            raise InputError("--metric", [Problem(m, f"one of {', '.join(PACKAGE_METRICS)}, or one year of the time axis, METRIC@YEAR (attack_probability@2029)")])
     if n & (n - 1):
         raise InputError("--n", [Problem("n", f"a power of two (e.g. {1 << (n.bit_length() - 1)} or {1 << n.bit_length()}), got {n}")])
     countries = load_countries()

@@ -153,15 +153,23 @@ def show(package: Path = typer.Argument(..., help="A package file.")):
     con.print(f"[bold]{escape(p.title)}[/]  ({p.id})")
     con.print(escape(" ".join(p.rationale.split())))
     con.print(f"Kyiv's position: {p.kyiv_position.value}")
-    t = Table(title="commitments")
-    for c in ("guarantor", "kind", "legal form", "trigger", "posture", "troops", "aircraft", "ships", "USD/yr", "ROE"):
+    t = Table(title="commitments (a size by year reads 2027: 10,000 → 2029: 25,000)")
+    for c in ("guarantor", "kind", "legal form", "trigger", "posture", "troops", "aircraft", "ships", "USD/yr", "enabler units", "years", "ROE"):
         t.add_column(c)
+
+    def size(v, show=lambda x: f"{x:,}") -> str:
+        if isinstance(v, dict):
+            return " → ".join(f"{y}: {show(x)}" for y, x in v.items())
+        return show(v) if v else ""
+
     for c in p.commitments:
         t.add_row(
             c.guarantor, c.kind.value, c.legal_form.value, c.trigger.value,
-            c.posture.value if c.posture else "", f"{c.troops:,}" if c.troops else "",
-            str(c.aircraft or ""), str(c.ships or ""),
-            fmt("total_cost_usd_per_year", c.usd_per_year) if c.usd_per_year else "", c.rules_of_engagement.value,
+            c.posture.value if c.posture else "", size(c.troops), size(c.aircraft), size(c.ships),
+            size(c.usd_per_year, lambda x: fmt("total_cost_usd_per_year", x)),
+            (f"{c.enabler.value} " + size(c.units)) if c.enabler else "",
+            "–".join(str(y) if y is not None else "" for y in (c.from_, c.until)) if (c.from_ or c.until) else "",
+            c.rules_of_engagement.value,
         )
     con.print(t)
     lv = compile_packages([p], countries)
@@ -188,6 +196,7 @@ def compare(
     guarantors: bool = typer.Option(False, "--guarantors/--no-guarantors", help="Show per-guarantor details."),
     scenario: Optional[str] = typer.Option(None, "--scenario", help=SCENARIO_HELP),
     by_scenario: bool = typer.Option(True, "--by-scenario/--no-by-scenario", help="Also give each package's attack probability in every named will scenario."),
+    by_year: bool = typer.Option(False, "--by-year", help="Year by year from the start year to the horizon: attack by each year, cost, forces, build-up (see docs/model.md, time axis)."),
 ):
     """Compare packages: central values, ranges over futures, what each guarantor's promise and aid are worth, and the results per named will scenario."""
     from foedus.data.loaders import load_countries, load_packages
@@ -196,10 +205,80 @@ def compare(
     ps = _parameters(set_, params_file, scenario)
     pkgs = load_packages(files, countries)
     study = _study(pkgs, ps, countries, horizon, futures, seed, by_scenario)
+    if by_year:
+        if as_json:
+            _dump(study.by_year)
+        else:
+            _print_by_year(study.by_year, guarantors)
+        return
     if as_json:
         _dump(study.comparison)
         return
     _print_comparison(study.comparison, study.bottom_line(), guarantors)
+
+
+#: The yearly tables of ``compare --by-year``, one per metric.
+BY_YEAR_TABLES = ("attack_probability", "total_cost_usd_per_year", "max_cost_pct_gdp", "troops_deployed", "troops_short")
+
+
+def _print_by_year(result: dict, guarantors: bool = False) -> None:
+    """The yearly path at the console's width: per metric a table with one
+    row per package and one column per year (split over as few tables as
+    fit), the 5th-95th percentile under each value; then the totals; with
+    ``guarantors``, each package's guarantors by year."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from foedus.domain.metrics import YEAR, metric
+    from foedus.interfaces.cli.common import Col, fitted_tables
+    from foedus.study.formatting import fmt
+
+    con = _console()
+    width = con.width
+    pk = result["packages"]
+    ids = [p["id"] for p in pk]
+    idw = max(map(len, ids))
+    years = result["years"]
+    rng = result.get("ranges")
+    for m in BY_YEAR_TABLES:
+        rows = Col("package", [Text(i) for i in ids], justify="left")
+        cols = []
+        for t, y in enumerate(years):
+            cells = []
+            for p in pk:
+                c = Text(fmt(m, p["metrics"][m][t]))
+                if rng:
+                    c.append("\n" + fmt(m, p["ranges"][m]["p5"][t]) + "–" + fmt(m, p["ranges"][m]["p95"][t]), style="dim")
+                cells.append(c)
+            cols.append(Col(str(y), cells))
+        title = f"{metric(m, YEAR).label} — {years[0]}–{years[-1]}"
+        caption = f"Second line: 5th–95th percentile over {rng['futures']:,} futures (seed {rng['seed']})." if rng else None
+        for tb in fitted_tables(title, rows, cols, width, key_width=idw, caption=caption):
+            con.print(tb)
+    tot = Table(title=f"Totals {years[0]}–{years[-1]} (model estimates, not predictions)", title_justify="left")
+    for h in ("package", "attack by the end (steady model)", "cumulative cost", "discounted", "peak cost (year)"):
+        tot.add_column(h, justify="left" if h == "package" else "right", no_wrap=h == "package")
+    for p in pk:
+        t = p["totals"]
+        tot.add_row(p["id"], f"{fmt('attack_probability', t['attack_probability'])} ({fmt('attack_probability', p['steady_attack_probability'])})",
+                    fmt("total_cost_usd_per_year", t["cumulative_cost_usd"]), fmt("total_cost_usd_per_year", t["discounted_cost_usd"]),
+                    f"{fmt('total_cost_usd_per_year', t['peak_cost_usd_per_year'])} ({t['peak_cost_year']})")
+    con.print(tot)
+    if not guarantors:
+        con.print("[dim]Each guarantor's cost, % of GDP, spending against the Hague path and build-up by year: --by-year --guarantors[/]")
+        return
+    for p in pk:
+        shown = sorted(p["guarantors"], key=lambda g: -g["cumulative_cost_usd"])[:GUARANTORS_SHOWN]
+        if not shown:
+            continue
+        names = Col("guarantor", [Text(g["iso3"]) + Text(f" ready {g['ready_year']}" if g["ready_year"] and g["ready_year"] > years[0] else "",
+                                                          style="yellow") for g in shown], justify="left")
+        cols = [Col(str(y), [Text(fmt("cost_usd_per_year", g["metrics"]["cost_usd_per_year"][t]) + "\n"
+                                  + fmt("total_defence_pct_gdp", g["metrics"]["total_defence_pct_gdp"][t]) + " / "
+                                  + fmt("hague_path_pct_gdp", g["metrics"]["hague_path_pct_gdp"][t])) for g in shown]) for t, y in enumerate(years)]
+        for tb in fitted_tables(f"{p['id']}: per guarantor by year — cost; defence spending incl. package / Hague path (% GDP)", names, cols,
+                                width, caption="'ready': the year its build-up of forces is complete (central values)."):
+            con.print(tb)
 
 
 def _print_scenarios(result: dict, width: int, idw: int) -> None:

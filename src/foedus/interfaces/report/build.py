@@ -14,8 +14,14 @@ data. Then, for a planner reading from the top:
 - the essentials: the summary table (central values with their 5th-95th
   percentile over the comparison's sample of futures), whose promise counts
   (the guarantors whose absence raises the attack probability most), every
-  other package metric by sub-model, robustness across futures (with its own
-  sample, ``n_futures``), and sensitivity (Sobol' total-order indices of each
+  other package metric by sub-model, year by year (:attr:`Study.by_year
+  <foedus.study.study.Study.by_year>`: per package the cumulative and
+  discounted cost, the attack by the end of the horizon beside the steady
+  model's figure and the year of peak cost, yearly cost and force charts of
+  the packages whose cost or forces change over the years, and per
+  guarantor the year of its peak cost and of a complete build-up),
+  robustness across futures (with its own sample, ``n_futures``), and
+  sensitivity (Sobol' total-order indices of each
   package's attack probability, with each input's basis);
 - a compact appendix: every figure per guarantor, the packages and their
   commitments (grouped by kind and terms), assumptions (every parameter with
@@ -42,6 +48,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 
@@ -135,6 +142,7 @@ nav ul{columns:3;font-size:13px}
 @media print{
 .wide{overflow:visible}
 table.side.many{font-size:6.3pt}table.side.many td.n{white-space:normal}
+table.side.many th,table.side.many td{padding:2px 2px}
 table.compact{font-size:6.3pt;line-height:1.12}
 table.compact th,table.compact td{padding:.5px 3px}
 table.compact .base,table.compact .grade,table.compact code{font-size:6pt}
@@ -194,6 +202,8 @@ class _View:
     countries: object
     cur: dict
     base: dict | None
+    #: the baseline's study (None when nothing differs from it): its yearly path
+    base_study: object = None
 
     @property
     def ids(self) -> list[str]:
@@ -238,8 +248,9 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
     study = Study(list(packages), parameters, countries, horizon, Design(n_futures, seed, sampler), thresholds, by_scenario=True)
     study.parsed_thresholds  # checked even without futures, so a typo is never silently ignored
     calibration, cal_error = _calibration(calibration, countries)
+    base_study = _baseline(packages, parameters, countries, baseline_packages)
     v = _View(study, list(packages), parameters, countries, {p["id"]: p for p in study.comparison["packages"]},
-              _baseline(packages, parameters, countries, baseline_packages))
+              {p["id"]: p for p in base_study.comparison["packages"]} if base_study is not None else None, base_study)
     refs = _References.of(v, calibration)
     brief = [
         _header(v, title, author, marking, when=(generated or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)),
@@ -251,6 +262,7 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
         _worth_section(v),
         _scenario_section(v),
         _submodels_section(v),
+        _years_section(v),
         _robustness_section(v),
         *([_sensitivity_section(v, sensitivity_n, seed)] if sensitivity_n else []),
     ]
@@ -283,9 +295,9 @@ def _calibration(calibration, countries):
         return None, str(exc)
 
 
-def _baseline(packages, parameters, countries, baseline_packages) -> dict | None:
-    """The baseline's comparison by package id (the packages as shipped, default
-    parameters), or None when the report's choice does not differ from it."""
+def _baseline(packages, parameters, countries, baseline_packages):
+    """The baseline's study (the packages as shipped, default parameters),
+    or None when the report's choice does not differ from it."""
     from foedus.data.parameter_set import ParameterSet
     from foedus.study.study import Study
 
@@ -293,8 +305,7 @@ def _baseline(packages, parameters, countries, baseline_packages) -> dict | None
                                               [p.model_dump() for p in baseline_packages] != [p.model_dump() for p in packages])
     if not changed:
         return None
-    result = Study(list(baseline_packages or packages), ParameterSet.default(), countries).comparison
-    return {p["id"]: p for p in result["packages"]}
+    return Study(list(baseline_packages or packages), ParameterSet.default(), countries)
 
 
 # ---------------------------------------------------------------------------------
@@ -471,7 +482,7 @@ def _caveats(v: _View) -> str:
 
 def _nav(sensitivity_n: int) -> str:
     links = [("executive-summary", "Executive summary"), ("bottom-line", "Bottom line"), ("summary", "Summary"), ("worth", "Whose promise counts"),
-             ("submodels", "Every metric by sub-model"), ("robustness", "Robustness across futures"),
+             ("submodels", "Every metric by sub-model"), ("years", "Year by year"), ("robustness", "Robustness across futures"),
              *([("sensitivity", "Sensitivity")] if sensitivity_n else []), ("guarantors", "Appendix: per guarantor"),
              ("packages", "Appendix: packages"), ("assumptions", "Appendix: assumptions"), ("calibration", "Appendix: calibration"),
              ("sources", "Sources"), ("reproduce", "Reproduce")]
@@ -668,6 +679,144 @@ def _submodels_section(v: _View) -> str:
     return ('<h2 id="submodels">Every metric by sub-model</h2>'
             + _wide(f'<table class="{_side(v.ids)}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
             + '<p class="caption">Model estimates, not predictions. Equations and their sources: the model document (docs/model.md).</p>')
+
+
+# ---------------------------------------------------------------------------------
+# year by year
+# ---------------------------------------------------------------------------------
+
+#: Guarantors listed per package in the table of peak years: those paying most
+#: at their peak (every guarantor still building up forces is listed too).
+PEAK_SHOWN = 3
+
+
+def _year_label(m: str) -> str:
+    """The catalogue's label of ``m`` on the time axis (its package label if it has none of its own)."""
+    from foedus.domain.metrics import YEAR, metric
+
+    return metric(m, YEAR).label
+
+
+def _years_section(v: _View) -> str:
+    """The yearly path from the start year to the horizon (:attr:`Study.by_year`):
+    the totals per package (cumulative and discounted cost, the attack by the
+    end of the last year beside the steady model's figure, the year of peak
+    cost), a chart of the cost per year and one of the forces per package
+    (the baseline dashed when there is one, the 5th-95th percentile as a
+    band), and the year of peak cost and the year the build-up is complete
+    per guarantor."""
+    yr = v.study.by_year
+    base = v.base_study.by_year if v.base_study is not None else None
+    bp = {p["id"]: p for p in base["packages"]} if base is not None else {}
+    years, end = yr["years"], yr["years"][-1]
+    where = sample(yr["ranges"]["futures"], yr["ranges"]["seed"], yr["ranges"]["sampler"]) if yr.get("ranges") else None
+    out = ['<h2 id="years">Year by year</h2>',
+           f"<p>From {years[0]} to {end}: what each package costs in each year (forces as they are raised, enablers as they are bought and "
+           "delivered, aid), the personnel it has deployed, and the probability that the war has been renewed by the end of each year (a yearly "
+           "hazard, with promises that may lapse and a hazard highest right after the ceasefire). Commitments that change by year are priced in the "
+           "year they change; a package without years is the same every year.</p>"]
+
+    def with_base(pid: str, text: str, base_text: str | None) -> str:
+        return escape(text) + (f'<div class="base">base {escape(base_text)}</div>' if base_text is not None and pid in bp else "")
+
+    a, c = "attack_probability", "total_cost_usd_per_year"
+    head = ["package", f"{_year_label('cumulative_cost_usd')} by {end}", f"{_year_label('discounted_cost_usd')} by {end}",
+            f"Attack by the end of {end}", f"{label(a)} (steady model)", "Year of peak cost", f"Peak {label(c).lower()}"]
+    rows = []
+    for p in yr["packages"]:
+        pid, t, b = p["id"], p["totals"], (bp.get(p["id"]) or {}).get("totals")
+        bs = bp.get(pid)
+        rows.append([f'<span id="years-{escape(pid)}">{escape(pid)}</span>',
+                     with_base(pid, fmt("cumulative_cost_usd", t["cumulative_cost_usd"]), b and fmt("cumulative_cost_usd", b["cumulative_cost_usd"])),
+                     with_base(pid, fmt("discounted_cost_usd", t["discounted_cost_usd"]), b and fmt("discounted_cost_usd", b["discounted_cost_usd"])),
+                     with_base(pid, fmt(a, t["attack_probability"]), b and fmt(a, b["attack_probability"])),
+                     with_base(pid, fmt(a, p["steady_attack_probability"]), bs and fmt(a, bs["steady_attack_probability"])),
+                     with_base(pid, str(t["peak_cost_year"]), b and str(b["peak_cost_year"])),
+                     with_base(pid, fmt(c, t["peak_cost_usd_per_year"]), b and fmt(c, b["peak_cost_usd_per_year"]))])
+    out.append(_wide(_table(head, rows, cls="side rows years-totals")))
+    out.append('<p class="caption">Cumulative cost: the cost to all guarantors summed over the years; discounted: each year\'s cost discounted to '
+               f"{years[0]} at the discount rate (<code>time.discount_rate</code>). Attack by the end of {end}: 1 − Π(1 − h<sub>t</sub>) over the "
+               "yearly hazards h<sub>t</sub>; the steady model repeats one year over the horizon (it equals the yearly path when nothing changes "
+               "by year)." + (" Grey: the baseline." if base is not None else "") + " Model estimates, not predictions.</p>")
+
+    charts, flat = [], []
+    for p in yr["packages"]:
+        pid, b = p["id"], bp.get(p["id"])
+        if not any(_changes(x["metrics"][m]) for x in (p, b) if x is not None for m in YEAR_CHARTED):
+            flat.append(pid)
+            continue
+        if any(p["metrics"][c]) or (b and any(b["metrics"][c])):
+            charts.append(svg.line_chart(svg.LineChart(f"{pid}: {label(c).lower()}", years, _year_lines(p, b, c), _axis_fmt(c))))
+        if any(p["metrics"]["troops_deployed"]) or any(p["metrics"]["troops_required_pool"]) or (b and any(b["metrics"]["troops_deployed"])):
+            charts.append(svg.line_chart(svg.LineChart(f"{pid}: {_year_label('troops_deployed').lower()}", years,
+                                                       _year_lines(p, b, "troops_deployed", also=("troops_short",)), _axis_fmt("troops_deployed"))))
+    if charts:
+        out.append('<div class="charts years-charts">' + "".join(charts) + "</div>")
+    out.append('<p class="caption">' + (f"Per package whose cost or forces change over the years, its {label(c).lower()} and the "
+               f"{_year_label('troops_deployed').lower()} in each year (blue; the band: 5th–95th percentile over "
+               f"{escape(where) if where else 'the sampled futures'}, the sample of the summary's ranges)"
+               + (", the baseline dashed grey" if base is not None else "")
+               + f"; red: {_year_label('troops_short').lower()} (the pool needed beyond capacity and the soldiers trained so far). "
+               "A package that costs nothing has no cost chart, one that deploys no forces no force chart. " if charts else "")
+               + (f"The same cost and forces every year, so no chart (their totals are in the table): {escape(', '.join(flat))}. " if flat else "")
+               + "Model estimates, not predictions.</p>")
+    out.append(_peak_table(v, yr, bp))
+    return "".join(out)
+
+
+#: The yearly metrics the report charts per package (cost, forces); a package
+#: in which none of them changes over the years gets no chart.
+YEAR_CHARTED = ("total_cost_usd_per_year", "troops_deployed", "troops_short")
+
+
+def _changes(values: list[float]) -> bool:
+    """Whether a yearly path changes over the years (beyond rounding)."""
+    return bool(values) and max(values) - min(values) > 1e-9 * max(1.0, abs(max(values)))
+
+
+def _year_lines(p: dict, b: dict | None, m: str, also: tuple[str, ...] = ()) -> list:
+    """The lines of one yearly chart: the baseline (dashed grey) if any, the
+    current value with its band, and the ``also`` metrics (red) where not all zero."""
+    r = (p.get("ranges") or {}).get(m)
+    lines = []
+    if b is not None:
+        lines.append(svg.Line("baseline", b["metrics"][m], svg.BASE, dashed=True))
+    lines.append(svg.Line("current" if b is not None else _year_label(m).lower(), p["metrics"][m], svg.CURRENT,
+                          band=(r["p5"], r["p95"]) if r else None))
+    for k in also:
+        if any(p["metrics"][k]):
+            lines.append(svg.Line(_year_label(k).lower(), p["metrics"][k], "#b3261e"))
+    return lines
+
+
+def _peak_table(v: _View, yr: dict, bp: dict) -> str:
+    """Per package and guarantor: the year of its peak cost, that cost, and
+    the year its build-up is complete (the forces it must raise trained)."""
+    years = yr["years"]
+    start, end = years[0], years[-1]
+    rows, more = [], 0
+    for p in yr["packages"]:
+        gs = [g for g in p["guarantors"] if any(g["metrics"]["cost_usd_per_year"]) or g["ready_year"] != start]
+        peak = {g["iso3"]: g["metrics"]["cost_usd_per_year"][years.index(g["peak_cost_year"])] for g in gs}
+        top = sorted(gs, key=lambda g: (-peak[g["iso3"]], g["iso3"]))
+        kept = {g["iso3"] for g in top[:PEAK_SHOWN]} | {g["iso3"] for g in gs if g["ready_year"] != start}
+        more += len(gs) - len(kept)
+        for g in (g for g in top if g["iso3"] in kept):
+            iso = g["iso3"]
+            ready = str(g["ready_year"]) if g["ready_year"] is not None else f"after {end}"
+            rows.append(f'<tr id="peak-{escape(p["id"])}-{escape(iso)}" data-peak-year="{g["peak_cost_year"]}" data-peak-cost="{peak[iso]!r}" '
+                        f'data-ready-year="{g["ready_year"] if g["ready_year"] is not None else ""}"><td>{escape(p["id"])}</td>'
+                        f"<td>{escape(v.country_name(iso))} ({escape(iso)})</td><td class=\"n\">{g['peak_cost_year']}</td>"
+                        f'<td class="n">{escape(fmt("total_cost_usd_per_year", peak[iso]))}</td><td class="n">{escape(ready)}</td></tr>')
+    head = "".join(f'<th class="{"n" if i > 1 else ""}">{h}</th>' for i, h in enumerate(
+        ["package", "guarantor", "year of peak cost", "peak cost per year", "build-up complete"]))
+    return ('<h3 id="peak-years">Year of peak cost per guarantor</h3>'
+            f'<table class="rows peak-years"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+            f'<p class="caption">Per package, the {PEAK_SHOWN} guarantors paying most in their peak year, and every guarantor still raising forces '
+            f"after {start}. Build-up complete: the first year in which the forces a guarantor must raise for the package are trained (its "
+            f"start year when it has them already; “after {end}” when not within the horizon). Central values."
+            + (f" {more} more guarantors with smaller costs: <code>foedus compare --by-year --json</code> lists every one." if more else "")
+            + " Model estimates, not predictions.</p>")
 
 
 # ---------------------------------------------------------------------------------
@@ -920,10 +1069,26 @@ def _commitment_rows(commitments, where=None) -> list[list[str]]:
 
 
 def _size(c) -> str:
-    """What one commitment commits: "5,000 troops, 24 aircraft", "$1.2 bn a year"."""
-    parts = [f"{c.troops:,} troops" if c.troops else "", f"{c.aircraft} aircraft" if c.aircraft else "",
-             f"{c.ships} ships" if c.ships else "", f"{fmt('total_cost_usd_per_year', c.usd_per_year)} a year" if c.usd_per_year else ""]
+    """What one commitment commits: "5,000 troops, 24 aircraft", "$1.2 bn a
+    year"; a size that changes by year with each year it takes effect ("5,000
+    troops from 2027, 10,000 troops from 2029"), enablers built with their
+    number, and the years it is in force when it states them."""
+    usd = lambda x: f"{fmt('total_cost_usd_per_year', x)} a year"  # noqa: E731
+    enabler = getattr(c, "enabler", None)
+    parts = [_sized(c.troops, lambda x: f"{x:,} troops"), _sized(c.aircraft, lambda x: f"{x} aircraft"),
+             _sized(c.ships, lambda x: f"{x} ships"), _sized(c.usd_per_year, usd),
+             _sized(getattr(c, "units", 0), lambda x: f"{x:,} × {enabler.value.replace('_', ' ') if enabler is not None else 'units'}")]
+    start, until = getattr(c, "from_", None), getattr(c, "until", None)
+    if start is not None or until is not None:
+        parts.append(" ".join(x for x in (f"from {start}" if start is not None else "", f"until {until}" if until is not None else "") if x))
     return ", ".join(x for x in parts if x)
+
+
+def _sized(value, one) -> str:
+    """A size in words ("" when none): by year, each value from its year."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{one(x)} from {y}" for y, x in sorted(value.items()))
+    return one(value) if value else ""
 
 
 def _assumptions_section(v: _View, refs: _References) -> str:

@@ -123,7 +123,8 @@ def _css_string(text: str, limit: int | None = None) -> str:
 def print_css(title: str | None = None, marking: str | None = None) -> str:
     """:data:`PRINT_CSS`, plus ``title`` at the bottom left of every page
     and the handling ``marking`` (e.g. "OFFICIAL") at the top and bottom
-    centre of every page, when given."""
+    centre of every page, when given (the marking closing the page on
+    screen is then not printed again)."""
     out = PRINT_CSS
     if title:
         t = _css_string(title, FOOTER_TITLE_MAX_MARKED if marking else FOOTER_TITLE_MAX)
@@ -131,6 +132,9 @@ def print_css(title: str | None = None, marking: str | None = None) -> str:
     if marking:
         m = _css_string(marking)
         out += f'@page{{@top-center{{content:"{m}";{_MARK}}}@bottom-center{{content:"{m}";{_MARK}}}}}\n'
+        # every printed page carries the marking in its margins: the one closing the page on screen is not
+        # printed again (alone, it could spill onto a page of its own)
+        out += "@media print{.marking.end{display:none}}\n"
     return out
 
 

@@ -282,3 +282,96 @@ def _labels(c: Scatter, points: Sequence[Point], sx, sy, top: float, bottom: flo
             out.append(f'<line x1="{sx(p.x):.1f}" y1="{sy(p.y):.1f}" x2="{edge:.1f}" y2="{box.y + h / 2:.1f}" stroke="#8a94a3" stroke-width="0.8"/>')
         out.append(f'<text class="point-label" x="{box.x:.1f}" y="{box.y + 0.95 * c.font:.1f}" data-box="{box.x:.1f} {box.y:.1f} {box.w:.1f} {box.h:.1f}">{escape(p.label)}</text>')
     return out
+
+
+# ---------------------------------------------------------------------------------
+# a line chart over years
+# ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Line:
+    """One line of a :class:`LineChart`: a value per year (None: no point),
+    optionally with a band (low, high per year) drawn under it."""
+
+    name: str
+    values: Sequence[float | None]
+    color: str = CURRENT
+    dashed: bool = False
+    band: tuple[Sequence[float | None], Sequence[float | None]] | None = None
+    band_name: str = "5–95%"
+
+
+@dataclass
+class LineChart:
+    title: str
+    years: Sequence[int]
+    lines: list[Line]
+    fmt: Callable[[float], str] = lambda v: f"{v:g}"
+    width: int = 330
+    height: int = 200
+
+
+def line_chart(c: LineChart) -> str:
+    """Lines over the years, one point per year (each with its value on
+    hover), bands under them, a legend under the title. The ``<svg>`` carries
+    ``data-years``; each line is a ``<polyline>`` with ``data-series`` and its
+    ``data-values``, so a reader (or a test) can take the numbers back."""
+    left, right, top, bottom = 58, 12, 50, 30
+    W, H = c.width, c.height
+    pw, ph = W - left - right, H - top - bottom
+    n = len(c.years)
+    vals = [w for ln in c.lines for w in (*ln.values, *(ln.band[1] if ln.band else ())) if _num(w) is not None]
+    hi = max([float(w) for w in vals] + [0.0])
+    lo = min([float(w) for w in vals] + [0.0])
+    yt = nice_ticks(lo, hi if hi > lo else lo + 1.0, 4)
+
+    def sx(i: int) -> float:
+        return left + (i / (n - 1) * pw if n > 1 else pw / 2)
+
+    def sy(v: float) -> float:
+        return top + ph - (v - yt[0]) / (yt[-1] - yt[0]) * ph
+
+    years = " ".join(str(y) for y in c.years)
+    out = [f'<svg class="line-chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{escape(c.title)}" '
+           f'data-years="{years}" font-family="{FONT}" font-size="10">',
+           f'<text x="4" y="15" font-size="12" font-weight="600">{escape(c.title)}</text>']
+    lx = 4.0
+    for ln in c.lines:  # legend
+        if ln.band:
+            out.append(f'<rect x="{lx:.1f}" y="24" width="14" height="8" fill="{ln.color}" fill-opacity="0.18"/>'
+                       f'<text x="{lx + 17:.1f}" y="32">{escape(ln.band_name)}</text>')
+            lx += 24 + text_width(ln.band_name, 10)
+        dash = ' stroke-dasharray="4 3"' if ln.dashed else ""
+        out.append(f'<line x1="{lx:.1f}" x2="{lx + 14:.1f}" y1="28" y2="28" stroke="{ln.color}" stroke-width="2"{dash}/>'
+                   f'<text x="{lx + 17:.1f}" y="32">{escape(ln.name)}</text>')
+        lx += 24 + text_width(ln.name, 10)
+    for t in yt:
+        out.append(f'<line x1="{left}" x2="{W - right}" y1="{sy(t):.1f}" y2="{sy(t):.1f}" stroke="#e6e9ee"/>')
+        out.append(f'<text x="{left - 5}" y="{sy(t) + 3.5:.1f}" text-anchor="end" fill="#5f6b7a">{escape(c.fmt(t))}</text>')
+    out.append(f'<line x1="{left}" x2="{W - right}" y1="{sy(yt[0]):.1f}" y2="{sy(yt[0]):.1f}" stroke="#8a94a3"/>')
+    spacing = pw / (n - 1) if n > 1 else pw
+    every = max(1, math.ceil((text_width("2026", 9) + 3) / spacing))  # year labels that fit; a tick every year
+    for i, y in enumerate(c.years):
+        out.append(f'<line x1="{sx(i):.1f}" x2="{sx(i):.1f}" y1="{top + ph:.1f}" y2="{top + ph + 3:.1f}" stroke="#8a94a3"/>')
+        if i % every == 0:
+            out.append(f'<text x="{sx(i):.1f}" y="{top + ph + 14:.1f}" text-anchor="middle" fill="#5f6b7a" font-size="9">{y}</text>')
+    for ln in c.lines:
+        if ln.band:
+            pts = [(i, _num(a), _num(b)) for i, (a, b) in enumerate(zip(*ln.band))]
+            pts = [(i, a, b) for i, a, b in pts if a is not None and b is not None]
+            if pts:
+                poly = [f"{sx(i):.1f},{sy(b):.1f}" for i, _, b in pts] + [f"{sx(i):.1f},{sy(a):.1f}" for i, a, _ in reversed(pts)]
+                out.append(f'<polygon points="{" ".join(poly)}" fill="{ln.color}" fill-opacity="0.18" stroke="none"/>')
+    for ln in c.lines:
+        pts = [(i, _num(v)) for i, v in enumerate(ln.values)]
+        shown = [(i, v) for i, v in pts if v is not None]
+        dash = ' stroke-dasharray="4 3"' if ln.dashed else ""
+        data = " ".join("" if v is None else repr(float(v)) for _, v in pts)
+        out.append(f'<polyline class="series" data-series="{escape(ln.name)}" data-values="{data}" fill="none" stroke="{ln.color}" stroke-width="2"{dash} '
+                   f'points="{" ".join(f"{sx(i):.1f},{sy(v):.1f}" for i, v in shown)}"/>')
+        for i, v in shown:
+            out.append(f'<circle cx="{sx(i):.1f}" cy="{sy(v):.1f}" r="2.2" fill="{ln.color}"><title>{c.years[i]}, {escape(ln.name)}: '
+                       f'{escape(c.fmt(v))}</title></circle>')
+    out.append("</svg>")
+    return "".join(out)

@@ -391,6 +391,18 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         args = (body.packages, body.overrides, body.edit_dicts(), body.horizon)
         return _cached("compare", body, lambda: ws.compare(*args), ("compare", args))
 
+    @app.post("/api/by-year", tags=["assessment"])
+    def by_year(body: Scenario) -> dict:
+        """Baseline and current year by year, from the start year to the
+        horizon (the ``foedus compare --by-year --json`` record of each): per
+        package and year the attack by the end of that year, cost, forces and
+        build-up, with 5th-95th percentiles over the comparison's sample of
+        futures, the totals and, per guarantor, its yearly cost, year of peak
+        cost and the year its build-up is complete. The same body as
+        /api/compare."""
+        args = (body.packages, body.overrides, body.edit_dicts(), body.horizon)
+        return _cached("by-year", body, lambda: ws.by_year(*args), ("by_year", args))
+
     @app.get("/api/scenarios", tags=["assessment"])
     def will_scenarios() -> dict:
         """The named will scenarios (data/will_scenarios.yaml): id, title,

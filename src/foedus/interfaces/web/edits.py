@@ -88,19 +88,41 @@ def _most_common(values: list[str], default: str) -> str:
     return Counter(values).most_common(1)[0][0] if values else default
 
 
+def _peak(v) -> float:
+    """A size's largest value (a size by year: its peak year's)."""
+    return max(v.values(), default=0) if isinstance(v, Mapping) else v
+
+
+def _times(v, factor: float, integer: bool):
+    """A size (plain or by year) times ``factor``; by year, every year's value."""
+    if isinstance(v, Mapping):
+        return {y: int(round(x * factor)) if integer else x * factor for y, x in v.items()}
+    return int(round(v * factor)) if integer else v * factor
+
+
+def _whole(v):
+    """A whole float as an int (a size by year, each year's), else ``v`` itself."""
+    if isinstance(v, Mapping):
+        out = {y: _whole(x) for y, x in v.items()}
+        return v if all(out[y] is v[y] for y in v) else out
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
 def _scale_rows(rows: list[dict], field: str, target: float, integer: bool) -> list[dict]:
-    """Scale ``field`` of ``rows`` so they sum to ``target`` (shares kept)."""
-    total = sum(r[field] for r in rows)
+    """Scale ``field`` of ``rows`` so they sum to ``target`` (shares kept).
+    A size that changes by year is scaled in every year, so that its peak
+    takes its share of ``target`` (the build-up keeps its shape)."""
+    total = sum(_peak(r[field]) for r in rows)
     if total <= 0:
         rows[0][field] = int(target) if integer else float(target)
         for r in rows[1:]:
             r[field] = 0
         return rows
-    if integer:
+    if integer and not any(isinstance(r[field], Mapping) for r in rows):
         vals = [int(round(r[field] * target / total)) for r in rows]
         vals[0] += int(target) - sum(vals)
     else:
-        vals = [r[field] * target / total for r in rows]
+        vals = [_times(r[field], target / total, integer) for r in rows]
     for r, v in zip(rows, vals):
         r[field] = v
     return rows
@@ -170,7 +192,7 @@ def apply_edit(package: Package, edit: Mapping[str, Any] | None, countries=None,
         else:
             for r in rows:
                 if r["kind"] in AID_KINDS:
-                    r["usd_per_year"] = r["usd_per_year"] * scale
+                    r["usd_per_year"] = _times(r["usd_per_year"], scale, integer=False)
 
     for iso, usd in _mapping(edit.get("aid_usd"), "aid_usd", where).items():
         usd = _number(usd, f"aid_usd.{iso}", where)
@@ -229,7 +251,7 @@ def _set_force(rows: list[dict], iso: str, n: int, kind: str, field: str, key: s
             rows[:] = [r for r in rows if not (r["guarantor"] == iso and r["kind"] == kind)]
         else:
             _scale_rows(mine, field, n, integer=True)
-            rows[:] = [r for r in rows if not (r["kind"] == kind and r["guarantor"] == iso and r[field] <= 0)]
+            rows[:] = [r for r in rows if not (r["kind"] == kind and r["guarantor"] == iso and _peak(r[field]) <= 0)]
     elif n > 0:
         own = [r for r in rows if r["guarantor"] == iso]
         if kind == GROUND:
@@ -274,7 +296,7 @@ def _remove(pkg: Package, remove, countries, where: str) -> Package:
         raise InputError(where, [Problem("remove", "at least one commitment left; without all its guarantors a package is the status quo (compare that package)")])
     # Package.without scales a group's sizes by the members left (floats);
     # a whole number stays an int, as the field says (the value is unchanged)
-    kept = [c.model_copy(update={k: int(v) for k in ("troops", "aircraft", "ships") if isinstance(v := getattr(c, k), float) and v.is_integer()})
+    kept = [c.model_copy(update={k: _whole(v) for k in ("troops", "aircraft", "ships", "units") if _whole(v := getattr(c, k)) is not v})
             for c in out.commitments]
     return out.model_copy(update={"id": pkg.id, "commitments": kept})
 
@@ -309,7 +331,9 @@ def lever_summary(package: Package) -> dict:
     """What the lever controls show for ``package``: ground troops, combat
     aircraft, air-defence personnel and military aid per guarantor, the
     dominant legal form and posture, each guarantor's legal forms and
-    postures, and the total aid."""
+    postures, and the total aid. A commitment whose size changes by year
+    shows its peak (what is agreed as a whole)."""
+    package = package.peak()
     troops: dict[str, int] = {}
     aircraft: dict[str, int] = {}
     air_defence: dict[str, int] = {}

@@ -4,7 +4,8 @@ parameter set in force, and cached evaluations.
 No model here: every number comes from :func:`foedus.exploration.compare.comparison`
 (central values, their ranges over the default sample of futures, and each
 guarantor's worth: without all its commitments, only its promises, only
-its money), :func:`foedus.exploration.compare.scenario_results` (each
+its money), :attr:`foedus.study.study.Study.by_year` (the yearly path from
+the start year to the horizon), :func:`foedus.exploration.compare.scenario_results` (each
 package in every named will scenario), :func:`foedus.exploration.explore.explore_memory`
 (futures), robustness from :mod:`foedus.exploration.robustness`, failure
 boxes from PRIM and the calibration targets from
@@ -13,7 +14,7 @@ selects, edits (lever edits are data changes to a package, see
 :mod:`foedus.interfaces.web.edits`), caches and shapes results for the page.
 
 Caches: a comparison per *package* by (package after edits, overrides,
-horizon); the results per will scenario per *package* by (package after
+horizon); the yearly path per *package* by the same key; the results per will scenario per *package* by (package after
 edits, overrides without will, horizon); an exploration per *package* by
 (package after edits, overrides, futures, seed, sampler, horizon), so moving a lever of one package
 re-evaluates that package only, and the other packages come from the cache
@@ -41,7 +42,7 @@ from foedus.data.loaders import load_countries, load_package, parse_package
 from foedus.data.parameter_set import ParameterSet
 from foedus.domain.errors import InputError, Problem
 from foedus.domain.package import Package
-from foedus.domain.metrics import CATALOGUE, PACKAGE, TABLE_METRICS
+from foedus.domain.metrics import CATALOGUE, PACKAGE, TABLE_METRICS, YEAR, metric
 from foedus.study.formatting import fmt, fmt_range, label, number
 from foedus.study.study import bottom_line
 from foedus.interfaces.web.edits import apply_edit, is_empty, lever_summary
@@ -91,6 +92,12 @@ WILL_SCALE = (0.0, 1.0)
 
 #: The cost per year, then what it is made of: the guarantee itself and the aid.
 COST_SPLIT = ("total_cost_usd_per_year", "guarantee_cost_usd_per_year", "aid_usd_per_year")
+#: The yearly charts, baseline against current (Study.by_year): cost per
+#: year, forces deployed and the attack by the end of each year.
+YEAR_CHARTS = ("total_cost_usd_per_year", "troops_deployed", "attack_probability")
+#: The totals over the years shown under them: (key in the record's totals, the metric that formats it).
+YEAR_TOTALS = (("cumulative_cost_usd", "cumulative_cost_usd"), ("discounted_cost_usd", "discounted_cost_usd"),
+               ("attack_probability", "attack_probability"), ("peak_cost_usd_per_year", "total_cost_usd_per_year"))
 #: Per-guarantor figures shown with "whose promise counts" (from the comparison).
 WORTH_DETAIL = ("credibility", "delivery", "cost_usd_per_year", "cost_pct_gdp")
 #: Seed of the default sample of futures behind the ranges of the table
@@ -191,6 +198,7 @@ class Workspace:
         self.store = UploadStore(uploads_dir) if uploads_dir is not None else None
         self._lock = threading.Lock()
         self._compare_cache = _LRU(512)  # per package
+        self._year_cache = _LRU(256)  # per package: its yearly path (Study.by_year)
         self._scenario_cache = _LRU(512)  # per package: {scenario id: {metric: {value, p5, p50, p95}}}
         self._explore_cache = _LRU(64)  # per package: (metrics (n,), percentiles)
         self._inputs_cache = _LRU(8)  # per run: (input names, inputs (n, d))
@@ -498,16 +506,24 @@ class Workspace:
         the order asked."""
         from foedus.exploration.compare import RANGE_FUTURES, comparison
 
+        return self._per_package(self._compare_cache, packages, fps, ps, horizon,
+                                 lambda pkg: comparison([pkg], ps, self.countries, horizon, futures=RANGE_FUTURES, seed=COMPARE_SEED))
+
+    @staticmethod
+    def _per_package(cache, packages: list[Package], fps: list[str], ps: ParameterSet, horizon: float | None, compute) -> dict:
+        """A record with one entry per package, each computed alone by
+        ``compute(package)`` and cached per (package, overrides, horizon),
+        put together in the order asked."""
         overrides = tuple(sorted(ps.overrides.items()))
         parts = []
         for pkg, fp in zip(packages, fps):
             key = (fp, overrides, horizon)
-            hit = self._compare_cache.get(key)
+            hit = cache.get(key)
             if hit is None:
-                hit = comparison([pkg], ps, self.countries, horizon, futures=RANGE_FUTURES, seed=COMPARE_SEED)
-                self._compare_cache.put(key, hit)
+                hit = compute(pkg)
+                cache.put(key, hit)
             parts.append(hit)
-        return {"packages": [r["packages"][0] for r in parts]} | {k: v for k, v in parts[0].items() if k != "packages"}
+        return {k: v for k, v in parts[0].items() if k != "packages"} | {"packages": [r["packages"][0] for r in parts]}
 
     def compare(self, ids: list[str], overrides: dict[str, float] | None = None, edits: dict | None = None, horizon: float | None = None) -> dict:
         """Baseline and current at the central values."""
@@ -539,6 +555,52 @@ class Workspace:
             out["reproduce"]["scenario"] = self._scenario_reproduce(out["will_scenario"], ids, overrides or {}, edits or {}, horizon)
         out["elapsed_ms"] = round(1000 * (time.perf_counter() - t0), 2)
         return out
+
+    # -- year by year ----------------------------------------------------------
+    def _years(self, packages: list[Package], fps: list[str], ps: ParameterSet, horizon: float | None) -> dict:
+        """The yearly path of ``packages`` (:attr:`Study.by_year`, over the
+        comparison's sample of futures), evaluated and cached per package
+        like the comparison (a package's path does not depend on the
+        others), then put together in the order asked."""
+        from foedus.exploration.compare import RANGE_FUTURES
+        from foedus.study.study import Study
+
+        return self._per_package(self._year_cache, packages, fps, ps, horizon,
+                                 lambda pkg: Study([pkg], ps, self.countries, horizon, range_futures=RANGE_FUTURES, range_seed=COMPARE_SEED).by_year)
+
+    def by_year(self, ids: list[str], overrides: dict[str, float] | None = None, edits: dict | None = None,
+                horizon: float | None = None) -> dict:
+        """Baseline and current year by year, from the start year to the
+        horizon (the ``compare --by-year --json`` record of each), with the
+        charted metrics' yearly labels (the catalogue's) and display strings."""
+        t0 = time.perf_counter()
+        orig, edited, fpo, fpe = self.resolve_fp(ids, edits)
+        ps = self.parameters(overrides)
+        baseline = self._years(orig, fpo, self.defaults, None)
+        current = self._years(edited, fpe, ps, horizon)
+
+        def display(rec: dict) -> dict:
+            return {p["id"]: {m: [fmt(m, v) for v in p["metrics"][m]] for m in YEAR_CHARTS} for p in rec["packages"]}
+
+        def totals(rec: dict) -> dict:
+            return {p["id"]: {k: fmt(m, p["totals"][k]) for k, m in YEAR_TOTALS} | {"steady_attack_probability": fmt("attack_probability", p["steady_attack_probability"])}
+                    for p in rec["packages"]}
+
+        return {
+            "model_estimates_not_predictions": True,
+            "packages": ids,
+            "charts": list(YEAR_CHARTS),
+            "labels": {m: metric(m, YEAR).label for m in YEAR_CHARTS},
+            "kinds": {m: metric(m, YEAR).kind for m in YEAR_CHARTS},
+            "baseline": baseline,
+            "current": current,
+            "display": display(current),
+            "baseline_display": display(baseline),
+            "totals_display": totals(current),
+            "baseline_totals_display": totals(baseline),
+            "edited": [p.id for p in orig if not is_empty((edits or {}).get(p.id))],
+            "elapsed_ms": round(1000 * (time.perf_counter() - t0), 2),
+        }
 
     def _scenario_reproduce(self, sid: str, ids: list[str], overrides: dict, edits: dict, horizon: float | None) -> dict:
         """The named will scenario that the overrides set, and the same

@@ -6,7 +6,9 @@
  * values, baseline and current, the bottom line) on every move, debounced
  * by 50 ms (and again for a pinned state, when there is one), /api/explore
  * (robustness across futures, PRIM box) after it, /api/scenarios (each
- * package in every named will scenario) while that view is shown, and
+ * package in every named will scenario) while that view is shown, /api/by-year
+ * (the package being shaped year by year, baseline and current) after each
+ * comparison, and
  * /api/sensitivity (Sobol' indices) when the sensitivity view asks. No model runs here:
  * this file only draws what the API returns.
  */
@@ -32,7 +34,7 @@ const S = {
   sens: { pkg: null, n: null, metric: "attack_probability" }, guarantor: null,
 };
 const D = { meta: null, catalogue: {}, order: [], params: [], paramByName: {}, basisCounts: null, calibration: null, last: null, lastExplore: null,
-  pinned: null, sens: null, sensKey: null, scen: null, scenKey: null };
+  pinned: null, sens: null, sensKey: null, scen: null, scenKey: null, years: null };
 const WORTH_SHOWN = 5;  // guarantors listed per package before "all N guarantors"
 
 const $ = (id) => document.getElementById(id);
@@ -212,6 +214,7 @@ async function runCompare() {
     renderCompare(res);
     status(`updated in ${Math.round(performance.now() - t0)} ms (server ${Math.round(res.elapsed_ms)} ms)`);
     document.body.dataset.compareSeq = String(seq);
+    runYears();
     if (S.live) scheduleExplore();
     if (S.view === "scenarios") runScenarios();
   } catch (err) {
@@ -1101,6 +1104,84 @@ function renderMetricCharts(res) {
     ];
     Plotly.react(`chart-${m}`, traces, barLayout(labelOf(m), m), PLOTLY_CONFIG);
   }
+}
+
+/* Year by year (POST /api/by-year, after each comparison): the package being shaped, baseline against current,
+ * one x value per year from the start year to the horizon. Only that package is asked for, so a move costs one
+ * yearly evaluation (the server caches the baseline and every package it has seen). */
+let yearsCtl = null, yearsSeq = 0;
+function yearsBody() {
+  const pid = S.focus;
+  const body = { packages: [pid], overrides: S.overrides, edits: isEmptyEdit(S.edits[pid]) ? {} : { [pid]: S.edits[pid] } };
+  if (S.horizon !== null) body.horizon = S.horizon;
+  return body;
+}
+async function runYears() {
+  if (!S.focus) return;
+  if (yearsCtl) yearsCtl.abort();
+  yearsCtl = new AbortController();
+  const seq = ++yearsSeq;
+  try {
+    const res = await api("/api/by-year", yearsBody(), yearsCtl.signal);
+    if (seq !== yearsSeq) return;
+    D.years = res;
+    renderYears(res);
+    document.body.dataset.yearsDone = String(seq);
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    $("years-message").textContent = `year by year: ${err.message}`;
+    if (err.status === 429 && err.retryAfter) setTimeout(() => { if (seq === yearsSeq) runYears(); }, err.retryAfter * 1000);
+  }
+}
+
+function yearLayout(res, m) {
+  return barLayout(res.labels[m], m, {
+    margin: { l: 52, r: 8, t: 50, b: 40 },
+    xaxis: { tickmode: "linear", dtick: 1, tickformat: "d", tickangle: -45, tickfont: { size: 10 }, gridcolor: "#f3f4f6" },
+    hovermode: "x unified",
+    legend: { orientation: "h", y: 1.0, yanchor: "bottom", x: 0, font: { size: 10 }, traceorder: "normal" },
+  });
+}
+
+function renderYears(res) {
+  const pid = res.packages[0];
+  const cur = res.current.packages.find((p) => p.id === pid);
+  const base = res.baseline.packages.find((p) => p.id === pid);
+  if (!cur) return;
+  $("years-title").textContent = `${cur.title} (${pid}), ${res.current.years[0]}–${res.current.years[res.current.years.length - 1]}`;
+  const rng = res.current.ranges;
+  $("years-message").textContent = rng ? `5th–95th percentile over ${rng.futures.toLocaleString("en-US")} sampled futures (${String(rng.sampler).toUpperCase()}, seed ${rng.seed}).` : "";
+  const box = $("year-charts");
+  if (box.children.length !== res.charts.length || [...box.children].some((c, i) => c.id !== `year-chart-${res.charts[i]}`)) {
+    box.replaceChildren(...res.charts.map((m) => el("div", { class: "chart", id: `year-chart-${m}`, "data-testid": `year-chart-${m}` })));
+  }
+  const xc = res.current.years, xb = res.baseline.years;
+  for (const m of res.charts) {
+    const k = scaleFor(m);
+    const scale = (vs) => vs.map((v) => (v === null || v === undefined ? null : v * k));
+    const traces = [];
+    const r = cur.ranges && cur.ranges[m];
+    if (r) {
+      traces.push({ type: "scatter", mode: "lines", name: "current p5", x: xc, y: scale(r.p5), line: { width: 0, color: COLORS.cur }, showlegend: false, hoverinfo: "skip" });
+      traces.push({ type: "scatter", mode: "lines", name: "5–95%", x: xc, y: scale(r.p95), line: { width: 0, color: COLORS.cur },
+        fill: "tonexty", fillcolor: "rgba(31,95,168,0.15)", hoverinfo: "skip" });
+    }
+    if (base) {
+      traces.push({ type: "scatter", mode: "lines+markers", name: "baseline", x: xb, y: scale(base.metrics[m]), line: { color: COLORS.base, dash: "dash", width: 2 },
+        marker: { color: COLORS.base, size: 5 }, customdata: res.baseline_display[pid][m], hovertemplate: "%{customdata}<extra>baseline</extra>" });
+    }
+    traces.push({ type: "scatter", mode: "lines+markers", name: "current", x: xc, y: scale(cur.metrics[m]), line: { color: COLORS.cur, width: 2.5 },
+      marker: { color: COLORS.cur, size: 6 }, customdata: res.display[pid][m], hovertemplate: "%{customdata}<extra>current</extra>" });
+    Plotly.react(`year-chart-${m}`, traces, yearLayout(res, m), PLOTLY_CONFIG);
+  }
+  const t = res.totals_display[pid], bt = base ? res.baseline_totals_display[pid] : null;
+  const last = xc[xc.length - 1];
+  const was = (k) => (bt && bt[k] !== t[k] ? ` (baseline ${bt[k]})` : "");
+  $("years-totals").replaceChildren(
+    el("strong", {}, `By ${last}: `),
+    `cost ${t.cumulative_cost_usd}${was("cumulative_cost_usd")}, discounted ${t.discounted_cost_usd}${was("discounted_cost_usd")}; `
+    + `attack by the end ${t.attack_probability}${was("attack_probability")} (the steady model: ${t.steady_attack_probability}); `
+    + `peak cost ${t.peak_cost_usd_per_year} in ${cur.totals.peak_cost_year}.`);
 }
 
 function renderGuarantors(res) {

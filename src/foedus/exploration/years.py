@@ -1,0 +1,476 @@
+"""The assessment year by year: from the start year to the horizon, what
+each package costs, deploys and deters in each year, with commitments that
+change by year, forces and enablers that take time to build, promises that
+lapse and a hazard highest right after the ceasefire.
+
+Each year ``t`` (calendar year ``y_t``) evaluates the steady sub-models on
+the package *as it stands in that year* (:meth:`Package.at`), with
+(equations in :mod:`foedus.models.timeline` and ``docs/model.md`` §20)::
+
+    forces       deployed_{q,t} = planned_{q,t} * cover_{q,t}
+                 cover_{q,t} = min(1, (available_q + trained_{q,t}) / pool_{q,t})
+                 need_q      = max_t max(0, pool_{q,t} - available_q)       soldiers to raise
+                 recruited_{q,t} = min(need_q, g * active_q * (t + 1))          on the payroll in year t
+                 trained_{q,t}   = min(need_q, g * active_q * max(0, t + 1 - tau))   deployable by the end of year t
+                 g = forces.recruit_growth_max, tau = forces.training_years
+    cost         cost_{q,t} = steady cost of the forces deployed, platforms and money
+                              + recruited_{q,t} * raise_soldier_year + enablers_{q,t}
+    enablers     a unit planned in service in year y enters service in e = max(y, start + d),
+                 d = delivery_years; its acquisition is paid evenly over [max(start, e - d), e);
+                 in service it costs operating_year a year
+    % of GDP     cost_{q,t} / (GDP_g * (1 + growth_g) ** (y_t - year of GDP_g))
+    spending     plan_{g,t}  = the national plan where sourced (steps), else today's share
+                 total_{g,t} = plan_{g,t} + (cost_{q,t} - min(aid_q, aid_baseline_g)) / GDP_{g,t}
+                 hague_{g,t} = today's share + (total_2035 mark - today's share) * (y_t - year) / (2035 - year)
+    hazard       h_t = the steady hazard of the year's package, with every promise and
+                 delivery times its chance of being in force (lapse) and the base
+                 hazard shaped by m(t)
+    over years   attack by y_t = 1 - prod_{tau <= t} (1 - h_tau) ** e_tau
+    cumulative   sum_{tau <= t} e_tau * cost_tau ; discounted: times (1 + r) ** -tau
+
+The build-up plan (who deploys how much when) and the enablers' delivery
+dates are set at the central values, as a planner would; costs, hazards and
+recruitment vary with every future. Costs are the plan's (what is paid if
+the package is carried out), not weighted by the chance of a lapse.
+
+No loop per future: one evaluation per year over all futures at once.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from foedus.domain.metrics import YEARLY_METRICS, split_yearly
+from foedus.domain.package import Package, size_at
+from foedus.domain.vocabulary import Kind
+from foedus.models.costs import row_costs
+from foedus.models.deterrence import deterrence
+from foedus.models.forces import deployed_parts, shortfall_rows
+from foedus.models.inputs import Inputs
+from foedus.models.levers import ENABLERS, Levers, compile_packages
+from foedus.models.sums import Probabilities
+from foedus.models.timeline import Timeline, discount, hazard_shape, over_years, survival
+
+#: Per-package yearly metrics, ``(P, T, n)``.
+PACKAGE_YEAR_METRICS = (
+    "annual_attack_probability",
+    "attack_probability",
+    "total_cost_usd_per_year",
+    "aid_usd_per_year",
+    "guarantee_cost_usd_per_year",
+    "enabler_cost_usd_per_year",
+    "max_cost_pct_gdp",
+    "cumulative_cost_usd",
+    "discounted_cost_usd",
+    "troops_deployed",
+    "troops_required_pool",
+    "troops_short",
+    "guarantors_short",
+    "defender_strength",
+)
+#: Per-guarantor yearly metrics, ``(R, T, n)``.
+ROW_YEAR_METRICS = (
+    "cost_usd_per_year",
+    "aid_usd_per_year",
+    "cost_pct_gdp",
+    "cumulative_cost_usd",
+    "discounted_cost_usd",
+    "enabler_cost_usd_per_year",
+    "raise_cost_usd_per_year",
+    "troops_deployed",
+    "troops_required_pool",
+    "troops_available",
+    "troops_short",
+    "recruits",
+    "defence_plan_pct_gdp",
+    "total_defence_pct_gdp",
+    "hague_path_pct_gdp",
+)
+
+
+@dataclass
+class YearPath:
+    """Yearly results: ``packages[m]`` ``(P, T, n)``, ``rows[m]`` ``(R, T, n)``
+    for the guarantor rows ``row_keys`` (package index, ISO3); ``ready``
+    ``(R,)`` the year each row's build-up is complete at the central values
+    (its start year when nothing is short; ``nan`` if not within the axis);
+    ``enablers`` per row, ``{enabler: (T,) units in service}``."""
+
+    years: np.ndarray
+    exposure: np.ndarray
+    package_ids: list[str]
+    packages: dict[str, np.ndarray]
+    row_keys: list[tuple[int, str]]
+    rows: dict[str, np.ndarray]
+    ready: np.ndarray
+    enablers: list[dict[str, np.ndarray]]
+    n: int
+
+
+def evaluate_years(packages: list[Package], countries, x: Inputs, horizon: float, central: Inputs | None = None, *,
+                   rows: bool = True) -> YearPath:
+    """Evaluate ``packages`` year by year over the futures in ``x``
+    (``central``: the one-future central inputs that set the build-up plan
+    and the delivery dates; ``x`` itself when it is the central case).
+    ``rows``: also keep the per-guarantor results (``YearPath.rows``; an
+    exploration needs the package results only)."""
+    central = central if central is not None else x
+    if central.n != 1:
+        raise ValueError("the build-up plan needs the one-future central inputs")
+    tl = Timeline.of(central, horizon)
+    T, n = tl.n, x.n
+    deal = compile_packages(packages, countries)
+    keys = [(int(p), deal.guarantors[g]) for p, g in zip(deal.q_package, deal.q_guarantor)]
+    at = {k: i for i, k in enumerate(keys)}
+    R, P = len(keys), deal.n_packages
+    growth = np.array([_growth(countries[iso], central) for _, iso in keys])
+    gdp_year = np.array([countries[iso].gdp_usd.year for _, iso in keys])
+    gdp = deal.row_values(deal.gdp)
+    active = deal.row_values(deal.active)
+    owner = deal.package_indicator("q")  # (P, R)
+    starts = np.searchsorted(deal.q_package, np.arange(P))
+    has_rows = np.isin(np.arange(P), deal.q_package)
+
+    # pass 1: the year's package, its forces as planned (only the rows that ever deploy)
+    states = _states(packages, countries, tl)
+    D = np.unique(np.concatenate([rws[deployed_parts(lv).sum(axis=1) > 0] for lv, rws in states] + [np.zeros(0, dtype=np.int64)]))
+    pos = np.full(R, -1, dtype=np.int64)
+    pos[D] = np.arange(D.size)
+    planned = {m: np.zeros((D.size, T, n)) for m in ("deployed", "pool", "available")}
+    planned_c = {m: np.zeros((D.size, T, 1)) for m in ("pool", "available")}
+    for t, (lv, rws) in enumerate(states):
+        mine = np.nonzero(pos[rws] >= 0)[0]
+        if not mine.size:
+            continue
+        dep, pool, avail, _ = shortfall_rows(lv, x, mine)
+        for name, a in (("deployed", dep), ("pool", pool), ("available", avail)):
+            planned[name][pos[rws[mine]], t] = a
+        _, pool_c, avail_c, _ = shortfall_rows(lv, central, mine)
+        planned_c["pool"][pos[rws[mine]], t] = pool_c
+        planned_c["available"][pos[rws[mine]], t] = avail_c
+    build = _buildup(planned, active[D], x, T)
+    cover_c = np.ones((R, T))
+    cover_c[D] = _buildup(planned_c, active[D], central, T)["cover"][:, :, 0]
+    ok = cover_c >= 1.0 - 1e-9
+    ready = np.where(ok.any(axis=1), tl.start + np.argmax(ok, axis=1), np.nan)
+
+    ench = _enabler_schedules(packages, keys, at, tl, central)
+    B = np.nonzero(ench["units"].any(axis=(1, 2)) | ench["buying"].any(axis=(1, 2)))[0]  # rows that build enablers
+    enabler_cost = np.zeros((B.size, T, n))
+    if B.size:
+        op = x.table("costs.enabler", [f"{k}.operating_year" for k in ENABLERS])  # (K, n|1)
+        acq = x.table("costs.enabler", [f"{k}.acquisition" for k in ENABLERS])
+        enabler_cost = enabler_cost + ench["units"][B].transpose(0, 2, 1) @ op + ench["buying"][B].transpose(0, 2, 1) @ acq
+
+    out_p = {m: np.zeros((P, T, n)) for m in PACKAGE_YEAR_METRICS}
+    out_r = {m: np.zeros((R, T, n)) for m in ROW_YEAR_METRICS} if rows else {}
+    base = deal.row_values(deal.defence_pct_gdp)
+    base_year = np.array([countries[iso].defence_pct_gdp.year for _, iso in keys])
+    raise_rate = x["costs.raise_soldier_year"][None, :]
+    for t, (lv0, rws) in enumerate(states):
+        y = int(tl.years[t])
+        factor = (1.0 + growth) ** (y - gdp_year)
+        gdp_t = gdp * factor
+        lv = _year_levers(lv0, rws, cover_c[:, t], factor)
+        pr = Probabilities(lv, x, 1.0, alive=survival(lv.patterns, x, tl.start, t))
+        det = deterrence(lv, x, pr, 1.0, shape=hazard_shape(x, t))
+        out_p["annual_attack_probability"][:, t] = det["annual_attack_probability"]
+        out_p["defender_strength"][:, t] = det["defender_strength"]
+        cost, _ = row_costs(lv, x, np.arange(lv.n_rows), np.zeros((lv.n_rows, 1)))
+        row_cost = np.zeros((R, n))
+        row_cost[rws] = cost
+        raise_ = build["recruited"][:, t] * raise_rate
+        row_cost[D] += raise_
+        row_cost[B] += enabler_cost[:, t]
+        money = np.zeros(R)
+        money[rws] = lv.sum_rows(lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd)
+        deployed = build["cover"][:, t] * planned["deployed"][:, t]
+        available = planned["available"][:, t] + build["trained"][:, t]
+        short = np.maximum(planned["pool"][:, t] - available, 0.0)
+        pct = row_cost / gdp_t[:, None]
+        total = owner @ row_cost
+        aid_p = (owner @ money)[:, None]  # military, humanitarian, reconstruction
+        out_p["total_cost_usd_per_year"][:, t] = total
+        out_p["aid_usd_per_year"][:, t] = aid_p
+        out_p["guarantee_cost_usd_per_year"][:, t] = owner @ (row_cost - money[:, None])  # per row first: money alone costs exactly 0
+        out_p["enabler_cost_usd_per_year"][:, t] = owner[:, B] @ enabler_cost[:, t]
+        if R:
+            out_p["max_cost_pct_gdp"][has_rows, t] = np.maximum.reduceat(pct, starts[has_rows], axis=0)
+        out_p["troops_deployed"][:, t] = owner[:, D] @ deployed
+        out_p["troops_required_pool"][:, t] = owner[:, D] @ planned["pool"][:, t]
+        out_p["troops_short"][:, t] = owner[:, D] @ short
+        out_p["guarantors_short"][:, t] = owner[:, D] @ (short > 0).astype(np.float64)
+        if not rows:
+            continue
+        aid = np.zeros(R)
+        aid[rws] = lv.sum_rows(lv.aid_usd)
+        plan = np.array([_plan_share(countries[iso], y) for _, iso in keys])
+        out_r["cost_usd_per_year"][:, t] = row_cost
+        out_r["aid_usd_per_year"][:, t] = money[:, None]
+        out_r["cost_pct_gdp"][:, t] = pct
+        out_r["enabler_cost_usd_per_year"][B, t] = enabler_cost[:, t]
+        out_r["raise_cost_usd_per_year"][D, t] = raise_
+        out_r["troops_deployed"][D, t] = deployed
+        out_r["troops_required_pool"][D, t] = planned["pool"][:, t]
+        out_r["troops_available"][:, t] = deal.row_values(deal.active)[:, None] * x["forces.capacity_share"][None, :]
+        out_r["troops_available"][D, t] = available
+        out_r["troops_short"][D, t] = short
+        out_r["recruits"][D, t] = build["recruited"][:, t]
+        out_r["defence_plan_pct_gdp"][:, t] = plan[:, None]
+        out_r["total_defence_pct_gdp"][:, t] = plan[:, None] + (row_cost - np.minimum(aid, deal.row_values(deal.aid_baseline))[:, None]) / gdp_t[:, None]
+        out_r["hague_path_pct_gdp"][:, t] = _hague(base, base_year, y, x)
+    e = tl.exposure
+    disc = np.stack([np.broadcast_to(discount(x, t), (n,)) for t in range(T)])  # (T, n)
+    for out, cost_key in ((out_p, "total_cost_usd_per_year"), (out_r, "cost_usd_per_year")):
+        if out:
+            out["cumulative_cost_usd"][:] = np.cumsum(out[cost_key] * e[None, :, None], axis=1)
+            out["discounted_cost_usd"][:] = np.cumsum(out[cost_key] * (e[:, None] * disc)[None], axis=1)
+    out_p["attack_probability"][:] = over_years(out_p["annual_attack_probability"], e)
+    enablers = [{k: ench["units"][r, j] for j, k in enumerate(ENABLERS) if ench["units"][r, j].any()} for r in range(R)]
+    return YearPath(tl.years, e, deal.package_ids, out_p, keys, out_r, ready, enablers, n)
+
+
+def _growth(country, central: Inputs) -> float:
+    """Real GDP growth a year: the country's own figure, else the default."""
+    g = getattr(country, "gdp_growth", None)
+    return float(g.value) if g is not None else float(central["time.gdp_growth.default"][0])
+
+
+def _plan_share(country, year: int) -> float:
+    """Defence spending in % of GDP without the package in ``year``: the
+    national plan where sourced (each value from its year on), else the
+    latest share."""
+    plan = getattr(country, "defence_plan", None) or {}
+    share = float(country.defence_pct_gdp.value)
+    for y in sorted(plan):
+        if y <= year:
+            share = max(share, float(plan[y]))
+    return share
+
+
+def _hague(base: np.ndarray, base_year: np.ndarray, year: int, x: Inputs) -> np.ndarray:
+    """``(R, n|1)`` the straight path from each ally's latest share to the
+    Hague pledge's 5 % (3.5 % core + 1.5 %) in 2035, held after."""
+    mark = x["costs.nato_mark.total_2035"][None, :]
+    share = np.clip((year - base_year) / np.maximum(2035 - base_year, 1), 0.0, 1.0)[:, None]
+    return base[:, None] + np.maximum(mark - base[:, None], 0.0) * share
+
+
+def _buildup(planned: dict, active: np.ndarray, x: Inputs, T: int) -> dict:
+    """Soldiers raised for the mission: ``recruited``, ``trained`` and the
+    share of the planned force that can be kept deployed (``cover``), each
+    ``(R, T, n)``."""
+    pool, avail = planned["pool"], planned["available"]
+    need = np.maximum(pool - avail, 0.0).max(axis=1)  # (R, n)
+    intake = active[:, None] * x["forces.recruit_growth_max"][None, :]  # (R, n|1)
+    t = np.arange(T, dtype=np.float64)[None, :, None]
+    recruited = np.minimum(need[:, None, :], intake[:, None, :] * (t + 1.0))
+    trained = np.minimum(need[:, None, :], intake[:, None, :] * np.maximum(t + 1.0 - x["forces.training_years"][None, None, :], 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover = np.where(pool > 0, np.minimum(1.0, (avail + trained) / np.where(pool > 0, pool, 1.0)), 1.0)
+    return {"recruited": recruited, "trained": trained, "cover": cover}
+
+
+_STATES: dict = {}
+
+
+def _states(packages: list[Package], countries, tl: Timeline) -> list[tuple[Levers, np.ndarray]]:
+    """Per year: the levers of the packages as they stand (enabler builds
+    left out: the time axis prices them itself) and the deal row of each of
+    their guarantor rows. Compiled once per distinct state, and kept for
+    the same packages (an exploration evaluates them chunk after chunk)."""
+    key = (id(countries), tl, tuple(p.model_dump_json() for p in packages))
+    if key not in _STATES:
+        if len(_STATES) >= 16:
+            _STATES.pop(next(iter(_STATES)))
+        _STATES[key] = _compile_states(packages, countries, tl)
+    return _STATES[key]
+
+
+def _compile_states(packages: list[Package], countries, tl: Timeline) -> list[tuple[Levers, np.ndarray]]:
+    deal_keys = None
+    cache: dict[tuple, tuple[Levers, np.ndarray]] = {}
+    out = []
+    change = [p.years() for p in packages]
+    for y in tl.years:
+        key = tuple(bisect.bisect_right(c, int(y)) for c in change)
+        if key not in cache:
+            pk = [_no_enablers(p.at(int(y))) for p in packages]
+            lv = compile_packages(pk, countries)
+            if deal_keys is None:
+                deal = compile_packages(packages, countries)
+                deal_keys = {(int(p), deal.guarantors[g]): i for i, (p, g) in enumerate(zip(deal.q_package, deal.q_guarantor))}
+            rows = np.array([deal_keys[(int(p), lv.guarantors[g])] for p, g in zip(lv.q_package, lv.q_guarantor)], dtype=np.int64)
+            cache[key] = (lv, rows)
+        out.append(cache[key])
+    return out
+
+
+def _no_enablers(p: Package) -> Package:
+    kept = [c for c in p.commitments if c.kind is not Kind.ENABLER_BUILD]
+    return p if len(kept) == len(p.commitments) else p.model_copy(update={"commitments": kept})
+
+
+_YEAR_LEVERS: dict = {}
+
+
+def _year_levers(lv: Levers, rows: np.ndarray, cover: np.ndarray, factor: np.ndarray) -> Levers:
+    """The year's levers: forces scaled to what can be kept deployed
+    (``cover`` per deal row), GDP grown by ``factor`` (per deal row). Kept
+    for the same inputs (set at the central values, so the same for every
+    chunk of futures), with their lever-only intermediate results."""
+    key = (id(lv), rows.tobytes(), cover.tobytes(), factor.tobytes())
+    hit = _YEAR_LEVERS.get(key)
+    if hit is not None and hit[0] is lv:
+        return hit[1]
+    if len(_YEAR_LEVERS) >= 256:
+        _YEAR_LEVERS.pop(next(iter(_YEAR_LEVERS)))
+    out = _scaled_levers(lv, rows, cover, factor)
+    _YEAR_LEVERS[key] = (lv, out)
+    return out
+
+
+def _scaled_levers(lv: Levers, rows: np.ndarray, cover: np.ndarray, factor: np.ndarray) -> Levers:
+    c = cover[rows][lv.el_q][:, None]
+    g = np.ones(len(lv.guarantors))
+    g[lv.q_guarantor] = factor[rows]
+    scaled = {f: getattr(lv, f) * c for f in ("ground", "trainers", "monitors", "aircraft", "ships", "air_defence")}
+    return dataclasses.replace(lv, **scaled, gdp=lv.gdp * g, defence_usd=lv.defence_usd * g, _memo={})
+
+
+def _enabler_schedules(packages: list[Package], keys, at: dict, tl: Timeline, central: Inputs) -> dict[str, np.ndarray]:
+    """``units`` and ``buying``, ``(R, K, T)``: enablers in service, and
+    units paid for, each year, per deal row."""
+    R, K, T = len(keys), len(ENABLERS), tl.n
+    units, buying = np.zeros((R, K, T)), np.zeros((R, K, T))
+    years = tl.years
+    for p_i, pkg in enumerate(packages):
+        for c in pkg.commitments:
+            if c.kind is not Kind.ENABLER_BUILD:
+                continue
+            r, k = at[(p_i, c.guarantor)], ENABLERS.index(c.enabler.value)
+            d = max(0, math.ceil(float(central[f"costs.enabler.{c.enabler.value}.delivery_years"][0]) - 1e-9))
+            plan = np.array([size_at(c.units, int(y)) if c.at(int(y)) is not None else 0 for y in years], dtype=np.float64)
+            arrived = np.zeros(T)
+            prev = 0.0
+            for t, want in enumerate(plan):  # increments of the planned fleet: over years, not futures
+                if want > prev:
+                    enter = max(t, d)
+                    first = max(0, enter - d)
+                    if enter < T:
+                        arrived[enter:] += want - prev
+                    span = max(enter - first, 1)
+                    buying[r, k, first:min(first + span, T)] += (want - prev) / span
+                prev = max(prev, want)
+            units[r, k] += np.minimum(plan, arrived)
+    return {"units": units, "buying": buying}
+
+
+#: The yearly package metrics ``compare --by-year`` gives, in reading order.
+BY_YEAR_METRICS = YEARLY_METRICS
+#: The yearly guarantor metrics it gives.
+GUARANTOR_BY_YEAR = (
+    "cost_usd_per_year", "cost_pct_gdp", "total_defence_pct_gdp", "defence_plan_pct_gdp", "hague_path_pct_gdp", "troops_deployed",
+    "troops_short", "recruits", "enabler_cost_usd_per_year",
+)
+
+
+def yearly_values(packages: list[Package], countries, x: Inputs, horizon: float, central: Inputs, names: list[str]) -> dict[str, np.ndarray]:
+    """``{name: (P, n)}`` for yearly metric names ``<metric>@<year>`` (an
+    exploration's or a sensitivity analysis's extra outputs)."""
+    yp = evaluate_years(packages, countries, x, horizon, central=central, rows=False)
+    out = {}
+    for name in names:
+        base, year = check_yearly(name, int(yp.years[0]), horizon)
+        out[name] = yp.packages[base][:, year - int(yp.years[0])]
+    return out
+
+
+def check_yearly(name: str, start: int, horizon: float) -> tuple[str, int]:
+    """``(metric, year)`` of a yearly metric name, or a ValueError saying
+    what is expected."""
+    try:
+        parts = split_yearly(name)
+    except KeyError as exc:
+        raise ValueError(str(exc).strip("'\"")) from None
+    last = start + math.ceil(horizon - 1e-9) - 1
+    if parts is None or not start <= parts[1] <= last:
+        raise ValueError(f"'{name}': METRIC@YEAR with a year from {start} to {last} (the time axis)")
+    return parts
+
+
+def by_year(packages: list[Package], parameters, countries, horizon: float | None = None, *, futures: int = 1000, seed: int = 0) -> dict:
+    """The ``compare --by-year --json`` record: per package and year the
+    central value of :data:`BY_YEAR_METRICS` and their 5th-95th percentiles
+    over ``futures`` futures of the default design (LHS, ``seed``), the
+    steady model's attack probability over the horizon beside the yearly
+    path's, the totals, the year of peak cost, and per guarantor its yearly
+    cost, spending against its plan and the Hague path, forces, build-up
+    date and enablers in service."""
+    from foedus.exploration.assess import evaluate, make_inputs
+    from foedus.exploration.futures import Design
+
+    central = make_inputs(parameters)
+    h = float(horizon if horizon is not None else central["assessment.horizon_years"][0])
+    yp = evaluate_years(packages, countries, central, h)
+    lv = compile_packages(packages, countries)
+    steady = evaluate(lv, central, h).packages["attack_probability"][:, 0]
+    pct = None
+    if futures:
+        design = Design.from_parameters(parameters, sampler="lhs", seed=seed, block=max(int(futures), 1), time_axis=True)
+        cols = design.as_dict(design.block_values(0, int(futures)))
+        x = make_inputs(parameters, cols) if cols else central
+        spread = evaluate_years(packages, countries, x, h, central=central, rows=False)
+        pct = {m: np.percentile(spread.packages[m], (5, 95), axis=2) for m in BY_YEAR_METRICS}  # (2, P, T)
+    years = [int(y) for y in yp.years]
+    out = []
+    for i, pkg in enumerate(packages):
+        metrics = {m: _list(yp.packages[m][i, :, 0]) for m in BY_YEAR_METRICS}
+        cost = yp.packages["total_cost_usd_per_year"][i, :, 0]
+        peak = int(np.argmax(cost))
+        rec = {
+            "id": pkg.id,
+            "title": pkg.title,
+            "steady_attack_probability": float(steady[i]),
+            "metrics": metrics,
+            "totals": {
+                "attack_probability": float(yp.packages["attack_probability"][i, -1, 0]),
+                "cumulative_cost_usd": float(yp.packages["cumulative_cost_usd"][i, -1, 0]),
+                "discounted_cost_usd": float(yp.packages["discounted_cost_usd"][i, -1, 0]),
+                "peak_cost_year": years[peak],
+                "peak_cost_usd_per_year": float(cost[peak]),
+            },
+            "guarantors": [],
+        }
+        if pct is not None:
+            rec["ranges"] = {m: {"p5": _list(pct[m][0, i]), "p95": _list(pct[m][1, i])} for m in BY_YEAR_METRICS}
+        for r, (p_i, iso) in enumerate(yp.row_keys):
+            if p_i != i:
+                continue
+            rc = yp.rows["cost_usd_per_year"][r, :, 0]
+            rec["guarantors"].append({
+                "iso3": iso,
+                "metrics": {m: _list(yp.rows[m][r, :, 0]) for m in GUARANTOR_BY_YEAR},
+                "cumulative_cost_usd": float(yp.rows["cumulative_cost_usd"][r, -1, 0]),
+                "peak_cost_year": years[int(np.argmax(rc))],
+                "ready_year": None if np.isnan(yp.ready[r]) else int(yp.ready[r]),
+                "enablers_in_service": {k: _list(v) for k, v in yp.enablers[r].items()},
+            })
+        out.append(rec)
+    return {
+        "start_year": years[0],
+        "horizon_years": h,
+        "years": years,
+        "exposure": _list(yp.exposure),
+        "ranges": {"futures": int(futures), "seed": int(seed), "sampler": "lhs", "percentiles": [5, 95]} if pct is not None else None,
+        "packages": out,
+    }
+
+
+def _list(a) -> list[float]:
+    return [float(v) for v in np.asarray(a).reshape(-1)]

@@ -1,0 +1,162 @@
+"""The time axis: the years from the start year to the horizon, and what
+changes from one year to the next for commitments that do not change
+themselves (they may lapse, the hazard is higher right after a ceasefire,
+economies grow, money later is worth less).
+
+Equations (year ``t = 0 .. T-1``, calendar year ``y_t = start + t``, horizon
+``H`` years, ``T = ceil(H)``)::
+
+    exposure     e_t = min(1, H - t)                share of year t inside the horizon
+    lapse        l_{f,c}(τ) = r_f * (s * cycle_c + 1 - s)   in a year τ when a new government
+                                                            of country c takes office
+                            = r_f * (1 - s)                 in its other years
+                            = r_f                           for a group's decision (no elections)
+                 r_f = approval.revocation_per_year[f], s = time.lapse_share_at_government_change,
+                 cycle_c = the mean gap between c's changes of government
+    survival     S_{f,c}(t) = prod_{τ = 1..t} (1 - l_{f,c}(y_τ))   in force in year t
+                 (nothing lapses in the year it is made; over a whole cycle the mean
+                 lapse is r_f, so the average rate of approval.yaml is kept)
+    early hazard m(t) = s(t) / mean_{τ < W} s(τ),  s(t) = 1 + (time.early_hazard_ratio - 1) * 2 ** (-t / time.early_hazard_halflife_years)
+                 W = assessment.horizon_years, the window of the ceasefire record base_hazard is fitted to
+                 h_base,t = 1 - (1 - h_base) ** m(t)   (the continuous-time hazard times m(t))
+    over years   attack by T = 1 - prod_t (1 - h_t) ** e_t
+    growth       GDP_{c,t} = GDP_c * (1 + g_c) ** (y_t - gdp_year)      (real, constant prices)
+    discount     d_t = (1 + time.discount_rate) ** -t
+
+A steady package with no lapse (``r_f = 0``) and no early hazard
+(``m = 1``) has the same hazard every year, so ``attack by T = 1 - (1 -
+h) ** H``: the single-year figure of the steady model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from foedus.models.inputs import Inputs
+from foedus.models.levers import FORMS
+
+
+#: Parameters only the time axis reads (the steady model never does; a test
+#: holds it to that): they are sampled only when a yearly result is asked for,
+#: so the steady model's futures, sensitivity and failure boxes carry no
+#: input that cannot move them.
+TIME_AXIS_PREFIXES = ("time.", "forces.recruit_growth_max", "forces.training_years")
+TIME_AXIS_SUFFIXES = (".delivery_years",)
+
+
+def time_axis_only(name: str) -> bool:
+    """Whether parameter ``name`` is read by the time axis alone."""
+    return name.startswith(TIME_AXIS_PREFIXES) or name.endswith(TIME_AXIS_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The years of one assessment: from ``start`` over ``horizon`` years."""
+
+    start: int
+    horizon: float
+
+    def __post_init__(self):
+        if not self.horizon > 0 or not math.isfinite(self.horizon):
+            raise ValueError(f"horizon: a positive number of years, got {self.horizon}")
+
+    @classmethod
+    def of(cls, x: Inputs, horizon: float) -> "Timeline":
+        return cls(int(x["assessment.start_year"][0]), float(horizon))
+
+    @property
+    def n(self) -> int:
+        return int(math.ceil(self.horizon - 1e-9))
+
+    @property
+    def years(self) -> np.ndarray:
+        return self.start + np.arange(self.n)
+
+    @property
+    def exposure(self) -> np.ndarray:
+        """``(T,)`` share of each year inside the horizon (1 but for a
+        fractional last year)."""
+        return np.clip(self.horizon - np.arange(self.n), 0.0, 1.0)
+
+    def index(self, year: int) -> int:
+        """Index of calendar ``year`` on this axis (raises if outside)."""
+        t = int(year) - self.start
+        if not 0 <= t < self.n:
+            raise ValueError(f"year: one of {self.start}-{self.start + self.n - 1}, got {year}")
+        return t
+
+
+def lapse_table(patterns: list[tuple[int, ...]], x: Inputs, years: np.ndarray) -> np.ndarray:
+    """``(K, F, Y, n|1)`` probability that a commitment of legal form ``F``
+    whose guarantor changes government in the years of pattern ``K`` lapses
+    at the start of each of ``years`` (pattern ``()``: a group's decision,
+    the flat rate)."""
+    r = np.minimum(x.table("approval.revocation_per_year", FORMS), 1.0)  # (F, n|1)
+    s = x["time.lapse_share_at_government_change"]
+    width = max(r.shape[1], s.size)
+    out = np.empty((len(patterns), len(FORMS), len(years), width))
+    for k, changes in enumerate(patterns):
+        if not changes:
+            out[k] = np.broadcast_to(r[:, None, :], out.shape[1:])
+            continue
+        cycle = float(np.mean(np.diff(changes))) if len(changes) > 1 else 1.0
+        change = np.isin(years, changes)[None, :, None]
+        high = np.minimum(r * (s * cycle + 1.0 - s), 1.0)[:, None, :]
+        low = (r * (1.0 - s))[:, None, :]
+        out[k] = np.where(change, high, low)
+    return out
+
+
+def survival(patterns: list[tuple[int, ...]], x: Inputs, start: int, t: int) -> np.ndarray:
+    """``(K, F, n|1)`` probability that a commitment made in ``start`` is
+    still in force in year ``start + t`` (no lapse in the year it is made)."""
+    if t <= 0:
+        r = x.table("approval.revocation_per_year", FORMS)
+        return np.ones((len(patterns), len(FORMS), r.shape[1]))
+    lapse = lapse_table(patterns, x, start + np.arange(1, t + 1))
+    return np.exp(np.log1p(-np.minimum(lapse, 1.0 - 1e-300)).sum(axis=2))
+
+
+def hazard_shape(x: Inputs, t: int) -> np.ndarray:
+    """``m(t)``, ``(n|1)``: the base hazard's multiplier in year ``t`` after
+    the ceasefire, ``1 + (ratio - 1) * 2 ** (-t / halflife)`` divided by its
+    mean over the calibration window (the years of
+    ``assessment.horizon_years``, over which ``deterrence.base_hazard`` is
+    fitted to the ceasefire record): the shape moves the calibrated risk
+    toward the first years; it does not add to it."""
+    ratio, half = x["time.early_hazard_ratio"], x["time.early_hazard_halflife_years"]
+    window = np.arange(math.ceil(float(np.max(x["assessment.horizon_years"])) - 1e-9))[:, None]
+    mean = (1.0 + (ratio - 1.0) * np.exp2(-window / half)).mean(axis=0)
+    return (1.0 + (ratio - 1.0) * np.exp2(-t / half)) / mean
+
+
+def shaped(h: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``1 - (1 - h) ** m``: the yearly probability when the continuous-time
+    hazard is multiplied by ``m``."""
+    return -np.expm1(m * np.log1p(-np.minimum(h, 1.0)))
+
+
+def over_years(h: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+    """``1 - prod_t (1 - h_t) ** e_t`` over the year axis (axis 1 of ``h``,
+    ``(P, T, n)``), cumulative: ``(P, T, n)``, the last column the horizon."""
+    return -np.expm1(np.cumsum(exposure[None, :, None] * np.log1p(-np.minimum(h, 1.0)), axis=1))
+
+
+def first_attack_weights(h: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+    """``(P, T, n)`` probability that the first attack falls in year ``t``."""
+    cum = over_years(h, exposure)
+    before = np.concatenate([np.zeros_like(cum[:, :1]), cum[:, :-1]], axis=1)
+    return cum - before
+
+
+def gdp_factor(growth: np.ndarray, gdp_year: np.ndarray, year: int) -> np.ndarray:
+    """``(G,)`` GDP in ``year`` over GDP in its data year, at real growth ``growth``."""
+    return (1.0 + growth) ** (year - gdp_year)
+
+
+def discount(x: Inputs, t: int) -> np.ndarray:
+    """``d_t``, ``(n|1)``: the present value of a dollar spent in year ``t``."""
+    return (1.0 + x["time.discount_rate"]) ** (-float(t))
