@@ -124,7 +124,7 @@ def evaluate_years(packages: list[Package], countries, x: Inputs, horizon: float
         raise ValueError("the build-up plan needs the one-future central inputs")
     tl = Timeline.of(central, horizon)
     T, n = tl.n, x.n
-    deal = compile_packages(packages, countries)
+    deal, states = _states(packages, countries, tl)
     keys = [(int(p), deal.guarantors[g]) for p, g in zip(deal.q_package, deal.q_guarantor)]
     at = {k: i for i, k in enumerate(keys)}
     R, P = len(keys), deal.n_packages
@@ -137,7 +137,6 @@ def evaluate_years(packages: list[Package], countries, x: Inputs, horizon: float
     has_rows = np.isin(np.arange(P), deal.q_package)
 
     # pass 1: the year's package, its forces as planned (only the rows that ever deploy)
-    states = _states(packages, countries, tl)
     D = np.unique(np.concatenate([rws[deployed_parts(lv).sum(axis=1) > 0] for lv, rws in states] + [np.zeros(0, dtype=np.int64)]))
     pos = np.full(R, -1, dtype=np.int64)
     pos[D] = np.arange(D.size)
@@ -279,11 +278,12 @@ def _buildup(planned: dict, active: np.ndarray, x: Inputs, T: int) -> dict:
 _STATES: dict = {}
 
 
-def _states(packages: list[Package], countries, tl: Timeline) -> list[tuple[Levers, np.ndarray]]:
-    """Per year: the levers of the packages as they stand (enabler builds
-    left out: the time axis prices them itself) and the deal row of each of
-    their guarantor rows. Compiled once per distinct state, and kept for
-    the same packages (an exploration evaluates them chunk after chunk)."""
+def _states(packages: list[Package], countries, tl: Timeline) -> tuple[Levers, list[tuple[Levers, np.ndarray]]]:
+    """The deal's levers (every commitment at its peak) and, per year, the
+    levers of the packages as they stand (enabler builds left out: the time
+    axis prices them itself) with the deal row of each of their guarantor
+    rows. Compiled once per distinct state, and kept for the same packages
+    (an exploration evaluates them chunk after chunk)."""
     key = (id(countries), tl, tuple(p.model_dump_json() for p in packages))
     if key not in _STATES:
         if len(_STATES) >= 16:
@@ -292,8 +292,9 @@ def _states(packages: list[Package], countries, tl: Timeline) -> list[tuple[Leve
     return _STATES[key]
 
 
-def _compile_states(packages: list[Package], countries, tl: Timeline) -> list[tuple[Levers, np.ndarray]]:
-    deal_keys = None
+def _compile_states(packages: list[Package], countries, tl: Timeline) -> tuple[Levers, list[tuple[Levers, np.ndarray]]]:
+    deal = compile_packages(packages, countries)
+    deal_keys = {(int(p), deal.guarantors[g]): i for i, (p, g) in enumerate(zip(deal.q_package, deal.q_guarantor))}
     cache: dict[tuple, tuple[Levers, np.ndarray]] = {}
     out = []
     change = [p.years() for p in packages]
@@ -302,13 +303,10 @@ def _compile_states(packages: list[Package], countries, tl: Timeline) -> list[tu
         if key not in cache:
             pk = [_no_enablers(p.at(int(y))) for p in packages]
             lv = compile_packages(pk, countries)
-            if deal_keys is None:
-                deal = compile_packages(packages, countries)
-                deal_keys = {(int(p), deal.guarantors[g]): i for i, (p, g) in enumerate(zip(deal.q_package, deal.q_guarantor))}
             rows = np.array([deal_keys[(int(p), lv.guarantors[g])] for p, g in zip(lv.q_package, lv.q_guarantor)], dtype=np.int64)
             cache[key] = (lv, rows)
         out.append(cache[key])
-    return out
+    return deal, out
 
 
 def _no_enablers(p: Package) -> Package:
