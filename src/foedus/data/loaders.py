@@ -229,3 +229,47 @@ def load_will_scenarios(path: str | None = None):
                 body["references"] = _resolve_refs(body.get("references"), sources, f"scenarios.{sid}.references", str(p), lines.get(("scenarios", sid, "references")))
         data = {"scenarios": data["scenarios"]}
     return validate(WillScenarios, data, file=str(p), lines=lines)
+
+
+def load_design(path: str | Path, countries: CountryTable | None = None):
+    """Read and validate a design file and its base package (raises
+    :class:`InputError` naming the file, line, field and expectation).
+    Returns ``(design, base package, base path)``; the base path is read
+    relative to the design file."""
+    from foedus.domain.design import DesignSpace, check_against
+
+    p = Path(path)
+    data, lines = load(p)
+    space = validate(DesignSpace, data, file=str(p), lines=lines)
+    base_path = Path(space.base) if Path(space.base).is_absolute() else p.parent / space.base
+    if not base_path.is_file():
+        raise InputError(str(p), [Problem("base", f"a package file (relative to the design file); {base_path} does not exist", lines.get(("base",)))])
+    table = countries if countries is not None else load_countries()
+    base = load_package(base_path, table)
+    problems = [Problem(".".join(map(str, loc)), expected, lines.get(loc) or lines.get(loc[:2]) or lines.get(loc[:1]))
+                for loc, expected in check_against(space, base, table)]
+    if problems:
+        raise InputError(str(p), problems)
+    return space, base, base_path
+
+
+def package_text(pkg: Package, header: str = "") -> str:
+    """A package as the text of a package file (YAML), loadable by
+    :func:`load_package`: counts that a group's share made fractional are
+    rounded to whole persons, aircraft, ships and units. ``header`` lines
+    become comments at the top."""
+    import yaml
+
+    data = pkg.model_dump(mode="json", exclude_none=True, by_alias=True)
+    for c in data["commitments"]:
+        for k in ("troops", "aircraft", "ships", "units"):
+            v = c.get(k)
+            if isinstance(v, dict):
+                c[k] = {y: int(round(x)) for y, x in v.items()}
+            elif v is not None:
+                c[k] = int(round(v))
+        for k in ("approvals", "except", "sources"):
+            if c.get(k) == []:
+                del c[k]
+    head = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    return head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)

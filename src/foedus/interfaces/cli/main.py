@@ -639,6 +639,7 @@ def report(
 
 # Commands defined in sibling modules register themselves on ``app``.
 from foedus.interfaces.cli import explore_commands as _explore_commands  # noqa: E402,F401
+from foedus.interfaces.cli import optimise_command as _optimise_command  # noqa: E402,F401
 
 
 def main() -> None:  # pragma: no cover

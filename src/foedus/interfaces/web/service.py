@@ -975,20 +975,14 @@ class Workspace:
 
     def export(self, pid: str, edit: dict | None) -> str:
         """The package (after the lever edit) as a YAML package file."""
-        import yaml
+        from foedus.data.loaders import package_text
 
         e = self.entry(pid)
         if is_empty(edit):
             return e.text
         pkg = apply_edit(e.package, edit, self.countries, file=f"edits.{pid}")
-        data = pkg.model_dump(mode="json", exclude_none=True, by_alias=True)
-        for c in data["commitments"]:  # a guarantor taken out of a group commitment leaves it a share of the sizes
-            for k in ("troops", "aircraft", "ships"):
-                if k in c:
-                    c[k] = int(round(c[k]))
-        head = (f"# {pid} edited with the foedus web app levers: {json.dumps(edit, sort_keys=True)}\n"
-                f"# Commitments marked 'Added with the foedus web app levers' are not from a published source.\n")
-        return head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+        return package_text(pkg, f"{pid} edited with the foedus web app levers: {json.dumps(edit, sort_keys=True)}\n"
+                                 "Commitments marked 'Added with the foedus web app levers' are not from a published source.")
 
 
 class Busy(Exception):
