@@ -9,18 +9,16 @@ web-phone.png (390 px); with FOEDUS_UPDATE_DOCS_IMG=1 also docs/img/.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+
+from web_server import thread_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -33,32 +31,12 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    import uvicorn
-
     from foedus.interfaces.web.app import create_app
 
-    port = _free_port()
-    config = uvicorn.Config(create_app(ROOT / "scenarios"), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield base
-    srv.should_exit = True
-    th.join(timeout=10)
+    with thread_server(create_app(ROOT / "scenarios")) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -509,28 +487,8 @@ def remote_server(tmp_path_factory):
 
     uploads = tmp_path_factory.mktemp("workspace") / "uploads"
     ws = Workspace(ROOT / "scenarios", uploads_dir=uploads)
-    with _thread_server(create_app(workspace=ws, security=Security.exposed("127.0.0.1", TOKEN))) as base:
+    with thread_server(create_app(workspace=ws, security=Security.exposed("127.0.0.1", TOKEN))) as base:
         yield base, uploads
-
-
-@contextlib.contextmanager
-def _thread_server(app):
-    import uvicorn
-
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        th.join(timeout=10)
 
 
 def test_token_link_and_deleting_an_upload_with_confirmation(browser, remote_server):
@@ -610,7 +568,7 @@ def test_page_waits_out_a_rate_limit(browser):
 
     limits = {**DEFAULT_LIMITS, "compare": Limit("comparisons", burst=1, per_second=0.5)}
     app = create_app(workspace=Workspace(ROOT / "scenarios"), security=Security.exposed("127.0.0.1", TOKEN, limits=limits))
-    with _thread_server(app) as base:
+    with thread_server(app) as base:
         ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
         pg = ctx.new_page()
         errors, statuses = [], []

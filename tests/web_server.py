@@ -91,3 +91,26 @@ def serve(*args: str, cwd: Path, env: dict | None = None, timeout: float = 90):
                 proc.kill()
                 proc.wait()
         th.join(timeout=5)
+
+
+@contextlib.contextmanager
+def thread_server(app):
+    """Serve ``app`` with uvicorn in a thread of this process on a free
+    loopback port (for the browser tests, which inspect the workspace);
+    yields the base URL once it answers, stops it on exit."""
+    import uvicorn
+
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        th.join(timeout=10)

@@ -3,7 +3,7 @@ Ukraine and Russia, each figure sourced."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from foedus.domain.reference import Reference
 from foedus.domain.vocabulary import DeploymentApproval, Grade, Unit
@@ -256,6 +256,7 @@ class CountryTable(BaseModel):
 
     sources: dict[str, Reference] = Field(min_length=1)
     countries: dict[str, Country] = Field(min_length=1)
+    _members: dict[str, tuple[str, ...]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> "CountryTable":
@@ -280,7 +281,10 @@ class CountryTable(BaseModel):
         """ISO3 codes of a group's members (NATO, EU, COALITION), in file order."""
         if group not in _GROUP_FACT:
             raise KeyError(group)
-        return [k for k, c in self.countries.items() if c.in_group(group)]
+        # the table is frozen, so each group's members are found once
+        if group not in self._members:
+            self._members[group] = tuple(k for k, c in self.countries.items() if c.in_group(group))
+        return list(self._members[group])
 
 
 #: How each group of ``GROUPS`` is read from a country's facts.

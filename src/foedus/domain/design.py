@@ -36,6 +36,9 @@ def _range(v: object) -> object:
         if len(v) != 2:
             raise ValueError(f"[LOW, HIGH] (two numbers) or {{low, high, step}}, got {len(v)} values")
         return {"low": v[0], "high": v[1]}
+    if not isinstance(v, (dict, SizeRange)):
+        # a lone number or a word: say what a range looks like, not "an instance of SizeRange"
+        raise ValueError(f"[LOW, HIGH] (two numbers, e.g. [0, 20000]; [N, N] for a fixed size) or {{low, high, step}}, got {v!r}")
     return v
 
 
@@ -66,6 +69,20 @@ class SizeRange(BaseModel):
 
 
 Size = Annotated[SizeRange, BeforeValidator(_range)]
+
+
+def _text(v: object) -> object:
+    """An objective, constraint or threshold is one string; YAML reads
+    ``- attack_probability: p80 <= 10%`` (a colon and a space) as a mapping."""
+    if isinstance(v, dict):
+        said = ", ".join(f"{k}: {x}" for k, x in v.items())
+        raise ValueError(f"a string, got the mapping {{{said}}} (YAML reads 'KEY: VALUE' as a mapping: write METRIC:STAT without a space after ':', or quote the line)")
+    if not isinstance(v, str):
+        raise ValueError(f"a string such as 'attack_probability:p80', got {str(v).lower() if isinstance(v, bool) else repr(v)}")
+    return v
+
+
+Text = Annotated[str, BeforeValidator(_text)]
 
 #: Default steps of each size field: whole units a planner would state
 #: (a company of 500, one aircraft, one ship, 100 trainers, $100 million).
@@ -127,16 +144,23 @@ class GuarantorSpace(BaseModel):
             raise ValueError("each value listed once")
         return v
 
-    @model_validator(mode="after")
-    def _sizes(self) -> "GuarantorSpace":
-        for name in STEPS:
-            r = getattr(self, name)
-            if r is not None and r.high > LIMITS[name]:
-                raise ValueError(f"{name} at most {LIMITS[name]:g}, got high {r.high:g}")
-        return self
+    @field_validator(*STEPS)
+    @classmethod
+    def _limit(cls, r, info):
+        if r is not None and r.high > LIMITS[info.field_name]:
+            raise ValueError(f"high at most {LIMITS[info.field_name]:,.0f}, got {r.high:,.0f}")
+        return r
 
     def sizes(self) -> dict[str, SizeRange]:
         return {k: getattr(self, k) for k in STEPS if getattr(self, k) is not None}
+
+
+def _guarantor(v: object) -> object:
+    if v is None or isinstance(v, (str, int, float, list)):
+        got = "nothing" if v is None else repr(v)
+        raise ValueError(f"a mapping of what may vary for this guarantor, got {got} (write {{}} for one the search may "
+                         "leave out or keep as it is in the base)")
+    return v
 
 
 class DesignTerms(BaseModel):
@@ -162,11 +186,11 @@ class DesignSpace(BaseModel):
     title: str = Field(min_length=3)
     question: str | None = Field(default=None, description="the question the search answers, in words")
     base: str = Field(min_length=1, description="the base package file, relative to this file")
-    guarantors: dict[str, GuarantorSpace] = Field(default_factory=dict)
+    guarantors: dict[str, Annotated[GuarantorSpace, BeforeValidator(_guarantor)]] = Field(default_factory=dict)
     terms: DesignTerms = Field(default_factory=DesignTerms)
-    objectives: list[str] | None = Field(default=None, min_length=1, description="e.g. total_cost_usd_per_year, attack_probability:p80")
-    constraints: list[str] = Field(default_factory=list, description="e.g. 'attack_probability:p80 <= 0.10', no-shortfall")
-    thresholds: list[str] | None = Field(default=None, min_length=1, description="what 'meets' counts (as explore --threshold)")
+    objectives: list[Text] | None = Field(default=None, min_length=1, description="e.g. total_cost_usd_per_year, attack_probability:p80")
+    constraints: list[Text] = Field(default_factory=list, description="e.g. 'attack_probability:p80 <= 0.10', no-shortfall")
+    thresholds: list[Text] | None = Field(default=None, min_length=1, description="what 'meets' counts (as explore --threshold)")
 
     @model_validator(mode="after")
     def _something_varies(self) -> "DesignSpace":
@@ -251,10 +275,19 @@ def check_against(space: DesignSpace, base, countries) -> list[tuple[tuple, str]
         if opt is None:
             continue
         loc = ("terms", name)
+        providers = sorted({c.guarantor for c in base.commitments if c.kind.value == kind})
+        may_leave = {g for g, gs in space.guarantors.items() if not gs.required}
         if opt.by is not None:
             known(opt.by, (*loc, "by"))
-        elif opt.choice is not Choice.EXCLUDE and not any(c.kind.value == kind for c in base.commitments):
+        elif opt.choice is Choice.EXCLUDE:
+            pass
+        elif not providers:
             out.append(((*loc, "by"), f"the guarantor that provides it ('by'): the base has no {kind} to keep"))
+        elif set(providers) <= may_leave:
+            # without 'by', a design that leaves them all out would have no one to provide it
+            who = ", ".join(providers)
+            out.append(((*loc, "by"), f"the guarantor that provides it ('by') in designs that leave out {who}, the only "
+                                      f"provider{'s' if len(providers) > 1 else ''} of the base's {kind} (or make {who} required)"))
     caps = space.terms.force_cap
     if caps is not None and len(set(caps)) != len(caps):
         out.append((("terms", "force_cap"), "each cap listed once"))

@@ -177,10 +177,12 @@ class DesignVariables:
             if target <= 0:
                 cms = [c for i, c in enumerate(cms) if i not in set(mine)]
             elif mine and total > 0:
-                for i in mine:
-                    cms[i] = cms[i].model_copy(update={attr: _scaled(getattr(cms[i], attr), target / total, field != "aid")})
+                if target != total:
+                    for i in mine:
+                        cms[i] = cms[i].model_copy(update={attr: _scaled(getattr(cms[i], attr), target / total, field != "aid"),
+                                                           "note": _noted(cms[i].note, note)})
             elif mine:
-                cms[mine[0]] = cms[mine[0]].model_copy(update={attr: target})
+                cms[mine[0]] = cms[mine[0]].model_copy(update={attr: target, "note": _noted(cms[mine[0]].note, note)})
             else:
                 body = {"guarantor": g, "kind": kind, attr: target, "note": note}
                 if field == "aid":
@@ -221,6 +223,8 @@ class DesignVariables:
             if opt is None:
                 continue
             want = ch.get(f"terms.{name}", opt.choice is Choice.INCLUDE)
+            if want and not ch.get(f"{opt.by}.takes_part", True):
+                want = False  # its provider stays out, so no one provides it
             if not want:
                 cms = [c for c in cms if c.kind.value != kind]
             elif not any(c.kind.value == kind for c in cms):
@@ -243,6 +247,13 @@ def _scaled(v, factor: float, whole: bool):
     if isinstance(v, Mapping):
         return {y: (int(round(x * factor)) if whole else x * factor) for y, x in v.items()}
     return int(round(v * factor)) if whole else v * factor
+
+
+def _noted(old: str | None, note: str) -> str:
+    """A commitment's note with the design search's mark added (once)."""
+    if not old:
+        return note
+    return old if note in old else f"{old} {note}"
 
 
 def _value(v):

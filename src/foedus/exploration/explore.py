@@ -135,29 +135,11 @@ def _blocks(spec: RunSpec, scheduler: str | None, workers: int | None):
         for b in range(spec.n_blocks):
             yield evaluate_block(spec, b)
         return
-    import logging
+    from dask.distributed import as_completed
 
-    from dask.distributed import Client, LocalCluster, as_completed
+    from foedus.exploration.cluster import dask_client
 
-    from foedus.interrupts import defer_signals
-
-    cluster = client = None
-    finished = False
-    try:
-        if scheduler:
-            client = Client(scheduler, timeout="20s")
-        else:
-            # a stop (Ctrl-C, SIGTERM) while the cluster starts waits until it
-            # has started: half-started, it could not be shut down below
-            with defer_signals():
-                # silence_logs: the workers' own log lines (heartbeats lost while
-                # the cluster shuts down, ...) are noise here; task errors
-                # reach this process as exceptions
-                cluster = LocalCluster(
-                    n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None,
-                    silence_logs=logging.CRITICAL,
-                )
-                client = Client(cluster)
+    with dask_client(scheduler, workers) as client:
         remote = client.scatter(spec, broadcast=True)
         window = max(2, 2 * len(client.scheduler_info().get("workers", {})) or 2)
         pending = iter(range(spec.n_blocks))
@@ -173,19 +155,6 @@ def _blocks(spec: RunSpec, scheduler: str | None, workers: int | None):
             if nxt is not None:
                 ac.add(client.submit(evaluate_block, remote, nxt, key=f"foedus-block-{nxt}-{id(spec)}", pure=False))
             yield out
-        finished = True
-    finally:
-        log = logging.getLogger("distributed")
-        level = log.level
-        if not finished:  # stopped: complaints about the cancelled work are noise
-            log.setLevel(logging.CRITICAL)
-        try:
-            if client is not None:
-                client.close()
-            if cluster is not None:
-                cluster.close()
-        finally:
-            log.setLevel(level)
 
 
 def run_exploration(

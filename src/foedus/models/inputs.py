@@ -32,6 +32,9 @@ class Inputs(Mapping):
         except KeyError:
             raise KeyError(f"no parameter named '{key}'") from None
 
+    def __contains__(self, key: object) -> bool:  # Mapping's default goes through a KeyError
+        return key in self._v
+
     def __iter__(self):
         return iter(self._v)
 

@@ -267,6 +267,17 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
     q_order: dict[tuple[int, str], None] = {}  # insertion-ordered set
     kyiv, needs_kyiv, nato_membership, nato_consent, vetoes, approvals_by_package, caps, buffers = ([] for _ in range(8))
 
+    split: dict[tuple, tuple] = {}
+
+    def _split(group: str, left_out: tuple) -> tuple[list[str], list[float], str]:
+        """A group's bound members, their GDP shares and the largest (once per group and ``except``)."""
+        if (group, left_out) not in split:
+            members = [m for m in members_of[group] if m not in left_out]
+            gdp = np.array([countries[m].gdp_usd.value for m in members])
+            shares = gdp / gdp.sum()
+            split[group, left_out] = (members, shares.tolist(), members[int(np.argmax(shares))])
+        return split[group, left_out]
+
     def element(key: tuple, p_i: int, iso: str) -> dict:
         if key not in els:
             els[key] = _empty_element()
@@ -283,9 +294,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
             in_ukr = c.posture is not None and Posture(c.posture.value) in IN_UKRAINE
             needs = needs or c.legal_form is not LegalForm.POLITICAL_DECLARATION or (in_ukr and (c.troops or c.aircraft or c.ships))
             if c.guarantor in GROUPS:
-                members = [m for m in members_of[c.guarantor] if m not in c.except_]
-                gdp = np.array([countries[m].gdp_usd.value for m in members])
-                shares = gdp / gdp.sum()
+                members, shares, lead = _split(c.guarantor, tuple(c.except_))
                 if c.guarantor == "NATO" and c.kind is Kind.MUTUAL_DEFENCE:
                     member_of_nato = True
                 # EU instruments need unanimity, unless some members stay out
@@ -293,36 +302,31 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
                 if c.guarantor == "EU" and not c.except_:
                     veto_pairs.add((Approval.EU_UNANIMITY.value, "EU"))
             else:
-                members, shares = [c.guarantor], np.array([1.0])
-            lead = members[int(np.argmax(shares))]
+                members, shares, lead = [c.guarantor], [1.0], c.guarantor
             # a country, or a member of a group without a collective decision
             # (the Coalition): its share is its own, with its own approvals
             own = c.guarantor not in DECIDING_GROUPS
-            if c.guarantor in GROUPS and c.kind in COLLECTIVE_KINDS:
+            collective_measure = c.guarantor in GROUPS and c.kind in COLLECTIVE_KINDS
+            if collective_measure:
                 # one measure of the group: an element of its own (carried by
                 # its largest member for bookkeeping) holds what it does; the
                 # members hold their shares of its personnel and, in a group
                 # without a collective decision, their own approvals
                 _add(element((p_i, lead, f, t, c.guarantor), p_i, lead), c, 1.0, via_nato=c.guarantor == "NATO", sizes=False)
-                for iso, share in zip(members, shares):
-                    e = element((p_i, iso, f, t, ""), p_i, iso)
-                    _add(e, c, float(share), via_nato=c.guarantor == "NATO", effects=False)
-                    if own:
-                        e["vetoes"] |= implied_approvals(c, countries[iso], bool(in_ukr))
-                        e["vetoes"] |= {a.value for a in c.approvals}
-            else:
-                for iso, share in zip(members, shares):
-                    e = element((p_i, iso, f, t, ""), p_i, iso)
-                    _add(e, c, float(share), via_nato=c.guarantor == "NATO")
-                    if own:
-                        e["vetoes"] |= implied_approvals(c, countries[iso], bool(in_ukr))
-                        e["vetoes"] |= {a.value for a in c.approvals}
-            for iso in members if own else [c.guarantor]:
-                for a in c.approvals:
-                    veto_pairs.add((a.value, iso))
+            listed = {a.value for a in c.approvals}
+            # each member's approvals, found once: its element's veto players and the package's
+            implied = {iso: implied_approvals(c, countries[iso], bool(in_ukr)) for iso in members} if own else {}
+            for iso, share in zip(members, shares):
+                e = element((p_i, iso, f, t, ""), p_i, iso)
+                _add(e, c, float(share), via_nato=c.guarantor == "NATO", effects=not collective_measure)
                 if own:
-                    for a in implied_approvals(c, countries[iso], bool(in_ukr)):
-                        veto_pairs.add((a, iso))
+                    e["vetoes"] |= implied[iso]
+                    e["vetoes"] |= listed
+            for iso in members if own else [c.guarantor]:
+                for a in listed:
+                    veto_pairs.add((a, iso))
+                for a in implied.get(iso, ()):
+                    veto_pairs.add((a, iso))
         if member_of_nato:
             veto_pairs.add((Approval.NATO_UNANIMITY.value, "NATO"))
         kyiv.append(KYIV.index(pkg.kyiv_position.value))

@@ -44,6 +44,9 @@ class DesignSearch:
     thresholds: list[str] | None = None
     horizon: float | None = None
     max_designs: int = MAX_DESIGNS
+    #: evaluate candidates on a local Dask cluster of this many worker
+    #: processes (None: in this process); the front is the same either way
+    workers: int | None = None
     progress: object = field(default=None, repr=False)
 
     @cached_property
@@ -84,7 +87,8 @@ class DesignSearch:
         if len({str(o) for o in objs}) != len(objs):
             from foedus.domain.errors import InputError, Problem
 
-            raise InputError("--objective", [Problem(", ".join(map(str, objs)), "each objective once")])
+            where = "--objective" if self.objectives else f"{f}: objectives"
+            raise InputError(where, [Problem(", ".join(map(str, objs)), "each objective once")])
         return objs, cons, ths
 
     @cached_property
@@ -98,8 +102,20 @@ class DesignSearch:
     def result(self):
         from foedus.exploration.optimise import search
 
-        return search(self.variables, self.evaluator, population=self.population, generations=self.generations, seed=self.seed,
-                      progress=self.progress)
+        def run():
+            return search(self.variables, self.evaluator, population=self.population, generations=self.generations, seed=self.seed,
+                          progress=self.progress)
+
+        if not self.workers:
+            return run()
+        from foedus.exploration.cluster import dask_client
+
+        with dask_client(workers=self.workers) as client:
+            self.evaluator.client = client
+            try:
+                return run()
+            finally:
+                self.evaluator.client = self.evaluator._remote = None
 
     @cached_property
     def base_evaluated(self):
@@ -129,7 +145,7 @@ class DesignSearch:
         """The chosen designs as validated packages, each with a rationale
         saying how it was generated and what it achieves; the base's
         sources are kept."""
-        from foedus.data.loaders import package_text, parse_package
+        from foedus.data.loaders import package_text, reparse_package
 
         out = []
         for i, e in enumerate(self.chosen):
@@ -137,7 +153,7 @@ class DesignSearch:
             pkg = pkg.model_copy(update={"title": f"{self.space.title}: design {i + 1} of {len(self.chosen)}",
                                          "rationale": self.rationale(e)})
             # validated as a file is: what is written is what loads
-            out.append(parse_package(package_text(pkg), f"{self.member_id(i)}.yaml", self.countries))
+            out.append(reparse_package(package_text(pkg), f"{self.member_id(i)}.yaml", self.countries))
         return out
 
     def rationale(self, e) -> str:
@@ -221,7 +237,10 @@ class DesignSearch:
     def command(self, out_dir: str | None = None) -> str:
         parts = ["foedus", "optimise", str(self.path), "--futures", str(self.futures), "--seed", str(self.seed),
                  "--population", str(self.population), "--generations", str(self.generations)]
-        objs, cons, ths = self.goals if "goals" in self.__dict__ else (None, None, None)
+        if self.horizon is not None:
+            parts += ["--horizon", f"{self.horizon:g}"]
+        if self.max_designs != MAX_DESIGNS:
+            parts += ["--max-designs", str(self.max_designs)]
         for o in self.objectives or ():
             parts += ["--objective", o]
         for c in self.constraints or ():

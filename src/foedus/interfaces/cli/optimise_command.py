@@ -33,9 +33,11 @@ def optimise(
     horizon: Optional[float] = typer.Option(None, "--horizon", min=0.1, max=100),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Directory for the designs found, one package file each."),
     max_designs: int = typer.Option(20, "--max-designs", min=1, max=500, help="Designs written and shown at most (spread along the front)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256, help="Evaluate candidates on a local Dask cluster of N worker processes (the front is the same)."),
     db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP),
     no_store: bool = typer.Option(False, "--no-store", help="Do not keep the front in the run store."),
     as_json: bool = typer.Option(False, "--json"),
+    report: Optional[Path] = typer.Option(None, "--report", help="Also write the report of the base and the designs found, with the front: HTML, or an A4 PDF if FILE ends in .pdf."),
 ):
     """Search a design space for the packages no other beats on every objective, among those meeting every constraint."""
     import signal
@@ -48,8 +50,12 @@ def optimise(
     ps = _parameters(set_)
     search = DesignSearch(design, ps, countries, futures=futures, seed=seed, population=population, generations=generations,
                           objectives=objective or None, constraints=constraint, thresholds=threshold or None, horizon=horizon,
-                          max_designs=max_designs)
+                          max_designs=max_designs, workers=workers)
     search.loaded, search.goals, search.variables, search.evaluator  # noqa: B018 (input errors before the search starts)
+    if report is not None:
+        from foedus.interfaces.report.design_search import check_output, write_design_search_report
+
+        check_output(report)
     previous = None
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
@@ -76,6 +82,8 @@ def optimise(
 
         with RunStore(db, on_wait=_tell) as store:
             run_id = search.store(store, files)
+    if report is not None:
+        _console(stderr=True).print(write_design_search_report(search, report, files), markup=False)
     rec = {**rec, "run_id": run_id, "db": str(db) if run_id else None, "files": [str(f) for f in files]}
     if as_json:
         _dump(rec)

@@ -230,7 +230,8 @@ class _View:
 def build_report(packages, parameters, countries, *, horizon: float | None = None, n_futures: int = 0, seed: int = 0,
                  thresholds: list[str] | None = None, title: str = "foedus report", files: list[str] | None = None,
                  baseline_packages=None, sampler: str = "lhs", calibration=None, author: str | None = None,
-                 marking: str | None = None, generated: dt.datetime | None = None, sensitivity_n: int = SENSITIVITY_N) -> str:
+                 marking: str | None = None, generated: dt.datetime | None = None, sensitivity_n: int = SENSITIVITY_N,
+                 lead: list[tuple[str, str, str]] | None = None) -> str:
     """The report as one HTML string (no external resources).
     ``calibration``: a :class:`~foedus.exploration.calibration.Calibration`
     (built here when not given) whose targets fill the calibration section.
@@ -239,7 +240,10 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
     marking also at the top and bottom of the page and, printed, of every
     page. ``generated``: the time stated as the report's date (default: now).
     ``sensitivity_n``: base samples of the Sobol' analysis of each package's
-    attack probability (a power of two; 0 leaves the section out)."""
+    attack probability (a power of two; 0 leaves the section out).
+    ``lead``: sections another interface has laid out (anchor, title in the
+    navigation, HTML), placed after the navigation and before the bottom
+    line (the design search's, :mod:`foedus.interfaces.report.design_search`)."""
     from foedus.study.study import Design, Study
 
     title = check_label("title", title, TITLE_MAX, "the report's title")
@@ -256,7 +260,8 @@ def build_report(packages, parameters, countries, *, horizon: float | None = Non
         _header(v, title, author, marking, when=(generated or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)),
         _executive_summary(study.summary()),
         _caveats(v),
-        _nav(sensitivity_n),
+        _nav(sensitivity_n, [(a, t) for a, t, _ in lead or ()]),
+        *[html for _, _, html in lead or ()],
         _bottom_line_section(v),
         _summary_section(v),
         _worth_section(v),
@@ -480,8 +485,8 @@ def _caveats(v: _View) -> str:
     return "\n".join(out)
 
 
-def _nav(sensitivity_n: int) -> str:
-    links = [("executive-summary", "Executive summary"), ("bottom-line", "Bottom line"), ("summary", "Summary"), ("worth", "Whose promise counts"),
+def _nav(sensitivity_n: int, lead: list[tuple[str, str]] = ()) -> str:
+    links = [("executive-summary", "Executive summary"), *lead, ("bottom-line", "Bottom line"), ("summary", "Summary"), ("worth", "Whose promise counts"),
              ("submodels", "Every metric by sub-model"), ("years", "Year by year"), ("robustness", "Robustness across futures"),
              *([("sensitivity", "Sensitivity")] if sensitivity_n else []), ("guarantors", "Appendix: per guarantor"),
              ("packages", "Appendix: packages"), ("assumptions", "Appendix: assumptions"), ("calibration", "Appendix: calibration"),

@@ -285,6 +285,138 @@ def _labels(c: Scatter, points: Sequence[Point], sx, sy, top: float, bottom: flo
 
 
 # ---------------------------------------------------------------------------------
+# a trade-off chart: a design search's front, coloured by a third value
+# ---------------------------------------------------------------------------------
+
+#: Colour ramp of a :class:`TradeOff` chart, from its lowest colour value to its highest.
+RAMP = ("#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
+#: Outline of the points of a :class:`TradeOff` chart (and of the base's diamond).
+INK = "#1d2430"
+LIMIT = "#b3261e"
+
+
+@dataclass
+class TradePoint:
+    """One design of a :class:`TradeOff` chart: ``label`` beside it, ``id``
+    in its ``data-id``, ``c`` the value its colour shows; ``base``: drawn as
+    a diamond, not a dot."""
+
+    id: str
+    label: str
+    x: float | None
+    y: float | None
+    c: float | None
+    base: bool = False
+
+
+@dataclass
+class TradeOff:
+    title: str
+    x_title: str
+    y_title: str
+    c_title: str
+    points: list[TradePoint]
+    x_fmt: Callable[[float], str] = lambda v: f"{v:g}"
+    y_fmt: Callable[[float], str] = lambda v: f"{v:g}"
+    c_fmt: Callable[[float], str] = lambda v: f"{v:g}"
+    #: bounds on the y axis (value, name), drawn as dashed lines
+    limits: list[tuple[float, str]] = field(default_factory=list)
+    width: int = 680
+    height: int = 380
+    font: int = 11
+
+
+def ramp(t: float) -> str:
+    """The colour at ``t`` in [0, 1] along :data:`RAMP` (linear between its stops)."""
+    t = min(max(t, 0.0), 1.0) * (len(RAMP) - 1)
+    i = min(int(t), len(RAMP) - 2)
+    a, b = RAMP[i], RAMP[i + 1]
+    mix = [round(int(a[k:k + 2], 16) + (t - i) * (int(b[k:k + 2], 16) - int(a[k:k + 2], 16))) for k in (1, 3, 5)]
+    return "#" + "".join(f"{c:02x}" for c in mix)
+
+
+def tradeoff_chart(c: TradeOff) -> str:
+    """Designs as points, x against y, each filled by its colour value on
+    :data:`RAMP` (a legend gives the lowest and highest), the base as a
+    diamond, bounds on y as dashed lines, labels placed by
+    :func:`place_labels`. Each point carries ``data-id``, ``data-x``,
+    ``data-y`` and ``data-c`` (the numbers drawn, as Python writes them), so
+    a reader (or a test) can take them back: ``class="design-point"``, the
+    base ``class="design-point base-point"``."""
+    left, right, top, bottom = 64, 16, 48, 44
+    W, H = c.width, c.height
+    pw, ph = W - left - right, H - top - bottom
+    shown = [p for p in c.points if _num(p.x) is not None and _num(p.y) is not None]
+    xs = [float(p.x) for p in shown]
+    ys = [float(p.y) for p in shown] + [float(v) for v, _ in c.limits if _num(v) is not None]
+    xt, yt = nice_ticks(*_padded(xs)), nice_ticks(*_padded(ys))
+    cs = [float(p.c) for p in shown if _num(p.c) is not None]
+    lo, hi = (min(cs), max(cs)) if cs else (0.0, 1.0)
+
+    def sx(v: float) -> float:
+        return left + (v - xt[0]) / (xt[-1] - xt[0]) * pw
+
+    def sy(v: float) -> float:
+        return top + ph - (v - yt[0]) / (yt[-1] - yt[0]) * ph
+
+    def colour(v) -> str:
+        if _num(v) is None:
+            return "#ffffff"
+        return ramp(0.5 if hi <= lo else (float(v) - lo) / (hi - lo))
+
+    out = [f'<svg class="tradeoff" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{escape(c.title)}" '
+           f'font-family="{FONT}" font-size="{c.font}">',
+           f'<text x="4" y="16" font-size="13" font-weight="600">{escape(c.title)}</text>']
+    # legend: the colour ramp with its lowest and highest values, then the base's diamond
+    lx = 4.0
+    head = f"{c.c_title}: {c.c_fmt(lo)}" if cs else f"{c.c_title}: –"
+    out.append(f'<text x="{lx:.1f}" y="34">{escape(head)}</text>')
+    lx += text_width(head, c.font) + 4
+    for k in range(len(RAMP)):
+        out.append(f'<rect x="{lx:.1f}" y="25" width="12" height="10" fill="{ramp(k / (len(RAMP) - 1))}" stroke="{INK}" stroke-width="0.4"/>')
+        lx += 12
+    tail = c.c_fmt(hi) if cs and hi > lo else ""
+    out.append(f'<text x="{lx + 4:.1f}" y="34">{escape(tail)}</text>')
+    lx += 4 + text_width(tail, c.font) + 16
+    out.append(f'<path d="{_diamond(lx + 5, 30, 5.5)}" fill="#ffffff" stroke="{INK}" stroke-width="1.8"/>'
+               f'<text x="{lx + 14:.1f}" y="34">base package</text>')
+    out += _scatter_axes(c, xt, yt, sx, sy, (left, top, pw, ph))
+    for v, name in c.limits:
+        if _num(v) is None:
+            continue
+        out.append(f'<line class="limit" x1="{left}" x2="{left + pw}" y1="{sy(v):.1f}" y2="{sy(v):.1f}" stroke="{LIMIT}" stroke-width="1" '
+                   f'stroke-dasharray="5 4"/><text x="{left + pw - 2}" y="{sy(v) - 3:.1f}" text-anchor="end" fill="{LIMIT}">{escape(name)}</text>')
+    out += _labels(c, shown, sx, sy, top, top + ph)
+    for p in sorted(shown, key=lambda p: p.base):  # the base on top
+        cv = repr(float(p.c)) if _num(p.c) is not None else ""
+        data = f'data-id="{escape(p.id, quote=True)}" data-x="{float(p.x)!r}" data-y="{float(p.y)!r}" data-c="{cv}"'
+        tip = f"<title>{escape(p.id)}: {escape(c.x_fmt(p.x))}, {escape(c.y_fmt(p.y))}, {escape(c.c_title)} {escape(c.c_fmt(p.c) if _num(p.c) is not None else '–')}</title>"
+        if p.base:
+            out.append(f'<path class="design-point base-point" {data} d="{_diamond(sx(p.x), sy(p.y), 7)}" fill="{colour(p.c)}" stroke="{INK}" '
+                       f'stroke-width="1.8">{tip}</path>')
+        else:
+            out.append(f'<circle class="design-point" {data} cx="{sx(p.x):.1f}" cy="{sy(p.y):.1f}" r="5" fill="{colour(p.c)}" stroke="{INK}" '
+                       f'stroke-width="0.8">{tip}</circle>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _padded(values: list[float]) -> tuple[float, float]:
+    """The span of a trade-off chart's axis: the values' range with a
+    twentieth of it each side (never below 0 when no value is), and a span
+    of its own around a single value."""
+    if not values:
+        return 0.0, 1.0
+    lo, hi = min(values), max(values)
+    pad = (hi - lo) / 20 if hi - lo > 1e-9 * max(abs(lo), abs(hi), 1e-12) else (abs(lo) / 20 or 0.5)
+    return (max(lo - pad, 0.0) if lo >= 0 else lo - pad), hi + pad
+
+
+def _diamond(x: float, y: float, r: float) -> str:
+    return f"M{x:.1f},{y - r:.1f} L{x + r:.1f},{y:.1f} L{x:.1f},{y + r:.1f} L{x - r:.1f},{y:.1f} Z"
+
+
+# ---------------------------------------------------------------------------------
 # a line chart over years
 # ---------------------------------------------------------------------------------
 

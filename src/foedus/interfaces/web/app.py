@@ -21,6 +21,8 @@ Who may ask what (Host check, access token, rate limits) is decided by
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import os
 from pathlib import Path
@@ -32,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from foedus.domain.errors import InputError, Problem
 from foedus.domain.metrics import CHART_METRICS
-from foedus.interfaces.web.schemas import ExploreRequest, ExportRequest, ReportRequest, Scenario, SensitivityRequest, Upload
+from foedus.interfaces.web.schemas import ExploreRequest, ExportRequest, OptimiseRequest, ReportRequest, Scenario, SensitivityRequest, Upload
 from foedus.interfaces.web.service import (
     BASIS_TEXT,
     COST_SPLIT,
@@ -40,6 +42,9 @@ from foedus.interfaces.web.service import (
     MAX_FUTURES,
     MAX_PACKAGES,
     MAX_SENSITIVITY_METRICS,
+    OPTIMISE_BOUNDS,
+    OPTIMISE_DEFAULTS,
+    OPTIMISE_MAX_DESIGNS,
     SENSITIVITY_METRICS,
     SENSITIVITY_N,
     SENSITIVITY_SIZES,
@@ -258,7 +263,7 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
     def health() -> dict:
         return {"status": "ok", "warm": warmed.is_set(), "packages": len(ws.all_entries()), "scenario_problems": ws.problems,
                 "uploads": {"count": len(ws.uploads), "max": ws.max_uploads, "saved_in": str(ws.store.folder) if ws.store else None},
-                "upload_problems": ws.upload_problems}
+                "upload_problems": ws.upload_problems, "designs": len(ws.designs), "design_problems": ws.design_problems}
 
     responses = ResponseCache()
     app.state.responses = responses
@@ -449,6 +454,67 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         args = (body.package, body.overrides, body.edit_dict(), body.horizon, body.metrics, body.n, body.seed)
         return _cached("sensitivity", body, lambda: ws.sensitivity(*args), ("sensitivity", args), slot=ws.one_sensitivity)
 
+    # -- design search -----------------------------------------------------------
+    @app.get("/api/designs", tags=["design search"])
+    def designs() -> dict:
+        """The design files on offer to the design search (the ``designs``
+        folder beside the scenarios folder): id, title, question, base
+        package, objectives and constraints; broken files under
+        ``problems``; the defaults and bounds of ``POST /api/optimise``."""
+        return {"designs": ws.design_list(), "problems": ws.design_problems, "folder": ws.designs_dir.name if ws.designs_dir else None,
+                "defaults": dict(OPTIMISE_DEFAULTS), "bounds": {k: list(v) for k, v in OPTIMISE_BOUNDS.items()},
+                "max_designs": OPTIMISE_MAX_DESIGNS}
+
+    @app.post("/api/optimise", tags=["design search"])
+    def optimise(body: OptimiseRequest) -> Response:
+        """Run the design search of one design file (``foedus optimise``,
+        :class:`foedus.study.design_search.DesignSearch`) and answer with
+        its record (the ``optimise --json`` contract: design, objectives,
+        constraints, settings, search, base, front). Each front member shown
+        (at most 12) is added to the workspace as an uploaded package, so it
+        can be compared, pinned against the base and exported:
+        ``uploaded`` (their summaries, as GET /api/packages lists them) and
+        ``base_package`` (the base's id among the packages on offer). One
+        search at a time per server (a second waits, then gets 503);
+        bounded in futures, population and generations."""
+        d = ws.design(body.design)
+        args = (body.design, body.futures, body.population, body.generations, body.seed, body.overrides)
+        key = ("optimise", canonical(body.model_dump(mode="json")), d.digest)
+
+        def finish() -> bytes:
+            with ws.one_optimise():
+                if pool is not None:
+                    return pool.run("optimise", {}, args)
+                return FastJSON(ws.optimise(*args)).body
+
+        return FastJSON(_offer(json.loads(responses.get(key, finish))))
+
+    def _offer(found: dict) -> dict:
+        """The search's record, with its designs (and its base, unless it is
+        a shipped package) added to the workspace as uploads."""
+        b = found["base"]
+        shipped = ws.shipped.get(b["id"])
+        to_add = list(found["members"])
+        base_pid, base_note = b["id"], None
+        if shipped is None:
+            to_add.append({"id": b["id"], "text": b["text"]})
+        elif shipped.digest != hashlib.sha256(b["text"].encode()).hexdigest()[:16]:
+            base_pid = None
+            base_note = (f"the design's base package ({b['file']}) has the id of a shipped package, '{b['id']}', "
+                         "but not its content: it is not offered for comparison")
+        held = ws.uploads
+        new = [m["id"] for m in to_add if m["id"] not in held]
+        if len(held) + len(new) > ws.max_uploads:
+            raise Refused(409, f"the {len(to_add)} designs found need {len(new)} more uploads, and this server keeps at most "
+                               f"{ws.max_uploads} uploaded packages ({len(held)} held); delete some and search again")
+        entries = []
+        for m in to_add:
+            e = held.get(m["id"])
+            entries.append(e if e is not None and e.text == m["text"] else ws.add_upload(m["text"], f"{m['id']}.yaml"))
+        members = {m["id"] for m in found["members"]}
+        return {**found["record"], "uploaded": [ws.summary(e) for e in entries if e.package.id in members],
+                "base_package": base_pid, "base_note": base_note, "elapsed_ms": found["elapsed_ms"]}
+
     @app.post("/api/report", tags=["assessment"], response_class=HTMLResponse)
     def report(body: ReportRequest) -> HTMLResponse:
         """A self-contained HTML report of this view (no external resources)."""
@@ -476,7 +542,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, scenarios: Path | None = No
 
     n = default_workers() if workers is None else workers
     ws = workspace or Workspace(scenarios if scenarios is not None else default_scenarios())
-    pool = ComputePool(ws.scenarios, n) if n > 0 else None
+    pool = ComputePool(ws.scenarios, n, designs=ws.designs_dir) if n > 0 else None
     app = create_app(workspace=ws, security=security or Security.local(host), pool=pool)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level)  # sets up uvicorn's loggers
     logging.getLogger("uvicorn.access").addFilter(RedactTokens())

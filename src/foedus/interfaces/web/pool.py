@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 #: Computations a worker may run (methods of the workspace).
-METHODS = ("compare", "by_year", "by_will_scenario", "explore", "discover", "sensitivity")
+METHODS = ("compare", "by_year", "by_will_scenario", "explore", "discover", "sensitivity", "optimise")
 #: Uploads a worker keeps before it forgets the oldest (the server's cap).
 WORKER_UPLOADS = 64
 #: How often a worker checks that its server is still there, seconds.
@@ -49,7 +49,7 @@ def _orphan_watch(parent: int) -> None:
             os._exit(0)
 
 
-def _start(scenarios: str | None, server: int) -> None:
+def _start(scenarios: str | None, server: int, designs: str | None = None) -> None:
     global _workspace
     from foedus.interfaces.web.service import Workspace
 
@@ -59,7 +59,7 @@ def _start(scenarios: str | None, server: int) -> None:
         os._exit(0)
     threading.Thread(target=_orphan_watch, args=(server,), name="foedus-orphan-watch", daemon=True).start()
 
-    _workspace = Workspace(scenarios, uploads_dir=None, max_uploads=WORKER_UPLOADS + 1)
+    _workspace = Workspace(scenarios, uploads_dir=None, max_uploads=WORKER_UPLOADS + 1, designs=designs)
     _workspace.warm()
 
 
@@ -82,17 +82,20 @@ class ComputePool:
     """``run(method, uploads, args)``: the workspace method's result as JSON
     bytes, computed in a worker process."""
 
-    def __init__(self, scenarios: Path | str | None, workers: int):
+    def __init__(self, scenarios: Path | str | None, workers: int, designs: Path | str | None = None):
+        """``designs``: the design files' folder (None: the workers find it
+        beside ``scenarios``, as the server's workspace does)."""
         if workers < 1:
             raise ValueError("a compute pool needs at least one worker")
         self.scenarios = None if scenarios is None else str(scenarios)
+        self.designs = None if designs is None else str(designs)
         self.workers = workers
         self._lock = threading.Lock()
         self._executor = self._new()
 
     def _new(self) -> ProcessPoolExecutor:
         ctx = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_start, initargs=(self.scenarios, os.getpid()))
+        return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_start, initargs=(self.scenarios, os.getpid(), self.designs))
 
     def warm(self) -> None:
         """Start every worker now (each loads the packages and warms up)."""

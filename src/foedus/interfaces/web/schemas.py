@@ -15,6 +15,8 @@ from foedus.interfaces.web.service import (
     MAX_PACKAGES,
     MAX_SENSITIVITY_METRICS,
     MAX_THRESHOLDS,
+    OPTIMISE_BOUNDS,
+    OPTIMISE_DEFAULTS,
     SENSITIVITY_METRICS,
     SENSITIVITY_N,
     SENSITIVITY_SIZES,
@@ -115,3 +117,20 @@ class ReportRequest(Scenario):
     n_futures: Annotated[int, Field(ge=0, le=MAX_FUTURES)] = Field(default=0, description="0: no robustness section")
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
     thresholds: list[Annotated[str, StringConstraints(min_length=3, max_length=80)]] | None = Field(default=None, max_length=MAX_THRESHOLDS)
+
+
+class OptimiseRequest(BaseModel):
+    """A design search (``foedus optimise``) of one design file on offer,
+    bounded so that one request takes seconds, not minutes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    design: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = Field(description="the id of a design file (GET /api/designs)")
+    futures: Annotated[int, Field(ge=OPTIMISE_BOUNDS["futures"][0], le=OPTIMISE_BOUNDS["futures"][1])] = Field(
+        default=OPTIMISE_DEFAULTS["futures"], description="futures every candidate is evaluated on (the same for all)")
+    population: Annotated[int, Field(ge=OPTIMISE_BOUNDS["population"][0], le=OPTIMISE_BOUNDS["population"][1])] = Field(
+        default=OPTIMISE_DEFAULTS["population"], description="candidates per generation")
+    generations: Annotated[int, Field(ge=OPTIMISE_BOUNDS["generations"][0], le=OPTIMISE_BOUNDS["generations"][1])] = Field(
+        default=OPTIMISE_DEFAULTS["generations"], description="generations")
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = OPTIMISE_DEFAULTS["seed"]
+    overrides: dict[ParamName, Finite] = Field(default_factory=dict, max_length=500, description="parameter name -> value (as --set)")

@@ -86,7 +86,8 @@ UPLOAD_LIMIT = Limit("uploads, validations or deletions of packages", burst=10, 
 #: both cores with uncached comparisons for long.
 COMPARE_LIMIT = Limit("comparisons", burst=40, per_second=4)
 #: Explorations across futures (``/api/explore``, ``/api/discover``,
-#: ``/api/report``, and Sobol' sensitivity, ``/api/sensitivity``): up to 20,000 futures and a PRIM box, ~0.1 to several
+#: ``/api/report``, Sobol' sensitivity, ``/api/sensitivity``, and the design
+#: search, ``/api/optimise``, one at a time per server): up to 20,000 futures and a PRIM box, ~0.1 to several
 #: seconds each, at most two at once for the whole server. With live
 #: futures the page sends an explore and a discover per settled move, one
 #: at a time; 20 at once, then 2 a second, follows a person moving a slider
@@ -101,7 +102,7 @@ LIMITED: tuple[tuple[str, re.Pattern, str], ...] = (
     ("DELETE", re.compile(r"/api/packages/[^/]+"), "upload"),
     ("POST", re.compile(r"/api/compare"), "compare"),
     ("POST", re.compile(r"/api/packages/[^/]+/export"), "compare"),
-    ("POST", re.compile(r"/api/(explore|discover|report|sensitivity|scenarios)"), "explore"),
+    ("POST", re.compile(r"/api/(explore|discover|report|sensitivity|scenarios|optimise)"), "explore"),
 )
 
 

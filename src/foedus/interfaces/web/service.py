@@ -62,6 +62,16 @@ SENSITIVITY_N = 1024
 SENSITIVITY_METRICS = ("attack_probability", "approval_probability", "escalation_risk", "total_cost_usd_per_year")
 MAX_SENSITIVITY_METRICS = 6
 
+#: Design search from the page (``POST /api/optimise``, a
+#: :class:`foedus.study.design_search.DesignSearch`): defaults and hard
+#: bounds, so that one request stays within seconds to about 30 s on a
+#: 2-core machine (1,000 futures x population 48 x 24 generations, about
+#: 1,000 candidates, takes about 17 s on one idle core). At most
+#: ``OPTIMISE_MAX_DESIGNS`` front members are offered (added as uploads).
+OPTIMISE_DEFAULTS = {"futures": 300, "population": 24, "generations": 12, "seed": 0}
+OPTIMISE_BOUNDS = {"futures": (50, 1000), "population": (4, 48), "generations": (1, 24)}
+OPTIMISE_MAX_DESIGNS = 12
+
 #: Assumptions about the world shown as sliders, kept apart from the levers:
 #: (parameter, title saying exactly what it moves, group). A per-country will
 #: (will.GBR) falls back on will.default until it is set.
@@ -144,6 +154,27 @@ class Entry:
 
 
 @dataclass
+class DesignEntry:
+    """A design file on offer (``designs/``): what a design search may vary."""
+
+    path: Path
+    space: Any  # foedus.domain.design.DesignSpace
+    base: Package
+    base_path: Path
+    digest: str  # of the design file and its base package file
+
+
+def default_designs(scenarios: Path | str | None) -> Path | None:
+    """The design files offered: the ``designs`` folder beside the
+    scenarios folder (``./designs`` beside ``./scenarios``, or the
+    repository's in a source checkout)."""
+    if scenarios is None:
+        return None
+    d = Path(scenarios).resolve().parent / "designs"
+    return d if d.is_dir() else None
+
+
+@dataclass
 class _LRU:
     size: int
     data: OrderedDict = field(default_factory=OrderedDict)
@@ -184,9 +215,12 @@ def parameter_record(p, value: float | None = None, name: str | None = None) -> 
 class Workspace:
     """Packages, parameters and caches behind the web app (thread-safe)."""
 
-    def __init__(self, scenarios: Path | str | None = None, *, max_uploads: int = MAX_UPLOADS, uploads_dir: Path | str | None = None):
+    def __init__(self, scenarios: Path | str | None = None, *, max_uploads: int = MAX_UPLOADS, uploads_dir: Path | str | None = None,
+                 designs: Path | str | None = None):
         """``uploads_dir``: folder where uploads are saved and loaded from at
-        start (None: uploads live in memory only)."""
+        start (None: uploads live in memory only); ``designs``: folder of
+        design files for the design search (None: the ``designs`` folder
+        beside ``scenarios``, if there is one)."""
         self.countries = load_countries()
         self.defaults = ParameterSet.default()
         self.scenarios = Path(scenarios) if scenarios else None
@@ -208,10 +242,17 @@ class Workspace:
         self._sensitivity_slot = threading.BoundedSemaphore(1)
         self._calibration_lock = threading.Lock()
         self._calibration: tuple | None = None  # (Calibration, records)
+        self.designs_dir = Path(designs) if designs is not None else default_designs(self.scenarios)
+        self.designs: dict[str, DesignEntry] = {}
+        self.design_problems: list[str] = []
+        self._optimise_slot = threading.BoundedSemaphore(1)
+        self.optimise_wait = 30.0  # seconds a second design search waits for the first before a 503
         if self.scenarios is not None:
             self._load_shipped()
         if self.store is not None:
             self._load_uploads()
+        if self.designs_dir is not None:
+            self._load_designs()
 
     def warm(self) -> None:
         """Import and run the exploration path once (tiny), compare the
@@ -382,6 +423,87 @@ class Workspace:
         fp_orig = [f"{e.package.id}:{e.digest}" for e in entries]
         fp_edited = [fp if is_empty(edits.get(p.id)) else f"{fp}:{_hash(edits[p.id])}" for fp, p in zip(fp_orig, orig)]
         return orig, edited, fp_orig, fp_edited
+
+    # -- design search ---------------------------------------------------------
+    def _load_designs(self) -> None:
+        """The design files of ``designs_dir`` (each validated against its
+        base package); a broken one is reported (/api/designs) and skipped."""
+        from foedus.data.loaders import load_design
+
+        if not self.designs_dir.is_dir():
+            self.design_problems.append(f"{self.designs_dir}: not a folder")
+            return
+        for f in sorted(self.designs_dir.glob("*.yaml")) + sorted(self.designs_dir.glob("*.yml")):
+            try:
+                space, base, base_path = load_design(f, self.countries)
+                text = f.read_bytes() + b"\0" + base_path.read_bytes()
+            except InputError as exc:
+                self.design_problems.append(str(exc))
+                continue
+            except OSError as exc:
+                self.design_problems.append(f"{f}: cannot be read ({exc.strerror or exc})")
+                continue
+            if space.id in self.designs:
+                self.design_problems.append(f"{f}: id: '{space.id}' is used twice; second file skipped")
+                continue
+            self.designs[space.id] = DesignEntry(f, space, base, base_path, hashlib.sha256(text).hexdigest()[:16])
+
+    def design_list(self) -> list[dict]:
+        """The design files on offer: id, title, question, base package and
+        what the search optimises."""
+        out = []
+        for d in self.designs.values():
+            sp = d.space
+            out.append({"id": sp.id, "title": sp.title, "question": " ".join((sp.question or "").split()) or None,
+                        "base": d.base.id, "base_title": d.base.title, "file": d.path.name, "digest": d.digest,
+                        "objectives": list(sp.objectives or ()), "constraints": list(sp.constraints), "guarantors": list(sp.guarantors)})
+        return out
+
+    def design(self, did: str) -> DesignEntry:
+        d = self.designs.get(did)
+        if d is None:
+            known = ", ".join(self.designs) or "none loaded"
+            raise InputError("design", [Problem(did, f"the id of a design file in the designs folder ({known})")])
+        return d
+
+    @contextmanager
+    def one_optimise(self, timeout: float | None = None):
+        """Hold the server's one design-search slot (a second search waits
+        up to ``timeout`` seconds, by default ``optimise_wait``, then gets
+        :class:`Busy`)."""
+        if not self._optimise_slot.acquire(timeout=self.optimise_wait if timeout is None else timeout):
+            raise Busy("the server is busy with another design search; try again")
+        try:
+            yield
+        finally:
+            self._optimise_slot.release()
+
+    def optimise(self, did: str, futures: int = OPTIMISE_DEFAULTS["futures"], population: int = OPTIMISE_DEFAULTS["population"],
+                 generations: int = OPTIMISE_DEFAULTS["generations"], seed: int = 0, overrides: dict | None = None) -> dict:
+        """Run the design search of design file ``did``
+        (:class:`foedus.study.design_search.DesignSearch`, nothing computed
+        here): its record (the ``foedus optimise --json`` contract), the
+        package file of each front member shown (what ``foedus optimise -o``
+        writes) and the base package's file. Bounded (``OPTIMISE_BOUNDS``);
+        the caller bounds concurrency (:meth:`one_optimise`)."""
+        import tempfile
+
+        from foedus.study.design_search import DesignSearch
+
+        d = self.design(did)
+        for name, v in (("futures", futures), ("population", population), ("generations", generations)):
+            lo, hi = OPTIMISE_BOUNDS[name]
+            if not lo <= v <= hi:
+                raise InputError("optimise", [Problem(name, f"between {lo} and {hi}, got {v}")])
+        t0 = time.perf_counter()
+        search = DesignSearch(self._display_path(d.path), self.parameters(overrides), self.countries, futures=futures, seed=seed,
+                              population=population, generations=generations, max_designs=OPTIMISE_MAX_DESIGNS)
+        record = search.record
+        with tempfile.TemporaryDirectory(prefix="foedus-optimise-") as tmp:
+            members = [{"id": f.stem, "text": f.read_text(encoding="utf-8")} for f in search.write(Path(tmp))]
+        return {"record": record, "members": members,
+                "base": {"id": d.base.id, "file": d.base_path.name, "text": d.base_path.read_text(encoding="utf-8")},
+                "elapsed_ms": round(1000 * (time.perf_counter() - t0), 2)}
 
     # -- parameters ----------------------------------------------------------
     def parameters(self, overrides: dict[str, float] | None = None) -> ParameterSet:

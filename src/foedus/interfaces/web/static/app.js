@@ -9,7 +9,8 @@
  * package in every named will scenario) while that view is shown, /api/by-year
  * (the package being shaped year by year, baseline and current) after each
  * comparison, and
- * /api/sensitivity (Sobol' indices) when the sensitivity view asks. No model runs here:
+ * /api/sensitivity (Sobol' indices) when the sensitivity view asks, /api/designs and
+ * /api/optimise (the design search and its front) when the design-search panel asks. No model runs here:
  * this file only draws what the API returns.
  */
 "use strict";
@@ -30,11 +31,11 @@ const PLOTLY_CONFIG = { displayModeBar: false, responsive: true };
 const S = {
   packages: [], focus: null, overrides: {}, edits: {}, horizon: null,
   n: 2000, thresholds: "attack_probability<=0.1", pctMetric: "attack_probability", live: true,
-  view: "summary", pin: null,  // pin: {overrides, edits, horizon} kept as a second column set
+  view: "summary", pin: null,  // pin: {overrides, edits, horizon[, as: {design id: base id}]} kept as a second column set
   sens: { pkg: null, n: null, metric: "attack_probability" }, guarantor: null,
 };
 const D = { meta: null, catalogue: {}, order: [], params: [], paramByName: {}, basisCounts: null, calibration: null, last: null, lastExplore: null,
-  pinned: null, sens: null, sensKey: null, scen: null, scenKey: null, years: null };
+  pinned: null, sens: null, sensKey: null, scen: null, scenKey: null, years: null, designs: null, ds: null, dsChosen: null };
 const WORTH_SHOWN = 5;  // guarantors listed per package before "all N guarantors"
 
 const $ = (id) => document.getElementById(id);
@@ -159,6 +160,7 @@ function readHash() {
     try {
       const p = JSON.parse(q.get("pin"));
       S.pin = { overrides: p.overrides || {}, edits: p.edits || {}, horizon: p.horizon ?? null };
+      if (p.as && typeof p.as === "object" && Object.keys(p.as).length) S.pin.as = p.as;
     } catch (e) { status("could not read the pinned state in the link", true); }
   }
   S.sens = { pkg: q.get("sp") || null, n: q.has("sn") ? parseInt(q.get("sn"), 10) || null : null, metric: q.get("sm") || "attack_probability" };
@@ -179,13 +181,31 @@ function scenarioBody() {
   if (S.horizon !== null) body.horizon = S.horizon;
   return body;
 }
-// The pinned state, for the packages shown now (a package added since is shown as shipped).
-function pinnedBody() {
+// The pinned state, for the packages shown now (a package added since is shown as shipped). A design
+// found by the design search may be pinned against its base (pin.as): the base is asked in its place.
+function pinAs() { return Object.fromEntries(Object.entries((S.pin && S.pin.as) || {}).filter(([, b]) => D.catalogue[b])); }
+function pinnedBody(pk = S.packages) {
+  const as = pinAs();
+  const ids = [...new Set(pk.map((pid) => as[pid] || pid))];
   const edits = {};
-  for (const pid of S.packages) if (!isEmptyEdit(S.pin.edits[pid])) edits[pid] = S.pin.edits[pid];
-  const body = { packages: S.packages, overrides: S.pin.overrides, edits };
+  for (const pid of ids) if (!isEmptyEdit(S.pin.edits[pid])) edits[pid] = S.pin.edits[pid];
+  const body = { packages: ids, overrides: S.pin.overrides, edits };
   if (S.pin.horizon !== null && S.pin.horizon !== undefined) body.horizon = S.pin.horizon;
   return body;
+}
+// The pinned answer as the page shows it: each package of `pk` with the pinned figures of the package
+// asked in its place (its base, for a design pinned against it; else itself).
+function pinnedView(res, pk) {
+  const as = pinAs();
+  if (!pk.some((pid) => as[pid])) return res;
+  const src = (pid) => as[pid] || pid;
+  const bl = Object.fromEntries(res.bottom_line.current.map((r) => [r.id, r]));
+  const cur = Object.fromEntries(res.current.packages.map((p) => [p.id, p]));
+  const pick = (o) => (o ? Object.fromEntries(pk.map((pid) => [pid, o[src(pid)]])) : o);
+  return { ...res, packages: pk.slice(), asked: res.packages,
+    bottom_line: { ...res.bottom_line, current: pk.map((pid) => ({ ...bl[src(pid)], id: pid })) },
+    current: { ...res.current, packages: pk.map((pid) => ({ ...cur[src(pid)], id: pid })) },
+    display: pick(res.display), range_display: pick(res.range_display) };
 }
 function thresholdList() {
   return S.thresholds.split(/[;\n]/).map((t) => t.trim()).filter(Boolean);
@@ -206,11 +226,12 @@ async function runCompare() {
   const t0 = performance.now();
   status("updating…");
   try {
+    const pk = S.packages.slice();
     const [res, pinned] = await Promise.all([api("/api/compare", scenarioBody(), compareCtl.signal),
-      S.pin ? api("/api/compare", pinnedBody(), compareCtl.signal) : Promise.resolve(null)]);
+      S.pin ? api("/api/compare", pinnedBody(pk), compareCtl.signal) : Promise.resolve(null)]);
     if (seq !== compareSeq) return;
     D.last = res;
-    D.pinned = pinned;
+    D.pinned = pinned && pinnedView(pinned, pk);
     renderCompare(res);
     status(`updated in ${Math.round(performance.now() - t0)} ms (server ${Math.round(res.elapsed_ms)} ms)`);
     document.body.dataset.compareSeq = String(seq);
@@ -719,6 +740,8 @@ function moved(m, c, b) {
 /* The pinned state in words: what differs from the current one. */
 function describeState(st) {
   const parts = [];
+  const as = Object.entries(st.as || {}).filter(([pid]) => S.packages.includes(pid));
+  if (as.length) parts.push(as.map(([pid, b]) => `${b} (the base package) in place of the design ${pid}`).join(", "));
   const o = Object.entries(st.overrides || {});
   parts.push(o.length ? o.map(([k, v]) => `${k} = ${+v.toPrecision(4)}`).join(", ") : "default assumptions");
   if (st.horizon !== null && st.horizon !== undefined) parts.push(`horizon ${st.horizon} yr`);
@@ -1367,6 +1390,185 @@ function renderParams() {
     })));
 }
 
+/* ------------------------------------------------------------ design search */
+// GET /api/designs lists the design files; POST /api/optimise runs foedus optimise on one (the server's
+// DesignSearch) and adds each design on the front to the packages on offer. The chart draws the record as it
+// comes: cost against robust deterrence, coloured by approval, the base as its own marker. Clicking a design
+// selects it into the comparison with its base pinned beside it (pin.as).
+async function initDesigns() {
+  try {
+    D.designs = await api("/api/designs");
+  } catch (err) {
+    $("ds-message").textContent = `Design files could not be listed: ${err.message}`;
+    return;
+  }
+  const r = D.designs;
+  const sel = $("ds-design");
+  sel.replaceChildren(...r.designs.map((d) => el("option", { value: d.id }, d.title)));
+  for (const k of ["futures", "population", "generations"]) {
+    const inp = $(`ds-${k}`);
+    inp.min = String(r.bounds[k][0]);
+    inp.max = String(r.bounds[k][1]);
+    inp.value = String(r.defaults[k]);
+    inp.title = `${r.bounds[k][0].toLocaleString("en-US")} to ${r.bounds[k][1].toLocaleString("en-US")}`;
+  }
+  $("ds-run").disabled = !r.designs.length;
+  if (!r.designs.length) $("ds-message").textContent = `No design files on this server (a designs folder beside the scenarios folder).`
+    + (r.problems.length ? ` Not loaded: ${r.problems.join("; ")}` : "");
+  sel.addEventListener("change", renderDesignAbout);
+  $("ds-run").addEventListener("click", runDesignSearch);
+  renderDesignAbout();
+}
+
+function renderDesignAbout() {
+  const d = ((D.designs && D.designs.designs) || []).find((x) => x.id === $("ds-design").value);
+  if (!d) { $("ds-about").textContent = ""; return; }
+  $("ds-about").replaceChildren(d.question ? el("span", {}, d.question, " ") : "",
+    el("span", {}, `Base: ${d.base_title} (${d.base}). Objectives: ${(d.objectives.length ? d.objectives : ["total_cost_usd_per_year", "attack_probability:p80"]).join(", ")}.`
+      + (d.constraints.length ? ` Constraints: ${d.constraints.join("; ")}.` : "") + ` File: ${d.file}.`));
+}
+
+let dsCtl = null;
+async function runDesignSearch() {
+  const body = { design: $("ds-design").value, seed: parseInt($("ds-seed").value, 10) || 0, overrides: S.overrides };
+  for (const k of ["futures", "population", "generations"]) body[k] = parseInt($(`ds-${k}`).value, 10);
+  if (dsCtl) dsCtl.abort();
+  const ctl = dsCtl = new AbortController();
+  const t0 = performance.now();
+  $("ds-progress").hidden = false;
+  $("ds-run").disabled = true;
+  $("ds-message").textContent = "";
+  const tick = () => { $("ds-progress-text").textContent = `searching ${body.design}: up to ${(body.population * body.generations).toLocaleString("en-US")} designs, each over the same ${body.futures.toLocaleString("en-US")} futures… ${((performance.now() - t0) / 1000).toFixed(1)} s`; };
+  tick();
+  const timer = setInterval(tick, 200);
+  try {
+    const res = await api("/api/optimise", body, ctl.signal);
+    if (ctl !== dsCtl) return;
+    D.ds = res;
+    D.dsChosen = null;
+    // the designs (and a base that is no shipped package) are now on offer: refresh the package list
+    const pk = await api("/api/packages");
+    for (const p of pk.packages) { D.catalogue[p.id] = p; if (!D.order.includes(p.id)) D.order.push(p.id); }
+    renderPicker();
+    renderDesignSearch();
+  } catch (err) {
+    if (err.name === "AbortError" || ctl !== dsCtl) return;
+    $("ds-message").textContent = `The design search did not run: ${err.message}` + ((err.status === 503 || err.status === 429) ? " (try again in a moment)" : "");
+  } finally {
+    clearInterval(timer);
+    if (ctl === dsCtl) { $("ds-progress").hidden = true; $("ds-run").disabled = false; dsCtl = null; document.body.dataset.dsDone = String(Date.now()); }
+  }
+}
+
+// The chart's axes, from the record: x the cost objective (else the central cost per year), y the first
+// objective or constraint on the attack probability (else its central value).
+function dsAxes(rec) {
+  const terms = [...rec.objectives.map((o) => ({ key: o.term, label: o.label, kind: o.kind, from: "objectives" })),
+    ...rec.constraints.map((c) => ({ key: c.text, label: c.label, kind: c.kind, from: "constraints", bound: c.value }))];
+  const on = (m) => terms.find((t) => t.key.split(/[: ]/)[0] === m) || { key: m, label: `${labelOf(m)} (central)`, kind: (D.meta.metrics[m] || {}).kind, from: "summary" };
+  const x = on("total_cost_usd_per_year"), y = on("attack_probability");
+  const bound = rec.constraints.find((c) => c.op.startsWith("<") && c.text.startsWith(y.from === "summary" ? "attack_probability:central " : `${y.key.split(" <")[0]} <`));
+  y.limit = bound ? bound.value : null;
+  return { x, y };
+}
+function dsValue(member, axis) {
+  if (axis.from === "summary") return member.summary[axis.key];
+  if (axis.from === "objectives") return member.objectives[axis.key];
+  return member.constraints[axis.key].value;
+}
+function fmtKind(kind, v) {
+  if (v === null || v === undefined) return "–";
+  if (kind === "usd") return fmtParam("usd_per_year", v);
+  if (kind === "prob" || kind === "pct_gdp") return fmtParam("probability", v);
+  return `${+v.toPrecision(4)}`;
+}
+
+function renderDesignSearch() {
+  const rec = D.ds;
+  if (!rec) return;
+  const { x, y } = dsAxes(rec);
+  const kx = x.kind === "usd" ? 1e-9 : 1, ky = y.kind === "usd" ? 1e-9 : 1;
+  const s = rec.search, st = rec.settings;
+  $("ds-message").textContent = `${rec.design.title}: ${s.candidates.toLocaleString("en-US")} designs evaluated on the same ${st.futures.toLocaleString("en-US")} futures (seed ${st.seed}), `
+    + `${s.generations_run} generations of ${st.population}; ${s.feasible.toLocaleString("en-US")} meet every constraint; front: ${s.front_size} designs`
+    + (s.shown < s.front_size ? `, ${s.shown} shown (spread along it) and added to the packages` : rec.front.length ? ", each added to the packages" : "")
+    + ` (${(rec.elapsed_ms / 1000).toFixed(1)} s).`
+    + (rec.base_note ? ` Note: ${rec.base_note}.` : "")
+    + (rec.front.length ? "" : " No design meets every constraint: the chart shows the base only.");
+  const hover = (m) => [m.id, m.described, fmtKind(x.kind, dsValue(m, x)), fmtKind(y.kind, dsValue(m, y)), fmtParam("probability", m.summary.approval_probability)];
+  const tmpl = `%{customdata[0]}<br>%{customdata[1]}<br>${x.label}: %{customdata[2]}<br>${y.label}: %{customdata[3]}<br>approved and in force: %{customdata[4]}`;
+  const ap = [...rec.front, rec.base].map((m) => m.summary.approval_probability);
+  const traces = [
+    { type: "scatter", mode: "markers", name: "designs on the front", x: rec.front.map((m) => dsValue(m, x) * kx), y: rec.front.map((m) => dsValue(m, y) * ky),
+      marker: { size: 13, color: rec.front.map((m) => m.summary.approval_probability), colorscale: "Viridis", cmin: Math.min(...ap), cmax: Math.max(...ap) + 1e-9,
+        line: { width: rec.front.map((m) => (m.id === D.dsChosen ? 3 : 1)), color: rec.front.map((m) => (m.id === D.dsChosen ? COLORS.pin : "#333")) },
+        colorbar: { title: { text: "approval", side: "right", font: { size: 10 } }, tickformat: ".1%", thickness: 10, len: 0.8 } },
+      customdata: rec.front.map(hover), hovertemplate: `${tmpl}<extra>design</extra>` },
+    { type: "scatter", mode: "markers+text", name: `base: ${rec.base.id}`, x: [dsValue(rec.base, x) * kx], y: [dsValue(rec.base, y) * ky],
+      text: [`base (${rec.base.id})`], textposition: rec.front.some((m) => dsValue(m, x) < dsValue(rec.base, x)) ? "top left" : "top right", textfont: { size: 11, color: "#111" },
+      marker: { size: 15, symbol: "diamond", color: "#111", line: { width: 1, color: "#fff" } },
+      customdata: [hover(rec.base)], hovertemplate: `${tmpl}<extra>base</extra>` },
+  ];
+  const shapes = y.limit !== null ? [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: y.limit * ky, y1: y.limit * ky, line: { dash: "dash", width: 1, color: COLORS.short } }] : [];
+  $("ds-chart").hidden = false;
+  $("ds-caption").hidden = false;
+  Plotly.react("ds-chart", traces, barLayout(`${y.label} against ${x.label.toLowerCase()}`, y.key, {
+    xaxis: { ...(x.kind === "usd" ? { ticksuffix: " bn", tickprefix: "$" } : x.kind === "prob" ? { tickformat: ".0%" } : {}), title: { text: x.label + (x.kind === "usd" ? " ($ bn)" : ""), font: { size: 10 } }, gridcolor: "#eef0f3" },
+    yaxis: { ...(y.kind === "prob" ? { tickformat: ".0%" } : {}), title: { text: y.label, font: { size: 10 } }, gridcolor: "#eef0f3" },
+    shapes, showlegend: false, hovermode: "closest", margin: { l: 56, r: 12, t: 40, b: 46 } }), PLOTLY_CONFIG);
+  const gd = $("ds-chart");
+  if (!gd.dataset.wired) {
+    gd.dataset.wired = "1";
+    gd.on("plotly_click", (ev) => {
+      const pt = ev.points && ev.points[0];
+      if (pt && pt.curveNumber === 0 && D.ds) chooseDesign(D.ds.front[pt.pointNumber].id);
+    });
+  }
+  // the front as a table: the base first, then each design with what it changed
+  const cons = rec.constraints;
+  const head = el("tr", {}, ...["design", "what it changes", x.label, y.label, "approval", "constraints"].map((h) => el("th", {}, h)));
+  const row = (m, isBase) => {
+    const met = cons.filter((c) => m.constraints[c.text] && m.constraints[c.text].met).length;
+    return el("tr", { class: (isBase ? "ds-base" : "") + (m.id === D.dsChosen ? " chosen" : ""), "data-testid": `ds-row-${m.id}` },
+      el("td", {}, isBase ? el("span", {}, "base ", el("span", { class: "pid" }, m.id))
+        : el("button", { type: "button", class: "link", "data-testid": `ds-choose-${m.id}`, title: "Compare this design with the base pinned beside it", onclick: () => chooseDesign(m.id) }, m.id)),
+      el("td", { class: "described", "data-label": "what it changes" }, m.described),
+      el("td", { "data-value": String(dsValue(m, x)), "data-label": x.label }, fmtKind(x.kind, dsValue(m, x))),
+      el("td", { "data-value": String(dsValue(m, y)), "data-label": y.label }, fmtKind(y.kind, dsValue(m, y))),
+      el("td", { "data-label": "approval" }, fmtParam("probability", m.summary.approval_probability)),
+      el("td", { "data-label": "constraints", class: met === cons.length ? "met" : "unmet", title: cons.map((c) => `${c.text}: ${m.constraints[c.text] && m.constraints[c.text].met ? "met" : "not met"}`).join("\n") },
+        cons.length ? `${met} of ${cons.length} met` : "none"));
+  };
+  $("ds-table").replaceChildren(el("thead", {}, head), el("tbody", {}, row(rec.base, true), ...rec.front.map((m) => row(m, false))));
+  $("ds-reproduce-line").hidden = false;
+  $("ds-reproduce").textContent = `${rec.reproduce} -o found/`;
+}
+
+// A design into the comparison (in place of any other design of this search), its base pinned beside it.
+function chooseDesign(id) {
+  const rec = D.ds;
+  if (!rec || !D.catalogue[id]) { status(`${id} is not on this server any more: search again`, true); return; }
+  const others = new Set(rec.front.map((m) => m.id));
+  S.packages = [...S.packages.filter((pid) => !others.has(pid)), id];
+  S.focus = id;
+  delete S.edits[id];
+  const base = rec.base_package;
+  if (base) {
+    const edits = JSON.parse(JSON.stringify(activeEdits()));
+    S.pin = { overrides: { ...S.overrides }, edits, horizon: S.horizon, as: { [id]: base } };
+  }
+  D.pinned = null;
+  D.dsChosen = id;
+  renderPicker(); renderFocus(); renderLevers();
+  renderDesignSearch();
+  scheduleUpdate();
+  status(base ? `comparing ${id} with its base ${base} pinned` : `comparing ${id}`);
+  // keep the package file in this browser too, so a shared link can bring it back (as an upload's)
+  for (const pid of [id, base]) {
+    if (pid && D.catalogue[pid] && D.catalogue[pid].origin === "upload") api(`/api/packages/${encodeURIComponent(pid)}`).then((d) => storeUpload(pid, d.text)).catch(() => {});
+  }
+}
+
 /* ------------------------------------------------------------ downloads */
 function saveBlob(text, name, type) {
   const url = URL.createObjectURL(new Blob([text], { type }));
@@ -1621,13 +1823,14 @@ async function init() {
     D.paramByName = Object.fromEntries(params.parameters.map((p) => [p.name, p]));
     S.thresholds = meta.default_thresholds.join("; ");  // the CLI's defaults unless the link says otherwise
     readHash();
-    await restoreUploads(S.packages);
+    await restoreUploads([...S.packages, ...Object.values((S.pin && S.pin.as) || {})]);
     const missing = S.packages.filter((p) => !D.catalogue[p]);
     normaliseState();
     wire();
     setupEditor();
     setupDelete();
     renderAll();
+    initDesigns();
     await runCompare();
     if (missing.length) status(`not on this server (upload them again): ${missing.join(", ")}`, true);
     document.body.dataset.ready = "1";
