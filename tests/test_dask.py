@@ -6,6 +6,7 @@ result."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,3 +85,56 @@ def test_cli_workers_store_the_same_hash_as_one_process(tmp_path) -> None:
     assert runs["single"][1]["n_futures"] == runs["workers"][1]["n_futures"] == 20_000
     s1, s2 = runs["single"][1]["summary"]["robustness"], runs["workers"][1]["summary"]["robustness"]
     assert [r["satisficing"] for r in s1] == [r["satisficing"] for r in s2]
+
+
+def test_separately_started_scheduler_and_workers_give_the_one_process_hash(tmp_path) -> None:
+    """The multi-machine path on loopback: ``dask scheduler`` and ``dask
+    worker`` started as their own processes (as on a head node and worker
+    nodes), then ``foedus explore --scheduler tcp://...``: the stored
+    results are those of one process, bit for bit."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    dask_cli = shutil.which("dask") or str(Path(sys.executable).with_name("dask"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet)]
+    try:
+        procs.append(subprocess.Popen([dask_cli, "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard"], **quiet))
+        from distributed import Client
+
+        deadline = time.monotonic() + 90
+        while True:  # until both workers have joined
+            try:
+                with Client(address, timeout="5s") as c:
+                    if len(c.scheduler_info()["workers"]) == 2:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the workers did not join the scheduler"
+            time.sleep(0.5)
+        hashes = {}
+        for name, extra in (("single", ()), ("cluster", ("--scheduler", address))):
+            db = tmp_path / f"{name}.duckdb"
+            r = run_foedus("explore", *PACKAGES[:4], "--futures", "20000", "--seed", "5", "--db", db, "--json", *extra, timeout=300)
+            assert r.returncode == 0, r.stderr
+            with RunStore(db, read_only=True) as store:
+                hashes[name] = store.results_hash(json.loads(r.stdout)["run_id"])
+        assert hashes["single"] == hashes["cluster"]
+        with Client(address, timeout="5s") as c:  # and the blocks did run on that cluster
+            prefixes = c.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+        assert any(p.startswith("foedus-block") for p in prefixes), prefixes
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()

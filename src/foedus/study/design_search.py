@@ -277,6 +277,7 @@ class DesignSearch:
         search's settings and the front's record in the run's metadata.
         Returns the run id."""
         from foedus import __version__
+        from foedus.data.provenance import run_provenance
         from foedus.exploration.assess import central_weights, evaluate
         from foedus.exploration.explore import STORED_METRICS
         from foedus.models.levers import compile_packages
@@ -297,7 +298,8 @@ class DesignSearch:
             "overrides": dict(self.parameters.overrides),
             "seed": self.seed, "sampler": ev.design.sampler, "n_futures": self.futures, "chunk_size": ev.design.block,
             "horizon_years": ev.horizon, "thresholds": self.record["thresholds"],
-            "extra": {"foedus_version": __version__, "kind": "optimise", "design": ev.design.to_json(), "optimise": self.record},
+            "extra": {"foedus_version": __version__, "kind": "optimise", "design": ev.design.to_json(), "optimise": self.record,
+                      "provenance": run_provenance(self.parameters)},
         }
         with store.begin_run(meta, list(ev.design.names), list(STORED_METRICS), [p.id for p in pkgs]) as w:
             w.write_chunk(np.arange(self.futures, dtype=np.int64), ev.X, stack)

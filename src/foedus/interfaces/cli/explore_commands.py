@@ -206,6 +206,7 @@ def explore(
     from foedus import __version__
     from foedus.data.loaders import load_countries, load_packages, package_hash
     from foedus.data.parameter_set import parse_ranges
+    from foedus.data.provenance import run_provenance
     from foedus.exploration.explore import STORED_METRICS, make_spec, run_exploration, store_percentiles, with_metrics, with_yearly
     from foedus.exploration.futures import SAMPLERS
     from foedus.storage.store import RunStore
@@ -251,7 +252,8 @@ def explore(
         "chunk_size": block,
         "horizon_years": spec.horizon,
         "thresholds": [str(t) for t in ths],
-        "extra": {"foedus_version": __version__, "design": spec.design.to_json(), "ranges": {k: [r.low, r.high] for k, r in ps.ranges.items()}, "fixed": sorted(ps.fixed)},
+        "extra": {"foedus_version": __version__, "design": spec.design.to_json(), "ranges": {k: [r.low, r.high] for k, r in ps.ranges.items()}, "fixed": sorted(ps.fixed),
+                  "provenance": run_provenance(ps)},
     }
     writer = None
     try:
@@ -465,6 +467,7 @@ def runs_list(db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP), as_json
 @stops_cleanly
 def runs_show(run: str, db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP), as_json: bool = typer.Option(False, "--json")):
     """One run's metadata and robustness summary."""
+    from foedus.data.provenance import changed_since
     from foedus.exploration.explore import store_percentiles
     from foedus.storage.store import RunStore
 
@@ -472,6 +475,8 @@ def runs_show(run: str, db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP
         meta = store.get_run(run)
         meta["results_sha256"] = store.results_hash(run)
         pct = store_percentiles(store, run, ["attack_probability", "total_cost_usd_per_year", "approval_probability", "escalation_risk"])
+    # the data files changed since the run (None: it recorded none)
+    meta["data_changed"] = changed_since((meta.get("extra") or {}).get("provenance"))
     summary = meta.get("summary") or {}
     rob = summary.get("robustness", [])
     for rec in rob:
@@ -480,7 +485,14 @@ def runs_show(run: str, db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP
         _dump(meta)
         return
     _print_robustness({"run_id": run, "db": str(db), "n_futures": meta["n_futures"], "seed": meta["seed"], "sampler": meta["sampler"], "thresholds": meta.get("thresholds") or [], "seconds": summary.get("seconds", 0.0), "package_futures_per_second": meta["n_futures"] * len(meta["packages"]) / max(summary.get("seconds", 1e-9), 1e-9), "robustness": rob})
-    _console().print(f"results sha256 {meta['results_sha256']}")
+    changed = meta["data_changed"]
+    if changed is None:
+        _console().print("data: not recorded (a run made before runs recorded their parameter values and data digests)", markup=False)
+    elif changed:
+        _console().print(f"stale: changed since this run: {', '.join(changed)} (its parameter values are in runs show --json, extra.provenance)", markup=False)
+    else:
+        _console().print("data: unchanged since this run (parameters, countries, calibration, will scenarios)", markup=False)
+    _console().print(f"results sha256 {meta['results_sha256']}")  # last: docs/exploration.md reads it with tail -1
 
 
 @runs_app.command("export")

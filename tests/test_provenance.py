@@ -1,0 +1,87 @@
+"""A stored run records what it was computed from (every parameter value in
+force and a digest of each shipped data file), and ``foedus runs show``
+says whether today's data still match it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import ROOT, run_foedus
+from foedus.data.parameter_set import ParameterSet
+from foedus.data.provenance import changed_since, data_digests, run_provenance
+
+DATA = Path(str(resources.files("foedus.data")))
+
+
+def _ok(r):
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    db = tmp_path_factory.mktemp("prov") / "runs.duckdb"
+    js = json.loads(_ok(run_foedus("explore", str(ROOT / "scenarios" / "treaty.yaml"), "--futures", "200", "--seed", "3",
+                                   "--set", "will.USA=0.3", "--db", str(db), "--json")).stdout)
+    return db, js["run_id"]
+
+
+def test_digests_are_those_of_the_shipped_files():
+    want = {f"parameters/{p.name}": hashlib.sha256(p.read_bytes()).hexdigest() for p in (DATA / "parameters").glob("*.yaml")}
+    for name in ("countries.yaml", "calibration.yaml", "will_scenarios.yaml"):
+        want[name] = hashlib.sha256((DATA / name).read_bytes()).hexdigest()
+    assert data_digests() == want
+
+
+def test_changed_since_names_the_files_that_differ():
+    ps = ParameterSet.default()
+    rec = run_provenance(ps)
+    assert changed_since(rec) == []
+    assert changed_since(None) is None and changed_since({}) is None
+    then = dict(rec["data_sha256"])
+    then["countries.yaml"] = "0" * 64  # edited since
+    then["parameters/retired.yaml"] = "1" * 64  # removed since
+    del then["will_scenarios.yaml"]  # added since
+    assert changed_since({"data_sha256": then}) == ["countries.yaml", "parameters/retired.yaml", "will_scenarios.yaml"]
+
+
+def test_a_run_records_every_parameter_value_and_the_data(run):
+    db, rid = run
+    meta = json.loads(_ok(run_foedus("runs", "show", rid, "--db", str(db), "--json")).stdout)
+    prov = meta["extra"]["provenance"]
+    want = ParameterSet.default().values()
+    assert set(prov["parameter_values"]) == set(want)
+    assert prov["parameter_values"]["will.USA"] == 0.3  # the override, not the default
+    assert all(prov["parameter_values"][k] == v for k, v in want.items() if k != "will.USA")
+    assert prov["data_sha256"] == data_digests()
+    assert meta["data_changed"] == []
+    text = _ok(run_foedus("runs", "show", rid, "--db", str(db))).stdout
+    assert "data: unchanged since this run" in text
+
+
+def test_runs_show_says_a_run_is_stale(tmp_path):
+    """A run made with other data (its recorded digest differs from today's
+    file) is reported stale, naming the file; a run that recorded nothing
+    says so."""
+    copy = tmp_path / "runs.duckdb"
+    rid = json.loads(_ok(run_foedus("explore", str(ROOT / "scenarios" / "treaty.yaml"), "--futures", "100", "--db", str(copy),
+                                    "--json")).stdout)["run_id"]
+    con = duckdb.connect(str(copy))
+    extra = json.loads(con.execute("SELECT extra FROM runs WHERE run_id = ?", [rid]).fetchone()[0])
+    extra["provenance"]["data_sha256"]["parameters/deterrence.yaml"] = "0" * 64
+    con.execute("UPDATE runs SET extra = ? WHERE run_id = ?", [json.dumps(extra), rid])
+    con.close()
+    out = _ok(run_foedus("runs", "show", rid, "--db", str(copy))).stdout
+    assert "stale: changed since this run: parameters/deterrence.yaml" in " ".join(out.split())
+    con = duckdb.connect(str(copy))
+    del extra["provenance"]
+    con.execute("UPDATE runs SET extra = ? WHERE run_id = ?", [json.dumps(extra), rid])
+    con.close()
+    out = _ok(run_foedus("runs", "show", rid, "--db", str(copy))).stdout
+    assert "data: not recorded" in out
