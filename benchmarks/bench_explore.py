@@ -64,7 +64,7 @@ def stage_e2e(a) -> dict:
             explore(
                 files=list(PACKAGES), futures=a.futures, seed=a.seed, sampler="lhs", threshold=None, set_=None,
                 range_=None, fix=None, params_file=None, horizon=None, db=db, scheduler=None,
-                workers=a.workers or None, block=a.block, store_metrics=None, yes=True, as_json=True,
+                workers=a.workers or None, block=a.block, store_metrics=None, yes=True, scenario=None, yearly=None, as_json=True,
             )
         wall = time.perf_counter() - t0
         out = json.loads(buf.getvalue())
