@@ -12,7 +12,6 @@ country table, the calibration file and the named will scenarios).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -30,8 +29,11 @@ def data_files() -> dict[str, Path]:
 
 
 def data_digests() -> dict[str, str]:
-    """SHA-256 of each of :func:`data_files`, by name."""
-    return {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in sorted(data_files().items())}
+    """SHA-256 of each of :func:`data_files`, by name (as a package file's
+    digest is taken)."""
+    from foedus.data.loaders import package_hash
+
+    return {name: package_hash(p) for name, p in sorted(data_files().items())}
 
 
 def run_provenance(parameters) -> dict:

@@ -421,7 +421,7 @@ def search(variables, evaluator: CandidateEvaluator, *, population: int, generat
                 out["G"] = np.array([r.G for r in res])
 
     problem = _Problem(n_var=variables.n, n_obj=n_obj, n_ieq_constr=n_con, xl=0.0, xu=1.0)
-    algorithm = _algorithm(n_obj, population, _SameDesign(variables))
+    algorithm = _algorithm(n_obj, population, _same_design(variables))
     algorithm.setup(problem, termination=("n_gen", generations), seed=int(seed), verbose=False)
     stopped = False
     try:
@@ -446,7 +446,7 @@ def search(variables, evaluator: CandidateEvaluator, *, population: int, generat
                         time.perf_counter() - t0, stopped, len(feasible), closest, history)
 
 
-def _SameDesign(variables):
+def _same_design(variables):
     """pymoo's duplicate elimination on the decoded keys: two points in the
     same cell are the same design, so a population never holds one design
     twice (pymoo's default compares the raw points, and a population then

@@ -254,20 +254,25 @@ class DesignSearch:
         return shlex.join(parts)
 
     # -- files and the store -------------------------------------------------------------
+    def texts(self) -> list[tuple[str, str]]:
+        """``(id, text)`` of each chosen design's package file, as
+        :meth:`write` writes it and the web app offers it."""
+        from foedus.data.loaders import package_text
+
+        head = (f"foedus design found by: {self.command()}\n"
+                f"Design file: {Path(self.path).name}; base package: {self.base.id}. Sizes set and commitments added by the\n"
+                "search are noted as such in each commitment; they are not from a published source.")
+        return [(p.id, package_text(p, head)) for p in self.members]
+
     def write(self, directory: Path) -> list[Path]:
         """Each chosen design as a package file ``<id>.yaml`` in
         ``directory`` (created if needed); the same seed writes the same files."""
-        from foedus.data.loaders import package_text
-
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         paths = []
-        for p in self.members:
-            path = directory / f"{p.id}.yaml"
-            head = (f"foedus design found by: {self.command()}\n"
-                    f"Design file: {Path(self.path).name}; base package: {self.base.id}. Sizes set and commitments added by the\n"
-                    "search are noted as such in each commitment; they are not from a published source.")
-            path.write_text(package_text(p, head), encoding="utf-8")
+        for pid, text in self.texts():
+            path = directory / f"{pid}.yaml"
+            path.write_text(text, encoding="utf-8")
             paths.append(path)
         return paths
 

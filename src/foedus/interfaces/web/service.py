@@ -486,8 +486,6 @@ class Workspace:
         package file of each front member shown (what ``foedus optimise -o``
         writes) and the base package's file. Bounded (``OPTIMISE_BOUNDS``);
         the caller bounds concurrency (:meth:`one_optimise`)."""
-        import tempfile
-
         from foedus.study.design_search import DesignSearch
 
         d = self.design(did)
@@ -499,8 +497,7 @@ class Workspace:
         search = DesignSearch(self._display_path(d.path), self.parameters(overrides), self.countries, futures=futures, seed=seed,
                               population=population, generations=generations, max_designs=OPTIMISE_MAX_DESIGNS)
         record = search.record
-        with tempfile.TemporaryDirectory(prefix="foedus-optimise-") as tmp:
-            members = [{"id": f.stem, "text": f.read_text(encoding="utf-8")} for f in search.write(Path(tmp))]
+        members = [{"id": pid, "text": text} for pid, text in search.texts()]
         return {"record": record, "members": members,
                 "base": {"id": d.base.id, "file": d.base_path.name, "text": d.base_path.read_text(encoding="utf-8")},
                 "elapsed_ms": round(1000 * (time.perf_counter() - t0), 2)}
