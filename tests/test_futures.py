@@ -264,3 +264,80 @@ def test_design_json_round_trip(ps: ParameterSet) -> None:
     again = Design(**{k: tuple(v) if isinstance(v, list) else v for k, v in j.items()})
     assert again == d
     assert np.array_equal(again.sample(500), d.sample(500))
+
+
+# ----------------------------------------- the compiled kernels and their oracle
+#
+# futures_kernel.py compiles the marginals and the Latin hypercube; these are
+# the plain NumPy / Python references they must reproduce.
+
+
+def _reference_values(d: Design, u: np.ndarray) -> np.ndarray:
+    """The marginals in plain NumPy (the formulas of futures_kernel's docstring)."""
+    lo, hi = np.asarray(d.low), np.asarray(d.high)
+    out = lo + u * (hi - lo)
+    dist = np.asarray(d.distributions)
+    log = dist == "loguniform"
+    if log.any():
+        llo, lhi = np.log(lo[log]), np.log(hi[log])
+        out[:, log] = np.exp(llo + u[:, log] * (lhi - llo))
+    tri = dist == "triangular"
+    if tri.any():
+        a, b = lo[tri], hi[tri]
+        c = (np.asarray(d.modes)[tri] - a) / (b - a)
+        ut = u[:, tri]
+        out[:, tri] = np.where(ut < c, a + np.sqrt(ut * c) * (b - a), b - np.sqrt((1 - ut) * (1 - c)) * (b - a))
+    return out
+
+
+def _reference_lhs_units(d: Design, b: int, m: int) -> np.ndarray:
+    """Block ``b``'s unit Latin hypercube, step by step in Python integers."""
+    rng = np.random.default_rng(np.random.SeedSequence(d.seed, spawn_key=(b,)))
+    raw = rng.bit_generator.random_raw(d.d * m).reshape(d.d, m)
+    u = np.empty((m, d.d))
+    for j in range(d.d):
+        perm = list(range(m))
+        for i in range(m - 1, 0, -1):
+            k = ((int(raw[j, i]) >> 32) * (i + 1)) >> 32
+            perm[i], perm[k] = perm[k], perm[i]
+        for i in range(m):
+            u[i, j] = (perm[i] + (float(int(raw[j, i]) & 0xFFFFFFFF) + 0.5) * 2.0**-32) / m
+    return u
+
+
+_DISTS = st.sampled_from(["uniform", "loguniform", "triangular"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    specs=st.lists(st.tuples(_DISTS, st.floats(1e-3, 1e3), st.floats(1.01, 1e3), st.floats(0.0, 1.0)), min_size=1, max_size=6),
+    seed=st.integers(0, 2**32),
+    sampler=st.sampled_from(SAMPLERS),
+)
+def test_kernels_match_the_numpy_reference(specs: list, seed: int, sampler: str) -> None:
+    lows = tuple(lo for _, lo, _, _ in specs)
+    highs = tuple(lo * r for _, lo, r, _ in specs)
+    d = Design(
+        names=tuple(f"x{j}" for j in range(len(specs))), low=lows, high=highs,
+        distributions=tuple(s[0] for s in specs),
+        modes=tuple(lo + f * (hi - lo) for lo, hi, (_, _, _, f) in zip(lows, highs, specs)),
+        sampler=sampler, seed=seed, block=257,
+    )
+    u = d.unit_block(1, 600)
+    got = d.block_values(1, 600)
+    assert np.array_equal(got, d.to_values(u))  # one pass == units then marginals, bit for bit
+    assert np.allclose(got, _reference_values(d, u), rtol=1e-12, atol=0.0)
+    assert np.array_equal(d.to_values(u), d.to_values(np.ascontiguousarray(u)))  # any memory layout
+
+
+@pytest.mark.parametrize("m", [1, 2, 97, 512])
+def test_latin_hypercube_is_the_reference_algorithm(ps: ParameterSet, m: int) -> None:
+    d = Design.from_parameters(ps, sampler="lhs", seed=0, block=m)
+    assert np.array_equal(d.unit_block(3, 10 * m), _reference_lhs_units(d, 3, m))
+
+
+def test_unknown_distribution_is_refused() -> None:
+    with pytest.raises(ValueError, match="distribution must be one of uniform, loguniform, triangular, got normal"):
+        _one("normal", 0.0, 1.0)
+    with pytest.raises(ValueError, match=r"unit points must be \(m, 1\)"):
+        _one("uniform", 0.0, 1.0).to_values(np.zeros((3, 2)))

@@ -1,16 +1,19 @@
 """Futures: samples of the uncertain parameters.
 
-Designs: Latin hypercube and scrambled Sobol' (``scipy.stats.qmc``) and plain
-Monte Carlo. Futures are generated in fixed-size *blocks*; block ``b`` is
-drawn from ``SeedSequence(seed, spawn_key=(b,))`` (LHS, MC) or by
-fast-forwarding one scrambled Sobol' sequence to ``b * block``. So future
+Designs: Latin hypercube (the default; compiled, ``futures_kernel``),
+scrambled Sobol' (``scipy.stats.qmc``) and plain Monte Carlo. Futures are
+generated in fixed-size *blocks*; block ``b`` is drawn from
+``SeedSequence(seed, spawn_key=(b,))`` (LHS, MC) or by fast-forwarding one
+scrambled Sobol' sequence to ``b * block``. So future
 ``i`` depends only on (seed, sampler, block size, i): any chunking, worker
 count or order of evaluation reproduces the same bits. (A Latin hypercube is
 stratified within each block, not across the whole run: the price of
 streaming runs larger than memory.)
 
 Marginals: uniform, log-uniform, or triangular with its mode at the
-parameter's central value, all by inverse CDF from the unit design.
+parameter's central value, all by inverse CDF from the unit design
+(``futures_kernel``). Blocks come out as ``(m, d)`` views of
+``(d, m)`` arrays, so that each input's column is contiguous.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 SAMPLERS = ("lhs", "sobol", "mc")
+#: The marginals, in the order of their codes in ``futures_kernel``.
+DISTRIBUTIONS = ("uniform", "loguniform", "triangular")
 DEFAULT_BLOCK = 65536
 
 
@@ -44,6 +49,9 @@ class Design:
             raise ValueError("block size must be >= 1")
         if self.seed < 0:
             raise ValueError("seed must be >= 0")
+        unknown = sorted(set(self.distributions) - set(DISTRIBUTIONS))
+        if unknown:
+            raise ValueError(f"distribution must be one of {', '.join(DISTRIBUTIONS)}, got {', '.join(unknown)}")
 
     @classmethod
     def from_parameters(cls, ps, *, sampler: str = "lhs", seed: int = 0, block: int = DEFAULT_BLOCK, time_axis: bool = False) -> "Design":
@@ -76,14 +84,25 @@ class Design:
         start = b * self.block
         return start, min(start + self.block, n)
 
-    def unit_block(self, b: int, n: int) -> np.ndarray:
-        """Unit-hypercube points of block ``b`` of an ``n``-future run, ``(m, d)``."""
+    def _marginal_arrays(self, identity: bool = False) -> tuple[np.ndarray, ...]:
+        """Codes, lows, highs and modes of the marginals, as the kernels take
+        them; ``identity`` maps every input to its unit point."""
+        d = self.d
+        if identity:
+            return np.zeros(d, np.int64), np.zeros(d), np.ones(d), np.zeros(d)
+        kinds = np.array([DISTRIBUTIONS.index(x) for x in self.distributions], np.int64)
+        return kinds, np.asarray(self.low, float), np.asarray(self.high, float), np.asarray(self.modes, float)
+
+    def _block(self, b: int, n: int, identity: bool) -> np.ndarray:
+        """Block ``b`` as ``(m, d)`` (a transposed view of ``(d, m)``: each
+        input's column contiguous, as the model reads it)."""
+        from foedus.exploration import futures_kernel as fk
+
         start, stop = self.block_bounds(b, n)
-        m = stop - start
-        if m <= 0:
-            return np.empty((0, self.d))
-        if self.d == 0:
-            return np.empty((m, 0))
+        m = max(stop - start, 0)
+        if m == 0 or self.d == 0:
+            return np.empty((m, self.d))
+        marg = self._marginal_arrays(identity)
         if self.sampler == "sobol":
             from scipy.stats import qmc
 
@@ -92,36 +111,32 @@ class Design:
                 eng.fast_forward(start)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # balance warning for non powers of 2
-                return eng.random(m)
+                u = eng.random(m).T
+            return fk.marginals(np.ascontiguousarray(u), *marg).T
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(b,)))
         if self.sampler == "lhs":
-            from scipy.stats import qmc
+            raw = rng.bit_generator.random_raw(self.d * m).reshape(self.d, m)
+            return fk.latin_hypercube(raw, *marg).T
+        u = rng.random((m, self.d))  # future by future: a partial block is a prefix of a full one
+        return fk.marginals(np.ascontiguousarray(u.T), *marg).T
 
-            return qmc.LatinHypercube(self.d, seed=rng).random(m)
-        return rng.random((m, self.d))
+    def unit_block(self, b: int, n: int) -> np.ndarray:
+        """Unit-hypercube points of block ``b`` of an ``n``-future run, ``(m, d)``."""
+        return self._block(b, n, identity=True)
 
     def to_values(self, u: np.ndarray) -> np.ndarray:
-        """Map unit points to parameter values by inverse CDF, ``(m, d)``."""
-        lo = np.asarray(self.low)
-        hi = np.asarray(self.high)
-        out = lo + u * (hi - lo)
-        dist = np.asarray(self.distributions)
-        log = dist == "loguniform"
-        if log.any():
-            llo, lhi = np.log(lo[log]), np.log(hi[log])
-            out[:, log] = np.exp(llo + u[:, log] * (lhi - llo))
-        tri = dist == "triangular"
-        if tri.any():
-            a, b = lo[tri], hi[tri]
-            c = (np.asarray(self.modes)[tri] - a) / (b - a)
-            ut = u[:, tri]
-            left = a + np.sqrt(ut * c * 1.0) * (b - a)
-            right = b - np.sqrt((1 - ut) * (1 - c)) * (b - a)
-            out[:, tri] = np.where(ut < c, left, right)
-        return out
+        """Map unit points ``(m, d)`` to parameter values by inverse CDF, ``(m, d)``."""
+        from foedus.exploration.futures_kernel import marginals
+
+        u = np.asarray(u, dtype=np.float64)
+        if u.ndim != 2 or u.shape[1] != self.d:
+            raise ValueError(f"unit points must be (m, {self.d}), got {u.shape}")
+        return marginals(np.ascontiguousarray(u.T), *self._marginal_arrays()).T
 
     def block_values(self, b: int, n: int) -> np.ndarray:
-        return self.to_values(self.unit_block(b, n))
+        """Parameter values of block ``b`` of an ``n``-future run, ``(m, d)``:
+        ``to_values(unit_block(b, n))`` bit for bit, in one pass."""
+        return self._block(b, n, identity=False)
 
     def as_dict(self, values: np.ndarray) -> dict[str, np.ndarray]:
         return {name: values[:, j] for j, name in enumerate(self.names)}
