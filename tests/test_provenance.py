@@ -85,3 +85,77 @@ def test_runs_show_says_a_run_is_stale(tmp_path):
     con.close()
     out = _ok(run_foedus("runs", "show", rid, "--db", str(copy))).stdout
     assert "data: not recorded" in out
+
+
+# ------------------------------------------------------------- runs reproduce
+
+
+def _edit_extra(db: Path, rid: str, edit) -> None:
+    """Change a stored run's recorded ``extra`` in the real catalogue."""
+    con = duckdb.connect(str(db))
+    extra = json.loads(con.execute("SELECT extra FROM runs WHERE run_id = ?", [rid]).fetchone()[0])
+    edit(extra)
+    con.execute("UPDATE runs SET extra = ? WHERE run_id = ?", [json.dumps(extra), rid])
+    con.close()
+
+
+def _explore(tmp_path: Path, *args: str) -> tuple[Path, Path, str]:
+    """A run of a copy of two seed packages, with an override, a range and a
+    block size that are not the defaults."""
+    db = tmp_path / "runs.duckdb"
+    files = []
+    for name in ("treaty.yaml", "coalition-backstop.yaml"):
+        f = tmp_path / name
+        f.write_text((ROOT / "scenarios" / name).read_text())
+        files.append(str(f))
+    rid = json.loads(_ok(run_foedus("explore", *files, "--futures", "700", "--seed", "0", "--block", "256",
+                                    "--set", "will.USA=0.35", "--range", "deterrence.resolve=0.6:2.5",
+                                    "--db", str(db), "--json", *args)).stdout)["run_id"]
+    return db, Path(files[0]), rid
+
+
+def test_reproduce_rebuilds_a_run_bit_for_bit_from_its_record(tmp_path):
+    """Rebuilt from the recorded values, texts and design, not from today's
+    options and files: the package file is edited after the run and no
+    option is repeated, yet the results hash is the original's."""
+    db, treaty, rid = _explore(tmp_path, "--yearly", "attack_probability@2029")
+    treaty.write_text(treaty.read_text().replace("ratified_treaty", "political_declaration"))  # edited since
+    r = _ok(run_foedus("runs", "reproduce", rid, "--db", str(db), "--json"))
+    out = json.loads(r.stdout)
+    assert out["identical"] is True and out["reproduces"] == rid and out["run_id"] != rid
+    assert out["results_sha256"]["original"] == out["results_sha256"]["rebuilt"]
+    meta = json.loads(_ok(run_foedus("runs", "show", out["run_id"], "--db", str(db), "--json")).stdout)
+    assert meta["extra"]["reproduces"]["run_id"] == rid
+    assert meta["results_sha256"] == out["results_sha256"]["original"]
+    assert "attack_probability@2029" in meta["metric_names"]
+    text = _ok(run_foedus("runs", "reproduce", rid, "--db", str(db))).stdout
+    assert "identical results" in text
+
+
+def test_reproduce_uses_the_recorded_values_and_says_when_results_differ(tmp_path):
+    """A recorded value changed in the catalogue (will.USA, fixed by the run
+    at 0.35, as if the run had used 0.9)
+    gives other results: reported, exit 1. So the check can fail, and the
+    values come from the record, not from today's defaults."""
+    db, _, rid = _explore(tmp_path)
+    _edit_extra(db, rid, lambda e: e["provenance"]["parameter_values"].update({"will.USA": 0.9}))
+    r = run_foedus("runs", "reproduce", rid, "--db", str(db))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "DIFFERENT results" in r.stdout and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda e: e["provenance"].pop("package_texts"), "a run that recorded its package texts"),
+        (lambda e: e.pop("provenance"), "a run that recorded its parameter values"),
+        (lambda e: e["provenance"]["data_sha256"].update({"countries.yaml": "0" * 64}), "the country table the run was computed with"),
+        (lambda e: e.update({"kind": "optimise"}), "this is a optimise run"),
+    ],
+)
+def test_reproduce_refuses_what_it_cannot_rebuild(tmp_path, edit, message):
+    db, _, rid = _explore(tmp_path)
+    _edit_extra(db, rid, edit)
+    r = run_foedus("runs", "reproduce", rid, "--db", str(db))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert message in " ".join(r.stderr.split()) and "Traceback" not in r.stderr

@@ -3,9 +3,13 @@ match it.
 
 :func:`run_provenance` is kept in every stored run's metadata (``explore``
 and ``optimise``): every parameter value in force (defaults and overrides,
-so a run can be recomputed even after the defaults change) and a SHA-256
-digest of each shipped data file the model reads (the parameter files, the
-country table, the calibration file and the named will scenarios).
+so a run can be recomputed even after the defaults change), the text of
+each package file it evaluated (``explore``; a few kilobytes each, so that
+editing a file later does not lose the run) and a SHA-256 digest of each
+shipped data file the model reads (the parameter files, the country table,
+the calibration file and the named will scenarios).
+``foedus runs reproduce`` (:mod:`foedus.exploration.reproduce`) rebuilds a
+run from this record.
 :func:`changed_since` compares a run's digests with today's files, so that
 ``foedus runs show`` can say a run is stale.
 """
@@ -36,12 +40,16 @@ def data_digests() -> dict[str, str]:
     return {name: package_hash(p) for name, p in sorted(data_files().items())}
 
 
-def run_provenance(parameters) -> dict:
+def run_provenance(parameters, package_files: Mapping[str, str | Path] | None = None) -> dict:
     """What a run records of its inputs: ``parameter_values`` (every value
-    in force, ``parameters`` being the run's ParameterSet) and
-    ``data_sha256`` (:func:`data_digests`)."""
+    in force, ``parameters`` being the run's ParameterSet), ``data_sha256``
+    (:func:`data_digests`) and, given ``package_files`` (package id ->
+    path), ``package_texts`` (package id -> the file's text)."""
     values = {k: float(v) for k, v in sorted(parameters.values().items())}
-    return {"parameter_values": values, "data_sha256": data_digests()}
+    out = {"parameter_values": values, "data_sha256": data_digests()}
+    if package_files is not None:
+        out["package_texts"] = {pid: Path(path).read_text(encoding="utf-8") for pid, path in package_files.items()}
+    return out
 
 
 def changed_since(provenance: Mapping | None) -> list[str] | None:

@@ -207,9 +207,8 @@ def explore(
     from foedus.data.loaders import load_countries, load_packages, package_hash
     from foedus.data.parameter_set import parse_ranges
     from foedus.data.provenance import run_provenance
-    from foedus.exploration.explore import STORED_METRICS, make_spec, run_exploration, store_percentiles, with_metrics, with_yearly
+    from foedus.exploration.explore import STORED_METRICS, make_spec, with_metrics, with_yearly
     from foedus.exploration.futures import SAMPLERS
-    from foedus.storage.store import RunStore
 
     if sampler not in SAMPLERS:
         from foedus.domain.errors import InputError, Problem
@@ -253,15 +252,29 @@ def explore(
         "horizon_years": spec.horizon,
         "thresholds": [str(t) for t in ths],
         "extra": {"foedus_version": __version__, "design": spec.design.to_json(), "ranges": {k: [r.low, r.high] for k, r in ps.ranges.items()}, "fixed": sorted(ps.fixed),
-                  "provenance": run_provenance(ps)},
+                  "provenance": run_provenance(ps, {p.id: f for p, f in zip(pkgs, files)})},
     }
+    out = _explore_and_store(spec, [p.id for p in pkgs], ths, meta, db, scheduler, workers)
+    if as_json:
+        _dump(out)
+        return
+    _print_robustness(out)
+
+
+def _explore_and_store(spec, ids: list[str], ths, meta: dict, db: Path, scheduler: str | None, workers: int | None) -> dict:
+    """Run the exploration ``spec`` into a new run of the store ``db`` (with
+    a progress bar) and return the explore record (``--json``)."""
+    from foedus.exploration.explore import run_exploration, store_percentiles
+    from foedus.storage.store import RunStore
+
+    futures = spec.n
     writer = None
     try:
         with RunStore(db, on_wait=_tell) as store:
-            with store.begin_run(meta, list(spec.design.names), list(spec.metrics), [p.id for p in pkgs]) as writer:
+            with store.begin_run(meta, list(spec.design.names), list(spec.metrics), ids) as writer:
                 with _progress(futures, "exploring") as prog:
                     task = prog.add_task("futures", total=futures)
-                    res = run_exploration(spec, [p.id for p in pkgs], ths, writer=writer, scheduler=scheduler, workers=workers, progress=lambda m: prog.advance(task, m))
+                    res = run_exploration(spec, ids, ths, writer=writer, scheduler=scheduler, workers=workers, progress=lambda m: prog.advance(task, m))
                 run_id = writer.commit({"robustness": res.robustness, "seconds": res.seconds})
             stored_bytes = sum(f.stat().st_size for f in store.run_files(run_id))
             pct = store_percentiles(store, run_id, ["attack_probability", "total_cost_usd_per_year", "approval_probability", "escalation_risk"])
@@ -273,12 +286,8 @@ def explore(
         raise
     for rec in res.robustness:
         rec["percentiles"] = pct.get(rec["id"], {})
-    rate = futures * len(pkgs) / max(res.seconds, 1e-9)
-    out = {"run_id": run_id, "db": str(db), "n_futures": futures, "seed": seed, "sampler": sampler, "thresholds": [str(t) for t in ths], "stored_metrics": list(spec.metrics), "stored_bytes": stored_bytes, "seconds": res.seconds, "package_futures_per_second": rate, "robustness": res.robustness}
-    if as_json:
-        _dump(out)
-        return
-    _print_robustness(out)
+    rate = futures * len(ids) / max(res.seconds, 1e-9)
+    return {"run_id": run_id, "db": str(db), "n_futures": futures, "seed": spec.design.seed, "sampler": spec.design.sampler, "thresholds": [str(t) for t in ths], "stored_metrics": list(spec.metrics), "stored_bytes": stored_bytes, "seconds": res.seconds, "package_futures_per_second": rate, "robustness": res.robustness}
 
 
 def short_threshold(text: str) -> str:
@@ -493,6 +502,49 @@ def runs_show(run: str, db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP
     else:
         _console().print("data: unchanged since this run (parameters, countries, calibration, will scenarios)", markup=False)
     _console().print(f"results sha256 {meta['results_sha256']}")  # last: docs/exploration.md reads it with tail -1
+
+
+@runs_app.command("reproduce")
+@handles_input_errors
+@stops_cleanly
+def runs_reproduce(
+    run: str,
+    db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256, help="Start a local Dask cluster with N worker processes."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Rebuild a stored exploration from the parameter values, package texts and
+    design it recorded, store it as a new run and say whether its results are
+    identical (exit 1 if not)."""
+    from foedus import __version__
+    from foedus.exploration.reproduce import rebuilt_spec
+    from foedus.storage.store import RunStore
+
+    with RunStore(db, read_only=True, on_wait=_tell) as store:
+        meta = store.get_run(run)
+        original_hash = store.results_hash(run)
+    rebuilt = rebuilt_spec(meta)
+    keep = ("packages", "overrides", "seed", "sampler", "n_futures", "chunk_size", "horizon_years", "thresholds")
+    new_meta = {k: meta[k] for k in keep if k in meta}
+    new_meta["extra"] = {**(meta.get("extra") or {}), "foedus_version": __version__, "reproduces": {"run_id": meta["run_id"], "foedus_version": meta.get("foedus_version")}}
+    out = _explore_and_store(rebuilt.spec, rebuilt.package_ids, rebuilt.thresholds, new_meta, db, scheduler, workers)
+    with RunStore(db, read_only=True, on_wait=_tell) as store:
+        new_hash = store.results_hash(out["run_id"])
+    out["reproduces"] = meta["run_id"]
+    out["identical"] = new_hash == original_hash
+    out["results_sha256"] = {"original": original_hash, "rebuilt": new_hash}
+    if as_json:
+        _dump(out)
+    else:
+        con = _console()
+        verdict = "identical results" if out["identical"] else "DIFFERENT results"
+        con.print(f"run {meta['run_id']} rebuilt as run {out['run_id']} from its recorded parameter values, packages and design: {verdict}", markup=False)
+        con.print(f"results sha256 {original_hash} (original)\nresults sha256 {new_hash} (rebuilt)", markup=False)
+        if not out["identical"]:
+            con.print(f"the original was made by foedus {meta.get('foedus_version')}, this is {__version__}; another version or machine may round differently", markup=False)
+    if not out["identical"]:
+        raise typer.Exit(1)
 
 
 @runs_app.command("export")
