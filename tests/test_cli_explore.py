@@ -253,6 +253,45 @@ def test_bad_sampler_exits_2(tmp_path) -> None:
     assert not db.exists()
 
 
+def test_bad_precision_exits_2_in_one_line(tmp_path) -> None:
+    db = tmp_path / "bad.duckdb"
+    r = run_foedus("explore", PACKAGES[0], "--futures", 100, "--precision", "float16", "--db", db)
+    _bad(r, "--precision", "one of float32, float64", "float16")
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not db.exists()
+
+
+def test_precision_float64_is_recorded_shown_and_stored(tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    db = tmp_path / "runs.duckdb"
+    js = json.loads(_ok(run_foedus("explore", PACKAGES[0], "--futures", 300, "--precision", "float64", "--db", db, "--json")).stdout)
+    assert js["precision"] == "float64"
+    with RunStore(db, read_only=True) as store:
+        assert store.get_run(js["run_id"])["precision"] == "float64"
+        assert {str(t) for f in store.run_files(js["run_id"]) for t in pq.read_schema(f).types} == {"int16", "int64", "double"}
+    assert "stored as float64" in _ok(run_foedus("runs", "show", js["run_id"], "--db", db)).stdout
+
+
+#: The issue's target for the default store (issue 18): bytes per
+#: (package, future) of a run's directory, futures and results together.
+MAX_BYTES_PER_PACKAGE_FUTURE = 60
+
+
+def test_default_store_takes_at_most_60_bytes_per_package_future(explored) -> None:
+    """The 100,000-future run of the seed packages, default precision and
+    codec: its whole run directory (futures stored once, results per
+    package and future) over futures x packages."""
+    db, run_id, _ = explored
+    with RunStore(db, read_only=True) as store:
+        meta = store.get_run(run_id)
+        run_dir = store.run_files(run_id)[0].parent
+    size = sum(f.stat().st_size for f in run_dir.iterdir())
+    assert meta["precision"] == "float32"
+    assert size / (meta["n_futures"] * meta["n_packages"]) <= MAX_BYTES_PER_PACKAGE_FUTURE
+    assert "stored as float32" in _ok(run_foedus("runs", "show", run_id, "--db", db)).stdout
+
+
 def test_unknown_run_id_exits_2(explored) -> None:
     db, _, _ = explored
     _bad(run_foedus("discover", "rdeadbeef00", "--package", "treaty", "--db", db), "no run rdeadbeef00")
@@ -453,15 +492,16 @@ GB_RE = re.compile(r"would store about ([0-9.]+) GB")
 
 def test_large_run_needs_yes_and_names_its_estimated_size(tmp_path) -> None:
     db = tmp_path / "big.duckdb"
-    r = _explore(db, 2_000_000, 1)
-    _bad(r, "this run would store about", f"2,000,000 futures x {len(PACKAGES)} packages x 13 metrics",
+    # 4 M futures: about 2.3 GB, and still 1.2 GB with the threshold metrics alone
+    r = _explore(db, 4_000_000, 1)
+    _bad(r, "this run would store about", f"4,000,000 futures x {len(PACKAGES)} packages x 13 metrics",
          "more than the 1.0 GB stored without confirmation", "add --yes to store it",
          "--store-metrics (the threshold metrics alone, attack_probability, approval_probability, max_cost_pct_gdp: about")
     assert len(r.stderr.strip().splitlines()) == 1
     full = float(GB_RE.search(r.stderr).group(1))
     assert 1.0 < full < 10
     # fewer metrics: a smaller estimate, still above the threshold here
-    r = _explore(db, 2_000_000, 1, "--store-metrics", "attack_probability")
+    r = _explore(db, 4_000_000, 1, "--store-metrics", "attack_probability")
     _bad(r, f"x {len(PACKAGES)} packages x 3 metrics", "add --yes", "already stores only its threshold metrics")
     assert 1.0 < float(GB_RE.search(r.stderr).group(1)) < full
     assert not db.exists() and not Path(str(db) + ".runs").exists()  # refused before the store was opened
@@ -474,7 +514,7 @@ def test_on_a_terminal_explore_asks_before_a_large_run(tmp_path) -> None:
     db = tmp_path / "ask.duckdb"
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [*foedus_command(), "explore", *map(str, PACKAGES), "--futures", "2000000", "--db", str(db)],
+        [*foedus_command(), "explore", *map(str, PACKAGES), "--futures", "4000000", "--db", str(db)],
         cwd=ROOT, stdin=slave, stdout=slave, stderr=slave, close_fds=True,
     )
     os.close(slave)

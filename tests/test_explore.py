@@ -22,7 +22,7 @@ from foedus.exploration.robustness import (
     parse_threshold,
     percentiles,
 )
-from foedus.storage.store import RunStore
+from foedus.storage.store import DEFAULT_PRECISION, RunStore
 
 from conftest import SCENARIOS
 
@@ -87,13 +87,49 @@ def test_sobol_results_do_not_depend_on_block_size(world, tmp_path) -> None:
                 rid = w.commit()
             hashes.append(store.results_hash(rid))
             kept.append(res)
-            # what was stored is what was computed
+            # what was stored is what was computed, rounded to the store's precision
             fut = store.futures(rid)
-            assert np.array_equal(fut[list(spec.design.names)].to_numpy(), res.inputs)
+            assert np.array_equal(fut[list(spec.design.names)].to_numpy(), res.inputs.astype(DEFAULT_PRECISION))
             stored = store.results(rid, ids[2])
-            assert np.array_equal(stored["attack_probability"].to_numpy(), res.metrics["attack_probability"][2])
+            assert np.array_equal(
+                stored["attack_probability"].to_numpy(), res.metrics["attack_probability"][2].astype(DEFAULT_PRECISION)
+            )
     assert len(set(hashes)) == 1
     assert np.array_equal(kept[0].metrics["total_cost_usd_per_year"], kept[2].metrics["total_cost_usd_per_year"])
+
+
+def test_float32_run_stores_the_float64_run_rounded(world, tmp_path) -> None:
+    """The same seed and design stored at both precisions: float64 keeps the
+    evaluated numbers exactly (and Parquet doubles), float32 keeps each of
+    them rounded to nearest (and Parquet floats); the robustness summary is
+    the same, since it is computed from the evaluated numbers."""
+    import pyarrow.parquet as pq
+
+    packages, ps, countries = world
+    ids = [p.id for p in packages]
+    spec = ex.make_spec(packages, ps, countries, 3000, seed=4, block=2048)
+    runs = {}
+    with RunStore(tmp_path / "runs.duckdb") as store:
+        for precision in ("float64", "float32"):
+            with store.begin_run({"n_futures": 3000}, list(spec.design.names), list(spec.metrics), ids, precision) as w:
+                res = ex.run_exploration(spec, ids, writer=w, keep=True)
+                rid = w.commit({"robustness": res.robustness})
+            assert store.get_run(rid)["precision"] == precision
+            types = {str(t) for f in store.run_files(rid) for t in pq.read_schema(f).types}
+            assert types == {"int16", "int64", {"float64": "double", "float32": "float"}[precision]}
+            runs[precision] = (rid, res, store.futures(rid), store.results(rid))
+        (r64, res64, fut64, out64), (r32, res32, fut32, out32) = runs["float64"], runs["float32"]
+        names = list(spec.design.names)
+        # float64: exactly the evaluated numbers
+        assert np.array_equal(fut64[names].to_numpy(), res64.inputs)
+        for m in spec.metrics:
+            assert np.array_equal(out64[m].to_numpy(), res64.metrics[m].reshape(-1)), m
+        # float32: the float64 run's values, each cast to float32
+        assert np.array_equal(fut32[names].to_numpy(), fut64[names].to_numpy().astype(np.float32))
+        for m in spec.metrics:
+            assert np.array_equal(out32[m].to_numpy(), out64[m].to_numpy().astype(np.float32)), m
+        assert res32.robustness == res64.robustness
+        assert store.results_hash(r32) != store.results_hash(r64)
 
 
 def test_run_exploration_streams_the_same_robustness_as_one_shot(memory_run) -> None:
@@ -247,7 +283,8 @@ def test_store_percentiles_match_in_memory_percentiles(world, tmp_path) -> None:
             rid = w.commit()
         names = ["attack_probability", "total_cost_usd_per_year"]
         stored = ex.store_percentiles(store, rid, names)
-    mem = percentiles(res.metrics, ids, names)
+    # of the stored numbers: the evaluated ones rounded to the store's precision
+    mem = percentiles({m: a.astype(DEFAULT_PRECISION).astype(np.float64) for m, a in res.metrics.items()}, ids, names)
     for pid in ids:
         for m in names:
             for p, v in mem[pid][m].items():

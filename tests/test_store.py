@@ -21,12 +21,20 @@ from conftest import duckdb_tables
 
 import foedus
 from foedus.domain.errors import InputError
-from foedus.storage.store import COMPRESSIONS, RunNotFoundError, RunStore, StoreError
+from foedus.storage.store import COMPRESSIONS, DEFAULT_PRECISION, PRECISIONS, RunNotFoundError, RunStore, StoreError
 
 INPUTS = ["will.USA", "will.DEU", "escalation.rate", 'odd "quoted" name']
 METRICS = ["attack_probability", "total_cost_usd_per_year", "deterrence.gap"]
 PACKAGES = ["baseline", "nato-lite", "coalition"]
 SRC = str(Path(foedus.__file__).resolve().parents[1])
+#: the Parquet (Arrow) type names of the stored float columns
+PARQUET_TYPE = {"float32": "float", "float64": "double"}
+
+
+def _stored(values, precision: str = DEFAULT_PRECISION) -> np.ndarray:
+    """What a run of ``precision`` gives back for float64 ``values``: each
+    rounded to nearest in that precision, read as float64."""
+    return np.asarray(values, dtype=np.float64).astype(precision).astype(np.float64)
 
 
 def _data(n: int = 1000, seed: int = 3):
@@ -52,12 +60,14 @@ def _meta(n: int) -> dict:
     }
 
 
-def _write(store: RunStore, fids, inputs, results, order=None, chunk: int = 400) -> str:
+def _write(store: RunStore, fids, inputs, results, order=None, chunk: int = 400, precision: str | None = None) -> str:
+    """A run of these arrays; ``precision`` None: begin_run's default."""
     n = len(fids)
     starts = list(range(0, n, chunk))
     if order is not None:
         starts = [starts[i] for i in order]
-    with store.begin_run(_meta(n), INPUTS, METRICS, PACKAGES) as w:
+    kw = {} if precision is None else {"precision": precision}
+    with store.begin_run(_meta(n), INPUTS, METRICS, PACKAGES, **kw) as w:
         for s in starts:
             w.write_chunk(fids[s : s + chunk], inputs[s : s + chunk], results[:, s : s + chunk])
         return w.commit({"robust": "nato-lite"})
@@ -92,12 +102,35 @@ def _expected_long(fids, results) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- 1. round trip
-def test_round_trip_list_show_export_delete(tmp_path: Path) -> None:
+def test_default_run_stores_float32_columns(tmp_path: Path) -> None:
+    """A run written without a precision stores 4-byte floats; readers get
+    float64 columns holding exactly the float32 values."""
+    fids, inputs, results = _data(500)
+    with RunStore(tmp_path / "runs.duckdb") as store:
+        rid = _write(store, fids, inputs, results)
+        assert store.get_run(rid)["precision"] == "float32"
+        files = {f.name.split("-")[0]: f for f in store.run_files(rid)}
+        fut_schema, res_schema = pq.read_schema(files["futures"]), pq.read_schema(files["results"])
+        assert [str(t) for t in fut_schema.types] == ["int64"] + ["float"] * len(INPUTS)
+        assert [str(t) for t in res_schema.types] == ["int16", "int64"] + ["float"] * len(METRICS)
+        fut, res = store.futures(rid), store.results(rid)
+        assert all(str(fut[c].dtype) == "float64" for c in INPUTS)
+        assert all(str(res[c].dtype) == "float64" for c in METRICS)
+        np.testing.assert_array_equal(fut[INPUTS].to_numpy(), inputs.astype(np.float32))
+        np.testing.assert_array_equal(res[METRICS].to_numpy(), _expected_long(fids, results.astype(np.float32))[METRICS].to_numpy())
+        with pytest.raises(ValueError, match="precision must be one of float32, float64, not 'float16'"):
+            store.begin_run({}, INPUTS, METRICS, PACKAGES, precision="float16")
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_round_trip_list_show_export_delete(tmp_path: Path, precision: str) -> None:
     fids, inputs, results = _data(1000)
     db = tmp_path / "runs.duckdb"
     with RunStore(db) as store:
-        rid = _write(store, fids, inputs, results, order=[1, 0, 2])  # 3 chunks, out of order
+        rid = _write(store, fids, inputs, results, order=[1, 0, 2], precision=precision)  # 3 chunks, out of order
         assert rid.startswith("r") and len(rid) == 11
+        # float64 gives the written numbers back exactly, float32 each rounded once
+        inputs, results = _stored(inputs, precision), _stored(results, precision)
 
         fut = store.futures(rid)
         assert list(fut.columns) == ["future_id", *INPUTS]
@@ -127,6 +160,7 @@ def test_round_trip_list_show_export_delete(tmp_path: Path) -> None:
         assert meta["thresholds"] == {"attack_probability": 0.1}
         assert meta["summary"] == {"robust": "nato-lite"}
         assert meta["extra"] == {"note": "kept in extra"}
+        assert meta["precision"] == precision
         assert meta["foedus_version"] == foedus.__version__
         assert meta["created_at"].endswith("+00:00")
 
@@ -140,7 +174,9 @@ def test_round_trip_list_show_export_delete(tmp_path: Path) -> None:
         assert _entries(db) == {rid}
         schema = pq.read_schema(run_dir / "results-000000.parquet")
         assert schema.names == ["package_idx", "future_id", *METRICS]
-        assert [str(t) for t in schema.types] == ["int16", "int64"] + ["double"] * len(METRICS)
+        assert [str(t) for t in schema.types] == ["int16", "int64"] + [PARQUET_TYPE[precision]] * len(METRICS)
+        schema = pq.read_schema(run_dir / "futures-000000.parquet")
+        assert [str(t) for t in schema.types] == ["int64"] + [PARQUET_TYPE[precision]] * len(INPUTS)
         # quantiles come from DuckDB over the files and match NumPy's linear interpolation
         qs = store.quantiles(rid, [METRICS[1], "not stored"], [0.05, 0.5, 0.95])
         assert set(qs) == set(PACKAGES) and set(qs["coalition"]) == {METRICS[1]}
@@ -155,6 +191,9 @@ def test_round_trip_list_show_export_delete(tmp_path: Path) -> None:
             if fmt == "parquet":
                 f_df = pq.read_table(paths[0]).to_pandas()
                 r_df = pq.read_table(paths[1]).to_pandas()
+                # exports are float64 whatever the run's precision
+                assert [str(t) for t in pq.read_schema(paths[0]).types] == ["int64"] + ["double"] * len(INPUTS)
+                assert [str(t) for t in pq.read_schema(paths[1]).types][2:] == ["double"] * len(METRICS)
             else:
                 f_df, r_df = pd.read_csv(paths[0]), pd.read_csv(paths[1])
             np.testing.assert_array_equal(f_df["future_id"].to_numpy(), fids)
@@ -166,6 +205,7 @@ def test_round_trip_list_show_export_delete(tmp_path: Path) -> None:
             )
             exported = json.loads(paths[2].read_text())
             assert exported["run_id"] == rid and exported["results_hash"] == store.results_hash(rid)
+            assert exported["precision"] == precision
 
     # plain SQL in DuckDB through the run's views, as documented
     import duckdb
@@ -226,31 +266,40 @@ def test_unknown_run_and_bad_chunks(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- 2. hash
-def test_results_hash_identical_and_sensitive(tmp_path: Path) -> None:
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_results_hash_identical_and_sensitive(tmp_path: Path, precision: str) -> None:
     fids, inputs, results = _data(900)
+
+    def step(x: float) -> float:
+        """The next number the run's precision can store after x."""
+        return float(np.nextafter(np.dtype(precision).type(x), np.dtype(precision).type(np.inf)))
+
     with RunStore(tmp_path / "a.duckdb") as a, RunStore(tmp_path / "b.duckdb") as b:
-        r1 = _write(a, fids, inputs, results)
-        r2 = _write(a, fids, inputs, results, order=[2, 1, 0], chunk=300)  # other chunking
-        r3 = _write(b, fids, inputs, results)
+        r1 = _write(a, fids, inputs, results, precision=precision)
+        r2 = _write(a, fids, inputs, results, order=[2, 1, 0], chunk=300, precision=precision)  # other chunking
+        r3 = _write(b, fids, inputs, results, precision=precision)
         h = a.results_hash(r1)
         assert len(h) == 64 and h == a.results_hash(r2) == b.results_hash(r3)
 
         changed = results.copy()
-        changed[2, 899, 1] += 1e-12
-        assert a.results_hash(_write(a, fids, inputs, changed)) != h
+        changed[2, 899, 1] = step(changed[2, 899, 1])
+        assert a.results_hash(_write(a, fids, inputs, changed, precision=precision)) != h
         changed_in = inputs.copy()
-        changed_in[0, 0] = np.nextafter(changed_in[0, 0], 2.0)
-        assert a.results_hash(_write(a, fids, changed_in, results)) != h
+        changed_in[0, 0] = step(changed_in[0, 0])
+        assert a.results_hash(_write(a, fids, changed_in, results, precision=precision)) != h
+        # the other precision stores other numbers
+        other = next(p for p in PRECISIONS if p != precision)
+        assert a.results_hash(_write(a, fids, inputs, results, precision=other)) != h
 
     # the file layout does not matter: codec, writer threads, chunk order
     for i, comp in enumerate(COMPRESSIONS):
         with RunStore(tmp_path / f"c{i}.duckdb", compression=comp, write_threads=1 + i % 3) as c:
-            rid = _write(c, fids, inputs, results, order=[1, 2, 0], chunk=300)
+            rid = _write(c, fids, inputs, results, order=[1, 2, 0], chunk=300, precision=precision)
             assert c.results_hash(rid) == h
             codec = pq.ParquetFile(c.run_files(rid)[-1]).metadata.row_group(0).column(2).compression
             assert codec.lower().removesuffix("_raw") == {"none": "uncompressed"}.get(comp, comp)
     with RunStore(":memory:") as m:  # files in a temporary directory, removed on close
-        rid = _write(m, fids, inputs, results)
+        rid = _write(m, fids, inputs, results, precision=precision)
         assert m.results_hash(rid) == h
         tmp_runs = m.runs_dir
         assert tmp_runs.is_dir()
@@ -757,7 +806,8 @@ def test_signal_during_commit_waits_until_the_run_is_listed(tmp_path: Path, sign
 
 
 # ---------------------------------------------------------------- 6. size estimate
-def test_measured_file_cost_predicts_the_files_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_measured_file_cost_predicts_the_files_written(tmp_path: Path, precision: str) -> None:
     """Bytes per value measured on one chunk, written in memory exactly like
     a run, predict the files of a run of many such chunks."""
     from foedus.storage.store import measure_file_cost
@@ -770,11 +820,14 @@ def test_measured_file_cost_predicts_the_files_written(tmp_path: Path) -> None:
     results[:, :, 0] = rng.random((P, n))  # incompressible
     results[:, :, 1] = np.round(rng.random((P, n)) * 4)  # five values
     results[:, :, 2] = 0.25  # constant
+    # below its top two bytes (sign, exponent, leading mantissa bits) a
+    # uniform random float is random bits: incompressible
+    random_bytes = np.dtype(precision).itemsize - 2
     for comp in ("lz4", "zstd"):
-        cost = measure_file_cost(INPUTS, METRICS, fids[:chunk], inputs[:chunk], results[:, :chunk], comp)
-        assert cost.per_metric[METRICS[0]] > 7.0 and cost.per_metric[METRICS[2]] < 0.1
+        cost = measure_file_cost(INPUTS, METRICS, fids[:chunk], inputs[:chunk], results[:, :chunk], comp, precision)
+        assert cost.per_metric[METRICS[0]] > random_bytes and cost.per_metric[METRICS[2]] < 0.1
         assert cost.per_metric[METRICS[2]] < cost.per_metric[METRICS[1]] < cost.per_metric[METRICS[0]]
         with RunStore(tmp_path / f"{comp}.duckdb", compression=comp) as store:
-            rid = _write(store, fids, inputs, results, chunk=chunk)
+            rid = _write(store, fids, inputs, results, chunk=chunk, precision=precision)
             actual = sum(f.stat().st_size for f in store.run_files(rid))
         assert cost.estimate(n, P, n // chunk) == pytest.approx(actual, rel=0.01)

@@ -225,44 +225,52 @@ def with_yearly(spec: RunSpec, names: Sequence[str], packages, countries) -> Run
     return replace(spec, metrics=base + yearly, yearly=yearly, packages=tuple(packages), countries=countries)
 
 
-#: Package-futures in the sample whose files are written in memory to
-#: measure the bytes per value of a run before it starts: 2**17 values fill
-#: a Parquet data page (1 MB) of every metric column, as in the run's own
-#: files; smaller samples compress differently (4,096 futures of the eleven
-#: seed packages underestimated a 100,000-future run by 2.7%, 8,192 were
-#: within 0.1%). About 0.2 s.
-SIZE_SAMPLE = 1 << 17
+#: Bytes of each metric column in the sample whose files are written in
+#: memory to measure the bytes per value of a run before it starts: one
+#: Parquet data page (1 MB), as in the run's own files, i.e. 2**18
+#: package-futures at float32, 2**17 at float64. Smaller samples compress
+#: differently: at float64, 4,096 futures of the eleven seed packages
+#: underestimated a 100,000-future run by 2.7%, 8,192 were within 0.1%; at
+#: float32, half a page (2**17 values) underestimated it by 1.6%, a page
+#: was within 0.2%. About 0.4 s.
+SIZE_SAMPLE_BYTES = 1 << 20
 #: ... and at least this many futures, whatever the number of packages.
 SIZE_SAMPLE_FUTURES = 8192
-#: Safe ceilings per value for :func:`stored_size_bound`: a float64 that does
-#: not compress at all, plus codec and page overhead, and the two key columns
-#: of a result row (int16 + int64) uncompressed; bytes per file for footers.
-_BOUND_PER_VALUE = 9.0
+#: Safe ceilings per value for :func:`stored_size_bound`: a float of the
+#: run's precision that does not compress at all (its own bytes), plus this
+#: much codec and page overhead, and the two key columns of a result row
+#: (int16 + int64) uncompressed; bytes per file for footers.
+_BOUND_OVERHEAD_PER_VALUE = 1.0
 _BOUND_KEYS = 12.0
 _BOUND_PER_FILE = 65536
 
 
-def stored_size_bound(spec: RunSpec) -> int:
+def stored_size_bound(spec: RunSpec, precision: str | None = None) -> int:
     """An upper bound of the bytes a run's files take, without sampling."""
+    from foedus.storage.store import DEFAULT_PRECISION
+
+    per_value = np.dtype(precision or DEFAULT_PRECISION).itemsize + _BOUND_OVERHEAD_PER_VALUE
     P, M, d = spec.levers.n_packages, len(spec.metrics), spec.design.d
-    return round(spec.n * ((d + 1) * _BOUND_PER_VALUE + P * (_BOUND_KEYS + M * _BOUND_PER_VALUE))
+    return round(spec.n * ((d + 1) * per_value + P * (_BOUND_KEYS + M * per_value))
                  + 2 * spec.n_blocks * _BOUND_PER_FILE)
 
 
-def stored_size(spec: RunSpec, compression: str | None = None):
+def stored_size(spec: RunSpec, compression: str | None = None, precision: str | None = None):
     """Estimated bytes of a run's files, and the measured
     :class:`~foedus.storage.store.FileCost` behind it: the first
-    futures of the same design (see SIZE_SAMPLE) are evaluated and written as the
+    futures of the same design (see SIZE_SAMPLE_BYTES) are evaluated and written as the
     store writes them (in memory); their bytes per value times futures x
     packages x metrics (and futures x inputs) give the estimate."""
-    from foedus.storage.store import DEFAULT_COMPRESSION, measure_file_cost
+    from foedus.storage.store import DEFAULT_COMPRESSION, DEFAULT_PRECISION, measure_file_cost
 
-    m = min(spec.n, max(SIZE_SAMPLE_FUTURES, -(-SIZE_SAMPLE // spec.levers.n_packages)))
+    precision = precision or DEFAULT_PRECISION
+    values = SIZE_SAMPLE_BYTES // np.dtype(precision).itemsize
+    m = min(spec.n, max(SIZE_SAMPLE_FUTURES, -(-values // spec.levers.n_packages)))
     sample = replace(spec, n=m, design=replace(spec.design, block=m))
     start, vals, res = evaluate_block(sample, 0)
     cost = measure_file_cost(
         list(spec.design.names), list(spec.metrics), np.arange(start, start + m, dtype=np.int64), vals, res,
-        compression or DEFAULT_COMPRESSION,
+        compression or DEFAULT_COMPRESSION, precision,
     )
     return cost.estimate(spec.n, spec.levers.n_packages, spec.n_blocks), cost
 

@@ -5,12 +5,28 @@ What it owns
 One DuckDB database file (default ``foedus-runs.duckdb`` in the working
 directory) holding every run's metadata, and beside it a directory
 ``<database>.runs/`` holding every run's data as Parquet files: the sampled
-futures (one row per future, one DOUBLE column per uncertain input) and the
-results (one row per package and future, one DOUBLE column per metric).
-Callers hand results over in chunks of NumPy arrays; readers get pandas
-DataFrames, Parquet or CSV exports and a content hash that proves two runs
-identical. DuckDB stays the query engine: every read goes through
-``read_parquet`` over the run's files.
+futures, stored once (one row per future, one float column per uncertain
+input) and the results (one row per package and future, one float column
+per metric). Callers hand results over in chunks of NumPy arrays; readers
+get pandas DataFrames, Parquet or CSV exports and a content hash that proves
+two runs identical. DuckDB stays the query engine: every read goes through
+``read_parquet`` over the run's files, and percentiles are computed there
+(``quantiles``), without loading the results.
+
+Precision and size
+------------------
+A run's floats are stored as float32 by default (``begin_run(...,
+precision="float64")`` keeps the evaluated numbers exactly); the run's
+metadata records which (``get_run(...)["precision"]``; runs stored before
+this was recorded are float64). float32 keeps 24 significant bits, a
+relative error of at most 6e-8: finer than any input is known or any metric
+is reported (docs/exploration.md, section 5, argues it metric by metric).
+Float columns are written with Parquet's BYTE_STREAM_SPLIT encoding and
+zstd (level 1): on the twelve seed packages (70 inputs, 13 metrics) a run
+takes about 49 bytes per package-future, against 124 as float64 with lz4.
+Readers always get float64: ``futures``, ``results``, ``export`` widen a
+float32 run's values (exactly: widening adds no rounding), and
+``results_hash`` hashes float64, so a run's hash is that of its export.
 
 Why files and not DuckDB tables: inserting 8 million result rows into a
 DuckDB table costs about 4.4 CPU-seconds (1-2 M package-futures/s), which
@@ -34,11 +50,11 @@ A run is visible only when it is complete:
 
 * ``begin_run`` creates the staging directory ``.staging-<run_id>/`` and
   takes the exclusive ``flock`` of its ``.writer.lock`` (see below).
-* Each ``write_chunk`` hands the chunk to background threads
-  (``RunStore(write_threads=...)``, default min(4, CPUs - 1)); one of them
-  writes ``futures-<seq>.parquet`` and ``results-<seq>.parquet`` (pyarrow,
-  float64, codec ``RunStore(compression=...)``, default lz4) and fsyncs
-  them, while the caller computes its next chunk. At most one chunk waits in
+* Each ``write_chunk`` rounds the chunk to the run's precision and hands it
+  to background threads (``RunStore(write_threads=...)``, default
+  min(4, CPUs - 1)); one of them writes ``futures-<seq>.parquet`` and
+  ``results-<seq>.parquet`` (pyarrow, codec ``RunStore(compression=...)``,
+  default zstd) and fsyncs them, while the caller computes its next chunk. At most one chunk waits in
   the queue (bounded memory: threads + 1 chunks; back-pressure).
 * ``commit`` checks the counts (futures unique, one result row per package
   and future, ``n_futures`` as declared) and fsyncs the staging directory.
@@ -124,13 +140,15 @@ Schema (``store_info.schema_version`` = 2)
     and JSON text columns ``packages`` (list of {id, sha256, title} in
     package order), ``overrides`` (parameter overrides), ``input_names``,
     ``metric_names`` (column order of the data files), ``thresholds``,
-    ``summary`` (given to ``commit``) and ``extra`` (everything else).
+    ``summary`` (given to ``commit``) and ``extra`` (everything else,
+    and the run's ``precision``, which ``get_run`` moves to the top level).
 ``run_packages(run_id, package_idx SMALLINT, package_id, sha256, title)``
     PRIMARY KEY (run_id, package_idx); maps ``results.package_idx`` to ids.
-``futures-<seq>.parquet``: ``future_id`` int64, ``"<input>"`` double, ...
+``futures-<seq>.parquet``: ``future_id`` int64, ``"<input>"`` float (or double), ...
     one row per future; input names such as ``will.USA`` are quoted in SQL.
-``results-<seq>.parquet``: ``package_idx`` int16, ``future_id`` int64, ``"<metric>"`` double, ...
-    long format, one row per (package, future).
+``results-<seq>.parquet``: ``package_idx`` int16, ``future_id`` int64, ``"<metric>"`` float (or double), ...
+    long format, one row per (package, future). ``future_id`` is
+    delta-encoded, floats byte-stream split; both cost ~nothing to read.
 Views ``futures_<run_id>`` / ``results_<run_id>``
     ``SELECT * FROM read_parquet('<absolute run dir>/results-*.parquet')``,
     for SQL by hand; a writable open re-points them if the store moved. The
@@ -174,15 +192,27 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = [
-    "COMMIT_WAIT", "COMPRESSIONS", "DEFAULT_COMPRESSION", "DEFAULT_PATH", "LOCK_WAIT", "SCHEMA_VERSION",
-    "FileCost", "RunNotFoundError", "RunStore", "RunWriter", "StoreError", "measure_file_cost",
+    "COMMIT_WAIT", "COMPRESSIONS", "DEFAULT_COMPRESSION", "DEFAULT_PATH", "DEFAULT_PRECISION", "LOCK_WAIT",
+    "PRECISIONS", "SCHEMA_VERSION", "FileCost", "RunNotFoundError", "RunStore", "RunWriter", "StoreError",
+    "measure_file_cost",
 ]
 
 DEFAULT_PATH = "foedus-runs.duckdb"
 SCHEMA_VERSION = 2
 #: Parquet codecs for the run files ("zstd" means zstd level 1).
 COMPRESSIONS = ("none", "snappy", "lz4", "zstd")
-DEFAULT_COMPRESSION = "lz4"
+#: zstd level 1 over byte-stream-split floats: on the twelve seed packages'
+#: real results (float32) 48.7 bytes per package-future against 51.5 with
+#: lz4, for 0.22 instead of 0.14 CPU-microseconds per package-future, about
+#: 4% of what evaluating one costs (docs/exploration.md, section 5).
+DEFAULT_COMPRESSION = "zstd"
+#: Float types the inputs and metrics of a run can be stored as.
+PRECISIONS = ("float32", "float64")
+#: float32 keeps 24 significant bits (a relative error of at most 6e-8):
+#: finer than any input or metric is known or reported (the per-metric
+#: argument is in docs/exploration.md, section 5), at half the bytes.
+#: ``float64`` stores the evaluated numbers exactly.
+DEFAULT_PRECISION = "float32"
 
 _VIEW = re.compile(r"^(futures|results)_(r[0-9a-f]{10})$")
 _RUN_DIR = re.compile(r"^r[0-9a-f]{10}$")
@@ -352,18 +382,31 @@ def _claim(directory: Path) -> int | None:
     return fd
 
 
-def _columns(fids: np.ndarray, inp: np.ndarray, res: np.ndarray) -> tuple:
+def _check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    return precision
+
+
+def _check_compression(compression: str) -> str:
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"compression must be one of {', '.join(COMPRESSIONS)}, not {compression!r}")
+    return compression
+
+
+def _columns(fids: np.ndarray, inp: np.ndarray, res: np.ndarray, precision: str) -> tuple:
     """The columns of a chunk's two files as copies, column-major, so that
     each column is one contiguous block handed to Arrow without a further
     copy: (future ids, inputs (d, m), package_idx, future ids per result
-    row, metrics (M, P*m))."""
+    row, metrics (M, P*m)); inputs and metrics rounded to ``precision``
+    (to nearest) by the same copy."""
     import numpy as np
 
     m, n_in = inp.shape
     n_pk, _, n_me = res.shape
     fids = fids.astype(np.int64, copy=True)
-    inp_cols = np.empty((n_in, m))  # (input, future)
-    res_cols = np.empty((n_me, n_pk, m))  # (metric, package, future)
+    inp_cols = np.empty((n_in, m), dtype=precision)  # (input, future)
+    res_cols = np.empty((n_me, n_pk, m), dtype=precision)  # (metric, package, future)
     for s in range(0, m, _BLOCK):  # cache-blocked transposes: 2x faster than one big one
         inp_cols[:, s : s + _BLOCK] = inp[s : s + _BLOCK].T
         for p in range(n_pk):
@@ -379,17 +422,23 @@ def _arrow_tables(input_names: Sequence[str], metric_names: Sequence[str], colum
     import pyarrow as pa
 
     fids, inp_cols, pkg, res_fids, res_cols = columns
+    # future_id ascends within a chunk (delta: ~0 bytes instead of 8). Floats
+    # are byte-stream split: their bytes regrouped by position (sign and
+    # exponent bytes together, which compress well) before the codec; on
+    # real results 17% smaller with lz4, 8% with zstd, and no slower.
+    split = "BYTE_STREAM_SPLIT"
     opts = {
         "compression": compression,
         "compression_level": 1 if compression == "zstd" else None,
-        "use_dictionary": False,  # doubles: dictionaries cost time and rarely pay
+        "use_dictionary": False,  # floats: dictionaries cost time and rarely pay
         "write_statistics": ["package_idx", "future_id"],  # lets DuckDB skip row groups
         "row_group_size": 1 << 22,
+        "column_encoding": {"future_id": "DELTA_BINARY_PACKED", **{n: split for n in input_names}},
     }
-    # package_idx is constant per package (run-length dictionary: ~0 bytes),
-    # future_id ascending within a chunk (delta: ~0 bytes): 10 B less per row
+    # package_idx is constant per package (run-length dictionary: ~0 bytes)
     res_opts = {
-        **opts, "use_dictionary": ["package_idx"], "column_encoding": {"future_id": "DELTA_BINARY_PACKED"},
+        **opts, "use_dictionary": ["package_idx"],
+        "column_encoding": {"future_id": "DELTA_BINARY_PACKED", **{n: split for n in metric_names}},
     }
     ft = pa.table([pa.array(fids), *(pa.array(c) for c in inp_cols)], names=["future_id", *input_names])
     rt = pa.table(
@@ -429,6 +478,7 @@ def measure_file_cost(
     inputs: np.ndarray,
     results: np.ndarray,
     compression: str = DEFAULT_COMPRESSION,
+    precision: str = DEFAULT_PRECISION,
 ) -> FileCost:
     """Write a sample chunk (arrays as for :meth:`RunWriter.write_chunk`) as
     the two Parquet files of a run, in memory, and measure what each column
@@ -437,8 +487,8 @@ def measure_file_cost(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if compression not in COMPRESSIONS:
-        raise ValueError(f"compression must be one of {', '.join(COMPRESSIONS)}, not {compression!r}")
+    _check_compression(compression)
+    _check_precision(precision)
     inp = np.asarray(inputs, dtype=np.float64)
     res = np.asarray(results, dtype=np.float64)
     m, n_pk = inp.shape[0], res.shape[0]
@@ -446,7 +496,7 @@ def measure_file_cost(
         raise ValueError("measure_file_cost needs a non-empty sample: inputs (m, d), results (P, m, M)")
     sizes: list[dict[str, int]] = []
     overhead = 0
-    for table, kw in _arrow_tables(input_names, metric_names, _columns(np.asarray(future_ids), inp, res), compression):
+    for table, kw in _arrow_tables(input_names, metric_names, _columns(np.asarray(future_ids), inp, res, precision), compression):
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, **kw)
         buf = sink.getvalue()
@@ -502,10 +552,8 @@ class RunStore:
         once per session that has waited a second, e.g. to tell the user."""
         import duckdb
 
-        if compression not in COMPRESSIONS:
-            raise ValueError(f"compression must be one of {', '.join(COMPRESSIONS)}, not {compression!r}")
         self.read_only = read_only
-        self.compression = compression
+        self.compression = _check_compression(compression)
         if write_threads is None:
             write_threads = max(1, min(4, (os.cpu_count() or 2) - 1))
         if int(write_threads) < 1:
@@ -788,6 +836,8 @@ class RunStore:
             d = dict(zip(self._COLUMNS, values))
             for k in self._JSON_COLUMNS:
                 d[k] = json.loads(d[k])
+            # runs stored before precision was recorded are float64
+            d["precision"] = d["extra"].pop("precision", "float64")
             out.append(d)
         return out
 
@@ -810,14 +860,18 @@ class RunStore:
         input_names: Sequence[str],
         metric_names: Sequence[str],
         package_ids: Sequence[str],
+        precision: str = DEFAULT_PRECISION,
     ) -> RunWriter:
         """Start a run; use the returned writer as a context manager and call
         ``commit()`` inside it. ``meta`` keys: foedus_version, packages
         (list of {id, sha256, title}), overrides, seed, sampler, n_futures,
         chunk_size, horizon_years, thresholds, extra; any other key is kept
-        in ``extra``."""
+        in ``extra``. ``precision`` (one of PRECISIONS) is the float type
+        the inputs and metrics are stored as: float32 rounds each evaluated
+        number to nearest, float64 keeps it exactly. ``get_run`` reports
+        it as ``precision``."""
         self._require_writable()
-        return RunWriter(self, dict(meta), input_names, metric_names, package_ids)
+        return RunWriter(self, dict(meta), input_names, metric_names, package_ids, precision)
 
     def list_runs(self) -> list[dict]:
         """Metadata of every complete run, oldest first."""
@@ -832,14 +886,23 @@ class RunStore:
         d = self._run_dir(self._row(run_id)["run_id"])
         return [d / f for kind in _KINDS for f in sorted(os.listdir(d)) if f.startswith(kind + "-")] if d.is_dir() else []
 
+    def _float64(self, row: dict, kind: str, alias: str = "") -> str:
+        """The SQL select list of a run's float columns as DOUBLE (a float32
+        run's values widened exactly; a float64 run's as stored)."""
+        names = row["input_names"] if kind == "futures" else row["metric_names"]
+        return ", ".join(f"CAST({alias}{_q(n)} AS DOUBLE) AS {_q(n)}" for n in names)
+
     def futures(self, run_id: str) -> pd.DataFrame:
-        """The sampled futures: future_id and one column per input, by future_id."""
+        """The sampled futures: future_id and one float64 column per input, by future_id."""
         row = self._row(run_id)
-        return self._con.sql(f"SELECT * FROM {self._source(row['run_id'], 'futures')} ORDER BY future_id").df()
+        cols = self._float64(row, "futures")
+        return self._con.sql(
+            f"SELECT future_id{', ' + cols if cols else ''} FROM {self._source(row['run_id'], 'futures')} ORDER BY future_id"
+        ).df()
 
     def results(self, run_id: str, package_id: str | None = None) -> pd.DataFrame:
         """Results in long format: package_id (categorical, in package order),
-        future_id, one column per metric; ordered by package then future."""
+        future_id, one float64 column per metric; ordered by package then future."""
         import pandas as pd
 
         row = self._row(run_id)
@@ -853,7 +916,10 @@ class RunStore:
                 )
             where = f"WHERE package_idx = {ids.index(package_id)}"
         src = self._source(row["run_id"], "results")
-        df = self._con.sql(f"SELECT * FROM {src} {where} ORDER BY package_idx, future_id").df()
+        cols = self._float64(row, "results")
+        df = self._con.sql(
+            f"SELECT package_idx, future_id{', ' + cols if cols else ''} FROM {src} {where} ORDER BY package_idx, future_id"
+        ).df()
         codes = df.pop("package_idx").to_numpy()
         df.insert(0, "package_id", pd.Categorical.from_codes(codes, categories=ids))
         return df
@@ -869,7 +935,7 @@ class RunStore:
         if not metrics:
             return out
         qlist = "[" + ", ".join(repr(float(q)) for q in qs) + "]"
-        cols = ", ".join(f"quantile_cont({_q(m)}, {qlist})" for m in metrics)
+        cols = ", ".join(f"quantile_cont(CAST({_q(m)} AS DOUBLE), {qlist})" for m in metrics)
         src = self._source(row["run_id"], "results")
         for rec in self._con.execute(f"SELECT package_idx, {cols} FROM {src} GROUP BY package_idx ORDER BY package_idx").fetchall():
             pid = ids[rec[0]]
@@ -880,8 +946,10 @@ class RunStore:
     def results_hash(self, run_id: str) -> str:
         """SHA-256 over names, futures (by future_id) and results (by package
         order, then future_id), column by column as little-endian int64 /
-        float64 (NaN canonical). Independent of chunking and file layout;
-        equal iff the runs hold the same numbers under the same names."""
+        float64 (NaN canonical; float32 values widened exactly, so a
+        float32 run hashes as its float64 export). Independent of chunking,
+        file layout and codec; equal iff the runs hold the same numbers
+        under the same names."""
         import numpy as np
 
         row = self._row(run_id)
@@ -918,7 +986,10 @@ class RunStore:
 
     def export(self, run_id: str, out_dir: str | Path, fmt: str = "parquet", *, include_hash: bool = True) -> list[Path]:
         """Write futures.<fmt>, results.<fmt> (package_id, future_id,
-        metrics; by package then future) and metadata.json into out_dir."""
+        metrics; by package then future) and metadata.json into out_dir.
+        Inputs and metrics are exported as float64: a float64 run's numbers
+        exactly as evaluated, a float32 run's stored values widened (exact
+        widening, no further rounding)."""
         if fmt not in ("parquet", "csv"):
             raise ValueError(f"export format must be 'parquet' or 'csv', not {fmt!r}")
         row = self._row(run_id)
@@ -928,10 +999,12 @@ class RunStore:
         opts = "(FORMAT parquet, COMPRESSION zstd)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
         fut_path = out / f"futures.{fmt}"
         res_path = out / f"results.{fmt}"
-        metrics = ", ".join("r." + _q(m) for m in row["metric_names"])
+        metrics = self._float64(row, "results", "r.")
+        inputs = self._float64(row, "futures")
         ids = "VALUES " + ", ".join(f"({i}, {_lit(p['id'])})" for i, p in enumerate(row["packages"]))
         self._con.execute(
-            f"COPY (SELECT * FROM {self._source(rid, 'futures')} ORDER BY future_id) TO {_lit(str(fut_path))} {opts}"
+            f"COPY (SELECT future_id{', ' + inputs if inputs else ''} FROM {self._source(rid, 'futures')} "
+            f"ORDER BY future_id) TO {_lit(str(fut_path))} {opts}"
         )
         self._con.execute(
             f"COPY (SELECT p.package_id, r.future_id{', ' + metrics if metrics else ''} "
@@ -1000,10 +1073,12 @@ class RunWriter:
         input_names: Sequence[str],
         metric_names: Sequence[str],
         package_ids: Sequence[str],
+        precision: str = DEFAULT_PRECISION,
     ) -> None:
         from foedus import __version__
 
         self._store = store
+        self.precision = _check_precision(precision)
         self.input_names = _check_names("input", input_names)
         self.metric_names = _check_names("metric", metric_names)
         self.package_ids = [str(p) for p in package_ids]
@@ -1142,7 +1217,7 @@ class RunWriter:
             )
         if m == 0:
             return
-        columns = _columns(fids, inp, res)
+        columns = _columns(fids, inp, res, self.precision)
         if not self._threads:
             self._closing.clear()
             self._threads = [
@@ -1234,6 +1309,7 @@ class RunWriter:
         meta.pop("n_futures", None)
         extra = dict(meta.pop("extra", None) or {})
         extra.update(meta)  # unknown keys are kept, not lost
+        extra["precision"] = self.precision  # get_run shows it as "precision"
         horizon = known["horizon_years"]
         row = [
             rid, self.created_at, _now(), "complete",

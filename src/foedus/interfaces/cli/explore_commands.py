@@ -22,14 +22,16 @@ from typing import Optional
 import typer
 
 from foedus.interfaces.cli.common import EXIT_INPUT, SCENARIO_HELP, _console, _dump, _parameters, app, handles_input_errors, runs_app
+from foedus.storage.store import DEFAULT_PRECISION, PRECISIONS  # constants only: the store module imports nothing heavy
 
 DB_HELP = "Run store (DuckDB file)."
 DEFAULT_DB = Path("foedus-runs.duckdb")
 
 #: A run whose files would take more than this many bytes needs ``--yes``
-#: (or a ``--store-metrics`` subset that brings it under). 1 GB: the eleven
-#: seed packages store about 1.2 GB per million futures, so every run up to
-#: about 800,000 futures (what the scripts, the tests and the documented
+#: (or a ``--store-metrics`` subset that brings it under). 1 GB: the twelve
+#: seed packages store about 0.58 GB per million futures (float32; 1.24 GB
+#: at --precision float64), so every run up to about 1.7 million futures
+#: (800,000 at float64; what the scripts, the tests and the documented
 #: examples do) goes through unasked, while one that takes a noticeable share
 #: of a laptop's disk (the 2 M-future run of issue 10 wrote 2.4 GB without a
 #: word) is stated before it starts.
@@ -146,14 +148,14 @@ def _gb(n: float) -> str:
     return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
 
 
-def _check_size(spec, db: Path, yes: bool, thresholds) -> None:
+def _check_size(spec, db: Path, yes: bool, thresholds, precision: str) -> None:
     """Refuse (or, on a terminal, ask about) a run whose files would exceed
     CONFIRM_STORE_BYTES, unless ``--yes``."""
     from foedus.exploration.explore import stored_size, stored_size_bound
 
-    if yes or stored_size_bound(spec) <= CONFIRM_STORE_BYTES:
+    if yes or stored_size_bound(spec, precision) <= CONFIRM_STORE_BYTES:
         return
-    estimate, cost = stored_size(spec)
+    estimate, cost = stored_size(spec, precision=precision)
     if estimate <= CONFIRM_STORE_BYTES:
         return
     from foedus.domain.errors import InputError, Problem
@@ -199,6 +201,7 @@ def explore(
     store_metrics: Optional[list[str]] = typer.Option(None, "--store-metrics", help="Store only these metrics (comma-separated or repeated; the threshold metrics are always stored). Default: all 13."),
     yes: bool = typer.Option(False, "--yes", "-y", help=f"Store the run even if its files would exceed {CONFIRM_STORE_BYTES / 1e9:g} GB (the size is estimated before the run)."),
     scenario: Optional[str] = typer.Option(None, "--scenario", help=SCENARIO_HELP),
+    precision: str = typer.Option(DEFAULT_PRECISION, "--precision", help=f"Stored float type of inputs and metrics: {' or '.join(PRECISIONS)}. float32 keeps 7 significant digits in half the bytes (docs/exploration.md section 5 says why that suffices); float64 keeps the evaluated numbers exactly. runs export always writes float64 columns: a float32 run's values widened, a float64 run's exactly."),
     yearly: Optional[list[str]] = typer.Option(None, "--yearly", help="Also store yearly metrics of the time axis, METRIC@YEAR (comma-separated or repeated), e.g. attack_probability@2029; thresholds may use them."),
     as_json: bool = typer.Option(False, "--json"),
 ):
@@ -214,6 +217,10 @@ def explore(
         from foedus.domain.errors import InputError, Problem
 
         raise InputError("--sampler", [Problem("sampler", f"one of {', '.join(SAMPLERS)}, got '{sampler}'")])
+    if precision not in PRECISIONS:
+        from foedus.domain.errors import InputError, Problem
+
+        raise InputError("--precision", [Problem("precision", f"one of {', '.join(PRECISIONS)}, got '{precision}'")])
     countries = load_countries()
     ps = _parameters(set_, params_file, scenario)
     if params_file is not None:  # its `range` and `fix` keys; --range and --fix come after
@@ -241,7 +248,7 @@ def explore(
             raise InputError("--yearly", [Problem(", ".join(years), str(exc))]) from None
     if stored is not None:
         spec = with_metrics(spec, stored)
-    _check_size(spec, db, yes, ths)
+    _check_size(spec, db, yes, ths, precision)
     meta = {
         "packages": [{"id": p.id, "sha256": package_hash(f), "title": p.title} for p, f in zip(pkgs, files)],
         "overrides": dict(ps.overrides),
@@ -254,16 +261,17 @@ def explore(
         "extra": {"foedus_version": __version__, "design": spec.design.to_json(), "ranges": {k: [r.low, r.high] for k, r in ps.ranges.items()}, "fixed": sorted(ps.fixed),
                   "provenance": run_provenance(ps, {p.id: f for p, f in zip(pkgs, files)})},
     }
-    out = _explore_and_store(spec, [p.id for p in pkgs], ths, meta, db, scheduler, workers)
+    out = _explore_and_store(spec, [p.id for p in pkgs], ths, meta, db, scheduler, workers, precision)
     if as_json:
         _dump(out)
         return
     _print_robustness(out)
 
 
-def _explore_and_store(spec, ids: list[str], ths, meta: dict, db: Path, scheduler: str | None, workers: int | None) -> dict:
-    """Run the exploration ``spec`` into a new run of the store ``db`` (with
-    a progress bar) and return the explore record (``--json``)."""
+def _explore_and_store(spec, ids: list[str], ths, meta: dict, db: Path, scheduler: str | None, workers: int | None, precision: str) -> dict:
+    """Run the exploration ``spec`` into a new run of the store ``db``,
+    stored at ``precision`` (with a progress bar), and return the explore
+    record (``--json``)."""
     from foedus.exploration.explore import run_exploration, store_percentiles
     from foedus.storage.store import RunStore
 
@@ -271,7 +279,7 @@ def _explore_and_store(spec, ids: list[str], ths, meta: dict, db: Path, schedule
     writer = None
     try:
         with RunStore(db, on_wait=_tell) as store:
-            with store.begin_run(meta, list(spec.design.names), list(spec.metrics), ids) as writer:
+            with store.begin_run(meta, list(spec.design.names), list(spec.metrics), ids, precision) as writer:
                 with _progress(futures, "exploring") as prog:
                     task = prog.add_task("futures", total=futures)
                     res = run_exploration(spec, ids, ths, writer=writer, scheduler=scheduler, workers=workers, progress=lambda m: prog.advance(task, m))
@@ -287,7 +295,7 @@ def _explore_and_store(spec, ids: list[str], ths, meta: dict, db: Path, schedule
     for rec in res.robustness:
         rec["percentiles"] = pct.get(rec["id"], {})
     rate = futures * len(ids) / max(res.seconds, 1e-9)
-    return {"run_id": run_id, "db": str(db), "n_futures": futures, "seed": spec.design.seed, "sampler": spec.design.sampler, "thresholds": [str(t) for t in ths], "stored_metrics": list(spec.metrics), "stored_bytes": stored_bytes, "seconds": res.seconds, "package_futures_per_second": rate, "robustness": res.robustness}
+    return {"run_id": run_id, "db": str(db), "n_futures": futures, "seed": spec.design.seed, "sampler": spec.design.sampler, "thresholds": [str(t) for t in ths], "stored_metrics": list(spec.metrics), "precision": precision, "stored_bytes": stored_bytes, "seconds": res.seconds, "package_futures_per_second": rate, "robustness": res.robustness}
 
 
 def short_threshold(text: str) -> str:
@@ -501,6 +509,7 @@ def runs_show(run: str, db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP
         _console().print(f"stale: changed since this run: {', '.join(changed)} (its parameter values are in runs show --json, extra.provenance)", markup=False)
     else:
         _console().print("data: unchanged since this run (parameters, countries, calibration, will scenarios)", markup=False)
+    _console().print(f"stored as {meta['precision']} (runs export writes float64: {'the stored values widened' if meta['precision'] == 'float32' else 'exactly as evaluated'})", markup=False)
     _console().print(f"results sha256 {meta['results_sha256']}")  # last: docs/exploration.md reads it with tail -1
 
 
@@ -528,7 +537,8 @@ def runs_reproduce(
     keep = ("packages", "overrides", "seed", "sampler", "n_futures", "chunk_size", "horizon_years", "thresholds")
     new_meta = {k: meta[k] for k in keep if k in meta}
     new_meta["extra"] = {**(meta.get("extra") or {}), "foedus_version": __version__, "reproduces": {"run_id": meta["run_id"], "foedus_version": meta.get("foedus_version")}}
-    out = _explore_and_store(rebuilt.spec, rebuilt.package_ids, rebuilt.thresholds, new_meta, db, scheduler, workers)
+    # at the original's precision: the same numbers, rounded the same way
+    out = _explore_and_store(rebuilt.spec, rebuilt.package_ids, rebuilt.thresholds, new_meta, db, scheduler, workers, meta["precision"])
     with RunStore(db, read_only=True, on_wait=_tell) as store:
         new_hash = store.results_hash(out["run_id"])
     out["reproduces"] = meta["run_id"]
@@ -557,7 +567,7 @@ def runs_export(
     csv: bool = typer.Option(False, "--csv"),
     db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP),
 ):
-    """Write a run's futures, results and metadata as Parquet or CSV."""
+    """Write a run's futures, results and metadata as Parquet or CSV. Inputs and metrics are float64 columns: a float64 run's numbers exactly as evaluated, a float32 run's stored values widened (no further rounding)."""
     from foedus.domain.errors import InputError, Problem
     from foedus.storage.store import RunStore
 
