@@ -132,6 +132,14 @@ def test_reproduce_rebuilds_a_run_bit_for_bit_from_its_record(tmp_path):
     assert "identical results" in text
 
 
+def test_reproduce_keeps_the_runs_precision(tmp_path):
+    """A float64 run is rebuilt at float64 (at the default float32 its hash
+    would differ): identical results, stored as float64 again."""
+    db, _, rid = _explore(tmp_path, "--precision", "float64")
+    out = json.loads(_ok(run_foedus("runs", "reproduce", rid, "--db", str(db), "--json")).stdout)
+    assert out["identical"] is True and out["precision"] == "float64"
+
+
 def test_reproduce_uses_the_recorded_values_and_says_when_results_differ(tmp_path):
     """A recorded value changed in the catalogue (will.USA, fixed by the run
     at 0.35, as if the run had used 0.9)
