@@ -8,25 +8,35 @@ inputs) in chunks of C futures through ``RunWriter.write_chunk`` and
 commit time, size on disk (database file + run files), peak RSS, and
 read/hash/export timings.
 
-    python benchmarks/bench_store.py [--futures 1000000] [--packages 8] [--metrics 13]
-        [--inputs 54] [--chunk 65536] [--compression lz4] [--write-threads N] [--db PATH] [--produce-ms 0]
-        [--no-read]
+    python benchmarks/bench_store.py [--futures 200000] [--packages 12] [--metrics 13]
+        [--inputs 70] [--chunk 65536] [--compression zstd] [--precision float32] [--write-threads N]
+        [--db PATH] [--produce-ms 0] [--no-read]
 
 ``--compression`` is the Parquet codec (none, snappy, lz4, zstd = level 1);
-``--compression all`` runs the write part once per codec.
+``--compression all`` runs the write part once per codec. ``--precision``
+is the stored float type (float32, float64, or all: once per precision).
 
 ``--produce-ms`` sleeps that long per chunk in the caller to mimic a
 pipeline computing the next chunk while the store writes this one (the
 writer thread overlaps with it). Values are random (incompressible), the
 worst case for file size and for compression time. The defaults match
-``foedus explore`` on the seed scenarios (8 packages, 13 stored metrics,
-54 uncertain inputs, blocks of 65,536 futures).
+``foedus explore`` on the seed scenarios (12 packages, 13 stored metrics,
+70 uncertain inputs, blocks of 65,536 futures).
 
-Reference figures (2-core VM, 1e6 futures x 8 packages x 13 metrics, 54
-inputs, chunks of 65,536; random values):
+Reference figures (2-core VM shared with other work, so +-30% from run to
+run; 200,000 futures x 12 packages x 13 metrics, 70 inputs, chunks of
+65,536, one writer thread; random values), package-futures written per
+second (wall, per CPU-second) and bytes per package-future:
 
-    schema 1 (DuckDB tables):    0.44 M package-futures/s wall, 0.38 M per CPU-s, 1240 MB
-    schema 2 (Parquet files):    see ``--compression all`` (docs/exploration.md, section 5)
+    schema 1 (DuckDB tables, 1e6 x 8, 54 inputs): 0.44 M wall, 0.38 M per CPU-s
+    before issue 18, float64 lz4:                0.72 M, 0.92 M, 152.4 B
+    float32 zstd + byte-stream split (default):  0.93-1.35 M, 1.12-1.73 M, 64.8 B
+    float32 lz4 + byte-stream split:             1.65 M, 2.27 M, 68.1 B
+    float64 zstd + byte-stream split:            0.84 M, 1.06 M, 130.8 B
+    float64 lz4 + byte-stream split:             1.17 M, 1.62 M, 133.3 B
+
+Random values are the worst case; on real results the default takes 48.7
+bytes per package-future (docs/exploration.md, section 5).
 """
 
 from __future__ import annotations
@@ -43,7 +53,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from foedus.storage.store import COMPRESSIONS, DEFAULT_COMPRESSION, RunStore  # noqa: E402
+from foedus.storage.store import COMPRESSIONS, DEFAULT_COMPRESSION, DEFAULT_PRECISION, PRECISIONS, RunStore  # noqa: E402
 
 
 def _cpu() -> float:
@@ -67,22 +77,25 @@ def _disk_size(db: Path) -> tuple[int, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--futures", type=int, default=1_000_000)
-    ap.add_argument("--packages", type=int, default=8)
+    ap.add_argument("--futures", type=int, default=200_000)
+    ap.add_argument("--packages", type=int, default=12)
     ap.add_argument("--metrics", type=int, default=13)
-    ap.add_argument("--inputs", type=int, default=54)
+    ap.add_argument("--inputs", type=int, default=70)
     ap.add_argument("--chunk", type=int, default=65_536)
     ap.add_argument("--compression", default=DEFAULT_COMPRESSION, choices=[*COMPRESSIONS, "all"])
+    ap.add_argument("--precision", default=DEFAULT_PRECISION, choices=[*PRECISIONS, "all"])
     ap.add_argument("--write-threads", type=int, default=None, help="store writer threads (default: store's)")
     ap.add_argument("--db", type=str, default=None, help="database file (default: a temporary one)")
     ap.add_argument("--produce-ms", type=float, default=0.0)
     ap.add_argument("--no-read", action="store_true")
     a = ap.parse_args()
-    for comp in COMPRESSIONS if a.compression == "all" else [a.compression]:
-        run(a, comp, read=not a.no_read and a.compression != "all")
+    one = a.compression != "all" and a.precision != "all"
+    for precision in PRECISIONS if a.precision == "all" else [a.precision]:
+        for comp in COMPRESSIONS if a.compression == "all" else [a.compression]:
+            run(a, comp, precision, read=not a.no_read and one)
 
 
-def run(a: argparse.Namespace, compression: str, read: bool) -> None:
+def run(a: argparse.Namespace, compression: str, precision: str, read: bool) -> None:
     tmp = tempfile.TemporaryDirectory(prefix="foedus-bench-store-")
     db = Path(a.db) if a.db else Path(tmp.name) / "bench.duckdb"
     P, K, I, N, C = a.packages, a.metrics, a.inputs, a.futures, a.chunk
@@ -97,7 +110,8 @@ def run(a: argparse.Namespace, compression: str, read: bool) -> None:
     t0, c0 = time.perf_counter(), _cpu()
     blocked = 0.0
     with store.begin_run(
-        {"seed": 0, "sampler": "bench", "n_futures": N, "chunk_size": C}, inputs_names, metric_names, packages
+        {"seed": 0, "sampler": "bench", "n_futures": N, "chunk_size": C}, inputs_names, metric_names, packages,
+        precision,
     ) as w:
         for start in range(0, N, C):
             m = min(C, N - start)
@@ -119,11 +133,12 @@ def run(a: argparse.Namespace, compression: str, read: bool) -> None:
     pf = N * P
 
     print(f"run {run_id}: {N:,} futures x {P} packages x {K} metrics, {I} inputs, chunks of {C:,}, "
-          f"compression {compression}, {store.write_threads} writer thread(s)")
+          f"{precision}, compression {compression}, {store.write_threads} writer thread(s)")
     print(f"  package-futures written/s : {pf / wall / 1e6:8.2f} M  (wall {wall:.2f} s incl. commit)")
     print(f"  per CPU-second            : {pf / cpu / 1e6:8.2f} M  (cpu {cpu:.2f} s, {os.cpu_count()} cores)")
     print(f"  caller blocked in write   : {blocked:.2f} s; commit {t_commit:.2f} s")
-    raw = 8 * (K + 1) + 2 + 8 * (I + 1) / P
+    width = np.dtype(precision).itemsize
+    raw = width * K + 8 + 2 + (width * I + 8) / P  # floats, future_id and package_idx, uncompressed
     print(f"  size on disk              : {size / 1e6:8.1f} MB in {n_files} run files + catalogue"
           f" ({size / pf:.1f} B per package-future, raw {raw:.1f} B)")
     print(f"  peak RSS                  : {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.0f} MB")
