@@ -203,8 +203,9 @@ SCHEMA_VERSION = 2
 COMPRESSIONS = ("none", "snappy", "lz4", "zstd")
 #: zstd level 1 over byte-stream-split floats: on the twelve seed packages'
 #: real results (float32) 48.7 bytes per package-future against 51.5 with
-#: lz4, for 0.22 instead of 0.14 CPU-microseconds per package-future, about
-#: 4% of what evaluating one costs (docs/exploration.md, section 5).
+#: lz4, for 0.22 instead of 0.14 CPU-microseconds per package-future, 4-7%
+#: of what evaluating one costs, in a thread of its own (docs/exploration.md,
+#: section 5).
 DEFAULT_COMPRESSION = "zstd"
 #: Float types the inputs and metrics of a run can be stored as.
 PRECISIONS = ("float32", "float64")
@@ -425,7 +426,7 @@ def _arrow_tables(input_names: Sequence[str], metric_names: Sequence[str], colum
     # future_id ascends within a chunk (delta: ~0 bytes instead of 8). Floats
     # are byte-stream split: their bytes regrouped by position (sign and
     # exponent bytes together, which compress well) before the codec; on
-    # real results 17% smaller with lz4, 8% with zstd, and no slower.
+    # real results 17% smaller with lz4 (as fast), 8% with zstd (12% slower).
     split = "BYTE_STREAM_SPLIT"
     opts = {
         "compression": compression,
