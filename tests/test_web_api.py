@@ -26,7 +26,7 @@ from foedus.interfaces.web.app import create_app
 from foedus.interfaces.web.edits import apply_edits
 from foedus.domain.metrics import TABLE_METRICS
 from foedus.domain.vocabulary import BASES, Basis
-from foedus.interfaces.web.service import MAX_FUTURES, MAX_PACKAGES, Workspace
+from foedus.interfaces.web.service import BASELINE_KEYS, COMPARE_KEYS, MAX_FUTURES, MAX_PACKAGES, WORTH_SHOWN, Workspace
 from web_server import GOOD
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +52,11 @@ def countries():
 
 def _paths(ids):
     return [SCEN / f"{i}.yaml" for i in ids]
+
+
+def _cut(packages: list[dict], keys=COMPARE_KEYS) -> list[dict]:
+    """Each package's entry of the comparison record as /api/compare carries it."""
+    return [{k: p[k] for k in keys if k in p} for p in packages]
 
 
 def assert_same(a, b, path: str = "result") -> None:
@@ -206,8 +211,8 @@ def test_compare_matches_python_api(client, countries):
     assert r.status_code == 200, r.text
     res = r.json()
     direct = comparison(load_packages(_paths(ids), countries), ParameterSet.default(), countries)
-    assert_same(res["current"]["packages"], direct["packages"])
-    assert_same(res["baseline"]["packages"], direct["packages"])
+    assert_same(res["current"]["packages"], _cut(direct["packages"]))
+    assert_same(res["baseline"]["packages"], _cut(direct["packages"], BASELINE_KEYS))
     for p in direct["packages"]:
         for m, v in p["metrics"].items():
             assert res["display"][p["id"]][m] == fmt(m, v)
@@ -222,7 +227,7 @@ def test_override_moves_current_not_baseline(client, countries):
     for i in ids:  # the US backs both: without US will, attack becomes likelier
         assert cur[i]["attack_probability"] > base[i]["attack_probability"]
     direct = comparison(load_packages(_paths(ids), countries), ParameterSet.default().with_overrides({"will.USA": 0.0}), countries)
-    assert_same(r["current"]["packages"], direct["packages"])
+    assert_same(r["current"]["packages"], _cut(direct["packages"]))
     assert r["current"]["overrides"] == {"will.USA": 0.0}
 
 
@@ -285,32 +290,110 @@ def test_compare_ranges_over_futures(client):
 
 def test_whose_promise_counts(client, countries):
     """Per package, the attack probability without each guarantor, from the
-    comparison, the guarantors whose absence raises it most first."""
+    comparison, the guarantors whose absence raises it most first: every
+    guarantor in /api/compare/detail, the first ``WORTH_SHOWN`` of them
+    (and how many there are) in /api/compare."""
     ids = ["coalition-backstop", "status-quo", "nato"]
     res = client.post("/api/compare", json={"packages": ids}).json()
-    assert list(res["worth"]) == ids
-    for p in res["current"]["packages"]:
-        rows = res["worth"][p["id"]]
-        by = {g["iso3"]: g for g in p["guarantors"]}
+    assert list(res["worth"]) == ids == list(res["worth_all"])
+    for pid in ids:
+        detail = client.post("/api/compare/detail", json={"package": pid}).json()
+        rows = detail["worth"]
+        by = {g["iso3"]: g for g in detail["current"]["guarantors"]}
         assert sorted(r["iso3"] for r in rows) == sorted(by)
+        assert res["worth"][pid] == rows[:WORTH_SHOWN] and res["worth_all"][pid]["count"] == len(rows)
+        assert res["worth_all"][pid]["moves"] == any(r["display"]["attack_probability_without"] != r["display"]["attack_probability"] for r in rows)
         values = [r["attack_probability_without"] for r in rows]
         assert values == sorted(values, reverse=True)
         for r in rows:
             g = by[r["iso3"]]
             for k in ("attack_probability_without", "attack_probability_without_promises", "attack_probability_without_aid"):
-                assert r[k] == g[k] and r[k] is not None, (p["id"], r["iso3"], k)  # all, only its promises, only its money
+                assert r[k] == g[k] and r[k] is not None, (pid, r["iso3"], k)  # all, only its promises, only its money
                 assert r["display"][k] == fmt("attack_probability", g[k])
             assert r["approval_probability_without"] == g["approval_probability_without"]
             assert r["display"]["approval_probability_without"] == fmt("approval_probability", g["approval_probability_without"])
-            assert r["display"]["attack_probability"] == res["display"][p["id"]]["attack_probability"]
+            assert r["display"]["attack_probability"] == res["display"][pid]["attack_probability"]
             assert r["name"] == countries[r["iso3"]].name
+    assert len(res["worth"]["coalition-backstop"]) == WORTH_SHOWN < res["worth_all"]["coalition-backstop"]["count"]
     usa = next(r for r in res["worth"]["coalition-backstop"] if r["iso3"] == "USA")
     assert usa["name"] == countries["USA"].name
     # what the US promise is worth moves with US will (taken from the comparison under the override)
     low = client.post("/api/compare", json={"packages": ids, "overrides": {"will.USA": 0.05}}).json()
     usa_low = next(r for r in low["worth"]["coalition-backstop"] if r["iso3"] == "USA")
-    cb_low = next(p for p in low["current"]["packages"] if p["id"] == "coalition-backstop")
+    cb_low = client.post("/api/compare/detail", json={"package": "coalition-backstop", "overrides": {"will.USA": 0.05}}).json()["current"]
     assert usa_low["attack_probability_without"] == next(g for g in cb_low["guarantors"] if g["iso3"] == "USA")["attack_probability_without"]
+
+
+def test_compare_response_is_small(client):
+    """/api/compare for every seed package carries what the page shows at
+    once and stays under 150 KB of JSON (issue 18); the guarantors and
+    commitments of each package are /api/compare/detail's."""
+    ids = ALL
+    assert len(ids) >= 12
+    r = client.post("/api/compare", json={"packages": ids})
+    assert r.status_code == 200, r.text
+    assert len(r.content) < 150_000, f"/api/compare for {len(ids)} packages is {len(r.content):,} bytes"
+    res = r.json()
+    for side, keys in (("current", COMPARE_KEYS), ("baseline", BASELINE_KEYS)):
+        assert [p["id"] for p in res[side]["packages"]] == ids
+        assert all(list(p) == list(keys) for p in res[side]["packages"]), side
+        assert "parameters" not in res[side]
+    assert all(len(rows) <= WORTH_SHOWN for rows in res["worth"].values())
+
+
+def test_compare_detail_is_the_comparison_entry(client, countries):
+    """/api/compare/detail gives one package's whole entry of the comparison
+    record (``foedus compare --json``: guarantors with their commitments,
+    collective decisions, approvals, hazard), current (lever edit, overrides,
+    horizon) and baseline, the same numbers as the comparison of that
+    package, and the same numbers /api/compare carries for it."""
+    from foedus.domain.metrics import ELEMENT
+    from foedus.interfaces.web.service import ELEMENT_SHOWN
+
+    pid = "coalition-backstop"
+    edit = {"troops": {"GBR": 18000}, "legal_form_of": {"USA": "ratified_treaty"}}
+    state = {"overrides": {"will.USA": 0.3, "deterrence.resolve": 1.2}, "horizon": 7}
+    r = client.post("/api/compare/detail", json={"package": pid, "edit": edit, **state})
+    assert r.status_code == 200, r.text
+    det = r.json()
+    pkgs = load_packages(_paths([pid]), countries)
+    ps = ParameterSet.default().with_overrides(state["overrides"])
+    cur = comparison(apply_edits(pkgs, {pid: edit}, countries), ps, countries, 7)["packages"][0]
+    base = comparison(pkgs, ParameterSet.default(), countries)["packages"][0]
+    assert_same(det["current"], cur)
+    assert_same(det["baseline"], base)
+    assert det["package"] == pid and det["edited"] is True and det["horizon_years"] == 7
+    assert any(g["elements"] for g in det["current"]["guarantors"]) and det["current"]["collective"]
+    for entry, show in ((det["current"], det["element_display"]["current"]), (det["baseline"], det["element_display"]["baseline"])):
+        for g in entry["guarantors"]:
+            assert show[g["iso3"]] == [{m: fmt(m, e[m], ELEMENT) for m in ELEMENT_SHOWN} for e in g["elements"]]
+        assert show["collective"] == [{m: fmt(m, e[m], ELEMENT) for m in ELEMENT_SHOWN} for e in entry["collective"]]
+    # the lever moved the current entry, not the baseline
+    gbr = lambda e: next(g for g in e["guarantors"] if g["iso3"] == "GBR")["troops_deployed"]  # noqa: E731
+    assert gbr(det["current"]) != gbr(det["baseline"])
+    # one computation: /api/compare carries exactly these numbers for the package
+    res = client.post("/api/compare", json={"packages": ["treaty", pid], "edits": {pid: edit}, **state}).json()
+    assert res["current"]["packages"][1] == _cut([det["current"]])[0]
+    assert res["baseline"]["packages"][1] == _cut([det["baseline"]], BASELINE_KEYS)[0]
+    assert res["worth"][pid] == det["worth"][:WORTH_SHOWN]
+
+
+def test_compare_detail_bad_input(client):
+    """Bad input to /api/compare/detail: a 4xx naming the field, never a traceback."""
+    def field(r, status=422):
+        body = assert_clear_error(r, status)
+        return [p["field"] for p in body["problems"]]
+
+    assert field(client.post("/api/compare/detail", json={"package": "no-such-package"})) == ["package"]
+    assert "no-such-package" in client.post("/api/compare/detail", json={"package": "no-such-package"}).json()["detail"]
+    assert field(client.post("/api/compare/detail", json={})) == ["package"]
+    assert field(client.post("/api/compare/detail", json={"package": "Not An Id!"})) == ["package"]
+    assert field(client.post("/api/compare/detail", json={"package": "treaty", "packages": ["treaty"]})) == ["packages"]
+    assert field(client.post("/api/compare/detail", json={"package": "treaty", "edit": {"troops": {"GBR": -5}}})) == ["edit.troops.GBR"]
+    assert field(client.post("/api/compare/detail", json={"package": "treaty", "overrides": {"no.such.parameter": 1}})) == ["no.such.parameter"]
+    assert field(client.post("/api/compare/detail", json={"package": "treaty", "horizon": 0})) == ["horizon"]
+    assert field(client.post("/api/compare/detail", content=b'{"package": ', headers={"content-type": "application/json"}), 400) == ["(body)"]
+    assert field(client.post("/api/compare/detail", json=["treaty"])) == ["(body)"]
 
 
 def test_calibration_and_parameter_basis(client):
@@ -371,7 +454,7 @@ def test_lever_edits_and_reproduce_snippet(client, countries, monkeypatch):
     # the Python snippet of the "reproduce this" panel gives the same numbers
     ns: dict = {}
     exec(res["reproduce"]["python"], ns)
-    assert_same(ns["result"]["packages"], res["current"]["packages"])
+    assert_same(_cut(ns["result"]["packages"]), res["current"]["packages"])
     cli = res["reproduce"]["cli"]
     assert "--set deterrence.resolve=1.5" in cli and "--horizon 5" in cli and "coalition-backstop-edited.yaml" in cli
     assert res["reproduce"]["downloads"] == [{"id": "coalition-backstop", "file": "coalition-backstop-edited.yaml"}]
@@ -381,7 +464,7 @@ def test_lever_edits_and_reproduce_snippet(client, countries, monkeypatch):
     pkg = parse_package(ex.text, "edited.yaml", countries)
     sq = load_packages(_paths(["status-quo"]), countries)
     again = comparison(sq + [pkg], ParameterSet.default().with_overrides({"deterrence.resolve": 1.5}), countries, 5)
-    assert_same(again["packages"], res["current"]["packages"])
+    assert_same(_cut(again["packages"]), res["current"]["packages"])
 
 
 def test_apply_edits_rules(countries):

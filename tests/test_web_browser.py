@@ -289,6 +289,70 @@ def test_ranges_and_whose_promise_counts(page, browser, server):
     ctx.close()
 
 
+def test_detail_on_demand(page, server):
+    """/api/compare carries the first guarantors of "whose promise counts";
+    opening "all N guarantors" of a package asks /api/compare/detail for that
+    package (and only then) and shows the API's rows; the commitments of the
+    package being shaped, one by one, are the detail's, and follow a lever."""
+    pg = page
+    pid, other = "coalition-backstop", "treaty"
+    asked: list[dict] = []
+    pg.on("request", lambda r: asked.append(json.loads(r.post_data)) if r.url.endswith("/api/compare/detail") else None)
+    pg.goto(f"{server}/#v=table&live=0&p={pid},{other}&f={pid}")
+    pg.wait_for_selector("body[data-ready='1']", timeout=30000)
+    pg.wait_for_function("() => document.body.dataset.detailDone", timeout=30000)
+    pg.wait_for_selector("#cost-chart .main-svg", timeout=10000)
+    assert [a["package"] for a in asked] == [pid]  # the package being shaped, for who pays and who deploys
+    api = httpx.post(f"{server}/api/compare", json=_state(pg.url), timeout=60).json()
+    shown = len(api["worth"][other])
+    assert api["worth_all"][other]["count"] > shown
+    rest = pg.locator(f'[data-testid="worth-rest-{other}"] > li')
+    assert rest.count() == 0
+
+    # open "all N guarantors" of the other package: one request for it, the API's rows in its order
+    pg.locator(f'[data-testid="worth-all-{other}"] > summary').click()
+    pg.wait_for_selector(f'[data-testid="worth-rest-{other}"][data-loaded="1"]', timeout=30000)
+    assert [a["package"] for a in asked] == [pid, other]
+    detail = httpx.post(f"{server}/api/compare/detail", json={"package": other}, timeout=60).json()
+    want = detail["worth"][shown:]
+    assert rest.count() == len(want) == api["worth_all"][other]["count"] - shown
+    for i, g in enumerate(want):
+        row = rest.nth(i)
+        assert row.get_attribute("data-testid") == f"worth-{other}-{g['iso3']}"
+        assert float(row.get_attribute("data-value")) == g["attack_probability_without"]
+        assert g["display"]["attack_probability_without"] in row.inner_text()
+
+    # the commitments of the package being shaped, as the detail gives them
+    def check_commitments():
+        state = _state(pg.url)
+        body = {"package": pid, "overrides": state["overrides"], "edit": state["edits"].get(pid, {})}
+        d = httpx.post(f"{server}/api/compare/detail", json=body, timeout=60).json()
+        cur, show = d["current"], d["element_display"]["current"]
+        n = sum(len(g["elements"]) for g in cur["guarantors"]) + len(cur["collective"])
+        assert pg.locator('[data-testid="commitments"] tbody tr').count() == n > 0
+        for g in cur["guarantors"]:
+            for i, e in enumerate(g["elements"]):
+                row = pg.locator(f'[data-testid="commitment-{g["iso3"]}-{i}"]')
+                for m, text in show[g["iso3"]][i].items():
+                    cell = row.locator(f'td[data-metric="{m}"]')
+                    assert cell.inner_text() == text, (g["iso3"], i, m)
+                    v = cell.get_attribute("data-value")
+                    assert (v == "") if e[m] is None else (float(v) == e[m]), (g["iso3"], i, m, v)
+        return d
+
+    pg.locator('[data-testid="commitments-box"] > summary').click()
+    pg.wait_for_selector('[data-testid="commitments"] tbody tr', timeout=15000)
+    assert [a["package"] for a in asked] == [pid, other]  # the focus's detail was already there
+    check_commitments()
+    # a lever moves the package: the open commitments follow, from a new detail
+    done = pg.evaluate("document.body.dataset.detailDone")
+    pg.locator("#lever-aid-scale").fill("2")
+    pg.wait_for_function("(old) => document.body.dataset.detailDone !== old", arg=done, timeout=30000)
+    assert asked[-1]["package"] == pid and asked[-1]["edit"] == {"aid_scale": 2}
+    assert "edited" in pg.locator("#commitments-title").inner_text()
+    check_commitments()
+
+
 def test_assumption_sliders_say_exactly_what_they_move(page, server):
     """Each assumption slider names the parameter it sets and what that
     parameter is (the start of its description), and moving it sets that

@@ -41,10 +41,11 @@ def label(metric: str) -> str:
         return metric.replace("_", " ")
 
 
-def kind(metric: str) -> str:
-    """How the metric's values are shown (``num`` if unknown)."""
+def kind(metric: str, level: str | None = None) -> str:
+    """How the metric's values are shown (``num`` if unknown); ``level``:
+    the catalogue level to look it up at (default: the package's)."""
     try:
-        return _metric(metric).kind
+        return (_metric(metric, level) if level else _metric(metric)).kind
     except KeyError:
         return "num"
 
@@ -76,11 +77,12 @@ def below_resolution(metric: str, value: float | None) -> bool:
     return r is not None and value is not None and value < r
 
 
-def fmt(metric: str, value: float | None) -> str:
-    """Format one value of ``metric`` for people."""
+def fmt(metric: str, value: float | None, level: str | None = None) -> str:
+    """Format one value of ``metric`` (at the catalogue's ``level``, by
+    default the package's) for people."""
     if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
         return "–"
-    k = kind(metric)
+    k = kind(metric, level)
     if below_resolution(metric, value):
         return f"<{100 * resolution(metric):.1f}%"
     if metric in _TWO_FIGURES and value:

@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from foedus.domain.errors import InputError, Problem
 from foedus.domain.metrics import CHART_METRICS
-from foedus.interfaces.web.schemas import ExploreRequest, ExportRequest, OptimiseRequest, ReportRequest, Scenario, SensitivityRequest, Upload
+from foedus.interfaces.web.schemas import DetailRequest, ExploreRequest, ExportRequest, OptimiseRequest, ReportRequest, Scenario, SensitivityRequest, Upload
 from foedus.interfaces.web.service import (
     BASIS_TEXT,
     COST_SPLIT,
@@ -283,7 +283,7 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         process when there is a pool and the request is ``pooled``: the
         workspace method and its arguments; holding ``slot``, a context
         manager that bounds how many such computations run at once)."""
-        if isinstance(body, (Scenario, ExploreRequest, SensitivityRequest)):
+        if isinstance(body, (Scenario, ExploreRequest, SensitivityRequest, DetailRequest)):
             key = (route, canonical(body.model_dump(mode="json")), _digests(body.packages))
         else:
             key = (route, canonical(body), _digests(e.package.id for e in ws.all_entries()))
@@ -395,6 +395,18 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         edits and overrides) at the central values, side by side."""
         args = (body.packages, body.overrides, body.edit_dicts(), body.horizon)
         return _cached("compare", body, lambda: ws.compare(*args), ("compare", args))
+
+    @app.post("/api/compare/detail", tags=["assessment"])
+    def compare_detail(body: DetailRequest) -> dict:
+        """One package's whole entry of the comparison, baseline and current
+        (the ``foedus compare --json`` contract: every guarantor with its
+        figures and commitments, the decisions groups take as one, the
+        approvals, the terms of the hazard), every guarantor of "whose
+        promise counts", each commitment's display strings and the
+        guarantors' defence spending before the package. What
+        /api/compare leaves out; from the same cached comparison."""
+        args = (body.package, body.overrides, body.edit_dict(), body.horizon)
+        return _cached("compare-detail", body, lambda: ws.compare_detail(*args), ("compare_detail", args))
 
     @app.post("/api/by-year", tags=["assessment"])
     def by_year(body: Scenario) -> dict:

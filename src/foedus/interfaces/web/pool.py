@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 #: Computations a worker may run (methods of the workspace).
-METHODS = ("compare", "by_year", "by_will_scenario", "explore", "discover", "sensitivity", "optimise")
+METHODS = ("compare", "compare_detail", "by_year", "by_will_scenario", "explore", "discover", "sensitivity", "optimise")
 #: Uploads a worker keeps before it forgets the oldest (the server's cap).
 WORKER_UPLOADS = 64
 #: How often a worker checks that its server is still there, seconds.

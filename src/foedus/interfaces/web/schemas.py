@@ -100,6 +100,25 @@ class SensitivityRequest(BaseModel):
         return self.edit.model_dump(exclude_none=True, exclude_defaults=True, mode="json")
 
 
+class DetailRequest(BaseModel):
+    """One package's whole entry of the comparison (with its lever edit,
+    under the overrides): ``POST /api/compare/detail``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    package: PackageId = Field(description="the package whose detail to give (shipped or uploaded)")
+    edit: PackageEdit = Field(default_factory=PackageEdit, description="its lever edits")
+    overrides: dict[ParamName, Finite] = Field(default_factory=dict, max_length=500, description="parameter name -> value")
+    horizon: Annotated[float, Field(ge=0.1, le=100, allow_inf_nan=False)] | None = Field(default=None, description="years over which risks accumulate")
+
+    @property
+    def packages(self) -> list[str]:  # what the response cache and the compute pool look up
+        return [self.package]
+
+    def edit_dict(self) -> dict:
+        return self.edit.model_dump(exclude_none=True, exclude_defaults=True, mode="json")
+
+
 class Upload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

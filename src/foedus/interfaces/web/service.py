@@ -42,7 +42,7 @@ from foedus.data.loaders import load_countries, load_package, parse_package
 from foedus.data.parameter_set import ParameterSet
 from foedus.domain.errors import InputError, Problem
 from foedus.domain.package import Package
-from foedus.domain.metrics import CATALOGUE, PACKAGE, TABLE_METRICS, YEAR, metric
+from foedus.domain.metrics import CATALOGUE, ELEMENT, PACKAGE, TABLE_METRICS, YEAR, metric
 from foedus.study.formatting import fmt, fmt_range, label, number
 from foedus.study.study import bottom_line
 from foedus.interfaces.web.edits import apply_edit, is_empty, lever_summary
@@ -110,6 +110,22 @@ YEAR_TOTALS = (("cumulative_cost_usd", "cumulative_cost_usd"), ("discounted_cost
                ("attack_probability", "attack_probability"), ("peak_cost_usd_per_year", "total_cost_usd_per_year"))
 #: Per-guarantor figures shown with "whose promise counts" (from the comparison).
 WORTH_DETAIL = ("credibility", "delivery", "cost_usd_per_year", "cost_pct_gdp")
+#: Guarantors per package that ``/api/compare`` lists under "whose promise
+#: counts" (those the page shows at once, whose absence raises the attack
+#: probability most); every guarantor comes with ``/api/compare/detail``.
+WORTH_SHOWN = 5
+#: What ``/api/compare`` carries of each package's entry in the comparison
+#: record: what the page shows at once (title, central values and their
+#: ranges over futures; the baseline without its ranges, which the bottom
+#: line carries). The rest of the entry (per guarantor and per commitment:
+#: credibility, delivery, cost, forces, what the package is worth without
+#: it, each commitment's legal form and figures; the decisions groups take
+#: as one, the approvals, the terms of the hazard) is ``/api/compare/detail``,
+#: one package at a time, from the same cached comparison.
+COMPARE_KEYS = ("id", "title", "kyiv_position", "metrics", "ranges")
+BASELINE_KEYS = ("id", "title", "kyiv_position", "metrics")
+#: Each commitment's figures shown in the detail (``ELEMENT_METRICS`` but the weight in approval).
+ELEMENT_SHOWN = ("credibility", "delivery", "approval", "survival", "cost_usd_per_year")
 #: Seed of the default sample of futures behind the ranges of the table
 #: (that of ``foedus compare``; its size is ``compare.RANGE_FUTURES``).
 COMPARE_SEED = 0
@@ -645,28 +661,32 @@ class Workspace:
         return {k: v for k, v in parts[0].items() if k != "packages"} | {"packages": [r["packages"][0] for r in parts]}
 
     def compare(self, ids: list[str], overrides: dict[str, float] | None = None, edits: dict | None = None, horizon: float | None = None) -> dict:
-        """Baseline and current at the central values."""
+        """Baseline and current at the central values: what the page shows
+        at once (each package's entry cut to ``COMPARE_KEYS``, the
+        baseline's to ``BASELINE_KEYS``; the top ``WORTH_SHOWN`` guarantors
+        of "whose promise counts"). The rest of each entry is
+        :meth:`compare_detail`, from the same cached comparison."""
         t0 = time.perf_counter()
         orig, edited, fpo, fpe = self.resolve_fp(ids, edits)
         ps = self.parameters(overrides)
         baseline = self._comparison(orig, fpo, self.defaults, None)
         current = self._comparison(edited, fpe, ps, horizon)
+        worth = self._worth(current)
         out = {
             "model_estimates_not_predictions": True,
             "packages": ids,
             "horizon_years": current["horizon_years"],
-            "baseline": _strip(baseline),
-            "current": current,
+            "baseline": _lean(baseline, BASELINE_KEYS),
+            "current": _lean(current, COMPARE_KEYS),
             "display": {p["id"]: {m: fmt(m, p["metrics"].get(m)) for m in p["metrics"]} for p in current["packages"]},
             "baseline_display": {p["id"]: {m: fmt(m, p["metrics"].get(m)) for m in p["metrics"]} for p in baseline["packages"]},
             "range_display": {p["id"]: {m: fmt_range(m, r) for m, r in (p.get("ranges") or {}).items()} for p in current["packages"]},
-            "worth": self._worth(current),
+            "worth": {pid: rows[:WORTH_SHOWN] for pid, rows in worth.items()},
+            "worth_all": {pid: _worth_all(rows) for pid, rows in worth.items()},
             "bottom_line": {"current": bottom_line(current, {p.id: p.title for p in edited}, self._names()),
                             "baseline": bottom_line(baseline, {p.id: p.title for p in orig}, self._names())},
-            "levers": {p.id: lever_summary(p) for p in edited},
-            "baseline_levers": {p.id: lever_summary(p) for p in orig},
+            "levers": {p.id: lever_summary(p) for p, o in zip(edited, orig) if not is_empty((edits or {}).get(o.id))},
             "edited": [p.id for p in orig if not is_empty((edits or {}).get(p.id))],
-            "defence_pct_gdp": self._defence_shares(current, baseline),
             "will_scenario": self.will_scenario_of(overrides),
             "reproduce": self.reproduce(ids, overrides or {}, edits or {}, horizon),
         }
@@ -674,6 +694,38 @@ class Workspace:
             out["reproduce"]["scenario"] = self._scenario_reproduce(out["will_scenario"], ids, overrides or {}, edits or {}, horizon)
         out["elapsed_ms"] = round(1000 * (time.perf_counter() - t0), 2)
         return out
+
+    def compare_detail(self, pid: str, overrides: dict[str, float] | None = None, edit: dict | None = None, horizon: float | None = None) -> dict:
+        """One package's whole entry in the comparison record (the ``foedus
+        compare --json`` contract: every guarantor with its figures and its
+        commitments, the decisions groups take as one, the approvals, the
+        terms of the hazard), baseline and current, from the comparison
+        :meth:`compare` used (the same per-package cache: nothing is
+        computed twice); with every guarantor of "whose promise counts",
+        display strings for each commitment and the guarantors' defence
+        spending before the package."""
+        t0 = time.perf_counter()
+        if self.shipped.get(pid) is None and self.uploads.get(pid) is None:
+            known = ", ".join(e.package.id for e in self.all_entries()) or "none loaded"
+            raise InputError("compare/detail", [Problem("package", f"the id of a loaded package ({known}), got '{pid}'")])
+        orig, edited, fpo, fpe = self.resolve_fp([pid], {pid: edit} if not is_empty(edit) else None)
+        ps = self.parameters(overrides)
+        baseline = self._comparison(orig, fpo, self.defaults, None)
+        current = self._comparison(edited, fpe, ps, horizon)
+        cur, base = current["packages"][0], baseline["packages"][0]
+        return {
+            "model_estimates_not_predictions": True,
+            "package": pid,
+            "edited": not is_empty(edit),
+            "horizon_years": current["horizon_years"],
+            "current": cur,
+            "baseline": base,
+            "worth": self._worth(current)[pid],
+            "element_display": {"current": _element_display(cur), "baseline": _element_display(base)},
+            "element_labels": {m: metric(m, ELEMENT).label for m in ELEMENT_SHOWN},
+            "defence_pct_gdp": self._defence_shares(current, baseline),
+            "elapsed_ms": round(1000 * (time.perf_counter() - t0), 2),
+        }
 
     # -- year by year ----------------------------------------------------------
     def _years(self, packages: list[Package], fps: list[str], ps: ParameterSet, horizon: float | None) -> dict:
@@ -1127,8 +1179,29 @@ def _assumption_title(name: str) -> str:
     return name
 
 
-def _strip(result: dict) -> dict:
-    return {k: v for k, v in result.items() if k != "parameters"}
+def _lean(result: dict, keys: tuple[str, ...]) -> dict:
+    """A comparison record as /api/compare carries it: without the values of
+    every parameter, each package's entry cut to ``keys``."""
+    return {k: v for k, v in result.items() if k not in ("parameters", "packages")} | {
+        "packages": [{k: p[k] for k in keys if k in p} for p in result["packages"]]}
+
+
+def _worth_all(rows: list[dict]) -> dict:
+    """What the page says of all of a package's guarantors while it shows the
+    first ``WORTH_SHOWN``: how many there are, and whether the absence of any
+    one of them changes the attack probability at the precision shown."""
+    return {"count": len(rows), "moves": any(r["display"]["attack_probability_without"] != r["display"]["attack_probability"] for r in rows)}
+
+
+def _element_display(entry: dict) -> dict[str, list[dict]]:
+    """Per guarantor (ISO3), then ``collective``: each of its commitments'
+    ``ELEMENT_SHOWN`` figures as the page shows them, in the entry's order."""
+    def show(e: dict) -> dict:
+        return {m: fmt(m, e.get(m), ELEMENT) for m in ELEMENT_SHOWN}
+
+    out = {g["iso3"]: [show(e) for e in g.get("elements", [])] for g in entry.get("guarantors", [])}
+    out["collective"] = [show(e) for e in entry.get("collective", [])]
+    return out
 
 
 def _nice_step(lo: float, hi: float) -> float:

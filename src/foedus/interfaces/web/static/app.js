@@ -4,7 +4,9 @@
  * overrides, futures settings), mirrors it in the URL hash so a view can be
  * shared, and asks the JSON API for every number: /api/compare (central
  * values, baseline and current, the bottom line) on every move, debounced
- * by 50 ms (and again for a pinned state, when there is one), /api/explore
+ * by 50 ms (and again for a pinned state, when there is one), /api/compare/detail
+ * (one package's guarantors and commitments: for the package being shaped after
+ * each comparison, for another package when its "all N guarantors" is opened), /api/explore
  * (robustness across futures, PRIM box) after it, /api/scenarios (each
  * package in every named will scenario) while that view is shown, /api/by-year
  * (the package being shaped year by year, baseline and current) after each
@@ -35,8 +37,8 @@ const S = {
   sens: { pkg: null, n: null, metric: "attack_probability" }, guarantor: null,
 };
 const D = { meta: null, catalogue: {}, order: [], params: [], paramByName: {}, basisCounts: null, calibration: null, last: null, lastExplore: null,
-  pinned: null, sens: null, sensKey: null, scen: null, scenKey: null, years: null, designs: null, ds: null, dsChosen: null };
-const WORTH_SHOWN = 5;  // guarantors listed per package before "all N guarantors"
+  pinned: null, sens: null, sensKey: null, scen: null, scenKey: null, years: null, designs: null, ds: null, dsChosen: null,
+  detail: null, details: new Map() };
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, attrs = {}, ...kids) => {
@@ -231,11 +233,13 @@ async function runCompare() {
       S.pin ? api("/api/compare", pinnedBody(pk), compareCtl.signal) : Promise.resolve(null)]);
     if (seq !== compareSeq) return;
     D.last = res;
+    D.details.clear();  // a package may have been replaced by an upload since
     D.pinned = pinned && pinnedView(pinned, pk);
     renderCompare(res);
     status(`updated in ${Math.round(performance.now() - t0)} ms (server ${Math.round(res.elapsed_ms)} ms)`);
     document.body.dataset.compareSeq = String(seq);
     runYears();
+    runDetail();
     if (S.live) scheduleExplore();
     if (S.view === "scenarios") runScenarios();
   } catch (err) {
@@ -423,8 +427,8 @@ function renderGuarantorLever() {
   const base = D.catalogue[pid].levers;
   const ed = S.edits[pid] || {};
   const removed = ed.remove || [];
-  const fromCompare = D.last ? ((D.last.baseline.packages.find((p) => p.id === pid) || {}).guarantors || []).map((g) => g.iso3) : [];
-  const all = [...new Set([...base.guarantors, ...fromCompare])];
+  const fromDetail = D.detail && D.detail.package === pid ? D.detail.baseline.guarantors.map((g) => g.iso3) : [];
+  const all = [...new Set([...base.guarantors, ...fromDetail])];
   const sel = $("lever-guarantor");
   const kept = all.filter((g) => !removed.includes(g));
   sel.replaceChildren(...kept.map((g) => el("option", { value: g }, base.guarantors.includes(g) ? `${countryName(g)} (${g})` : `${countryName(g)} (${g}, through a group)`)));
@@ -719,7 +723,6 @@ function renderCompare(res) {
   renderTable(res, pinned);
   renderWorth(res);
   renderMetricCharts(res);
-  renderGuarantors(res);
   renderGuarantorLever();
   renderReproduce(res.reproduce, D.lastExplore && D.lastExplore.reproduce);
   showWillScenario(willScenarioShown());
@@ -1081,23 +1084,101 @@ function worthRow(pid, g) {
       `believed ${d.credibility} · delivers ${d.delivery} · costs ${d.cost_usd_per_year}/yr (${d.cost_pct_gdp})`));
 }
 
+// /api/compare lists the first guarantors of each package (worth) and says how many there are (worth_all);
+// "all N guarantors" asks /api/compare/detail for the rest when it is opened.
 function renderWorth(res) {
   const box = $("worth-list");
   const cards = res.packages.map((pid) => {
     const p = res.current.packages.find((x) => x.id === pid);
     const rows = res.worth[pid] || [];
+    const all = res.worth_all[pid] || { count: rows.length, moves: false };
     const head = el("h3", {}, el("span", { class: "pid-name" }, pid), el("small", {}, `attack ${res.display[pid].attack_probability}`));
     if (!rows.length) return el("div", { class: "worth-card", "data-package": pid }, head, el("p", { class: "hint" }, "No guarantor: nothing to take away."));
-    const moved = rows.filter((g) => g.display.attack_probability_without !== g.display.attack_probability);
-    const top = rows.slice(0, WORTH_SHOWN).map((g) => worthRow(pid, g));
-    const rest = rows.slice(WORTH_SHOWN);
+    const rest = el("ol", { class: "worth-rows", start: String(rows.length + 1), "data-testid": `worth-rest-${pid}` });
+    const more = all.count > rows.length
+      ? el("details", { "data-testid": `worth-all-${pid}`, ontoggle: (e) => { if (e.target.open) showWorthRest(pid, rows.length, rest); } },
+        el("summary", {}, `all ${all.count} guarantors`), rest)
+      : null;
     return el("div", { class: "worth-card" + (pid === S.focus ? " focus" : ""), "data-package": pid, title: p ? p.title : pid },
       head,
-      moved.length ? null : el("p", { class: "hint" }, "No single guarantor's absence changes the attack probability as shown."),
-      el("ol", { class: "worth-rows" }, ...top),
-      rest.length ? el("details", {}, el("summary", {}, `all ${rows.length} guarantors`), el("ol", { class: "worth-rows", start: String(WORTH_SHOWN + 1) }, ...rest.map((g) => worthRow(pid, g)))) : null);
+      all.moves ? null : el("p", { class: "hint" }, "No single guarantor's absence changes the attack probability as shown."),
+      el("ol", { class: "worth-rows" }, ...rows.map((g) => worthRow(pid, g))),
+      more);
   });
   box.replaceChildren(...cards);
+}
+async function showWorthRest(pid, shown, list) {
+  list.replaceChildren(el("li", { class: "hint" }, "loading…"));
+  try {
+    const res = await detailOf(pid);
+    list.replaceChildren(...res.worth.slice(shown).map((g) => worthRow(pid, g)));
+    list.dataset.loaded = "1";
+  } catch (err) {
+    list.replaceChildren(el("li", { class: "hint error" }, `could not load the guarantors: ${err.message}`));
+  }
+}
+
+/* One package's detail (POST /api/compare/detail): its whole entry of the comparison, baseline and current (every
+ * guarantor's figures and commitments), every guarantor of "whose promise counts". Asked for the package being
+ * shaped after each comparison (who pays, who deploys; its commitments), for another only when its detail is opened.
+ * Answers are kept until the next comparison, so opening the same detail twice asks once. */
+function detailBody(pid) {
+  const body = { package: pid, overrides: S.overrides, edit: isEmptyEdit(S.edits[pid]) ? {} : S.edits[pid] };
+  if (S.horizon !== null) body.horizon = S.horizon;
+  return body;
+}
+async function detailOf(pid, signal) {
+  const key = JSON.stringify(detailBody(pid));
+  if (D.details.has(key)) return D.details.get(key);
+  const res = await api("/api/compare/detail", detailBody(pid), signal);
+  D.details.set(key, res);
+  while (D.details.size > 32) D.details.delete(D.details.keys().next().value);
+  return res;
+}
+let detailCtl = null, detailSeq = 0;
+async function runDetail() {
+  if (!S.focus) return;
+  if (detailCtl) detailCtl.abort();
+  detailCtl = new AbortController();
+  const seq = ++detailSeq;
+  try {
+    const res = await detailOf(S.focus, detailCtl.signal);
+    if (seq !== detailSeq) return;
+    D.detail = res;
+    renderGuarantors(res);
+    renderGuarantorLever();
+    if ($("commitments-box").open) renderCommitments(res);
+    document.body.dataset.detailDone = String(seq);
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    $("guarantor-title").textContent = `detail: ${err.message}`;
+    if (err.status === 429 && err.retryAfter) setTimeout(() => { if (seq === detailSeq) runDetail(); }, err.retryAfter * 1000);
+  }
+}
+// The commitments of the package being shaped, one by one (each guarantor's, then those a group takes as one).
+function renderCommitments(res) {
+  const cur = res.current, show = res.element_display.current, lab = res.element_labels;
+  const cols = Object.keys(lab);
+  const row = (who, e, d, i) => el("tr", { "data-testid": `commitment-${who}-${i}` },
+    el("td", {}, who === "collective" ? e.group : countryName(who)), el("td", {}, e.legal_form.replaceAll("_", " ")), el("td", {}, e.trigger.replaceAll("_", " ")),
+    el("td", {}, e.kinds.map((k) => k.replaceAll("_", " ")).join(", ")),
+    ...cols.map((m) => el("td", { class: "num", "data-metric": m, "data-value": e[m] === null ? "" : String(e[m]) }, d[m])));
+  const rows = [
+    ...cur.guarantors.flatMap((g) => g.elements.map((e, i) => row(g.iso3, e, show[g.iso3][i], i))),
+    ...cur.collective.map((e, i) => row("collective", e, show.collective[i], i)),
+  ];
+  $("commitments-title").textContent = `${cur.title} (${res.package}${res.edited ? ", edited" : ""}): ${rows.length} commitments`;
+  $("commitments").replaceChildren(el("table", { class: "params" },
+    el("thead", {}, el("tr", {}, ...["guarantor", "legal form", "trigger", "kinds", ...cols.map((m) => lab[m])].map((h) => el("th", {}, h)))),
+    el("tbody", {}, ...rows)));
+}
+async function openCommitments() {
+  if (!$("commitments-box").open || !S.focus) return;
+  try {
+    renderCommitments(await detailOf(S.focus));
+  } catch (err) {
+    $("commitments").textContent = `could not load the commitments: ${err.message}`;
+  }
 }
 
 function barLayout(title, metric, extra = {}) {
@@ -1207,11 +1288,10 @@ function renderYears(res) {
     + `peak cost ${t.peak_cost_usd_per_year} in ${cur.totals.peak_cost_year}.`);
 }
 
+// Who pays, who deploys: the package being shaped, from its detail (/api/compare/detail).
 function renderGuarantors(res) {
-  const pid = S.focus;
-  const cur = res.current.packages.find((p) => p.id === pid);
-  const base = res.baseline.packages.find((p) => p.id === pid);
-  if (!cur) return;
+  const pid = res.package;
+  const cur = res.current, base = res.baseline;
   $("guarantor-title").textContent = `${cur.title} (${pid})`;
   const baseBy = Object.fromEntries((base ? base.guarantors : []).map((g) => [g.iso3, g]));
   const marks = D.meta.nato_marks;
@@ -1708,6 +1788,7 @@ function setupEditor() {
 /* ------------------------------------------------------------ wiring */
 function wire() {
   $("focus").addEventListener("change", (e) => { S.focus = e.target.value; renderLevers(); scheduleUpdate(); });
+  $("commitments-box").addEventListener("toggle", openCommitments);
   $("lever-legal-form").addEventListener("change", (e) => { editOf(S.focus).legal_form = e.target.value || null; scheduleUpdate(); });
   $("lever-posture").addEventListener("change", (e) => { editOf(S.focus).posture = e.target.value || null; scheduleUpdate(); });
   $("lever-aid-scale").addEventListener("input", (e) => {
