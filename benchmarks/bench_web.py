@@ -2,8 +2,10 @@
 
 What the page asks after each move (see docs/web.md):
 
-1. ``POST /api/compare``: the 8 shipped packages at the central values,
-   baseline beside current (the table and most charts);
+1. ``POST /api/compare``: the shipped packages at the central values,
+   baseline beside current (the table and most charts), then ``POST
+   /api/compare/detail``: the guarantors and commitments of the package
+   being shaped (who pays, who deploys), from the same cached comparison;
 2. ``POST /api/explore``: the same packages across N futures (robustness
    charts), then ``POST /api/discover``: the PRIM box of the package being
    shaped (from the cached futures).
@@ -78,8 +80,22 @@ def main(argv=None) -> int:
         rows.append((name, statistics.median(totals), min(totals), max(totals), statistics.median(evals)))
 
     R = args.repeat
-    run("central values: assumption move (compare)", [{"packages": ids, "overrides": {"will.USA": 0.05 + 0.9 * k / R}} for k in range(R)], "/api/compare")
-    run("central values: lever move (compare)", [{"packages": ids, "edits": {"coalition-backstop": {"troops": {"GBR": 11000 + 500 * k}}}} for k in range(R)], "/api/compare")
+    focus = "coalition-backstop" if "coalition-backstop" in ids else ids[0]
+
+    def run_compare(name, bodies):
+        """/api/compare, then the detail of the package being shaped, as the page asks after a move."""
+        totals, evals, dt = [], [], []
+        for body in bodies:
+            ms, res = timed("/api/compare", body)
+            totals.append(ms)
+            evals.append(res["elapsed_ms"])
+            detail = {"package": focus, "overrides": body.get("overrides", {}), "edit": body.get("edits", {}).get(focus, {})}
+            dt.append(timed("/api/compare/detail", detail)[0])
+        rows.append((f"{name} (compare)", statistics.median(totals), min(totals), max(totals), statistics.median(evals)))
+        rows.append((f"{name} (detail of {focus})", statistics.median(dt), min(dt), max(dt), float("nan")))
+
+    run_compare("central values: assumption move", [{"packages": ids, "overrides": {"will.USA": 0.05 + 0.9 * k / R}} for k in range(R)])
+    run_compare("central values: lever move", [{"packages": ids, "edits": {focus: {"troops": {"GBR": 11000 + 500 * k}}}} for k in range(R)])
     base = {"packages": ids, "n_futures": n, "thresholds": ths}
     run(f"{n:,} futures: assumption move, robustness only", [{**base, "overrides": {"will.USA": 0.07 + 0.9 * k / R}} for k in range(R)], "/api/explore")
     run(f"{n:,} futures: lever move, robustness only", [{**base, "edits": {"coalition-backstop": {"troops": {"GBR": 12100 + 300 * k}}}} for k in range(R)], "/api/explore")

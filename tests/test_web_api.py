@@ -330,8 +330,9 @@ def test_compare_response_is_small(client):
     commitments of each package are /api/compare/detail's."""
     ids = ALL
     assert len(ids) >= 12
-    r = client.post("/api/compare", json={"packages": ids})
+    r = client.post("/api/compare", json={"packages": ids}, headers={"Accept-Encoding": "identity"})
     assert r.status_code == 200, r.text
+    assert "content-encoding" not in r.headers and int(r.headers["content-length"]) == len(r.content)  # the JSON itself
     assert len(r.content) < 150_000, f"/api/compare for {len(ids)} packages is {len(r.content):,} bytes"
     res = r.json()
     for side, keys in (("current", COMPARE_KEYS), ("baseline", BASELINE_KEYS)):
@@ -376,6 +377,7 @@ def test_compare_detail_is_the_comparison_entry(client, countries):
     assert res["current"]["packages"][1] == _cut([det["current"]])[0]
     assert res["baseline"]["packages"][1] == _cut([det["baseline"]], BASELINE_KEYS)[0]
     assert res["worth"][pid] == det["worth"][:WORTH_SHOWN]
+    assert res["baseline_guarantors"][pid] == [g["iso3"] for g in det["baseline"]["guarantors"]]
 
 
 def test_compare_detail_bad_input(client):

@@ -140,6 +140,7 @@ def test_slider_moves_metric_and_matches_api(page, server):
     pg.locator("#run-futures").click()
     pg.wait_for_function("() => document.body.dataset.exploreDone", timeout=45000)
     pg.wait_for_selector("#satisficing-chart .main-svg", timeout=10000)
+    pg.locator("#guarantor-view").scroll_into_view_if_needed()  # its detail is asked for when it comes into view
     pg.wait_for_selector("#cost-chart .main-svg", timeout=10000)
     pg.wait_for_selector("#force-chart .main-svg", timeout=10000)
     assert pg.locator("#box-message").inner_text().startswith(pid)
@@ -291,15 +292,21 @@ def test_ranges_and_whose_promise_counts(page, browser, server):
 
 def test_detail_on_demand(page, server):
     """/api/compare carries the first guarantors of "whose promise counts";
-    opening "all N guarantors" of a package asks /api/compare/detail for that
-    package (and only then) and shows the API's rows; the commitments of the
-    package being shaped, one by one, are the detail's, and follow a lever."""
+    the detail of the package being shaped is asked for when "Who pays, who
+    deploys" comes into view, and opening "all N guarantors" of another
+    package asks /api/compare/detail for that package (and only then) and
+    shows the API's rows; the commitments of the package being shaped, one
+    by one, are the detail's, and follow a lever."""
     pg = page
     pid, other = "coalition-backstop", "treaty"
     asked: list[dict] = []
     pg.on("request", lambda r: asked.append(json.loads(r.post_data)) if r.url.endswith("/api/compare/detail") else None)
     pg.goto(f"{server}/#v=table&live=0&p={pid},{other}&f={pid}")
     pg.wait_for_selector("body[data-ready='1']", timeout=30000)
+    pg.wait_for_function("() => document.body.dataset.compareSeq", timeout=30000)
+    pg.wait_for_timeout(500)
+    assert asked == []  # nothing on screen needs a package's detail yet
+    pg.locator("#guarantor-view").scroll_into_view_if_needed()
     pg.wait_for_function("() => document.body.dataset.detailDone", timeout=30000)
     pg.wait_for_selector("#cost-chart .main-svg", timeout=10000)
     assert [a["package"] for a in asked] == [pid]  # the package being shaped, for who pays and who deploys

@@ -2,9 +2,9 @@
 identical requests in flight answered by one computation.
 
 Why: under load the page's requests repeat (a slider has eleven positions;
-many people open the same page), and a comparison of eleven packages is
-about a megabyte of JSON that takes 30 ms to assemble even when every
-number is cached. Results are deterministic (seeded futures), so a request
+many people open the same page), and a comparison of twelve packages is
+about 140 KB of JSON (with one package's detail, about 130 KB more) that
+takes milliseconds to assemble even when every number is cached. Results are deterministic (seeded futures), so a request
 with the same body, for the same package files, gets the same bytes. The
 key names the route, the request body in canonical form and the content
 digest of every package it names, so an upload that replaces a package
@@ -26,10 +26,10 @@ from collections import OrderedDict
 from concurrent.futures import Future
 from typing import Callable, Hashable
 
-#: Bytes of finished responses kept. A comparison of the eleven seed
-#: packages is about 0.9 MB, an exploration about 50 KB: this holds a few
-#: hundred distinct answers, far more than a slider's positions, in a
-#: bounded share of the server's memory.
+#: Bytes of finished responses kept. A comparison of the twelve seed
+#: packages is about 140 KB, one package's detail about 130 KB, an
+#: exploration about 50 KB: this holds a thousand or more distinct answers,
+#: far more than a slider's positions, in a bounded share of the server's memory.
 MAX_BYTES = 256 * 1024 * 1024
 
 

@@ -11,7 +11,11 @@ package in every named will scenario), :func:`foedus.exploration.explore.explore
 boxes from PRIM and the calibration targets from
 :class:`foedus.exploration.calibration.Calibration`. This module only
 selects, edits (lever edits are data changes to a package, see
-:mod:`foedus.interfaces.web.edits`), caches and shapes results for the page.
+:mod:`foedus.interfaces.web.edits`), caches and shapes results for the page:
+:meth:`Workspace.compare` cuts each package's entry of the comparison to
+what the page shows at once, :meth:`Workspace.compare_detail` gives one
+package's whole entry (guarantors, commitments) on demand, both from the
+same cached comparison.
 
 Caches: a comparison per *package* by (package after edits, overrides,
 horizon); the yearly path per *package* by the same key; the results per will scenario per *package* by (package after
@@ -683,6 +687,7 @@ class Workspace:
             "range_display": {p["id"]: {m: fmt_range(m, r) for m, r in (p.get("ranges") or {}).items()} for p in current["packages"]},
             "worth": {pid: rows[:WORTH_SHOWN] for pid, rows in worth.items()},
             "worth_all": {pid: _worth_all(rows) for pid, rows in worth.items()},
+            "baseline_guarantors": {p["id"]: [g["iso3"] for g in p["guarantors"]] for p in baseline["packages"]},
             "bottom_line": {"current": bottom_line(current, {p.id: p.title for p in edited}, self._names()),
                             "baseline": bottom_line(baseline, {p.id: p.title for p in orig}, self._names())},
             "levers": {p.id: lever_summary(p) for p, o in zip(edited, orig) if not is_empty((edits or {}).get(o.id))},

@@ -5,8 +5,9 @@
  * shared, and asks the JSON API for every number: /api/compare (central
  * values, baseline and current, the bottom line) on every move, debounced
  * by 50 ms (and again for a pinned state, when there is one), /api/compare/detail
- * (one package's guarantors and commitments: for the package being shaped after
- * each comparison, for another package when its "all N guarantors" is opened), /api/explore
+ * (one package's guarantors and commitments: for the package being shaped while
+ * "Who pays, who deploys" is on screen or its commitments are open, for another
+ * package when its "all N guarantors" is opened), /api/explore
  * (robustness across futures, PRIM box) after it, /api/scenarios (each
  * package in every named will scenario) while that view is shown, /api/by-year
  * (the package being shaped year by year, baseline and current) after each
@@ -38,7 +39,7 @@ const S = {
 };
 const D = { meta: null, catalogue: {}, order: [], params: [], paramByName: {}, basisCounts: null, calibration: null, last: null, lastExplore: null,
   pinned: null, sens: null, sensKey: null, scen: null, scenKey: null, years: null, designs: null, ds: null, dsChosen: null,
-  detail: null, details: new Map() };
+  detail: null, details: new Map(), detailStale: true };
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, attrs = {}, ...kids) => {
@@ -239,7 +240,8 @@ async function runCompare() {
     status(`updated in ${Math.round(performance.now() - t0)} ms (server ${Math.round(res.elapsed_ms)} ms)`);
     document.body.dataset.compareSeq = String(seq);
     runYears();
-    runDetail();
+    D.detailStale = true;
+    if (onScreen($("guarantor-view")) || $("commitments-box").open) runDetail();
     if (S.live) scheduleExplore();
     if (S.view === "scenarios") runScenarios();
   } catch (err) {
@@ -427,8 +429,8 @@ function renderGuarantorLever() {
   const base = D.catalogue[pid].levers;
   const ed = S.edits[pid] || {};
   const removed = ed.remove || [];
-  const fromDetail = D.detail && D.detail.package === pid ? D.detail.baseline.guarantors.map((g) => g.iso3) : [];
-  const all = [...new Set([...base.guarantors, ...fromDetail])];
+  const bound = D.last ? D.last.baseline_guarantors[pid] || [] : [];  // with those bound only through a group
+  const all = [...new Set([...base.guarantors, ...bound])];
   const sel = $("lever-guarantor");
   const kept = all.filter((g) => !removed.includes(g));
   sel.replaceChildren(...kept.map((g) => el("option", { value: g }, base.guarantors.includes(g) ? `${countryName(g)} (${g})` : `${countryName(g)} (${g}, through a group)`)));
@@ -1120,7 +1122,8 @@ async function showWorthRest(pid, shown, list) {
 
 /* One package's detail (POST /api/compare/detail): its whole entry of the comparison, baseline and current (every
  * guarantor's figures and commitments), every guarantor of "whose promise counts". Asked for the package being
- * shaped after each comparison (who pays, who deploys; its commitments), for another only when its detail is opened.
+ * shaped after a comparison while "Who pays, who deploys" is on screen or its commitments are open (else when it
+ * comes into view), for another package only when its "all N guarantors" is opened.
  * Answers are kept until the next comparison, so opening the same detail twice asks once. */
 function detailBody(pid) {
   const body = { package: pid, overrides: S.overrides, edit: isEmptyEdit(S.edits[pid]) ? {} : S.edits[pid] };
@@ -1136,22 +1139,24 @@ async function detailOf(pid, signal) {
   return res;
 }
 let detailCtl = null, detailSeq = 0;
+const onScreen = (e) => { const r = e.getBoundingClientRect(); return r.height > 0 && r.bottom > 0 && r.top < window.innerHeight; };
 async function runDetail() {
   if (!S.focus) return;
   if (detailCtl) detailCtl.abort();
   detailCtl = new AbortController();
   const seq = ++detailSeq;
+  D.detailStale = false;
   try {
     const res = await detailOf(S.focus, detailCtl.signal);
     if (seq !== detailSeq) return;
     D.detail = res;
     renderGuarantors(res);
-    renderGuarantorLever();
     if ($("commitments-box").open) renderCommitments(res);
     document.body.dataset.detailDone = String(seq);
   } catch (err) {
     if (err.name === "AbortError") return;
     $("guarantor-title").textContent = `detail: ${err.message}`;
+    if ($("commitments-box").open) $("commitments").textContent = `could not load the commitments: ${err.message}`;
     if (err.status === 429 && err.retryAfter) setTimeout(() => { if (seq === detailSeq) runDetail(); }, err.retryAfter * 1000);
   }
 }
@@ -1172,13 +1177,8 @@ function renderCommitments(res) {
     el("thead", {}, el("tr", {}, ...["guarantor", "legal form", "trigger", "kinds", ...cols.map((m) => lab[m])].map((h) => el("th", {}, h)))),
     el("tbody", {}, ...rows)));
 }
-async function openCommitments() {
-  if (!$("commitments-box").open || !S.focus) return;
-  try {
-    renderCommitments(await detailOf(S.focus));
-  } catch (err) {
-    $("commitments").textContent = `could not load the commitments: ${err.message}`;
-  }
+function openCommitments() {
+  if ($("commitments-box").open) runDetail();  // from the answer kept since the last comparison, if there is one
 }
 
 function barLayout(title, metric, extra = {}) {
@@ -1789,6 +1789,9 @@ function setupEditor() {
 function wire() {
   $("focus").addEventListener("change", (e) => { S.focus = e.target.value; renderLevers(); scheduleUpdate(); });
   $("commitments-box").addEventListener("toggle", openCommitments);
+  new IntersectionObserver((seen) => {
+    if (seen.some((e) => e.isIntersecting) && D.detailStale && D.last) runDetail();
+  }).observe($("guarantor-view"));
   $("lever-legal-form").addEventListener("change", (e) => { editOf(S.focus).legal_form = e.target.value || null; scheduleUpdate(); });
   $("lever-posture").addEventListener("change", (e) => { editOf(S.focus).posture = e.target.value || null; scheduleUpdate(); });
   $("lever-aid-scale").addEventListener("input", (e) => {
