@@ -342,6 +342,24 @@ def test_compare_response_is_small(client):
     assert all(len(rows) <= WORTH_SHOWN for rows in res["worth"].values())
 
 
+def test_answers_are_gzipped_when_the_client_accepts_it(client):
+    """A client that accepts gzip gets the same JSON compressed (the
+    compressed bytes are kept with the answer); one that does not, plain JSON."""
+    from foedus.interfaces.web.app import accepts_gzip
+
+    body = {"packages": ALL, "overrides": {"will.USA": 0.35}}
+    plain = client.post("/api/compare", json=body, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    for _ in range(2):  # computed, then kept
+        z = client.post("/api/compare", json=body, headers={"Accept-Encoding": "gzip, deflate"})
+        assert z.status_code == 200 and z.headers["content-encoding"] == "gzip" and "accept-encoding" in z.headers["vary"].lower()
+        assert z.content == plain.content  # decoded by the client
+        assert int(z.headers["content-length"]) < len(plain.content) / 4
+    assert client.get("/api/meta", headers={"Accept-Encoding": "gzip;q=0"}).headers.get("content-encoding") is None
+    assert [accepts_gzip(h) for h in ("gzip", "br, GZIP;q=0.5", "*", "identity", "", "gzip;q=0", "deflate, br")] == [
+        True, True, True, False, False, False, False]
+
+
 def test_compare_detail_is_the_comparison_entry(client, countries):
     """/api/compare/detail gives one package's whole entry of the comparison
     record (``foedus compare --json``: guarantors with their commitments,
