@@ -16,6 +16,10 @@ over the size bound, 422 for a request or package that fails validation,
 
 Who may ask what (Host check, access token, rate limits) is decided by
 :mod:`foedus.interfaces.web.security` before a request reaches the app.
+
+Finished answers of the read-only requests are kept as bytes
+(:mod:`foedus.interfaces.web.responses`) and sent gzip-compressed to a
+client that accepts it (compressed once, kept beside the plain JSON).
 """
 
 from __future__ import annotations
