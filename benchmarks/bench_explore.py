@@ -26,8 +26,6 @@ compare figures only between runs at a similar load.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import resource
@@ -53,21 +51,19 @@ def _rss() -> dict:
 
 
 def stage_e2e(a) -> dict:
-    """The `foedus explore` command itself, writing to a fresh store."""
-    from foedus.interfaces.cli.explore_commands import explore
-
+    """The `foedus explore` command itself (a process of its own, as users
+    run it), writing to a fresh store; its peak RSS is the largest child's."""
+    foedus = Path(sys.executable).parent / "foedus"
     with tempfile.TemporaryDirectory(prefix="foedus-bench-explore-") as tmp:
         db = Path(tmp) / "runs.duckdb"
-        buf = io.StringIO()
+        cmd = [str(foedus), "explore", *map(str, PACKAGES), "--futures", str(a.futures), "--seed", str(a.seed), "--block", str(a.block),
+               "--db", str(db), "--yes", "--json"] + (["--workers", str(a.workers)] if a.workers else [])
         t0 = time.perf_counter()
-        with contextlib.redirect_stdout(buf):
-            explore(
-                files=list(PACKAGES), futures=a.futures, seed=a.seed, sampler="lhs", threshold=None, set_=None,
-                range_=None, fix=None, params_file=None, horizon=None, db=db, scheduler=None,
-                workers=a.workers or None, block=a.block, store_metrics=None, yes=True, scenario=None, yearly=None, as_json=True,
-            )
+        r = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.perf_counter() - t0
-        out = json.loads(buf.getvalue())
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr[-2000:])
+        out = json.loads(r.stdout)
         size = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
     pf = a.futures * len(out["robustness"])
     return {

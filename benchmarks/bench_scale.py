@@ -10,7 +10,8 @@ docs/exploration.md section 6, on one machine), then runs ``foedus explore
 PACKAGES --futures F --scheduler tcp://127.0.0.1:PORT --yes`` into a fresh
 store. Every half second it reads the resident memory (RSS) of each
 process: the ``foedus`` client (which writes the store), the scheduler, the
-worker nanny and each worker. Reports the wall time, package-futures per
+worker nanny and each worker, while exploring and after the commit (the
+percentiles, computed by DuckDB over the stored results). Reports the wall time, package-futures per
 second, the peak RSS per process, the bytes stored (and per
 package-future) and the run's results hash. Memory should stay flat
 whatever ``--futures``: only the blocks in flight are held.
@@ -54,12 +55,13 @@ def _wait_for(port: int, timeout: float = 60.0) -> None:
 class Peaks:
     """Peak RSS of each process of the given roots' trees, polled."""
 
-    def __init__(self, roots: dict[str, int]):
+    def __init__(self, roots: dict[str, int], phase):
         import psutil
 
         self.psutil = psutil
         self.roots = roots
-        self.peak: dict[str, int] = {}
+        self.phase = phase
+        self.peak: dict[tuple[str, str], int] = {}
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._poll, daemon=True)
 
@@ -70,6 +72,7 @@ class Peaks:
 
     def _poll(self) -> None:
         while not self.stop.is_set():
+            phase = self.phase()
             for role, pid in list(self.roots.items()):
                 try:
                     root = self.psutil.Process(pid)
@@ -81,8 +84,8 @@ class Peaks:
                         rss = p.memory_info().rss
                     except self.psutil.Error:
                         continue
-                    label = self._label(role, p, depth)
-                    self.peak[label] = max(self.peak.get(label, 0), rss)
+                    key = (self._label(role, p, depth), phase)
+                    self.peak[key] = max(self.peak.get(key, 0), rss)
             self.stop.wait(0.5)
 
     def __enter__(self) -> "Peaks":
@@ -123,7 +126,16 @@ def main() -> None:
             cmd += ["--store-metrics", a.store_metrics]
         t0 = time.perf_counter()
         client = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        with Peaks({"client (foedus explore)": client.pid, "scheduler": procs["scheduler"].pid, "workers": procs["workers"].pid}) as peaks:
+        runs = Path(str(db) + ".runs")
+
+        def phase() -> str:
+            """Exploring until the run's directory is renamed from staging
+            (commit); then the percentiles and the summary."""
+            done = runs.is_dir() and any(p.name.startswith("r") for p in runs.iterdir())
+            return "after commit" if done else "exploring"
+
+        roots = {"client (foedus explore)": client.pid, "scheduler": procs["scheduler"].pid, "workers": procs["workers"].pid}
+        with Peaks(roots, phase) as peaks:
             out, err = client.communicate()
         wall = time.perf_counter() - t0
         if client.returncode != 0:
@@ -134,8 +146,8 @@ def main() -> None:
         print(f"{n:,} futures x {P} package(s), {a.workers} workers (dask scheduler + dask worker on loopback)")
         print(f"  wall {wall:,.1f} s (explore's own timer {rec['seconds']:,.1f} s): {n * P / wall / 1e6:.2f} M package-futures/s, {n / wall / 1e6:.2f} M futures/s")
         print(f"  stored {rec['stored_bytes'] / 2**30:.2f} GiB = {rec['stored_bytes'] / (n * P):.1f} B per package-future (metrics: {', '.join(rec['stored_metrics'])})")
-        for label, rss in sorted(peaks.peak.items()):
-            print(f"  peak RSS {label:28s} {rss / 2**20:8.0f} MiB")
+        for (label, ph), rss in sorted(peaks.peak.items()):
+            print(f"  peak RSS {label:28s} {ph:13s} {rss / 2**20:8.0f} MiB")
         print(f"  {h}")
     finally:
         for p in procs.values():
