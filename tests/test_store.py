@@ -233,6 +233,35 @@ def test_round_trip_list_show_export_delete(tmp_path: Path, precision: str) -> N
     assert not any(t.endswith(rid) for t in duckdb_tables(db) | _views(db))
 
 
+def test_large_runs_get_t_digest_percentiles_in_bounded_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: a 1e8-future run's exact percentiles (four metrics at once)
+    ran DuckDB out of memory after the run was stored. Beyond
+    EXACT_QUANTILE_ROWS result rows the store estimates them (t-digest) and
+    says so; below, they are exact. Here the limit is lowered to 10,000 rows
+    so that a run of 3 x 5,000 crosses it."""
+    import foedus.storage.store as store_module
+
+    fids, inputs, results = _data(5000)
+    results[1, 5, 0] = 0.0
+    with RunStore(tmp_path / "runs.duckdb") as store:
+        rid = _write(store, fids, inputs, results, chunk=1000, precision="float64")
+        assert store.quantiles_exact(rid)
+        exact = store.quantiles(rid, METRICS, [0.05, 0.5, 0.95])
+        for i, pid in enumerate(PACKAGES):
+            for j, m in enumerate(METRICS):
+                np.testing.assert_allclose([exact[pid][m][k] for k in ("p5", "p50", "p95")],
+                                           np.percentile(results[i, :, j], [5, 50, 95]), rtol=1e-12)
+        monkeypatch.setattr(store_module, "EXACT_QUANTILE_ROWS", 10_000)
+        assert not store.quantiles_exact(rid)
+        approx = store.quantiles(rid, METRICS, [0.05, 0.5, 0.95])
+        assert approx != exact  # estimated, not computed exactly
+        for pid in PACKAGES:
+            for m in METRICS:
+                # within a twentieth of the (standard normal) values' spread of the exact ones
+                np.testing.assert_allclose([approx[pid][m][k] for k in ("p5", "p50", "p95")],
+                                           [exact[pid][m][k] for k in ("p5", "p50", "p95")], atol=0.05)
+
+
 def test_unknown_run_and_bad_chunks(tmp_path: Path) -> None:
     db = tmp_path / "runs.duckdb"
     fids, inputs, results = _data(50)

@@ -192,7 +192,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = [
-    "COMMIT_WAIT", "COMPRESSIONS", "DEFAULT_COMPRESSION", "DEFAULT_PATH", "DEFAULT_PRECISION", "LOCK_WAIT",
+    "COMMIT_WAIT", "COMPRESSIONS", "DEFAULT_COMPRESSION", "DEFAULT_PATH", "DEFAULT_PRECISION", "EXACT_QUANTILE_ROWS", "LOCK_WAIT",
     "PRECISIONS", "SCHEMA_VERSION", "FileCost", "RunNotFoundError", "RunStore", "RunWriter", "StoreError",
     "measure_file_cost",
 ]
@@ -207,6 +207,13 @@ COMPRESSIONS = ("none", "snappy", "lz4", "zstd")
 #: of what evaluating one costs, in a thread of its own (docs/exploration.md,
 #: section 5).
 DEFAULT_COMPRESSION = "zstd"
+#: Result rows (package-futures) up to which a run's percentiles are exact.
+#: An exact quantile holds every value of its column in DuckDB's buffer
+#: pool: 2**26 rows are 512 MiB of doubles, a quarter of the default 2 GB
+#: pool, the rest left to DuckDB's sort. Four metrics together at 1e8 rows
+#: (3.2 GB) ran out of memory; beyond this, t-digest estimates
+#: (``approx_quantile``, memory independent of the rows) are used instead.
+EXACT_QUANTILE_ROWS = 1 << 26
 #: Float types the inputs and metrics of a run can be stored as.
 PRECISIONS = ("float32", "float64")
 #: float32 keeps 24 significant bits (a relative error of at most 6e-8):
@@ -925,9 +932,19 @@ class RunStore:
         df.insert(0, "package_id", pd.Categorical.from_codes(codes, categories=ids))
         return df
 
+    def quantiles_exact(self, run_id: str) -> bool:
+        """Whether :meth:`quantiles` of this run are exact (its result rows
+        are at most EXACT_QUANTILE_ROWS) or t-digest estimates."""
+        row = self._row(run_id)
+        return int(row["n_futures"]) * len(row["packages"]) <= EXACT_QUANTILE_ROWS
+
     def quantiles(self, run_id: str, metrics: Sequence[str], qs: Sequence[float]) -> dict[str, dict[str, dict[str, float]]]:
-        """Exact quantiles of stored metrics per package, computed by DuckDB
-        without loading the results: ``{package_id: {metric: {"p5": ...}}}``."""
+        """Quantiles of stored metrics per package, computed by DuckDB
+        without loading the results: ``{package_id: {metric: {"p5": ...}}}``.
+        Exact (``quantile_cont``, as ``numpy.percentile``), one metric at a
+        time, for runs of up to EXACT_QUANTILE_ROWS result rows; beyond,
+        t-digest estimates (``approx_quantile``) in bounded memory
+        (:meth:`quantiles_exact` says which)."""
         row = self._row(run_id)
         ids = [p["id"] for p in row["packages"]]
         known = set(row["metric_names"])
@@ -936,12 +953,12 @@ class RunStore:
         if not metrics:
             return out
         qlist = "[" + ", ".join(repr(float(q)) for q in qs) + "]"
-        cols = ", ".join(f"quantile_cont(CAST({_q(m)} AS DOUBLE), {qlist})" for m in metrics)
+        agg = "quantile_cont" if self.quantiles_exact(run_id) else "approx_quantile"
         src = self._source(row["run_id"], "results")
-        for rec in self._con.execute(f"SELECT package_idx, {cols} FROM {src} GROUP BY package_idx ORDER BY package_idx").fetchall():
-            pid = ids[rec[0]]
-            for m, values in zip(metrics, rec[1:]):
-                out[pid][m] = {f"p{round(q * 100):g}": float(v) for q, v in zip(qs, values)}
+        for m in metrics:  # one at a time: an exact quantile holds every value of its column
+            sql = f"SELECT package_idx, {agg}(CAST({_q(m)} AS DOUBLE), {qlist}) FROM {src} GROUP BY package_idx ORDER BY package_idx"
+            for idx, values in self._con.execute(sql).fetchall():
+                out[ids[idx]][m] = {f"p{round(q * 100):g}": float(v) for q, v in zip(qs, values)}
         return out
 
     def results_hash(self, run_id: str) -> str:

@@ -286,6 +286,7 @@ def _explore_and_store(spec, ids: list[str], ths, meta: dict, db: Path, schedule
                 run_id = writer.commit({"robustness": res.robustness, "seconds": res.seconds})
             stored_bytes = sum(f.stat().st_size for f in store.run_files(run_id))
             pct = store_percentiles(store, run_id, ["attack_probability", "total_cost_usd_per_year", "approval_probability", "escalation_risk"])
+            exact = store.quantiles_exact(run_id)
     except KeyboardInterrupt as exc:
         if writer is not None and writer.state == "committed":
             exc.add_note(f"run {writer.run_id} was stored complete in {db} just before")
@@ -295,7 +296,7 @@ def _explore_and_store(spec, ids: list[str], ths, meta: dict, db: Path, schedule
     for rec in res.robustness:
         rec["percentiles"] = pct.get(rec["id"], {})
     rate = futures * len(ids) / max(res.seconds, 1e-9)
-    return {"run_id": run_id, "db": str(db), "n_futures": futures, "seed": spec.design.seed, "sampler": spec.design.sampler, "thresholds": [str(t) for t in ths], "stored_metrics": list(spec.metrics), "precision": precision, "stored_bytes": stored_bytes, "seconds": res.seconds, "package_futures_per_second": rate, "robustness": res.robustness}
+    return {"run_id": run_id, "db": str(db), "n_futures": futures, "seed": spec.design.seed, "sampler": spec.design.sampler, "thresholds": [str(t) for t in ths], "stored_metrics": list(spec.metrics), "precision": precision, "stored_bytes": stored_bytes, "seconds": res.seconds, "package_futures_per_second": rate, "percentiles_exact": exact, "robustness": res.robustness}
 
 
 def short_threshold(text: str) -> str:
@@ -317,7 +318,9 @@ def _print_robustness(out: dict) -> None:
 
     con = _console()
     t = Table(title=f"Robustness over {out['n_futures']:,} futures (run {out['run_id']}, seed {out['seed']}, {out['sampler']})",
-              caption="Share of futures meeting every threshold; percentiles p5 / p50 / p95. Model estimates, not predictions.")
+              caption="Share of futures meeting every threshold; percentiles p5 / p50 / p95"
+              + ("" if out.get("percentiles_exact", True) else " (t-digest estimates: a run this large has too many rows for exact ones in bounded memory)")
+              + ". Model estimates, not predictions.")
     t.add_column("package")
     t.add_column("meets all", justify="right")
     for th in out["thresholds"]:
@@ -492,6 +495,7 @@ def runs_show(run: str, db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP
         meta = store.get_run(run)
         meta["results_sha256"] = store.results_hash(run)
         pct = store_percentiles(store, run, ["attack_probability", "total_cost_usd_per_year", "approval_probability", "escalation_risk"])
+        meta["percentiles_exact"] = store.quantiles_exact(run)
     # the data files changed since the run (None: it recorded none)
     meta["data_changed"] = changed_since((meta.get("extra") or {}).get("provenance"))
     summary = meta.get("summary") or {}
@@ -501,7 +505,7 @@ def runs_show(run: str, db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP
     if as_json:
         _dump(meta)
         return
-    _print_robustness({"run_id": run, "db": str(db), "n_futures": meta["n_futures"], "seed": meta["seed"], "sampler": meta["sampler"], "thresholds": meta.get("thresholds") or [], "seconds": summary.get("seconds", 0.0), "package_futures_per_second": meta["n_futures"] * len(meta["packages"]) / max(summary.get("seconds", 1e-9), 1e-9), "robustness": rob})
+    _print_robustness({"run_id": run, "db": str(db), "n_futures": meta["n_futures"], "seed": meta["seed"], "sampler": meta["sampler"], "thresholds": meta.get("thresholds") or [], "seconds": summary.get("seconds", 0.0), "package_futures_per_second": meta["n_futures"] * len(meta["packages"]) / max(summary.get("seconds", 1e-9), 1e-9), "percentiles_exact": meta["percentiles_exact"], "robustness": rob})
     changed = meta["data_changed"]
     if changed is None:
         _console().print("data: not recorded (a run made before runs recorded their parameter values and data digests)", markup=False)
