@@ -278,8 +278,12 @@ def test_unknown_run_and_bad_chunks(tmp_path: Path) -> None:
             with pytest.raises(ValueError, match="integer"):
                 w.write_chunk(fids.astype(float), inputs, results)
             w.write_chunk(fids, inputs, results)
-            w.write_chunk(fids[:5], inputs[:5], results[:, :5])  # repeated ids
+            w.write_chunk(fids[:5], inputs[:5], results[:, :5])  # repeated ids (consecutive chunks that overlap)
             with pytest.raises(ValueError, match="unique"):
+                w.commit()
+        with store.begin_run({}, INPUTS, METRICS, PACKAGES) as w:
+            w.write_chunk(np.r_[fids[:-1], 7], inputs, results)  # a repeat inside one chunk of non-consecutive ids
+            with pytest.raises(ValueError, match=r"50 future rows \(49 distinct ids\)"):
                 w.commit()
         with store.begin_run({"n_futures": 60}, INPUTS, METRICS, PACKAGES) as w:
             w.write_chunk(fids, inputs, results)

@@ -1118,6 +1118,9 @@ class RunWriter:
                     raise ValueError(f"meta[{key!r}] must be an integer, not {meta[key]!r}") from None
         self._n_written = 0
         self._seq = 0
+        #: (first, last) future id of each chunk while every chunk's ids are
+        #: consecutive (as explore writes them); None once one is not
+        self._ranges: list[tuple[int, int]] | None = []
         self._state = "open"
         self._error: BaseException | None = None
         self._cancelled = False
@@ -1236,6 +1239,11 @@ class RunWriter:
         if m == 0:
             return
         columns = _columns(fids, inp, res, self.precision)
+        if self._ranges is not None:
+            if fids[-1] - fids[0] == m - 1 and (m == 1 or bool(np.all(np.diff(fids) == 1))):
+                self._ranges.append((int(fids[0]), int(fids[-1])))
+            else:
+                self._ranges = None
         if not self._threads:
             self._closing.clear()
             self._threads = [
@@ -1294,6 +1302,18 @@ class RunWriter:
             raise ValueError(f"run {self.run_id} is already {self._state}")
 
     # ------------------------------------------------------------ finishing
+    def _count_futures(self, con: Any, store: RunStore, rid: str) -> tuple[int, int]:
+        """Rows and distinct future ids in the futures files. When every chunk
+        held consecutive ids, they are distinct exactly when the chunks'
+        ranges do not overlap: checked on the ranges, in memory that does not
+        grow with the run (``count(DISTINCT)`` over 1e8 ids took 1.7 GB)."""
+        src = store._source(rid, "futures", self.directory)
+        ranges = sorted(self._ranges or [])
+        if self._ranges is None or any(b[0] <= a[1] for a, b in zip(ranges, ranges[1:])):
+            return con.execute(f"SELECT count(*), count(DISTINCT future_id) FROM {src}").fetchall()[0]
+        rows = con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]
+        return rows, sum(last - first + 1 for first, last in ranges)
+
     def commit(self, summary: Mapping[str, Any] | None = None) -> str:
         """Make the run visible: rename its directory into place, then insert
         its row (one transaction). Returns its run_id."""
@@ -1307,9 +1327,7 @@ class RunWriter:
         declared = self._meta.get("n_futures")
         if declared is not None and int(declared) != n:
             raise ValueError(f"run {rid}: meta n_futures={declared} but {n} futures were written")
-        fut_rows, fut_unique = con.execute(
-            f"SELECT count(*), count(DISTINCT future_id) FROM {store._source(rid, 'futures', self.directory)}"
-        ).fetchall()[0]
+        fut_rows, fut_unique = self._count_futures(con, store, rid)
         res_rows = con.execute(f"SELECT count(*) FROM {store._source(rid, 'results', self.directory)}").fetchall()[0][0]
         if fut_rows != n or fut_unique != n or res_rows != n * len(self.package_ids):
             raise ValueError(
