@@ -821,8 +821,12 @@ def test_signal_during_commit_waits_until_the_run_is_listed(tmp_path: Path, sign
     db = tmp_path / "runs.duckdb"
     script = tmp_path / "child.py"
     script.write_text(CHILD_SIGNAL_IN_COMMIT)
+    # the child starts with SIGINT at its default (Python then installs
+    # KeyboardInterrupt), as from a shell: a child inherits an *ignored*
+    # SIGINT from its parent, and the test runner's may be ignored by then
     proc = subprocess.run(
-        [sys.executable, str(script), str(db), signame], capture_output=True, text=True, env=_child_env(), timeout=120
+        [sys.executable, str(script), str(db), signame], capture_output=True, text=True, env=_child_env(), timeout=120,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # the signal took effect once the commit was over: SIGTERM's default
     # action ends the process; SIGINT raises KeyboardInterrupt, which ends it
