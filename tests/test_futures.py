@@ -261,7 +261,7 @@ def test_sobol_futures_do_not_depend_on_block_size(ps: ParameterSet) -> None:
 def test_design_json_round_trip(ps: ParameterSet) -> None:
     d = Design.from_parameters(ps, sampler="sobol", seed=12, block=300)
     j = d.to_json()
-    again = Design(**{k: tuple(v) if isinstance(v, list) else v for k, v in j.items()})
+    again = Design.from_json(j)
     assert again == d
     assert np.array_equal(again.sample(500), d.sample(500))
 

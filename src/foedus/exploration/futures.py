@@ -145,6 +145,11 @@ class Design:
         """All ``n`` futures at once (small runs, tests), ``(n, d)``."""
         return np.concatenate([self.block_values(b, n) for b in range(self.n_blocks(n))]) if n else np.empty((0, self.d))
 
+    @classmethod
+    def from_json(cls, record: dict) -> "Design":
+        """The design of :meth:`to_json`'s record (as a run stores it)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in record.items()})
+
     def to_json(self) -> dict:
         return {
             "names": list(self.names), "low": list(self.low), "high": list(self.high),

@@ -73,8 +73,7 @@ def rebuilt_spec(meta: Mapping) -> Rebuilt:
         raise _refuse(rid, "extra.provenance.package_texts", f"the text of every package; missing: {', '.join(absent)}")
     countries = load_countries()
     packages = [parse_package(texts[pid], f"{pid} (as recorded by run {rid})", countries) for pid in ids]
-    j = dict(extra["design"])
-    design = Design(**{k: tuple(v) if isinstance(v, list) else v for k, v in j.items()})
+    design = Design.from_json(extra["design"])
     vals = {k: float(v) for k, v in values.items()}
     lv = compiled(packages, countries)
     metrics = tuple(meta["metric_names"])

@@ -148,6 +148,10 @@ def _gb(n: float) -> str:
     return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
 
 
+#: Metrics whose percentiles explore and runs show print (the robustness table's columns).
+SHOWN_PERCENTILES = ["attack_probability", "total_cost_usd_per_year", "approval_probability", "escalation_risk"]
+
+
 def _check_size(spec, db: Path, yes: bool, thresholds, precision: str) -> None:
     """Refuse (or, on a terminal, ask about) a run whose files would exceed
     CONFIRM_STORE_BYTES, unless ``--yes``."""
@@ -285,7 +289,7 @@ def _explore_and_store(spec, ids: list[str], ths, meta: dict, db: Path, schedule
                     res = run_exploration(spec, ids, ths, writer=writer, scheduler=scheduler, workers=workers, progress=lambda m: prog.advance(task, m))
                 run_id = writer.commit({"robustness": res.robustness, "seconds": res.seconds})
             stored_bytes = sum(f.stat().st_size for f in store.run_files(run_id))
-            pct = store_percentiles(store, run_id, ["attack_probability", "total_cost_usd_per_year", "approval_probability", "escalation_risk"])
+            pct = store_percentiles(store, run_id, SHOWN_PERCENTILES)
             exact = store.quantiles_exact(run_id)
     except KeyboardInterrupt as exc:
         if writer is not None and writer.state == "committed":
@@ -494,7 +498,7 @@ def runs_show(run: str, db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP
     with RunStore(db, read_only=True, on_wait=_tell) as store:
         meta = store.get_run(run)
         meta["results_sha256"] = store.results_hash(run)
-        pct = store_percentiles(store, run, ["attack_probability", "total_cost_usd_per_year", "approval_probability", "escalation_risk"])
+        pct = store_percentiles(store, run, SHOWN_PERCENTILES)
         meta["percentiles_exact"] = store.quantiles_exact(run)
     # the data files changed since the run (None: it recorded none)
     meta["data_changed"] = changed_since((meta.get("extra") or {}).get("provenance"))
