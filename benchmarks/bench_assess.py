@@ -7,7 +7,9 @@ Reports package-futures per second for the model alone (futures sampled
 beforehand, per block) and with sampling, and the peak resident memory,
 which stays bounded by the block size whatever the number of futures.
 With ``--by-year`` it times the time axis instead (every year from the
-start year to the horizon, ``foedus.exploration.years``).
+start year to the horizon, ``foedus.exploration.years``). With
+``--breakdown`` it also times each sub-model on one chunk of futures (the
+chunk ``explore`` hands to the models), best of 20, in CPU time.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ def main() -> None:
     ap.add_argument("--sampler", default="mc")
     ap.add_argument("--block", type=int, default=65536)
     ap.add_argument("--by-year", action="store_true", help="time the yearly path (compare --by-year) instead")
+    ap.add_argument("--breakdown", action="store_true", help="also time each sub-model on one chunk of futures")
     a = ap.parse_args()
+    import foedus  # noqa: F401  (first: sets one BLAS thread before NumPy loads)
     import numpy as np
 
-    import foedus  # noqa: F401  (sets one BLAS thread)
     from foedus.data.loaders import load_countries, load_packages
     from foedus.data.parameter_set import ParameterSet
     from foedus.exploration.assess import evaluate
@@ -71,6 +74,49 @@ def main() -> None:
     print(f"model + sampling  : {P * n / (t_model + t_sample):>12,.0f} package-futures/s")
     print(f"peak RSS          : {rss:,.0f} MiB")
     print(f"checksum          : {checksum:.6f}")
+    if a.breakdown:
+        x = Inputs({**spec.values, **{k: v[:INNER] for k, v in spec.design.as_dict(spec.design.block_values(0, n)).items()}}, min(INNER, n))
+        breakdown(spec, x)
+
+
+def breakdown(spec, x) -> None:
+    """CPU time of each sub-model on the chunk ``x``, best of 20."""
+    import time
+
+    from foedus.exploration.assess import evaluate
+    from foedus.models.approval import approval
+    from foedus.models.combat import combat
+    from foedus.models.costs import package_costs
+    from foedus.models.deterrence import deterrence
+    from foedus.models.escalation import escalation
+    from foedus.models.forces import package_forces
+    from foedus.models.humanitarian import humanitarian
+    from foedus.models.sums import Probabilities
+
+    lv, h = spec.levers, spec.horizon
+    pr = Probabilities(lv, x, h)
+    frc = package_forces(lv, x)
+    det = deterrence(lv, x, pr, h)
+    steps = {
+        "credibility tables (Probabilities)": lambda: Probabilities(lv, x, h),
+        "forces": lambda: package_forces(lv, x),
+        "costs": lambda: package_costs(lv, x, frc["deploying_rows"], frc["shortfall_deploying"]),
+        "deterrence (with the guarantees)": lambda: deterrence(lv, x, pr, h),
+        "combat": lambda: combat(det["defender_strength"], det["adversary_win_probability"], det["attack_probability"], x),
+        "approval": lambda: approval(lv, x, h, spec.weights),
+        "escalation": lambda: escalation(lv, x, det["attack_probability"], det["nuclear_guarantor_fights"], h),
+        "humanitarian": lambda: humanitarian(lv, x, pr),
+        "evaluate (all, and the glue)": lambda: evaluate(lv, x, h, weights=spec.weights),
+    }
+    print(f"one chunk of {x.n:,} futures x {lv.n_packages} packages, CPU ms, best of 20:")
+    for name, f in steps.items():
+        f()
+        best = float("inf")
+        for _ in range(20):
+            t0 = time.process_time()
+            f()
+            best = min(best, time.process_time() - t0)
+        print(f"  {name:<36} {best * 1e3:8.2f}")
 
 
 if __name__ == "__main__":

@@ -29,9 +29,9 @@ def main() -> None:
     a = ap.parse_args()
     import dataclasses
 
+    import foedus  # noqa: F401  (first: one BLAS thread before NumPy loads)
     import numpy as np
 
-    import foedus  # noqa: F401  (one BLAS thread)
     from foedus.data.parameter_set import ParameterSet
     from foedus.exploration.futures import SAMPLERS, Design
 

@@ -235,3 +235,25 @@ def package_commitments(draw, min_size: int = 1, max_size: int = 5, allow_groups
 
 kyiv_positions = st.sampled_from([k.value for k in KyivPosition])
 approvals = st.sampled_from([a.value for a in Approval])
+
+
+# -- the credibility model as the assessment computes it (class tables) --------
+def credibility(lv: Levers, x: Inputs) -> np.ndarray:
+    """``(E, n)`` credibility of every element (foedus.models.sums)."""
+    from foedus.models.sums import CRED, Probabilities
+
+    return Probabilities(lv, x, 1.0).rows(kind=CRED)
+
+
+def delivery(lv: Levers, x: Inputs, horizon: float) -> np.ndarray:
+    """``(E, n)`` peacetime delivery of every element."""
+    from foedus.models.sums import DELIVERY, Probabilities
+
+    return Probabilities(lv, x, horizon).rows(kind=DELIVERY)
+
+
+def guarantor_fights(lv: Levers, x: Inputs) -> np.ndarray:
+    """``(Q, n)`` probability that each guarantor row fights."""
+    from foedus.models.sums import Probabilities
+
+    return Probabilities(lv, x, 1.0).row_fights()

@@ -14,9 +14,8 @@ import math
 
 import pytest
 
-from model_helpers import COUNTRIES, alone, commitment, element_of, package, packages, row_of, run, values
+from model_helpers import COUNTRIES, alone, commitment, credibility, delivery, element_of, guarantor_fights, package, packages, row_of, run, values
 
-from foedus.models.credibility import credibility, delivery, guarantor_fights
 from foedus.models.inputs import Inputs
 
 REL = 1e-12

@@ -14,6 +14,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from model_helpers import (
+    credibility,
+    delivery,
+    guarantor_fights,
     COUNTRIES,
     FORMS,
     GUARANTORS,
@@ -44,7 +47,6 @@ from foedus.data.loaders import load_package
 from foedus.exploration.assess import GUARANTOR_METRICS, PACKAGE_METRICS
 from foedus.exploration.compare import worth_of_guarantors
 from foedus.models.combat import combat
-from foedus.models.credibility import credibility, delivery, guarantor_fights
 from foedus.models.deterrence import win_probability
 from foedus.models.inputs import Inputs
 

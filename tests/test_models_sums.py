@@ -1,8 +1,8 @@
 """Probabilities (foedus.models.sums) computes per-package sums and products
 of credibility- and delivery-weighted element quantities by small matrix
-products over classes. Checked here against the explicit element-by-element
-evaluation (foedus.models.credibility) on the seed scenarios and random
-packages, at the central values and in random futures; and the
+products over classes, from compiled class tables. Checked here against the
+plain NumPy element-by-element and row-by-row reference (reference_model.py)
+on the seed scenarios and random packages, at the central values and in random futures; and the
 package-level totals of ``evaluate`` against the sums of its per-guarantor
 detail.
 """
@@ -15,10 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model_helpers import central, compile_, package_commitments, packages, parameter_set, sample_values, scenarios
+import reference_model as ref
+from reference_model import credibility, delivery, guarantee_reach, guarantor_fights
 
 from foedus.exploration.assess import central_weights, evaluate
-from foedus.models.credibility import credibility, delivery, guarantor_fights
-from foedus.models.deterrence import guarantee_reach, power_terms
+from foedus.models.costs import row_costs
+from foedus.models.deterrence import power_terms
+from foedus.models.forces import shortfall_rows
 from foedus.models.inputs import Inputs
 from foedus.models.sums import CRED, DELIVERY, Probabilities
 
@@ -85,7 +88,7 @@ def _explicit_any_of(lv, prob, flag):
 def _explicit_guarantees(lv, x):
     """S = 1 - prod over guarantor rows of (1 - pact_effect * fights * k);
     phi = 1 - prod over nuclear rows of (1 - fights), from the row-by-row
-    equations (credibility.guarantor_fights, deterrence.guarantee_reach)."""
+    equations (reference_model.guarantor_fights and guarantee_reach)."""
     fights = np.broadcast_to(guarantor_fights(lv, x), (lv.n_rows, x.n))
     reach = np.broadcast_to(guarantee_reach(lv, x), (lv.n_rows, x.n))
     e = x["deterrence.pact_effect"]
@@ -107,12 +110,19 @@ def _check_all(lv, x, rng):
     deliv = np.broadcast_to(delivery(lv, x, H), (lv.n_elements, x.n))
     _close(pr.rows(kind=CRED), cred, "credibility")
     _close(pr.rows(kind=DELIVERY), deliv, "delivery")
+    _close(pr.row_fights(), np.broadcast_to(guarantor_fights(lv, x), (lv.n_rows, x.n)), "each row's probability of fighting")
     for name, v in _element_quantities(lv, rng).items():
         _close(pr.sum(v, kind=CRED), _explicit_sum(lv, cred, v), f"cred sum {name}")
         _close(pr.sum(v, kind=DELIVERY), _explicit_sum(lv, deliv, v), f"delivery sum {name}")
     for name, flag in _flags(lv, rng).items():
         _close(pr.any_of(flag, kind=CRED), _explicit_any_of(lv, cred, flag), f"cred any_of {name}")
         _close(pr.any_of(flag, kind=DELIVERY), _explicit_any_of(lv, deliv, flag), f"delivery any_of {name}")
+    forces = shortfall_rows(lv, x)
+    for name, got, want in zip(("deployed", "pool", "available", "shortfall"), forces, ref.shortfall_rows(lv, x)):
+        _close(got, want, f"forces: {name}")
+    rows = np.arange(lv.n_rows)
+    for name, got, want in zip(("cost", "raise"), row_costs(lv, x, rows, forces[3]), ref.row_costs(lv, x, forces[3])):
+        _close(got, want, f"row {name}")
     V, F = power_terms(lv, x)
     S, phi = pr.guarantees(V, F, x["deterrence.decisive_force"], x["deterrence.pact_effect"])
     eS, ephi = _explicit_guarantees(lv, x)

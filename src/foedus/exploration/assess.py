@@ -15,17 +15,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from foedus.domain.metrics import CONTRACT_METRICS, ELEMENT_METRICS, GUARANTOR_METRICS, LOWER_IS_BETTER, PACKAGE_METRICS  # noqa: F401 (re-exported)
+from foedus.models.allocator import keep_freed_memory
 from foedus.models.approval import approval, guarantor_approval, own_approval, survival, weights as approval_weights
 from foedus.models.combat import combat
 from foedus.models.costs import costs, element_costs, package_costs
-from foedus.models.credibility import credibility, delivery, guarantor_fights
 from foedus.models.deterrence import deterrence
 from foedus.models.escalation import escalation
 from foedus.models.forces import coalition_stretch, forces, package_forces, shortfall_rows
 from foedus.models.humanitarian import humanitarian
 from foedus.models.inputs import Inputs
 from foedus.models.levers import Levers
-from foedus.models.sums import Probabilities
+from foedus.models.sums import CRED, DELIVERY, Probabilities
 
 
 @dataclass
@@ -51,15 +51,14 @@ def central_weights(lv: Levers, central: Inputs) -> np.ndarray:
     return approval_weights(lv, element_costs(lv, central, short)[:, 0], float(central["approval.weight_on_cost"][0]))
 
 
-def _row_detail(lv: Levers, x: Inputs, horizon: float) -> dict[str, np.ndarray]:
+def _row_detail(lv: Levers, x: Inputs, pr: Probabilities) -> dict[str, np.ndarray]:
     """Per-guarantor forces, costs, credibility, delivery and own approval."""
     f = forces(lv, x)
     c = costs(lv, x, f["shortfall"])
-    deliv = delivery(lv, x, horizon)
     money = (lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean_delivery = lv.sum_rows(deliv * money) / lv.sum_rows(money)
-    return {**f, **c, "credibility": guarantor_fights(lv, x), "delivery": mean_delivery, "approval": guarantor_approval(lv, x)}
+        mean_delivery = lv.sum_rows(pr.rows(kind=DELIVERY) * money) / lv.sum_rows(money)
+    return {**f, **c, "credibility": pr.row_fights(), "delivery": mean_delivery, "approval": guarantor_approval(lv, x)}
 
 
 def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | None = None, detail: bool = False,
@@ -69,6 +68,7 @@ def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | Non
     ``weights`` (approval weights per element) come from the central values;
     they are computed from ``x`` itself when ``x`` is the one-future central
     case."""
+    keep_freed_memory()
     n = x.n
     if weights is None:
         if x.n != 1:
@@ -96,11 +96,11 @@ def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | Non
     rows = elements = None
     if detail:
         Q, E = lv.n_rows, lv.n_elements
-        merged = _row_detail(lv, x, horizon)
+        merged = _row_detail(lv, x, pr)
         rows = {m: np.broadcast_to(merged[m], (Q, n)) for m in GUARANTOR_METRICS}
         el = {
-            "credibility": credibility(lv, x),
-            "delivery": delivery(lv, x, horizon),
+            "credibility": pr.rows(kind=CRED),
+            "delivery": pr.rows(kind=DELIVERY),
             "approval": own_approval(lv, x),
             "survival": survival(lv, x, horizon),
             "cost_usd_per_year": element_costs(lv, x, merged["shortfall"]),

@@ -149,8 +149,8 @@ class Calibration:
 
     def _evaluate(self, central, columns) -> dict:
         from foedus.exploration.assess import central_weights, evaluate
-        from foedus.models.credibility import guarantor_fights
         from foedus.models.inputs import Inputs
+        from foedus.models.sums import Probabilities
 
         h = float(central["assessment.horizon_years"])
         getters = {}
@@ -160,7 +160,7 @@ class Calibration:
             x = Inputs(vals, self.n)
             w = central_weights(lv, Inputs({**central, **fixed}, 1))
             ev = evaluate(lv, x, h, weights=w, internals=True)
-            fights = _lazy(lambda lv=lv, x=x: guarantor_fights(lv, x))
+            fights = _lazy(lambda lv=lv, x=x: Probabilities(lv, x, h).row_fights())
             for sid, p in index.items():
                 getters[sid] = _getter(lv, ev, x, p, fights)
         return getters

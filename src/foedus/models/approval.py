@@ -59,7 +59,7 @@ def _power_product(counts: np.ndarray, p: np.ndarray) -> np.ndarray:
     some ``p_a`` is 0 (``0 ** 0 = 1``; ``0 * log 0`` would be NaN)."""
     zero = p <= 0.0
     out = np.exp(counts @ np.log(np.where(zero, 1.0, p)))
-    return np.where(counts @ zero > 0, 0.0, out)
+    return np.where(counts @ zero > 0, 0.0, out) if zero.any() else out
 
 
 def nato_consent(lv: Levers, x: Inputs) -> np.ndarray:

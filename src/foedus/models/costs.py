@@ -36,12 +36,17 @@ a joint commission and the sharing of intelligence already collected cost
 nothing in peacetime here (a stated limit: no published figure prices
 them); a dedicated reconnaissance contribution is entered as aircraft. Properties: cost grows with troops; % of GDP is cost
 over GDP; burden shares sum to 1.
+
+The cost of each guarantor row is one compiled loop (:func:`_row_costs`):
+as NumPy products of a few columns by futures it made a temporary per term.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
+from foedus.models.by_package import max_by, sum_by
 from foedus.models.forces import crew_factors
 from foedus.models.inputs import Inputs
 from foedus.models.levers import ENABLERS, POSTURES, Levers
@@ -97,11 +102,37 @@ def enabler_costs(lv: Levers, x: Inputs, rows: np.ndarray | None = None) -> np.n
 
 
 def row_costs(lv: Levers, x: Inputs, rows: np.ndarray, shortfall: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(cost, raise)`` of guarantor ``rows``, each ``(R, n|1)``."""
+    """``(cost, raise)`` of guarantor ``rows``, each ``(R, n)``."""
     people, platforms, money = lv.memo("cost_rows", lambda: _row_levers(lv))
-    base = people[rows] @ unit_costs(x) + platforms[rows] @ _platform_rates(x) + money[rows][:, None]
-    raise_ = shortfall * x["costs.raise_soldier_year"][None, :]
-    return base + raise_ + enabler_costs(lv, x, rows), raise_
+    V, F = enabler_rates(lv, x)
+    units = lv.memo("enabler_rows", lambda: lv.sum_rows(V))
+    rates = [unit_costs(x), _platform_rates(x), F, x["costs.raise_soldier_year"][None, :]]
+    n = max([r.shape[1] for r in rates] + [shortfall.shape[1]])
+    rates = np.concatenate([np.broadcast_to(r, (r.shape[0], n)) for r in rates])
+    levers = np.concatenate([people[rows], platforms[rows], units[rows]], axis=1)
+    return _row_costs(np.ascontiguousarray(levers), money[rows], rates, np.ascontiguousarray(np.broadcast_to(shortfall, (rows.size, n))))
+
+
+@njit(cache=True)
+def _row_costs(levers, money, rates, shortfall):
+    """``cost_q = money_q + sum_c levers[q, c] * rates[c] + raise_q`` with
+    ``raise_q = shortfall_q * rates[-1]`` (the raise cost per soldier):
+    the personnel by posture, platforms and enabler fleet of each row
+    times their yearly cost, in one pass per row (``(R, n)`` each)."""
+    R, n = levers.shape[0], rates.shape[1]
+    cost, raise_ = np.empty((R, n)), np.empty((R, n))
+    for r in range(R):
+        for i in range(n):
+            raise_[r, i] = shortfall[r, i] * rates[-1, i]
+            cost[r, i] = money[r]
+        for c in range(levers.shape[1]):
+            a = levers[r, c]
+            if a != 0.0:
+                for i in range(n):
+                    cost[r, i] += a * rates[c, i]
+        for i in range(n):
+            cost[r, i] += raise_[r, i]
+    return cost, raise_
 
 
 def costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> dict[str, np.ndarray]:
@@ -153,46 +184,32 @@ def _enabler_part(lv: Levers) -> np.ndarray:
 
 
 def _package_levers(lv: Levers, deploying: np.ndarray):
+    """Lever-only: the rows whose cost varies by future (those that deploy or
+    build enablers, and those paying for a monitoring mission), where the
+    deploying rows are among them, and the constant money of the others."""
     people, platforms, money = lv.memo("cost_rows", lambda: _row_levers(lv))
-    const = np.ones(lv.n_rows, dtype=bool)
-    const[deploying] = False
     gdp = lv.row_values(lv.gdp)
-    # rows that deploy nothing cost their money and their monitoring missions
-    missions = np.where(const, platforms[:, 2], 0.0)
-    has_mission = np.nonzero(missions > 0)[0]
-    const_total = lv.sum_packages(np.where(const, money, 0.0))
+    varying = np.union1d(deploying, np.nonzero(platforms[:, 2] > 0)[0]).astype(np.int64)
+    const = np.ones(lv.n_rows, dtype=bool)
+    const[varying] = False
     const_max = np.zeros(lv.n_packages)
-    plain = const.copy()
-    plain[has_mission] = False
-    np.maximum.at(const_max, lv.q_package, np.where(plain, money / gdp, 0.0))
-    I = np.zeros((lv.n_packages, deploying.size))
-    I[lv.q_package[deploying], np.arange(deploying.size)] = 1.0
-    pk = lv.q_package[deploying]
-    pk_with = np.unique(pk)
-    starts = np.searchsorted(pk, pk_with)
-    mission = {"rows": has_mission, "count": missions[has_mission], "money": money[has_mission], "inv_gdp": 1.0 / gdp[has_mission],
-               "indicator": np.eye(lv.n_packages)[:, lv.q_package[has_mission]] if has_mission.size else np.zeros((lv.n_packages, 0))}
-    return const_total, const_max, I, 1.0 / gdp[deploying], pk_with, starts, mission, lv.sum_packages(money)
+    np.maximum.at(const_max, lv.q_package, np.where(const, money / gdp, 0.0))
+    return varying, np.searchsorted(varying, deploying), lv.sum_packages(np.where(const, money, 0.0)), const_max, 1.0 / gdp[varying], lv.sum_packages(money)
 
 
 def package_costs(lv: Levers, x: Inputs, deploying: np.ndarray, short: np.ndarray) -> dict[str, np.ndarray]:
     """Per-package total cost, the aid in it and the guarantee's own cost
     (the rest), and the highest guarantor cost in % of GDP.
 
-    Guarantors that deploy nothing cost a constant (their money) plus their
-    monitoring missions; only deploying rows are evaluated per future."""
-    const_total, const_max, I, inv_gdp, pk_with, starts, mission, aid = lv.memo(("package_costs", deploying.tobytes()), lambda: _package_levers(lv, deploying))
-    cost_d, _ = row_costs(lv, x, deploying, short)
-    total = const_total[:, None] + I @ cost_d
-    worst = np.broadcast_to(const_max[:, None], total.shape).copy()
-    if mission["rows"].size:
-        missions = mission["count"][:, None] * x["costs.monitoring_mission_year"][None, :]
-        total = total + mission["indicator"] @ missions
-        share = (mission["money"][:, None] + missions) * mission["inv_gdp"][:, None]
-        for j, p in enumerate(lv.q_package[mission["rows"]]):
-            worst[p] = np.maximum(worst[p], share[j])
-    if deploying.size:
-        mx = np.maximum.reduceat(cost_d * inv_gdp[:, None], starts, axis=0)
-        worst[pk_with] = np.maximum(worst[pk_with], mx)
+    Guarantors that deploy nothing and pay for no monitoring mission cost a
+    constant (their money); only the other rows are evaluated per future
+    (``short``: the shortfall of the ``deploying`` rows)."""
+    varying, at, const_total, const_max, inv_gdp, aid = lv.memo(("package_costs", deploying.tobytes()), lambda: _package_levers(lv, deploying))
+    short_v = np.zeros((varying.size, short.shape[1]))
+    short_v[at] = short
+    cost, _ = row_costs(lv, x, varying, short_v)
+    owner = lv.q_package[varying]
+    total = const_total[:, None] + sum_by(owner, cost, lv.n_packages)
+    worst = max_by(owner, cost * inv_gdp[:, None], np.repeat(const_max[:, None], total.shape[1], axis=1))
     aid = np.broadcast_to(aid[:, None], total.shape)
     return {"total_cost_usd_per_year": total, "aid_usd_per_year": aid, "guarantee_cost_usd_per_year": total - aid, "max_cost_pct_gdp": worst}

@@ -51,6 +51,19 @@ it is the share of the horizon the commitment stays in force (its legal
 form's yearly revocation rate, ``approval.revocation_per_year``), moved by
 the guarantor's will in the same way. Troops in Ukraine do not raise it.
 
+*Classes.* Elements that share a will parameter, a rung of promise
+(``form + trigger``, or none), a legal form, a pattern of government
+change (the time axis) and a number of troops in Ukraine share one
+credibility; a guarantor row's probability of fighting is the credibility
+of its strongest promise with its own hand-tying, so rows and elements
+share one table. :func:`class_tables` evaluates that table (and the
+delivery table) for every future in one compiled pass, from the functions
+below: each equation is written once, as plain arithmetic that NumPy and
+numba both run (``register_jitable``). Why compiled: per future the seeds
+have about 70 distinct classes and a dozen delivery classes; as NumPy array
+expressions each made several temporaries of ``classes x futures``, about
+half the assessment's time (issue 18).
+
 Properties: treaty >= congressional-executive >= executive agreement >=
 declaration and automatic >= after consultation >= discretionary at every
 will (each step multiplies the odds by ``step_odds`` < 1); more troops in
@@ -61,11 +74,18 @@ Ukraine never lower credibility; will = 0 gives 0; will = 1 gives at most
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
+from numba.extending import register_jitable
 
 from foedus.models.inputs import Inputs
-from foedus.models.levers import FORMS, Levers
+from foedus.models.levers import FORMS, TRIGGERS
+
+#: Rungs below a ratified automatic treaty: 0 (treaty, automatic) to 5
+#: (declaration, discretionary); the rung ``N_STEPS`` is "no promise" (c0 = 0).
+N_STEPS = len(FORMS) + len(TRIGGERS) - 1
 
 
+@register_jitable
 def legal_promise(prior, step_odds, steps):
     """``odds^-1(odds(prior) * step_odds ** steps)``: the probability that a
     promise ``steps`` rungs below a ratified automatic treaty is honoured by
@@ -74,16 +94,16 @@ def legal_promise(prior, step_odds, steps):
     return o / (1.0 + o)
 
 
+@register_jitable
 def effective_will(will, ceiling):
     """``weff(w) = a w / (1 + d w)``: the Moebius map with ``weff(0) = 0``,
     ``weff(0.5) = 0.5`` and ``weff(1) = ceiling`` (``0.5 < ceiling < 1``).
     Monotone in ``w``; below 0.5 it is close to the identity."""
-    w = np.asarray(will, dtype=np.float64)
-    c = np.asarray(ceiling, dtype=np.float64)
-    d = 2.0 * (1.0 - c) / (2.0 * c - 1.0)
-    return c * (1.0 + d) * w / (1.0 + d * w)
+    d = 2.0 * (1.0 - ceiling) / (2.0 * ceiling - 1.0)
+    return ceiling * (1.0 + d) * will / (1.0 + d * will)
 
 
+@register_jitable
 def will_odds(will, ceiling):
     """Odds of the effective will, ``weff / (1 - weff)``: the factor a
     guarantor's will puts on the odds of each of its promises (1 at the
@@ -92,25 +112,21 @@ def will_odds(will, ceiling):
     return e / (1.0 - e)
 
 
-def combine_with_odds(p, odds):
-    """``comb`` with the will given as odds: ``p * odds / (p * odds + 1 - p)``."""
-    p, odds = np.broadcast_arrays(np.asarray(p, dtype=np.float64), np.asarray(odds, dtype=np.float64))
+@register_jitable
+def comb(p, odds):
+    """``comb(p, w) = p v / (p v + 1 - p)`` with ``v`` the odds of the
+    effective will: the odds of ``p`` times ``v``. ``p = 0`` or ``v = 0``
+    gives 0 (also at ``p = 1, v = 0``, where the fraction is 0 / 0)."""
     num = p * odds
     den = num + (1.0 - p)
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    return num / (den + (den == 0.0))
 
 
-def combine_with_will(p, will, ceiling):
-    """``comb(p, will)``: multiply the odds of ``p`` by the odds of the
-    effective will (0.5 leaves ``p`` unchanged). ``will = 0`` gives 0;
-    ``p = 0`` gives 0; ``will = 1`` gives ``comb(p, ceiling)``."""
-    return combine_with_odds(p, will_odds(will, ceiling))
-
-
+@register_jitable
 def hand_tying(troops, scale):
     """``1 - exp(-troops / scale)``: the chance that a guarantor fights
     because its own troops in Ukraine are attacked."""
-    return -np.expm1(-np.asarray(troops, dtype=np.float64) / scale)
+    return -np.expm1(-troops / scale)
 
 
 def delivery_by_form(x: Inputs, horizon: float) -> np.ndarray:
@@ -123,40 +139,42 @@ def delivery_by_form(x: Inputs, horizon: float) -> np.ndarray:
     return mean
 
 
-def credibility(lv: Levers, x: Inputs) -> np.ndarray:
-    """Credibility of every element, ``(E, n|1)``, written element by element
-    (detail and tests; the assessment uses the class form in ``sums``)."""
-    steps = (lv.form + lv.trigger)[:, None]
-    c0 = np.where(lv.promise[:, None], legal_promise(x["credibility.reliability_prior"][None, :], x["credibility.step_odds"][None, :], steps), 0.0)
-    troops = lv.troops_in_ukraine()[lv.el_q][:, None]
-    h = np.where(lv.collective[:, None], 0.0, hand_tying(troops, x["credibility.handtying_scale"][None, :]))
-    return combine_with_will(h + (1.0 - h) * c0, element_will(lv, x), x["credibility.will_ceiling"])
+@njit(cache=True)
+def class_tables(prior, step_odds, ceiling, scale, wills, alive, persist, keys, troops, del_keys):
+    """Credibility ``(U, n)`` of each class and delivery ``(D, n)`` of each
+    delivery class, for ``n`` futures.
 
-
-def delivery(lv: Levers, x: Inputs, horizon: float) -> np.ndarray:
-    """Peacetime delivery of every element, ``(E, n|1)``."""
-    return combine_with_will(delivery_by_form(x, horizon)[lv.form], element_will(lv, x), x["credibility.will_ceiling"])
-
-
-def element_will(lv: Levers, x: Inputs) -> np.ndarray:
-    """``(E, n|1)`` the will parameter of every element."""
-    keys = lv.will_keys(x)
-    width = max(x[k].size for k in set(keys)) if keys else 1
-    return np.stack([np.broadcast_to(x[k], (width,)) for k in keys]) if keys else np.zeros((0, 1))
-
-
-def guarantor_fights(lv: Levers, x: Inputs) -> np.ndarray:
-    """``(Q, n|1)`` probability that each guarantor fights if Ukraine is
-    attacked: ``comb(h_g + (1 - h_g) * max_e c0_e, will_g)``. A guarantor
-    decides once: its strongest promise to fight counts (further, weaker
-    promises by the same guarantor are not independent chances), with its
-    hand-tying and its will. No promise and no troops in Ukraine: 0."""
-    steps = (lv.form + lv.trigger)[:, None]
-    c0 = np.where((lv.fight_promise & ~lv.collective)[:, None], legal_promise(x["credibility.reliability_prior"][None, :], x["credibility.step_odds"][None, :], steps), 0.0)
-    best = np.zeros((lv.n_rows, c0.shape[1]))
-    np.maximum.at(best, lv.el_q, c0)
-    h = hand_tying(lv.troops_in_ukraine()[:, None], x["credibility.handtying_scale"][None, :])
-    keys = [f"will.{lv.guarantors[g]}" if f"will.{lv.guarantors[g]}" in x else "will.default" for g in lv.q_guarantor]
-    width = max([x[k].size for k in keys] + [best.shape[1], h.shape[1]])
-    will = np.stack([np.broadcast_to(x[k], (width,)) for k in keys]) if keys else np.zeros((0, width))
-    return combine_with_will(h + (1.0 - h) * best, will, x["credibility.will_ceiling"])
+    ``keys[u] = (will, steps, form, pattern)`` and ``troops[u]`` (0: no
+    hand-tying): ``cred_u = alive[pattern, form] * comb(h + (1 - h) * c0[steps], will_odds)``
+    with ``h = hand_tying(troops, scale)``, ``c0[N_STEPS] = 0``.
+    ``del_keys[d] = (will, form, pattern)``: ``deliv_d = comb(persist[pattern, form], will_odds)``.
+    ``prior``, ``step_odds``, ``ceiling``, ``scale`` are ``(n,)``, ``wills``
+    ``(W, n)``, ``alive`` and ``persist`` ``(K, F, n)``. Each future is
+    computed on its own, so a future's values do not depend on the others
+    in the chunk."""
+    n = prior.size
+    c0 = np.zeros((N_STEPS + 1, n))
+    for s in range(N_STEPS):
+        for i in range(n):
+            c0[s, i] = legal_promise(prior[i], step_odds[i], float(s))
+    odds = np.empty((wills.shape[0], n))
+    for w in range(wills.shape[0]):
+        for i in range(n):
+            odds[w, i] = will_odds(wills[w, i], ceiling[i])
+    cred = np.empty((keys.shape[0], n))
+    for u in range(keys.shape[0]):
+        w, s, f, k = keys[u, 0], keys[u, 1], keys[u, 2], keys[u, 3]
+        t = troops[u]
+        if t > 0.0:
+            for i in range(n):
+                h = hand_tying(t, scale[i])
+                cred[u, i] = alive[k, f, i] * comb(h + (1.0 - h) * c0[s, i], odds[w, i])
+        else:
+            for i in range(n):
+                cred[u, i] = alive[k, f, i] * comb(c0[s, i], odds[w, i])
+    deliv = np.empty((del_keys.shape[0], n))
+    for d in range(del_keys.shape[0]):
+        w, f, k = del_keys[d, 0], del_keys[d, 1], del_keys[d, 2]
+        for i in range(n):
+            deliv[d, i] = comb(persist[k, f, i], odds[w, i])
+    return cred, deliv

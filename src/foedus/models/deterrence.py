@@ -158,14 +158,6 @@ def base_hazard(D: np.ndarray, x: Inputs) -> np.ndarray:
     return expit(z)
 
 
-def guarantee_reach(lv: Levers, x: Inputs) -> np.ndarray:
-    """``(Q, n|1)`` ``k_q = 1 - exp(-A_q / decisive_force)``: the share of a
-    decisive force each guarantor row can bring in the window."""
-    V, F = power_terms(lv, x)
-    rows = lv.memo("row_power_columns", lambda: lv.sum_rows(V))
-    return -np.expm1(-(rows @ F) / x["deterrence.decisive_force"][None, :])
-
-
 def channels(lv: Levers, x: Inputs, pr: Probabilities) -> dict[str, np.ndarray]:
     """``phi`` of every hazard-ratio term, ``(P, n|1)`` each; the share
     ``S`` of the largest guarantee effect achieved, and the probability that

@@ -18,14 +18,18 @@ share of a guarantor's active personnel it can hold in such a rotation for
 one mission, calibrated to the IISS options (April 2025): a medium force of
 about 25,000 sustainable, a large one of 60,000-100,000 stretching Europe to
 the limit. Sources and fits in ``data/parameters/forces.yaml`` and
-``data/calibration.yaml``. Properties: the pool is at least the deployed
+``data/calibration.yaml``. The per-row equations are one compiled loop
+(:func:`_shortfall`): as NumPy expressions, a product with three columns
+and four temporaries per row took a fifth of the assessment. Properties: the pool is at least the deployed
 force and linear in it.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
+from foedus.models.by_package import sum_by
 from foedus.models.inputs import Inputs
 from foedus.models.levers import Levers
 
@@ -49,14 +53,30 @@ def crew_factors(x: Inputs) -> np.ndarray:
 
 def shortfall_rows(lv: Levers, x: Inputs, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(deployed, pool, available, shortfall)`` for guarantor ``rows``
-    (default all), each ``(R, n|1)``."""
+    (default all), each ``(R, n)``."""
     rows = np.arange(lv.n_rows) if rows is None else rows
-    parts = deployed_parts(lv)[rows]
-    dep = parts @ crew_factors(x)
-    pool = dep * x["forces.rotation_ratio"][None, :]
-    avail = lv.active[lv.q_guarantor[rows]][:, None] * x["forces.capacity_share"][None, :]
-    avail = np.broadcast_to(avail, np.broadcast_shapes(avail.shape, pool.shape))
-    return dep, pool, avail, np.maximum(pool - avail, 0.0)
+    crew = crew_factors(x)
+    n = max(crew.shape[1], x["forces.rotation_ratio"].size, x["forces.capacity_share"].size)
+    full = lambda a: np.ascontiguousarray(np.broadcast_to(a, a.shape[:-1] + (n,)))  # noqa: E731
+    return _shortfall(np.ascontiguousarray(deployed_parts(lv)[rows]), full(crew), full(x["forces.rotation_ratio"]),
+                      np.ascontiguousarray(lv.active[lv.q_guarantor[rows]], dtype=np.float64), full(x["forces.capacity_share"]))
+
+
+@njit(cache=True)
+def _shortfall(parts, crew, rotation, active, share):
+    """The equations above for each row ``r`` (its people, aircraft and
+    ships ``parts[r]``, its guarantor's active personnel ``active[r]``) and
+    future ``i``: deployed, pool, available and shortfall, ``(R, n)`` each."""
+    R, n = parts.shape[0], crew.shape[1]
+    dep, pool, avail, short = np.empty((R, n)), np.empty((R, n)), np.empty((R, n)), np.empty((R, n))
+    for r in range(R):
+        for i in range(n):
+            d = parts[r, 0] * crew[0, i] + parts[r, 1] * crew[1, i] + parts[r, 2] * crew[2, i]
+            dep[r, i] = d
+            pool[r, i] = d * rotation[i]
+            avail[r, i] = active[r] * share[i]
+            short[r, i] = max(pool[r, i] - avail[r, i], 0.0)
+    return dep, pool, avail, short
 
 
 def forces(lv: Levers, x: Inputs) -> dict[str, np.ndarray]:
@@ -73,31 +93,28 @@ def forces(lv: Levers, x: Inputs) -> dict[str, np.ndarray]:
     }
 
 
-def _deploying(lv: Levers):
-    """Lever-only: per-package deployed parts, the guarantor rows that
-    deploy (or build enablers: their costs vary by future too), and their
-    package indicator."""
+def _deploying(lv: Levers) -> np.ndarray:
+    """Lever-only: the guarantor rows that deploy (or build enablers: their
+    costs vary by future too)."""
 
     def build():
         parts = deployed_parts(lv)
         builds = lv.sum_rows(lv.enabler_units).sum(axis=1) > 0 if lv.enabler_units is not None else np.zeros(lv.n_rows, dtype=bool)
-        D = np.nonzero((parts.sum(axis=1) > 0) | builds)[0]
-        I = np.zeros((lv.n_packages, D.size))
-        I[lv.q_package[D], np.arange(D.size)] = 1.0
-        return lv.sum_packages(parts), D, I
+        return np.nonzero((parts.sum(axis=1) > 0) | builds)[0]
 
-    return lv.memo("package_forces", build)
+    return lv.memo("deploying_rows", build)
 
 
 def package_forces(lv: Levers, x: Inputs) -> dict[str, np.ndarray]:
-    """Per-package totals ``(P, n)`` and the shortfall of deploying rows."""
-    parts, D, I = _deploying(lv)
-    dep = parts @ crew_factors(x)
-    _, _, _, short = shortfall_rows(lv, x, D)
+    """Per-package totals ``(P, n)``, the sums of the deploying rows, and
+    the shortfall of those rows."""
+    D = _deploying(lv)
+    dep, pool, _, short = shortfall_rows(lv, x, D)
+    owner = lv.q_package[D]
     return {
-        "troops_deployed": dep,
-        "troops_required_pool": dep * x["forces.rotation_ratio"][None, :],
-        "guarantors_short": I @ (short > 0).astype(np.float64),
+        "troops_deployed": sum_by(owner, dep, lv.n_packages),
+        "troops_required_pool": sum_by(owner, pool, lv.n_packages),
+        "guarantors_short": sum_by(owner, (short > 0).astype(np.float64), lv.n_packages),
         "deploying_rows": D,
         "shortfall_deploying": short,
     }
@@ -107,8 +124,8 @@ def coalition_stretch(lv: Levers, x: Inputs) -> np.ndarray:
     """``(P, n)`` pool needed over the capacity of the guarantors that deploy
     (0 when nobody deploys): above 1, the contributors together cannot
     sustain the force. (The IISS calibration target; not a stored metric.)"""
-    _, D, I = _deploying(lv)
+    D = _deploying(lv)
     _, pool, avail, _ = shortfall_rows(lv, x, D)
-    num, den = I @ pool, I @ np.broadcast_to(avail, pool.shape)
+    num, den = sum_by(lv.q_package[D], pool, lv.n_packages), sum_by(lv.q_package[D], avail, lv.n_packages)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
