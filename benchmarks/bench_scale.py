@@ -106,8 +106,7 @@ def main() -> None:
     ap.add_argument("--store-metrics", default=None, help="passed to foedus explore")
     ap.add_argument("--dir", default=None, help="where the store goes (default: a temporary directory)")
     ap.add_argument("--keep", action="store_true", help="keep the store")
-    ap.add_argument("--hash", action="store_true", help="also time foedus runs show (its results hash sorts the whole run: "
-                    "about 50 GB of temporary files at 1e8 futures)")
+    ap.add_argument("--hash", action="store_true", help="also time foedus runs show (its results hash reads the whole run)")
     a = ap.parse_args()
     n = int(a.futures)
     packages = a.package or [str(ROOT / "scenarios" / "treaty.yaml")]

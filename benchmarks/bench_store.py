@@ -6,7 +6,8 @@ inputs) in chunks of C futures through ``RunWriter.write_chunk`` and
 ``commit``, then reads it back. Reports package-futures written per second
 (wall and per CPU-second), time the caller spent blocked in write_chunk,
 commit time, size on disk (database file + run files), peak RSS, and
-read/hash/export timings.
+read/export timings, and the time and peak RSS of ``results_hash`` in a
+process of its own.
 
     python benchmarks/bench_store.py [--futures 200000] [--packages 12] [--metrics 13]
         [--inputs 70] [--chunk 65536] [--compression zstd] [--precision float32] [--write-threads N]
@@ -37,13 +38,21 @@ second (wall, per CPU-second) and bytes per package-future:
 
 Random values are the worst case; on real results the default takes 48.7
 bytes per package-future (docs/exploration.md, section 5).
+
+``results_hash`` at 2,000,000 futures (float32 zstd, random values; time,
+peak RSS of the hashing process):
+
+    whole-run ORDER BY (before it streamed): 12 packages 19.4-19.6 s, 2.1 GB; 1 package 6.7-7.2 s, 1.0 GB
+    streamed chunk by chunk:                 12 packages 18.1-18.5 s, 295 MB; 1 package 4.9-5.0 s, 260-280 MB
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -73,6 +82,32 @@ def _disk_size(db: Path) -> tuple[int, int]:
         else:
             size += p.stat().st_size
     return size, files
+
+
+# Peak RSS from VmHWM: ru_maxrss of a forked child starts at its parent's.
+# The figures go to stderr: DuckDB draws its progress bar on stdout.
+_HASH_CHILD = """
+import json, re, sys, time
+from pathlib import Path
+from foedus.storage.store import RunStore
+store = RunStore(sys.argv[1], read_only=True)
+t = time.perf_counter()
+h = store.results_hash(sys.argv[2])
+t = time.perf_counter() - t
+hwm = int(re.search(r"VmHWM:\\s*(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
+print(json.dumps([h, t, hwm / 1024]), file=sys.stderr)
+"""
+
+
+def _hash_in_child(db: Path, run_id: str) -> tuple[str, float, float]:
+    """The run's results hash computed in a fresh process: (hash, seconds,
+    that process's peak RSS in MB), unmixed with this process's reads."""
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-c", _HASH_CHILD, str(db), run_id], env=env, check=True,
+                         capture_output=True, text=True).stderr
+    h, seconds, rss = json.loads(out.splitlines()[-1])
+    return h, seconds, rss
 
 
 def main() -> None:
@@ -155,15 +190,14 @@ def run(a: argparse.Namespace, compression: str, precision: str, read: bool) -> 
         store.quantiles(run_id, metric_names, [0.05, 0.25, 0.5, 0.75, 0.95])
         t_q = time.perf_counter() - t
         t = time.perf_counter()
-        h = store.results_hash(run_id)
-        t_hash = time.perf_counter() - t
-        t = time.perf_counter()
         store.export(run_id, Path(tmp.name) / "export", "parquet", include_hash=False)
         t_exp = time.perf_counter() - t
         store.close()
         print(f"  read results ({len(df):,} rows) {t_res:.2f} s, futures {t_fut:.2f} s, "
-              f"quantiles (5 per metric) {t_q:.2f} s, results_hash {t_hash:.2f} s ({h[:12]}), export parquet {t_exp:.2f} s")
+              f"quantiles (5 per metric) {t_q:.2f} s, export parquet {t_exp:.2f} s")
         print(f"  peak RSS after reads      : {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.0f} MB")
+        h, t_hash, rss = _hash_in_child(db, run_id)
+        print(f"  results_hash              : {t_hash:8.2f} s, peak RSS {rss:.0f} MB (a process of its own; {h[:12]})")
     tmp.cleanup()
 
 

@@ -339,6 +339,132 @@ def test_results_hash_identical_and_sensitive(tmp_path: Path, precision: str) ->
     assert not tmp_runs.exists()
 
 
+
+def _sorted_hash(store: RunStore, run_id: str) -> str:
+    """``results_hash`` as computed before it streamed the run: one DuckDB
+    ORDER BY over the whole run. The reference: hashes recorded in existing
+    runs were computed this way, and the streamed hash must equal it bit for bit."""
+    import hashlib
+
+    from foedus.storage.store import _dumps
+
+    row = store.get_run(run_id)
+    header = {
+        "inputs": row["input_names"],
+        "metrics": row["metric_names"],
+        "packages": [p["id"] for p in row["packages"]],
+        "n_futures": row["n_futures"],
+    }
+    top = hashlib.sha256(b"foedus-results-v1\0" + _dumps(header).encode())
+    for sql in (
+        f"SELECT * FROM {store._source(run_id, 'futures')} ORDER BY future_id",
+        f"SELECT * FROM {store._source(run_id, 'results')} ORDER BY package_idx, future_id",
+    ):
+        rel = store._con.sql(sql)
+        names = rel.columns
+        digests = [hashlib.sha256() for _ in names]
+        reader = rel.to_arrow_reader(1 << 18) if hasattr(rel, "to_arrow_reader") else rel.fetch_arrow_reader(1 << 18)
+        for batch in reader:
+            for i, h in enumerate(digests):
+                col = batch.column(i).to_numpy(zero_copy_only=False)
+                if col.dtype.kind == "f":
+                    col = col.astype("<f8", copy=False)
+                    nan = np.isnan(col)
+                    if nan.any():
+                        col = np.where(nan, np.float64("nan"), col)
+                else:
+                    col = col.astype("<i8", copy=False)
+                h.update(np.ascontiguousarray(col).data)
+        for n, h in zip(names, digests):
+            top.update(n.encode() + b"\0" + h.digest())
+    return top.hexdigest()
+
+
+class _SqlLog:
+    """Stands in for a RunStore's DuckDB connection; records the SQL it runs."""
+
+    def __init__(self, con) -> None:
+        self._con, self.queries = con, []
+
+    def sql(self, query: str, *args, **kw):
+        self.queries.append(query)
+        return self._con.sql(query, *args, **kw)
+
+    def execute(self, query: str, *args, **kw):
+        self.queries.append(query)
+        return self._con.execute(query, *args, **kw)
+
+    def __getattr__(self, name: str):
+        return getattr(self._con, name)
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_streamed_hash_equals_the_whole_run_sort(tmp_path: Path, precision: str) -> None:
+    """The hash streams the run chunk by chunk in future-id order and equals
+    the sorted hash, whatever order the chunks were written in, whatever the
+    order of rows within a chunk, and with gaps between the ids."""
+    fids, inputs, results = _data(900)  # NaN included
+    shuffled = 300 + np.random.default_rng(1).permutation(300)
+    with RunStore(tmp_path / "s.duckdb") as store:
+        runs = {
+            "in order": _write(store, fids, inputs, results, chunk=300, precision=precision),
+            "chunks out of order": _write(store, fids, inputs, results, order=[2, 0, 1], chunk=300, precision=precision),
+        }
+        rows = np.concatenate([np.arange(600, 900), shuffled, np.arange(300)])  # middle chunk's rows shuffled
+        runs["rows out of order"] = _write(store, fids[rows], inputs[rows], results[:, rows], chunk=300, precision=precision)
+        rows = np.arange(900)[::-1]  # every chunk reversed; ids 0, 7, 14, ...: not consecutive
+        runs["gaps"] = _write(store, 7 * fids[rows], inputs[rows], results[:, rows], chunk=300, precision=precision)
+        for name, rid in runs.items():
+            assert store._files_by_future_id(rid, "futures") is not None, name  # streamed
+            assert store._files_by_future_id(rid, "results") is not None, name
+            assert store.results_hash(rid) == _sorted_hash(store, rid), name
+        assert len({store.results_hash(rid) for name, rid in runs.items() if name != "gaps"}) == 1
+
+
+def test_hash_of_disjoint_chunks_issues_no_whole_run_sort(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: the hash of a run whose chunks hold disjoint id ranges
+    reads each chunk file on its own (futures once, results once per
+    package) and never asks DuckDB to ORDER BY."""
+    fids, inputs, results = _data(900)
+    with RunStore(tmp_path / "s.duckdb") as store:
+        rid = _write(store, fids, inputs, results, order=[2, 0, 1], chunk=300)
+        expected = _sorted_hash(store, rid)
+        log = _SqlLog(store._con)
+        with monkeypatch.context() as m:
+            m.setattr(store, "_con", log)
+            assert store.results_hash(rid) == expected
+        assert log.queries and not [q for q in log.queries if "ORDER BY" in q.upper()]
+        assert sum(q.count(".parquet'") == 1 for q in log.queries) == 3 + 3 * len(PACKAGES)
+
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_hash_sorts_the_whole_run_when_chunk_ranges_overlap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, precision: str
+) -> None:
+    """Chunks of interleaved ids (the even ones, then the odd ones) overlap:
+    reading them one after the other would not be future-id order, so the
+    hash falls back to DuckDB's sort, with the same value as the run written
+    in order. So does a run file without statistics (its range unknown)."""
+    fids, inputs, results = _data(900)
+    with RunStore(tmp_path / "s.duckdb") as store:
+        h = store.results_hash(_write(store, fids, inputs, results, chunk=300, precision=precision))
+        rows = np.concatenate([np.arange(0, 900, 2), np.arange(1, 900, 2)])
+        rid = _write(store, fids[rows], inputs[rows], results[:, rows], chunk=450, precision=precision)
+        assert store._files_by_future_id(rid, "futures") is None and store._files_by_future_id(rid, "results") is None
+        expected = _sorted_hash(store, rid)
+        log = _SqlLog(store._con)
+        with monkeypatch.context() as m:
+            m.setattr(store, "_con", log)
+            assert store.results_hash(rid) == expected == h
+        assert sum("ORDER BY" in q for q in log.queries) == 2  # futures, results
+
+        rid = _write(store, fids, inputs, results, chunk=300, precision=precision)
+        first = store.run_files(rid)[0]
+        pq.write_table(pq.read_table(first), first, write_statistics=False)
+        assert store._files_by_future_id(rid, "futures") is None
+        assert store._files_by_future_id(rid, "results") is not None
+        assert store.results_hash(rid) == h
+
 # ---------------------------------------------------------------- 3. crash safety
 CHILD = textwrap.dedent(
     """
