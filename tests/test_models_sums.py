@@ -179,3 +179,22 @@ def test_class_form_equals_element_by_element_on_random_packages(pkgs, seed):
     lv = compile_(packages(*pkgs))
     _check_all(lv, Inputs(sample_values(parameter_set(), 8, seed), 8), np.random.default_rng(seed))
     _check_totals(lv, Inputs(central(), 1))  # n = 1, as in compare
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.integers(0, 30), n=st.integers(1, 9), P=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
+def test_sums_and_maxima_by_package_equal_numpy(rows, n, P, seed):
+    """foedus.models.by_package (compiled) against np.add.at / np.maximum.at,
+    rows in any package order, negative values and ties included."""
+    from foedus.models.by_package import max_by, sum_by
+
+    rng = np.random.default_rng(seed)
+    owner = rng.integers(0, P, rows)
+    X = np.round(rng.normal(size=(rows, n)), 1)
+    want = np.zeros((P, n))
+    np.add.at(want, owner, X)
+    np.testing.assert_allclose(sum_by(owner, X, P), want, rtol=1e-12, atol=1e-12)
+    start = rng.normal(size=(P, n))
+    want = start.copy()
+    np.maximum.at(want, owner, X)
+    np.testing.assert_array_equal(max_by(owner, X, start.copy()), want)

@@ -73,15 +73,13 @@ def comparison(packages, parameters, countries, horizon: float | None = None, *,
     ``futures`` sampled futures, and each guarantor's worth) and return the
     JSON-ready contract. ``futures=0`` skips the ranges; ``by_scenario``
     adds the results per named will scenario."""
-    from foedus.models.levers import compile_packages
-
     vals = parameters.values()
     h = float(horizon if horizon is not None else vals["assessment.horizon_years"])
-    lv = compile_packages(packages, countries)
+    lv = _compiled(packages, countries)
     x = make_inputs(parameters)
     ev = evaluate(lv, x, h, detail=True, internals=True)
     ranges = package_ranges(lv, parameters, h, futures, seed) if futures else None
-    without = worth_of_guarantors(packages, parameters, countries, h)
+    without = worth_of_guarantors(packages, parameters, countries, h, lv=lv)
     out = []
     for p_i, pkg in enumerate(packages):
         guarantors = []
@@ -190,16 +188,15 @@ def worth_of_guarantors(packages, parameters, countries, horizon: float, lv=None
     (or only promises) one of the partial removals is the whole removal and
     the other changes nothing; only the distinct variants are evaluated.
     The variants depend only on the packages, so their compilation is
-    cached."""
+    cached; ``lv``, the packages already compiled, saves compiling them
+    again for the unchanged ones."""
     keys, lw, same = _variants(packages, countries)
     if not keys:
         return {}
     ev = evaluate(lw, make_inputs(parameters), horizon)
     out = {k: {m: float(ev.packages[m][i, 0]) for m in WITHOUT_METRICS} for i, k in enumerate(keys)}
     if same:
-        from foedus.models.levers import compile_packages
-
-        base = evaluate(compile_packages(packages, countries), make_inputs(parameters), horizon)
+        base = evaluate(lv if lv is not None else _compiled(packages, countries), make_inputs(parameters), horizon)
         for k, ref in same.items():
             out[k] = dict(out[ref]) if ref is not None else {m: float(base.packages[m][k[0], 0]) for m in WITHOUT_METRICS}
     return out
@@ -220,7 +217,7 @@ def _variants(packages, countries):
     hit = _VARIANTS.get(cache_key)
     if hit is not None:
         return hit
-    lv = compile_packages(packages, countries)
+    lv = _compiled(packages, countries)
     keys, variants, same = [], [], {}
     for p_i, pkg in enumerate(packages):
         for iso in dict.fromkeys(lv.guarantors[g] for g in lv.q_guarantor[lv.q_package == p_i]):
@@ -240,6 +237,23 @@ def _variants(packages, countries):
         _VARIANTS.pop(next(iter(_VARIANTS)))
     _VARIANTS[cache_key] = out
     return out
+
+
+_COMPILED: dict = {}
+
+
+def _compiled(packages, countries):
+    """``compile_packages``, cached per set of packages (the last 32): an
+    assumption moved on the page leaves the packages as they were, and the
+    compiled levers keep their lever-only plans for the next evaluation."""
+    from foedus.models.levers import compile_packages
+
+    key = (id(countries), tuple(p.model_dump_json() for p in packages))
+    if key not in _COMPILED:
+        if len(_COMPILED) >= 32:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[key] = compile_packages(packages, countries)
+    return _COMPILED[key]
 
 
 def _binds(c, iso: str, countries) -> bool:

@@ -73,11 +73,33 @@ def _platforms(lv: Levers) -> np.ndarray:
     return np.stack([lv.aircraft.sum(axis=1), lv.ships.sum(axis=1), lv.missions], axis=1)
 
 
-def _row_levers(lv: Levers):
-    people = lv.sum_rows(lv.ground + lv.trainers + lv.monitors)  # (Q, 5)
-    platforms = lv.sum_rows(_platforms(lv))  # (Q, 3)
-    money = lv.sum_rows(lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd)  # (Q,)
-    return people, platforms, money
+def _cost_levers(lv: Levers) -> tuple[np.ndarray, np.ndarray]:
+    """Lever-only, per element: ``(levers (E, 5 + 3 + K), money (E,))``,
+    the quantities that the cost rates of :func:`_cost_rates` multiply
+    (personnel by posture, aircraft, ships, monitoring missions, enabler
+    fleet) and the money given."""
+
+    def build():
+        units = lv.enabler_units if lv.enabler_units is not None else np.zeros((lv.n_elements, len(ENABLERS)))
+        levers = np.concatenate([lv.ground + lv.trainers + lv.monitors, _platforms(lv), units], axis=1)
+        return levers, lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd
+
+    return lv.memo("cost_levers", build)
+
+
+def _row_levers(lv: Levers) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_cost_levers` summed per guarantor row."""
+    return lv.memo("cost_rows", lambda: tuple(lv.sum_rows(a) for a in _cost_levers(lv)))
+
+
+def _cost_rates(lv: Levers, x: Inputs) -> np.ndarray:
+    """``(5 + 3 + K + 1, n|1)``: the yearly cost of a soldier by posture, of
+    an aircraft, a ship and a monitoring mission, of each enabler unit, and
+    of raising a missing soldier."""
+    _, F = enabler_rates(lv, x)
+    rates = [unit_costs(x), _platform_rates(x), F, x["costs.raise_soldier_year"][None, :]]
+    n = max(r.shape[1] for r in rates)
+    return np.concatenate([np.broadcast_to(r, (r.shape[0], n)) for r in rates])
 
 
 def enabler_rates(lv: Levers, x: Inputs) -> tuple[np.ndarray, np.ndarray]:
@@ -103,14 +125,14 @@ def enabler_costs(lv: Levers, x: Inputs, rows: np.ndarray | None = None) -> np.n
 
 def row_costs(lv: Levers, x: Inputs, rows: np.ndarray, shortfall: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(cost, raise)`` of guarantor ``rows``, each ``(R, n)``."""
-    people, platforms, money = lv.memo("cost_rows", lambda: _row_levers(lv))
-    V, F = enabler_rates(lv, x)
-    units = lv.memo("enabler_rows", lambda: lv.sum_rows(V))
-    rates = [unit_costs(x), _platform_rates(x), F, x["costs.raise_soldier_year"][None, :]]
-    n = max([r.shape[1] for r in rates] + [shortfall.shape[1]])
-    rates = np.concatenate([np.broadcast_to(r, (r.shape[0], n)) for r in rates])
-    levers = np.concatenate([people[rows], platforms[rows], units[rows]], axis=1)
-    return _row_costs(np.ascontiguousarray(levers), money[rows], rates, np.ascontiguousarray(np.broadcast_to(shortfall, (rows.size, n))))
+    levers, money = _row_levers(lv)
+    return _costs(levers[rows], money[rows], _cost_rates(lv, x), shortfall)
+
+
+def _costs(levers: np.ndarray, money: np.ndarray, rates: np.ndarray, shortfall: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = max(rates.shape[1], shortfall.shape[1])
+    full = lambda a: np.ascontiguousarray(np.broadcast_to(a, (a.shape[0], n)))  # noqa: E731
+    return _row_costs(np.ascontiguousarray(levers), np.ascontiguousarray(money, dtype=np.float64), full(rates), full(shortfall))
 
 
 @njit(cache=True)
@@ -160,18 +182,19 @@ def costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> dict[str, np.ndarray]
 
 
 def element_costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> np.ndarray:
-    """``(E, n|1)`` cost of each element: its personnel, platforms and money,
+    """``(E, n)`` cost of each element: its personnel, platforms and money,
     plus its guarantor's raise cost in proportion to the personnel it deploys
-    (approval weights)."""
-    people = (lv.ground + lv.trainers + lv.monitors) @ unit_costs(x)
-    platforms = _platforms(lv) @ _platform_rates(x)
-    money = (lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd)[:, None]
+    and its guarantor's enabler cost in proportion to the units it builds
+    (approval weights). The same loop as :func:`row_costs`, per element."""
+    levers, money = _cost_levers(lv)
+    K = len(ENABLERS)
     deployed = np.stack([(lv.ground + lv.trainers + lv.monitors).sum(axis=1), lv.aircraft.sum(axis=1), lv.ships.sum(axis=1)], axis=1) @ crew_factors(x)
     row_deployed = lv.sum_rows(deployed)[lv.el_q]
     with np.errstate(divide="ignore", invalid="ignore"):
         part = np.where(row_deployed > 0, deployed / np.where(row_deployed > 0, row_deployed, 1.0), 0.0)
-    raise_ = (shortfall * x["costs.raise_soldier_year"][None, :])[lv.el_q] * part
-    return people + platforms + money + raise_ + enabler_costs(lv, x)[lv.el_q] * _enabler_part(lv)
+    own = np.concatenate([levers[:, :-K], np.zeros((lv.n_elements, K))], axis=1)  # enablers: a share of the row's fleet, below
+    cost, _ = _costs(own, money, _cost_rates(lv, x), shortfall[lv.el_q] * part)
+    return cost + enabler_costs(lv, x)[lv.el_q] * _enabler_part(lv)
 
 
 def _enabler_part(lv: Levers) -> np.ndarray:
@@ -187,9 +210,10 @@ def _package_levers(lv: Levers, deploying: np.ndarray):
     """Lever-only: the rows whose cost varies by future (those that deploy or
     build enablers, and those paying for a monitoring mission), where the
     deploying rows are among them, and the constant money of the others."""
-    people, platforms, money = lv.memo("cost_rows", lambda: _row_levers(lv))
+    levers, money = _row_levers(lv)
     gdp = lv.row_values(lv.gdp)
-    varying = np.union1d(deploying, np.nonzero(platforms[:, 2] > 0)[0]).astype(np.int64)
+    missions = levers[:, len(POSTURES) + 2]
+    varying = np.union1d(deploying, np.nonzero(missions > 0)[0]).astype(np.int64)
     const = np.ones(lv.n_rows, dtype=bool)
     const[varying] = False
     const_max = np.zeros(lv.n_packages)

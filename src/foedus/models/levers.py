@@ -246,11 +246,17 @@ class Levers:
     def will_keys(self, present) -> tuple[str, ...]:
         """Per element, the will parameter it uses: ``will.<ISO3>`` if present,
         else ``will.default``; a group's collective element uses the group's
-        will, ``will.default``."""
-        return tuple(
-            "will.default" if coll or f"will.{self.guarantors[g]}" not in present else f"will.{self.guarantors[g]}"
-            for g, coll in zip(self.el_guarantor, self.collective)
-        )
+        will, ``will.default`` (once per set of will parameters present)."""
+        own = tuple(k for k in (f"will.{g}" for g in self.guarantors) if k in present)
+
+        def build():
+            named = set(own)
+            return tuple(
+                "will.default" if coll or f"will.{self.guarantors[g]}" not in named else f"will.{self.guarantors[g]}"
+                for g, coll in zip(self.el_guarantor, self.collective)
+            )
+
+        return self.memo(("will_keys", own), build)
 
 
 def compile_packages(packages: list[Package], countries: CountryTable) -> Levers:
