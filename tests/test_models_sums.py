@@ -198,3 +198,32 @@ def test_sums_and_maxima_by_package_equal_numpy(rows, n, P, seed):
     want = start.copy()
     np.maximum.at(want, owner, X)
     np.testing.assert_array_equal(max_by(owner, X, start.copy()), want)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_packages_figures_do_not_depend_on_the_others_evaluated_with_it(data):
+    """Every package figure, bit for bit, whether the package is evaluated
+    alone, with some of the seeds or with all of them, in any order (so that
+    the web app can evaluate together the packages it lacks and cache them
+    one by one). BLAS products summed a package's terms in an order that
+    depended on how many packages there were."""
+    pkgs = scenarios()
+    chosen = data.draw(st.lists(st.integers(0, len(pkgs) - 1), min_size=1, max_size=4, unique=True))
+    x = Inputs(sample_values(parameter_set(), 16, data.draw(st.integers(0, 2**32 - 1))), 16)
+    whole = compile_(pkgs)
+    part = compile_([pkgs[i] for i in chosen])
+    c = Inputs(central(), 1)
+    rows = np.concatenate([np.nonzero(whole.q_package == p)[0] for p in chosen])
+    elements = np.concatenate([np.nonzero(whole.el_package == p)[0] for p in chosen])
+    for inputs in (c, x):
+        a = evaluate(whole, inputs, H, weights=central_weights(whole, c), detail=True, internals=True)
+        b = evaluate(part, inputs, H, weights=central_weights(part, c), detail=True, internals=True)
+        for m, got in b.packages.items():
+            np.testing.assert_array_equal(got, a.packages[m][chosen], err_msg=m)
+        for m, got in b.internals.items():
+            np.testing.assert_array_equal(got, a.internals[m][chosen], err_msg=m)
+        for m, got in b.rows.items():
+            np.testing.assert_array_equal(got, a.rows[m][rows], err_msg=f"guarantor {m}")
+        for m, got in b.elements.items():
+            np.testing.assert_array_equal(got, a.elements[m][elements], err_msg=f"element {m}")

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from foedus.models.by_package import product
 from foedus.models.inputs import Inputs
 from foedus.models.levers import FORMS, KYIV, VETOES, Levers
 
@@ -58,8 +59,8 @@ def _power_product(counts: np.ndarray, p: np.ndarray) -> np.ndarray:
     """``prod_a p_a ** counts[:, a]`` as ``exp(counts @ log p)``, exact where
     some ``p_a`` is 0 (``0 ** 0 = 1``; ``0 * log 0`` would be NaN)."""
     zero = p <= 0.0
-    out = np.exp(counts @ np.log(np.where(zero, 1.0, p)))
-    return np.where(counts @ zero > 0, 0.0, out) if zero.any() else out
+    out = np.exp(product(counts, np.log(np.where(zero, 1.0, p))))
+    return np.where(product(counts, zero.astype(np.float64)) > 0, 0.0, out) if zero.any() else out
 
 
 def nato_consent(lv: Levers, x: Inputs) -> np.ndarray:
@@ -112,13 +113,13 @@ def approval(lv: Levers, x: Inputs, horizon: float, w: np.ndarray) -> dict[str, 
     own_profile = _power_product(uniq[:, :-1], p)  # (C, n|1)
     profile = own_profile * np.exp(logsurv[uniq[:, -1].astype(int)])
     # weights sum to 1 up to rounding: keep the averages inside [0, 1]
-    national = np.where(empty[:, None], 1.0, np.minimum(W @ profile, 1.0))
+    national = np.where(empty[:, None], 1.0, np.minimum(product(W, profile), 1.0))
     collective = _power_product(lv.vetoes, p)
     if lv.nato_consent.any():
         collective = collective * np.where(lv.nato_consent[:, None], nato_consent(lv, x)[None, :], 1.0)
     kyiv = np.where(lv.needs_kyiv[:, None], x.table("approval.kyiv", KYIV)[lv.kyiv], 1.0)
-    in_force = np.where(empty[:, None], 1.0, np.minimum(Wf @ np.exp(logsurv), 1.0))
-    ratification = collective * np.where(empty[:, None], 1.0, np.minimum(W @ own_profile, 1.0))
+    in_force = np.where(empty[:, None], 1.0, np.minimum(product(Wf, np.exp(logsurv)), 1.0))
+    ratification = collective * np.where(empty[:, None], 1.0, np.minimum(product(W, own_profile), 1.0))
     shape = (lv.n_packages, n)
     return {
         "approval_probability": np.broadcast_to(kyiv * collective * national, shape),

@@ -46,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from foedus.models.by_package import max_by, sum_by
+from foedus.models.by_package import max_by, product, sum_by
 from foedus.models.forces import crew_factors
 from foedus.models.inputs import Inputs
 from foedus.models.levers import ENABLERS, POSTURES, Levers
@@ -120,7 +120,7 @@ def enabler_costs(lv: Levers, x: Inputs, rows: np.ndarray | None = None) -> np.n
         return np.zeros((rows.size, 1))
     V, F = enabler_rates(lv, x)
     per_row = lv.memo("enabler_rows", lambda: lv.sum_rows(V))
-    return per_row[rows] @ F
+    return product(per_row[rows], F)
 
 
 def row_costs(lv: Levers, x: Inputs, rows: np.ndarray, shortfall: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -188,7 +188,9 @@ def element_costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> np.ndarray:
     (approval weights). The same loop as :func:`row_costs`, per element."""
     levers, money = _cost_levers(lv)
     K = len(ENABLERS)
-    deployed = np.stack([(lv.ground + lv.trainers + lv.monitors).sum(axis=1), lv.aircraft.sum(axis=1), lv.ships.sum(axis=1)], axis=1) @ crew_factors(x)
+    crew = crew_factors(x)
+    deployed = ((lv.ground + lv.trainers + lv.monitors).sum(axis=1)[:, None] * crew[0] + lv.aircraft.sum(axis=1)[:, None] * crew[1]
+                + lv.ships.sum(axis=1)[:, None] * crew[2])
     row_deployed = lv.sum_rows(deployed)[lv.el_q]
     with np.errstate(divide="ignore", invalid="ignore"):
         part = np.where(row_deployed > 0, deployed / np.where(row_deployed > 0, row_deployed, 1.0), 0.0)

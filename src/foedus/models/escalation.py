@@ -37,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from foedus.models.forces import crew_factors
+from foedus.models.by_package import product
 from foedus.models.inputs import Inputs
 from foedus.models.levers import POSTURES, Levers
 
@@ -69,7 +70,7 @@ def escalation(lv: Levers, x: Inputs, attack: np.ndarray, fights: np.ndarray, ho
     crews = crew_factors(x)  # (3, m)
     # contingents of nuclear-weapon states: present at a posture or not
     present = lv.memo("contingents", lambda: lv.sum_packages(((people + air + sea) > 0) * nuclear[:, None]))  # (P, 5)
-    exposure = present @ rate
+    exposure = product(present, rate)
     incident = -np.expm1(-horizon * exposure)
     war_path = attack * fights
     clash = incident * x["escalation.escalation_given_incident"]
@@ -79,7 +80,7 @@ def escalation(lv: Levers, x: Inputs, attack: np.ndarray, fights: np.ndarray, ho
 
     rel = rate / rate[_WEST][None, :]
     rel = np.where((np.arange(len(POSTURES)) == _NEXT_DOOR)[:, None], 0.0, rel)  # (5, m)
-    weighted = (pk_people @ rel + (pk_air @ rel) * crews[1][None, :] + (pk_sea @ rel) * crews[2][None, :]) / 1e4
+    weighted = (product(pk_people, rel) + product(pk_air, rel) * crews[1][None, :] + product(pk_sea, rel) * crews[2][None, :]) / 1e4
     acc = x["escalation.acceptance_base"] * np.exp(-x["escalation.rejection.troops_per_10k"] * weighted)
     acc = acc * np.where(lv.nato_membership[:, None], 1.0 - x["escalation.rejection.nato_membership"][None, :], 1.0)
     acc = acc * np.where(treaty[:, None], 1.0 - x["escalation.rejection.mutual_defence_treaty"][None, :], 1.0)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from foedus.models.by_package import sparse_product
 from foedus.models.credibility import N_STEPS, class_tables, delivery_by_form
 from foedus.models.inputs import Inputs
 from foedus.models.levers import FORMS, Levers
@@ -83,7 +84,7 @@ class Probabilities:
         prob * V. Pass a hashable ``key`` naming ``V`` to reuse its matrix."""
         build = lambda: _sum_matrix(self.lv, self.plan, V, kind)  # noqa: E731
         M = self.lv.memo(("sums", key, kind, self.will_key), build) if key is not None else build()
-        return _sparse_product(*M, self._table(kind), V.shape[1] * self.P).reshape(V.shape[1], self.P, -1)
+        return sparse_product(*M, self._table(kind), V.shape[1] * self.P).reshape(V.shape[1], self.P, -1)
 
     def sum(self, v: np.ndarray, key=None, kind: str = CRED) -> np.ndarray:
         """``(P, n)`` sum over elements of prob * v for one lever-only ``v`` ``(E,)``."""
@@ -102,10 +103,11 @@ class Probabilities:
     def any_of(self, flag: np.ndarray, key=None, kind: str = CRED) -> np.ndarray:
         """``(P, n)``: 1 - prod over flagged elements of (1 - prob_e)."""
         build = lambda: _count_matrix(self.lv, self.plan, np.asarray(flag, dtype=bool), kind)  # noqa: E731
-        N, used, some = self.lv.memo(("any_of", key, kind, self.will_key), build) if key is not None else build()
+        rows, cols, counts, used, some = self.lv.memo(("any_of", key, kind, self.will_key), build) if key is not None else build()
         out = np.zeros((self.P, self.x.n))
-        if used.size:  # packages with no flagged element: 0
-            out[some] = -np.expm1(N[some] @ np.log(np.maximum(1.0 - self._table(kind)[used], 1e-300)))
+        if some.size:  # packages with no flagged element: 0
+            log_none = np.log(np.maximum(1.0 - self._table(kind)[used], 1e-300))
+            out[some] = -np.expm1(sparse_product(rows, cols, counts, log_none, self.P)[some])
         return out
 
     # -- guarantor rows that may fight -----------------------------------------------
@@ -242,39 +244,42 @@ def _plan(lv: Levers, will_key: tuple[str, ...], timed: bool = False) -> dict:
 def _sum_matrix(lv: Levers, plan: dict, V: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``M[j, p, u]``, the sum of ``V[:, j]`` over package p's elements of
     class u, as its non-zero entries ``(row j * P + p, class u, value)``
-    sorted by row and class (for the seeds' power columns, 111 of 4,248)."""
+    (for the seeds' power columns, 111 of 4,248), in the order of
+    :func:`_in_package_order`."""
     cls, U = (plan["el_class"], plan["keys"].shape[0]) if kind == CRED else (plan["del_class"], plan["del_keys"].shape[0])
-    J = V.shape[1]
-    M = np.zeros((J, lv.n_packages, U))
+    J, P = V.shape[1], lv.n_packages
+    M = np.zeros((J, P, U))
     for j in range(J):
         np.add.at(M[j], (lv.el_package, cls), V[:, j])
-    M = M.reshape(J * lv.n_packages, U)
-    rows, cols = np.nonzero(M)
-    return rows.astype(np.int64), cols.astype(np.int64), M[rows, cols]
+    M = M.reshape(J * P, U)
+    rows, cols = _in_package_order(lv, cls, U, *np.nonzero(M))
+    return rows, cols, M[rows, cols]
 
 
-@njit(cache=True)
-def _sparse_product(rows, cols, vals, table, R):
-    """``(R, n)``: ``out[rows[k]] += vals[k] * table[cols[k]]``, entries in
-    order (the product of a sparse matrix by the class table)."""
-    n = table.shape[1]
-    out = np.zeros((R, n))
-    for k in range(rows.size):
-        r, c, v = rows[k], cols[k], vals[k]
-        for i in range(n):
-            out[r, i] += v * table[c, i]
-    return out
+def _count_matrix(lv: Levers, plan: dict, flag: np.ndarray, kind: str) -> tuple[np.ndarray, ...]:
+    """``(rows, cols, counts, used, some)``: how many of package
+    ``rows[k]``'s flagged elements are of class ``used[cols[k]]`` (in the
+    order of :func:`_in_package_order`), and the packages ``some`` that have
+    any."""
+    cls, U = (plan["el_class"], plan["keys"].shape[0]) if kind == CRED else (plan["del_class"], plan["del_keys"].shape[0])
+    N = np.zeros((lv.n_packages, U))
+    np.add.at(N, (lv.el_package[flag], cls[flag]), 1.0)
+    rows, cols = _in_package_order(lv, cls, U, *np.nonzero(N))
+    used, k = np.unique(cols, return_inverse=True)
+    return rows, k.reshape(-1).astype(np.int64), N[rows, cols], used, np.unique(rows)
 
 
-def _count_matrix(lv: Levers, plan: dict, flag: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(N, used, some)``: the classes ``used`` by flagged elements,
-    ``N[p, k]`` how many of package p's flagged elements are of class
-    ``used[k]``, and the packages ``some`` that have any."""
-    cls = plan["el_class"] if kind == CRED else plan["del_class"]
-    used, k = np.unique(cls[flag], return_inverse=True)
-    N = np.zeros((lv.n_packages, used.size))
-    np.add.at(N, (lv.el_package[flag], k.reshape(-1)), 1.0)
-    return N, used, np.nonzero(N.any(axis=1))[0]
+def _in_package_order(lv: Levers, cls: np.ndarray, U: int, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Entries ``(row, class)`` of a per-package matrix (``row = j * P + p``)
+    sorted by row, then by where the class first occurs among the package's
+    elements: the order of a package's terms is then that of its own
+    elements, whatever other packages are evaluated with it (class numbers
+    depend on them)."""
+    P = lv.n_packages
+    first = np.full((P, U), lv.n_elements)
+    np.minimum.at(first, (lv.el_package, cls), np.arange(lv.n_elements))
+    order = np.lexsort((first[rows % P, cols], rows))
+    return rows[order].astype(np.int64), cols[order].astype(np.int64)
 
 
 def _unique_rows(power: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

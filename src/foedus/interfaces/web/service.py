@@ -638,30 +638,40 @@ class Workspace:
     # -- central values ------------------------------------------------------
     def _comparison(self, packages: list[Package], fps: list[str], ps: ParameterSet, horizon: float | None) -> dict:
         """The comparison contract for ``packages``, with the ranges over the
-        default sample of futures. Evaluated and cached per package (a
-        package's entry does not depend on the others: the same sampled
-        futures, the same central values), so moving a lever of one package
-        re-evaluates that package only; the entries are then put together in
-        the order asked."""
+        default sample of futures. Cached per package (a package's entry
+        does not depend on the others: the same sampled futures, the same
+        central values, and the model sums each package's terms in its own
+        order, ``tests/test_models_sums.py``), so moving a lever of one
+        package re-evaluates that package only, and the packages not in the
+        cache (all of them after an assumption moves) are evaluated together
+        in one comparison; the entries are then put together in the order
+        asked, with the data vintage of the packages shown."""
+        from foedus.data.vintage import vintage
         from foedus.exploration.compare import RANGE_FUTURES, comparison
 
-        return self._per_package(self._compare_cache, packages, fps, ps, horizon,
-                                 lambda pkg: comparison([pkg], ps, self.countries, horizon, futures=RANGE_FUTURES, seed=COMPARE_SEED))
+        out = self._per_package(self._compare_cache, packages, fps, ps, horizon,
+                                lambda pkgs: comparison(pkgs, ps, self.countries, horizon, futures=RANGE_FUTURES, seed=COMPARE_SEED),
+                                together=True)
+        return out | {"data": vintage(ps, self.countries, packages).record()}
 
     @staticmethod
-    def _per_package(cache, packages: list[Package], fps: list[str], ps: ParameterSet, horizon: float | None, compute) -> dict:
-        """A record with one entry per package, each computed alone by
-        ``compute(package)`` and cached per (package, overrides, horizon),
-        put together in the order asked."""
+    def _per_package(cache, packages: list[Package], fps: list[str], ps: ParameterSet, horizon: float | None, compute, *,
+                     together: bool = False) -> dict:
+        """A record with one entry per package, computed by
+        ``compute(packages)`` (a record whose ``packages`` are their entries,
+        in order) and cached per (package, overrides, horizon), put together
+        in the order asked. The packages not in the cache are computed
+        together if ``together``, else one by one."""
         overrides = tuple(sorted(ps.overrides.items()))
-        parts = []
-        for pkg, fp in zip(packages, fps):
-            key = (fp, overrides, horizon)
-            hit = cache.get(key)
-            if hit is None:
-                hit = compute(pkg)
-                cache.put(key, hit)
-            parts.append(hit)
+        keys = [(fp, overrides, horizon) for fp in fps]
+        found = {k: cache.get(k) for k in keys}
+        missing = list({k: pkg for pkg, k in zip(packages, keys) if found[k] is None}.items())
+        for group in ([missing] if together and missing else [[m] for m in missing]):
+            record = compute([pkg for _, pkg in group])
+            for (k, _), entry in zip(group, record["packages"]):
+                found[k] = {f: v for f, v in record.items() if f != "packages"} | {"packages": [entry]}
+                cache.put(k, found[k])
+        parts = [found[k] for k in keys]
         return {k: v for k, v in parts[0].items() if k != "packages"} | {"packages": [r["packages"][0] for r in parts]}
 
     def compare(self, ids: list[str], overrides: dict[str, float] | None = None, edits: dict | None = None, horizon: float | None = None) -> dict:
@@ -742,7 +752,7 @@ class Workspace:
         from foedus.study.study import Study
 
         return self._per_package(self._year_cache, packages, fps, ps, horizon,
-                                 lambda pkg: Study([pkg], ps, self.countries, horizon, range_futures=RANGE_FUTURES, range_seed=COMPARE_SEED).by_year)
+                                 lambda pkgs: Study(pkgs, ps, self.countries, horizon, range_futures=RANGE_FUTURES, range_seed=COMPARE_SEED).by_year)
 
     def by_year(self, ids: list[str], overrides: dict[str, float] | None = None, edits: dict | None = None,
                 horizon: float | None = None) -> dict:
