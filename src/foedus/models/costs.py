@@ -37,14 +37,15 @@ nothing in peacetime here (a stated limit: no published figure prices
 them); a dedicated reconnaissance contribution is entered as aircraft. Properties: cost grows with troops; % of GDP is cost
 over GDP; burden shares sum to 1.
 
-The cost of each guarantor row is one compiled loop (:func:`_row_costs`):
-as NumPy products of a few columns by futures it made a temporary per term.
+The cost of each guarantor row (and element) is one product of its
+quantities by their yearly costs (:func:`foedus.models.by_package.product`,
+a compiled loop that skips the zeros): as NumPy products of a few columns
+by futures it made a temporary per term.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from foedus.models.by_package import max_by, product, sum_by
 from foedus.models.forces import crew_factors
@@ -130,31 +131,13 @@ def row_costs(lv: Levers, x: Inputs, rows: np.ndarray, shortfall: np.ndarray) ->
 
 
 def _costs(levers: np.ndarray, money: np.ndarray, rates: np.ndarray, shortfall: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n = max(rates.shape[1], shortfall.shape[1])
-    full = lambda a: np.ascontiguousarray(np.broadcast_to(a, (a.shape[0], n)))  # noqa: E731
-    return _row_costs(np.ascontiguousarray(levers), np.ascontiguousarray(money, dtype=np.float64), full(rates), full(shortfall))
-
-
-@njit(cache=True)
-def _row_costs(levers, money, rates, shortfall):
     """``cost_q = money_q + sum_c levers[q, c] * rates[c] + raise_q`` with
-    ``raise_q = shortfall_q * rates[-1]`` (the raise cost per soldier):
-    the personnel by posture, platforms and enabler fleet of each row
-    times their yearly cost, in one pass per row (``(R, n)`` each)."""
-    R, n = levers.shape[0], rates.shape[1]
-    cost, raise_ = np.empty((R, n)), np.empty((R, n))
-    for r in range(R):
-        for i in range(n):
-            raise_[r, i] = shortfall[r, i] * rates[-1, i]
-            cost[r, i] = money[r]
-        for c in range(levers.shape[1]):
-            a = levers[r, c]
-            if a != 0.0:
-                for i in range(n):
-                    cost[r, i] += a * rates[c, i]
-        for i in range(n):
-            cost[r, i] += raise_[r, i]
-    return cost, raise_
+    ``raise_q = shortfall_q * rates[-1]`` (the raise cost per soldier): the
+    personnel by posture, platforms and enabler fleet of each row times
+    their yearly cost, ``(R, n)`` each."""
+    n = max(rates.shape[1], shortfall.shape[1])
+    raise_ = np.broadcast_to(shortfall, (levers.shape[0], n)) * rates[-1]
+    return money[:, None] + product(levers, np.broadcast_to(rates[:-1], (rates.shape[0] - 1, n))) + raise_, raise_
 
 
 def costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> dict[str, np.ndarray]:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from foedus.models.by_package import sparse_product
+from foedus.models.by_package import product, sparse_product
 from foedus.models.credibility import N_STEPS, class_tables, delivery_by_form
 from foedus.models.inputs import Inputs
 from foedus.models.levers import FORMS, Levers
@@ -145,7 +145,8 @@ class Probabilities:
         power, of_row = self.lv.memo(("fight_power", self.will_key), lambda: _unique_rows(self.lv.sum_rows(V)[plan["fight_rows"]]))
         full = lambda a, shape: np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=np.float64), shape))  # noqa: E731
         keep, none = _guarantee_walk(self.cred, plan["fight_class"], self.lv.q_package[plan["fight_rows"]], plan["fight_nuclear"],
-                                     power, of_row, full(F, (F.shape[0], n)), full(decisive_force, (n,)), full(pact_effect, (n,)), self.P)
+                                     full(product(power, full(F, (F.shape[0], n))), (power.shape[0], n)), of_row,
+                                     full(decisive_force, (n,)), full(pact_effect, (n,)), self.P)
         return 1.0 - keep, 1.0 - none
 
     # -- explicit values (detail) --------------------------------------------------
@@ -157,21 +158,17 @@ class Probabilities:
 
 
 @njit(cache=True)
-def _guarantee_walk(cred, fight_class, owner, nuclear, power, of_row, F, decisive, pact, P):
+def _guarantee_walk(cred, fight_class, owner, nuclear, forces, of_row, decisive, pact, P):
     """``(prod_q (1 - pact * F_q * k_q), prod_{q nuclear} (1 - F_q))`` per
     package, ``(P, n)`` each, with ``F_q = cred[fight_class[q]]`` and ``k_q =
-    1 - exp(-(power[of_row[q]] . F) / decisive)``; rows in order, so the
-    products are taken in the same order for every future and chunk."""
-    n = F.shape[1]
-    reach = np.zeros((power.shape[0], n))
-    for u in range(power.shape[0]):
-        for j in range(power.shape[1]):
-            a = power[u, j]
-            if a != 0.0:
-                for i in range(n):
-                    reach[u, i] += a * F[j, i]
+    1 - exp(-A_q / decisive)``, ``A_q = forces[of_row[q]]`` (each distinct
+    row of forces once); rows in order, so the products are taken in the
+    same order for every future and chunk."""
+    n = forces.shape[1]
+    reach = np.empty((forces.shape[0], n))
+    for u in range(forces.shape[0]):
         for i in range(n):
-            reach[u, i] = -np.expm1(-reach[u, i] / decisive[i])
+            reach[u, i] = -np.expm1(-forces[u, i] / decisive[i])
     keep = np.ones((P, n))
     none = np.ones((P, n))
     for r in range(fight_class.size):
