@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from foedus.models.by_package import sum_by
-from foedus.models.inputs import Inputs
+from foedus.models.inputs import Inputs, widen
 from foedus.models.levers import Levers
 
 
@@ -57,9 +57,8 @@ def shortfall_rows(lv: Levers, x: Inputs, rows: np.ndarray | None = None) -> tup
     rows = np.arange(lv.n_rows) if rows is None else rows
     crew = crew_factors(x)
     n = max(crew.shape[1], x["forces.rotation_ratio"].size, x["forces.capacity_share"].size)
-    full = lambda a: np.ascontiguousarray(np.broadcast_to(a, a.shape[:-1] + (n,)))  # noqa: E731
-    return _shortfall(np.ascontiguousarray(deployed_parts(lv)[rows]), full(crew), full(x["forces.rotation_ratio"]),
-                      np.ascontiguousarray(lv.active[lv.q_guarantor[rows]], dtype=np.float64), full(x["forces.capacity_share"]))
+    return _shortfall(np.ascontiguousarray(deployed_parts(lv)[rows]), widen(crew, n), widen(x["forces.rotation_ratio"], n),
+                      np.ascontiguousarray(lv.active[lv.q_guarantor[rows]], dtype=np.float64), widen(x["forces.capacity_share"], n))
 
 
 @njit(cache=True)

@@ -54,3 +54,11 @@ class Inputs(Mapping):
         rows = [self[f"{prefix}.{k}"] for k in keys]
         width = max(r.size for r in rows)
         return np.stack([np.broadcast_to(r, (width,)) for r in rows])
+
+
+def widen(a, n: int) -> np.ndarray:
+    """``a`` ``(..., n|1)`` as a C-contiguous float64 ``(..., n)`` array: a
+    value fixed across futures repeated for each, as the compiled loops read
+    it."""
+    a = np.asarray(a, dtype=np.float64)
+    return np.ascontiguousarray(np.broadcast_to(a, a.shape[:-1] + (n,)))

@@ -34,7 +34,7 @@ from numba import njit
 
 from foedus.models.by_package import product, sparse_product
 from foedus.models.credibility import N_STEPS, class_tables, delivery_by_form
-from foedus.models.inputs import Inputs
+from foedus.models.inputs import Inputs, widen
 from foedus.models.levers import FORMS, Levers
 
 #: Which probability a sum or product weighs by.
@@ -63,17 +63,15 @@ class Probabilities:
         plan = lv.memo(("plan", self.will_key), lambda: _plan(lv, self.will_key[0], timed))
         self.plan = plan
         n = x.n
-        full = lambda a: np.ascontiguousarray(np.broadcast_to(a, a.shape[:-1] + (n,)))  # noqa: E731
-        wills = np.stack([full(x[k]) for k in plan["wills"]]) if plan["wills"] else np.zeros((0, n))
+        wills = np.stack([widen(x[k], n) for k in plan["wills"]]) if plan["wills"] else np.zeros((0, n))
         if timed:
-            alive = full(alive)
+            alive = widen(alive, n)
             persist = alive
         else:
             alive = np.ones((1, len(FORMS), n))
-            persist = full(delivery_by_form(x, horizon))[None]
+            persist = widen(delivery_by_form(x, horizon), n)[None]
         self.cred, self.delivery = class_tables(
-            full(x["credibility.reliability_prior"]), full(x["credibility.step_odds"]), full(x["credibility.will_ceiling"]),
-            full(x["credibility.handtying_scale"]), wills, alive, persist, plan["keys"], plan["troops"], plan["del_keys"])
+            *(widen(x[f"credibility.{k}"], n) for k in ("reliability_prior", "step_odds", "will_ceiling", "handtying_scale")), wills, alive, persist, plan["keys"], plan["troops"], plan["del_keys"])
 
     def _table(self, kind: str) -> np.ndarray:
         return self.cred if kind == CRED else self.delivery
@@ -143,10 +141,8 @@ class Probabilities:
         across packages)."""
         plan, n = self.plan, self.x.n
         power, of_row = self.lv.memo(("fight_power", self.will_key), lambda: _unique_rows(self.lv.sum_rows(V)[plan["fight_rows"]]))
-        full = lambda a, shape: np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=np.float64), shape))  # noqa: E731
         keep, none = _guarantee_walk(self.cred, plan["fight_class"], self.lv.q_package[plan["fight_rows"]], plan["fight_nuclear"],
-                                     full(product(power, full(F, (F.shape[0], n))), (power.shape[0], n)), of_row,
-                                     full(decisive_force, (n,)), full(pact_effect, (n,)), self.P)
+                                     widen(product(power, widen(F, n)), n), of_row, widen(decisive_force, n), widen(pact_effect, n), self.P)
         return 1.0 - keep, 1.0 - none
 
     # -- explicit values (detail) --------------------------------------------------
