@@ -340,3 +340,40 @@ def test_the_allocator_keeps_freed_memory_on_glibc():
         pytest.skip("mallopt is glibc's")
     assert keep_freed_memory() is True
     assert keep_freed_memory() is True  # once per process; asking again is harmless
+
+
+def test_an_interrupt_that_surfaces_as_a_system_error_still_stops_cleanly(capsys):
+    """Issue 18 (found by the full suite): SIGTERM arrived while numba was
+    calling back into Python; the handler's Terminated reached the command
+    as a SystemError caused by it, and ``explore`` ended with a traceback
+    instead of one line and status 143."""
+    import typer
+
+    from foedus.interfaces.cli.explore_commands import Terminated, stops_cleanly
+
+    def surfacing(interrupt):
+        def command():
+            try:
+                raise interrupt
+            except KeyboardInterrupt as exc:
+                raise SystemError("<function _numba_unpickle> returned a result with an exception set") from exc
+
+        return command
+
+    for interrupt, status, line in ((Terminated(), 143, "terminated (SIGTERM)"), (KeyboardInterrupt(), 130, "interrupted")):
+        with pytest.raises(typer.Exit) as info:
+            stops_cleanly(surfacing(interrupt))()
+        assert info.value.exit_code == status
+        assert capsys.readouterr().err.strip().startswith(line)
+
+    def broken():
+        raise SystemError("a real error")
+
+    with pytest.raises(SystemError, match="a real error"):  # not every SystemError is an interrupt
+        stops_cleanly(broken)()
+    # an interrupt already handled (exit 143, raised "from None") passes the outer handler unchanged
+    from foedus.interfaces.cli.common import handles_input_errors
+
+    with pytest.raises(typer.Exit) as info:
+        handles_input_errors(stops_cleanly(surfacing(Terminated())))()
+    assert info.value.exit_code == 143

@@ -44,6 +44,22 @@ def fail(message: str) -> None:
     raise typer.Exit(EXIT_INPUT)
 
 
+def interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt (Ctrl-C, or SIGTERM's :class:`Terminated`)
+    that ``exc`` is or stems from, if any. A signal handler runs at the next
+    Python line, and when that line is inside a C extension's call back
+    into Python (numba loading or boxing for a compiled function, for one),
+    the interrupt reaches us as a ``SystemError`` whose cause it is."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        # ``raise ... from None`` (as when an interrupt has been handled) ends the chain
+        exc = exc.__cause__ if exc.__cause__ is not None or exc.__suppress_context__ else exc.__context__
+    return None
+
+
 def handles_input_errors(fn):
     """Turn input errors into a clear message and exit status 2."""
 
@@ -60,7 +76,9 @@ def handles_input_errors(fn):
             for line in str(exc).splitlines():
                 con.print(f"[bold red]error:[/] {escape(line)}")
             raise typer.Exit(EXIT_INPUT) from None
-        except KeyboardInterrupt:
+        except BaseException as exc:
+            if interrupt_behind(exc) is None:
+                raise
             _console(stderr=True).print("interrupted")
             raise typer.Exit(130) from None
 

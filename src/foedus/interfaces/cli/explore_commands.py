@@ -21,7 +21,7 @@ from typing import Optional
 
 import typer
 
-from foedus.interfaces.cli.common import EXIT_INPUT, SCENARIO_HELP, _console, _dump, _parameters, app, handles_input_errors, runs_app
+from foedus.interfaces.cli.common import EXIT_INPUT, SCENARIO_HELP, _console, _dump, _parameters, app, handles_input_errors, interrupt_behind, runs_app
 from foedus.storage.store import DEFAULT_PRECISION, PRECISIONS  # constants only: the store module imports nothing heavy
 
 DB_HELP = "Run store (DuckDB file)."
@@ -64,9 +64,12 @@ def stops_cleanly(fn):
             previous = signal.signal(signal.SIGTERM, _on_sigterm)
         try:
             return fn(*args, **kwargs)
-        except KeyboardInterrupt as exc:
-            term = isinstance(exc, Terminated)
-            notes = "; ".join(getattr(exc, "__notes__", ()))
+        except BaseException as exc:
+            stop = interrupt_behind(exc)
+            if stop is None:
+                raise
+            term = isinstance(stop, Terminated)
+            notes = "; ".join(getattr(stop, "__notes__", ()))
             _console(stderr=True).print(("terminated (SIGTERM)" if term else "interrupted") + (f": {notes}" if notes else ""), markup=False)
             raise typer.Exit(EXIT_TERMINATED if term else EXIT_INTERRUPTED) from None
         finally:
@@ -291,12 +294,15 @@ def _explore_and_store(spec, ids: list[str], ths, meta: dict, db: Path, schedule
             stored_bytes = sum(f.stat().st_size for f in store.run_files(run_id))
             pct = store_percentiles(store, run_id, SHOWN_PERCENTILES)
             exact = store.quantiles_exact(run_id)
-    except KeyboardInterrupt as exc:
+    except BaseException as exc:
+        stop = interrupt_behind(exc)
+        if stop is None:
+            raise
         if writer is not None and writer.state == "committed":
-            exc.add_note(f"run {writer.run_id} was stored complete in {db} just before")
+            stop.add_note(f"run {writer.run_id} was stored complete in {db} just before")
         else:
-            exc.add_note(f"the unfinished run was discarded; {db} holds its complete runs only, as before")
-        raise
+            stop.add_note(f"the unfinished run was discarded; {db} holds its complete runs only, as before")
+        raise stop from None
     for rec in res.robustness:
         rec["percentiles"] = pct.get(rec["id"], {})
     rate = futures * len(ids) / max(res.seconds, 1e-9)
