@@ -203,6 +203,18 @@ def worth_of_guarantors(packages, parameters, countries, horizon: float, lv=None
 
 
 _VARIANTS: dict = {}
+_COMPILED: dict = {}
+
+
+def _cached(cache: dict, packages, countries, build):
+    """``build()`` kept in ``cache`` per set of packages (by their text and
+    the country table), the last 32."""
+    key = (id(countries), tuple(p.model_dump_json() for p in packages))
+    if key not in cache:
+        if len(cache) >= 32:
+            cache.pop(next(iter(cache)))
+        cache[key] = build()
+    return cache[key]
 
 
 def _variants(packages, countries):
@@ -210,13 +222,13 @@ def _variants(packages, countries):
     compiled once per set of packages: the evaluated keys, their levers, and
     ``{key: same key or None}`` for the partial removals equal to the whole
     removal (the key it equals) or to the package itself (None)."""
+    return _cached(_VARIANTS, packages, countries, lambda: _build_variants(packages, countries))
+
+
+def _build_variants(packages, countries):
     from foedus.domain.vocabulary import MONEY_KINDS
     from foedus.models.levers import compile_packages
 
-    cache_key = (id(countries), tuple(p.model_dump_json() for p in packages))
-    hit = _VARIANTS.get(cache_key)
-    if hit is not None:
-        return hit
     lv = _compiled(packages, countries)
     keys, variants, same = [], [], {}
     for p_i, pkg in enumerate(packages):
@@ -232,28 +244,16 @@ def _variants(packages, countries):
                 else:
                     only_money = money == {True}
                     same[(p_i, iso, part)] = (p_i, iso, "all") if only_money == (part == "aid") else None
-    out = (keys, compile_packages(variants, countries) if variants else None, same)
-    if len(_VARIANTS) >= 32:
-        _VARIANTS.pop(next(iter(_VARIANTS)))
-    _VARIANTS[cache_key] = out
-    return out
-
-
-_COMPILED: dict = {}
+    return keys, compile_packages(variants, countries) if variants else None, same
 
 
 def _compiled(packages, countries):
-    """``compile_packages``, cached per set of packages (the last 32): an
-    assumption moved on the page leaves the packages as they were, and the
-    compiled levers keep their lever-only plans for the next evaluation."""
+    """``compile_packages``, cached per set of packages: an assumption moved
+    on the page leaves the packages as they were, and the compiled levers
+    keep their lever-only plans for the next evaluation."""
     from foedus.models.levers import compile_packages
 
-    key = (id(countries), tuple(p.model_dump_json() for p in packages))
-    if key not in _COMPILED:
-        if len(_COMPILED) >= 32:
-            _COMPILED.pop(next(iter(_COMPILED)))
-        _COMPILED[key] = compile_packages(packages, countries)
-    return _COMPILED[key]
+    return _cached(_COMPILED, packages, countries, lambda: compile_packages(packages, countries))
 
 
 def _binds(c, iso: str, countries) -> bool:
