@@ -262,15 +262,22 @@ class Levers:
 def compile_packages(packages: list[Package], countries: CountryTable) -> Levers:
     """Compile validated packages into :class:`Levers`: the deal as agreed,
     each commitment at its peak and in force throughout (a package that
-    changes by year is followed year by year in :mod:`foedus.exploration.years`)."""
+    changes by year is followed year by year in :mod:`foedus.exploration.years`).
+
+    The walk over packages records, for each commitment and each element it
+    reaches, one *contribution* (element, commitment, share, whether it
+    brings sizes and effects); :func:`_merge` then adds them up with NumPy,
+    contribution by contribution in the order walked. (A comparison compiles
+    every package without each of its guarantors: tens of thousands of
+    elements, which as Python objects took seconds.)"""
     if not packages:
         raise ValueError("at least one package is needed")
     packages = [p.peak() for p in packages]
     nato = countries.members("NATO")
     members_of = {g: countries.members(g) for g in GROUPS}
-    els: dict[tuple, dict] = {}
-    order: list[tuple] = []
+    order: dict[tuple, int] = {}  # element key -> index, in order of first appearance
     q_order: dict[tuple[int, str], None] = {}  # insertion-ordered set
+    walk = _Walk()
     kyiv, needs_kyiv, nato_membership, nato_consent, vetoes, approvals_by_package, caps, buffers = ([] for _ in range(8))
 
     split: dict[tuple, tuple] = {}
@@ -284,12 +291,21 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
             split[group, left_out] = (members, shares.tolist(), members[int(np.argmax(shares))])
         return split[group, left_out]
 
-    def element(key: tuple, p_i: int, iso: str) -> dict:
-        if key not in els:
-            els[key] = _empty_element()
-            order.append(key)
-        q_order.setdefault((p_i, iso), None)
-        return els[key]
+    implied_of: dict[tuple, frozenset] = {}
+
+    def implied(c, iso: str, in_ukr: bool, armed: bool) -> frozenset:
+        """:func:`implied_approvals`, once per (member, form, armed, in Ukraine)."""
+        key = (iso, c.legal_form, armed, in_ukr)
+        if key not in implied_of:
+            implied_of[key] = frozenset(implied_approvals(c, countries[iso], in_ukr))
+        return implied_of[key]
+
+    def element(key: tuple) -> int:
+        e = order.get(key)
+        if e is None:
+            e = order[key] = len(order)
+            q_order.setdefault((key[0], key[1]), None)
+        return e
 
     for p_i, pkg in enumerate(packages):
         veto_pairs: set[tuple[str, str]] = set()
@@ -299,6 +315,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
             f, t = FORMS.index(c.legal_form.value), TRIGGERS.index(c.trigger.value)
             in_ukr = c.posture is not None and Posture(c.posture.value) in IN_UKRAINE
             needs = needs or c.legal_form is not LegalForm.POLITICAL_DECLARATION or (in_ukr and (c.troops or c.aircraft or c.ships))
+            armed = c.kind in ARMED_KINDS and (c.troops > 0 or c.aircraft > 0 or c.ships > 0)
             if c.guarantor in GROUPS:
                 members, shares, lead = _split(c.guarantor, tuple(c.except_))
                 if c.guarantor == "NATO" and c.kind is Kind.MUTUAL_DEFENCE:
@@ -309,6 +326,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
                     veto_pairs.add((Approval.EU_UNANIMITY.value, "EU"))
             else:
                 members, shares, lead = [c.guarantor], [1.0], c.guarantor
+            ci = walk.commitment(c)
             # a country, or a member of a group without a collective decision
             # (the Coalition): its share is its own, with its own approvals
             own = c.guarantor not in DECIDING_GROUPS
@@ -318,20 +336,18 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
                 # its largest member for bookkeeping) holds what it does; the
                 # members hold their shares of its personnel and, in a group
                 # without a collective decision, their own approvals
-                _add(element((p_i, lead, f, t, c.guarantor), p_i, lead), c, 1.0, via_nato=c.guarantor == "NATO", sizes=False)
-            listed = {a.value for a in c.approvals}
-            # each member's approvals, found once: its element's veto players and the package's
-            implied = {iso: implied_approvals(c, countries[iso], bool(in_ukr)) for iso in members} if own else {}
-            for iso, share in zip(members, shares):
-                e = element((p_i, iso, f, t, ""), p_i, iso)
-                _add(e, c, float(share), via_nato=c.guarantor == "NATO", effects=not collective_measure)
-                if own:
-                    e["vetoes"] |= implied[iso]
-                    e["vetoes"] |= listed
+                walk.add([element((p_i, lead, f, t, c.guarantor))], ci, [1.0], sizes=False, effects=True)
+            listed = frozenset(a.value for a in c.approvals)
+            mine = [element((p_i, iso, f, t, "")) for iso in members]
+            walk.add(mine, ci, shares, sizes=True, effects=not collective_measure)
+            if own:
+                # each member's approvals: its element's veto players and the package's
+                for e, iso in zip(mine, members):
+                    walk.vetoes(e, implied(c, iso, bool(in_ukr), armed) | listed)
             for iso in members if own else [c.guarantor]:
                 for a in listed:
                     veto_pairs.add((a, iso))
-                for a in implied.get(iso, ()):
+                for a in implied(c, iso, bool(in_ukr), armed) if own else ():
                     veto_pairs.add((a, iso))
         if member_of_nato:
             veto_pairs.add((Approval.NATO_UNANIMITY.value, "NATO"))
@@ -348,82 +364,68 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         caps.append(float(pkg.terms.ukraine_force_cap) if pkg.terms.ukraine_force_cap else np.inf)
         buffers.append(bool(pkg.terms.buffer_zone))
 
-    order.sort(key=lambda k: k[0])  # stable: by package, then first appearance
-    q_order = sorted(q_order, key=lambda k: k[0])
-    guarantors: list[str] = []
-    for _, iso in q_order:
-        if iso not in guarantors:
-            guarantors.append(iso)
+    # elements and rows come out sorted by package: each package's are made while it is walked
+    keys = list(order)
+    q_keys = list(q_order)
+    guarantors: list[str] = list(dict.fromkeys(iso for _, iso in q_keys))
     gi = {g: i for i, g in enumerate(guarantors)}
-    qi = {k: i for i, k in enumerate(q_order)}
-    R = [els[k] for k in order]
-    E = len(order)
+    qi = {k: i for i, k in enumerate(q_keys)}
+    E = len(keys)
+    el = walk.merge(E)
 
-    def col(name, dtype=float):
-        return np.array([r[name] for r in R], dtype=dtype).reshape(E)
-
-    def posture_table(name):
-        return np.array([r[name] for r in R], dtype=float).reshape(E, len(POSTURES))
-
-    el_package = np.array([k[0] for k in order], dtype=np.int64)
-    el_guarantor = np.array([gi[k[1]] for k in order], dtype=np.int64)
-    el_q = np.array([qi[(k[0], k[1])] for k in order], dtype=np.int64)
-    collective = np.array([bool(k[4]) for k in order], dtype=bool)
-    el_vetoes = np.zeros((E, len(VETOES)))
-    for i, r in enumerate(R):
-        for a in r["vetoes"]:
-            if a in VETOES:
-                el_vetoes[i, VETOES.index(a)] += 1
+    el_package = np.array([k[0] for k in keys], dtype=np.int64)
+    el_guarantor = np.array([gi[k[1]] for k in keys], dtype=np.int64)
+    el_q = np.array([qi[(k[0], k[1])] for k in keys], dtype=np.int64)
+    collective = np.array([bool(k[4]) for k in keys], dtype=bool)
     gdp = np.array([countries[g].gdp_usd.value for g in guarantors])
-    q_package = np.array([p for p, _ in q_order], dtype=np.int64)
-    q_guarantor = np.array([gi[g] for _, g in q_order], dtype=np.int64)
+    q_package = np.array([p for p, _ in q_keys], dtype=np.int64)
+    q_guarantor = np.array([gi[g] for _, g in q_keys], dtype=np.int64)
     # GDP share of each guarantor in its package, split equally over its
     # non-collective elements (collective elements weigh nothing)
     pkg_gdp = np.zeros(len(packages))
     np.add.at(pkg_gdp, q_package, gdp[q_guarantor])
-    n_el = np.zeros(len(q_order))
+    n_el = np.zeros(len(q_keys))
     np.add.at(n_el, el_q[~collective], 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         el_gdp_weight = np.where(collective, 0.0, gdp[el_guarantor] / pkg_gdp[el_package] / np.maximum(n_el[el_q], 1.0))
-    ground, trainers, monitors = posture_table("ground"), posture_table("trainers"), posture_table("monitors")
-    aircraft, ships = posture_table("aircraft"), posture_table("ships")
-    fight_promise = col("fight_promise", bool)
-    promise = fight_promise | col("snapback", bool)
+    ground, aircraft, ships = el["ground"], el["aircraft"], el["ships"]
+    fight_promise = el["fight_promise"]
+    promise = fight_promise | el["snapback"]
     patterns: dict[tuple[int, ...], int] = {(): 0}
     el_pattern = np.array([0 if k[4] else patterns.setdefault(tuple(getattr(countries[k[1]], "government_changes", ()) or ()), len(patterns))
-                           for k in order], dtype=np.int64)
+                           for k in keys], dtype=np.int64)
     return Levers(
         package_ids=[p.id for p in packages],
         guarantors=guarantors,
         el_package=el_package,
         el_guarantor=el_guarantor,
         el_q=el_q,
-        form=np.array([k[2] for k in order], dtype=np.int64),
-        trigger=np.array([k[3] for k in order], dtype=np.int64),
+        form=np.array([k[2] for k in keys], dtype=np.int64),
+        trigger=np.array([k[3] for k in keys], dtype=np.int64),
         collective=collective,
-        group=[k[4] for k in order],
-        kinds=[tuple(sorted(r["kinds"])) for r in R],
+        group=[k[4] for k in keys],
+        kinds=el["kinds"],
         promise=promise,
         fight_promise=fight_promise,
         fighting=fight_promise | ((ground + aircraft + ships).sum(axis=1) > 0),
         ground=ground,
-        trainers=trainers,
-        monitors=monitors,
+        trainers=el["trainers"],
+        monitors=el["monitors"],
         aircraft=aircraft,
         ships=ships,
-        air_defence=posture_table("air_defence"),
-        mutual_defence=col("mutual_defence", bool),
-        umbrella=col("umbrella", bool),
-        snapback=col("snapback", bool),
-        intel=col("intel", bool),
-        monitoring=col("monitoring", bool),
-        joint_commission=col("joint_commission", bool),
-        treaty_defence=col("treaty_defence", bool),
-        aid_usd=col("aid"),
-        humanitarian_usd=col("humanitarian"),
-        reconstruction_usd=col("reconstruction"),
-        missions=col("missions"),
-        el_vetoes=el_vetoes,
+        air_defence=el["air_defence"],
+        mutual_defence=el["mutual_defence"],
+        umbrella=el["umbrella"],
+        snapback=el["snapback"],
+        intel=el["intel"],
+        monitoring=el["monitoring"],
+        joint_commission=el["joint_commission"],
+        treaty_defence=el["treaty_defence"],
+        aid_usd=el["aid"],
+        humanitarian_usd=el["humanitarian"],
+        reconstruction_usd=el["reconstruction"],
+        missions=el["missions"],
+        el_vetoes=el["vetoes"],
         el_gdp_weight=el_gdp_weight,
         q_package=q_package,
         q_guarantor=q_guarantor,
@@ -442,93 +444,148 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         buffer_zone=np.array(buffers, dtype=bool),
         nato_members=nato,
         approvals_by_package=approvals_by_package,
-        enabler_units=np.array([r["enablers"] for r in R], dtype=float).reshape(E, len(ENABLERS)),
+        enabler_units=el["enablers"],
         el_pattern=el_pattern,
         patterns=list(patterns),
     )
 
 
-def _empty_element() -> dict:
-    n = len(POSTURES)
-    # plain lists: thousands of elements are built per comparison (one set per guarantor removed)
-    return {
-        "ground": [0.0] * n,
-        "trainers": [0.0] * n,
-        "monitors": [0.0] * n,
-        "aircraft": [0.0] * n,
-        "ships": [0.0] * n,
-        "air_defence": [0.0] * n,
-        "fight_promise": False,
-        "mutual_defence": False,
-        "umbrella": False,
-        "snapback": False,
-        "intel": False,
-        "monitoring": False,
-        "joint_commission": False,
-        "treaty_defence": False,
-        "aid": 0.0,
-        "humanitarian": 0.0,
-        "reconstruction": 0.0,
-        "missions": 0.0,
-        "enablers": [0.0] * len(ENABLERS),
-        "vetoes": set(),
-        "kinds": set(),
-    }
+#: What a commitment does to the elements it reaches (``effects``), by flag:
+#: the kinds that set it. A ground force under self-defence rules defends
+#: itself, not Ukraine, so it is no promise to fight; a treaty's automatic
+#: mutual defence counts as such only when not made through NATO.
+_EFFECTS = ("fight_promise", "mutual_defence", "umbrella", "snapback", "intel", "monitoring", "joint_commission", "treaty_defence")
+_KIND_LIST = list(Kind)
+#: Where a commitment's personnel go, by kind (the rest is ground).
+_PERSONNEL_SLOT = {Kind.TRAINING: "trainers", Kind.CEASEFIRE_MONITORING: "monitors"}
+_MONEY_SLOT = {Kind.MILITARY_AID: "aid", Kind.HUMANITARIAN_AID: "humanitarian", Kind.RECONSTRUCTION_AID: "reconstruction"}
 
 
-def _add(el: dict, c, share: float, via_nato: bool, *, sizes: bool = True, effects: bool = True) -> None:
-    """Merge commitment ``c`` (its ``share`` of it) into element ``el``:
-    its personnel, aircraft, ships and money (``sizes``) and what it does
-    (``effects``: promises, measures); a group's measure splits the two."""
-    k = c.kind
-    el["kinds"].add(k.value)
-    if sizes:
-        _add_sizes(el, c, share)
-    if effects:
-        _add_effects(el, c, via_nato)
+class _Walk:
+    """The commitments met while walking the packages (what each brings),
+    the contributions of each to the elements it reaches, and the veto
+    players of each element; :meth:`merge` adds them up per element."""
 
+    def __init__(self):
+        self.c: list[tuple] = []
+        self.pe: list[int] = []
+        self.pc: list[int] = []
+        self.ps: list[float] = []
+        self.psz: list[bool] = []
+        self.pef: list[bool] = []
+        self.ve: list[int] = []
+        self.vv: list[int] = []
+        self._veto_index: dict[frozenset, list[int]] = {}
+        self._index: dict[int, int] = {}  # id of a commitment -> its record
+        self._held: list = []  # the commitments recorded (kept alive: their ids stay theirs)
 
-def _add_sizes(el: dict, c, share: float) -> None:
-    k = c.kind
-    if c.posture is not None:
-        j = POSTURES.index(c.posture.value)
-        troops = c.troops * share
-        if k is Kind.TRAINING:
-            el["trainers"][j] += troops
-        elif k is Kind.CEASEFIRE_MONITORING:
-            el["monitors"][j] += troops
-        else:
-            el["ground"][j] += troops
-        if k is Kind.AIR_DEFENCE:
-            el["air_defence"][j] += troops
-        el["aircraft"][j] += c.aircraft * share
-        el["ships"][j] += c.ships * share
-    if k is Kind.CEASEFIRE_MONITORING:
-        el["missions"] += share
-    if k is Kind.MILITARY_AID:
-        el["aid"] += c.usd_per_year * share
-    elif k is Kind.HUMANITARIAN_AID:
-        el["humanitarian"] += c.usd_per_year * share
-    elif k is Kind.RECONSTRUCTION_AID:
-        el["reconstruction"] += c.usd_per_year * share
-    elif k is Kind.ENABLER_BUILD:
-        el["enablers"][ENABLERS.index(c.enabler.value)] += c.units * share
+    def commitment(self, c) -> int:
+        """Record commitment ``c`` (at its peak): its posture, personnel,
+        platforms, money, enabler fleet, kind and effects. Once per object:
+        a package without one guarantor keeps the others' commitments."""
+        seen = self._index.get(id(c))
+        if seen is not None and self._held[seen] is c:
+            return seen
+        self._index[id(c)] = len(self.c)
+        self._held.append(c)
+        k = c.kind
+        self_defence_only = k is Kind.DEPLOYED_GROUND_FORCE and c.rules_of_engagement is RulesOfEngagement.SELF_DEFENCE
+        effects = (
+            k in PROMISE_KINDS and not self_defence_only,
+            k is Kind.MUTUAL_DEFENCE,
+            k is Kind.NUCLEAR_UMBRELLA,
+            k is Kind.SANCTIONS_SNAPBACK,
+            k is Kind.INTELLIGENCE_SHARING,
+            k is Kind.CEASEFIRE_MONITORING,
+            k is Kind.JOINT_COMMISSION,
+            k is Kind.MUTUAL_DEFENCE and c.legal_form is LegalForm.RATIFIED_TREATY and c.trigger is Trigger.AUTOMATIC and c.guarantor != "NATO",
+        )
+        self.c.append((
+            POSTURES.index(c.posture.value) if c.posture is not None else -1,
+            _PERSONNEL_SLOT.get(k, "ground"),
+            float(c.troops),
+            k is Kind.AIR_DEFENCE,
+            float(c.aircraft),
+            float(c.ships),
+            k is Kind.CEASEFIRE_MONITORING,
+            _MONEY_SLOT.get(k),
+            float(c.usd_per_year) if k in _MONEY_SLOT else 0.0,
+            ENABLERS.index(c.enabler.value) if k is Kind.ENABLER_BUILD else -1,
+            float(c.units) if k is Kind.ENABLER_BUILD else 0.0,
+            _KIND_LIST.index(k),
+            effects,
+        ))
+        return len(self.c) - 1
 
+    def add(self, elements: list[int], ci: int, shares: list[float], *, sizes: bool, effects: bool) -> None:
+        """Commitment ``ci`` reaches ``elements``: each its share (``shares``)
+        of the personnel, platforms and money (``sizes``) and what it does
+        (``effects``: promises, measures); a group's measure splits the two."""
+        k = len(elements)
+        self.pe += elements
+        self.pc += [ci] * k
+        self.ps += shares
+        self.psz += [sizes] * k
+        self.pef += [effects] * k
 
-def _add_effects(el: dict, c, via_nato: bool) -> None:
-    k = c.kind
-    # a ground force under self-defence rules defends itself, not Ukraine
-    self_defence_only = k is Kind.DEPLOYED_GROUND_FORCE and c.rules_of_engagement is RulesOfEngagement.SELF_DEFENCE
-    el["fight_promise"] |= k in PROMISE_KINDS and not self_defence_only
-    el["mutual_defence"] |= k is Kind.MUTUAL_DEFENCE
-    el["umbrella"] |= k is Kind.NUCLEAR_UMBRELLA
-    el["snapback"] |= k is Kind.SANCTIONS_SNAPBACK
-    el["intel"] |= k is Kind.INTELLIGENCE_SHARING
-    el["monitoring"] |= k is Kind.CEASEFIRE_MONITORING
-    el["joint_commission"] |= k is Kind.JOINT_COMMISSION
-    el["treaty_defence"] |= (
-        k is Kind.MUTUAL_DEFENCE
-        and c.legal_form is LegalForm.RATIFIED_TREATY
-        and c.trigger is Trigger.AUTOMATIC
-        and not via_nato
-    )
+    def vetoes(self, e: int, approvals: frozenset) -> None:
+        """Element ``e`` needs ``approvals`` (those with a probability of their own)."""
+        idx = self._veto_index.get(approvals)
+        if idx is None:
+            idx = self._veto_index[approvals] = [VETOES.index(a) for a in sorted(approvals) if a in VETOES]
+        self.ve += [e] * len(idx)
+        self.vv += idx
+
+    def merge(self, E: int) -> dict:
+        """Per element ``(E, ...)``: personnel, aircraft and ships by posture,
+        money, missions, enabler fleet, effect flags, veto players and kinds.
+        Sizes are added contribution by contribution, in the order walked."""
+        P, K = len(POSTURES), len(ENABLERS)
+        out = {name: np.zeros((E, P)) for name in ("ground", "trainers", "monitors", "aircraft", "ships", "air_defence")}
+        out.update({name: np.zeros(E) for name in ("aid", "humanitarian", "reconstruction", "missions")})
+        out["enablers"] = np.zeros((E, K))
+        out["vetoes"] = np.zeros((E, len(VETOES)))
+        out["vetoes"][np.array(self.ve, dtype=np.int64), np.array(self.vv, dtype=np.int64)] = 1.0
+        if not self.pe:  # nothing committed (a package left with no commitments)
+            out.update({name: np.zeros(E, dtype=bool) for name in _EFFECTS})
+            out["kinds"] = [()] * E
+            return out
+        pe = np.array(self.pe, dtype=np.int64)
+        pc = np.array(self.pc, dtype=np.int64)
+        share = np.array(self.ps, dtype=np.float64)
+        sizes = np.array(self.psz, dtype=bool)
+        effects = np.array(self.pef, dtype=bool)
+        cols = list(zip(*self.c))
+        post, slot, troops, air_def, aircraft, ships, mission, money, usd, enabler, units, kind = (np.array(col) for col in cols[:12])
+        flags = np.array(cols[12], dtype=bool)  # (C, len(_EFFECTS))
+        # sizes, in the order walked (ufunc.at adds repeated indices one by one)
+        s = sizes & (post[pc] >= 0)
+        e, c, sh = pe[s], pc[s], share[s]
+        j = post[c]
+        people = troops[c] * sh
+        for name in ("ground", "trainers", "monitors"):
+            m = slot[c] == name
+            np.add.at(out[name], (e[m], j[m]), people[m])
+        m = air_def[c]
+        np.add.at(out["air_defence"], (e[m], j[m]), people[m])
+        np.add.at(out["aircraft"], (e, j), aircraft[c] * sh)
+        np.add.at(out["ships"], (e, j), ships[c] * sh)
+        e, c, sh = pe[sizes], pc[sizes], share[sizes]
+        m = mission[c]
+        np.add.at(out["missions"], e[m], sh[m])
+        for name in ("aid", "humanitarian", "reconstruction"):
+            m = money[c] == name
+            np.add.at(out[name], e[m], usd[c][m] * sh[m])
+        m = enabler[c] >= 0
+        np.add.at(out["enablers"], (e[m], enabler[c][m]), units[c][m] * sh[m])
+        # effects: any contribution that brings one sets it
+        for i, name in enumerate(_EFFECTS):
+            flag = np.zeros(E, dtype=bool)
+            flag[pe[effects & flags[pc, i]]] = True
+            out[name] = flag
+        # the kinds merged into each element, every contribution counted
+        mask = np.zeros(E, dtype=np.int64)
+        np.bitwise_or.at(mask, pe, np.left_shift(1, kind[pc]))
+        names = {b: tuple(sorted(k.value for i, k in enumerate(_KIND_LIST) if b >> i & 1)) for b in set(mask.tolist())}
+        out["kinds"] = [names[b] for b in mask.tolist()]
+        return out
