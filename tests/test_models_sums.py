@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model_helpers import central, compile_, package_commitments, packages, parameter_set, sample_values, scenarios
+from model_helpers import COUNTRIES, central, compile_, package_commitments, packages, parameter_set, sample_values, scenarios
 import reference_model as ref
 from reference_model import credibility, delivery, guarantee_reach, guarantor_fights
 
@@ -227,3 +227,32 @@ def test_a_packages_figures_do_not_depend_on_the_others_evaluated_with_it(data):
             np.testing.assert_array_equal(got, a.rows[m][rows], err_msg=f"guarantor {m}")
         for m, got in b.elements.items():
             np.testing.assert_array_equal(got, a.elements[m][elements], err_msg=f"element {m}")
+
+
+_ELEMENT_FIELDS = ("form", "trigger", "collective", "promise", "fight_promise", "fighting", "ground", "trainers", "monitors", "aircraft",
+                   "ships", "air_defence", "mutual_defence", "umbrella", "snapback", "intel", "monitoring", "joint_commission",
+                   "treaty_defence", "aid_usd", "humanitarian_usd", "reconstruction_usd", "missions", "el_vetoes", "el_gdp_weight",
+                   "enabler_units")
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_packages_levers_do_not_depend_on_the_packages_compiled_with_it(data):
+    """compile_packages adds up contributions recorded once per commitment
+    object: the variants of a comparison (a package without each of its
+    guarantors) share most commitments, and the one that differs by a
+    guarantor's share must not borrow another's record. Each variant's
+    elements, bit for bit, equal those it gets compiled alone."""
+    pkgs = scenarios()
+    pkg = pkgs[data.draw(st.integers(0, len(pkgs) - 1))]
+    variants = [pkg] + [pkg.without(iso, COUNTRIES, part) for iso in pkg.guarantors() for part in ("all", "aid", "promises")]
+    together = compile_(variants)
+    for i in data.draw(st.lists(st.integers(0, len(variants) - 1), min_size=1, max_size=3, unique=True)):
+        alone = compile_([variants[i]])
+        mine = together.el_package == i
+        assert [together.guarantors[g] for g in together.el_guarantor[mine]] == [alone.guarantors[g] for g in alone.el_guarantor]
+        assert [k for k, m in zip(together.kinds, mine) if m] == alone.kinds
+        assert [k for k, m in zip(together.group, mine) if m] == alone.group
+        assert [together.patterns[k] for k in together.el_pattern[mine]] == [alone.patterns[k] for k in alone.el_pattern]
+        for f in _ELEMENT_FIELDS:
+            np.testing.assert_array_equal(getattr(together, f)[mine], getattr(alone, f), err_msg=f"{variants[i].id}: {f}")
