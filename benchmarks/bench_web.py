@@ -19,7 +19,10 @@ an in-process client, on a warmed server, for three kinds of move:
   re-evaluated, the others come from the per-package cache;
 * revisit: a slider returns to a position already shown (cache hit).
 
-Target: an update at 10,000 futures under 150 ms of server time.
+Target (issue "Speed"): every request the page sends on one slider move,
+ranges included, under 100 ms of server time in all, at 10,000 futures x
+the shipped packages. The last lines add up the medians of the four
+requests of an assumption move and of a lever move.
 
     python benchmarks/bench_web.py [--futures 10000] [--repeat 5]
 """
@@ -34,7 +37,7 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET_MS = 150.0
+TARGET_MS = 100.0
 
 
 def main(argv=None) -> int:
@@ -116,8 +119,11 @@ def main(argv=None) -> int:
     print(f"{'update':<{w}}  {'median ms':>9}  {'min':>7}  {'max':>7}  {'evaluate ms':>11}")
     for name, med, lo, hi, ev in rows:
         print(f"{name:<{w}}  {med:9.1f}  {lo:7.1f}  {hi:7.1f}  {ev:11.1f}")
-    worst = max(r[1] for r in rows if "futures" in r[0] and "PRIM" not in r[0])
-    print(f"target: under {TARGET_MS:.0f} ms at {n:,} futures (robustness update): {'met' if worst < TARGET_MS else 'NOT met'} (slowest median {worst:.0f} ms)")
+    med = {name: m for name, m, *_ in rows}
+    for move in ("assumption", "lever"):
+        parts = [name for name in med if f"{move} move" in name]
+        total = sum(med[name] for name in parts)
+        print(f"{move} move, all {len(parts)} requests: {total:.0f} ms; target under {TARGET_MS:.0f} ms: {'met' if total < TARGET_MS else 'NOT met'}")
     return 0
 
 

@@ -15,6 +15,7 @@ from foedus.domain.errors import InputError
 from foedus.exploration import explore as ex
 from foedus.exploration.discover import failure_box, failures
 from foedus.exploration.robustness import (
+    row_percentiles,
     DEFAULT_THRESHOLDS,
     PERCENTILES,
     RobustnessAccumulator,
@@ -271,6 +272,33 @@ def test_percentiles_are_numpy_linear_percentiles() -> None:
     # interpolated between order statistics
     out = percentiles({"m": np.array([[0.0, 10.0]])}, ["a"])
     assert out["a"]["m"]["p25"] == 2.5 and out["a"]["m"]["p95"] == pytest.approx(9.5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.integers(1, 6), n=st.integers(1, 60), seed=st.integers(0, 2**32 - 1), ties=st.booleans(), nan=st.booleans(),
+       pcts=st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=6))
+def test_row_percentiles_are_numpys_bit_for_bit(rows, n, seed, ties, nan, pcts) -> None:
+    """The sort-based percentiles the web app and compare use against
+    np.percentile (method linear), to the last bit (a zero's sign aside):
+    ties, NaN rows, the first and last order statistics, any percentile."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(rows, n)) * 10.0 ** rng.integers(-3, 9)
+    if ties:
+        a = np.round(a, 1 - int(np.log10(np.abs(a).max() + 1e-300)))
+    if nan:
+        a[rng.integers(rows), rng.integers(n)] = np.nan
+    want = np.percentile(a, pcts, axis=1)
+    got = row_percentiles(a, pcts)
+    assert got.shape == want.shape
+    # every bit, but for the sign of a zero: 0.0 and -0.0 tie, and the two
+    # orderings may put either at an order statistic
+    np.testing.assert_array_equal(got, want)
+    assert np.array_equal(np.where(got == 0, 0.0, got).view(np.int64), np.where(want == 0, 0.0, want).view(np.int64))
+
+
+def test_row_percentiles_refuses_what_is_not_a_table() -> None:
+    with pytest.raises(ValueError, match="2-D array with at least one column"):
+        row_percentiles(np.zeros((3, 0)), (50,))
 
 
 def test_store_percentiles_match_in_memory_percentiles(world, tmp_path) -> None:

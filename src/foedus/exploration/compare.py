@@ -47,6 +47,7 @@ import numpy as np
 
 from foedus.data.vintage import vintage
 from foedus.exploration.assess import ELEMENT_METRICS, GUARANTOR_METRICS, PACKAGE_METRICS, central_weights, evaluate, make_inputs
+from foedus.exploration.robustness import row_percentiles
 
 #: Futures in the default sample behind the ranges of ``compare`` (LHS,
 #: seeded): enough for stable 5th-95th percentiles, fast enough for the web page.
@@ -177,7 +178,7 @@ def package_ranges(lv, parameters, horizon: float, futures: int, seed: int) -> d
     cols = design.as_dict(design.block_values(0, int(futures)))
     x = make_inputs(parameters, cols) if cols else make_inputs(parameters)
     ev = evaluate(lv, x, horizon, weights=central_weights(lv, make_inputs(parameters)))
-    return {m: np.percentile(np.broadcast_to(ev.packages[m], (lv.n_packages, x.n)), RANGE_PERCENTILES, axis=1).T for m in PACKAGE_METRICS}
+    return {m: row_percentiles(np.broadcast_to(ev.packages[m], (lv.n_packages, x.n)), RANGE_PERCENTILES).T for m in PACKAGE_METRICS}
 
 
 def worth_of_guarantors(packages, parameters, countries, horizon: float, lv=None) -> dict[tuple[int, str, str], dict[str, float]]:

@@ -158,9 +158,38 @@ def percentiles(metrics: dict[str, np.ndarray], package_ids: list[str], names=No
     if not names:
         return out
     stack = np.concatenate([np.asarray(metrics[m]) for m in names], axis=0)  # (M*P, n)
-    q = np.percentile(stack, PERCENTILES, axis=1)  # (5, M*P)
+    q = row_percentiles(stack, PERCENTILES)  # (5, M*P)
     P = len(package_ids)
     for k, m in enumerate(names):
         for i, pid in enumerate(package_ids):
             out[pid][m] = {f"p{p}": float(q[j, k * P + i]) for j, p in enumerate(PERCENTILES)}
+    return out
+
+
+def row_percentiles(a: np.ndarray, pcts) -> np.ndarray:
+    """``np.percentile(a, pcts, axis=-1)`` for a 2-D ``a`` (its default
+    "linear" method), bit for bit (but for the sign of a zero where 0.0 and
+    -0.0 tie), from one sort of each row: ``(len(pcts), rows)``. NumPy partitions along the first axis after moving the row
+    axis there, which reads each row with a stride; at 12 packages x 13
+    metrics x 10,000 futures that took 50-70 ms, a sort of each row 20 ms.
+    The interpolation is NumPy's (``_lerp``): ``a + (b - a) t``, or ``b - (b
+    - a)(1 - t)`` when ``t >= 0.5``; a row holding NaN gives NaN."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] == 0:
+        raise ValueError(f"row_percentiles: a 2-D array with at least one column, got shape {a.shape}")
+    n = a.shape[1]
+    s = np.sort(a, axis=1)
+    virtual = (n - 1) * np.true_divide(np.asarray(pcts, dtype=np.float64), 100)
+    prev = np.floor(virtual)
+    nxt = prev + 1
+    top = virtual >= n - 1  # the largest value
+    prev[top] = -1
+    nxt[top] = -1
+    lo, hi = prev.astype(np.intp), nxt.astype(np.intp)
+    t = (virtual - lo)[:, None]
+    below, above = s[:, lo].T, s[:, hi].T
+    diff = above - below
+    out = below + diff * t
+    np.subtract(above, diff * (1 - t), out=out, where=t >= 0.5)
+    out[:, np.isnan(s[:, -1])] = np.nan
     return out

@@ -685,7 +685,8 @@ class Workspace:
         ps = self.parameters(overrides)
         baseline = self._comparison(orig, fpo, self.defaults, None)
         current = self._comparison(edited, fpe, ps, horizon)
-        worth = self._worth(current)
+        worth = self._worth(current, WORTH_SHOWN)
+        metrics = {p["id"]: p["metrics"] for p in current["packages"]}
         out = {
             "model_estimates_not_predictions": True,
             "packages": ids,
@@ -696,7 +697,7 @@ class Workspace:
             "baseline_display": {p["id"]: {m: fmt(m, p["metrics"].get(m)) for m in p["metrics"]} for p in baseline["packages"]},
             "range_display": {p["id"]: {m: fmt_range(m, r) for m, r in (p.get("ranges") or {}).items()} for p in current["packages"]},
             "worth": {pid: rows[:WORTH_SHOWN] for pid, rows in worth.items()},
-            "worth_all": {pid: _worth_all(rows) for pid, rows in worth.items()},
+            "worth_all": {pid: _worth_all(rows, metrics[pid]) for pid, rows in worth.items()},
             "baseline_guarantors": {p["id"]: [g["iso3"] for g in p["guarantors"]] for p in baseline["packages"]},
             "bottom_line": {"current": bottom_line(current, {p.id: p.title for p in edited}, self._names()),
                             "baseline": bottom_line(baseline, {p.id: p.title for p in orig}, self._names())},
@@ -915,13 +916,15 @@ class Workspace:
         }
         return out
 
-    def _worth(self, result: dict) -> dict[str, list[dict]]:
+    def _worth(self, result: dict, shown: int | None = None) -> dict[str, list[dict]]:
         """Whose promise counts: per package, every guarantor with the
         package's attack probability without all its commitments, without
         only its promises and forces, and without only its money, and its
         approval without it (from the comparison); its credibility, delivery
         and cost; the guarantors whose absence raises the attack probability
-        most first."""
+        most first. Display strings for the first ``shown`` (all if None):
+        a comparison of the seeds has some 270 guarantors to sort, and the
+        page shows five of each package's."""
         out = {}
         for p in result["packages"]:
             m = p["metrics"]
@@ -936,15 +939,16 @@ class Workspace:
                     **{k: g.get(k) for k in WITHOUT_PARTS},
                     "approval_probability_without": g.get("approval_probability_without"),
                     **{k: g.get(k) for k in WORTH_DETAIL},
-                    "display": {
-                        **{k: fmt(k, g.get(k)) for k in WORTH_DETAIL},
-                        "attack_probability": fmt("attack_probability", m.get("attack_probability")),
-                        **{k: fmt("attack_probability", g.get(k)) for k in WITHOUT_PARTS},
-                        "approval_probability": fmt("approval_probability", m.get("approval_probability")),
-                        "approval_probability_without": fmt("approval_probability", g.get("approval_probability_without")),
-                    },
                 })
             rows.sort(key=lambda r: (-(r["attack_probability_without"] if r["attack_probability_without"] is not None else -1.0), r["iso3"]))
+            for r in rows[:shown]:
+                r["display"] = {
+                    **{k: fmt(k, r[k]) for k in WORTH_DETAIL},
+                    "attack_probability": fmt("attack_probability", m.get("attack_probability")),
+                    **{k: fmt("attack_probability", r[k]) for k in WITHOUT_PARTS},
+                    "approval_probability": fmt("approval_probability", m.get("approval_probability")),
+                    "approval_probability_without": fmt("approval_probability", r["approval_probability_without"]),
+                }
             out[p["id"]] = rows
         return out
 
@@ -1201,11 +1205,12 @@ def _lean(result: dict, keys: tuple[str, ...]) -> dict:
         "packages": [{k: p[k] for k in keys if k in p} for p in result["packages"]]}
 
 
-def _worth_all(rows: list[dict]) -> dict:
+def _worth_all(rows: list[dict], metrics: dict) -> dict:
     """What the page says of all of a package's guarantors while it shows the
     first ``WORTH_SHOWN``: how many there are, and whether the absence of any
     one of them changes the attack probability at the precision shown."""
-    return {"count": len(rows), "moves": any(r["display"]["attack_probability_without"] != r["display"]["attack_probability"] for r in rows)}
+    shown = fmt("attack_probability", metrics.get("attack_probability"))
+    return {"count": len(rows), "moves": any(fmt("attack_probability", r["attack_probability_without"]) != shown for r in rows)}
 
 
 def _element_display(entry: dict) -> dict[str, list[dict]]:
