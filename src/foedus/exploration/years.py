@@ -180,6 +180,7 @@ def evaluate_years(packages: list[Package], countries, x: Inputs, horizon: float
     base = deal.row_values(deal.defence_pct_gdp)
     base_year = np.array([countries[iso].defence_pct_gdp.year for _, iso in keys])
     raise_rate = x["costs.raise_soldier_year"][None, :]
+    capacity = shortfall_rows(deal, x)[2] if rows else None  # (R, n) active * capacity share, before any recruit (forces model)
     for t, (lv0, rws) in enumerate(states):
         y = int(tl.years[t])
         factor = (1.0 + growth) ** (y - gdp_year)
@@ -224,7 +225,7 @@ def evaluate_years(packages: list[Package], countries, x: Inputs, horizon: float
         out_r["raise_cost_usd_per_year"][D, t] = raise_
         out_r["troops_deployed"][D, t] = deployed
         out_r["troops_required_pool"][D, t] = planned["pool"][:, t]
-        out_r["troops_available"][:, t] = deal.row_values(deal.active)[:, None] * x["forces.capacity_share"][None, :]
+        out_r["troops_available"][:, t] = capacity
         out_r["troops_available"][D, t] = available
         out_r["troops_short"][D, t] = short
         out_r["recruits"][D, t] = build["recruited"][:, t]
