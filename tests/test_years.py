@@ -8,18 +8,21 @@ dates, by hand; ``compare --by-year --json`` gives the record."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import subprocess
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, SCENARIOS, cli_env, foedus_command
-from model_helpers import COUNTRIES, central, commitment, commitments, package, scenarios
+from model_helpers import COUNTRIES, central, commitment, commitments, package, parameter_set, scenarios
+from foedus.domain.vocabulary import Kind
 from foedus.exploration.assess import evaluate
+from foedus.exploration.futures import Design
 from foedus.exploration.years import evaluate_years
 from foedus.models.inputs import Inputs
 from foedus.models.levers import FORMS, compile_packages
@@ -310,3 +313,80 @@ def test_the_steady_model_reads_no_time_axis_parameter():
     y = _Recording(central(), 1)
     evaluate_years(pkgs, COUNTRIES, y, 10.0, central=Inputs(central(), 1))
     assert {k for k in y.read if time_axis_only(k)} >= {"time.early_hazard_ratio", "time.discount_rate", "forces.recruit_growth_max"}
+
+
+# ------------------------------------------------ one package, one path of sums
+
+
+@functools.lru_cache(maxsize=None)
+def _seeds() -> tuple:
+    return tuple(scenarios())
+
+
+@functools.lru_cache(maxsize=None)
+def _futures(n: int, seed: int) -> Inputs:
+    """``n`` LHS futures of the default design with the time axis's inputs."""
+    ps = parameter_set()
+    design = Design.from_parameters(ps, sampler="lhs", seed=seed, block=n, time_axis=True)
+    return Inputs({**ps.values(), **design.as_dict(design.block_values(0, n))}, n)
+
+
+def _window(x: Inputs, lo: int, hi: int) -> Inputs:
+    """Futures ``lo .. hi - 1`` of ``x``."""
+    return Inputs({k: v[lo:hi] if v.size == x.n else v for k, v in x.items()}, hi - lo)
+
+
+def _same_years(a, ia: int, b, ib: int, what: str, kind: str = "packages", cols=slice(None)) -> None:
+    """Bit for bit: row ``ia`` of ``a`` and row ``ib`` of ``b`` (futures ``cols`` of ``a``)."""
+    for m, arr in getattr(a, kind).items():
+        got, want = np.broadcast_to(getattr(b, kind)[m][ib], arr[ia, :, cols].shape), arr[ia, :, cols]
+        assert got.tobytes() == want.tobytes(), f"{what}: {kind} {m} differs by up to {np.max(np.abs(got - want)):.3g}"
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_package_s_years_do_not_depend_on_the_packages_evaluated_with_it(data):
+    """Every yearly figure of a package and of its guarantor rows is the
+    same to the last bit alone and beside any other seeds in any order
+    (package totals are row sums in a fixed order, not matrix products
+    whose rounding depends on how many rows there are). The seed that
+    changes by year and builds enablers is always among them."""
+    seeds = _seeds()
+    moving = [i for i, p in enumerate(seeds) if not p.is_steady]
+    assert moving and any(any(c.kind is Kind.ENABLER_BUILD for c in seeds[i].commitments) for i in moving)
+    others = data.draw(st.lists(st.sampled_from([i for i in range(len(seeds)) if i not in moving]), min_size=1, max_size=6, unique=True))
+    chosen = data.draw(st.permutations(others + moving))
+    x, c = _futures(37, 11), _inputs()
+    together = evaluate_years([seeds[i] for i in chosen], COUNTRIES, x, 10.0, central=c)
+    for j, i in enumerate(chosen):
+        alone = _alone(i)
+        _same_years(together, j, alone, 0, seeds[i].id)
+        for r, (p, iso) in enumerate(together.row_keys):
+            if p == j:
+                _same_years(together, r, alone, alone.row_keys.index((0, iso)), f"{seeds[i].id} {iso}", kind="rows")
+
+
+@functools.lru_cache(maxsize=None)
+def _alone(i: int):
+    return evaluate_years([_seeds()[i]], COUNTRIES, _futures(37, 11), 10.0, central=_inputs())
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(1, 59), max_size=4, unique=True))
+@example([1, 2])
+@example([59])
+def test_a_future_s_years_do_not_depend_on_the_chunk_it_is_evaluated_in(cuts):
+    """Futures cut into chunks at ``cuts`` (a chunk of one future
+    included) give every yearly package and guarantor figure of the
+    whole to the last bit, so an exploration needs no padding of its
+    chunks: sums over the years run year after year, whatever the number
+    of futures."""
+    pkgs = [p for p in _seeds() if not p.is_steady or p.id in ("treaty", "coalition-100k")]
+    x, c = _futures(60, 4), _inputs()
+    whole = evaluate_years(pkgs, COUNTRIES, x, 10.0, central=c)
+    bounds = [0, *sorted(cuts), 60]
+    for lo, hi in zip(bounds, bounds[1:]):
+        part = evaluate_years(pkgs, COUNTRIES, _window(x, lo, hi), 10.0, central=c)
+        for kind, count in (("packages", len(pkgs)), ("rows", len(whole.row_keys))):
+            for r in range(count):
+                _same_years(whole, r, part, r, f"futures {lo}..{hi - 1}", kind=kind, cols=slice(lo, hi))

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from foedus.domain.metrics import CONTRACT_METRICS, ELEMENT_METRICS, GUARANTOR_METRICS, LOWER_IS_BETTER, PACKAGE_METRICS  # noqa: F401 (re-exported)
+from foedus.domain.metrics import ELEMENT_METRICS, GUARANTOR_METRICS, PACKAGE_METRICS
 from foedus.models.allocator import keep_freed_memory
-from foedus.models.approval import approval, guarantor_approval, own_approval, survival, weights as approval_weights
+from foedus.models.approval import approval, survival, weights as approval_weights
 from foedus.models.combat import combat
 from foedus.models.costs import costs, element_costs, package_costs
 from foedus.models.deterrence import deterrence
@@ -51,14 +51,15 @@ def central_weights(lv: Levers, central: Inputs) -> np.ndarray:
     return approval_weights(lv, element_costs(lv, central, short)[:, 0], float(central["approval.weight_on_cost"][0]))
 
 
-def _row_detail(lv: Levers, x: Inputs, pr: Probabilities) -> dict[str, np.ndarray]:
-    """Per-guarantor forces, costs, credibility, delivery and own approval."""
+def _row_detail(lv: Levers, x: Inputs, pr: Probabilities, apr: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-guarantor forces, costs, credibility, delivery and own approval
+    (``apr``: the approval sub-model's results with their detail)."""
     f = forces(lv, x)
     c = costs(lv, x, f["shortfall"])
     money = (lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_delivery = lv.sum_rows(pr.rows(kind=DELIVERY) * money) / lv.sum_rows(money)
-    return {**f, **c, "credibility": pr.row_fights(), "delivery": mean_delivery, "approval": guarantor_approval(lv, x)}
+    return {**f, **c, "credibility": pr.row_fights(), "delivery": mean_delivery, "approval": apr["guarantor_approval"]}
 
 
 def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | None = None, detail: bool = False,
@@ -79,7 +80,7 @@ def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | Non
     cst = package_costs(lv, x, frc["deploying_rows"], frc["shortfall_deploying"])
     det = deterrence(lv, x, pr, horizon)
     cmb = combat(det["defender_strength"], det["adversary_win_probability"], det["attack_probability"], x)
-    apr = approval(lv, x, horizon, weights)
+    apr = approval(lv, x, horizon, weights, detail=detail)
     esc = escalation(lv, x, det["attack_probability"], det["nuclear_guarantor_fights"], horizon)
     hum = humanitarian(lv, x, pr)
     pkg = {
@@ -96,12 +97,12 @@ def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | Non
     rows = elements = None
     if detail:
         Q, E = lv.n_rows, lv.n_elements
-        merged = _row_detail(lv, x, pr)
+        merged = _row_detail(lv, x, pr, apr)
         rows = {m: np.broadcast_to(merged[m], (Q, n)) for m in GUARANTOR_METRICS}
         el = {
             "credibility": pr.rows(kind=CRED),
             "delivery": pr.rows(kind=DELIVERY),
-            "approval": own_approval(lv, x),
+            "approval": apr["element_approval"],
             "survival": survival(lv, x, horizon),
             "cost_usd_per_year": element_costs(lv, x, merged["shortfall"]),
             "weight": np.asarray(weights, dtype=np.float64)[:, None],

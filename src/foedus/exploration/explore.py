@@ -53,13 +53,6 @@ class RunSpec:
 #: temporaries stay in cache (this machine is slow to touch fresh memory).
 INNER = 4096
 
-#: Every sub-chunk handed to the models is padded (by repeating its last
-#: future) to a multiple of PAD futures. BLAS (OpenBLAS) computes the
-#: remainder rows/columns of a matrix product with other kernels, whose
-#: rounding differs in the last bit; without padding a future's results
-#: would depend on where INNER and the block size cut the run.
-PAD = 64
-
 
 def evaluate_block(spec: RunSpec, b: int) -> tuple[int, np.ndarray, np.ndarray]:
     """Inputs ``(m, d)`` and results ``(P, m, M)`` of block ``b``."""
@@ -70,9 +63,7 @@ def evaluate_block(spec: RunSpec, b: int) -> tuple[int, np.ndarray, np.ndarray]:
     cols = spec.design.as_dict(vals)
     for lo in range(0, m, INNER):
         hi = min(lo + INNER, m)
-        k = -(-(hi - lo) // PAD) * PAD
-        rows = slice(lo, hi) if k == hi - lo else np.minimum(np.arange(lo, lo + k), hi - 1)
-        x = Inputs({**spec.values, **{name: v[rows] for name, v in cols.items()}}, k)
+        x = Inputs({**spec.values, **{name: v[lo:hi] for name, v in cols.items()}}, hi - lo)
         ev = evaluate(spec.levers, x, spec.horizon, weights=spec.weights)
         got = ev.packages
         if spec.yearly:
@@ -80,7 +71,7 @@ def evaluate_block(spec: RunSpec, b: int) -> tuple[int, np.ndarray, np.ndarray]:
 
             got = {**got, **yearly_values(list(spec.packages), spec.countries, x, spec.horizon, Inputs(spec.values, 1), list(spec.yearly))}
         for j, name in enumerate(spec.metrics):
-            res[:, lo:hi, j] = got[name][:, : hi - lo]
+            res[:, lo:hi, j] = got[name]
     return start, vals, res
 
 

@@ -34,6 +34,10 @@ recruitment vary with every future. Costs are the plan's (what is paid if
 the package is carried out), not weighted by the chance of a lapse.
 
 No loop per future: one evaluation per year over all futures at once.
+Package totals of the guarantor rows and each row's enabler cost are
+fixed-order row sums (:mod:`foedus.models.by_package`), as in the steady
+model, so a package's yearly figures do not depend on the other packages
+evaluated with it nor a future's on the chunk of futures it is in.
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ import numpy as np
 from foedus.domain.metrics import YEARLY_METRICS, split_yearly
 from foedus.domain.package import Package, size_at
 from foedus.domain.vocabulary import Kind
-from foedus.models.costs import row_costs
+from foedus.models.by_package import product, sum_by
+from foedus.models.costs import row_costs, total_defence_pct_gdp
 from foedus.models.deterrence import deterrence
 from foedus.models.forces import deployed_parts, shortfall_rows
 from foedus.models.inputs import Inputs
@@ -132,7 +137,7 @@ def evaluate_years(packages: list[Package], countries, x: Inputs, horizon: float
     gdp_year = np.array([countries[iso].gdp_usd.year for _, iso in keys])
     gdp = deal.row_values(deal.gdp)
     active = deal.row_values(deal.active)
-    owner = deal.package_indicator("q")  # (P, R)
+    q = deal.q_package  # (R,) the package of each deal row
     starts = np.searchsorted(deal.q_package, np.arange(P))
     has_rows = np.isin(np.arange(P), deal.q_package)
 
@@ -162,15 +167,20 @@ def evaluate_years(packages: list[Package], countries, x: Inputs, horizon: float
     B = np.nonzero(ench["units"].any(axis=(1, 2)) | ench["buying"].any(axis=(1, 2)))[0]  # rows that build enablers
     enabler_cost = np.zeros((B.size, T, n))
     if B.size:
+        # per row and year: units in service . operating cost + units paid for . acquisition,
+        # each a fixed-order sum over the enablers (lever-only (B*T, K) times futures (K, n|1))
         op = x.table("costs.enabler", [f"{k}.operating_year" for k in ENABLERS])  # (K, n|1)
         acq = x.table("costs.enabler", [f"{k}.acquisition" for k in ENABLERS])
-        enabler_cost = enabler_cost + ench["units"][B].transpose(0, 2, 1) @ op + ench["buying"][B].transpose(0, 2, 1) @ acq
+        units = ench["units"][B].transpose(0, 2, 1).reshape(B.size * T, len(ENABLERS))  # row b, year t -> b * T + t
+        buying = ench["buying"][B].transpose(0, 2, 1).reshape(B.size * T, len(ENABLERS))
+        enabler_cost[:] = (product(units, op) + product(buying, acq)).reshape(B.size, T, -1)
 
     out_p = {m: np.zeros((P, T, n)) for m in PACKAGE_YEAR_METRICS}
     out_r = {m: np.zeros((R, T, n)) for m in ROW_YEAR_METRICS} if rows else {}
     base = deal.row_values(deal.defence_pct_gdp)
     base_year = np.array([countries[iso].defence_pct_gdp.year for _, iso in keys])
     raise_rate = x["costs.raise_soldier_year"][None, :]
+    capacity = shortfall_rows(deal, x)[2] if rows else None  # (R, n) active * capacity share, before any recruit (forces model)
     for t, (lv0, rws) in enumerate(states):
         y = int(tl.years[t])
         factor = (1.0 + growth) ** (y - gdp_year)
@@ -192,18 +202,17 @@ def evaluate_years(packages: list[Package], countries, x: Inputs, horizon: float
         available = planned["available"][:, t] + build["trained"][:, t]
         short = np.maximum(planned["pool"][:, t] - available, 0.0)
         pct = row_cost / gdp_t[:, None]
-        total = owner @ row_cost
-        aid_p = (owner @ money)[:, None]  # military, humanitarian, reconstruction
-        out_p["total_cost_usd_per_year"][:, t] = total
-        out_p["aid_usd_per_year"][:, t] = aid_p
-        out_p["guarantee_cost_usd_per_year"][:, t] = owner @ (row_cost - money[:, None])  # per row first: money alone costs exactly 0
-        out_p["enabler_cost_usd_per_year"][:, t] = owner[:, B] @ enabler_cost[:, t]
+        # package totals: row sums in row order (a package's figures depend on its rows alone)
+        out_p["total_cost_usd_per_year"][:, t] = sum_by(q, row_cost, P)
+        out_p["aid_usd_per_year"][:, t] = sum_by(q, money[:, None], P)  # military, humanitarian, reconstruction
+        out_p["guarantee_cost_usd_per_year"][:, t] = sum_by(q, row_cost - money[:, None], P)  # per row first: money alone costs exactly 0
+        out_p["enabler_cost_usd_per_year"][:, t] = sum_by(q[B], enabler_cost[:, t], P)
         if R:
             out_p["max_cost_pct_gdp"][has_rows, t] = np.maximum.reduceat(pct, starts[has_rows], axis=0)
-        out_p["troops_deployed"][:, t] = owner[:, D] @ deployed
-        out_p["troops_required_pool"][:, t] = owner[:, D] @ planned["pool"][:, t]
-        out_p["troops_short"][:, t] = owner[:, D] @ short
-        out_p["guarantors_short"][:, t] = owner[:, D] @ (short > 0).astype(np.float64)
+        out_p["troops_deployed"][:, t] = sum_by(q[D], deployed, P)
+        out_p["troops_required_pool"][:, t] = sum_by(q[D], planned["pool"][:, t], P)
+        out_p["troops_short"][:, t] = sum_by(q[D], short, P)
+        out_p["guarantors_short"][:, t] = sum_by(q[D], (short > 0).astype(np.float64), P)
         if not rows:
             continue
         aid = np.zeros(R)
@@ -216,12 +225,12 @@ def evaluate_years(packages: list[Package], countries, x: Inputs, horizon: float
         out_r["raise_cost_usd_per_year"][D, t] = raise_
         out_r["troops_deployed"][D, t] = deployed
         out_r["troops_required_pool"][D, t] = planned["pool"][:, t]
-        out_r["troops_available"][:, t] = deal.row_values(deal.active)[:, None] * x["forces.capacity_share"][None, :]
+        out_r["troops_available"][:, t] = capacity
         out_r["troops_available"][D, t] = available
         out_r["troops_short"][D, t] = short
         out_r["recruits"][D, t] = build["recruited"][:, t]
         out_r["defence_plan_pct_gdp"][:, t] = plan[:, None]
-        out_r["total_defence_pct_gdp"][:, t] = plan[:, None] + (row_cost - np.minimum(aid, deal.row_values(deal.aid_baseline))[:, None]) / gdp_t[:, None]
+        out_r["total_defence_pct_gdp"][:, t] = total_defence_pct_gdp(plan[:, None], row_cost, aid[:, None], deal.row_values(deal.aid_baseline)[:, None], gdp_t[:, None])
         out_r["hague_path_pct_gdp"][:, t] = _hague(base, base_year, y, x)
     e = tl.exposure
     disc = np.stack([np.broadcast_to(discount(x, t), (n,)) for t in range(T)])  # (T, n)

@@ -33,6 +33,13 @@ approval. EU instruments need unanimity unless members stay out (``except``,
 enhanced cooperation). Properties: every factor is a probability, so adding
 a veto player never raises approval; NATO unanimity is exactly the product
 over members.
+
+Elements with the same veto counts and legal form make a *class*:
+``approve`` is computed once per class and future, and the package sums
+and the element detail (``approval(..., detail=True)``) read that one
+profile; a guarantor row's own approval (each veto player counted once
+however many of its instruments need it) is likewise one factor per class
+of rows with the same veto players.
 """
 
 from __future__ import annotations
@@ -74,17 +81,20 @@ def nato_consent(lv: Levers, x: Inputs) -> np.ndarray:
 
 
 def own_approval(lv: Levers, x: Inputs) -> np.ndarray:
-    """Per-element probability that its own veto players approve, ``(E, n|1)``."""
-    return _power_product(lv.el_vetoes, x.table("approval", VETOES))
+    """Per-element probability that its own veto players approve, ``(E, n|1)``:
+    the approval of its class (:func:`approval` gives it with the package
+    figures, ``detail=True``)."""
+    uniq, cls, _, _ = _classes(lv)
+    return _power_product(uniq[:, :-1], x.table("approval", VETOES))[cls]
 
 
 def guarantor_approval(lv: Levers, x: Inputs) -> np.ndarray:
     """Per guarantor row, the probability that the veto players its
     instruments need all approve, ``(Q, n|1)``: each veto player counted
-    once, however many of the guarantor's instruments need it."""
-    counts = np.zeros((lv.n_rows, lv.el_vetoes.shape[1]))
-    np.maximum.at(counts, lv.el_q, lv.el_vetoes)
-    return _power_product(counts, x.table("approval", VETOES))
+    once, however many of the guarantor's instruments need it (one factor
+    per class of rows with the same veto players)."""
+    _, _, rows, row_cls = _classes(lv)
+    return _power_product(rows, x.table("approval", VETOES))[row_cls]
 
 
 def survival(lv: Levers, x: Inputs, horizon: float) -> np.ndarray:
@@ -92,24 +102,49 @@ def survival(lv: Levers, x: Inputs, horizon: float) -> np.ndarray:
     return np.exp(np.log1p(-x.table("approval.revocation_per_year", FORMS)) * horizon)[lv.form]
 
 
+def _classes(lv: Levers):
+    """Lever-only: the classes of elements with the same veto counts and
+    legal form, ``uniq`` ``(C, V + 1)`` (the form last), and each element's
+    class ``cls`` ``(E,)``; the classes of guarantor rows with the same veto
+    players (each counted once per row), ``rows`` ``(C_q, V)``, and each
+    row's class ``row_cls`` ``(Q,)``. Each class's approval is computed once
+    per future and read by its elements and rows."""
+
+    def build():
+        keys = np.concatenate([lv.el_vetoes, lv.form[:, None].astype(float)], axis=1)
+        uniq, cls = np.unique(keys, axis=0, return_inverse=True) if keys.size else (np.zeros((0, len(VETOES) + 1)), np.zeros(0, dtype=np.int64))
+        counts = np.zeros((lv.n_rows, len(VETOES)))
+        np.maximum.at(counts, lv.el_q, lv.el_vetoes)
+        rows, row_cls = np.unique(counts, axis=0, return_inverse=True) if counts.size else (counts, np.zeros(0, dtype=np.int64))
+        return uniq, cls.reshape(-1), rows, row_cls.reshape(-1)
+
+    return lv.memo("approval_classes", build)
+
+
 def _levers(lv: Levers, w: np.ndarray):
-    # elements with the same veto counts and legal form share one future profile
-    keys = np.concatenate([lv.el_vetoes, lv.form[:, None].astype(float)], axis=1)
-    uniq, cls = np.unique(keys, axis=0, return_inverse=True) if keys.size else (np.zeros((0, len(VETOES) + 1)), np.zeros(0, dtype=np.int64))
+    """Lever-only for the weights ``w``: each package's weight on each
+    element class ``W`` ``(P, C)`` and on each legal form ``Wf`` ``(P, F)``,
+    and the packages with nothing to approve."""
+    uniq, cls, _, _ = _classes(lv)
     W = np.zeros((lv.n_packages, uniq.shape[0]))
-    np.add.at(W, (lv.el_package, cls.reshape(-1)), w)
+    np.add.at(W, (lv.el_package, cls), w)
     Wf = np.zeros((lv.n_packages, len(FORMS)))
     np.add.at(Wf, (lv.el_package, lv.form), w)
     # a package with no elements (Ukraine alone) has nothing to approve
     empty = W.sum(axis=1) <= 0
-    return uniq, W, Wf, empty
+    return W, Wf, empty
 
 
-def approval(lv: Levers, x: Inputs, horizon: float, w: np.ndarray) -> dict[str, np.ndarray]:
+def approval(lv: Levers, x: Inputs, horizon: float, w: np.ndarray, *, detail: bool = False) -> dict[str, np.ndarray]:
+    """The package figures ``(P, n)``; with ``detail`` also each element's
+    own approval (``element_approval``, ``(E, n|1)``, read from the class
+    profile the package figures use) and each guarantor row's
+    (``guarantor_approval``, ``(Q, n|1)``, :func:`guarantor_approval`)."""
     n = x.n
     p = x.table("approval", VETOES)
     logsurv = np.log1p(-x.table("approval.revocation_per_year", FORMS)) * horizon  # (4, n|1)
-    uniq, W, Wf, empty = lv.memo(("approval", np.asarray(w).tobytes()), lambda: _levers(lv, w))
+    uniq, cls, _, _ = _classes(lv)
+    W, Wf, empty = lv.memo(("approval", np.asarray(w).tobytes()), lambda: _levers(lv, w))
     own_profile = _power_product(uniq[:, :-1], p)  # (C, n|1)
     profile = own_profile * np.exp(logsurv[uniq[:, -1].astype(int)])
     # weights sum to 1 up to rounding: keep the averages inside [0, 1]
@@ -121,9 +156,13 @@ def approval(lv: Levers, x: Inputs, horizon: float, w: np.ndarray) -> dict[str, 
     in_force = np.where(empty[:, None], 1.0, np.minimum(product(Wf, np.exp(logsurv)), 1.0))
     ratification = collective * np.where(empty[:, None], 1.0, np.minimum(product(W, own_profile), 1.0))
     shape = (lv.n_packages, n)
-    return {
+    out = {
         "approval_probability": np.broadcast_to(kyiv * collective * national, shape),
         "ratification_probability": np.broadcast_to(ratification, shape),
         "kyiv_acceptance": np.broadcast_to(kyiv, shape),
         "in_force_share": np.broadcast_to(in_force, shape),
     }
+    if detail:
+        out["element_approval"] = own_profile[cls]
+        out["guarantor_approval"] = guarantor_approval(lv, x)
+    return out

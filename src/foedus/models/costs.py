@@ -145,8 +145,7 @@ def costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> dict[str, np.ndarray]
     cost, raise_ = row_costs(lv, x, np.arange(lv.n_rows), shortfall)
     gdp = lv.row_values(lv.gdp)[:, None]
     aid = lv.sum_rows(lv.aid_usd)[:, None]
-    already = np.minimum(aid, lv.row_values(lv.aid_baseline)[:, None])
-    total = lv.row_values(lv.defence_pct_gdp)[:, None] + (cost - already) / gdp
+    total = total_defence_pct_gdp(lv.row_values(lv.defence_pct_gdp)[:, None], cost, aid, lv.row_values(lv.aid_baseline)[:, None], gdp)
     package_cost = lv.sum_packages(cost)
     with np.errstate(divide="ignore", invalid="ignore"):
         burden = cost / package_cost[lv.q_package]
@@ -162,6 +161,20 @@ def costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> dict[str, np.ndarray]
     for m in MARKS:
         out[f"headroom_{m}"] = x[f"costs.nato_mark.{m}"][None, :] - total
     return out
+
+
+def total_defence_pct_gdp(base_pct, cost, aid, aid_baseline, gdp):
+    """A guarantor's defence spending with the package, in % of GDP (the
+    steady model and each year of the time axis)::
+
+        total = base_pct + (cost - min(aid, aid_baseline)) / gdp
+
+    ``base_pct``: its spending without the package (today's share, or the
+    year's national plan); ``cost``: the package's cost to it; ``aid``: its
+    military aid in the package, of which what it already gave
+    (``aid_baseline``, 2022-25) is counted in ``base_pct`` already (NATO
+    counts aid to Ukraine as defence spending). Arrays broadcast together."""
+    return base_pct + (cost - np.minimum(aid, aid_baseline)) / gdp
 
 
 def element_costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> np.ndarray:

@@ -117,7 +117,7 @@ def survival(patterns: list[tuple[int, ...]], x: Inputs, start: int, t: int) -> 
         r = x.table("approval.revocation_per_year", FORMS)
         return np.ones((len(patterns), len(FORMS), r.shape[1]))
     lapse = lapse_table(patterns, x, start + np.arange(1, t + 1))
-    return np.exp(np.log1p(-np.minimum(lapse, 1.0 - 1e-300)).sum(axis=2))
+    return np.exp(_sum_years(np.log1p(-np.minimum(lapse, 1.0 - 1e-300)), axis=2))
 
 
 def hazard_shape(x: Inputs, t: int) -> np.ndarray:
@@ -129,8 +129,16 @@ def hazard_shape(x: Inputs, t: int) -> np.ndarray:
     toward the first years; it does not add to it."""
     ratio, half = x["time.early_hazard_ratio"], x["time.early_hazard_halflife_years"]
     window = np.arange(math.ceil(float(np.max(x["assessment.horizon_years"])) - 1e-9))[:, None]
-    mean = (1.0 + (ratio - 1.0) * np.exp2(-window / half)).mean(axis=0)
+    mean = _sum_years(1.0 + (ratio - 1.0) * np.exp2(-window / half), axis=0) / window.shape[0]
     return (1.0 + (ratio - 1.0) * np.exp2(-t / half)) / mean
+
+
+def _sum_years(a: np.ndarray, axis: int) -> np.ndarray:
+    """The sum over the year ``axis``, year after year: ``a.sum(axis)``
+    sums pairwise when that axis is the innermost one (one future), so a
+    future's figures would differ in the last bit between a chunk of one
+    future and a chunk of many."""
+    return np.cumsum(a, axis=axis).take(-1, axis=axis)
 
 
 def shaped(h: np.ndarray, m: np.ndarray) -> np.ndarray:
