@@ -256,3 +256,29 @@ def test_a_packages_levers_do_not_depend_on_the_packages_compiled_with_it(data):
         assert [together.patterns[k] for k in together.el_pattern[mine]] == [alone.patterns[k] for k in alone.el_pattern]
         for f in _ELEMENT_FIELDS:
             np.testing.assert_array_equal(getattr(together, f)[mine], getattr(alone, f), err_msg=f"{variants[i].id}: {f}")
+
+
+@settings(max_examples=150, deadline=None)
+@given(n=st.integers(0, 40), d=st.integers(0, 7), top=st.integers(0, 5), seed=st.integers(0, 2**32 - 1),
+       kind=st.sampled_from(["counts", "fractions", "negative", "huge"]))
+def test_unique_rows_are_numpys(n, d, top, seed, kind):
+    """The classes of lever rows (approval's veto players and form) as
+    np.unique(axis=0) finds them, in the same order: rows of small counts
+    coded as integers, anything else through NumPy."""
+    from foedus.models.by_package import unique_rows
+
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, top + 1, (n, d)).astype(np.float64)
+    if kind == "fractions" and a.size:
+        a[rng.integers(n), rng.integers(d)] = 0.5
+    elif kind == "negative" and a.size:
+        a[rng.integers(n), rng.integers(d)] = -1.0
+    elif kind == "huge" and a.size:
+        a[rng.integers(n), rng.integers(d)] = 2.0**40
+    uniq, inverse = unique_rows(a)
+    np.testing.assert_array_equal(uniq[inverse], a)
+    if n and d:
+        want, want_inv = np.unique(a, axis=0, return_inverse=True)
+        np.testing.assert_array_equal(uniq, want)
+        np.testing.assert_array_equal(inverse, want_inv.reshape(-1))
+    assert len({tuple(r) for r in uniq}) == uniq.shape[0]

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from foedus.models.by_package import product
+from foedus.models.by_package import product, unique_rows
 from foedus.models.inputs import Inputs
 from foedus.models.levers import FORMS, KYIV, VETOES, Levers
 
@@ -111,12 +111,11 @@ def _classes(lv: Levers):
     per future and read by its elements and rows."""
 
     def build():
-        keys = np.concatenate([lv.el_vetoes, lv.form[:, None].astype(float)], axis=1)
-        uniq, cls = np.unique(keys, axis=0, return_inverse=True) if keys.size else (np.zeros((0, len(VETOES) + 1)), np.zeros(0, dtype=np.int64))
+        uniq, cls = unique_rows(np.concatenate([lv.el_vetoes, lv.form[:, None].astype(float)], axis=1))
         counts = np.zeros((lv.n_rows, len(VETOES)))
         np.maximum.at(counts, lv.el_q, lv.el_vetoes)
-        rows, row_cls = np.unique(counts, axis=0, return_inverse=True) if counts.size else (counts, np.zeros(0, dtype=np.int64))
-        return uniq, cls.reshape(-1), rows, row_cls.reshape(-1)
+        rows, row_cls = unique_rows(counts)
+        return uniq, cls, rows, row_cls
 
     return lv.memo("approval_classes", build)
 

@@ -11,6 +11,11 @@ bit), so a package's figures would depend on which other packages are
 evaluated with it. These loops add (or take the maximum of) each term into
 its row in the order given, so a row's result depends on that row's terms
 alone, whatever the other rows, the future or the chunk.
+
+:func:`unique_rows` finds the classes of lever rows (veto players and legal
+form): ``np.unique(axis=0)`` sorts rows as records and took 80 ms for the
+18,000 elements of a comparison's variants; rows of small counts are one
+integer each, sorted in the same (lexicographic) order.
 """
 
 from __future__ import annotations
@@ -75,3 +80,29 @@ def _sparse_product(rows, cols, vals, B, R):
         for i in range(n):
             out[r, i] += v * B[c, i]
     return out
+
+
+def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(a, axis=0, return_inverse=True)`` for a 2-D ``a``: the
+    distinct rows in lexicographic order and which one each row is. Rows of
+    small non-negative integers (counts, indices) are coded as one integer
+    each, ``sum_j a[:, j] * base ** (d - 1 - j)``, which orders them the
+    same way; other arrays go to NumPy."""
+    a = np.asarray(a)
+    if a.ndim != 2:
+        raise ValueError(f"unique_rows: a 2-D array, got shape {a.shape}")
+    n, d = a.shape
+    if n == 0:
+        return a.copy(), np.zeros(0, dtype=np.int64)
+    if d == 0:  # every row is the same, empty, row
+        return a[:1].copy(), np.zeros(n, dtype=np.int64)
+    top = a.max()
+    base = int(top) + 1 if np.isfinite(top) else 0
+    small = a.min() >= 0 and base > 0 and np.array_equal(a, np.floor(a)) and d * np.log2(max(base, 2)) < 62
+    if not small:
+        uniq, inverse = np.unique(a, axis=0, return_inverse=True)
+        return uniq, inverse.reshape(-1)
+    weights = base ** np.arange(d - 1, -1, -1, dtype=np.int64)
+    codes = a.astype(np.int64) @ weights
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    return a[first], inverse.reshape(-1)

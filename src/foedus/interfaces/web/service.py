@@ -746,14 +746,16 @@ class Workspace:
     # -- year by year ----------------------------------------------------------
     def _years(self, packages: list[Package], fps: list[str], ps: ParameterSet, horizon: float | None) -> dict:
         """The yearly path of ``packages`` (:attr:`Study.by_year`, over the
-        comparison's sample of futures), evaluated and cached per package
-        like the comparison (a package's path does not depend on the
-        others), then put together in the order asked."""
+        comparison's sample of futures), cached per package like the
+        comparison: the packages not in the cache are evaluated together (a
+        package's path does not depend on the others, bit for bit:
+        ``tests/test_years.py``), then put together in the order asked."""
         from foedus.exploration.compare import RANGE_FUTURES
         from foedus.study.study import Study
 
         return self._per_package(self._year_cache, packages, fps, ps, horizon,
-                                 lambda pkgs: Study(pkgs, ps, self.countries, horizon, range_futures=RANGE_FUTURES, range_seed=COMPARE_SEED).by_year)
+                                 lambda pkgs: Study(pkgs, ps, self.countries, horizon, range_futures=RANGE_FUTURES, range_seed=COMPARE_SEED).by_year,
+                                 together=True)
 
     def by_year(self, ids: list[str], overrides: dict[str, float] | None = None, edits: dict | None = None,
                 horizon: float | None = None) -> dict:
