@@ -106,3 +106,16 @@ def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     codes = a.astype(np.int64) @ weights
     _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
     return a[first], inverse.reshape(-1)
+
+
+def classes_in_order(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Classes of the rows of ``a`` (small non-negative integers), numbered
+    in the order they first occur: each row's class, and the first row of
+    each class."""
+    uniq, inverse = unique_rows(a)
+    first = np.full(uniq.shape[0], a.shape[0], dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(a.shape[0]))
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return rank[inverse].astype(np.int64), first[order]

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from foedus.models.by_package import product, sparse_product
+from foedus.models.by_package import classes_in_order, product, sparse_product
 from foedus.models.credibility import N_STEPS, class_tables, delivery_by_form
 from foedus.models.inputs import Inputs, widen
 from foedus.models.levers import FORMS, Levers
@@ -180,56 +180,52 @@ def _guarantee_walk(cred, fight_class, owner, nuclear, forces, of_row, decisive,
 def _plan(lv: Levers, will_key: tuple[str, ...], timed: bool = False) -> dict:
     """The classes of the levers (lever-only, once per set of will
     parameters present): each element's class and delivery class, and the
-    fighting rows with their class."""
+    fighting rows with their class. Classes are numbered in the order they
+    first occur, the elements' before the fighting rows'."""
     wills = sorted(set(will_key))
-    wi = {w: i for i, w in enumerate(wills)}
+    will = np.searchsorted(np.array(wills), np.array(will_key)).astype(np.int64) if will_key else np.zeros(0, dtype=np.int64)
     # the government-change pattern of each element's guarantor (the time
     # axis only; one pattern, 0, in the steady model)
     pattern = lv.el_pattern if timed else np.zeros(lv.n_elements, dtype=np.int64)
     troops_q = lv.troops_in_ukraine()
     # collective elements are decided by the group: no hand-tying
     troops = np.where(lv.collective, 0.0, troops_q[lv.el_q])
-    will = np.array([wi[w] for w in will_key], dtype=np.int64)
     steps = np.where(lv.promise, lv.form + lv.trigger, N_STEPS)
-    classes: dict[tuple, int] = {}
-
-    def cls(w, s, f, k, t) -> int:
-        return classes.setdefault((int(w), int(s), int(f), int(k), float(t)), len(classes))
-
-    el_class = np.array([cls(*k) for k in zip(will, steps, lv.form, pattern, troops)], dtype=np.int64)
     # fighting rows: a promise to fight, or personnel in Ukraine (trainers
     # and monitors included); their strongest promise to fight sets the rung
     # and the legal form whose lapse ends their part (for troops without a
     # promise, the most binding instrument they come under)
-    fighting = ~lv.collective & (lv.fight_promise | (troops_q[lv.el_q] > 0))
-    rows = np.unique(lv.el_q[fighting])
-    ri = {q: i for i, q in enumerate(rows)}
+    fighting = np.nonzero(~lv.collective & (lv.fight_promise | (troops_q[lv.el_q] > 0)))[0]
+    rows, at = np.unique(lv.el_q[fighting], return_inverse=True)
+    at = at.reshape(-1)
     r_steps = np.full(rows.size, N_STEPS, dtype=np.int64)
     r_form = np.full(rows.size, len(FORMS), dtype=np.int64)
+    np.minimum.at(r_form, at, lv.form[fighting])
+    promised = lv.fight_promise[fighting]
+    if promised.any():
+        s_p, at_p, e_p = (lv.form + lv.trigger)[fighting][promised], at[promised], fighting[promised]
+        first = np.lexsort((e_p, s_p, at_p))  # per row: the lowest rung, the first element holding it
+        head = first[np.r_[True, at_p[first][1:] != at_p[first][:-1]]]
+        r_steps[at_p[head]] = s_p[head]
+        r_form[at_p[head]] = lv.form[e_p[head]]
     r_will = np.zeros(rows.size, dtype=np.int64)
     r_pattern = np.zeros(rows.size, dtype=np.int64)
-    for e in np.nonzero(fighting)[0]:
-        i = ri[lv.el_q[e]]
-        s = int(lv.form[e] + lv.trigger[e])
-        if lv.fight_promise[e] and s < r_steps[i]:
-            r_steps[i], r_form[i] = s, lv.form[e]
-        elif r_steps[i] == N_STEPS:
-            r_form[i] = min(r_form[i], int(lv.form[e]))
-        r_will[i], r_pattern[i] = will[e], pattern[e]
-    fight_class = np.array([cls(*k) for k in zip(r_will, r_steps, r_form, r_pattern, troops_q[rows])], dtype=np.int64)
-    del_classes: dict[tuple, int] = {}
-    del_class = np.array([del_classes.setdefault((int(w), int(f), int(k)), len(del_classes)) for w, f, k in zip(will, lv.form, pattern)],
-                         dtype=np.int64)
-    keys = np.array([k[:4] for k in classes], dtype=np.int64).reshape(-1, 4)
+    r_will[at], r_pattern[at] = will[fighting], pattern[fighting]  # a guarantor's: the same for its elements
+    # one class per (will, rung, form, pattern, troops in Ukraine), elements first
+    troop_code = np.unique(np.r_[troops, troops_q[rows]], return_inverse=True)[1].reshape(-1)
+    keys = np.stack([np.r_[will, r_will], np.r_[steps, r_steps], np.r_[lv.form, r_form], np.r_[pattern, r_pattern], troop_code], axis=1)
+    cls, first = classes_in_order(keys)
+    E = lv.n_elements
+    del_class, del_first = classes_in_order(np.stack([will, lv.form, pattern], axis=1))
     return {
         "wills": wills,
-        "keys": keys,
-        "troops": np.array([k[4] for k in classes], dtype=np.float64),
-        "el_class": el_class,
-        "del_keys": np.array(list(del_classes), dtype=np.int64).reshape(-1, 3),
+        "keys": keys[first, :4].astype(np.int64),
+        "troops": np.r_[troops, troops_q[rows]][first].astype(np.float64),
+        "el_class": cls[:E],
+        "del_keys": np.stack([will, lv.form, pattern], axis=1)[del_first].astype(np.int64).reshape(-1, 3),
         "del_class": del_class,
         "fight_rows": rows,
-        "fight_class": fight_class,
+        "fight_class": cls[E:],
         "fight_nuclear": lv.row_values(lv.nuclear)[rows].astype(np.bool_),
     }
 
