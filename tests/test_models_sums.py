@@ -282,3 +282,18 @@ def test_unique_rows_are_numpys(n, d, top, seed, kind):
         np.testing.assert_array_equal(uniq, want)
         np.testing.assert_array_equal(inverse, want_inv.reshape(-1))
     assert len({tuple(r) for r in uniq}) == uniq.shape[0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=st.integers(0, 40), d=st.integers(1, 5), top=st.integers(0, 4), seed=st.integers(0, 2**32 - 1))
+def test_classes_are_numbered_in_order_of_first_occurrence(n, d, top, seed):
+    """by_package.classes_in_order against a dictionary filled row by row
+    (how the credibility plan numbered its classes before it used NumPy)."""
+    from foedus.models.by_package import classes_in_order
+
+    a = np.random.default_rng(seed).integers(0, top + 1, (n, d))
+    seen: dict[tuple, int] = {}
+    want = [seen.setdefault(tuple(r), len(seen)) for r in a.tolist()]
+    cls, first = classes_in_order(a)
+    assert cls.tolist() == want
+    assert [tuple(a[i]) for i in first] == list(seen)
