@@ -191,27 +191,6 @@ class Levers:
         return len(self.package_ids)
 
     # -- sums over packages, for lever-only arrays -----------------------------
-    def package_indicator(self, level: str = "q") -> np.ndarray:
-        """``(P, Q)`` (or ``(P, E)`` for ``level="e"``) 0/1 matrix: row in package."""
-        owner = self.q_package if level == "q" else self.el_package
-
-        def build():
-            I = np.zeros((self.n_packages, owner.size))
-            I[owner, np.arange(owner.size)] = 1.0
-            return I
-
-        return self.memo(("indicator", level), build)
-
-    def q_indicator(self) -> np.ndarray:
-        """``(Q, E)`` 0/1 matrix: element belongs to guarantor row."""
-
-        def build():
-            I = np.zeros((self.n_rows, self.n_elements))
-            I[self.el_q, np.arange(self.n_elements)] = 1.0
-            return I
-
-        return self.memo("q_indicator", build)
-
     def sum_packages(self, a: np.ndarray, level: str = "q") -> np.ndarray:
         """Per-package sums of a row array ``(Q|E, ...)`` -> ``(P, ...)``."""
         return _sum_into(self.q_package if level == "q" else self.el_package, a, self.n_packages)
