@@ -44,6 +44,9 @@ peak RSS of the hashing process):
 
     whole-run ORDER BY (before it streamed): 12 packages 19.4-19.6 s, 2.1 GB; 1 package 6.7-7.2 s, 1.0 GB
     streamed chunk by chunk:                 12 packages 18.1-18.5 s, 295 MB; 1 package 4.9-5.0 s, 260-280 MB
+
+``export`` (Parquet, float64, in a process of its own) at the same size: see
+docs/exploration.md, section 6.
 """
 
 from __future__ import annotations
@@ -92,19 +95,21 @@ from pathlib import Path
 from foedus.storage.store import RunStore
 store = RunStore(sys.argv[1], read_only=True)
 t = time.perf_counter()
-h = store.results_hash(sys.argv[2])
+h = store.results_hash(sys.argv[2]) if len(sys.argv) < 4 else str(store.export(sys.argv[2], sys.argv[3], "parquet", include_hash=False))
 t = time.perf_counter() - t
 hwm = int(re.search(r"VmHWM:\\s*(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
 print(json.dumps([h, t, hwm / 1024]), file=sys.stderr)
 """
 
 
-def _hash_in_child(db: Path, run_id: str) -> tuple[str, float, float]:
-    """The run's results hash computed in a fresh process: (hash, seconds,
-    that process's peak RSS in MB), unmixed with this process's reads."""
+def _hash_in_child(db: Path, run_id: str, export_to: Path | None = None) -> tuple[str, float, float]:
+    """The run's results hash (or, with ``export_to``, its Parquet export)
+    computed in a fresh process: (hash, seconds, that process's peak RSS in
+    MB), unmixed with this process's reads."""
     src = str(Path(__file__).resolve().parents[1] / "src")
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run([sys.executable, "-c", _HASH_CHILD, str(db), run_id], env=env, check=True,
+    extra = [str(export_to)] if export_to is not None else []
+    out = subprocess.run([sys.executable, "-c", _HASH_CHILD, str(db), run_id, *extra], env=env, check=True,
                          capture_output=True, text=True).stderr
     h, seconds, rss = json.loads(out.splitlines()[-1])
     return h, seconds, rss
@@ -198,6 +203,8 @@ def run(a: argparse.Namespace, compression: str, precision: str, read: bool) -> 
         print(f"  peak RSS after reads      : {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.0f} MB")
         h, t_hash, rss = _hash_in_child(db, run_id)
         print(f"  results_hash              : {t_hash:8.2f} s, peak RSS {rss:.0f} MB (a process of its own; {h[:12]})")
+        _, t_exp, rss = _hash_in_child(db, run_id, Path(tmp.name) / "export-child")
+        print(f"  export parquet            : {t_exp:8.2f} s, peak RSS {rss:.0f} MB (a process of its own)")
     tmp.cleanup()
 
 

@@ -486,6 +486,22 @@ def _arrow_reader(rel: Any) -> Any:
     return rel.to_arrow_reader(_HASH_BATCH) if hasattr(rel, "to_arrow_reader") else rel.fetch_arrow_reader(_HASH_BATCH)
 
 
+def _stream(tables: Iterator[Any]) -> Any:
+    """Arrow tables or record batches, all of one schema, as one
+    RecordBatchReader that reads them as it goes."""
+    import itertools
+
+    import pyarrow as pa
+
+    tables = iter(tables)
+    first = next(tables)
+    return pa.RecordBatchReader.from_batches(first.schema, (b for t in itertools.chain([first], tables) for b in _batches(t)))
+
+
+def _batches(t: Any) -> list:
+    return t.to_batches() if hasattr(t, "to_batches") else [t]
+
+
 def _hash_bytes(col: np.ndarray) -> memoryview:
     """A column as ``results_hash`` hashes it: little-endian float64 (NaN
     canonical) or int64."""
@@ -1030,16 +1046,9 @@ class RunStore:
             "n_futures": row["n_futures"],
         }
         top = hashlib.sha256(b"foedus-results-v1\0" + _dumps(header).encode())
-        for kind, order in (("futures", "future_id"), ("results", "package_idx, future_id")):
-            src = self._source(rid, kind)
-            names = self._con.sql(f"SELECT * FROM {src} LIMIT 0").columns
-            files = self._files_by_future_id(rid, kind)
-            if files is None:
-                tables = _arrow_reader(self._con.sql(f"SELECT * FROM {src} ORDER BY {order}"))
-            elif kind == "futures":
-                tables = self._chunk_tables(files)
-            else:  # package by package
-                tables = (t for p in range(len(header["packages"])) for t in self._chunk_tables(files, f"WHERE package_idx = {p}"))
+        for kind in ("futures", "results"):
+            names = self._con.sql(f"SELECT * FROM {self._source(rid, kind)} LIMIT 0").columns
+            tables = self._rows_in_order(rid, kind, len(header["packages"]))
             digests = [hashlib.sha256() for _ in names]
             for table in tables:
                 for i, h in enumerate(digests):
@@ -1047,6 +1056,20 @@ class RunStore:
             for n, h in zip(names, digests):
                 top.update(n.encode() + b"\0" + h.digest())
         return top.hexdigest()
+
+    def _rows_in_order(self, run_id: str, kind: str, n_packages: int) -> Iterator[Any]:
+        """A run's rows of one kind as Arrow tables (or record batches), in
+        the order of ``results_hash`` and ``export``: futures by future id,
+        results by package, then future id. Read chunk file by chunk file
+        when their id ranges do not overlap (:meth:`_files_by_future_id`),
+        with a DuckDB ``ORDER BY`` over the whole run otherwise."""
+        files = self._files_by_future_id(run_id, kind)
+        if files is None:
+            order = "future_id" if kind == "futures" else "package_idx, future_id"
+            return iter(_arrow_reader(self._con.sql(f"SELECT * FROM {self._source(run_id, kind)} ORDER BY {order}")))
+        if kind == "futures":
+            return self._chunk_tables(files)
+        return (t for p in range(n_packages) for t in self._chunk_tables(files, f"WHERE package_idx = {p}"))
 
     def _files_by_future_id(self, run_id: str, kind: str) -> list[Path] | None:
         """A run's files of one kind (one per chunk) ordered by future id, if
@@ -1066,13 +1089,15 @@ class RunStore:
             return None
         return [f for *_, f in spans]
 
-    def _chunk_tables(self, files: Sequence[Path], where: str = "") -> Iterator[Any]:
+    def _chunk_tables(self, files: Sequence[Path], where: str = "", con: Any = None) -> Iterator[Any]:
         """Each file's rows (those ``where`` selects) as an Arrow table, in
-        file order, sorted by future_id within the file if they are not."""
+        file order, sorted by future_id within the file if they are not
+        (read on ``con``, default the store's connection)."""
         import numpy as np
 
+        con = con if con is not None else self._con
         for f in files:
-            table = _arrow_reader(self._con.sql(f"SELECT * FROM read_parquet({_lit(str(f))}) {where}")).read_all()
+            table = _arrow_reader(con.sql(f"SELECT * FROM read_parquet({_lit(str(f))}) {where}")).read_all()
             ids = table.column("future_id").to_numpy()
             if np.any(ids[1:] < ids[:-1]):
                 table = table.take(np.argsort(ids, kind="stable"))
@@ -1094,18 +1119,31 @@ class RunStore:
         fut_path = out / f"futures.{fmt}"
         res_path = out / f"results.{fmt}"
         metrics = self._float64(row, "results", "r.")
-        inputs = self._float64(row, "futures")
-        ids = "VALUES " + ", ".join(f"({i}, {_lit(p['id'])})" for i, p in enumerate(row["packages"]))
-        self._con.execute(
-            f"COPY (SELECT future_id{', ' + inputs if inputs else ''} FROM {self._source(rid, 'futures')} "
-            f"ORDER BY future_id) TO {_lit(str(fut_path))} {opts}"
-        )
-        self._con.execute(
-            f"COPY (SELECT p.package_id, r.future_id{', ' + metrics if metrics else ''} "
-            f"FROM {self._source(rid, 'results')} r JOIN ({ids}) p(package_idx, package_id) "
-            f"ON p.package_idx = r.package_idx "
-            f"ORDER BY r.package_idx, r.future_id) TO {_lit(str(res_path))} {opts}"
-        )
+        inputs = self._float64(row, "futures", "r.")
+        ids = "[" + ", ".join(_lit(p["id"]) for p in row["packages"]) + "]"
+        for kind, path, select, order in (
+            ("futures", fut_path, f"r.future_id{', ' + inputs if inputs else ''}", "r.future_id"),
+            ("results", res_path, f"list_extract({ids}, r.package_idx + 1) AS package_id, r.future_id{', ' + metrics if metrics else ''}",
+             "r.package_idx, r.future_id"),
+        ):
+            files = self._files_by_future_id(rid, kind)
+            if files is None:  # chunks of overlapping ids: DuckDB sorts the run
+                self._con.execute(f"COPY (SELECT {select} FROM {self._source(rid, kind)} r ORDER BY {order}) TO {_lit(str(path))} {opts}")
+                continue
+            # the chunk files' rows stream in order, read on a connection of
+            # their own while this one writes (DuckDB keeps the order of what
+            # it scans): no sort of the whole run on disk
+            reader = self._con.cursor()
+            try:
+                tables = self._chunk_tables(files, con=reader) if kind == "futures" else (
+                    t for p in range(len(row["packages"])) for t in self._chunk_tables(files, f"WHERE package_idx = {p}", con=reader))
+                self._con.register("_export_rows", _stream(tables))
+                try:
+                    self._con.execute(f"COPY (SELECT {select} FROM _export_rows r) TO {_lit(str(path))} {opts}")
+                finally:
+                    self._con.unregister("_export_rows")
+            finally:
+                reader.close()
         meta = dict(row)
         if include_hash:
             meta["results_hash"] = self.results_hash(rid)
