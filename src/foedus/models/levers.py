@@ -396,28 +396,9 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         trigger=np.array([k[3] for k in keys], dtype=np.int64),
         collective=collective,
         group=[k[4] for k in keys],
-        kinds=el["kinds"],
         promise=promise,
-        fight_promise=fight_promise,
         fighting=fight_promise | ((ground + aircraft + ships).sum(axis=1) > 0),
-        ground=ground,
-        trainers=el["trainers"],
-        monitors=el["monitors"],
-        aircraft=aircraft,
-        ships=ships,
-        air_defence=el["air_defence"],
-        mutual_defence=el["mutual_defence"],
-        umbrella=el["umbrella"],
-        snapback=el["snapback"],
-        intel=el["intel"],
-        monitoring=el["monitoring"],
-        joint_commission=el["joint_commission"],
-        treaty_defence=el["treaty_defence"],
-        aid_usd=el["aid"],
-        humanitarian_usd=el["humanitarian"],
-        reconstruction_usd=el["reconstruction"],
-        missions=el["missions"],
-        el_vetoes=el["vetoes"],
+        **el,  # per element: sizes by posture, money, missions, enablers, effects, veto players, kinds
         el_gdp_weight=el_gdp_weight,
         q_package=q_package,
         q_guarantor=q_guarantor,
@@ -436,7 +417,6 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         buffer_zone=np.array(buffers, dtype=bool),
         nato_members=nato,
         approvals_by_package=approvals_by_package,
-        enabler_units=el["enablers"],
         el_pattern=el_pattern,
         patterns=list(patterns),
     )
@@ -450,7 +430,7 @@ _EFFECTS = ("fight_promise", "mutual_defence", "umbrella", "snapback", "intel", 
 _KIND_LIST = list(Kind)
 #: Where a commitment's personnel go, by kind (the rest is ground).
 _PERSONNEL_SLOT = {Kind.TRAINING: "trainers", Kind.CEASEFIRE_MONITORING: "monitors"}
-_MONEY_SLOT = {Kind.MILITARY_AID: "aid", Kind.HUMANITARIAN_AID: "humanitarian", Kind.RECONSTRUCTION_AID: "reconstruction"}
+_MONEY_SLOT = {Kind.MILITARY_AID: "aid_usd", Kind.HUMANITARIAN_AID: "humanitarian_usd", Kind.RECONSTRUCTION_AID: "reconstruction_usd"}
 
 
 class _Walk:
@@ -535,10 +515,10 @@ class _Walk:
         Sizes are added contribution by contribution, in the order walked."""
         P, K = len(POSTURES), len(ENABLERS)
         out = {name: np.zeros((E, P)) for name in ("ground", "trainers", "monitors", "aircraft", "ships", "air_defence")}
-        out.update({name: np.zeros(E) for name in ("aid", "humanitarian", "reconstruction", "missions")})
-        out["enablers"] = np.zeros((E, K))
-        out["vetoes"] = np.zeros((E, len(VETOES)))
-        out["vetoes"][np.array(self.ve, dtype=np.int64), np.array(self.vv, dtype=np.int64)] = 1.0
+        out.update({name: np.zeros(E) for name in ("aid_usd", "humanitarian_usd", "reconstruction_usd", "missions")})
+        out["enabler_units"] = np.zeros((E, K))
+        out["el_vetoes"] = np.zeros((E, len(VETOES)))
+        out["el_vetoes"][np.array(self.ve, dtype=np.int64), np.array(self.vv, dtype=np.int64)] = 1.0
         if not self.pe:  # nothing committed (a package left with no commitments)
             out.update({name: np.zeros(E, dtype=bool) for name in _EFFECTS})
             out["kinds"] = [()] * E
@@ -566,11 +546,11 @@ class _Walk:
         e, c, sh = pe[sizes], pc[sizes], share[sizes]
         m = mission[c]
         np.add.at(out["missions"], e[m], sh[m])
-        for name in ("aid", "humanitarian", "reconstruction"):
+        for name in _MONEY_SLOT.values():
             m = money[c] == name
             np.add.at(out[name], e[m], usd[c][m] * sh[m])
         m = enabler[c] >= 0
-        np.add.at(out["enablers"], (e[m], enabler[c][m]), units[c][m] * sh[m])
+        np.add.at(out["enabler_units"], (e[m], enabler[c][m]), units[c][m] * sh[m])
         # effects: any contribution that brings one sets it
         for i, name in enumerate(_EFFECTS):
             flag = np.zeros(E, dtype=bool)
