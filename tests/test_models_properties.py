@@ -224,15 +224,14 @@ def test_removing_a_guarantor_lowers_approval_only_if_it_held_the_average_up(val
     guarantor lowers approval only if its own instruments were approved and
     kept in force more often than the package's weighted average."""
     from foedus.exploration.assess import central_weights
-    from foedus.models.approval import own_approval, survival
 
     vals = {**vals, "approval.weight_on_cost": on_cost}
     pk = package(comms)
     ps = parameter_set().with_overrides({k: v for k, v in vals.items() if k in parameter_set().parameters or k.startswith("will.")})
     x = Inputs(ps.values(), 1)
-    lv, ev = run([pk], ps.values())
+    lv, ev = run([pk], ps.values(), detail=True)
     w = central_weights(lv, x)
-    v = own_approval(lv, x)[:, 0] * survival(lv, x, ps.values()["assessment.horizon_years"])[:, 0]
+    v = ev.elements["approval"][:, 0] * ev.elements["survival"][:, 0]  # each element's own approval, kept in force
     national = float(np.sum(w * v))
     worth = worth_of_guarantors([pk], ps, COUNTRIES, ps.values()["assessment.horizon_years"])
     for (_, iso, part), got in worth.items():

@@ -80,14 +80,6 @@ def nato_consent(lv: Levers, x: Inputs) -> np.ndarray:
     return out
 
 
-def own_approval(lv: Levers, x: Inputs) -> np.ndarray:
-    """Per-element probability that its own veto players approve, ``(E, n|1)``:
-    the approval of its class (:func:`approval` gives it with the package
-    figures, ``detail=True``)."""
-    uniq, cls, _, _ = _classes(lv)
-    return _power_product(uniq[:, :-1], x.table("approval", VETOES))[cls]
-
-
 def guarantor_approval(lv: Levers, x: Inputs) -> np.ndarray:
     """Per guarantor row, the probability that the veto players its
     instruments need all approve, ``(Q, n|1)``: each veto player counted
