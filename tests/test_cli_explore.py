@@ -202,6 +202,10 @@ def test_runs_export_parquet_csv_and_delete(small, tmp_path) -> None:
     assert list(fut.columns) == list(stored.columns)
     assert (fut.to_numpy() == pytest.approx(stored.to_numpy(), rel=1e-12))
 
+    # regression: --out naming a file (here the store itself) gave a traceback
+    bad = run_foedus("runs", "export", r0, "--csv", "--out", db, "--db", db)
+    _bad(bad, f"{db}: out: a directory to write the export into (File exists)")
+
     listed = json.loads(_ok(run_foedus("runs", "list", "--db", db, "--json")).stdout)["runs"]
     assert [(r["run_id"], r["seed"]) for r in listed] == [(r0, 0)]
     assert f"deleted {r0}" in _ok(run_foedus("runs", "delete", r0, "--db", db)).stdout

@@ -1114,7 +1114,10 @@ class RunStore:
         row = self._row(run_id)
         rid = row["run_id"]
         out = Path(out_dir).expanduser()
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file of that name, no permission, a read-only disk
+            raise _store_error(str(out), "out", f"a directory to write the export into ({exc.strerror or exc})") from None
         opts = "(FORMAT parquet, COMPRESSION zstd)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
         fut_path = out / f"futures.{fmt}"
         res_path = out / f"results.{fmt}"
