@@ -39,7 +39,8 @@ and checks the kernels against it.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from foedus.models.compiled import kernel
 
 #: Codes of the marginals, in the order of ``futures.DISTRIBUTIONS``.
 UNIFORM, LOGUNIFORM, TRIANGULAR = 0, 1, 2
@@ -49,7 +50,7 @@ _SHIFT32 = np.uint64(32)
 _TWO_TO_MINUS_32 = 2.0 ** -32
 
 
-@njit(cache=True)
+@kernel
 def _fill(out: np.ndarray, j: int, units: np.ndarray, m: int, kind: int, low: float, high: float, mode: float) -> None:
     """``out[j, :m]`` = the marginal of input ``j`` at ``units`` (module
     docstring); the constants of each formula worked out once per input."""
@@ -70,7 +71,7 @@ def _fill(out: np.ndarray, j: int, units: np.ndarray, m: int, kind: int, low: fl
             out[j, i] = low + units[i] * w
 
 
-@njit(cache=True)
+@kernel
 def marginals(u: np.ndarray, kinds: np.ndarray, low: np.ndarray, high: np.ndarray, mode: np.ndarray) -> np.ndarray:
     """``(d, m)`` values of unit points ``u`` ``(d, m)``, input ``j`` through its marginal."""
     d, m = u.shape
@@ -80,7 +81,7 @@ def marginals(u: np.ndarray, kinds: np.ndarray, low: np.ndarray, high: np.ndarra
     return out
 
 
-@njit(cache=True)
+@kernel
 def latin_hypercube(raw: np.ndarray, kinds: np.ndarray, low: np.ndarray, high: np.ndarray, mode: np.ndarray) -> np.ndarray:
     """``(d, m)`` Latin-hypercube values from ``raw`` ``(d, m)`` uint64 words
     (module docstring), input ``j`` through its marginal."""

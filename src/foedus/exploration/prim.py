@@ -61,7 +61,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
+
+from foedus.models.compiled import kernel
 
 __all__ = ["Box", "PrimResult", "find_box"]
 
@@ -365,7 +366,7 @@ class _SortedColumns:
             self.kcnt.reshape(-1)[:] -= np.bincount(hit.ravel(), minlength=d * nb)
 
 
-@njit(cache=True)
+@kernel
 def _below(idx, yc, alive, ccnt, ckcnt, blk, j, q):
     """Points, and cases of interest, in the box among entries ``[0, q)`` of
     input ``j``: the block counts before ``q``'s block, then a look at it."""
@@ -380,7 +381,7 @@ def _below(idx, yc, alive, ccnt, ckcnt, blk, j, q):
     return n_in, k_in
 
 
-@njit(cache=True)
+@kernel
 def _nth(val, idx, alive, ccnt, blk, j, r):
     """The ``r``-th smallest value (from 0) of input ``j`` in the box: the
     block that holds it from the cumulative counts, then the points of that
@@ -395,7 +396,7 @@ def _nth(val, idx, alive, ccnt, blk, j, r):
     return np.nan  # r is not below the box's count: never asked
 
 
-@njit(cache=True)
+@kernel
 def _peel_candidates(val, idx, yc, alive, ccnt, ckcnt, blk, m, k, q_low, q_up, value, n_rm, k_rm):
     """EMA's upper peel (``2j``) and lower peel (``2j + 1``) of every input
     ``j``: the new limit, the points removed and the cases removed. The

@@ -21,7 +21,8 @@ integer each, sorted in the same (lexicographic) order.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from foedus.models.compiled import kernel
 
 
 def sum_by(owner: np.ndarray, X: np.ndarray, P: int) -> np.ndarray:
@@ -35,7 +36,7 @@ def max_by(owner: np.ndarray, X: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@kernel
 def _sum_by(owner, X, P):
     out = np.zeros((P, X.shape[1]))
     for r in range(X.shape[0]):
@@ -45,7 +46,7 @@ def _sum_by(owner, X, P):
     return out
 
 
-@njit(cache=True)
+@kernel
 def _max_by(owner, X, out):
     for r in range(X.shape[0]):
         p = owner[r]
@@ -71,7 +72,7 @@ def sparse_product(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, B: np.n
                            np.ascontiguousarray(vals, dtype=np.float64), np.ascontiguousarray(B.reshape(B.shape[0], -1)), R)
 
 
-@njit(cache=True)
+@kernel
 def _sparse_product(rows, cols, vals, B, R):
     n = B.shape[1]
     out = np.zeros((R, n))

@@ -46,9 +46,9 @@ by futures it made a temporary per term.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from foedus.models.by_package import max_by, product, sum_by
+from foedus.models.compiled import kernel
 from foedus.models.forces import crew_factors
 from foedus.models.inputs import Inputs, widen
 from foedus.models.levers import ENABLERS, POSTURES, Levers
@@ -143,7 +143,7 @@ def _costs(levers: np.ndarray, money: np.ndarray, rates: np.ndarray, shortfall: 
                       levers.shape[0])
 
 
-@njit(cache=True)
+@kernel
 def _cost_rows(rows, cols, vals, rates, money, shortfall, R):
     """The equation of :func:`_costs` in one compiled loop: each row's
     quantities (the non-zero ``vals`` at ``(rows, cols)``, in column order)

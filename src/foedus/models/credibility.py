@@ -58,11 +58,12 @@ credibility; a guarantor row's probability of fighting is the credibility
 of its strongest promise with its own hand-tying, so rows and elements
 share one table. :func:`class_tables` evaluates that table (and the
 delivery table) for every future in one compiled pass, from the functions
-below: each equation is written once, as plain arithmetic that NumPy and
-numba both run (``register_jitable``). Why compiled: per future the seeds
-have about 70 distinct classes and a dozen delivery classes; as NumPy array
-expressions each made several temporaries of ``classes x futures``, about
-half the assessment's time (issue 18).
+below: each equation is written once, as plain arithmetic
+(``register_jitable``; hand-tying's ``1 - exp(-a)`` is
+:func:`foedus.models.compiled.one_minus_exp`, which vectorises). Why
+compiled: per future the seeds have about 70 distinct classes and a dozen
+delivery classes; as NumPy array expressions each made several temporaries
+of ``classes x futures``, about half the assessment's time (issue 18).
 
 Properties: treaty >= congressional-executive >= executive agreement >=
 declaration and automatic >= after consultation >= discretionary at every
@@ -74,9 +75,9 @@ Ukraine never lower credibility; will = 0 gives 0; will = 1 gives at most
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 from numba.extending import register_jitable
 
+from foedus.models.compiled import kernel, one_minus_exp
 from foedus.models.inputs import Inputs
 from foedus.models.levers import FORMS, TRIGGERS
 
@@ -126,7 +127,7 @@ def comb(p, odds):
 def hand_tying(troops, scale):
     """``1 - exp(-troops / scale)``: the chance that a guarantor fights
     because its own troops in Ukraine are attacked."""
-    return -np.expm1(-troops / scale)
+    return one_minus_exp(troops / scale)
 
 
 def delivery_by_form(x: Inputs, horizon: float) -> np.ndarray:
@@ -139,7 +140,7 @@ def delivery_by_form(x: Inputs, horizon: float) -> np.ndarray:
     return mean
 
 
-@njit(cache=True)
+@kernel
 def class_tables(prior, step_odds, ceiling, scale, wills, alive, persist, keys, troops, del_keys):
     """Credibility ``(U, n)`` of each class and delivery ``(D, n)`` of each
     delivery class, for ``n`` futures.

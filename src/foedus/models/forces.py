@@ -27,9 +27,9 @@ force and linear in it.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from foedus.models.by_package import sum_by
+from foedus.models.compiled import kernel
 from foedus.models.inputs import Inputs, widen
 from foedus.models.levers import Levers
 
@@ -61,7 +61,7 @@ def shortfall_rows(lv: Levers, x: Inputs, rows: np.ndarray | None = None) -> tup
                       np.ascontiguousarray(lv.active[lv.q_guarantor[rows]], dtype=np.float64), widen(x["forces.capacity_share"], n))
 
 
-@njit(cache=True)
+@kernel
 def _shortfall(parts, crew, rotation, active, share):
     """The equations above for each row ``r`` (its people, aircraft and
     ships ``parts[r]``, its guarantor's active personnel ``active[r]``) and

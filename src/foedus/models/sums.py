@@ -30,9 +30,9 @@ of the equations (``tests/reference_model.py``).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from foedus.models.by_package import classes_in_order, product, sparse_product
+from foedus.models.compiled import kernel, one_minus_exp
 from foedus.models.credibility import N_STEPS, class_tables, delivery_by_form
 from foedus.models.inputs import Inputs, widen
 from foedus.models.levers import FORMS, Levers
@@ -153,7 +153,7 @@ class Probabilities:
         return self._table(kind)[cls[idx]]
 
 
-@njit(cache=True)
+@kernel
 def _guarantee_walk(cred, fight_class, owner, nuclear, forces, of_row, decisive, pact, P):
     """``(prod_q (1 - pact * F_q * k_q), prod_{q nuclear} (1 - F_q))`` per
     package, ``(P, n)`` each, with ``F_q = cred[fight_class[q]]`` and ``k_q =
@@ -164,7 +164,7 @@ def _guarantee_walk(cred, fight_class, owner, nuclear, forces, of_row, decisive,
     reach = np.empty((forces.shape[0], n))
     for u in range(forces.shape[0]):
         for i in range(n):
-            reach[u, i] = -np.expm1(-forces[u, i] / decisive[i])
+            reach[u, i] = one_minus_exp(forces[u, i] / decisive[i])
     keep = np.ones((P, n))
     none = np.ones((P, n))
     for r in range(fight_class.size):
