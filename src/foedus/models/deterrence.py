@@ -68,12 +68,13 @@ combat model; it does not enter the hazard.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, logit
+from numba.extending import register_jitable
+from scipy.special import logit
 
-from foedus.models.inputs import Inputs
+from foedus.models.compiled import exp, kernel, log, log1p, one_minus_exp
+from foedus.models.inputs import Inputs, widen
 from foedus.models.levers import POSTURES, Levers
 from foedus.models.sums import DELIVERY, Probabilities
-from foedus.models.timeline import shaped
 
 #: Terms that multiply the yearly hazard: name -> parameter.
 HAZARD_RATIOS = {
@@ -140,22 +141,63 @@ def defender_strength(lv: Levers, x: Inputs, pr: Probabilities) -> np.ndarray:
     return ukraine * (1.0 + x["deterrence.intelligence_multiplier"] * intel) + guarantors
 
 
-def win_probability(D: np.ndarray, x: Inputs) -> np.ndarray:
-    """Adversary's probability that a renewed offensive succeeds (combat)."""
-    ratio = x["deterrence.defender_advantage"] * D / x["deterrence.adversary_forces"]
-    return 1.0 / (1.0 + ratio ** x["deterrence.decisiveness"])
-
-
-def base_hazard(D: np.ndarray, x: Inputs) -> np.ndarray:
+@register_jitable(inline="always")
+def base_hazard(log_B, logit_base, log_resolve, elasticity, log_reference):
     """``h_base``: the yearly hazard at local balance ``B = D / R``,
-    ``odds = odds(base_hazard) * resolve * (B / B_ref) ** -elasticity``."""
-    B = D / x["deterrence.adversary_forces"]
-    z = (
-        logit(x["deterrence.base_hazard"])
-        + np.log(x["deterrence.resolve"])
-        - x["deterrence.balance_elasticity"] * np.log(B / x["deterrence.reference_force_ratio"])
-    )
-    return expit(z)
+    ``odds = odds(base_hazard) * resolve * (B / B_ref) ** -elasticity``,
+    from ``log B`` and the logarithms of the rest."""
+    return 1.0 / (1.0 + exp(elasticity * (log_B - log_reference) - logit_base - log_resolve))
+
+
+@register_jitable(inline="always")
+def win_probability(log_B, log_advantage, decisiveness):
+    """The adversary's probability that a renewed offensive succeeds
+    (combat), ``1 / (1 + (defender_advantage * B) ** decisiveness)``."""
+    return 1.0 / (1.0 + exp(decisiveness * (log_advantage + log_B)))
+
+
+@register_jitable(inline="always")
+def one_minus_power(h, m):
+    """``1 - (1 - h) ** m``: the probability of at least one attack in
+    ``m`` years at yearly hazard ``h`` (and the yearly probability when
+    the continuous-time hazard is multiplied by ``m``)."""
+    return one_minus_exp(-m * log1p(-h))
+
+
+@kernel
+def _hazards(D, S, phi, log_hr, adversary, logit_base, log_resolve, elasticity, log_reference, log_advantage, decisiveness, floor, shape, horizon):
+    """``(h_base, h, attack, win)``, ``(P, n)`` each, for every package
+    ``p`` and future ``i`` in one pass, from the defender's strength ``D``,
+    the guarantees' share ``S`` (``(P, n)``), the hazard-ratio terms' ``phi``
+    ``(T, P, n)`` and ``log HR_t`` ``(T, n)``; the other inputs ``(n,)``.
+    ``shape`` ``(n,)`` multiplies the base hazard's continuous-time rate
+    (the time axis; empty: the steady model)::
+
+        B      = D / adversary_forces
+        h_base = base_hazard(log B)                       (then one_minus_power(h_base, shape))
+        h      = h_floor + (1 - h_floor) * h_base * (1 - S) * exp(sum_t phi_t log HR_t)
+        attack = one_minus_power(h, horizon)
+        win    = win_probability(log B)
+    """
+    P, n = D.shape
+    h_base, h, attack, win = np.empty((P, n)), np.empty((P, n)), np.empty((P, n)), np.empty((P, n))
+    log_B, terms = np.empty(n), np.empty(n)
+    for p in range(P):
+        for i in range(n):
+            log_B[i] = log(D[p, i] / adversary[i])
+            h_base[p, i] = base_hazard(log_B[i], logit_base[i], log_resolve[i], elasticity[i], log_reference[i])
+            win[p, i] = win_probability(log_B[i], log_advantage[i], decisiveness[i])
+        if shape.size:
+            for i in range(n):
+                h_base[p, i] = one_minus_power(h_base[p, i], shape[i])
+        terms[:] = 0.0
+        for t in range(phi.shape[0]):
+            for i in range(n):
+                terms[i] += phi[t, p, i] * log_hr[t, i]
+        for i in range(n):
+            h[p, i] = floor[i] + (1.0 - floor[i]) * h_base[p, i] * (1.0 - S[p, i]) * exp(terms[i])
+            attack[p, i] = one_minus_power(h[p, i], horizon)
+    return h_base, h, attack, win
 
 
 def channels(lv: Levers, x: Inputs, pr: Probabilities) -> dict[str, np.ndarray]:
@@ -174,39 +216,37 @@ def channels(lv: Levers, x: Inputs, pr: Probabilities) -> dict[str, np.ndarray]:
     }
 
 
-def yearly_hazard(h_base: np.ndarray, phi: dict[str, np.ndarray], x: Inputs) -> tuple[np.ndarray, np.ndarray]:
-    """``HR_guarantees`` and the yearly hazard ``h`` from the base hazard and the channels."""
-    hr_guarantees = 1.0 - phi["guarantees"]
-    terms = np.zeros(1)
-    for name, param in HAZARD_RATIOS.items():
-        terms = terms + phi[name] * np.log(x[param])
-    floor = x["deterrence.floor_hazard"]
-    return hr_guarantees, floor + (1.0 - floor) * h_base * hr_guarantees * np.exp(terms)
-
-
-def over_horizon(h: np.ndarray, horizon: float) -> np.ndarray:
-    """``1 - (1 - h) ** H``, the probability of at least one attack in ``H`` years."""
-    return -np.expm1(horizon * np.log1p(-h))
-
-
 def deterrence(lv: Levers, x: Inputs, pr: Probabilities, horizon: float, shape: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """The hazard and its parts; ``shape`` (time axis) multiplies the base
-    hazard's continuous-time rate: ``h_base -> 1 - (1 - h_base) ** shape``
-    (:func:`foedus.models.timeline.shaped`)."""
+    """The hazard and its parts, ``(P, n)`` each; ``shape`` (time axis)
+    multiplies the base hazard's continuous-time rate: ``h_base -> 1 - (1 -
+    h_base) ** shape``."""
     D = defender_strength(lv, x, pr)
-    h_base = base_hazard(D, x)
-    if shape is not None:
-        h_base = shaped(h_base, shape)
     phi = channels(lv, x, pr)
-    hr_guarantees, h = yearly_hazard(h_base, phi, x)
+    P, n = lv.n_packages, x.n
+    terms = np.empty((len(HAZARD_RATIOS), P, n))
+    for t, name in enumerate(HAZARD_RATIOS):
+        terms[t] = phi[name]
+    log_hr = np.stack([widen(np.log(x[param]), n) for param in HAZARD_RATIOS.values()])
+    per_future = (
+        x["deterrence.adversary_forces"],
+        logit(x["deterrence.base_hazard"]),
+        np.log(x["deterrence.resolve"]),
+        x["deterrence.balance_elasticity"],
+        np.log(x["deterrence.reference_force_ratio"]),
+        np.log(x["deterrence.defender_advantage"]),
+        x["deterrence.decisiveness"],
+        x["deterrence.floor_hazard"],
+    )
+    h_base, h, attack, win = _hazards(widen(D, n), widen(phi["guarantees"], n), terms, log_hr, *(widen(v, n) for v in per_future),
+                                      np.zeros(0) if shape is None else widen(shape, n), float(horizon))
     return {
         "defender_strength": D,
-        "adversary_win_probability": win_probability(D, x),
+        "adversary_win_probability": win,
         "base_hazard": h_base,
         "guarantee_share": phi["guarantees"],
-        "guarantee_hazard_ratio": hr_guarantees,
+        "guarantee_hazard_ratio": 1.0 - phi["guarantees"],
         "nuclear_guarantor_fights": phi["nuclear"],
         **{f"phi_{k}": v for k, v in phi.items() if k in HAZARD_RATIOS},
         "annual_attack_probability": h,
-        "attack_probability": over_horizon(h, horizon),
+        "attack_probability": attack,
     }

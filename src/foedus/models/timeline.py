@@ -141,12 +141,6 @@ def _sum_years(a: np.ndarray, axis: int) -> np.ndarray:
     return np.cumsum(a, axis=axis).take(-1, axis=axis)
 
 
-def shaped(h: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """``1 - (1 - h) ** m``: the yearly probability when the continuous-time
-    hazard is multiplied by ``m``."""
-    return -np.expm1(m * np.log1p(-np.minimum(h, 1.0)))
-
-
 def over_years(h: np.ndarray, exposure: np.ndarray) -> np.ndarray:
     """``1 - prod_t (1 - h_t) ** e_t`` over the year axis (axis 1 of ``h``,
     ``(P, T, n)``), cumulative: ``(P, T, n)``, the last column the horizon."""
