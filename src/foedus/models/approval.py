@@ -47,7 +47,8 @@ from __future__ import annotations
 import numpy as np
 
 from foedus.models.by_package import product, unique_rows
-from foedus.models.inputs import Inputs
+from foedus.models.compiled import exp, kernel, log
+from foedus.models.inputs import Inputs, widen
 from foedus.models.levers import FORMS, KYIV, VETOES, Levers
 
 
@@ -63,11 +64,34 @@ def weights(lv: Levers, central_cost: np.ndarray, on_cost: float = 0.5) -> np.nd
 
 
 def _power_product(counts: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """``prod_a p_a ** counts[:, a]`` as ``exp(counts @ log p)``, exact where
-    some ``p_a`` is 0 (``0 ** 0 = 1``; ``0 * log 0`` would be NaN)."""
-    zero = p <= 0.0
-    out = np.exp(product(counts, np.log(np.where(zero, 1.0, p))))
-    return np.where(product(counts, zero.astype(np.float64)) > 0, 0.0, out) if zero.any() else out
+    """``(R, n)``: ``prod_a p_a ** counts[r, a]`` for ``counts`` ``(R, A)``
+    and probabilities ``p`` ``(A, n|1)`` (:func:`_powers`)."""
+    counts = np.ascontiguousarray(counts, dtype=np.float64)
+    return _powers(counts, widen(p, p.shape[1]))
+
+
+@kernel
+def _powers(counts, p):
+    """``exp(sum_a counts[r, a] log p_a)``, the veto players in column
+    order, those a row does not need skipped (``0 ** 0 = 1``); a veto
+    player certain to say no (``p_a = 0``) gives ``log 0 = -inf`` and so
+    exactly 0."""
+    R, A = counts.shape
+    n = p.shape[1]
+    log_p = np.empty((A, n))
+    for a in range(A):
+        for i in range(n):
+            log_p[a, i] = log(p[a, i])
+    out = np.zeros((R, n))
+    for r in range(R):
+        for a in range(A):
+            c = counts[r, a]
+            if c != 0.0:
+                for i in range(n):
+                    out[r, i] += c * log_p[a, i]
+        for i in range(n):
+            out[r, i] = exp(out[r, i])
+    return out
 
 
 def nato_consent(lv: Levers, x: Inputs) -> np.ndarray:

@@ -30,10 +30,12 @@ def sum_by(owner: np.ndarray, X: np.ndarray, P: int) -> np.ndarray:
     return _sum_by(np.ascontiguousarray(owner, dtype=np.int64), np.ascontiguousarray(X, dtype=np.float64), P)
 
 
-def max_by(owner: np.ndarray, X: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``out[p] = max(out[p], X[r])`` over rows r with owner[r] == p, in place."""
-    _max_by(np.ascontiguousarray(owner, dtype=np.int64), np.ascontiguousarray(X, dtype=np.float64), out)
-    return out
+def sum_and_max_by(owner: np.ndarray, X: np.ndarray, scale: np.ndarray, P: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(P, n)`` each, in one pass over the rows: the sum of ``X[r]`` and
+    the maximum of ``X[r] * scale[r]`` over rows ``r`` with ``owner[r] ==
+    p`` (``-inf`` for a package with none)."""
+    return _sum_and_max_by(np.ascontiguousarray(owner, dtype=np.int64), np.ascontiguousarray(X, dtype=np.float64),
+                           np.ascontiguousarray(scale, dtype=np.float64), P)
 
 
 @kernel
@@ -47,11 +49,15 @@ def _sum_by(owner, X, P):
 
 
 @kernel
-def _max_by(owner, X, out):
+def _sum_and_max_by(owner, X, scale, P):
+    n = X.shape[1]
+    total, top = np.zeros((P, n)), np.full((P, n), -np.inf)
     for r in range(X.shape[0]):
-        p = owner[r]
-        for i in range(X.shape[1]):
-            out[p, i] = max(out[p, i], X[r, i])
+        p, g = owner[r], scale[r]
+        for i in range(n):
+            total[p, i] += X[r, i]
+            top[p, i] = max(top[p, i], X[r, i] * g)
+    return total, top
 
 
 def product(A: np.ndarray, B: np.ndarray) -> np.ndarray:

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from foedus.models.by_package import max_by, product, sum_by
+from foedus.models.by_package import product, sum_and_max_by
 from foedus.models.compiled import kernel
 from foedus.models.forces import crew_factors
 from foedus.models.inputs import Inputs, widen
@@ -255,7 +255,8 @@ def package_costs(lv: Levers, x: Inputs, deploying: np.ndarray, short: np.ndarra
     short_v[at] = short
     cost, _ = row_costs(lv, x, varying, short_v)
     owner = lv.q_package[varying]
-    total = const_total[:, None] + sum_by(owner, cost, lv.n_packages)
-    worst = max_by(owner, cost * inv_gdp[:, None], np.repeat(const_max[:, None], total.shape[1], axis=1))
+    varying_total, varying_max = sum_and_max_by(owner, cost, inv_gdp, lv.n_packages)
+    total = const_total[:, None] + varying_total
+    worst = np.maximum(const_max[:, None], varying_max)
     aid = np.broadcast_to(aid[:, None], total.shape)
     return {"total_cost_usd_per_year": total, "aid_usd_per_year": aid, "guarantee_cost_usd_per_year": total - aid, "max_cost_pct_gdp": worst}

@@ -36,9 +36,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from foedus.models.forces import crew_factors
 from foedus.models.by_package import product
-from foedus.models.inputs import Inputs
+from foedus.models.compiled import exp, kernel, one_minus_exp
+from foedus.models.forces import crew_factors
+from foedus.models.inputs import Inputs, widen
 from foedus.models.levers import POSTURES, Levers
 
 _WEST = POSTURES.index("western_ukraine")
@@ -64,30 +65,44 @@ def _levers(lv: Levers):
 
 
 def escalation(lv: Levers, x: Inputs, attack: np.ndarray, fights: np.ndarray, horizon: float) -> dict[str, np.ndarray]:
-    P = lv.n_packages
-    rate = x.table("escalation.clash_rate", POSTURES)  # (5, m)
+    P, n = lv.n_packages, x.n
+    rate = x.table("escalation.clash_rate", POSTURES)  # (5, n|1)
     pk_people, pk_air, pk_sea, nuclear, people, air, sea, treaty, umbrella = lv.memo("escalation", lambda: _levers(lv))
-    crews = crew_factors(x)  # (3, m)
+    crews = crew_factors(x)  # (3, n|1)
     # contingents of nuclear-weapon states: present at a posture or not
     present = lv.memo("contingents", lambda: lv.sum_packages(((people + air + sea) > 0) * nuclear[:, None]))  # (P, 5)
     exposure = product(present, rate)
-    incident = -np.expm1(-horizon * exposure)
-    war_path = attack * fights
-    clash = incident * x["escalation.escalation_given_incident"]
-    # = 1 - (1 - war_path) * (1 - clash), written so that rounding never puts
-    # the total below either path
-    risk = war_path + clash * (1.0 - war_path)
-
     rel = rate / rate[_WEST][None, :]
-    rel = np.where((np.arange(len(POSTURES)) == _NEXT_DOOR)[:, None], 0.0, rel)  # (5, m)
+    rel = np.where((np.arange(len(POSTURES)) == _NEXT_DOOR)[:, None], 0.0, rel)  # (5, n|1)
     weighted = (product(pk_people, rel) + product(pk_air, rel) * crews[1][None, :] + product(pk_sea, rel) * crews[2][None, :]) / 1e4
-    acc = x["escalation.acceptance_base"] * np.exp(-x["escalation.rejection.troops_per_10k"] * weighted)
-    acc = acc * np.where(lv.nato_membership[:, None], 1.0 - x["escalation.rejection.nato_membership"][None, :], 1.0)
-    acc = acc * np.where(treaty[:, None], 1.0 - x["escalation.rejection.mutual_defence_treaty"][None, :], 1.0)
-    acc = acc * np.where(umbrella[:, None], 1.0 - x["escalation.rejection.nuclear_umbrella"][None, :], 1.0)
-    shape = (P, x.n)
-    return {
-        "escalation_risk": np.broadcast_to(risk, shape),
-        "incident_probability": np.broadcast_to(incident, shape),
-        "adversary_acceptance": np.broadcast_to(acc, shape),
-    }
+    rejections = lv.memo("rejections", lambda: np.stack([lv.nato_membership, treaty, umbrella], axis=1).astype(np.float64))  # (P, 3)
+    rejection = np.stack([widen(x[k], n) for k in ("escalation.rejection.nato_membership", "escalation.rejection.mutual_defence_treaty",
+                                                   "escalation.rejection.nuclear_umbrella")])
+    risk, incident, acc = _escalation(widen(exposure, n), widen(weighted, n), widen(attack, n), widen(fights, n), float(horizon),
+                                      widen(x["escalation.escalation_given_incident"], n), widen(x["escalation.acceptance_base"], n),
+                                      widen(x["escalation.rejection.troops_per_10k"], n), rejections, rejection)
+    return {"escalation_risk": risk, "incident_probability": incident, "adversary_acceptance": acc}
+
+
+@kernel
+def _escalation(exposure, weighted, attack, fights, horizon, given_incident, base, per_10k, rejects, rejection):
+    """The equations of the module docstring for every package ``p`` and
+    future ``i``, ``(P, n)`` each, from the clash exposure and the weighted
+    troops (``(P, n)``); ``rejects[p, j]`` is 1 when package ``p`` has
+    feature ``j`` (NATO membership, a ratified automatic pact, an
+    umbrella), whose rejection rate is ``rejection[j, i]``."""
+    P, n = exposure.shape
+    risk, incident, acc = np.empty((P, n)), np.empty((P, n)), np.empty((P, n))
+    for p in range(P):
+        for i in range(n):
+            incident[p, i] = one_minus_exp(horizon * exposure[p, i])
+            war_path = attack[p, i] * fights[p, i]
+            clash = incident[p, i] * given_incident[i]
+            # = 1 - (1 - war_path) * (1 - clash), written so that rounding
+            # never puts the total below either path
+            risk[p, i] = war_path + clash * (1.0 - war_path)
+            acc[p, i] = base[i] * exp(-per_10k[i] * weighted[p, i])
+        for j in range(rejects.shape[1]):
+            for i in range(n):
+                acc[p, i] *= 1.0 - rejects[p, j] * rejection[j, i]
+    return risk, incident, acc

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from foedus.models.by_package import classes_in_order, product, sparse_product
-from foedus.models.compiled import kernel, one_minus_exp
+from foedus.models.compiled import kernel, log, one_minus_exp
 from foedus.models.credibility import N_STEPS, class_tables, delivery_by_form
 from foedus.models.inputs import Inputs, widen
 from foedus.models.levers import FORMS, Levers
@@ -101,12 +101,8 @@ class Probabilities:
     def any_of(self, flag: np.ndarray, key=None, kind: str = CRED) -> np.ndarray:
         """``(P, n)``: 1 - prod over flagged elements of (1 - prob_e)."""
         build = lambda: _count_matrix(self.lv, self.plan, np.asarray(flag, dtype=bool), kind)  # noqa: E731
-        rows, cols, counts, used, some = self.lv.memo(("any_of", key, kind, self.will_key), build) if key is not None else build()
-        out = np.zeros((self.P, self.x.n))
-        if some.size:  # packages with no flagged element: 0
-            log_none = np.log(np.maximum(1.0 - self._table(kind)[used], 1e-300))
-            out[some] = -np.expm1(sparse_product(rows, cols, counts, log_none, self.P)[some])
-        return out
+        rows, cols, counts, used = self.lv.memo(("any_of", key, kind, self.will_key), build) if key is not None else build()
+        return _any_of(rows, cols, counts, self._table(kind), used, self.P)
 
     # -- guarantor rows that may fight -----------------------------------------------
     def fights(self) -> np.ndarray:
@@ -175,6 +171,30 @@ def _guarantee_walk(cred, fight_class, owner, nuclear, forces, of_row, decisive,
             for i in range(n):
                 none[p, i] *= 1.0 - cred[c, i]
     return keep, none
+
+
+@kernel
+def _any_of(rows, cols, counts, table, used, P):
+    """``(P, n)``: ``1 - prod (1 - q_u) ** count`` over the classes ``u =
+    used[cols[k]]`` of package ``rows[k]``'s flagged elements, as ``1 -
+    exp(sum_k count_k log(1 - q_u))``, terms in the order given (0 for a
+    package with none; ``1 - q`` floored at 1e-300 so that a class certain
+    to act gives 1, not ``0 * -inf``)."""
+    n = table.shape[1]
+    log_none = np.empty((used.size, n))
+    for j in range(used.size):
+        for i in range(n):
+            log_none[j, i] = log(max(1.0 - table[used[j], i], 1e-300))
+    acc = np.zeros((P, n))
+    for k in range(rows.size):
+        r, c, v = rows[k], cols[k], counts[k]
+        for i in range(n):
+            acc[r, i] += v * log_none[c, i]
+    out = np.empty((P, n))
+    for p in range(P):
+        for i in range(n):
+            out[p, i] = one_minus_exp(-acc[p, i])
+    return out
 
 
 def _plan(lv: Levers, will_key: tuple[str, ...], timed: bool = False) -> dict:
@@ -246,16 +266,15 @@ def _sum_matrix(lv: Levers, plan: dict, V: np.ndarray, kind: str) -> tuple[np.nd
 
 
 def _count_matrix(lv: Levers, plan: dict, flag: np.ndarray, kind: str) -> tuple[np.ndarray, ...]:
-    """``(rows, cols, counts, used, some)``: how many of package
-    ``rows[k]``'s flagged elements are of class ``used[cols[k]]`` (in the
-    order of :func:`_in_package_order`), and the packages ``some`` that have
-    any."""
+    """``(rows, cols, counts, used)``: how many of package ``rows[k]``'s
+    flagged elements are of class ``used[cols[k]]`` (in the order of
+    :func:`_in_package_order`)."""
     cls, U = (plan["el_class"], plan["keys"].shape[0]) if kind == CRED else (plan["del_class"], plan["del_keys"].shape[0])
     N = np.zeros((lv.n_packages, U))
     np.add.at(N, (lv.el_package[flag], cls[flag]), 1.0)
     rows, cols = _in_package_order(lv, cls, U, *np.nonzero(N))
     used, k = np.unique(cols, return_inverse=True)
-    return rows, k.reshape(-1).astype(np.int64), N[rows, cols], used, np.unique(rows)
+    return rows, k.reshape(-1).astype(np.int64), np.ascontiguousarray(N[rows, cols]), used.astype(np.int64)
 
 
 def _in_package_order(lv: Levers, cls: np.ndarray, U: int, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
