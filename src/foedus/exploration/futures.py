@@ -111,14 +111,14 @@ class Design:
                 eng.fast_forward(start)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # balance warning for non powers of 2
-                u = eng.random(m).T
-            return fk.marginals(np.ascontiguousarray(u), *marg).T
+                u = eng.random(m)
+            return fk.marginals(u, *marg, np.empty((self.d, m))).T
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(b,)))
         if self.sampler == "lhs":
             raw = rng.bit_generator.random_raw(self.d * m).reshape(self.d, m)
-            return fk.latin_hypercube(raw, *marg).T
+            return fk.latin_hypercube(raw, *marg, np.empty((self.d, m))).T
         u = rng.random((m, self.d))  # future by future: a partial block is a prefix of a full one
-        return fk.marginals(np.ascontiguousarray(u.T), *marg).T
+        return fk.marginals(u, *marg, np.empty((self.d, m))).T
 
     def unit_block(self, b: int, n: int) -> np.ndarray:
         """Unit-hypercube points of block ``b`` of an ``n``-future run, ``(m, d)``."""
@@ -131,7 +131,7 @@ class Design:
         u = np.asarray(u, dtype=np.float64)
         if u.ndim != 2 or u.shape[1] != self.d:
             raise ValueError(f"unit points must be (m, {self.d}), got {u.shape}")
-        return marginals(np.ascontiguousarray(u.T), *self._marginal_arrays()).T
+        return marginals(np.ascontiguousarray(u), *self._marginal_arrays(), np.empty((self.d, u.shape[0]))).T
 
     def block_values(self, b: int, n: int) -> np.ndarray:
         """Parameter values of block ``b`` of an ``n``-future run, ``(m, d)``:

@@ -50,43 +50,56 @@ _SHIFT32 = np.uint64(32)
 _TWO_TO_MINUS_32 = 2.0 ** -32
 
 
+#: Futures per tile when the marginals read one row per future: the tile
+#: (``TILE x d`` inputs) stays in cache while it is transposed.
+TILE = 512
+
+
 @kernel
-def _fill(out: np.ndarray, j: int, units: np.ndarray, m: int, kind: int, low: float, high: float, mode: float) -> None:
-    """``out[j, :m]`` = the marginal of input ``j`` at ``units`` (module
-    docstring); the constants of each formula worked out once per input."""
+def _fill(out: np.ndarray, units: np.ndarray, kind: int, low: float, high: float, mode: float) -> None:
+    """``out[:]`` = one input's marginal at ``units`` (module docstring);
+    the constants of each formula worked out once per call."""
+    m = units.size
     if kind == LOGUNIFORM:
         llo = np.log(low)
         lw = np.log(high) - llo
         for i in range(m):
-            out[j, i] = np.exp(llo + units[i] * lw)
+            out[i] = np.exp(llo + units[i] * lw)
     elif kind == TRIANGULAR:
         w = high - low
         c = (mode - low) / w
         for i in range(m):
             u = units[i]
-            out[j, i] = low + np.sqrt(u * c) * w if u < c else high - np.sqrt((1.0 - u) * (1.0 - c)) * w
+            out[i] = low + np.sqrt(u * c) * w if u < c else high - np.sqrt((1.0 - u) * (1.0 - c)) * w
     else:
         w = high - low
         for i in range(m):
-            out[j, i] = low + units[i] * w
+            out[i] = low + units[i] * w
 
 
 @kernel
-def marginals(u: np.ndarray, kinds: np.ndarray, low: np.ndarray, high: np.ndarray, mode: np.ndarray) -> np.ndarray:
-    """``(d, m)`` values of unit points ``u`` ``(d, m)``, input ``j`` through its marginal."""
-    d, m = u.shape
-    out = np.empty((d, m))
-    for j in range(d):
-        _fill(out, j, u[j], m, kinds[j], low[j], high[j], mode[j])
+def marginals(u: np.ndarray, kinds: np.ndarray, low: np.ndarray, high: np.ndarray, mode: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out`` ``(d, m)``: input ``j`` of unit points ``u`` ``(m, d)`` (one
+    row per future, as samplers give them) through its marginal, tile by
+    tile of futures. ``out`` comes from the caller: NumPy backs large
+    arrays with huge pages, so writing a fresh block is four times faster
+    than into one allocated here."""
+    m, d = u.shape
+    units = np.empty(TILE)
+    for start in range(0, m, TILE):
+        k = min(TILE, m - start)
+        for j in range(d):
+            for i in range(k):
+                units[i] = u[start + i, j]
+            _fill(out[j, start:start + k], units[:k], kinds[j], low[j], high[j], mode[j])
     return out
 
 
 @kernel
-def latin_hypercube(raw: np.ndarray, kinds: np.ndarray, low: np.ndarray, high: np.ndarray, mode: np.ndarray) -> np.ndarray:
-    """``(d, m)`` Latin-hypercube values from ``raw`` ``(d, m)`` uint64 words
-    (module docstring), input ``j`` through its marginal."""
+def latin_hypercube(raw: np.ndarray, kinds: np.ndarray, low: np.ndarray, high: np.ndarray, mode: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out`` ``(d, m)``: Latin-hypercube values from ``raw`` ``(d, m)``
+    uint64 words (module docstring), input ``j`` through its marginal."""
     d, m = raw.shape
-    out = np.empty((d, m))
     perm = np.empty(m, np.int32)
     units = np.empty(m)
     for j in range(d):
@@ -97,5 +110,5 @@ def latin_hypercube(raw: np.ndarray, kinds: np.ndarray, low: np.ndarray, high: n
             perm[i], perm[k] = perm[k], perm[i]
         for i in range(m):
             units[i] = (perm[i] + (np.float64(raw[j, i] & _LOW32) + 0.5) * _TWO_TO_MINUS_32) / m
-        _fill(out, j, units, m, kinds[j], low[j], high[j], mode[j])
+        _fill(out[j], units, kinds[j], low[j], high[j], mode[j])
     return out
