@@ -325,3 +325,49 @@ def test_loads_never_raises_anything_but_input_error(text):
         loads(text, "fuzz.yaml")
     except InputError as exc:
         assert exc.problems and all(p.expected for p in exc.problems)
+
+
+# ---------------------------------------------------------------------------
+# libyaml's composer and the pure-Python one agree
+# ---------------------------------------------------------------------------
+
+
+def _both(text: str):
+    """``loads`` through libyaml (when PyYAML has it) and through the
+    pure-Python composer: the data, the lines, or the error."""
+    from foedus.data import yamlio
+
+    def one():
+        try:
+            return loads(text)
+        except InputError as exc:
+            return ("error", str(exc))
+
+    fast = one()
+    saved, yamlio._CLoader = yamlio._CLoader, None
+    try:
+        slow = one()
+    finally:
+        yamlio._CLoader = saved
+    return fast, slow
+
+
+def test_libyaml_and_python_agree_on_every_shipped_file_and_fixture() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    files = [*root.glob("scenarios/*.yaml"), *root.glob("src/foedus/data/**/*.yaml"), *root.glob("tests/fixtures/**/*.yaml")]
+    assert len(files) > 40
+    for f in files:
+        fast, slow = _both(f.read_text(encoding="utf-8", errors="replace"))
+        assert fast == slow, f
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(depth=st.integers(1, 80), leaf=st.sampled_from(["1", "a", "{}", "[]", "x: 1"]), flow=st.booleans())
+def test_libyaml_and_python_agree_at_any_depth(depth: int, leaf: str, flow: bool) -> None:
+    """Nesting around the limit: the same data or the same error (deep
+    documents go to the pure-Python loader, which names the line)."""
+    text = "[" * depth + leaf + "]" * depth if flow else "".join(f"{'  ' * i}k{i}:\n" for i in range(depth)) + "  " * depth + "v"
+    fast, slow = _both(text)
+    assert fast == slow
