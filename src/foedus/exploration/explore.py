@@ -55,11 +55,15 @@ INNER = 4096
 
 
 def evaluate_block(spec: RunSpec, b: int) -> tuple[int, np.ndarray, np.ndarray]:
-    """Inputs ``(m, d)`` and results ``(P, m, M)`` of block ``b``."""
+    """Inputs ``(m, d)`` and results ``(P, m, M)`` of block ``b``. Both are
+    views of buffers laid out as the store and the robustness read them,
+    one input's or one metric's values contiguous (``(d, m)``, ``(M, P,
+    m)``): the model writes each metric once, contiguously, and nothing is
+    transposed afterwards."""
     start, stop = spec.design.block_bounds(b, spec.n)
     vals = spec.design.block_values(b, spec.n)
     m = stop - start
-    res = np.empty((spec.levers.n_packages, m, len(spec.metrics)))
+    by_metric = np.empty((len(spec.metrics), spec.levers.n_packages, m))
     cols = spec.design.as_dict(vals)
     for lo in range(0, m, INNER):
         hi = min(lo + INNER, m)
@@ -71,8 +75,8 @@ def evaluate_block(spec: RunSpec, b: int) -> tuple[int, np.ndarray, np.ndarray]:
 
             got = {**got, **yearly_values(list(spec.packages), spec.countries, x, spec.horizon, Inputs(spec.values, 1), list(spec.yearly))}
         for j, name in enumerate(spec.metrics):
-            res[:, lo:hi, j] = got[name]
-    return start, vals, res
+            by_metric[j, :, lo:hi] = got[name]
+    return start, vals, by_metric.transpose(1, 2, 0)
 
 
 @dataclass
@@ -165,7 +169,7 @@ def run_exploration(
     acc = RobustnessAccumulator(list(package_ids), list(thresholds))
     P, M, d = spec.levers.n_packages, len(spec.metrics), spec.design.d
     inputs = np.empty((spec.n, d)) if keep else None
-    kept = np.empty((P, spec.n, M)) if keep else None
+    kept = np.empty((M, P, spec.n)) if keep else None  # metric by metric, as evaluate_block
     # closing(): an exception here (Ctrl-C, SIGTERM) shuts a Dask cluster down
     # at once, not whenever the generator is collected
     with closing(_blocks(spec, scheduler, workers)) as blocks:
@@ -176,10 +180,10 @@ def run_exploration(
                 writer.write_chunk(np.arange(start, start + m, dtype=np.int64), vals, res)
             if keep:
                 inputs[start : start + m] = vals
-                kept[:, start : start + m] = res
+                kept[:, :, start : start + m] = res.transpose(2, 0, 1)
             if progress is not None:
                 progress(m)
-    metrics = {name: kept[:, :, j] for j, name in enumerate(spec.metrics)} if keep else None
+    metrics = {name: kept[j] for j, name in enumerate(spec.metrics)} if keep else None
     pct = percentiles(metrics, list(package_ids)) if keep else None
     return ExploreResult(
         package_ids=list(package_ids),

@@ -425,12 +425,17 @@ def _columns(fids: np.ndarray, inp: np.ndarray, res: np.ndarray, precision: str)
     m, n_in = inp.shape
     n_pk, _, n_me = res.shape
     fids = fids.astype(np.int64, copy=True)
-    inp_cols = np.empty((n_in, m), dtype=precision)  # (input, future)
-    res_cols = np.empty((n_me, n_pk, m), dtype=precision)  # (metric, package, future)
-    for s in range(0, m, _BLOCK):  # cache-blocked transposes: 2x faster than one big one
-        inp_cols[:, s : s + _BLOCK] = inp[s : s + _BLOCK].T
-        for p in range(n_pk):
-            res_cols[:, p, s : s + _BLOCK] = res[p, s : s + _BLOCK].T
+    if inp.T.flags.c_contiguous and res.transpose(2, 0, 1).flags.c_contiguous:
+        # views of column-major buffers (explore's blocks): one copy each
+        inp_cols = inp.T.astype(precision)
+        res_cols = res.transpose(2, 0, 1).astype(precision)
+    else:
+        inp_cols = np.empty((n_in, m), dtype=precision)  # (input, future)
+        res_cols = np.empty((n_me, n_pk, m), dtype=precision)  # (metric, package, future)
+        for s in range(0, m, _BLOCK):  # cache-blocked transposes: 2x faster than one big one
+            inp_cols[:, s : s + _BLOCK] = inp[s : s + _BLOCK].T
+            for p in range(n_pk):
+                res_cols[:, p, s : s + _BLOCK] = res[p, s : s + _BLOCK].T
     res_cols = res_cols.reshape(n_me, n_pk * m)
     pkg = np.repeat(np.arange(n_pk, dtype=np.int16), m)
     return fids, inp_cols, pkg, np.tile(fids, n_pk), res_cols
