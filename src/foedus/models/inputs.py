@@ -47,13 +47,13 @@ class Inputs(Mapping):
         if any(r is None for r in rows):
             raise KeyError(f"no parameter {prefix}.default to fall back on")
         width = max((r.size for r in rows), default=1)
-        return np.stack([np.broadcast_to(r, (width,)) for r in rows]) if rows else np.zeros((0, 1))
+        return np.stack([r if r.size == width else np.broadcast_to(r, (width,)) for r in rows]) if rows else np.zeros((0, 1))
 
     def table(self, prefix: str, keys: list[str]) -> np.ndarray:
         """Stack ``prefix.<key>`` for each key into ``(len(keys), n|1)``."""
         rows = [self[f"{prefix}.{k}"] for k in keys]
         width = max(r.size for r in rows)
-        return np.stack([np.broadcast_to(r, (width,)) for r in rows])
+        return np.stack([r if r.size == width else np.broadcast_to(r, (width,)) for r in rows])
 
 
 def widen(a, n: int) -> np.ndarray:
@@ -61,4 +61,6 @@ def widen(a, n: int) -> np.ndarray:
     value fixed across futures repeated for each, as the compiled loops read
     it."""
     a = np.asarray(a, dtype=np.float64)
+    if a.shape[-1:] == (n,) and a.flags.c_contiguous:
+        return a
     return np.ascontiguousarray(np.broadcast_to(a, a.shape[:-1] + (n,)))

@@ -91,11 +91,10 @@ class Probabilities:
     def weighted(self, V: np.ndarray, F: np.ndarray, key=None) -> np.ndarray:
         """``(P, n)``: sum over elements of cred_e * sum_j V[e, j] * F[j, n]
         for lever columns ``V`` ``(E, J)`` and future factors ``F`` ``(J, n|1)``."""
-        MA = self.sums(V, key, CRED)
-        out = MA[0] * F[0]
-        for j in range(1, V.shape[1]):
-            out += MA[j] * F[j]
-        return out
+        build = lambda: _sum_matrix(self.lv, self.plan, V, CRED)  # noqa: E731
+        rows, cols, vals = self.lv.memo(("sums", key, CRED, self.will_key), build) if key is not None else build()
+        n = self.x.n
+        return _weighted(rows, cols, vals, self.cred, widen(F, n), self.P)
 
     # -- "any of" products -------------------------------------------------------
     def any_of(self, flag: np.ndarray, key=None, kind: str = CRED) -> np.ndarray:
@@ -171,6 +170,35 @@ def _guarantee_walk(cred, fight_class, owner, nuclear, forces, of_row, decisive,
             for i in range(n):
                 none[p, i] *= 1.0 - cred[c, i]
     return keep, none
+
+
+@kernel
+def _weighted(rows, cols, vals, table, F, P):
+    """``(P, n)``: ``sum_j MA[j, p] * F[j]`` with ``MA[j, p] = sum_k vals[k]
+    * table[cols[k]]`` over the entries ``k`` of row ``rows[k] = j * P + p``
+    (the order of :func:`_sum_matrix`), columns ``j`` in order; as
+    :meth:`Probabilities.sums` followed by the weighted sum, without the
+    ``(J, P, n)`` temporary."""
+    n = table.shape[1]
+    J = F.shape[0]
+    out = np.zeros((P, n))
+    ma = np.zeros(n)
+    k = 0
+    for j in range(J):
+        for p in range(P):
+            ma[:] = 0.0
+            while k < rows.size and rows[k] == j * P + p:
+                c, v = cols[k], vals[k]
+                for i in range(n):
+                    ma[i] += v * table[c, i]
+                k += 1
+            if j == 0:
+                for i in range(n):
+                    out[p, i] = ma[i] * F[0, i]
+            else:
+                for i in range(n):
+                    out[p, i] += ma[i] * F[j, i]
+    return out
 
 
 @kernel
