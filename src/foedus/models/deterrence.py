@@ -165,31 +165,37 @@ def one_minus_power(h, m):
 
 
 @kernel
-def _hazards(D, S, phi, log_hr, adversary, logit_base, log_resolve, elasticity, log_reference, log_advantage, decisiveness, floor, shape, horizon):
-    """``(h_base, h, attack, win)``, ``(P, n)`` each, for every package
-    ``p`` and future ``i`` in one pass, from the defender's strength ``D``,
-    the guarantees' share ``S`` (``(P, n)``), the hazard-ratio terms' ``phi``
-    ``(T, P, n)`` and ``log HR_t`` ``(T, n)``; the other inputs ``(n,)``.
-    ``shape`` ``(n,)`` multiplies the base hazard's continuous-time rate
-    (the time axis; empty: the steady model)::
+def _base_hazards(D, adversary, logit_base, log_resolve, elasticity, log_reference, log_advantage, decisiveness):
+    """``(h_base, win)``, ``(P, n)`` each, from the defender's strength
+    ``D`` ``(P, n)`` and the adversary's inputs ``(n,)``::
 
         B      = D / adversary_forces
-        h_base = base_hazard(log B)                       (then one_minus_power(h_base, shape))
-        h      = h_floor + (1 - h_floor) * h_base * (1 - S) * exp(sum_t phi_t log HR_t)
-        attack = one_minus_power(h, horizon)
+        h_base = base_hazard(log B)
         win    = win_probability(log B)
     """
     P, n = D.shape
-    h_base, h, attack, win = np.empty((P, n)), np.empty((P, n)), np.empty((P, n)), np.empty((P, n))
-    log_B, terms = np.empty(n), np.empty(n)
+    h_base, win = np.empty((P, n)), np.empty((P, n))
     for p in range(P):
         for i in range(n):
-            log_B[i] = log(D[p, i] / adversary[i])
-            h_base[p, i] = base_hazard(log_B[i], logit_base[i], log_resolve[i], elasticity[i], log_reference[i])
-            win[p, i] = win_probability(log_B[i], log_advantage[i], decisiveness[i])
-        if shape.size:
-            for i in range(n):
-                h_base[p, i] = one_minus_power(h_base[p, i], shape[i])
+            log_B = log(D[p, i] / adversary[i])
+            h_base[p, i] = base_hazard(log_B, logit_base[i], log_resolve[i], elasticity[i], log_reference[i])
+            win[p, i] = win_probability(log_B, log_advantage[i], decisiveness[i])
+    return h_base, win
+
+
+@kernel
+def _yearly_hazards(h_base, S, phi, log_hr, floor, horizon):
+    """``(h, attack)``, ``(P, n)`` each, from ``h_base`` and the guarantees'
+    share ``S`` (``(P, n)``), the hazard-ratio terms' ``phi`` ``(T, P, n)``
+    and ``log HR_t`` ``(T, n)``, terms in order::
+
+        h      = h_floor + (1 - h_floor) * h_base * (1 - S) * exp(sum_t phi_t log HR_t)
+        attack = one_minus_power(h, horizon)
+    """
+    P, n = h_base.shape
+    h, attack = np.empty((P, n)), np.empty((P, n))
+    terms = np.empty(n)
+    for p in range(P):
         terms[:] = 0.0
         for t in range(phi.shape[0]):
             for i in range(n):
@@ -197,7 +203,19 @@ def _hazards(D, S, phi, log_hr, adversary, logit_base, log_resolve, elasticity, 
         for i in range(n):
             h[p, i] = floor[i] + (1.0 - floor[i]) * h_base[p, i] * (1.0 - S[p, i]) * exp(terms[i])
             attack[p, i] = one_minus_power(h[p, i], horizon)
-    return h_base, h, attack, win
+    return h, attack
+
+
+@kernel
+def _one_minus_powers(h, m):
+    """:func:`one_minus_power` of ``h`` ``(P, n)`` and ``m`` ``(n,)`` (the
+    time axis's shape of the base hazard)."""
+    P, n = h.shape
+    out = np.empty((P, n))
+    for p in range(P):
+        for i in range(n):
+            out[p, i] = one_minus_power(h[p, i], m[i])
+    return out
 
 
 def channels(lv: Levers, x: Inputs, pr: Probabilities) -> dict[str, np.ndarray]:
@@ -237,8 +255,11 @@ def deterrence(lv: Levers, x: Inputs, pr: Probabilities, horizon: float, shape: 
         x["deterrence.decisiveness"],
         x["deterrence.floor_hazard"],
     )
-    h_base, h, attack, win = _hazards(widen(D, n), widen(phi["guarantees"], n), terms, log_hr, *(widen(v, n) for v in per_future),
-                                      np.zeros(0) if shape is None else widen(shape, n), float(horizon))
+    adversary, logit_base, log_resolve, elasticity, log_reference, log_advantage, decisiveness, floor = (widen(v, n) for v in per_future)
+    h_base, win = _base_hazards(widen(D, n), adversary, logit_base, log_resolve, elasticity, log_reference, log_advantage, decisiveness)
+    if shape is not None:
+        h_base = _one_minus_powers(h_base, widen(shape, n))
+    h, attack = _yearly_hazards(h_base, widen(phi["guarantees"], n), terms, log_hr, floor, float(horizon))
     return {
         "defender_strength": D,
         "adversary_win_probability": win,
