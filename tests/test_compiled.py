@@ -11,12 +11,20 @@ from numba import njit
 from foedus.models.compiled import exp, log, log1p, one_minus_exp
 
 
-@njit(error_model="numpy")  # as models/compiled.kernel
-def _one_minus_exp(a):
-    out = np.empty_like(a)
-    for i in range(a.size):
-        out[i] = one_minus_exp(a[i])
-    return out
+def _vectorised(f):
+    """A compiled loop applying the compiled-only function ``f`` to an array."""
+
+    @njit(error_model="numpy")  # as models/compiled.kernel
+    def loop(a):
+        out = np.empty_like(a)
+        for i in range(a.size):
+            out[i] = f(a[i])
+        return out
+
+    return loop
+
+
+_one_minus_exp, _exp, _log, _log1p = (_vectorised(f) for f in (one_minus_exp, exp, log, log1p))
 
 
 def _ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:
@@ -41,22 +49,6 @@ def test_one_minus_exp_over_every_scale_and_at_the_edges() -> None:
     assert (got[a < 1e-300] == a[a < 1e-300]).all()  # tiny a: 1 - exp(-a) = a
     edge = _one_minus_exp(np.array([0.0, np.inf, np.nan]))
     assert edge[0] == 0.0 and edge[1] == 1.0 and np.isnan(edge[2])
-
-
-def _vectorised(f):
-    """A compiled loop applying the compiled-only function ``f`` to an array."""
-
-    @njit(error_model="numpy")  # as models/compiled.kernel
-    def loop(a):
-        out = np.empty_like(a)
-        for i in range(a.size):
-            out[i] = f(a[i])
-        return out
-
-    return loop
-
-
-_exp, _log, _log1p = _vectorised(exp), _vectorised(log), _vectorised(log1p)
 
 
 def _close(got: np.ndarray, want: np.ndarray, ulps: float) -> bool:

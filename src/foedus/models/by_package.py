@@ -74,12 +74,13 @@ def sparse_product(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, B: np.n
     B = np.asarray(B, dtype=np.float64)
     if B.shape[0] == 0:  # nothing to multiply: every row is 0
         return np.zeros((R, B.shape[1] if B.ndim > 1 else 1))
-    return _sparse_product(np.ascontiguousarray(rows, dtype=np.int64), np.ascontiguousarray(cols, dtype=np.int64),
+    return sparse_product_kernel(np.ascontiguousarray(rows, dtype=np.int64), np.ascontiguousarray(cols, dtype=np.int64),
                            np.ascontiguousarray(vals, dtype=np.float64), np.ascontiguousarray(B.reshape(B.shape[0], -1)), R)
 
 
 @kernel
-def _sparse_product(rows, cols, vals, B, R):
+def sparse_product_kernel(rows, cols, vals, B, R):
+    """The loop of :func:`sparse_product`, for other compiled loops to call."""
     n = B.shape[1]
     out = np.zeros((R, n))
     for k in range(rows.size):

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from foedus.models.by_package import product, sum_and_max_by
+from foedus.models.by_package import product, sparse_product_kernel, sum_and_max_by
 from foedus.models.compiled import kernel
 from foedus.models.forces import crew_factors
 from foedus.models.inputs import Inputs, widen
@@ -151,11 +151,7 @@ def _cost_rows(rows, cols, vals, rates, money, shortfall, R):
     NumPy expressions over futures it made three temporaries per row and
     took a tenth of the assessment."""
     n, last = rates.shape[1], rates.shape[0] - 1
-    total = np.zeros((R, n))
-    for k in range(rows.size):
-        r, c, v = rows[k], cols[k], vals[k]
-        for i in range(n):
-            total[r, i] += v * rates[c, i]
+    total = sparse_product_kernel(rows, cols, vals, rates, R)
     raise_ = np.empty((R, n))
     for r in range(R):
         for i in range(n):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from foedus.models.by_package import classes_in_order, product, sparse_product
+from foedus.models.by_package import classes_in_order, product, sparse_product, sparse_product_kernel
 from foedus.models.compiled import kernel, log, one_minus_exp
 from foedus.models.credibility import N_STEPS, class_tables, delivery_by_form
 from foedus.models.inputs import Inputs, widen
@@ -213,11 +213,7 @@ def _any_of(rows, cols, counts, table, used, P):
     for j in range(used.size):
         for i in range(n):
             log_none[j, i] = log(max(1.0 - table[used[j], i], 1e-300))
-    acc = np.zeros((P, n))
-    for k in range(rows.size):
-        r, c, v = rows[k], cols[k], counts[k]
-        for i in range(n):
-            acc[r, i] += v * log_none[c, i]
+    acc = sparse_product_kernel(rows, cols, counts, log_none, P)
     out = np.empty((P, n))
     for p in range(P):
         for i in range(n):
