@@ -13,6 +13,11 @@ Results do not change with it: ``fastmath`` stays off, so no operation is
 reordered or contracted, and every loop computes the same IEEE operations
 in the same order (the determinism tests check bit for bit).
 
+numba's cache knows only the file of each loop, not the files of the
+functions it calls: after editing this module or ``by_package.py``, delete
+the ``*.nbi`` and ``*.nbc`` files under ``src/foedus/models/__pycache__``
+(a fresh clone or install has none).
+
 *The elementary functions.* Why hand-written: without Intel's SVML, numba
 calls libm once per value (``expm1`` 13 ns on this machine, ``exp`` 6 ns),
 and the call keeps the loop scalar; ``1 - exp(-a)`` alone was most of the
