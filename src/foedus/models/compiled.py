@@ -104,8 +104,8 @@ def _from_bits(typingctx, b):
 @intrinsic
 def _select(typingctx, condition, a, b):
     """``a if condition else b`` for float64, without a branch (numba
-    compiles a conditional expression as a branch, which inlined twice in
-    one loop trips its own SSA check)."""
+    compiles a conditional expression as a branch, which keeps the loop
+    around it from vectorising)."""
 
     def codegen(context, builder, signature, args):
         return builder.select(args[0], args[1], args[2])
