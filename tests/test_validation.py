@@ -433,6 +433,9 @@ def pset() -> ParameterSet:
         (["escalation.clash_rate.behind_dnipro=0.9"], "the models rely on this ordering"),
         (["deterrence.hazard_ratio.monitoring=1.5"], "a factor in (0, 1] (it can only lower the odds)"),
         (["credibility.step_odds=0"], "a factor in (0, 1]"),
+        # regression: 0 here was a ZeroDivisionError traceback in compare's hazard terms
+        (["deterrence.adversary_forces=0"], "a value > 0 (the balance of forces divides by it), got 0.0"),
+        (["deterrence.reference_force_ratio=0"], "a value > 0"),
     ],
 )
 def test_bad_overrides(pset, items, fragment):

@@ -28,6 +28,9 @@ ORDERINGS: tuple[tuple[str, ...], ...] = (
 #: Parameters (or name prefixes) that must lie in (0, 1]: factors that can
 #: only lower the odds of attack, or of fulfilment per legal step.
 FACTORS = ("deterrence.hazard_ratio.", "credibility.step_odds")
+#: Parameters that must be above 0: the local balance of forces divides by
+#: them (``B = D / adversary_forces``, compared with ``reference_force_ratio``).
+POSITIVE = ("deterrence.adversary_forces", "deterrence.reference_force_ratio")
 #: Prefixes that accept any known ISO3 code, falling back to ``<prefix>.default``.
 PER_COUNTRY = ("will", "approval.nato_consent")
 
@@ -89,6 +92,8 @@ class ParameterSet:
             raise InputError(source, [Problem(name, f"a value in [0, 1] (unit {p.unit.value}; rates are fractions), got {value}")])
         if value < 0:
             raise InputError(source, [Problem(name, f"a value >= 0, got {value}")])
+        if name in POSITIVE and not value > 0:
+            raise InputError(source, [Problem(name, f"a value > 0 (the balance of forces divides by it), got {value}")])
         if name.startswith(FACTORS) and not 0.0 < value <= 1.0:
             raise InputError(source, [Problem(name, f"a factor in (0, 1] (it can only lower the odds), got {value}")])
 
