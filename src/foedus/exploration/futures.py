@@ -103,6 +103,7 @@ class Design:
         if m == 0 or self.d == 0:
             return np.empty((m, self.d))
         marg = self._marginal_arrays(identity)
+        out = np.empty((self.d, m))  # NumPy's, not the kernel's (futures_kernel.marginals)
         if self.sampler == "sobol":
             from scipy.stats import qmc
 
@@ -112,13 +113,13 @@ class Design:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # balance warning for non powers of 2
                 u = eng.random(m)
-            return fk.marginals(u, *marg, np.empty((self.d, m))).T
+            return fk.marginals(u, *marg, out).T
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(b,)))
         if self.sampler == "lhs":
             raw = rng.bit_generator.random_raw(self.d * m).reshape(self.d, m)
-            return fk.latin_hypercube(raw, *marg, np.empty((self.d, m))).T
+            return fk.latin_hypercube(raw, *marg, out).T
         u = rng.random((m, self.d))  # future by future: a partial block is a prefix of a full one
-        return fk.marginals(u, *marg, np.empty((self.d, m))).T
+        return fk.marginals(u, *marg, out).T
 
     def unit_block(self, b: int, n: int) -> np.ndarray:
         """Unit-hypercube points of block ``b`` of an ``n``-future run, ``(m, d)``."""

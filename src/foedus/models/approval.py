@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from foedus.models.by_package import product, unique_rows
+from foedus.models.by_package import product, sparse_product_kernel, unique_rows
 from foedus.models.compiled import exp, kernel, log
 from foedus.models.inputs import Inputs, widen
 from foedus.models.levers import FORMS, KYIV, VETOES, Levers
@@ -66,29 +66,24 @@ def weights(lv: Levers, central_cost: np.ndarray, on_cost: float = 0.5) -> np.nd
 def _power_product(counts: np.ndarray, p: np.ndarray) -> np.ndarray:
     """``(R, n)``: ``prod_a p_a ** counts[r, a]`` for ``counts`` ``(R, A)``
     and probabilities ``p`` ``(A, n|1)`` (:func:`_powers`)."""
-    counts = np.ascontiguousarray(counts, dtype=np.float64)
-    return _powers(counts, widen(p, p.shape[1]))
+    rows, cols = np.nonzero(counts)
+    return _powers(rows.astype(np.int64), cols.astype(np.int64), np.ascontiguousarray(counts[rows, cols], dtype=np.float64),
+                   widen(p, p.shape[1]), counts.shape[0])
 
 
 @kernel
-def _powers(counts, p):
-    """``exp(sum_a counts[r, a] log p_a)``, the veto players in column
-    order, those a row does not need skipped (``0 ** 0 = 1``); a veto
-    player certain to say no (``p_a = 0``) gives ``log 0 = -inf`` and so
-    exactly 0."""
-    R, A = counts.shape
-    n = p.shape[1]
+def _powers(rows, cols, counts, p, R):
+    """``exp(sum_k counts[k] log p[cols[k]])`` per row ``rows[k]``, the veto
+    players a row needs in column order (those it does not need are not
+    entries: ``0 ** 0 = 1``); a veto player certain to say no (``p_a =
+    0``) gives ``log 0 = -inf`` and so exactly 0."""
+    A, n = p.shape
     log_p = np.empty((A, n))
     for a in range(A):
         for i in range(n):
             log_p[a, i] = log(p[a, i])
-    out = np.zeros((R, n))
+    out = sparse_product_kernel(rows, cols, counts, log_p, R)
     for r in range(R):
-        for a in range(A):
-            c = counts[r, a]
-            if c != 0.0:
-                for i in range(n):
-                    out[r, i] += c * log_p[a, i]
         for i in range(n):
             out[r, i] = exp(out[r, i])
     return out

@@ -46,14 +46,17 @@ class Inputs(Mapping):
         rows = [self._v.get(f"{prefix}.{g}", self._v.get(f"{prefix}.default")) for g in iso3]
         if any(r is None for r in rows):
             raise KeyError(f"no parameter {prefix}.default to fall back on")
-        width = max((r.size for r in rows), default=1)
-        return np.stack([r if r.size == width else np.broadcast_to(r, (width,)) for r in rows]) if rows else np.zeros((0, 1))
+        return _stack(rows) if rows else np.zeros((0, 1))
 
     def table(self, prefix: str, keys: list[str]) -> np.ndarray:
         """Stack ``prefix.<key>`` for each key into ``(len(keys), n|1)``."""
-        rows = [self[f"{prefix}.{k}"] for k in keys]
-        width = max(r.size for r in rows)
-        return np.stack([r if r.size == width else np.broadcast_to(r, (width,)) for r in rows])
+        return _stack([self[f"{prefix}.{k}"] for k in keys])
+
+
+def _stack(rows: list[np.ndarray]) -> np.ndarray:
+    """Rows of ``n`` or 1 values stacked into ``(len(rows), n|1)``."""
+    width = max(r.size for r in rows)
+    return np.stack([r if r.size == width else np.broadcast_to(r, (width,)) for r in rows])
 
 
 def widen(a, n: int) -> np.ndarray:

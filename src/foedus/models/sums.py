@@ -77,12 +77,15 @@ class Probabilities:
         return self.cred if kind == CRED else self.delivery
 
     # -- sums ------------------------------------------------------------------
+    def _sum_matrix(self, V: np.ndarray, key, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`_sum_matrix` of ``V``, memoised under ``key`` when given."""
+        build = lambda: _sum_matrix(self.lv, self.plan, V, kind)  # noqa: E731
+        return self.lv.memo(("sums", key, kind, self.will_key), build) if key is not None else build()
+
     def sums(self, V: np.ndarray, key=None, kind: str = CRED) -> np.ndarray:
         """``V`` is ``(E, J)`` lever-only values; returns ``(J, P, n)`` sums of
         prob * V. Pass a hashable ``key`` naming ``V`` to reuse its matrix."""
-        build = lambda: _sum_matrix(self.lv, self.plan, V, kind)  # noqa: E731
-        M = self.lv.memo(("sums", key, kind, self.will_key), build) if key is not None else build()
-        return sparse_product(*M, self._table(kind), V.shape[1] * self.P).reshape(V.shape[1], self.P, -1)
+        return sparse_product(*self._sum_matrix(V, key, kind), self._table(kind), V.shape[1] * self.P).reshape(V.shape[1], self.P, -1)
 
     def sum(self, v: np.ndarray, key=None, kind: str = CRED) -> np.ndarray:
         """``(P, n)`` sum over elements of prob * v for one lever-only ``v`` ``(E,)``."""
@@ -91,10 +94,7 @@ class Probabilities:
     def weighted(self, V: np.ndarray, F: np.ndarray, key=None) -> np.ndarray:
         """``(P, n)``: sum over elements of cred_e * sum_j V[e, j] * F[j, n]
         for lever columns ``V`` ``(E, J)`` and future factors ``F`` ``(J, n|1)``."""
-        build = lambda: _sum_matrix(self.lv, self.plan, V, CRED)  # noqa: E731
-        rows, cols, vals = self.lv.memo(("sums", key, CRED, self.will_key), build) if key is not None else build()
-        n = self.x.n
-        return _weighted(rows, cols, vals, self.cred, widen(F, n), self.P)
+        return _weighted(*self._sum_matrix(V, key, CRED), self.cred, widen(F, self.x.n), self.P)
 
     # -- "any of" products -------------------------------------------------------
     def any_of(self, flag: np.ndarray, key=None, kind: str = CRED) -> np.ndarray:
