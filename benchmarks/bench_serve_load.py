@@ -48,6 +48,8 @@ KIND = {"meta": "compare", "packages": "compare", "parameters": "compare", "comp
 #: The positions of the US-will slider (0, 0.1, ..., 1).
 WILL_POSITIONS = [round(0.1 * i, 1) for i in range(11)]
 THRESHOLDS = ["attack_probability<=0.1", "approval_probability>=0.3"]
+#: Each request's time limit, seconds.
+TIMEOUT_S = 30
 
 
 def _free_port() -> int:
@@ -64,34 +66,52 @@ def _serve(port: int, extra: list[str]) -> subprocess.Popen:
 async def _wait_ready(client, url: str, proc: subprocess.Popen, timeout: float = 180.0) -> None:
     """Until the server answers and says it has warmed up (its first
     evaluations and worker processes started): steady state is measured."""
+    import aiohttp
+
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         if proc.poll() is not None:
             raise SystemExit(f"server exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
         try:
-            r = await client.get(f"{url}/api/health", timeout=5)
-            if r.status_code == 200 and r.json().get("warm", True):
-                return
+            async with client.get(f"{url}/api/health", timeout=aiohttp.ClientTimeout(total=5)) as r:
+                if r.status == 200 and (await r.json()).get("warm", True):
+                    return
         except Exception:
             pass
         await asyncio.sleep(0.5)
     raise SystemExit("server did not become ready")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by process ``pid`` and its children (the
+    server and its worker processes)."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 async def _browser(i: int, client, url: str, ids: list[str], deadline: float, args, log: list) -> None:
+    import aiohttp
+
     rng = random.Random(i)
 
-    async def call(name: str, method: str, path: str, body=None) -> dict | None:
+    async def call(name: str, method: str, path: str, body=None) -> None:
         t0 = time.perf_counter()
         try:
-            r = await (client.get(url + path, timeout=30) if method == "GET" else client.post(url + path, json=body, timeout=30))
-            ok = r.status_code < 400
-            out = None  # the body is read, not decoded: a browser's parsing is not the server's time
+            async with client.request(method, url + path, json=body, timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)) as r:
+                await r.read()  # the body is read, not decoded: a browser's parsing is not the server's time
+                ok, status = r.status < 400, r.status
         except Exception as exc:  # a refused or timed-out request is an error, not a crash of the benchmark
-            ok, out = False, None
-            r = exc
-        log.append((name, time.perf_counter() - t0, ok, getattr(r, "status_code", type(r).__name__)))
-        return out
+            ok, status = False, type(exc).__name__
+        log.append((name, time.perf_counter() - t0, ok, status))
 
     for name in ("meta", "packages", "parameters"):
         await call(name, "GET", f"/api/{name}")
@@ -112,23 +132,26 @@ async def _browser(i: int, client, url: str, ids: list[str], deadline: float, ar
 
 
 async def run(args) -> int:
-    import httpx
+    import aiohttp
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     proc = _serve(port, args.serve_args)
     try:
-        limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
-        async with httpx.AsyncClient(limits=limits) as client:
+        connector = aiohttp.TCPConnector(limit=args.clients)
+        async with aiohttp.ClientSession(connector=connector) as client:
             await _wait_ready(client, url, proc)
-            ids = [p["id"] for p in (await client.get(f"{url}/api/packages", timeout=30)).json()["packages"]]
+            async with client.get(f"{url}/api/packages") as r:
+                ids = [p["id"] for p in (await r.json())["packages"]]
             # one warm-up session, as a user who opened the page first would
             await _browser(-1, client, url, ids, time.monotonic() + 1.0, args, [])
             log: list = []
+            cpu0, own0 = _cpu_seconds(proc.pid), time.process_time()
             t0 = time.monotonic()
             deadline = t0 + args.seconds
             await asyncio.gather(*(_browser(i, client, url, ids, deadline, args, log) for i in range(args.clients)))
             wall = time.monotonic() - t0
+            cpu, own = _cpu_seconds(proc.pid) - cpu0, time.process_time() - own0
     finally:
         proc.terminate()
         try:
@@ -138,6 +161,8 @@ async def run(args) -> int:
 
     print(f"foedus serve under load: {args.clients} clients, {args.seconds:g} s, {args.futures:,} futures, think {args.think:g} s, "
           f"{len(ids)} packages, {os.cpu_count()} cores")
+    print(f"CPU seconds over the run: server and its workers {cpu:.1f}, these {args.clients} clients {own:.1f} "
+          f"(they share the machine's cores)")
     print(f"{'request':<12}{'count':>8}{'errors':>8}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
     failed = False
     for name in ("meta", "packages", "parameters", "compare", "detail", "explore", "discover"):

@@ -51,6 +51,35 @@ def test_identical_requests_in_flight_are_computed_once():
     assert cache.stats()["joined"] == 7 and cache.stats()["misses"] == 1
 
 
+def test_peek_answers_only_what_is_kept_and_never_waits_for_a_computation():
+    cache, started, release = ResponseCache(), threading.Event(), threading.Event()
+
+    def slow() -> bytes:
+        started.set()
+        release.wait(5)
+        return b"answer"
+
+    assert cache.peek("k") is None and cache.stats()["misses"] == 0  # a miss computes nothing
+    worker = threading.Thread(target=lambda: cache.get("k", slow))
+    worker.start()
+    started.wait(5)
+    t0 = time.perf_counter()
+    assert cache.peek("k") is None  # in flight: peek does not join it
+    assert time.perf_counter() - t0 < 1.0
+    release.set()
+    worker.join(10)
+    assert cache.peek("k") == b"answer" and cache.stats()["hits"] == 1
+
+
+def test_peek_counts_as_a_use_for_the_least_recently_used_order():
+    cache = ResponseCache(max_bytes=8)
+    cache.get("a", lambda: b"1234")
+    cache.get("b", lambda: b"1234")
+    assert cache.peek("a") == b"1234"  # "a" is now the most recent
+    cache.get("c", lambda: b"1234")
+    assert cache.peek("b") is None and cache.peek("a") == b"1234"
+
+
 def test_errors_reach_every_waiter_and_are_not_kept():
     cache, calls = ResponseCache(), []
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from foedus.domain.errors import InputError, Problem
@@ -311,14 +312,20 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
             out.append((pid, e.digest if e is not None else None))
         return tuple(out)
 
-    def _cached(route: str, body, compute, pooled: tuple | None = None, slot=None, *, request: Request) -> Response:
+    async def _cached(route: str, body, compute, pooled: tuple | None = None, slot=None, *, request: Request) -> Response:
         """The finished bytes of a read-only request: kept per request body
         and package contents, computed once while in flight (in a worker
         process when there is a pool and the request is ``pooled``: the
         workspace method and its arguments; holding ``slot``, a context
         manager that bounds how many such computations run at once). Sent
         gzip-compressed to a client that accepts it (:func:`gzipped`: the
-        compressed bytes are kept too, so an answer is compressed once)."""
+        compressed bytes are kept too, so an answer is compressed once).
+
+        A kept answer is sent from the event loop; only a computation goes
+        to the thread pool. (Handing every request to a thread cost more
+        than the lookup: under 50 clients the event loop spent a third of
+        its time waking threads and waiting for the interpreter lock, and
+        a cached comparison waited behind them.)"""
         if isinstance(body, (Scenario, ExploreRequest, SensitivityRequest, DetailRequest)):
             key = (route, canonical(body.model_dump(mode="json")), _digests(body.packages))
         else:
@@ -331,17 +338,21 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
                     return pool.run(pooled[0], uploads, pooled[1])
                 return FastJSON(compute()).body
 
-        data = responses.get(key, finish)
+        data = responses.peek(key)
+        if data is None:
+            data = await run_in_threadpool(responses.get, key, finish)
         if len(data) >= GZIP_MIN_BYTES and accepts_gzip(request.headers.get("accept-encoding", "")):
-            return Response(responses.get(key + ("gzip",), lambda: gzipped(data)), media_type="application/json",
-                            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+            packed = responses.peek(key + ("gzip",))
+            if packed is None:
+                packed = await run_in_threadpool(responses.get, key + ("gzip",), lambda: gzipped(data))
+            return Response(packed, media_type="application/json", headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
         return Response(data, media_type="application/json", headers={"Vary": "Accept-Encoding"})
 
     @app.get("/api/meta", tags=["meta"])
-    def meta(request: Request) -> dict:
+    async def meta(request: Request) -> dict:
         """What the page needs to draw its controls: metrics with labels,
         vocabularies, assumption sliders, bounds."""
-        return _cached("meta", None, _meta, request=request)
+        return await _cached("meta", None, _meta, request=request)
 
     def _meta() -> dict:
         from foedus.data.vintage import vintage
@@ -374,9 +385,9 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         }
 
     @app.get("/api/packages", tags=["packages"])
-    def packages(request: Request) -> dict:
+    async def packages(request: Request) -> dict:
         """Packages on offer: the shipped scenarios and uploads."""
-        return _cached("packages", None, lambda: {"packages": [ws.summary(e) for e in ws.all_entries()]}, request=request)
+        return await _cached("packages", None, lambda: {"packages": [ws.summary(e) for e in ws.all_entries()]}, request=request)
 
     @app.post("/api/packages", tags=["packages"], status_code=201)
     def upload(body: Upload) -> dict:
@@ -412,10 +423,10 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         return PlainTextResponse(text, media_type="application/yaml", headers={"Content-Disposition": f'attachment; filename="{pid}-edited.yaml"'})
 
     @app.get("/api/parameters", tags=["parameters"])
-    def parameters(request: Request) -> dict:
+    async def parameters(request: Request) -> dict:
         """Every parameter: value, unit, year, range, description, sources and
         basis (evidence, calibrated, judgement), with the count per basis."""
-        return _cached("parameters", None, lambda: {"parameters": ws.parameter_list(), "basis_counts": ws.basis_counts()}, request=request)
+        return await _cached("parameters", None, lambda: {"parameters": ws.parameter_list(), "basis_counts": ws.basis_counts()}, request=request)
 
     @app.get("/api/parameters/{name}", tags=["parameters"])
     def parameter(name: str) -> dict:
@@ -430,14 +441,14 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         return FastJSON(ws.calibration())
 
     @app.post("/api/compare", tags=["assessment"])
-    def compare(body: Scenario, request: Request) -> dict:
+    async def compare(body: Scenario, request: Request) -> dict:
         """Baseline (shipped packages, default parameters) and current (lever
         edits and overrides) at the central values, side by side."""
         args = (body.packages, body.overrides, body.edit_dicts(), body.horizon)
-        return _cached("compare", body, lambda: ws.compare(*args), ("compare", args), request=request)
+        return await _cached("compare", body, lambda: ws.compare(*args), ("compare", args), request=request)
 
     @app.post("/api/compare/detail", tags=["assessment"])
-    def compare_detail(body: DetailRequest, request: Request) -> dict:
+    async def compare_detail(body: DetailRequest, request: Request) -> dict:
         """One package's whole entry of the comparison, baseline and current
         (the ``foedus compare --json`` contract: every guarantor with its
         figures and commitments, the decisions groups take as one, the
@@ -446,10 +457,10 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         guarantors' defence spending before the package. What
         /api/compare leaves out; from the same cached comparison."""
         args = (body.package, body.overrides, body.edit_dict(), body.horizon)
-        return _cached("compare-detail", body, lambda: ws.compare_detail(*args), ("compare_detail", args), request=request)
+        return await _cached("compare-detail", body, lambda: ws.compare_detail(*args), ("compare_detail", args), request=request)
 
     @app.post("/api/by-year", tags=["assessment"])
-    def by_year(body: Scenario, request: Request) -> dict:
+    async def by_year(body: Scenario, request: Request) -> dict:
         """Baseline and current year by year, from the start year to the
         horizon (the ``foedus compare --by-year --json`` record of each): per
         package and year the attack by the end of that year, cost, forces and
@@ -458,17 +469,17 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         cost and the year its build-up is complete. The same body as
         /api/compare."""
         args = (body.packages, body.overrides, body.edit_dicts(), body.horizon)
-        return _cached("by-year", body, lambda: ws.by_year(*args), ("by_year", args), request=request)
+        return await _cached("by-year", body, lambda: ws.by_year(*args), ("by_year", args), request=request)
 
     @app.get("/api/scenarios", tags=["assessment"])
-    def will_scenarios(request: Request) -> dict:
+    async def will_scenarios(request: Request) -> dict:
         """The named will scenarios (data/will_scenarios.yaml): id, title,
         description, the will values each fixes (``set``), the CLI option
         and references."""
-        return _cached("will-scenarios", None, lambda: {"scenarios": ws.will_scenarios()}, request=request)
+        return await _cached("will-scenarios", None, lambda: {"scenarios": ws.will_scenarios()}, request=request)
 
     @app.post("/api/scenarios", tags=["assessment"])
-    def by_will_scenario(body: Scenario, request: Request) -> dict:
+    async def by_will_scenario(body: Scenario, request: Request) -> dict:
         """Each package's attack probability in every named will scenario
         (will fixed, every other input sampled over the default 1,000
         futures: central value and 5th, 50th, 95th percentiles), beside the
@@ -476,35 +487,35 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
         /api/compare; its will overrides are set aside, the others hold.
         Rate-limited and bounded as an exploration."""
         args = (body.packages, body.overrides, body.edit_dicts(), body.horizon)
-        return _cached("scenarios", body, lambda: ws.by_will_scenario(*args), ("by_will_scenario", args), request=request)
+        return await _cached("scenarios", body, lambda: ws.by_will_scenario(*args), ("by_will_scenario", args), request=request)
 
     @app.post("/api/explore", tags=["assessment"])
-    def explore(body: ExploreRequest, request: Request) -> dict:
+    async def explore(body: ExploreRequest, request: Request) -> dict:
         """Robustness across sampled futures (satisficing, regret, percentiles)
         and, for ``focus``, the PRIM box of futures where it fails."""
         args = (body.packages, body.overrides, body.edit_dicts(), body.horizon, body.n_futures, body.seed, body.sampler, body.thresholds,
                 body.focus, body.baseline)
-        return _cached("explore", body, lambda: ws.explore(*args), ("explore", args), request=request)
+        return await _cached("explore", body, lambda: ws.explore(*args), ("explore", args), request=request)
 
     @app.post("/api/discover", tags=["assessment"])
-    def discover(body: ExploreRequest, request: Request) -> dict:
+    async def discover(body: ExploreRequest, request: Request) -> dict:
         """Only the PRIM box of futures in which ``focus`` fails (fast after
         /api/explore with the same settings: the futures are cached)."""
         if body.focus is None:
             raise InputError("discover", [Problem("focus", "the id of the package whose failures to explain")])
         args = (body.packages, body.focus, body.overrides, body.edit_dicts(), body.horizon, body.n_futures, body.seed, body.sampler,
                 body.thresholds)
-        return _cached("discover", body, lambda: ws.discover(*args), ("discover", args), request=request)
+        return await _cached("discover", body, lambda: ws.discover(*args), ("discover", args), request=request)
 
     @app.post("/api/sensitivity", tags=["assessment"])
-    def sensitivity(body: SensitivityRequest, request: Request) -> dict:
+    async def sensitivity(body: SensitivityRequest, request: Request) -> dict:
         """Sobol' first- and total-order indices of one package's metrics
         (after its lever edit, under the overrides) to every uncertain
         input, with each input's basis (evidence, calibrated, judgement).
         Bounded: n of 256 to 2,048 base samples, at most 6 metrics, one
         analysis at a time per server (a second waits, then gets 503)."""
         args = (body.package, body.overrides, body.edit_dict(), body.horizon, body.metrics, body.n, body.seed)
-        return _cached("sensitivity", body, lambda: ws.sensitivity(*args), ("sensitivity", args), slot=ws.one_sensitivity, request=request)
+        return await _cached("sensitivity", body, lambda: ws.sensitivity(*args), ("sensitivity", args), slot=ws.one_sensitivity, request=request)
 
     # -- design search -----------------------------------------------------------
     @app.get("/api/designs", tags=["design search"])

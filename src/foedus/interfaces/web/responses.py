@@ -13,8 +13,9 @@ again.
 
 Hand-written because it has to be both a bounded LRU of bytes and a
 "single flight" for requests in progress (``functools.lru_cache`` does
-neither across threads). Thread-safe: FastAPI runs these endpoints in its
-thread pool.
+neither across threads). Thread-safe: the server answers a kept response
+on its event loop (``peek``) and computes the others in its thread pool
+(``get``).
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ def canonical(body) -> str:
 
 class ResponseCache:
     """``get(key, compute)``: the bytes for ``key``, computed at most once
-    while it is in flight, kept (LRU) within ``max_bytes``."""
+    while it is in flight, kept (LRU) within ``max_bytes``; ``peek(key)``:
+    the kept bytes or ``None``, never waiting on a computation (what the
+    server's event loop asks before it hands a request to a thread)."""
 
     def __init__(self, max_bytes: int = MAX_BYTES):
         self.max_bytes = max_bytes
@@ -70,12 +73,21 @@ class ResponseCache:
         self._size = 0
         self.hits = self.misses = self.joined = 0
 
+    def peek(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            return self._hit(key)
+
+    def _hit(self, key: Hashable) -> bytes | None:
+        hit = self._done.get(key)
+        if hit is not None:
+            self._done.move_to_end(key)
+            self.hits += 1
+        return hit
+
     def get(self, key: Hashable, compute: Callable[[], bytes]) -> bytes:
         with self._lock:
-            hit = self._done.get(key)
+            hit = self._hit(key)
             if hit is not None:
-                self._done.move_to_end(key)
-                self.hits += 1
                 return hit
             fut = self._running.get(key)
             owner = fut is None
