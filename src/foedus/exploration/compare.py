@@ -47,6 +47,7 @@ import numpy as np
 
 from foedus.data.vintage import vintage
 from foedus.exploration.assess import ELEMENT_METRICS, GUARANTOR_METRICS, PACKAGE_METRICS, central_weights, evaluate, make_inputs
+from foedus.exploration.explore import cached_per_packages, compiled
 from foedus.exploration.robustness import row_percentiles
 
 #: Futures in the default sample behind the ranges of ``compare`` (LHS,
@@ -76,7 +77,7 @@ def comparison(packages, parameters, countries, horizon: float | None = None, *,
     adds the results per named will scenario."""
     vals = parameters.values()
     h = float(horizon if horizon is not None else vals["assessment.horizon_years"])
-    lv = _compiled(packages, countries)
+    lv = compiled(packages, countries)
     x = make_inputs(parameters)
     ev = evaluate(lv, x, h, detail=True, internals=True)
     ranges = package_ranges(lv, parameters, h, futures, seed) if futures else None
@@ -197,25 +198,15 @@ def worth_of_guarantors(packages, parameters, countries, horizon: float, lv=None
     ev = evaluate(lw, make_inputs(parameters), horizon)
     out = {k: {m: float(ev.packages[m][i, 0]) for m in WITHOUT_METRICS} for i, k in enumerate(keys)}
     if same:
-        base = evaluate(lv if lv is not None else _compiled(packages, countries), make_inputs(parameters), horizon)
+        base = evaluate(lv if lv is not None else compiled(packages, countries), make_inputs(parameters), horizon)
         for k, ref in same.items():
             out[k] = dict(out[ref]) if ref is not None else {m: float(base.packages[m][k[0], 0]) for m in WITHOUT_METRICS}
     return out
 
 
 _VARIANTS: dict = {}
-_COMPILED: dict = {}
-
-
-def _cached(cache: dict, packages, countries, build):
-    """``build()`` kept in ``cache`` per set of packages (by their text and
-    the country table), the last 32."""
-    key = (id(countries), tuple(p.model_dump_json() for p in packages))
-    if key not in cache:
-        if len(cache) >= 32:
-            cache.pop(next(iter(cache)))
-        cache[key] = build()
-    return cache[key]
+#: Sets of packages whose variants without each guarantor are kept.
+KEEP_VARIANTS = 32
 
 
 def _variants(packages, countries):
@@ -223,14 +214,14 @@ def _variants(packages, countries):
     compiled once per set of packages: the evaluated keys, their levers, and
     ``{key: same key or None}`` for the partial removals equal to the whole
     removal (the key it equals) or to the package itself (None)."""
-    return _cached(_VARIANTS, packages, countries, lambda: _build_variants(packages, countries))
+    return cached_per_packages(_VARIANTS, packages, countries, lambda: _build_variants(packages, countries), KEEP_VARIANTS)
 
 
 def _build_variants(packages, countries):
     from foedus.domain.vocabulary import MONEY_KINDS
     from foedus.models.levers import compile_packages
 
-    lv = _compiled(packages, countries)
+    lv = compiled(packages, countries)
     keys, variants, same = [], [], {}
     for p_i, pkg in enumerate(packages):
         for iso in dict.fromkeys(lv.guarantors[g] for g in lv.q_guarantor[lv.q_package == p_i]):
@@ -246,15 +237,6 @@ def _build_variants(packages, countries):
                     only_money = money == {True}
                     same[(p_i, iso, part)] = (p_i, iso, "all") if only_money == (part == "aid") else None
     return keys, compile_packages(variants, countries) if variants else None, same
-
-
-def _compiled(packages, countries):
-    """``compile_packages``, cached per set of packages: an assumption moved
-    on the page leaves the packages as they were, and the compiled levers
-    keep their lever-only plans for the next evaluation."""
-    from foedus.models.levers import compile_packages
-
-    return _cached(_COMPILED, packages, countries, lambda: compile_packages(packages, countries))
 
 
 def _binds(c, iso: str, countries) -> bool:

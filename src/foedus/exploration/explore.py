@@ -95,20 +95,47 @@ class ExploreResult:
 
 
 _COMPILED: dict = {}
+#: Sets of packages whose compiled levers are kept.
+KEEP_COMPILED = 64
+#: Packages whose JSON text (the cache key) is kept, by identity.
+_TEXTS: dict[int, tuple[object, str]] = {}
+KEEP_TEXTS = 4096
+
+
+def package_text(p) -> str:
+    """``p.model_dump_json()``, once per package object: a :class:`Package`
+    is frozen, so its text never changes (serialising the twelve seed
+    packages again took several milliseconds of every web request). The
+    object is kept with its text, so its ``id`` is not reused meanwhile."""
+    seen = _TEXTS.get(id(p))
+    if seen is not None and seen[0] is p:
+        return seen[1]
+    if len(_TEXTS) >= KEEP_TEXTS:
+        _TEXTS.pop(next(iter(_TEXTS)))
+    text = p.model_dump_json()
+    _TEXTS[id(p)] = (p, text)
+    return text
+
+
+def cached_per_packages(cache: dict, packages, countries, build, keep: int):
+    """``build()`` kept in ``cache`` per set of packages (by their text and
+    the country table), the last ``keep``."""
+    key = (id(countries), tuple(package_text(p) for p in packages))
+    value = cache.get(key)
+    if value is None:
+        if len(cache) >= keep:
+            cache.pop(next(iter(cache)))
+        value = cache[key] = build()
+    return value
 
 
 def compiled(packages, countries) -> Levers:
     """Compile packages, reusing the result for the same packages (the web
-    app re-explores the same packages with other assumptions)."""
+    app re-explores and re-compares the same packages with other
+    assumptions; the compiled levers keep their lever-only plans)."""
     from foedus.models.levers import compile_packages
 
-    key = (id(countries), tuple(p.model_dump_json() for p in packages))
-    lv = _COMPILED.get(key)
-    if lv is None:
-        if len(_COMPILED) >= 64:
-            _COMPILED.pop(next(iter(_COMPILED)))
-        lv = _COMPILED[key] = compile_packages(packages, countries)
-    return lv
+    return cached_per_packages(_COMPILED, packages, countries, lambda: compile_packages(packages, countries), KEEP_COMPILED)
 
 
 def make_spec(packages, ps, countries, n: int, seed: int, sampler: str = "lhs", horizon: float | None = None, block: int = DEFAULT_BLOCK,
