@@ -79,22 +79,28 @@ def comparison(packages, parameters, countries, horizon: float | None = None, *,
     h = float(horizon if horizon is not None else vals["assessment.horizon_years"])
     lv = compiled(packages, countries)
     x = make_inputs(parameters)
-    ev = evaluate(lv, x, h, detail=True, internals=True)
-    ranges = package_ranges(lv, parameters, h, futures, seed) if futures else None
-    without = worth_of_guarantors(packages, parameters, countries, h, lv=lv)
+    w = central_weights(lv, x)
+    ev = evaluate(lv, x, h, weights=w, detail=True, internals=True)
+    ranges = package_ranges(lv, parameters, h, futures, seed, weights=w) if futures else None
+    without = worth_of_guarantors(packages, parameters, countries, h, base=ev)
+    rows = {m: _nums(ev.rows[m][:, 0]) for m in GUARANTOR_METRICS}
+    short = (ev.rows["shortfall"][:, 0] > 0).tolist()
+    elements = _element_records(lv, ev)
+    rows_of = _indices_by(lv.q_package, lv.n_packages)
+    els_of = _indices_by(lv.el_q, lv.n_rows)
     out = []
     for p_i, pkg in enumerate(packages):
         guarantors = []
-        for q in np.nonzero(lv.q_package == p_i)[0]:
+        for q in rows_of[p_i]:
             iso = lv.guarantors[lv.q_guarantor[q]]
             g = {"iso3": iso}
-            g.update({m: _num(ev.rows[m][q, 0]) for m in GUARANTOR_METRICS})
-            g["capacity_shortfall"] = bool(ev.rows["shortfall"][q, 0] > 0)
+            g.update({m: rows[m][q] for m in GUARANTOR_METRICS})
+            g["capacity_shortfall"] = short[q]
             for m in WITHOUT_METRICS:
                 g[f"{m}_without"] = _num(without[(p_i, iso, "all")][m])
             for part in WITHOUT_PARTS[1:]:
                 g[f"attack_probability_without_{part}"] = _num(without[(p_i, iso, part)]["attack_probability"])
-            g["elements"] = [_element(lv, ev, e) for e in np.nonzero(lv.el_q == q)[0] if not lv.collective[e]]
+            g["elements"] = [elements[e] for e in els_of[q] if not lv.collective[e]]
             guarantors.append(g)
         entry = {
             "id": pkg.id,
@@ -106,7 +112,7 @@ def comparison(packages, parameters, countries, horizon: float | None = None, *,
         if ranges is not None:
             entry["ranges"] = {m: {f"p{q}": _num(ranges[m][p_i, j]) for j, q in enumerate(RANGE_PERCENTILES)} for m in PACKAGE_METRICS}
         entry["guarantors"] = guarantors
-        entry["collective"] = [_element(lv, ev, e) | {"group": lv.group[e]} for e in np.nonzero((lv.el_package == p_i) & lv.collective)[0]]
+        entry["collective"] = [elements[e] | {"group": lv.group[e]} for e in np.nonzero((lv.el_package == p_i) & lv.collective)[0]]
         entry["approvals"] = [{"approval": a, "by": by} for a, by in lv.approvals_by_package[p_i]]
         out.append(entry)
     used = {k: v for k, v in sorted(vals.items())}
@@ -162,27 +168,46 @@ def hazard_terms(internals: dict, x, p_i: int) -> dict:
     }
 
 
-def _element(lv, ev, e: int) -> dict:
+def _element_records(lv, ev) -> list[dict]:
+    """Each element's record (legal form, trigger, kinds and
+    ``ELEMENT_METRICS`` at the central values), read column by column."""
     from foedus.models.levers import FORMS, TRIGGERS
 
-    rec = {"legal_form": FORMS[lv.form[e]], "trigger": TRIGGERS[lv.trigger[e]], "kinds": list(lv.kinds[e])}
-    rec.update({m: _num(ev.elements[m][e, 0]) for m in ELEMENT_METRICS})
-    return rec
+    cols = {m: _nums(ev.elements[m][:, 0]) for m in ELEMENT_METRICS}
+    out = []
+    for e, (f, t, kinds) in enumerate(zip(lv.form.tolist(), lv.trigger.tolist(), lv.kinds)):
+        rec = {"legal_form": FORMS[f], "trigger": TRIGGERS[t], "kinds": list(kinds)}
+        rec.update({m: col[e] for m, col in cols.items()})
+        out.append(rec)
+    return out
 
 
-def package_ranges(lv, parameters, horizon: float, futures: int, seed: int) -> dict[str, np.ndarray]:
+def _nums(a: np.ndarray) -> list[float | None]:
+    """:func:`_num` of every value of a 1-D array."""
+    return [v if math.isfinite(v) else None for v in np.asarray(a, dtype=np.float64).tolist()]
+
+
+def _indices_by(index: np.ndarray, n: int) -> list[list[int]]:
+    """``[i for i where index[i] == k]`` for each ``k < n``, in order."""
+    order = np.argsort(index, kind="stable")
+    return [part.tolist() for part in np.split(order, np.cumsum(np.bincount(index, minlength=n))[:-1])]
+
+
+def package_ranges(lv, parameters, horizon: float, futures: int, seed: int, *, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Percentiles ``(P, len(RANGE_PERCENTILES))`` of every package metric
-    over ``futures`` futures of the default design (LHS, ``seed``)."""
+    over ``futures`` futures of the default design (LHS, ``seed``);
+    ``weights``: the approval weights at the central values, when the
+    caller has them already."""
     from foedus.exploration.futures import Design
 
     design = Design.from_parameters(parameters, sampler="lhs", seed=seed, block=max(int(futures), 1))
     cols = design.as_dict(design.block_values(0, int(futures)))
     x = make_inputs(parameters, cols) if cols else make_inputs(parameters)
-    ev = evaluate(lv, x, horizon, weights=central_weights(lv, make_inputs(parameters)))
+    ev = evaluate(lv, x, horizon, weights=central_weights(lv, make_inputs(parameters)) if weights is None else weights)
     return {m: row_percentiles(np.broadcast_to(ev.packages[m], (lv.n_packages, x.n)), RANGE_PERCENTILES).T for m in PACKAGE_METRICS}
 
 
-def worth_of_guarantors(packages, parameters, countries, horizon: float, lv=None) -> dict[tuple[int, str, str], dict[str, float]]:
+def worth_of_guarantors(packages, parameters, countries, horizon: float, base=None) -> dict[tuple[int, str, str], dict[str, float]]:
     """``{(package index, ISO3, part): {metric: value}}``: each package at the
     central values with one guarantor's commitments removed (``part``: all,
     only its aid, only its promises), for every guarantor of every package
@@ -190,15 +215,16 @@ def worth_of_guarantors(packages, parameters, countries, horizon: float, lv=None
     (or only promises) one of the partial removals is the whole removal and
     the other changes nothing; only the distinct variants are evaluated.
     The variants depend only on the packages, so their compilation is
-    cached; ``lv``, the packages already compiled, saves compiling them
-    again for the unchanged ones."""
+    cached; ``base``, the packages' own evaluation at the central values
+    when the caller has it, is what a removal that changes nothing gives."""
     keys, lw, same = _variants(packages, countries)
     if not keys:
         return {}
     ev = evaluate(lw, make_inputs(parameters), horizon)
     out = {k: {m: float(ev.packages[m][i, 0]) for m in WITHOUT_METRICS} for i, k in enumerate(keys)}
     if same:
-        base = evaluate(lv if lv is not None else compiled(packages, countries), make_inputs(parameters), horizon)
+        if base is None:
+            base = evaluate(compiled(packages, countries), make_inputs(parameters), horizon)
         for k, ref in same.items():
             out[k] = dict(out[ref]) if ref is not None else {m: float(base.packages[m][k[0], 0]) for m in WITHOUT_METRICS}
     return out

@@ -127,20 +127,32 @@ def enabler_costs(lv: Levers, x: Inputs, rows: np.ndarray | None = None) -> np.n
 
 def row_costs(lv: Levers, x: Inputs, rows: np.ndarray, shortfall: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(cost, raise)`` of guarantor ``rows``, each ``(R, n)``."""
-    levers, money = _row_levers(lv)
-    return _costs(levers[rows], money[rows], _cost_rates(lv, x), shortfall)
+
+    def build():
+        levers, money = _row_levers(lv)
+        return _entries(levers[rows]), np.ascontiguousarray(money[rows], dtype=np.float64)
+
+    quantities, money = lv.memo(("row_cost_entries", np.asarray(rows).tobytes()), build)
+    return _costs(quantities, money, _cost_rates(lv, x), shortfall)
 
 
-def _costs(levers: np.ndarray, money: np.ndarray, rates: np.ndarray, shortfall: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _entries(levers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Lever-only: the non-zero quantities of ``levers`` ``(R, C)`` as
+    ``(rows, cols, values, R)``, in row then column order (what
+    :func:`_costs` multiplies by the rates)."""
+    rows, cols = np.nonzero(levers)
+    return rows.astype(np.int64), cols.astype(np.int64), np.ascontiguousarray(levers[rows, cols], dtype=np.float64), levers.shape[0]
+
+
+def _costs(quantities: tuple, money: np.ndarray, rates: np.ndarray, shortfall: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``cost_q = money_q + sum_c levers[q, c] * rates[c] + raise_q`` with
     ``raise_q = shortfall_q * rates[-1]`` (the raise cost per soldier): the
-    personnel by posture, platforms and enabler fleet of each row times
-    their yearly cost, ``(R, n)`` each (:func:`_cost_rows`)."""
+    personnel by posture, platforms and enabler fleet of each row
+    (``quantities``: their non-zero entries, :func:`_entries`) times their
+    yearly cost, ``(R, n)`` each (:func:`_cost_rows`)."""
+    rows, cols, vals, R = quantities
     n = max(rates.shape[1], shortfall.shape[1])
-    rows, cols = np.nonzero(levers)
-    return _cost_rows(rows.astype(np.int64), cols.astype(np.int64), np.ascontiguousarray(levers[rows, cols], dtype=np.float64),
-                      widen(rates, n), np.ascontiguousarray(money, dtype=np.float64), widen(np.broadcast_to(shortfall, (levers.shape[0], shortfall.shape[1])), n),
-                      levers.shape[0])
+    return _cost_rows(rows, cols, vals, widen(rates, n), money, widen(np.broadcast_to(shortfall, (R, shortfall.shape[1])), n), R)
 
 
 @kernel
@@ -202,17 +214,30 @@ def element_costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> np.ndarray:
     plus its guarantor's raise cost in proportion to the personnel it deploys
     and its guarantor's enabler cost in proportion to the units it builds
     (approval weights). The same loop as :func:`row_costs`, per element."""
-    levers, money = _cost_levers(lv)
-    K = len(ENABLERS)
+    quantities, money, people, aircraft, ships = _element_levers(lv)
     crew = crew_factors(x)
-    deployed = ((lv.ground + lv.trainers + lv.monitors).sum(axis=1)[:, None] * crew[0] + lv.aircraft.sum(axis=1)[:, None] * crew[1]
-                + lv.ships.sum(axis=1)[:, None] * crew[2])
+    deployed = people * crew[0] + aircraft * crew[1] + ships * crew[2]
     row_deployed = lv.sum_rows(deployed)[lv.el_q]
     with np.errstate(divide="ignore", invalid="ignore"):
         part = np.where(row_deployed > 0, deployed / np.where(row_deployed > 0, row_deployed, 1.0), 0.0)
-    own = np.concatenate([levers[:, :-K], np.zeros((lv.n_elements, K))], axis=1)  # enablers: a share of the row's fleet, below
-    cost, _ = _costs(own, money, _cost_rates(lv, x), shortfall[lv.el_q] * part)
+    cost, _ = _costs(quantities, money, _cost_rates(lv, x), shortfall[lv.el_q] * part)
     return cost + enabler_costs(lv, x)[lv.el_q] * _enabler_part(lv)
+
+
+def _element_levers(lv: Levers):
+    """Lever-only, per element: the quantities :func:`element_costs` prices
+    (:func:`_entries`; enablers left out, priced as a share of the row's
+    fleet), the money, and the personnel, aircraft and ships deployed
+    ``(E, 1)`` each."""
+
+    def build():
+        levers, money = _cost_levers(lv)
+        K = len(ENABLERS)
+        own = np.concatenate([levers[:, :-K], np.zeros((lv.n_elements, K))], axis=1)
+        return (_entries(own), np.ascontiguousarray(money, dtype=np.float64), (lv.ground + lv.trainers + lv.monitors).sum(axis=1)[:, None],
+                lv.aircraft.sum(axis=1)[:, None], lv.ships.sum(axis=1)[:, None])
+
+    return lv.memo("element_cost_levers", build)
 
 
 def _enabler_part(lv: Levers) -> np.ndarray:
