@@ -20,6 +20,8 @@ import resource
 import time
 from pathlib import Path
 
+from targets import report
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -74,6 +76,8 @@ def main() -> None:
     print(f"model + sampling  : {P * n / (t_model + t_sample):>12,.0f} package-futures/s")
     print(f"peak RSS          : {rss:,.0f} MiB")
     print(f"checksum          : {checksum:.6f}")
+    if not a.by_year:
+        report("model", P * n / t_model)
     if a.breakdown:
         x = Inputs({**spec.values, **{k: v[:INNER] for k, v in spec.design.as_dict(spec.design.block_values(0, n)).items()}}, min(INNER, n))
         breakdown(spec, x)

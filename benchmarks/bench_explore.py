@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from targets import report
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 PACKAGES = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -165,6 +167,9 @@ def main() -> None:
         results.append(res)
         if not a.json:
             _print(res)
+            if stage == "e2e" and not workers:
+                report("explore", res["package_futures_per_s"], "one process")
+                report("store", res["store_mib"] * 2**20 / (res["futures"] * res["packages"]), "float32, zstd")
     load1 = os.getloadavg()
     if a.json:
         print(json.dumps({"results": results, "loadavg_before": load0, "loadavg_after": load1, "cpus": os.cpu_count()}, indent=2))

@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from targets import report
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -56,6 +58,8 @@ def main() -> None:
         again = dataclasses.replace(d).block_values(d.n_blocks(a.futures) - 1, a.futures)
         same = np.array_equal(again, vals)
         print(f"  {sampler:5s} {a.futures / best / 1e6:6.2f} M futures/s  ({best:.3f} s; first block {first:.2f} s; block regenerated alone: {'same bits' if same else 'DIFFERENT'})")
+        if sampler == full.sampler and k == 50:
+            report("sampler", a.futures / best, f"{sampler}")
 
 
 if __name__ == "__main__":
