@@ -291,3 +291,52 @@ def test_integer_labels_accepted():
     a = find_box(X, (X[:, 0] < 5).astype(int), ["x"])
     b = find_box(X, X[:, 0] < 5, ["x"])
     assert a.to_records() == b.to_records()
+
+
+def _trajectory(res):
+    return [(b.limits, b.coverage, b.density, b.mass) for b in res.trajectory]
+
+
+def test_read_only_inputs_are_sorted_once_and_give_the_same_boxes():
+    """The web app asks for box after box over the same read-only futures:
+    the sorts are kept, and every box equals the box over a fresh copy."""
+    from foedus.exploration import prim
+
+    rng = np.random.default_rng(11)
+    X = rng.random((3000, 6))
+    X[:, 2] = np.round(X[:, 2], 2)  # ties
+    X.setflags(write=False)
+    names = [f"x{j}" for j in range(6)]
+    for case in range(3):
+        y = (X[:, case] > 0.7) & (X[:, 3 - case] < 0.5)
+        kept = find_box(X, y, names)
+        assert id(X) in prim._SORTED and prim._SORTED[id(X)][0] is X
+        assert _trajectory(kept) == _trajectory(find_box(X.copy(), y, names))
+
+
+def test_writable_inputs_are_not_kept_so_a_change_in_place_is_seen():
+    from foedus.exploration import prim
+
+    rng = np.random.default_rng(12)
+    X = rng.random((2000, 4))
+    names = ["a", "b", "c", "d"]
+    y = X[:, 0] > 0.8
+    first = find_box(X, y, names)
+    assert id(X) not in prim._SORTED
+    X[:, 0] = 1.0 - X[:, 0]  # the same object, other values
+    again = find_box(X, y, names)
+    assert _trajectory(again) == _trajectory(find_box(X.copy(), y, names)) != _trajectory(first)
+
+
+def test_kept_sorts_stay_within_their_byte_bound(monkeypatch):
+    from foedus.exploration import prim
+
+    monkeypatch.setattr(prim, "SORTED_KEPT_BYTES", 2 * 16 * 1000 * 3)  # room for about two of these
+    monkeypatch.setattr(prim, "_SORTED", {})
+    rng = np.random.default_rng(13)
+    for _ in range(4):
+        X = rng.random((1000, 3))
+        X.setflags(write=False)
+        find_box(X, X[:, 0] > 0.9, ["a", "b", "c"])
+        assert sum(a.nbytes for e in prim._SORTED.values() for a in e[1:]) <= prim.SORTED_KEPT_BYTES
+    assert 1 <= len(prim._SORTED) <= 2

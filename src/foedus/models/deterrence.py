@@ -127,9 +127,10 @@ def power_terms(lv: Levers, x: Inputs) -> tuple[np.ndarray, np.ndarray]:
     return V, np.stack([np.broadcast_to(f, (width,)) for f in facs])
 
 
-def defender_strength(lv: Levers, x: Inputs, pr: Probabilities) -> np.ndarray:
-    """Effective defending troop-equivalents ``D`` per package, ``(P, n)``."""
-    V, F = power_terms(lv, x)
+def defender_strength(lv: Levers, x: Inputs, pr: Probabilities, power: tuple | None = None) -> np.ndarray:
+    """Effective defending troop-equivalents ``D`` per package, ``(P, n)``
+    (``power``: :func:`power_terms`, when the caller has them)."""
+    V, F = power if power is not None else power_terms(lv, x)
     guarantors = pr.weighted(V, F, key="power")
     help_levers = lv.memo("help", lambda: np.stack([lv.aid_usd, lv.trainers.sum(axis=1)], axis=1))
     S = pr.sums(help_levers, key="help", kind=DELIVERY)  # (2, P, n)
@@ -218,11 +219,12 @@ def _one_minus_powers(h, m):
     return out
 
 
-def channels(lv: Levers, x: Inputs, pr: Probabilities) -> dict[str, np.ndarray]:
+def channels(lv: Levers, x: Inputs, pr: Probabilities, power: tuple | None = None) -> dict[str, np.ndarray]:
     """``phi`` of every hazard-ratio term, ``(P, n|1)`` each; the share
     ``S`` of the largest guarantee effect achieved, and the probability that
-    a nuclear-weapon state fights."""
-    V, F = power_terms(lv, x)
+    a nuclear-weapon state fights (``power``: :func:`power_terms`, when the
+    caller has them)."""
+    V, F = power if power is not None else power_terms(lv, x)
     S, nuclear = pr.guarantees(V, F, x["deterrence.decisive_force"], x["deterrence.pact_effect"])
     return {
         "guarantees": S,
@@ -238,8 +240,9 @@ def deterrence(lv: Levers, x: Inputs, pr: Probabilities, horizon: float, shape: 
     """The hazard and its parts, ``(P, n)`` each; ``shape`` (time axis)
     multiplies the base hazard's continuous-time rate: ``h_base -> 1 - (1 -
     h_base) ** shape``."""
-    D = defender_strength(lv, x, pr)
-    phi = channels(lv, x, pr)
+    power = power_terms(lv, x)
+    D = defender_strength(lv, x, pr, power)
+    phi = channels(lv, x, pr, power)
     P, n = lv.n_packages, x.n
     terms = np.empty((len(HAZARD_RATIOS), P, n))
     for t, name in enumerate(HAZARD_RATIOS):

@@ -256,6 +256,7 @@ class Workspace:
         self._scenario_cache = _LRU(512)  # per package: {scenario id: {metric: {value, p5, p50, p95}}}
         self._explore_cache = _LRU(64)  # per package: (metrics (n,), percentiles)
         self._inputs_cache = _LRU(8)  # per run: (input names, inputs (n, d))
+        self._futures_cache = _LRU(8)  # per design and number of futures: the inputs, read-only (shared by runs)
         self._baseline_cache = _LRU(32)
         self._prim_cache = _LRU(64)
         self._explore_slots = threading.BoundedSemaphore(2)
@@ -986,7 +987,7 @@ class Workspace:
         if missing or design is None:
             todo = [p for p, _ in missing] or packages[:1]
             res = explore_memory(todo, ps, self.countries, n, seed, sampler=sampler, horizon=horizon, thresholds=[])
-            design = (list(res.input_names), res.inputs)
+            design = (list(res.input_names), self._shared_inputs(res.design, n, res.inputs))
             self._inputs_cache.put(run, design)
             pct = {r["id"]: r.get("percentiles") for r in res.robustness}
             if any(v is None for v in pct.values()):  # older explore_memory without percentiles
@@ -1064,6 +1065,19 @@ class Workspace:
         out["elapsed_ms"] = round(1000 * (time.perf_counter() - t0), 2)
         out["evaluate_ms"] = round(1000 * (t_eval - t0), 2)
         return out
+
+    def _shared_inputs(self, design, n: int, inputs: np.ndarray) -> np.ndarray:
+        """``inputs``, or the equal array already kept for the same design
+        and number of futures (an assumption that is fixed, not sampled,
+        leaves the futures as they were), read-only: the failure boxes over
+        the same futures then sort them once (``prim._sorted_inputs``)."""
+        key = (design, n)
+        kept = self._futures_cache.get(key)
+        if kept is None:
+            inputs.setflags(write=False)
+            self._futures_cache.put(key, inputs)
+            return inputs
+        return kept
 
     def discover(self, ids: list[str], focus: str, overrides: dict | None = None, edits: dict | None = None, horizon: float | None = None,
                  n_futures: int = 2000, seed: int = 0, sampler: str = "lhs", thresholds: list[str] | None = None) -> dict:
