@@ -63,25 +63,38 @@ def weights(lv: Levers, central_cost: np.ndarray, on_cost: float = 0.5) -> np.nd
     return on_cost * cost_share + (1.0 - on_cost) * lv.el_gdp_weight
 
 
-def _power_product(counts: np.ndarray, p: np.ndarray) -> np.ndarray:
+def _power_product(counts: np.ndarray, log_p: np.ndarray) -> np.ndarray:
     """``(R, n)``: ``prod_a p_a ** counts[r, a]`` for ``counts`` ``(R, A)``
-    and probabilities ``p`` ``(A, n|1)`` (:func:`_powers`)."""
+    and the logarithms of the probabilities ``log_p`` ``(A, n)``
+    (:func:`_log_table`, :func:`_powers`)."""
     rows, cols = np.nonzero(counts)
-    return _powers(rows.astype(np.int64), cols.astype(np.int64), np.ascontiguousarray(counts[rows, cols], dtype=np.float64),
-                   widen(p, p.shape[1]), counts.shape[0])
+    return _powers(rows.astype(np.int64), cols.astype(np.int64), np.ascontiguousarray(counts[rows, cols], dtype=np.float64), log_p,
+                   counts.shape[0])
+
+
+def _log_table(p: np.ndarray) -> np.ndarray:
+    """``log p`` of the veto players' probabilities ``(A, n|1)``, ``(A, n)``:
+    once per evaluation, for the elements' classes and the package-wide vetoes."""
+    return _logs(widen(p, p.shape[1]))
 
 
 @kernel
-def _powers(rows, cols, counts, p, R):
-    """``exp(sum_k counts[k] log p[cols[k]])`` per row ``rows[k]``, the veto
-    players a row needs in column order (those it does not need are not
-    entries: ``0 ** 0 = 1``); a veto player certain to say no (``p_a =
-    0``) gives ``log 0 = -inf`` and so exactly 0."""
+def _logs(p):
     A, n = p.shape
     log_p = np.empty((A, n))
     for a in range(A):
         for i in range(n):
             log_p[a, i] = log(p[a, i])
+    return log_p
+
+
+@kernel
+def _powers(rows, cols, counts, log_p, R):
+    """``exp(sum_k counts[k] log p[cols[k]])`` per row ``rows[k]``, the veto
+    players a row needs in column order (those it does not need are not
+    entries: ``0 ** 0 = 1``); a veto player certain to say no (``p_a =
+    0``) gives ``log 0 = -inf`` and so exactly 0."""
+    n = log_p.shape[1]
     out = sparse_product_kernel(rows, cols, counts, log_p, R)
     for r in range(R):
         for i in range(n):
@@ -105,7 +118,7 @@ def guarantor_approval(lv: Levers, x: Inputs) -> np.ndarray:
     once, however many of the guarantor's instruments need it (one factor
     per class of rows with the same veto players)."""
     _, _, rows, row_cls = _classes(lv)
-    return _power_product(rows, x.table("approval", VETOES))[row_cls]
+    return _power_product(rows, _log_table(x.table("approval", VETOES)))[row_cls]
 
 
 def survival(lv: Levers, x: Inputs, horizon: float) -> np.ndarray:
@@ -151,19 +164,19 @@ def approval(lv: Levers, x: Inputs, horizon: float, w: np.ndarray, *, detail: bo
     profile the package figures use) and each guarantor row's
     (``guarantor_approval``, ``(Q, n|1)``, :func:`guarantor_approval`)."""
     n = x.n
-    p = x.table("approval", VETOES)
-    logsurv = np.log1p(-x.table("approval.revocation_per_year", FORMS)) * horizon  # (4, n|1)
+    log_p = _log_table(x.table("approval", VETOES))
+    survive = np.exp(np.log1p(-x.table("approval.revocation_per_year", FORMS)) * horizon)  # (4, n|1)
     uniq, cls, _, _ = _classes(lv)
     W, Wf, empty = lv.memo(("approval", np.asarray(w).tobytes()), lambda: _levers(lv, w))
-    own_profile = _power_product(uniq[:, :-1], p)  # (C, n|1)
-    profile = own_profile * np.exp(logsurv[uniq[:, -1].astype(int)])
+    own_profile = _power_product(uniq[:, :-1], log_p)  # (C, n|1)
+    profile = own_profile * survive[uniq[:, -1].astype(int)]
     # weights sum to 1 up to rounding: keep the averages inside [0, 1]
     national = np.where(empty[:, None], 1.0, np.minimum(product(W, profile), 1.0))
-    collective = _power_product(lv.vetoes, p)
+    collective = _power_product(lv.vetoes, log_p)
     if lv.nato_consent.any():
         collective = collective * np.where(lv.nato_consent[:, None], nato_consent(lv, x)[None, :], 1.0)
     kyiv = np.where(lv.needs_kyiv[:, None], x.table("approval.kyiv", KYIV)[lv.kyiv], 1.0)
-    in_force = np.where(empty[:, None], 1.0, np.minimum(product(Wf, np.exp(logsurv)), 1.0))
+    in_force = np.where(empty[:, None], 1.0, np.minimum(product(Wf, survive), 1.0))
     ratification = collective * np.where(empty[:, None], 1.0, np.minimum(product(W, own_profile), 1.0))
     shape = (lv.n_packages, n)
     out = {
