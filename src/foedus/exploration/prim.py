@@ -23,7 +23,11 @@ Why hand-written
     NumPy, and taking a peeled slice out of the box costs one row look-up
     per point removed. A step costs O(d sqrt(n)) plus the points it removes,
     so the initial sorts dominate; peak memory is about 25 bytes per point
-    and input on top of ``X``.
+    and input on top of ``X``. The sorts depend on ``X`` alone: for a
+    read-only ``X`` they are kept (:func:`_sorted_inputs`, up to
+    :data:`SORTED_KEPT_BYTES`), so boxes for other cases of interest over
+    the same futures (the web app's failure box of each package, after
+    each lever move) skip them.
 
 Agreement with EMA
     The peeling and pasting rules are those of EMA Workbench 2.5
