@@ -12,6 +12,7 @@ bounded by the number of blocks in flight, not by the number of futures.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import closing
@@ -102,6 +103,10 @@ _TEXTS: dict[int, tuple[object, str]] = {}
 KEEP_TEXTS = 4096
 
 
+#: Guards the caches' insertions and evictions (the web app's threads share them).
+_CACHE_LOCK = threading.Lock()
+
+
 def package_text(p) -> str:
     """``p.model_dump_json()``, once per package object: a :class:`Package`
     is frozen, so its text never changes (serialising the twelve seed
@@ -110,11 +115,17 @@ def package_text(p) -> str:
     seen = _TEXTS.get(id(p))
     if seen is not None and seen[0] is p:
         return seen[1]
-    if len(_TEXTS) >= KEEP_TEXTS:
-        _TEXTS.pop(next(iter(_TEXTS)))
     text = p.model_dump_json()
-    _TEXTS[id(p)] = (p, text)
+    _keep(_TEXTS, id(p), (p, text), KEEP_TEXTS)
     return text
+
+
+def _keep(cache: dict, key, value, keep: int) -> None:
+    """``cache[key] = value``, forgetting the oldest entries beyond ``keep``."""
+    with _CACHE_LOCK:
+        cache[key] = value
+        while len(cache) > keep:
+            cache.pop(next(iter(cache)))
 
 
 def cached_per_packages(cache: dict, packages, countries, build, keep: int):
@@ -123,9 +134,8 @@ def cached_per_packages(cache: dict, packages, countries, build, keep: int):
     key = (id(countries), tuple(package_text(p) for p in packages))
     value = cache.get(key)
     if value is None:
-        if len(cache) >= keep:
-            cache.pop(next(iter(cache)))
-        value = cache[key] = build()
+        value = build()
+        _keep(cache, key, value, keep)
     return value
 
 

@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -297,10 +298,23 @@ def _block_size(n: int) -> int:
     return max(64, math.isqrt(n))
 
 
+def _each_input(work, n: int, d: int) -> None:
+    """``work(j)`` for every input ``j``, on threads when the data are
+    large (NumPy's sorts and fancy indexing release the GIL)."""
+    workers = min(d, os.cpu_count() or 1)
+    if n < 50_000 or workers < 2:
+        for j in range(d):
+            work(j)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(work, range(d)))
+
+
 #: Sorted inputs kept by :func:`_sorted_inputs`: ``id(X) -> (X, val, idx, bid)``.
 _SORTED: dict[int, tuple] = {}
 #: Bytes of sorted inputs kept (the web app's 10,000 futures x 70 inputs take 11 MB).
 SORTED_KEPT_BYTES = 64 * 2**20
+_SORTED_LOCK = threading.Lock()
 
 
 def _sorted_inputs(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -314,7 +328,8 @@ def _sorted_inputs(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     :data:`SORTED_KEPT_BYTES`: the web app asks for the failure box of
     package after package, and after every lever move, over the same
     futures, and the sorts were two thirds of each box."""
-    seen = _SORTED.get(id(X))
+    with _SORTED_LOCK:
+        seen = _SORTED.get(id(X))
     if seen is not None and seen[0] is X:
         return seen[1:]
     n, d = X.shape
@@ -330,19 +345,14 @@ def _sorted_inputs(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         idx[j] = order
         bid[j][order] = block_of_rank + j * nb
 
-    workers = min(d, os.cpu_count() or 1)
-    if n < 50_000 or workers < 2:
-        for j in range(d):
-            one(j)
-    else:  # NumPy's sorts and fancy indexing release the GIL
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(one, range(d)))
+    _each_input(one, n, d)
     out = (val, idx, np.ascontiguousarray(bid.T))  # a point's blocks side by side: one look-up per point
     size = sum(a.nbytes for a in out)
     if not X.flags.writeable and size <= SORTED_KEPT_BYTES:
-        while _SORTED and sum(a.nbytes for e in _SORTED.values() for a in e[1:]) + size > SORTED_KEPT_BYTES:
-            _SORTED.pop(next(iter(_SORTED)))
-        _SORTED[id(X)] = (X, *out)
+        with _SORTED_LOCK:  # the web app's threads share what is kept
+            while _SORTED and sum(a.nbytes for e in _SORTED.values() for a in e[1:]) + size > SORTED_KEPT_BYTES:
+                _SORTED.pop(next(iter(_SORTED)))
+            _SORTED[id(X)] = (X, *out)
     return out
 
 
@@ -376,9 +386,12 @@ class _SortedColumns:
         self.lo_at = [0] * d
         self.hi_at = [n] * d
         starts = np.arange(0, n, blk)
-        for j in range(d):
+
+        def cases(j: int) -> None:
             np.take(y, self.idx[j], out=self.yc[j])
             self.kcnt[j] = np.add.reduceat(self.yc[j], starts, dtype=np.int64)
+
+        _each_input(cases, n, d)
 
     def refresh(self) -> None:
         """Cumulative block counts; call after every change of the box."""

@@ -385,8 +385,14 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
     fight_promise = el["fight_promise"]
     promise = fight_promise | el["snapback"]
     patterns: dict[tuple[int, ...], int] = {(): 0}
-    pattern_of = {g: patterns.setdefault(tuple(getattr(countries[g], "government_changes", ()) or ()), len(patterns)) for g in guarantors}
-    el_pattern = np.array([0 if k[4] else pattern_of[k[1]] for k in keys], dtype=np.int64)
+    pattern_of: dict[str, int] = {}  # once per guarantor, numbered in the order its elements come
+
+    def pattern(g: str) -> int:
+        if g not in pattern_of:
+            pattern_of[g] = patterns.setdefault(tuple(getattr(countries[g], "government_changes", ()) or ()), len(patterns))
+        return pattern_of[g]
+
+    el_pattern = np.array([0 if k[4] else pattern(k[1]) for k in keys], dtype=np.int64)
     return Levers(
         package_ids=[p.id for p in packages],
         guarantors=guarantors,
