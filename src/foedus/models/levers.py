@@ -296,12 +296,19 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
             approvals_seen[key] = (at, vetoes_at, frozenset(pairs))
         return approvals_seen[key]
 
-    def element(key: tuple) -> int:
-        e = order.get(key)
-        if e is None:
-            e = order[key] = len(order)
-            q_order.setdefault((key[0], key[1]), None)
-        return e
+    def elements(p_i: int, guarantors: list[str], f: int, t: int, group: str = "") -> list[int]:
+        """The elements ``(p_i, guarantor, f, t, group)`` of each guarantor,
+        made in order of first appearance (one call per commitment: a
+        comparison's variants reach tens of thousands of elements)."""
+        out = []
+        for iso in guarantors:
+            key = (p_i, iso, f, t, group)
+            e = order.get(key)
+            if e is None:
+                e = order[key] = len(order)
+                q_order.setdefault((p_i, iso), None)
+            out.append(e)
+        return out
 
     for p_i, pkg in enumerate(packages):
         veto_pairs: set[tuple[str, str]] = set()
@@ -318,7 +325,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
                 # EU instruments need unanimity, unless some members stay out
                 # (enhanced cooperation, as for the 2026-27 loan)
                 if c.guarantor == "EU" and not c.except_:
-                    veto_pairs.add((Approval.EU_UNANIMITY.value, "EU"))
+                    veto_pairs.add((_EU_UNANIMITY, "EU"))
             else:
                 members, shares, lead = [c.guarantor], [1.0], c.guarantor
             # a country, or a member of a group without a collective decision
@@ -330,8 +337,8 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
                 # its largest member for bookkeeping) holds what it does; the
                 # members hold their shares of its personnel and, in a group
                 # without a collective decision, their own approvals
-                walk.add([element((p_i, lead, f, t, c.guarantor))], ci, [1.0], sizes=False, effects=True)
-            mine = [element((p_i, iso, f, t, "")) for iso in members]
+                walk.add(elements(p_i, [lead], f, t, c.guarantor), ci, [1.0], sizes=False, effects=True)
+            mine = elements(p_i, members, f, t)
             walk.add(mine, ci, shares, sizes=True, effects=not collective_measure)
             listed = frozenset(a.value for a in c.approvals)
             if own:
@@ -343,11 +350,11 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
             else:
                 veto_pairs |= {(a, c.guarantor) for a in listed}
         if member_of_nato:
-            veto_pairs.add((Approval.NATO_UNANIMITY.value, "NATO"))
+            veto_pairs.add((_NATO_UNANIMITY, "NATO"))
         kyiv.append(KYIV.index(pkg.kyiv_position.value))
         needs_kyiv.append(bool(needs))
         nato_membership.append(member_of_nato)
-        nato_consent.append(any(a == Approval.NATO_UNANIMITY.value for a, _ in veto_pairs))
+        nato_consent.append(any(a == _NATO_UNANIMITY for a, _ in veto_pairs))
         counts = np.zeros(len(VETOES))
         for a, by in veto_pairs:
             if a in VETOES and by in DECIDING_GROUPS:
@@ -427,6 +434,11 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         el_pattern=el_pattern,
         patterns=list(patterns),
     )
+
+
+#: The approvals a package-wide veto names (enum values read once: an
+#: enum member's ``.value`` is a descriptor call).
+_EU_UNANIMITY, _NATO_UNANIMITY = Approval.EU_UNANIMITY.value, Approval.NATO_UNANIMITY.value
 
 
 def _peak(pkg: Package, steady: dict[int, bool]) -> Package:
