@@ -258,6 +258,7 @@ class Workspace:
         self._inputs_cache = _LRU(8)  # per run: (input names, inputs (n, d))
         self._futures_cache = _LRU(8)  # per design and number of futures: the inputs, read-only (shared by runs)
         self._baseline_cache = _LRU(32)
+        self._baseline_view_cache = _LRU(32)  # per set of shipped packages: the baseline's part of /api/compare
         self._prim_cache = _LRU(64)
         self._explore_slots = threading.BoundedSemaphore(2)
         self._sensitivity_slot = threading.BoundedSemaphore(1)
@@ -684,7 +685,7 @@ class Workspace:
         t0 = time.perf_counter()
         orig, edited, fpo, fpe = self.resolve_fp(ids, edits)
         ps = self.parameters(overrides)
-        baseline = self._comparison(orig, fpo, self.defaults, None)
+        base = self._baseline_view(orig, fpo)
         current = self._comparison(edited, fpe, ps, horizon)
         worth = self._worth(current, WORTH_SHOWN)
         metrics = {p["id"]: p["metrics"] for p in current["packages"]}
@@ -692,16 +693,16 @@ class Workspace:
             "model_estimates_not_predictions": True,
             "packages": ids,
             "horizon_years": current["horizon_years"],
-            "baseline": _lean(baseline, BASELINE_KEYS),
+            "baseline": base["baseline"],
             "current": _lean(current, COMPARE_KEYS),
-            "display": {p["id"]: {m: fmt(m, p["metrics"].get(m)) for m in p["metrics"]} for p in current["packages"]},
-            "baseline_display": {p["id"]: {m: fmt(m, p["metrics"].get(m)) for m in p["metrics"]} for p in baseline["packages"]},
+            "display": _display(current),
+            "baseline_display": base["baseline_display"],
             "range_display": {p["id"]: {m: fmt_range(m, r) for m, r in (p.get("ranges") or {}).items()} for p in current["packages"]},
             "worth": {pid: rows[:WORTH_SHOWN] for pid, rows in worth.items()},
             "worth_all": {pid: _worth_all(rows, metrics[pid]) for pid, rows in worth.items()},
-            "baseline_guarantors": {p["id"]: [g["iso3"] for g in p["guarantors"]] for p in baseline["packages"]},
+            "baseline_guarantors": base["baseline_guarantors"],
             "bottom_line": {"current": bottom_line(current, {p.id: p.title for p in edited}, self._names()),
-                            "baseline": bottom_line(baseline, {p.id: p.title for p in orig}, self._names())},
+                            "baseline": base["bottom_line"]},
             "levers": {p.id: lever_summary(p) for p, o in zip(edited, orig) if not is_empty((edits or {}).get(o.id))},
             "edited": [p.id for p in orig if not is_empty((edits or {}).get(p.id))],
             "will_scenario": self.will_scenario_of(overrides),
@@ -711,6 +712,24 @@ class Workspace:
             out["reproduce"]["scenario"] = self._scenario_reproduce(out["will_scenario"], ids, overrides or {}, edits or {}, horizon)
         out["elapsed_ms"] = round(1000 * (time.perf_counter() - t0), 2)
         return out
+
+    def _baseline_view(self, orig: list[Package], fpo: list[str]) -> dict:
+        """The baseline's part of :meth:`compare` (shipped packages at the
+        default values: its lean record, display strings, guarantors and
+        bottom line), built once per set of packages: it is the same after
+        every move."""
+        key = tuple(fpo)
+        view = self._baseline_view_cache.get(key)
+        if view is None:
+            baseline = self._comparison(orig, fpo, self.defaults, None)
+            view = {
+                "baseline": _lean(baseline, BASELINE_KEYS),
+                "baseline_display": _display(baseline),
+                "baseline_guarantors": {p["id"]: [g["iso3"] for g in p["guarantors"]] for p in baseline["packages"]},
+                "bottom_line": bottom_line(baseline, {p.id: p.title for p in orig}, self._names()),
+            }
+            self._baseline_view_cache.put(key, view)
+        return view
 
     def compare_detail(self, pid: str, overrides: dict[str, float] | None = None, edit: dict | None = None, horizon: float | None = None) -> dict:
         """One package's whole entry in the comparison record (the ``foedus
@@ -1212,6 +1231,11 @@ def _assumption_title(name: str) -> str:
         if n == name:
             return title
     return name
+
+
+def _display(result: dict) -> dict[str, dict[str, str]]:
+    """Display strings of each package's metrics in a comparison record."""
+    return {p["id"]: {m: fmt(m, p["metrics"].get(m)) for m in p["metrics"]} for p in result["packages"]}
 
 
 def _lean(result: dict, keys: tuple[str, ...]) -> dict:
