@@ -130,7 +130,7 @@ def size_at(value, year: int):
     """A size in ``year``: a plain value is the same every year; a mapping
     gives the value of the latest year listed up to ``year`` (0 before the
     first)."""
-    if isinstance(value, (int, float)) or not isinstance(value, Mapping):  # numbers first: an ABC's isinstance is slow
+    if not _by_year(value):
         return value
     held = [v for y, v in value.items() if y <= year]
     return held[-1] if held else type(next(iter(value.values())))(0)
@@ -138,14 +138,21 @@ def size_at(value, year: int):
 
 def size_scaled(value, factor: float):
     """A size (plain or by year) times ``factor``."""
-    if not isinstance(value, (int, float)) and isinstance(value, Mapping):  # numbers first: an ABC's isinstance is slow
+    if _by_year(value):
         return {y: v * factor for y, v in value.items()}
     return value * factor
 
 
 def size_peak(value):
     """The largest value a size takes in any year."""
-    return max(value.values()) if not isinstance(value, (int, float)) and isinstance(value, Mapping) else value
+    return max(value.values()) if _by_year(value) else value
+
+
+def _by_year(value) -> bool:
+    """Whether a size is given by year (a mapping) rather than as one number
+    (numbers tested first: an ABC's ``isinstance`` is slow, and compiling a
+    comparison asks this thousands of times)."""
+    return not isinstance(value, (int, float)) and isinstance(value, Mapping)
 
 
 #: Kinds that must state how many troops they involve.

@@ -123,7 +123,12 @@ def guarantor_approval(lv: Levers, x: Inputs) -> np.ndarray:
 
 def survival(lv: Levers, x: Inputs, horizon: float) -> np.ndarray:
     """Per-element probability of still being in force at the horizon, ``(E, n|1)``."""
-    return np.exp(np.log1p(-x.table("approval.revocation_per_year", FORMS)) * horizon)[lv.form]
+    return survival_by_form(x, horizon)[lv.form]
+
+
+def survival_by_form(x: Inputs, horizon: float) -> np.ndarray:
+    """``survive_f = (1 - revocation_per_year[f]) ** horizon`` per legal form, ``(4, n|1)``."""
+    return np.exp(np.log1p(-x.table("approval.revocation_per_year", FORMS)) * horizon)
 
 
 def _classes(lv: Levers):
@@ -165,7 +170,7 @@ def approval(lv: Levers, x: Inputs, horizon: float, w: np.ndarray, *, detail: bo
     (``guarantor_approval``, ``(Q, n|1)``, :func:`guarantor_approval`)."""
     n = x.n
     log_p = _log_table(x.table("approval", VETOES))
-    survive = np.exp(np.log1p(-x.table("approval.revocation_per_year", FORMS)) * horizon)  # (4, n|1)
+    survive = survival_by_form(x, horizon)  # (4, n|1)
     uniq, cls, _, _ = _classes(lv)
     W, Wf, empty = lv.memo(("approval", np.asarray(w).tobytes()), lambda: _levers(lv, w))
     own_profile = _power_product(uniq[:, :-1], log_p)  # (C, n|1)

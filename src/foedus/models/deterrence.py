@@ -127,10 +127,10 @@ def power_terms(lv: Levers, x: Inputs) -> tuple[np.ndarray, np.ndarray]:
     return V, np.stack([np.broadcast_to(f, (width,)) for f in facs])
 
 
-def defender_strength(lv: Levers, x: Inputs, pr: Probabilities, power: tuple | None = None) -> np.ndarray:
+def defender_strength(lv: Levers, x: Inputs, pr: Probabilities, power: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Effective defending troop-equivalents ``D`` per package, ``(P, n)``
-    (``power``: :func:`power_terms`, when the caller has them)."""
-    V, F = power if power is not None else power_terms(lv, x)
+    (``power``: :func:`power_terms`)."""
+    V, F = power
     guarantors = pr.weighted(V, F, key="power")
     help_levers = lv.memo("help", lambda: np.stack([lv.aid_usd, lv.trainers.sum(axis=1)], axis=1))
     S = pr.sums(help_levers, key="help", kind=DELIVERY)  # (2, P, n)
@@ -219,12 +219,11 @@ def _one_minus_powers(h, m):
     return out
 
 
-def channels(lv: Levers, x: Inputs, pr: Probabilities, power: tuple | None = None) -> dict[str, np.ndarray]:
+def channels(lv: Levers, x: Inputs, pr: Probabilities, power: tuple[np.ndarray, np.ndarray]) -> dict[str, np.ndarray]:
     """``phi`` of every hazard-ratio term, ``(P, n|1)`` each; the share
     ``S`` of the largest guarantee effect achieved, and the probability that
-    a nuclear-weapon state fights (``power``: :func:`power_terms`, when the
-    caller has them)."""
-    V, F = power if power is not None else power_terms(lv, x)
+    a nuclear-weapon state fights (``power``: :func:`power_terms`)."""
+    V, F = power
     S, nuclear = pr.guarantees(V, F, x["deterrence.decisive_force"], x["deterrence.pact_effect"])
     return {
         "guarantees": S,

@@ -338,13 +338,13 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
                     return pool.run(pooled[0], uploads, pooled[1])
                 return FastJSON(compute()).body
 
-        data = responses.peek(key)
-        if data is None:
-            data = await run_in_threadpool(responses.get, key, finish)
+        async def kept(key, compute) -> bytes:
+            found = responses.peek(key)
+            return found if found is not None else await run_in_threadpool(responses.get, key, compute)
+
+        data = await kept(key, finish)
         if len(data) >= GZIP_MIN_BYTES and accepts_gzip(request.headers.get("accept-encoding", "")):
-            packed = responses.peek(key + ("gzip",))
-            if packed is None:
-                packed = await run_in_threadpool(responses.get, key + ("gzip",), lambda: gzipped(data))
+            packed = await kept(key + ("gzip",), lambda: gzipped(data))
             return Response(packed, media_type="application/json", headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
         return Response(data, media_type="application/json", headers={"Vary": "Accept-Encoding"})
 
