@@ -3,6 +3,8 @@ the marginals, user range edits, seeds, and block-wise regeneration."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,7 +12,8 @@ from hypothesis import strategies as st
 
 from foedus.data.parameter_set import ParameterSet
 from foedus.domain.errors import InputError
-from foedus.exploration.futures import SAMPLERS, Design
+from foedus.exploration.futures import SAMPLERS, SCHEME, SCHEMES, Design
+from foedus.exploration.futures_kernel import splitmix64
 from foedus.models.timeline import time_axis_only
 
 
@@ -290,10 +293,29 @@ def _reference_values(d: Design, u: np.ndarray) -> np.ndarray:
     return out
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def _reference_splitmix64(key: int, n: int) -> list[int]:
+    """The first ``n`` outputs of SplitMix64 from state ``key`` in Python
+    integers (Steele, Lea & Flood 2014; Vigna's splitmix64.c)."""
+    out = []
+    for _ in range(n):
+        key = (key + 0x9E3779B97F4A7C15) & _MASK64
+        z = ((key ^ (key >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+        out.append(z ^ (z >> 31))
+    return out
+
+
 def _reference_lhs_units(d: Design, b: int, m: int) -> np.ndarray:
-    """Block ``b``'s unit Latin hypercube, step by step in Python integers."""
-    rng = np.random.default_rng(np.random.SeedSequence(d.seed, spawn_key=(b,)))
-    raw = rng.bit_generator.random_raw(d.d * m).reshape(d.d, m)
+    """Block ``b``'s unit Latin hypercube, step by step in Python integers:
+    SplitMix64 words (scheme 2) or NumPy's PCG64 words (scheme 1)."""
+    seeds = np.random.SeedSequence(d.seed, spawn_key=(b,))
+    if d.scheme == 1:
+        raw = np.random.default_rng(seeds).bit_generator.random_raw(d.d * m).reshape(d.d, m)
+    else:
+        raw = np.array(_reference_splitmix64(int(seeds.generate_state(1, np.uint64)[0]), d.d * m), np.uint64).reshape(d.d, m)
     u = np.empty((m, d.d))
     for j in range(d.d):
         perm = list(range(m))
@@ -313,15 +335,16 @@ _DISTS = st.sampled_from(["uniform", "loguniform", "triangular"])
     specs=st.lists(st.tuples(_DISTS, st.floats(1e-3, 1e3), st.floats(1.01, 1e3), st.floats(0.0, 1.0)), min_size=1, max_size=6),
     seed=st.integers(0, 2**32),
     sampler=st.sampled_from(SAMPLERS),
+    scheme=st.sampled_from(SCHEMES),
 )
-def test_kernels_match_the_numpy_reference(specs: list, seed: int, sampler: str) -> None:
+def test_kernels_match_the_numpy_reference(specs: list, seed: int, sampler: str, scheme: int) -> None:
     lows = tuple(lo for _, lo, _, _ in specs)
     highs = tuple(lo * r for _, lo, r, _ in specs)
     d = Design(
         names=tuple(f"x{j}" for j in range(len(specs))), low=lows, high=highs,
         distributions=tuple(s[0] for s in specs),
         modes=tuple(lo + f * (hi - lo) for lo, hi, (_, _, _, f) in zip(lows, highs, specs)),
-        sampler=sampler, seed=seed, block=257,
+        sampler=sampler, seed=seed, block=257, scheme=scheme,
     )
     u = d.unit_block(1, 600)
     got = d.block_values(1, 600)
@@ -330,10 +353,32 @@ def test_kernels_match_the_numpy_reference(specs: list, seed: int, sampler: str)
     assert np.array_equal(d.to_values(u), d.to_values(np.ascontiguousarray(u)))  # any memory layout
 
 
+@pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("m", [1, 2, 97, 512])
-def test_latin_hypercube_is_the_reference_algorithm(ps: ParameterSet, m: int) -> None:
-    d = Design.from_parameters(ps, sampler="lhs", seed=0, block=m)
+def test_latin_hypercube_is_the_reference_algorithm(ps: ParameterSet, m: int, scheme: int) -> None:
+    d = dataclasses.replace(Design.from_parameters(ps, sampler="lhs", seed=0, block=m), scheme=scheme)
     assert np.array_equal(d.unit_block(3, 10 * m), _reference_lhs_units(d, 3, m))
+
+
+def test_splitmix64_gives_the_published_sequence() -> None:
+    # splitmix64.c (Vigna) from state 0: its first three outputs
+    assert _reference_splitmix64(0, 3) == [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F]
+    words = splitmix64(np.uint64(2**64 - 5), 7, np.empty(40, np.uint64))  # the state wraps around 2**64
+    assert words.tolist() == _reference_splitmix64(2**64 - 5, 47)[7:]
+
+
+def test_a_stored_design_without_a_scheme_is_rebuilt_with_scheme_1(ps: ParameterSet) -> None:
+    # a run stored before scheme 2 recorded no scheme: it must regenerate its own futures
+    d = Design.from_parameters(ps, sampler="lhs", seed=5, block=300)
+    record = d.to_json()
+    assert record["scheme"] == SCHEME == 2
+    del record["scheme"]
+    old = Design.from_json(record)
+    assert old.scheme == 1 and Design.from_json(d.to_json()) == d
+    assert np.array_equal(old.unit_block(1, 700), _reference_lhs_units(old, 1, 300))
+    assert not np.array_equal(old.unit_block(1, 700), d.unit_block(1, 700))
+    with pytest.raises(ValueError, match="scheme must be one of 1, 2, got 3"):
+        dataclasses.replace(d, scheme=3)
 
 
 def test_unknown_distribution_is_refused() -> None:

@@ -152,6 +152,39 @@ def test_reproduce_uses_the_recorded_values_and_says_when_results_differ(tmp_pat
     assert "DIFFERENT results" in r.stdout and "Traceback" not in r.stderr
 
 
+def test_a_run_stored_before_scheme_2_reproduces_with_its_own_futures(tmp_path, monkeypatch):
+    """Regression (sampler scheme 2): runs stored before it recorded no
+    scheme, and drew their Latin hypercube from PCG64. Such a run, made here
+    in-process by the scheme-1 sampler and stored with its record as the
+    earlier code wrote it, is rebuilt bit for bit by ``runs reproduce``; a
+    scheme-2 run whose record loses its scheme is not (so the scheme is
+    read from the record, and the check can fail)."""
+    import dataclasses
+
+    from typer.testing import CliRunner
+
+    from foedus.exploration.futures import Design
+    from foedus.interfaces.cli.main import app
+
+    made = Design.from_parameters
+    monkeypatch.setattr(Design, "from_parameters", classmethod(lambda cls, *a, **k: dataclasses.replace(made(*a, **k), scheme=1)))
+    db = tmp_path / "runs.duckdb"
+    res = CliRunner().invoke(app, ["explore", str(ROOT / "scenarios" / "treaty.yaml"), "--futures", "600", "--seed", "3",
+                                   "--block", "256", "--db", str(db), "--json"])
+    assert res.exit_code == 0, res.output
+    old = json.loads(res.stdout)["run_id"]
+    monkeypatch.undo()
+    _edit_extra(db, old, lambda e: e["design"].pop("scheme"))
+    out = json.loads(_ok(run_foedus("runs", "reproduce", old, "--db", str(db), "--json")).stdout)
+    assert out["identical"] is True and out["reproduces"] == old
+
+    (tmp_path / "new").mkdir()
+    db2, _, new = _explore(tmp_path / "new")
+    _edit_extra(db2, new, lambda e: e["design"].pop("scheme"))
+    r = run_foedus("runs", "reproduce", new, "--db", str(db2))
+    assert r.returncode == 1 and "DIFFERENT results" in r.stdout, r.stdout + r.stderr
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

@@ -27,6 +27,11 @@ SAMPLERS = ("lhs", "sobol", "mc")
 #: The marginals, in the order of their codes in ``futures_kernel``.
 DISTRIBUTIONS = ("uniform", "loguniform", "triangular")
 DEFAULT_BLOCK = 65536
+#: How words and marginals are made (``futures_kernel``): 2, SplitMix64 words
+#: and the vectorised ``exp`` (new runs); 1, NumPy's PCG64 words and libm's
+#: ``exp`` (runs stored before 2, rebuilt bit for bit from their record).
+SCHEMES = (1, 2)
+SCHEME = 2
 
 
 @dataclass(frozen=True)
@@ -41,8 +46,11 @@ class Design:
     sampler: str = "lhs"
     seed: int = 0
     block: int = DEFAULT_BLOCK
+    scheme: int = SCHEME
 
     def __post_init__(self) -> None:
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"scheme must be one of {', '.join(map(str, SCHEMES))}, got {self.scheme!r}")
         if self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got '{self.sampler}'")
         if self.block < 1:
@@ -113,13 +121,16 @@ class Design:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # balance warning for non powers of 2
                 u = eng.random(m)
-            return fk.marginals(u, *marg, out).T
-        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(b,)))
+            return fk.marginals(u, *marg, out, self.scheme).T
+        seeds = np.random.SeedSequence(self.seed, spawn_key=(b,))
         if self.sampler == "lhs":
-            raw = rng.bit_generator.random_raw(self.d * m).reshape(self.d, m)
-            return fk.latin_hypercube(raw, *marg, out).T
-        u = rng.random((m, self.d))  # future by future: a partial block is a prefix of a full one
-        return fk.marginals(u, *marg, out).T
+            if self.scheme == 1:  # the words given, NumPy's PCG64 stream
+                key, raw = np.uint64(0), np.random.default_rng(seeds).bit_generator.random_raw(self.d * m).reshape(self.d, m)
+            else:  # the kernel makes the words from the block's key
+                key, raw = seeds.generate_state(1, np.uint64)[0], np.empty((0, m), np.uint64)
+            return fk.latin_hypercube(key, raw, *marg, out, self.scheme).T
+        u = np.random.default_rng(seeds).random((m, self.d))  # future by future: a partial block is a prefix of a full one
+        return fk.marginals(u, *marg, out, self.scheme).T
 
     def unit_block(self, b: int, n: int) -> np.ndarray:
         """Unit-hypercube points of block ``b`` of an ``n``-future run, ``(m, d)``."""
@@ -132,7 +143,7 @@ class Design:
         u = np.asarray(u, dtype=np.float64)
         if u.ndim != 2 or u.shape[1] != self.d:
             raise ValueError(f"unit points must be (m, {self.d}), got {u.shape}")
-        return marginals(np.ascontiguousarray(u), *self._marginal_arrays(), np.empty((self.d, u.shape[0]))).T
+        return marginals(np.ascontiguousarray(u), *self._marginal_arrays(), np.empty((self.d, u.shape[0])), self.scheme).T
 
     def block_values(self, b: int, n: int) -> np.ndarray:
         """Parameter values of block ``b`` of an ``n``-future run, ``(m, d)``:
@@ -148,12 +159,13 @@ class Design:
 
     @classmethod
     def from_json(cls, record: dict) -> "Design":
-        """The design of :meth:`to_json`'s record (as a run stores it)."""
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in record.items()})
+        """The design of :meth:`to_json`'s record (as a run stores it); a
+        record without a scheme was made by scheme 1."""
+        return cls(**{"scheme": 1, **{k: tuple(v) if isinstance(v, list) else v for k, v in record.items()}})
 
     def to_json(self) -> dict:
         return {
             "names": list(self.names), "low": list(self.low), "high": list(self.high),
             "distributions": list(self.distributions), "modes": list(self.modes),
-            "sampler": self.sampler, "seed": self.seed, "block": self.block,
+            "sampler": self.sampler, "seed": self.seed, "block": self.block, "scheme": self.scheme,
         }
