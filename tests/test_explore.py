@@ -296,6 +296,50 @@ def test_row_percentiles_are_numpys_bit_for_bit(rows, n, seed, ties, nan, pcts) 
     assert np.array_equal(np.where(got == 0, 0.0, got).view(np.int64), np.where(want == 0, 0.0, want).view(np.int64))
 
 
+_SHAPES = st.sampled_from(["uniform", "lognormal", "pareto", "ties", "few values", "infinities", "huge", "subnormal", "negative"])
+
+
+def _rows(shape: str, rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
+    """Rows that reach every branch of the compiled selection (order_stats):
+    buckets over a spread row, heavy tails that need a second pass, rows of a
+    few values, and the rows it sorts whole (infinite values, a range that
+    overflows, subnormal ranges)."""
+    return {
+        "uniform": lambda: rng.random((rows, n)),
+        "lognormal": lambda: np.exp(rng.normal(0, 4, (rows, n))),
+        "pareto": lambda: rng.pareto(0.5, (rows, n)),
+        "ties": lambda: np.round(rng.random((rows, n)), 2),
+        "few values": lambda: rng.integers(0, 3, (rows, n)).astype(float),
+        "infinities": lambda: np.where(rng.random((rows, n)) < 0.01, np.inf, rng.random((rows, n))),
+        "huge": lambda: rng.normal(0, 1e307, (rows, n)),
+        "subnormal": lambda: rng.random((rows, n)) * 1e-310,
+        "negative": lambda: -np.exp(rng.normal(0, 5, (rows, n))),
+    }[shape]()
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=_SHAPES, rows=st.integers(1, 4), n=st.integers(65, 6000), seed=st.integers(0, 2**32 - 1), nan=st.booleans())
+def test_order_statistics_are_the_sorted_rows_values(shape, rows, n, seed, nan) -> None:
+    """The selection by buckets (more values than it sorts directly) gives
+    the values a full sort puts at each rank (NaN for a row holding NaN),
+    and row_percentiles stays
+    np.percentile's, on rows shaped to reach each of its branches."""
+    from foedus.exploration.order_stats import SMALL, order_statistics
+
+    assert n > SMALL
+    rng = np.random.default_rng(seed)
+    a = _rows(shape, rng, rows, n)
+    if nan:
+        a[rng.integers(rows), rng.integers(n)] = np.nan
+    ranks = np.unique(np.concatenate([rng.integers(0, n, 8), [0, n - 1]])).astype(np.int64)
+    want = np.sort(a, axis=1)[:, ranks]
+    want[np.isnan(a).any(axis=1)] = np.nan  # a row holding NaN has no order statistics
+    np.testing.assert_array_equal(order_statistics(a, ranks), want)
+    pcts = (0, 5, 25, 50, 75, 95, 100, float(rng.uniform(0, 100)))
+    with np.errstate(invalid="ignore"):  # inf - inf, in NumPy's interpolation as in ours
+        np.testing.assert_array_equal(row_percentiles(a, pcts), np.percentile(a, pcts, axis=1))
+
+
 def test_row_percentiles_refuses_what_is_not_a_table() -> None:
     with pytest.raises(ValueError, match="2-D array with at least one column"):
         row_percentiles(np.zeros((3, 0)), (50,))

@@ -198,6 +198,9 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
     process)."""
     import threading
 
+    from foedus.models.allocator import keep_freed_memory
+
+    keep_freed_memory()  # before the server's threads exist: they then share one arena (models/allocator.py)
     ws = workspace or Workspace(scenarios if scenarios is not None else default_scenarios())
     security = security or Security.local()
     warmed = threading.Event()
