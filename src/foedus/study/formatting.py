@@ -41,6 +41,7 @@ def label(metric: str) -> str:
         return metric.replace("_", " ")
 
 
+@lru_cache(maxsize=4096)  # the catalogue is fixed; a comparison formats some 1,500 values
 def kind(metric: str, level: str | None = None) -> str:
     """How the metric's values are shown (``num`` if unknown); ``level``:
     the catalogue level to look it up at (default: the package's)."""

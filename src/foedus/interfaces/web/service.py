@@ -35,6 +35,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,6 +193,25 @@ def default_designs(scenarios: Path | str | None) -> Path | None:
         return None
     d = Path(scenarios).resolve().parent / "designs"
     return d if d.is_dir() else None
+
+
+class _Stacked(Mapping):
+    """Metric -> ``(P, n)``: the packages' cached rows, stacked when a metric
+    is first read (a request reads two or three of some twenty)."""
+
+    def __init__(self, per_package: list[dict[str, np.ndarray]]):
+        self._rows, self._done = per_package, {}
+
+    def __getitem__(self, m: str) -> np.ndarray:
+        if m not in self._done:
+            self._done[m] = np.stack([r[m] for r in self._rows])
+        return self._done[m]
+
+    def __iter__(self):
+        return iter(self._rows[0])
+
+    def __len__(self) -> int:
+        return len(self._rows[0])
 
 
 @dataclass
@@ -1016,7 +1036,7 @@ class Workspace:
                 self._explore_cache.put(k, entry)
                 found[k] = entry
         names, inputs = design
-        metrics = {m: np.stack([found[k][0][m] for k in keys]) for m in found[keys[0]][0]}
+        metrics = _Stacked([found[k][0] for k in keys])
         pcts = [found[k][1] for k in keys]
         return names, inputs, metrics, pcts
 
@@ -1024,7 +1044,8 @@ class Workspace:
         from foedus.exploration.robustness import RobustnessAccumulator
 
         acc = RobustnessAccumulator(list(ids), ths)
-        acc.update({t.metric: metrics[t.metric] for t in ths} if ths else {m: a for m, a in list(metrics.items())[:1]})
+        first = next(iter(metrics))
+        acc.update({t.metric: metrics[t.metric] for t in ths} if ths else {first: metrics[first]})
         return acc.records({pid: pc for pid, pc in zip(ids, pcts)})
 
     def _explore_request(self, ids, overrides, edits, n_futures, thresholds, focus):
@@ -1147,8 +1168,7 @@ class Workspace:
         from foedus.exploration.discover import failures
 
         i = ids.index(focus)
-        n = next(iter(metrics.values())).shape[1]
-        fails = failures({m: a[i] for m, a in metrics.items()}, ths) if ths else np.zeros(n, dtype=bool)
+        fails = failures({t.metric: metrics[t.metric][i] for t in ths}, ths) if ths else np.zeros(inputs.shape[0], dtype=bool)
         return self._failure_box(focus, fps[i], ps, inputs, names, fails, ths, run_key)
 
     def _failure_box(self, pid, fp, ps, inputs, names, fails, ths, run_key) -> dict:
