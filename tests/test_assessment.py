@@ -224,3 +224,23 @@ def test_a_guarantors_approval_counts_each_veto_player_once():
     assert mandate < 1
     assert one == pytest.approx(mandate)
     assert both == pytest.approx(one)
+
+
+def test_attack_and_approval_are_evaluates_for_every_seed_without_each_guarantor(seeds):
+    """What a comparison asks of the packages without each guarantor comes
+    from deterrence and approval alone (assess.attack_and_approval): the
+    same bits as the whole evaluation, for the variants of every seed, at
+    the defaults and with the US's will moved."""
+    from foedus.data.loaders import load_countries
+    from foedus.exploration.assess import attack_and_approval
+    from foedus.exploration.compare import _build_variants
+
+    keys, lw, _ = _build_variants(seeds, load_countries())
+    assert len(keys) > 100
+    for ps in (parameter_set(), parameter_set().with_overrides({"will.USA": 0.2}, "test")):
+        x = make_inputs(ps)
+        full = evaluate(lw, x, 10.0)
+        got = attack_and_approval(lw, x, 10.0)
+        for m in ("attack_probability", "approval_probability"):
+            assert np.array_equal(got[m], full.packages[m]), m
+        assert len(np.unique(got["attack_probability"])) > 10  # the variants differ: the check compares something

@@ -46,7 +46,7 @@ import math
 import numpy as np
 
 from foedus.data.vintage import vintage
-from foedus.exploration.assess import ELEMENT_METRICS, GUARANTOR_METRICS, PACKAGE_METRICS, central_weights, evaluate, make_inputs
+from foedus.exploration.assess import ELEMENT_METRICS, GUARANTOR_METRICS, PACKAGE_METRICS, attack_and_approval, central_weights, evaluate, make_inputs
 from foedus.exploration.explore import cached_per_packages, compiled
 from foedus.exploration.robustness import row_percentiles
 
@@ -220,8 +220,8 @@ def worth_of_guarantors(packages, parameters, countries, horizon: float, base=No
     keys, lw, same = _variants(packages, countries)
     if not keys:
         return {}
-    ev = evaluate(lw, make_inputs(parameters), horizon)
-    out = {k: {m: float(ev.packages[m][i, 0]) for m in WITHOUT_METRICS} for i, k in enumerate(keys)}
+    got = attack_and_approval(lw, make_inputs(parameters), horizon)
+    out = {k: {m: float(got[m][i, 0]) for m in WITHOUT_METRICS} for i, k in enumerate(keys)}
     if same:
         if base is None:
             base = evaluate(compiled(packages, countries), make_inputs(parameters), horizon)
