@@ -99,7 +99,6 @@ def _one_state_per_worker(args) -> list[dict]:
     """Assumption states whose explorations reach every worker of the
     server (its routing, ``interfaces/web/pool.py``)."""
     from foedus.interfaces.web.pool import ComputePool, default_workers
-    from foedus.interfaces.web.responses import canonical
 
     w = default_workers() if args.workers is None else args.workers
     if w == 0:
@@ -109,7 +108,7 @@ def _one_state_per_worker(args) -> list[dict]:
         states, seen = [], set()
         for k in range(1000):
             ov = {"will.USA": round(0.5 + 0.001 * k, 3)}
-            at = pool.worker_for("explore", canonical({"overrides": ov, "horizon": None}))
+            at = pool.worker_for("explore", ov)
             if at not in seen:
                 seen.add(at)
                 states.append(ov)

@@ -149,14 +149,14 @@ def test_the_requests_of_one_state_go_to_the_workers_that_hold_their_caches():
 
     pool = ComputePool(SCEN, 2)
     try:
-        states = [f'{{"horizon":null,"overrides":{{"will.USA":{k / 100}}}}}' for k in range(40)]
+        states = [{"will.USA": k / 100} for k in range(40)]
         for st in states:
             comparisons = {pool.worker_for(m, st) for m in FAMILIES if FAMILIES[m] == 0}
             explorations = {pool.worker_for(m, st) for m in FAMILIES if FAMILIES[m] == 1}
             assert len(comparisons) == 1 and len(explorations) == 1 and comparisons != explorations
         assert {pool.worker_for("compare", st) for st in states} == {0, 1}
         pool._in_hand[0] = 3
-        assert pool.worker_for("sensitivity", states[0]) == 1 and pool.worker_for("optimise", None) == 1
+        assert pool.worker_for("sensitivity", states[0]) == 1 and pool.worker_for("optimise") == 1
     finally:
         pool.close()
 

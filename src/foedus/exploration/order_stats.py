@@ -92,68 +92,68 @@ def _take(vals: np.ndarray, lo: float, scale: float, b: int, size: int) -> np.nd
 
 
 @kernel
-def _one(vals: np.ndarray, rank: int) -> float:
-    """The ``rank``-th smallest of ``vals``: narrowed to the bucket holding
-    it, at most PASSES times, then sorted."""
+def _bucket_of(counts: np.ndarray, rank: int) -> int:
+    """The bucket holding the value of ``rank`` (:func:`_counts`)."""
+    b = 0
+    while counts[b + 1] <= rank:
+        b += 1
+    return b
+
+
+@kernel
+def _narrow(vals: np.ndarray, ranks: np.ndarray):
+    """While every rank lies in one bucket (a heavy tail leaves most values
+    in the first; a single rank always does), at most PASSES times: keep
+    only that bucket's values and shift ``ranks`` (in place) to them.
+    Returns the values left, their minimum and maximum, buckets per unit
+    (0: sort them) and their bucket counts."""
     for _ in range(PASSES):
         lo, hi, scale = _range(vals)
-        if lo == hi:
-            return lo
         if scale == 0.0:
-            break
+            return vals, lo, hi, scale, np.zeros(0, np.int64)
         counts = _counts(vals, lo, scale)
-        b = 0
-        while counts[b + 1] <= rank:
-            b += 1
-        vals, rank = _take(vals, lo, scale, b, counts[b + 1] - counts[b]), rank - counts[b]
-    return np.sort(vals)[rank]
+        b = _bucket_of(counts, ranks[0])
+        if counts[b + 1] <= ranks[ranks.size - 1]:
+            return vals, lo, hi, scale, counts  # the ranks lie in several buckets
+        vals = _take(vals, lo, scale, b, counts[b + 1] - counts[b])
+        ranks -= counts[b]
+    lo, hi, _ = _range(vals)
+    return vals, lo, hi, 0.0, np.zeros(0, np.int64)  # narrowed PASSES times: sort what is left
+
+
+@kernel
+def _pick(vals: np.ndarray, lo: float, hi: float, ranks: np.ndarray, out: np.ndarray) -> None:
+    """``out[j]`` = the ``ranks[j]``-th smallest of ``vals`` by sorting them
+    (all ``lo`` when every value is the same)."""
+    s = np.sort(vals) if lo != hi else vals
+    for j in range(ranks.size):
+        out[j] = s[ranks[j]]
 
 
 @kernel
 def _select(vals: np.ndarray, ranks: np.ndarray, out: np.ndarray) -> None:
     """``out[j]`` = the ``ranks[j]``-th smallest of ``vals`` (ranks sorted,
     no NaN in ``vals``; module docstring): buckets for all the ranks
-    together, narrowed while they all lie in one bucket, then each rank's
-    bucket on its own (:func:`_one`)."""
+    together (:func:`_narrow`), then each rank's bucket on its own."""
     ranks = ranks.copy()
-    for _ in range(PASSES):
-        lo, hi, scale = _range(vals)
-        if lo == hi or scale == 0.0:
-            break
-        counts = _counts(vals, lo, scale)
-        b = 0
-        while counts[b + 1] <= ranks[0]:
-            b += 1
-        if counts[b + 1] <= ranks[ranks.size - 1]:
-            break  # the ranks lie in several buckets: split below
-        # all in one bucket (a heavy tail leaves most values in the first): narrow to it
-        vals = _take(vals, lo, scale, b, counts[b + 1] - counts[b])
-        ranks -= counts[b]
-    else:
-        scale = 0.0  # narrowed PASSES times: sort what is left
-    if lo == hi or scale == 0.0:
-        s = np.sort(vals) if lo != hi else vals
-        for j in range(ranks.size):
-            out[j] = s[ranks[j]]
+    vals, lo, hi, scale, counts = _narrow(vals, ranks)
+    if scale == 0.0:
+        _pick(vals, lo, hi, ranks, out)
         return
     # each wanted bucket once, with where its values go
     slot = np.full(BUCKETS, -1, np.int64)
     first = np.empty(ranks.size, np.int64)  # the bucket of each rank
     n_slots = 0
-    b = 0
     for j in range(ranks.size):
-        while counts[b + 1] <= ranks[j]:
-            b += 1
-        first[j] = b
+        first[j] = b = _bucket_of(counts, ranks[j])
         if slot[b] < 0:
             slot[b] = n_slots
             n_slots += 1
     starts = np.empty(n_slots + 1, np.int64)
     total = 0
     for j in range(ranks.size):
-        k = slot[first[j]]
         if j == 0 or first[j] != first[j - 1]:
-            starts[k] = total
+            starts[slot[first[j]]] = total
             total += counts[first[j] + 1] - counts[first[j]]
     starts[n_slots] = total
     gathered = np.empty(total, vals.dtype)
@@ -163,9 +163,12 @@ def _select(vals: np.ndarray, ranks: np.ndarray, out: np.ndarray) -> None:
         if k >= 0:
             gathered[fill[k]] = vals[i]
             fill[k] += 1
+    one = np.empty(1, np.int64)
     for j in range(ranks.size):
         k = slot[first[j]]
-        out[j] = _one(gathered[starts[k]:starts[k + 1]], ranks[j] - counts[first[j]])
+        one[0] = ranks[j] - counts[first[j]]
+        part, plo, phi, _, _ = _narrow(gathered[starts[k]:starts[k + 1]], one)
+        _pick(part, plo, phi, one, out[j:j + 1])
 
 
 @kernel

@@ -340,8 +340,7 @@ def create_app(scenarios: Path | str | None = None, workspace: Workspace | None 
                 if pool is not None and pooled is not None:
                     uploads = {pid: ws.uploads[pid].text for pid in body.packages if pid in ws.uploads}
                     # the assumptions pick the worker, whose caches the requests of one move share (pool.py)
-                    state = canonical({"overrides": body.overrides, "horizon": body.horizon})
-                    return pool.run(pooled[0], uploads, pooled[1], state)
+                    return pool.run(pooled[0], uploads, pooled[1], body.overrides, body.horizon)
                 return FastJSON(compute()).body
 
         async def kept(key, compute) -> bytes:

@@ -43,6 +43,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from foedus.interfaces.web.responses import canonical
+
 #: Computations a worker may run (methods of the workspace).
 METHODS = ("compare", "compare_detail", "by_year", "by_will_scenario", "explore", "discover", "sensitivity", "optimise")
 #: The families of computations that read each other's caches: each goes to
@@ -102,9 +104,9 @@ def _run(method: str, uploads: dict[str, str], args: tuple) -> bytes:
 
 
 class ComputePool:
-    """``run(method, uploads, args, state)``: the workspace method's result
-    as JSON bytes, computed in a worker process (the one ``state`` picks for
-    the method's family; module docstring)."""
+    """``run(method, uploads, args, overrides, horizon)``: the workspace
+    method's result as JSON bytes, computed in a worker process (the one the
+    assumptions pick for the method's family; module docstring)."""
 
     def __init__(self, scenarios: Path | str | None, workers: int, designs: Path | str | None = None):
         """``designs``: the design files' folder (None: the workers find it
@@ -130,18 +132,20 @@ class ComputePool:
         for f in futures:
             f.result()
 
-    def worker_for(self, method: str, state: str | None) -> int:
-        """The worker that computes ``method`` in ``state`` (module docstring)."""
+    def worker_for(self, method: str, overrides: dict | None = None, horizon: float | None = None) -> int:
+        """The worker that computes ``method`` for the assumptions
+        ``overrides`` and ``horizon`` (its state; module docstring)."""
         family = FAMILIES.get(method)
-        if family is None or state is None:
+        if family is None:
             with self._lock:
                 return min(range(self.workers), key=lambda w: (self._in_hand[w], w))
+        state = canonical({"overrides": overrides or {}, "horizon": horizon})
         return (zlib.crc32(state.encode()) + family) % self.workers
 
-    def run(self, method: str, uploads: dict[str, str], args: tuple, state: str | None = None) -> bytes:
+    def run(self, method: str, uploads: dict[str, str], args: tuple, overrides: dict | None = None, horizon: float | None = None) -> bytes:
         from foedus.interfaces.web.service import Busy
 
-        w = self.worker_for(method, state)
+        w = self.worker_for(method, overrides, horizon)
         executor = self._executors[w]
         with self._lock:
             self._in_hand[w] += 1
