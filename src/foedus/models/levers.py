@@ -255,12 +255,10 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
     elements, which as Python objects took seconds.)"""
     if not packages:
         raise ValueError("at least one package is needed")
-    steady: dict[int, bool] = {}
-    packages = [_peak(p, steady) for p in packages]
+    peaks: dict[int, tuple] = {}
+    packages = [_peak(p, peaks) for p in packages]
     nato = countries.members("NATO")
     members_of = {g: countries.members(g) for g in GROUPS}
-    order: dict[tuple, int] = {}  # element key -> index, in order of first appearance
-    q_order: dict[tuple[int, str], None] = {}  # insertion-ordered set
     walk = _Walk()
     kyiv, needs_kyiv, nato_membership, nato_consent, vetoes, approvals_by_package, caps, buffers = ([] for _ in range(8))
 
@@ -277,13 +275,14 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
 
     approvals_seen: dict[tuple, tuple] = {}
 
-    def approvals_of(c, members: tuple, in_ukr: bool, armed: bool, listed: frozenset) -> tuple[list[int], list[int], frozenset]:
+    def approvals_of(c, members: list[str], in_ukr: bool, armed: bool, listed: frozenset) -> tuple[list[int], list[int], frozenset]:
         """What the members of commitment ``c`` that decide for themselves
         must approve (the approvals the rules imply, :func:`implied_approvals`,
         and those listed): the member and veto player of each (those with a
         probability of their own), and the package's (approval, member)
-        pairs. Once per set of members, form, deployment and listed approvals."""
-        key = (members, c.legal_form, armed, in_ukr, listed)
+        pairs. Once per set of members (guarantor and ``except``), form,
+        deployment and listed approvals."""
+        key = (c.guarantor, tuple(c.except_), c.legal_form, armed, in_ukr, listed)
         if key not in approvals_seen:
             at, vetoes_at, pairs = [], [], set()
             for i, iso in enumerate(members):
@@ -296,59 +295,82 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
             approvals_seen[key] = (at, vetoes_at, frozenset(pairs))
         return approvals_seen[key]
 
-    def elements(p_i: int, guarantors: list[str], f: int, t: int, group: str = "") -> list[int]:
-        """The elements ``(p_i, guarantor, f, t, group)`` of each guarantor,
-        made in order of first appearance (one call per commitment: a
-        comparison's variants reach tens of thousands of elements)."""
-        out = []
-        for iso in guarantors:
-            key = (p_i, iso, f, t, group)
-            e = order.get(key)
-            if e is None:
-                e = order[key] = len(order)
-                q_order.setdefault((p_i, iso), None)
-            out.append(e)
-        return out
+    def route(c, ci: int) -> _Route:
+        """Where commitment ``c`` (record ``ci``) goes in any package that
+        holds it: its members and their shares, the elements it reaches
+        (as keys within the package), the approvals it needs."""
+        f, t, in_ukr, armed, asks = walk.meta[ci]
+        group = c.guarantor in GROUPS
+        if group:
+            members, shares, lead = _split(c.guarantor, tuple(c.except_))
+        else:
+            members, shares, lead = [c.guarantor], [1.0], c.guarantor
+        where = (c.guarantor, tuple(c.except_), f, t)
+        if where not in member_keys:
+            member_keys[where] = [(iso, f, t, "") for iso in members]
+        # a country, or a member of a group without a collective decision
+        # (the Coalition): its share is its own, with its own approvals
+        own = c.guarantor not in DECIDING_GROUPS
+        # one measure of the group: an element of its own (carried by its
+        # largest member for bookkeeping) holds what it does; the members
+        # hold their shares of its personnel and, in a group without a
+        # collective decision, their own approvals
+        collective_measure = group and c.kind in COLLECTIVE_KINDS
+        listed = frozenset(a.value for a in c.approvals)
+        if own:  # each member's approvals: its element's veto players and the package's
+            at, vetoes_at, pairs = approvals_of(c, members, in_ukr, armed, listed)
+        else:
+            at, vetoes_at, pairs = [], [], frozenset((a, c.guarantor) for a in listed)
+        return _Route(
+            asks=asks,
+            nato_member=c.guarantor == "NATO" and c.kind is Kind.MUTUAL_DEFENCE,
+            # EU instruments need unanimity, unless some members stay out
+            # (enhanced cooperation, as for the 2026-27 loan)
+            eu_unanimity=c.guarantor == "EU" and not c.except_,
+            measure=[(lead, f, t, c.guarantor)] if collective_measure else [],
+            members=member_keys[where],
+            shares=shares,
+            veto_members=at,
+            veto_players=vetoes_at,
+            pairs=pairs,
+        )
 
+    routes: list[_Route] = []  # per commitment record
+    member_keys: dict[tuple, list[tuple]] = {}  # (guarantor, except, form, trigger) -> its members' element keys
+    index, held = walk.index, walk.held
+    # elements in order of first appearance (each package's made while it
+    # is walked): their keys within the package (guarantor, form, trigger,
+    # group) and how many each package has
+    keys: list[tuple] = []
+    per_package: list[int] = []
     for p_i, pkg in enumerate(packages):
-        veto_pairs: set[tuple[str, str]] = set()
-        member_of_nato = False
+        pair_sets: list[frozenset] = []
+        member_of_nato = eu_unanimity = False
         needs = not pkg.terms.empty
+        made: dict[tuple, int] = {}  # (guarantor, form, trigger, group) -> element
+        base = len(keys)
         for c in pkg.commitments:
-            ci = walk.commitment(c)
-            f, t, in_ukr, armed, asks = walk.meta[ci]
-            needs = needs or asks
-            if c.guarantor in GROUPS:
-                members, shares, lead = _split(c.guarantor, tuple(c.except_))
-                if c.guarantor == "NATO" and c.kind is Kind.MUTUAL_DEFENCE:
-                    member_of_nato = True
-                # EU instruments need unanimity, unless some members stay out
-                # (enhanced cooperation, as for the 2026-27 loan)
-                if c.guarantor == "EU" and not c.except_:
-                    veto_pairs.add((_EU_UNANIMITY, "EU"))
-            else:
-                members, shares, lead = [c.guarantor], [1.0], c.guarantor
-            # a country, or a member of a group without a collective decision
-            # (the Coalition): its share is its own, with its own approvals
-            own = c.guarantor not in DECIDING_GROUPS
-            collective_measure = c.guarantor in GROUPS and c.kind in COLLECTIVE_KINDS
-            if collective_measure:
-                # one measure of the group: an element of its own (carried by
-                # its largest member for bookkeeping) holds what it does; the
-                # members hold their shares of its personnel and, in a group
-                # without a collective decision, their own approvals
-                walk.add(elements(p_i, [lead], f, t, c.guarantor), ci, [1.0], sizes=False, effects=True)
-            mine = elements(p_i, members, f, t)
-            walk.add(mine, ci, shares, sizes=True, effects=not collective_measure)
-            listed = frozenset(a.value for a in c.approvals)
-            if own:
-                # each member's approvals: its element's veto players and the package's
-                at, vetoes_at, pairs = approvals_of(c, tuple(members), in_ukr, armed, listed)
-                walk.ve += [mine[i] for i in at]
-                walk.vv += vetoes_at
-                veto_pairs |= pairs
-            else:
-                veto_pairs |= {(a, c.guarantor) for a in listed}
+            ci = index.get(id(c))
+            if ci is None or held[ci] is not c:
+                ci = walk.commitment(c)
+                routes.append(route(c, ci))
+            r = routes[ci]
+            needs = needs or r.asks
+            member_of_nato = member_of_nato or r.nato_member
+            eu_unanimity = eu_unanimity or r.eu_unanimity
+            if r.measure:
+                walk.add([made.setdefault(k, base + len(made)) for k in r.measure], ci, [1.0], sizes=False, effects=True)
+            mine = [made.setdefault(k, base + len(made)) for k in r.members]
+            walk.add(mine, ci, r.shares, sizes=True, effects=not r.measure)
+            if r.veto_members:
+                walk.ve += [mine[i] for i in r.veto_members]
+                walk.vv += r.veto_players
+            pair_sets.append(r.pairs)
+        keys += made
+        per_package.append(len(made))
+        veto_pairs = set().union(*pair_sets)
+        if eu_unanimity:
+            veto_pairs.add((_EU_UNANIMITY, "EU"))
         if member_of_nato:
             veto_pairs.add((_NATO_UNANIMITY, "NATO"))
         kyiv.append(KYIV.index(pkg.kyiv_position.value))
@@ -357,26 +379,26 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         nato_consent.append(any(a == _NATO_UNANIMITY for a, _ in veto_pairs))
         counts = np.zeros(len(VETOES))
         for a, by in veto_pairs:
-            if a in VETOES and by in DECIDING_GROUPS:
+            if by in DECIDING_GROUPS and a in VETOES:
                 counts[VETOES.index(a)] += 1
         vetoes.append(counts)
         approvals_by_package.append(sorted(veto_pairs))
         caps.append(float(pkg.terms.ukraine_force_cap) if pkg.terms.ukraine_force_cap else np.inf)
         buffers.append(bool(pkg.terms.buffer_zone))
 
-    # elements and rows come out sorted by package: each package's are made while it is walked
-    keys = list(order)
-    q_keys = list(q_order)
+    E = len(keys)
+    el_package = np.repeat(np.arange(len(packages), dtype=np.int64), per_package)
+    isos, el_forms, el_triggers, groups = ([*col] for col in zip(*keys)) if keys else ([] for _ in range(4))
+    # guarantor rows in order of each package's first element of the guarantor
+    q_keys = list(dict.fromkeys(zip(el_package.tolist(), isos)))
     guarantors: list[str] = list(dict.fromkeys(iso for _, iso in q_keys))
     gi = {g: i for i, g in enumerate(guarantors)}
     qi = {k: i for i, k in enumerate(q_keys)}
-    E = len(keys)
     el = walk.merge(E)
 
-    el_package = np.array([k[0] for k in keys], dtype=np.int64)
-    el_guarantor = np.array([gi[k[1]] for k in keys], dtype=np.int64)
-    el_q = np.array([qi[(k[0], k[1])] for k in keys], dtype=np.int64)
-    collective = np.array([bool(k[4]) for k in keys], dtype=bool)
+    el_guarantor = np.array([gi[iso] for iso in isos], dtype=np.int64)
+    el_q = np.array([qi[k] for k in zip(el_package.tolist(), isos)], dtype=np.int64)
+    collective = np.array([bool(g) for g in groups], dtype=bool)
     gdp = np.array([countries[g].gdp_usd.value for g in guarantors])
     q_package = np.array([p for p, _ in q_keys], dtype=np.int64)
     q_guarantor = np.array([gi[g] for _, g in q_keys], dtype=np.int64)
@@ -391,25 +413,24 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
     ground, aircraft, ships = el["ground"], el["aircraft"], el["ships"]
     fight_promise = el["fight_promise"]
     promise = fight_promise | el["snapback"]
+    # government-change patterns, numbered in the order of the guarantors'
+    # first own (not collective) elements; a collective element has none
     patterns: dict[tuple[int, ...], int] = {(): 0}
-    pattern_of: dict[str, int] = {}  # once per guarantor, numbered in the order its elements come
-
-    def pattern(g: str) -> int:
-        if g not in pattern_of:
-            pattern_of[g] = patterns.setdefault(tuple(getattr(countries[g], "government_changes", ()) or ()), len(patterns))
-        return pattern_of[g]
-
-    el_pattern = np.array([0 if k[4] else pattern(k[1]) for k in keys], dtype=np.int64)
+    own_g, first = np.unique(el_guarantor[~collective], return_index=True)
+    g_pattern = np.zeros(len(guarantors), dtype=np.int64)
+    for g in own_g[np.argsort(first, kind="stable")].tolist():
+        g_pattern[g] = patterns.setdefault(tuple(getattr(countries[guarantors[g]], "government_changes", ()) or ()), len(patterns))
+    el_pattern = np.where(collective, 0, g_pattern[el_guarantor])
     return Levers(
         package_ids=[p.id for p in packages],
         guarantors=guarantors,
         el_package=el_package,
         el_guarantor=el_guarantor,
         el_q=el_q,
-        form=np.array([k[2] for k in keys], dtype=np.int64),
-        trigger=np.array([k[3] for k in keys], dtype=np.int64),
+        form=np.array(el_forms, dtype=np.int64),
+        trigger=np.array(el_triggers, dtype=np.int64),
         collective=collective,
-        group=[k[4] for k in keys],
+        group=groups,
         promise=promise,
         fighting=fight_promise | ((ground + aircraft + ships).sum(axis=1) > 0),
         **el,  # per element: sizes by posture, money, missions, enablers, effects, veto players, kinds
@@ -441,19 +462,19 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
 _EU_UNANIMITY, _NATO_UNANIMITY = Approval.EU_UNANIMITY.value, Approval.NATO_UNANIMITY.value
 
 
-def _peak(pkg: Package, steady: dict[int, bool]) -> Package:
-    """``pkg.peak()``, asking each commitment object once per compilation
-    whether it is steady (``steady``, by ``id``; the packages hold their
-    commitments alive meanwhile): the variants of a comparison (a package
-    without each of its guarantors) share most commitment objects, and
-    asking each again took a fifth of compiling them."""
+def _peak(pkg: Package, peaks: dict[int, tuple]) -> Package:
+    """``pkg.peak()``, each commitment object at its peak worked out once
+    per compilation (``peaks``, by ``id``: the commitment and its peak; the
+    packages hold their commitments alive meanwhile): the variants of a
+    comparison (a package without each of its guarantors) share most
+    commitment objects, and so then do their peaks."""
+    out = []
     for c in pkg.commitments:
-        known = steady.get(id(c))
-        if known is None:
-            known = steady[id(c)] = c.is_steady
-        if not known:
-            return pkg.peak()
-    return pkg
+        known = peaks.get(id(c))
+        if known is None or known[0] is not c:
+            known = peaks[id(c)] = (c, c.peak())
+        out.append(known[1])
+    return pkg if all(a is b for a, b in zip(out, pkg.commitments)) else pkg.model_copy(update={"commitments": out})
 
 
 #: What a commitment does to the elements it reaches (``effects``), by flag:
@@ -467,6 +488,28 @@ _PERSONNEL_SLOT = {Kind.TRAINING: "trainers", Kind.CEASEFIRE_MONITORING: "monito
 _MONEY_SLOT = {Kind.MILITARY_AID: "aid_usd", Kind.HUMANITARIAN_AID: "humanitarian_usd", Kind.RECONSTRUCTION_AID: "reconstruction_usd"}
 
 
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """Where one commitment goes in a package that holds it (worked out once
+    per commitment object and compilation: a comparison's variants share
+    most of theirs): the element keys within the package of its group's
+    collective measure (``measure``, at most one) and of its members, each
+    member's share, the members with a veto of their own (index into
+    ``members``) and their veto players, the package's (approval, by)
+    pairs, and whether it makes Ukraine a NATO member, needs EU unanimity
+    or asks something of Ukraine."""
+
+    asks: bool
+    nato_member: bool
+    eu_unanimity: bool
+    measure: list[tuple]
+    members: list[tuple]
+    shares: list[float]
+    veto_members: list[int]
+    veto_players: list[int]
+    pairs: frozenset
+
+
 class _Walk:
     """The commitments met while walking the packages (what each brings),
     the contributions of each to the elements it reaches, and the veto
@@ -474,26 +517,24 @@ class _Walk:
 
     def __init__(self):
         self.c: list[tuple] = []
-        self.pe: list[int] = []
-        self.pc: list[int] = []
+        self.pe: list[int] = []  # per contribution: element, share
         self.ps: list[float] = []
-        self.psz: list[bool] = []
-        self.pef: list[bool] = []
+        self.calls: list[tuple] = []  # per call of add: commitment, sizes, effects, how many contributions
         self.ve: list[int] = []
         self.vv: list[int] = []
-        self._index: dict[int, int] = {}  # id of a commitment -> its record
-        self._held: list = []  # the commitments recorded (kept alive: their ids stay theirs)
+        self.index: dict[int, int] = {}  # id of a commitment -> its record
+        self.held: list = []  # the commitments recorded (kept alive: their ids stay theirs)
         self.meta: list[tuple] = []  # per commitment: form, trigger, in Ukraine, armed, asks something of Ukraine
 
     def commitment(self, c) -> int:
         """Record commitment ``c`` (at its peak): its posture, personnel,
         platforms, money, enabler fleet, kind and effects. Once per object:
         a package without one guarantor keeps the others' commitments."""
-        seen = self._index.get(id(c))
-        if seen is not None and self._held[seen] is c:
+        seen = self.index.get(id(c))
+        if seen is not None and self.held[seen] is c:
             return seen
-        self._index[id(c)] = len(self.c)
-        self._held.append(c)
+        self.index[id(c)] = len(self.c)
+        self.held.append(c)
         k = c.kind
         in_ukr = c.posture is not None and Posture(c.posture.value) in IN_UKRAINE
         self.meta.append((
@@ -536,12 +577,9 @@ class _Walk:
         """Commitment ``ci`` reaches ``elements``: each its share (``shares``)
         of the personnel, platforms and money (``sizes``) and what it does
         (``effects``: promises, measures); a group's measure splits the two."""
-        k = len(elements)
         self.pe += elements
-        self.pc += [ci] * k
         self.ps += shares
-        self.psz += [sizes] * k
-        self.pef += [effects] * k
+        self.calls.append((ci, sizes, effects, len(elements)))
 
     def merge(self, E: int) -> dict:
         """Per element ``(E, ...)``: personnel, aircraft and ships by posture,
@@ -558,10 +596,10 @@ class _Walk:
             out["kinds"] = [()] * E
             return out
         pe = np.array(self.pe, dtype=np.int64)
-        pc = np.array(self.pc, dtype=np.int64)
         share = np.array(self.ps, dtype=np.float64)
-        sizes = np.array(self.psz, dtype=bool)
-        effects = np.array(self.pef, dtype=bool)
+        calls = np.array(self.calls, dtype=np.int64)  # commitment, sizes, effects, count
+        pc, sizes, effects = (np.repeat(calls[:, i], calls[:, 3]) for i in range(3))
+        sizes, effects = sizes.astype(bool), effects.astype(bool)
         cols = list(zip(*self.c))
         post, slot, troops, air_def, aircraft, ships, mission, money, usd, enabler, units, kind = (np.array(col) for col in cols[:12])
         flags = np.array(cols[12], dtype=bool)  # (C, len(_EFFECTS))
