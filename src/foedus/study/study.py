@@ -166,7 +166,8 @@ def failure_record(package_id: str, inputs: np.ndarray, names, fails: np.ndarray
     if inputs is None or inputs.shape[1] == 0:
         return base | {"status": "no_inputs", "message": "no uncertain inputs left to explain failures"}
     res = explain(inputs, fails.astype(bool), list(names))
-    rng = {k: (float(inputs[:, j].min()), float(inputs[:, j].max())) for j, k in enumerate(names)}
+    lows, highs = inputs.min(axis=0).tolist(), inputs.max(axis=0).tolist()  # a row at a time: a column of (n, d) is strided
+    rng = {k: (lo, hi) for k, lo, hi in zip(names, lows, highs)}
     boxes = [box_record(b, rng, parameters) for b in res.trajectory]
     box = res.box
     return base | boxes[res.chosen] | {

@@ -30,8 +30,10 @@ together to within floating-point rounding).
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import json
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -280,6 +282,7 @@ class Workspace:
         self._baseline_cache = _LRU(32)
         self._baseline_view_cache = _LRU(32)  # per set of shipped packages: the baseline's part of /api/compare
         self._prim_cache = _LRU(64)
+        self._edited_cache = _LRU(64)  # per package fingerprint with its edit: the edited package
         self._explore_slots = threading.BoundedSemaphore(2)
         self._sensitivity_slot = threading.BoundedSemaphore(1)
         self._calibration_lock = threading.Lock()
@@ -461,10 +464,20 @@ class Workspace:
         if extra:
             raise InputError("edits", [Problem(extra[0], f"the id of a selected package ({', '.join(ids)})")])
         orig = [e.package for e in entries]
-        edited = [apply_edit(p, edits.get(p.id), self.countries, file=f"edits.{p.id}") for p in orig]
         fp_orig = [f"{e.package.id}:{e.digest}" for e in entries]
         fp_edited = [fp if is_empty(edits.get(p.id)) else f"{fp}:{_hash(edits[p.id])}" for fp, p in zip(fp_orig, orig)]
+        edited = [p if fe == fo else self._edited(p, edits[p.id], fe) for p, fo, fe in zip(orig, fp_orig, fp_edited)]
         return orig, edited, fp_orig, fp_edited
+
+    def _edited(self, package: Package, edit: dict, fp: str) -> Package:
+        """``package`` with the lever ``edit`` applied (validated), kept per
+        fingerprint: the requests of one slider move (comparison, detail,
+        exploration, failure box) share one edited package, validated once."""
+        out = self._edited_cache.get(fp)
+        if out is None:
+            out = apply_edit(package, edit, self.countries, file=f"edits.{package.id}")
+            self._edited_cache.put(fp, out)
+        return out
 
     # -- design search ---------------------------------------------------------
     def _load_designs(self) -> None:
@@ -1212,11 +1225,11 @@ class Workspace:
             out["python"] = out["python"].replace(f"load_packages({json.dumps(files)}", f"load_packages({json.dumps(shipped)}")
         return out
 
-    def _display_path(self, path: Path) -> Path:
-        try:
-            return path.resolve().relative_to(Path.cwd().resolve())
-        except ValueError:
-            return path
+    @staticmethod
+    def _display_path(path: Path) -> Path:
+        """``path`` relative to the working directory where it lies under it
+        (as the commands to reproduce name it)."""
+        return _relative_to(path, os.getcwd())
 
     def export(self, pid: str, edit: dict | None) -> str:
         """The package (after the lever edit) as a YAML package file."""
@@ -1228,6 +1241,17 @@ class Workspace:
         pkg = apply_edit(e.package, edit, self.countries, file=f"edits.{pid}")
         return package_text(pkg, f"{pid} edited with the foedus web app levers: {json.dumps(edit, sort_keys=True)}\n"
                                  "Commitments marked 'Added with the foedus web app levers' are not from a published source.")
+
+
+@functools.lru_cache(maxsize=1024)
+def _relative_to(path: Path, cwd: str) -> Path:
+    """``path`` relative to ``cwd`` if under it, else as given; kept (resolving
+    a path asks the file system, and every comparison and exploration names
+    each shipped package's file)."""
+    try:
+        return path.resolve().relative_to(Path(cwd).resolve())
+    except ValueError:
+        return path
 
 
 class Busy(Exception):
