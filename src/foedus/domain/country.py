@@ -257,6 +257,7 @@ class CountryTable(BaseModel):
     sources: dict[str, Reference] = Field(min_length=1)
     countries: dict[str, Country] = Field(min_length=1)
     _members: dict[str, tuple[str, ...]] = PrivateAttr(default_factory=dict)
+    _bound: dict[tuple, tuple] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> "CountryTable":
@@ -288,6 +289,18 @@ class CountryTable(BaseModel):
         if group not in found:
             found[group] = tuple(k for k, c in self.countries.items() if c.in_group(group))
         return list(found[group])
+
+    def bound(self, group: str, left_out: tuple[str, ...] = ()) -> tuple[frozenset[str], float]:
+        """The members a group commitment binds (the group's less those it
+        leaves out) and their GDP in all, summed in file order; once per
+        group and ``left_out`` (a comparison asks it for every group
+        commitment of every package without each of its guarantors)."""
+        found = self.__pydantic_private__["_bound"]
+        key = (group, left_out)
+        if key not in found:
+            bound = [m for m in self.members(group) if m not in left_out]
+            found[key] = (frozenset(bound), sum(self.countries[m].gdp_usd.value for m in bound))
+        return found[key]
 
 
 #: How each group of ``GROUPS`` is read from a country's facts.

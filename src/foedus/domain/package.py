@@ -424,11 +424,11 @@ class Package(BaseModel):
             if c.guarantor == iso3:
                 continue
             if c.guarantor in GROUPS:
-                bound = [m for m in countries.members(c.guarantor) if m not in c.except_]
+                bound, gdp = countries.bound(c.guarantor, tuple(c.except_))
                 if iso3 in bound:
                     if len(bound) == 1:
                         continue
-                    share = countries[iso3].gdp_usd.value / sum(countries[m].gdp_usd.value for m in bound)
+                    share = countries[iso3].gdp_usd.value / gdp
                     scaled = {k: size_scaled(getattr(c, k), 1.0 - share) for k in SIZE_FIELDS}
                     # an EU instrument that needed a unanimous vote still
                     # does: the member's money is gone, its vote is not (an

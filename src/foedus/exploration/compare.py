@@ -269,5 +269,5 @@ def _binds(c, iso: str, countries) -> bool:
     """Whether group commitment ``c`` binds ``iso`` (a member not excepted)."""
     from foedus.domain.vocabulary import GROUPS
 
-    return c.guarantor in GROUPS and iso in countries.members(c.guarantor) and iso not in c.except_
+    return c.guarantor in GROUPS and iso in countries.bound(c.guarantor, tuple(c.except_))[0]
 
