@@ -59,7 +59,7 @@ from foedus.models.forces import deployed_parts, shortfall_rows
 from foedus.models.inputs import Inputs
 from foedus.models.levers import ENABLERS, Levers, compile_packages
 from foedus.models.sums import Probabilities
-from foedus.models.timeline import Timeline, discount, hazard_shape, over_years, survival
+from foedus.models.timeline import Timeline, discount, hazard_shape, over_years, survivals
 
 #: Per-package yearly metrics, ``(P, T, n)``.
 PACKAGE_YEAR_METRICS = (
@@ -181,12 +181,16 @@ def evaluate_years(packages: list[Package], countries, x: Inputs, horizon: float
     base_year = np.array([countries[iso].defence_pct_gdp.year for _, iso in keys])
     raise_rate = x["costs.raise_soldier_year"][None, :]
     capacity = shortfall_rows(deal, x)[2] if rows else None  # (R, n) active * capacity share, before any recruit (forces model)
+    alive: dict[tuple, np.ndarray] = {}
     for t, (lv0, rws) in enumerate(states):
         y = int(tl.years[t])
         factor = (1.0 + growth) ** (y - gdp_year)
         gdp_t = gdp * factor
         lv = _year_levers(lv0, rws, cover_c[:, t], factor)
-        pr = Probabilities(lv, x, 1.0, alive=survival(lv.patterns, x, tl.start, t))
+        pattern_key = tuple(lv.patterns)
+        if pattern_key not in alive:  # every year's survival at once, per set of government-change patterns
+            alive[pattern_key] = survivals(lv.patterns, x, tl.start, T)
+        pr = Probabilities(lv, x, 1.0, alive=alive[pattern_key][t])
         det = deterrence(lv, x, pr, 1.0, shape=hazard_shape(x, t))
         out_p["annual_attack_probability"][:, t] = det["annual_attack_probability"]
         out_p["defender_strength"][:, t] = det["defender_strength"]

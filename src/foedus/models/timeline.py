@@ -110,14 +110,25 @@ def lapse_table(patterns: list[tuple[int, ...]], x: Inputs, years: np.ndarray) -
     return out
 
 
+def survivals(patterns: list[tuple[int, ...]], x: Inputs, start: int, T: int) -> np.ndarray:
+    """``(T, K, F, n|1)`` probability that a commitment made in ``start`` is
+    still in force in each year ``start + t``, ``t = 0 .. T-1`` (no lapse in
+    the year it is made): the lapses of years ``1 .. t`` summed as logs year
+    after year, so that year ``t`` holds the same sum, bit for bit, whatever
+    the number of years asked."""
+    r = x.table("approval.revocation_per_year", FORMS)
+    width = max(r.shape[1], x["time.lapse_share_at_government_change"].size)
+    out = np.ones((max(int(T), 1), len(patterns), len(FORMS), width))
+    if T > 1:
+        lapse = lapse_table(patterns, x, start + np.arange(1, T))  # (K, F, T-1, n|1)
+        out[1:] = np.moveaxis(np.exp(np.cumsum(np.log1p(-np.minimum(lapse, 1.0 - 1e-300)), axis=2)), 2, 0)
+    return out[:T]
+
+
 def survival(patterns: list[tuple[int, ...]], x: Inputs, start: int, t: int) -> np.ndarray:
-    """``(K, F, n|1)`` probability that a commitment made in ``start`` is
-    still in force in year ``start + t`` (no lapse in the year it is made)."""
-    if t <= 0:
-        r = x.table("approval.revocation_per_year", FORMS)
-        return np.ones((len(patterns), len(FORMS), r.shape[1]))
-    lapse = lapse_table(patterns, x, start + np.arange(1, t + 1))
-    return np.exp(_sum_years(np.log1p(-np.minimum(lapse, 1.0 - 1e-300)), axis=2))
+    """``(K, F, n|1)``: :func:`survivals` in year ``start + t`` alone."""
+    t = max(int(t), 0)
+    return survivals(patterns, x, start, t + 1)[t]
 
 
 def hazard_shape(x: Inputs, t: int) -> np.ndarray:
