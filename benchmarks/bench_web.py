@@ -4,8 +4,10 @@ What the page asks after each move (see docs/web.md):
 
 1. ``POST /api/compare``: the shipped packages at the central values,
    baseline beside current (the table and most charts), then ``POST
-   /api/compare/detail``: the guarantors and commitments of the package
-   being shaped (who pays, who deploys), from the same cached comparison;
+   /api/by-year``: the package being shaped year by year, baseline and
+   current, with its ranges (asked after every comparison while a package
+   is being shaped), and ``POST /api/compare/detail``: its guarantors and
+   commitments (who pays, who deploys), from the same cached comparison;
 2. ``POST /api/explore``: the same packages across N futures (robustness
    charts), then ``POST /api/discover``: the PRIM box of the package being
    shaped (from the cached futures).
@@ -21,7 +23,7 @@ an in-process client, on a warmed server, for three kinds of move:
 
 Targets (issue "Speed", ``targets.py``): every request the page sends on
 one slider move, ranges included, under 100 ms of server time in all, at
-10,000 futures x 8 packages (the last lines add up the medians of the four
+10,000 futures x 8 packages (the last lines add up the medians of the five
 requests of an assumption move and of a lever move); the compare response
 for the shipped packages under 150 KB. The page shows every shipped
 package by default (12 today), which is what runs without ``--packages``;
@@ -173,19 +175,20 @@ def _bench(args, stack) -> int:
     focus = "coalition-backstop"
 
     def run_compare(name, bodies):
-        """/api/compare, then the detail of the package being shaped, as the page asks after a move."""
-        totals, evals, cpus, dt, dcpu = [], [], [], [], []
+        """/api/compare, then the package being shaped year by year and its
+        detail, as the page asks after a move."""
+        got = {"compare": ([], [], []), f"by-year of {focus}": ([], [], []), f"detail of {focus}": ([], [], [])}
         for body in bodies:
-            ms, cpu, res = timed("/api/compare", body)
-            totals.append(ms)
-            cpus.append(cpu)
-            evals.append(res["elapsed_ms"])
-            detail = {"package": focus, "overrides": body.get("overrides", {}), "edit": body.get("edits", {}).get(focus, {})}
-            ms, cpu, _ = timed("/api/compare/detail", detail)
-            dt.append(ms)
-            dcpu.append(cpu)
-        rows.append((f"{name} (compare)", statistics.median(totals), min(totals), max(totals), statistics.median(evals), statistics.median(cpus)))
-        rows.append((f"{name} (detail of {focus})", statistics.median(dt), min(dt), max(dt), float("nan"), statistics.median(dcpu)))
+            edit = body.get("edits", {}).get(focus, {})
+            years = {"packages": [focus], "overrides": body.get("overrides", {}), "edits": {focus: edit} if edit else {}}
+            detail = {"package": focus, "overrides": body.get("overrides", {}), "edit": edit}
+            for (path, req), (ms_, ev_, cpu_) in zip((("/api/compare", body), ("/api/by-year", years), ("/api/compare/detail", detail)), got.values()):
+                ms, cpu, res = timed(path, req)
+                ms_.append(ms)
+                cpu_.append(cpu)
+                ev_.append(res.get("elapsed_ms", float("nan")))
+        for what, (ms_, ev_, cpu_) in got.items():
+            rows.append((f"{name} ({what})", statistics.median(ms_), min(ms_), max(ms_), statistics.median(ev_), statistics.median(cpu_)))
 
     run_compare("central values: assumption move", [{"packages": ids, "overrides": {"will.USA": 0.05 + 0.9 * k / R}} for k in range(R)])
     run_compare("central values: lever move", [{"packages": ids, "edits": {focus: {"troops": {"GBR": 11000 + 500 * k}}}} for k in range(R)])
