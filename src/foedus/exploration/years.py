@@ -59,7 +59,7 @@ from foedus.models.forces import deployed_parts, shortfall_rows
 from foedus.models.inputs import Inputs
 from foedus.models.levers import ENABLERS, Levers, compile_packages
 from foedus.models.sums import Probabilities
-from foedus.models.timeline import Timeline, discount, hazard_shape, over_years, survivals
+from foedus.models.timeline import Timeline, discount, hazard_shapes, over_years, survivals
 
 #: Per-package yearly metrics, ``(P, T, n)``.
 PACKAGE_YEAR_METRICS = (
@@ -182,6 +182,7 @@ def evaluate_years(packages: list[Package], countries, x: Inputs, horizon: float
     raise_rate = x["costs.raise_soldier_year"][None, :]
     capacity = shortfall_rows(deal, x)[2] if rows else None  # (R, n) active * capacity share, before any recruit (forces model)
     alive: dict[tuple, np.ndarray] = {}
+    shapes = hazard_shapes(x, T)
     for t, (lv0, rws) in enumerate(states):
         y = int(tl.years[t])
         factor = (1.0 + growth) ** (y - gdp_year)
@@ -191,7 +192,7 @@ def evaluate_years(packages: list[Package], countries, x: Inputs, horizon: float
         if pattern_key not in alive:  # every year's survival at once, per set of government-change patterns
             alive[pattern_key] = survivals(lv.patterns, x, tl.start, T)
         pr = Probabilities(lv, x, 1.0, alive=alive[pattern_key][t])
-        det = deterrence(lv, x, pr, 1.0, shape=hazard_shape(x, t))
+        det = deterrence(lv, x, pr, 1.0, shape=shapes[t])
         out_p["annual_attack_probability"][:, t] = det["annual_attack_probability"]
         out_p["defender_strength"][:, t] = det["defender_strength"]
         cost, _ = row_costs(lv, x, np.arange(lv.n_rows), np.zeros((lv.n_rows, 1)))
@@ -424,12 +425,14 @@ def by_year(packages: list[Package], parameters, countries, horizon: float | Non
     cost, spending against its plan and the Hague path, forces, build-up
     date and enablers in service."""
     from foedus.exploration.assess import evaluate, make_inputs
+    from foedus.exploration.explore import compiled
     from foedus.exploration.futures import Design
+    from foedus.exploration.robustness import row_percentiles
 
     central = make_inputs(parameters)
     h = float(horizon if horizon is not None else central["assessment.horizon_years"][0])
     yp = evaluate_years(packages, countries, central, h)
-    lv = compile_packages(packages, countries)
+    lv = compiled(packages, countries)
     steady = evaluate(lv, central, h).packages["attack_probability"][:, 0]
     pct = None
     if futures:
@@ -437,7 +440,8 @@ def by_year(packages: list[Package], parameters, countries, horizon: float | Non
         cols = design.as_dict(design.block_values(0, int(futures)))
         x = make_inputs(parameters, cols) if cols else central
         spread = evaluate_years(packages, countries, x, h, central=central, rows=False)
-        pct = {m: np.percentile(spread.packages[m], (5, 95), axis=2) for m in BY_YEAR_METRICS}  # (2, P, T)
+        P, T = len(packages), len(yp.years)
+        pct = {m: row_percentiles(spread.packages[m].reshape(P * T, -1), (5, 95)).reshape(2, P, T) for m in BY_YEAR_METRICS}
     years = [int(y) for y in yp.years]
     out = []
     for i, pkg in enumerate(packages):

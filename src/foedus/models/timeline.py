@@ -94,20 +94,29 @@ def lapse_table(patterns: list[tuple[int, ...]], x: Inputs, years: np.ndarray) -
     whose guarantor changes government in the years of pattern ``K`` lapses
     at the start of each of ``years`` (pattern ``()``: a group's decision,
     the flat rate)."""
+    rates, change = _lapse_rates(patterns, x, years)
+    return np.stack([np.where(c[None, :, None], high[:, None, :], low[:, None, :]) for (high, low), c in zip(rates, change)])
+
+
+def _lapse_rates(patterns: list[tuple[int, ...]], x: Inputs, years: np.ndarray) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[np.ndarray]]:
+    """Per pattern, the lapse ``(F, n|1)`` in a year of government change and
+    in its other years (the same, the flat rate, for a group's decision),
+    and which of ``years`` are years of change (``(Y,)`` bool)."""
     r = np.minimum(x.table("approval.revocation_per_year", FORMS), 1.0)  # (F, n|1)
     s = x["time.lapse_share_at_government_change"]
     width = max(r.shape[1], s.size)
-    out = np.empty((len(patterns), len(FORMS), len(years), width))
-    for k, changes in enumerate(patterns):
+    flat = np.broadcast_to(r, (len(FORMS), width))
+    rates, change = [], []
+    for changes in patterns:
         if not changes:
-            out[k] = np.broadcast_to(r[:, None, :], out.shape[1:])
+            rates.append((flat, flat))
+            change.append(np.zeros(len(years), dtype=bool))
             continue
         cycle = float(np.mean(np.diff(changes))) if len(changes) > 1 else 1.0
-        change = np.isin(years, changes)[None, :, None]
-        high = np.minimum(r * (s * cycle + 1.0 - s), 1.0)[:, None, :]
-        low = (r * (1.0 - s))[:, None, :]
-        out[k] = np.where(change, high, low)
-    return out
+        rates.append((np.broadcast_to(np.minimum(r * (s * cycle + 1.0 - s), 1.0), (len(FORMS), width)),
+                      np.broadcast_to(r * (1.0 - s), (len(FORMS), width))))
+        change.append(np.isin(years, changes))
+    return rates, change
 
 
 def survivals(patterns: list[tuple[int, ...]], x: Inputs, start: int, T: int) -> np.ndarray:
@@ -120,8 +129,12 @@ def survivals(patterns: list[tuple[int, ...]], x: Inputs, start: int, T: int) ->
     width = max(r.shape[1], x["time.lapse_share_at_government_change"].size)
     out = np.ones((max(int(T), 1), len(patterns), len(FORMS), width))
     if T > 1:
-        lapse = lapse_table(patterns, x, start + np.arange(1, T))  # (K, F, T-1, n|1)
-        out[1:] = np.moveaxis(np.exp(np.cumsum(np.log1p(-np.minimum(lapse, 1.0 - 1e-300)), axis=2)), 2, 0)
+        # log(1 - l) of the two rates of each pattern, then year by year the one that applies
+        rates, change = _lapse_rates(patterns, x, start + np.arange(1, T))
+        for k, ((high, low), c) in enumerate(zip(rates, change)):
+            log_high, log_low = (np.log1p(-np.minimum(v, 1.0 - 1e-300)) for v in (high, low))
+            steps = np.where(c[:, None, None], log_high[None], log_low[None])  # (T-1, F, n|1)
+            out[1:, k] = np.exp(np.cumsum(steps, axis=0))
     return out[:T]
 
 
@@ -131,17 +144,22 @@ def survival(patterns: list[tuple[int, ...]], x: Inputs, start: int, t: int) -> 
     return survivals(patterns, x, start, t + 1)[t]
 
 
-def hazard_shape(x: Inputs, t: int) -> np.ndarray:
-    """``m(t)``, ``(n|1)``: the base hazard's multiplier in year ``t`` after
-    the ceasefire, ``1 + (ratio - 1) * 2 ** (-t / halflife)`` divided by its
-    mean over the calibration window (the years of
-    ``assessment.horizon_years``, over which ``deterrence.base_hazard`` is
-    fitted to the ceasefire record): the shape moves the calibrated risk
-    toward the first years; it does not add to it."""
+def hazard_shapes(x: Inputs, T: int) -> list[np.ndarray]:
+    """``m(t)``, ``(n|1)`` each, for ``t = 0 .. T-1``: the base hazard's
+    multiplier in year ``t`` after the ceasefire, ``1 + (ratio - 1) * 2 **
+    (-t / halflife)`` divided by its mean over the calibration window (the
+    years of ``assessment.horizon_years``, over which
+    ``deterrence.base_hazard`` is fitted to the ceasefire record): the shape
+    moves the calibrated risk toward the first years; it does not add to it."""
     ratio, half = x["time.early_hazard_ratio"], x["time.early_hazard_halflife_years"]
     window = np.arange(math.ceil(float(np.max(x["assessment.horizon_years"])) - 1e-9))[:, None]
     mean = _sum_years(1.0 + (ratio - 1.0) * np.exp2(-window / half), axis=0) / window.shape[0]
-    return (1.0 + (ratio - 1.0) * np.exp2(-t / half)) / mean
+    return [(1.0 + (ratio - 1.0) * np.exp2(-t / half)) / mean for t in range(int(T))]
+
+
+def hazard_shape(x: Inputs, t: int) -> np.ndarray:
+    """:func:`hazard_shapes` in year ``t`` alone."""
+    return hazard_shapes(x, t + 1)[t]
 
 
 def _sum_years(a: np.ndarray, axis: int) -> np.ndarray:
