@@ -390,3 +390,22 @@ def test_a_future_s_years_do_not_depend_on_the_chunk_it_is_evaluated_in(cuts):
         for kind, count in (("packages", len(pkgs)), ("rows", len(whole.row_keys))):
             for r in range(count):
                 _same_years(whole, r, part, r, f"futures {lo}..{hi - 1}", kind=kind, cols=slice(lo, hi))
+
+
+@pytest.mark.parametrize("n", [1, 37])
+def test_years_evaluated_side_by_side_equal_each_year_alone(monkeypatch, n):
+    """The years whose levers differ only by GDP are one evaluation, their
+    futures side by side (``years._steady_by_year``): every yearly figure
+    is, to the last bit, what evaluating each year on its own gives
+    (``STACKED_FUTURES`` = 1), for the central future alone and for many,
+    the seed that changes by year and builds enablers included."""
+    from foedus.exploration import years
+
+    pkgs = _seeds()
+    x, c = (_inputs(), None) if n == 1 else (_futures(n, 5), _inputs())
+    side_by_side = evaluate_years(pkgs, COUNTRIES, x, 10.0, central=c)
+    monkeypatch.setattr(years, "STACKED_FUTURES", 1)
+    one_by_one = evaluate_years(pkgs, COUNTRIES, x, 10.0, central=c)
+    for kind, count in (("packages", len(pkgs)), ("rows", len(side_by_side.row_keys))):
+        for r in range(count):
+            _same_years(side_by_side, r, one_by_one, r, f"{n} futures", kind=kind, cols=slice(0, n))
