@@ -255,8 +255,6 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
     elements, which as Python objects took seconds.)"""
     if not packages:
         raise ValueError("at least one package is needed")
-    peaks: dict[int, tuple] = {}
-    packages = [_peak(p, peaks) for p in packages]
     nato = countries.members("NATO")
     members_of = {g: countries.members(g) for g in GROUPS}
     walk = _Walk()
@@ -337,39 +335,44 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
 
     routes: list[_Route] = []  # per commitment record
     member_keys: dict[tuple, list[tuple]] = {}  # (guarantor, except, form, trigger) -> its members' element keys
-    index, held = walk.index, walk.held
+    index, held, pe, ps, calls = walk.index, walk.held, walk.pe, walk.ps, walk.calls
     # elements in order of first appearance (each package's made while it
     # is walked): their keys within the package (guarantor, form, trigger,
     # group) and how many each package has
     keys: list[tuple] = []
     per_package: list[int] = []
     for p_i, pkg in enumerate(packages):
-        pair_sets: list[frozenset] = []
-        member_of_nato = eu_unanimity = False
-        needs = not pkg.terms.empty
-        made: dict[tuple, int] = {}  # (guarantor, form, trigger, group) -> element
-        base = len(keys)
+        cis = []
         for c in pkg.commitments:
             ci = index.get(id(c))
             if ci is None or held[ci] is not c:
                 ci = walk.commitment(c)
-                routes.append(route(c, ci))
-            r = routes[ci]
-            needs = needs or r.asks
-            member_of_nato = member_of_nato or r.nato_member
-            eu_unanimity = eu_unanimity or r.eu_unanimity
+                routes.append(route(walk.peaks[ci], ci))
+            cis.append(ci)
+        rs = [routes[ci] for ci in cis]
+        made: dict[tuple, int] = {}  # (guarantor, form, trigger, group) -> element
+        base = len(keys)
+        # each commitment's contributions (:class:`_Walk`): a group's measure
+        # brings what it does to its own element, the members their shares
+        # of its sizes and money; otherwise the members' elements get both
+        for ci, r in zip(cis, rs):
             if r.measure:
-                walk.add([made.setdefault(k, base + len(made)) for k in r.measure], ci, [1.0], sizes=False, effects=True)
+                pe += [made.setdefault(k, base + len(made)) for k in r.measure]
+                ps.append(1.0)
+                calls.append((ci, False, True, 1))
             mine = [made.setdefault(k, base + len(made)) for k in r.members]
-            walk.add(mine, ci, r.shares, sizes=True, effects=not r.measure)
+            pe += mine
+            ps += r.shares
+            calls.append((ci, True, not r.measure, len(mine)))
             if r.veto_members:
                 walk.ve += [mine[i] for i in r.veto_members]
                 walk.vv += r.veto_players
-            pair_sets.append(r.pairs)
         keys += made
         per_package.append(len(made))
-        veto_pairs = set().union(*pair_sets)
-        if eu_unanimity:
+        needs = not pkg.terms.empty or any(r.asks for r in rs)
+        member_of_nato = any(r.nato_member for r in rs)
+        veto_pairs = set().union(*(r.pairs for r in rs))
+        if any(r.eu_unanimity for r in rs):
             veto_pairs.add((_EU_UNANIMITY, "EU"))
         if member_of_nato:
             veto_pairs.add((_NATO_UNANIMITY, "NATO"))
@@ -462,21 +465,6 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
 _EU_UNANIMITY, _NATO_UNANIMITY = Approval.EU_UNANIMITY.value, Approval.NATO_UNANIMITY.value
 
 
-def _peak(pkg: Package, peaks: dict[int, tuple]) -> Package:
-    """``pkg.peak()``, each commitment object at its peak worked out once
-    per compilation (``peaks``, by ``id``: the commitment and its peak; the
-    packages hold their commitments alive meanwhile): the variants of a
-    comparison (a package without each of its guarantors) share most
-    commitment objects, and so then do their peaks."""
-    out = []
-    for c in pkg.commitments:
-        known = peaks.get(id(c))
-        if known is None or known[0] is not c:
-            known = peaks[id(c)] = (c, c.peak())
-        out.append(known[1])
-    return pkg if all(a is b for a, b in zip(out, pkg.commitments)) else pkg.model_copy(update={"commitments": out})
-
-
 #: What a commitment does to the elements it reaches (``effects``), by flag:
 #: the kinds that set it. A ground force under self-defence rules defends
 #: itself, not Ukraine, so it is no promise to fight; a treaty's automatic
@@ -517,24 +505,32 @@ class _Walk:
 
     def __init__(self):
         self.c: list[tuple] = []
-        self.pe: list[int] = []  # per contribution: element, share
+        # contributions (one per element a commitment reaches): the element
+        # and its share, and per run of them (one commitment's, in order):
+        # the commitment, whether they bring sizes and money, whether they
+        # bring its effects, how many there are
+        self.pe: list[int] = []
         self.ps: list[float] = []
-        self.calls: list[tuple] = []  # per call of add: commitment, sizes, effects, how many contributions
+        self.calls: list[tuple] = []
         self.ve: list[int] = []
         self.vv: list[int] = []
         self.index: dict[int, int] = {}  # id of a commitment -> its record
         self.held: list = []  # the commitments recorded (kept alive: their ids stay theirs)
+        self.peaks: list = []  # and each at its peak
         self.meta: list[tuple] = []  # per commitment: form, trigger, in Ukraine, armed, asks something of Ukraine
 
     def commitment(self, c) -> int:
-        """Record commitment ``c`` (at its peak): its posture, personnel,
-        platforms, money, enabler fleet, kind and effects. Once per object:
-        a package without one guarantor keeps the others' commitments."""
+        """Record commitment ``c`` at its peak (``peaks``: every size at its
+        peak year, in force throughout): its posture, personnel, platforms,
+        money, enabler fleet, kind and effects. Once per object: a package
+        without one guarantor keeps the others' commitments."""
         seen = self.index.get(id(c))
         if seen is not None and self.held[seen] is c:
             return seen
         self.index[id(c)] = len(self.c)
         self.held.append(c)
+        c = c.peak()
+        self.peaks.append(c)
         k = c.kind
         in_ukr = c.posture is not None and Posture(c.posture.value) in IN_UKRAINE
         self.meta.append((
@@ -572,14 +568,6 @@ class _Walk:
             effects,
         ))
         return len(self.c) - 1
-
-    def add(self, elements: list[int], ci: int, shares: list[float], *, sizes: bool, effects: bool) -> None:
-        """Commitment ``ci`` reaches ``elements``: each its share (``shares``)
-        of the personnel, platforms and money (``sizes``) and what it does
-        (``effects``: promises, measures); a group's measure splits the two."""
-        self.pe += elements
-        self.ps += shares
-        self.calls.append((ci, sizes, effects, len(elements)))
 
     def merge(self, E: int) -> dict:
         """Per element ``(E, ...)``: personnel, aircraft and ships by posture,
