@@ -205,8 +205,8 @@ def run_exploration(
     t0 = time.perf_counter()
     acc = RobustnessAccumulator(list(package_ids), list(thresholds))
     P, M, d = spec.levers.n_packages, len(spec.metrics), spec.design.d
-    inputs = np.empty((spec.n, d)) if keep else None
-    kept = np.empty((M, P, spec.n)) if keep else None  # metric by metric, as evaluate_block
+    inputs = np.empty((spec.n, d)) if keep and spec.n_blocks != 1 else None
+    kept = np.empty((M, P, spec.n)) if keep and spec.n_blocks != 1 else None  # metric by metric, as evaluate_block
     # closing(): an exception here (Ctrl-C, SIGTERM) shuts a Dask cluster down
     # at once, not whenever the generator is collected
     with closing(_blocks(spec, scheduler, workers)) as blocks:
@@ -215,7 +215,9 @@ def run_exploration(
             acc.update({name: res[:, :, j] for j, name in enumerate(spec.metrics)})
             if writer is not None:
                 writer.write_chunk(np.arange(start, start + m, dtype=np.int64), vals, res)
-            if keep:
+            if keep and m == spec.n:  # one block: its buffers are the run's (no copy)
+                inputs, kept = vals, res.transpose(2, 0, 1)
+            elif keep:
                 inputs[start : start + m] = vals
                 kept[:, :, start : start + m] = res.transpose(2, 0, 1)
             if progress is not None:
