@@ -57,7 +57,7 @@ from foedus.models.costs import row_costs, total_defence_pct_gdp
 from foedus.models.deterrence import deterrence
 from foedus.models.forces import deployed_parts, shortfall_rows
 from foedus.models.inputs import Inputs, widen
-from foedus.models.levers import ENABLERS, Levers, compile_packages
+from foedus.models.levers import ENABLERS, Levers
 from foedus.models.sums import Probabilities
 from foedus.models.timeline import Timeline, discount, hazard_shapes, over_years, survivals
 
@@ -368,7 +368,9 @@ def _states(packages: list[Package], countries, tl: Timeline) -> tuple[Levers, l
     axis prices them itself) with the deal row of each of their guarantor
     rows. Compiled once per distinct state, and kept for the same packages
     (an exploration evaluates them chunk after chunk)."""
-    key = (id(countries), tl, tuple(p.model_dump_json() for p in packages))
+    from foedus.exploration.explore import package_text
+
+    key = (id(countries), tl, tuple(package_text(p) for p in packages))
     if key not in _STATES:
         if len(_STATES) >= 16:
             _STATES.pop(next(iter(_STATES)))
@@ -377,7 +379,11 @@ def _states(packages: list[Package], countries, tl: Timeline) -> tuple[Levers, l
 
 
 def _compile_states(packages: list[Package], countries, tl: Timeline) -> tuple[Levers, list[tuple[Levers, np.ndarray]]]:
-    deal = compile_packages(packages, countries)
+    """(The kept compiled levers serve: a steady package without enabler
+    builds is its own deal and its own state in every year.)"""
+    from foedus.exploration.explore import compiled
+
+    deal = compiled(packages, countries)
     deal_keys = {(int(p), deal.guarantors[g]): i for i, (p, g) in enumerate(zip(deal.q_package, deal.q_guarantor))}
     cache: dict[tuple, tuple[Levers, np.ndarray]] = {}
     out = []
@@ -386,7 +392,7 @@ def _compile_states(packages: list[Package], countries, tl: Timeline) -> tuple[L
         key = tuple(bisect.bisect_right(c, int(y)) for c in change)
         if key not in cache:
             pk = [_no_enablers(p.at(int(y))) for p in packages]
-            lv = compile_packages(pk, countries)
+            lv = compiled(pk, countries)
             rows = np.array([deal_keys[(int(p), lv.guarantors[g])] for p, g in zip(lv.q_package, lv.q_guarantor)], dtype=np.int64)
             cache[key] = (lv, rows)
         out.append(cache[key])
