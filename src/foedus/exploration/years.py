@@ -179,56 +179,57 @@ def evaluate_years(packages: list[Package], countries, x: Inputs, horizon: float
     out_r = {m: np.zeros((R, T, n)) for m in ROW_YEAR_METRICS} if rows else {}
     base = deal.row_values(deal.defence_pct_gdp)
     base_year = np.array([countries[iso].defence_pct_gdp.year for _, iso in keys])
-    raise_rate = x["costs.raise_soldier_year"][None, :]
     capacity = shortfall_rows(deal, x)[2] if rows else None  # (R, n) active * capacity share, before any recruit (forces model)
-    steady = _steady_by_year(states, cover_c, x, tl)
-    for t, (lv0, rws) in enumerate(states):
-        y = int(tl.years[t])
-        factor = (1.0 + growth) ** (y - gdp_year)
-        gdp_t = gdp * factor
-        lv = _year_levers(lv0, rws, cover_c[:, t], factor)
-        out_p["annual_attack_probability"][:, t], out_p["defender_strength"][:, t], cost = steady[t]
-        row_cost = np.zeros((R, n))
-        row_cost[rws] = cost
-        raise_ = build["recruited"][:, t] * raise_rate
-        row_cost[D] += raise_
-        row_cost[B] += enabler_cost[:, t]
-        money = np.zeros(R)
-        money[rws] = lv.sum_rows(lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd)
-        deployed = build["cover"][:, t] * planned["deployed"][:, t]
-        available = planned["available"][:, t] + build["trained"][:, t]
-        short = np.maximum(planned["pool"][:, t] - available, 0.0)
-        pct = row_cost / gdp_t[:, None]
-        # package totals: row sums in row order (a package's figures depend on its rows alone)
-        out_p["total_cost_usd_per_year"][:, t] = sum_by(q, row_cost, P)
-        out_p["aid_usd_per_year"][:, t] = sum_by(q, money[:, None], P)  # military, humanitarian, reconstruction
-        out_p["guarantee_cost_usd_per_year"][:, t] = sum_by(q, row_cost - money[:, None], P)  # per row first: money alone costs exactly 0
-        out_p["enabler_cost_usd_per_year"][:, t] = sum_by(q[B], enabler_cost[:, t], P)
-        if R:
-            out_p["max_cost_pct_gdp"][has_rows, t] = np.maximum.reduceat(pct, starts[has_rows], axis=0)
-        out_p["troops_deployed"][:, t] = sum_by(q[D], deployed, P)
-        out_p["troops_required_pool"][:, t] = sum_by(q[D], planned["pool"][:, t], P)
-        out_p["troops_short"][:, t] = sum_by(q[D], short, P)
-        out_p["guarantors_short"][:, t] = sum_by(q[D], (short > 0).astype(np.float64), P)
-        if not rows:
-            continue
-        aid = np.zeros(R)
-        aid[rws] = lv.sum_rows(lv.aid_usd)
-        plan = np.array([_plan_share(countries[iso], y) for _, iso in keys])
-        out_r["cost_usd_per_year"][:, t] = row_cost
-        out_r["aid_usd_per_year"][:, t] = money[:, None]
-        out_r["cost_pct_gdp"][:, t] = pct
-        out_r["enabler_cost_usd_per_year"][B, t] = enabler_cost[:, t]
-        out_r["raise_cost_usd_per_year"][D, t] = raise_
-        out_r["troops_deployed"][D, t] = deployed
-        out_r["troops_required_pool"][D, t] = planned["pool"][:, t]
-        out_r["troops_available"][:, t] = capacity
-        out_r["troops_available"][D, t] = available
-        out_r["troops_short"][D, t] = short
-        out_r["recruits"][D, t] = build["recruited"][:, t]
-        out_r["defence_plan_pct_gdp"][:, t] = plan[:, None]
-        out_r["total_defence_pct_gdp"][:, t] = total_defence_pct_gdp(plan[:, None], row_cost, aid[:, None], deal.row_values(deal.aid_baseline)[:, None], gdp_t[:, None])
-        out_r["hague_path_pct_gdp"][:, t] = _hague(base, base_year, y, x)
+    # every year at once, (rows, years, futures): the steady sub-models' results of the year's levers,
+    # then the build-up's raise cost and the enablers, in that order for each row
+    row_cost = np.zeros((R, T, n))
+    money, aid = np.zeros((R, T)), np.zeros((R, T))
+    for t, (cost, (lv0, rws)) in enumerate(zip(_steady_by_year(states, cover_c, x, tl), states)):
+        out_p["annual_attack_probability"][:, t], out_p["defender_strength"][:, t], row_cost[rws, t] = cost
+        money[rws, t], aid[rws, t] = _money(lv0)  # the year's levers scale forces and GDP, not money
+    raise_ = build["recruited"] * x["costs.raise_soldier_year"][None, None, :]
+    row_cost[D] += raise_
+    row_cost[B] += enabler_cost
+    deployed = build["cover"] * planned["deployed"]
+    available = planned["available"] + build["trained"]
+    short = np.maximum(planned["pool"] - available, 0.0)
+    gdp_t = gdp[:, None] * (1.0 + growth[:, None]) ** (tl.years[None, :] - gdp_year[:, None])  # (R, T)
+    pct = row_cost / gdp_t[:, :, None]
+
+    def by_package(rows_of: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """Package totals of row quantities ``(rows, T, n|1)``: row sums in
+        row order (a package's figures depend on its rows alone)."""
+        a = np.broadcast_to(a, a.shape[:2] + (n,))
+        return sum_by(rows_of, a.reshape(a.shape[0], T * n), P).reshape(P, T, n)
+
+    out_p["total_cost_usd_per_year"][:] = by_package(q, row_cost)
+    out_p["aid_usd_per_year"][:] = by_package(q, money[:, :, None])  # military, humanitarian, reconstruction
+    out_p["guarantee_cost_usd_per_year"][:] = by_package(q, row_cost - money[:, :, None])  # per row first: money alone costs exactly 0
+    out_p["enabler_cost_usd_per_year"][:] = by_package(q[B], enabler_cost)
+    if R:
+        out_p["max_cost_pct_gdp"][has_rows] = np.maximum.reduceat(pct, starts[has_rows], axis=0)
+    out_p["troops_deployed"][:] = by_package(q[D], deployed)
+    out_p["troops_required_pool"][:] = by_package(q[D], planned["pool"])
+    out_p["troops_short"][:] = by_package(q[D], short)
+    out_p["guarantors_short"][:] = by_package(q[D], (short > 0).astype(np.float64))
+    if rows:
+        plan = np.array([[_plan_share(countries[iso], int(y)) for y in tl.years] for _, iso in keys]).reshape(R, T)
+        out_r["cost_usd_per_year"][:] = row_cost
+        out_r["aid_usd_per_year"][:] = money[:, :, None]
+        out_r["cost_pct_gdp"][:] = pct
+        out_r["enabler_cost_usd_per_year"][B] = enabler_cost
+        out_r["raise_cost_usd_per_year"][D] = raise_
+        out_r["troops_deployed"][D] = deployed
+        out_r["troops_required_pool"][D] = planned["pool"]
+        out_r["troops_available"][:] = capacity[:, None, :]
+        out_r["troops_available"][D] = available
+        out_r["troops_short"][D] = short
+        out_r["recruits"][D] = build["recruited"]
+        out_r["defence_plan_pct_gdp"][:] = plan[:, :, None]
+        out_r["total_defence_pct_gdp"][:] = total_defence_pct_gdp(plan[:, :, None], row_cost, aid[:, :, None],
+                                                                   deal.row_values(deal.aid_baseline)[:, None, None], gdp_t[:, :, None])
+        for t, y in enumerate(tl.years):
+            out_r["hague_path_pct_gdp"][:, t] = _hague(base, base_year, int(y), x)
     e = tl.exposure
     disc = np.stack([np.broadcast_to(discount(x, t), (n,)) for t in range(T)])  # (T, n)
     for out, cost_key in ((out_p, "total_cost_usd_per_year"), (out_r, "cost_usd_per_year")):
@@ -271,7 +272,7 @@ def _steady_by_year(states: list[tuple[Levers, np.ndarray]], cover: np.ndarray, 
         for i in range(0, len(years), step):
             part = years[i : i + step]
             lv0, rws = states[part[0]]
-            lv = _year_levers(lv0, rws, cover[:, part[0]], np.ones(cover.shape[0]))
+            lv = _year_levers(lv0, rws, cover[:, part[0]])
             if tuple(lv.patterns) not in alive:
                 alive[tuple(lv.patterns)] = survivals(lv.patterns, x, tl.start, T)
             k = len(part)
@@ -399,6 +400,12 @@ def _compile_states(packages: list[Package], countries, tl: Timeline) -> tuple[L
     return deal, out
 
 
+def _money(lv: Levers) -> tuple[np.ndarray, np.ndarray]:
+    """``(Q,)`` each: the money of each guarantor row (military,
+    humanitarian and reconstruction aid) and its military aid alone."""
+    return lv.memo("money_rows", lambda: (lv.sum_rows(lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd), lv.sum_rows(lv.aid_usd)))
+
+
 def _no_enablers(p: Package) -> Package:
     kept = [c for c in p.commitments if c.kind is not Kind.ENABLER_BUILD]
     return p if len(kept) == len(p.commitments) else p.model_copy(update={"commitments": kept})
@@ -407,28 +414,22 @@ def _no_enablers(p: Package) -> Package:
 _YEAR_LEVERS: dict = {}
 
 
-def _year_levers(lv: Levers, rows: np.ndarray, cover: np.ndarray, factor: np.ndarray) -> Levers:
+def _year_levers(lv: Levers, rows: np.ndarray, cover: np.ndarray) -> Levers:
     """The year's levers: forces scaled to what can be kept deployed
-    (``cover`` per deal row), GDP grown by ``factor`` (per deal row). Kept
-    for the same inputs (set at the central values, so the same for every
-    chunk of futures), with their lever-only intermediate results."""
-    key = (id(lv), rows.tobytes(), cover.tobytes(), factor.tobytes())
+    (``cover`` per deal row; the costs' share of GDP is taken with each
+    year's GDP by :func:`evaluate_years`). Kept for the same inputs (set at
+    the central values, so the same for every chunk of futures), with their
+    lever-only intermediate results."""
+    key = (id(lv), rows.tobytes(), cover.tobytes())
     hit = _YEAR_LEVERS.get(key)
     if hit is not None and hit[0] is lv:
         return hit[1]
     if len(_YEAR_LEVERS) >= 256:
         _YEAR_LEVERS.pop(next(iter(_YEAR_LEVERS)))
-    out = _scaled_levers(lv, rows, cover, factor)
+    c = cover[rows][lv.el_q][:, None]
+    out = dataclasses.replace(lv, **{f: getattr(lv, f) * c for f in ("ground", "trainers", "monitors", "aircraft", "ships", "air_defence")}, _memo={})
     _YEAR_LEVERS[key] = (lv, out)
     return out
-
-
-def _scaled_levers(lv: Levers, rows: np.ndarray, cover: np.ndarray, factor: np.ndarray) -> Levers:
-    c = cover[rows][lv.el_q][:, None]
-    g = np.ones(len(lv.guarantors))
-    g[lv.q_guarantor] = factor[rows]
-    scaled = {f: getattr(lv, f) * c for f in ("ground", "trainers", "monitors", "aircraft", "ships", "air_defence")}
-    return dataclasses.replace(lv, **scaled, gdp=lv.gdp * g, defence_usd=lv.defence_usd * g, _memo={})
 
 
 def _enabler_schedules(packages: list[Package], keys, at: dict, tl: Timeline, central: Inputs) -> dict[str, np.ndarray]:
