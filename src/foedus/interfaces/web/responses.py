@@ -27,6 +27,8 @@ from collections import OrderedDict
 from concurrent.futures import Future
 from typing import Callable, Hashable
 
+import orjson
+
 #: Bytes of finished responses kept. A comparison of the twelve seed
 #: packages is about 140 KB, one package's detail about 130 KB, an
 #: exploration about 50 KB: this holds a thousand or more distinct answers,
@@ -37,7 +39,18 @@ MAX_BYTES = 256 * 1024 * 1024
 def json_bytes(content) -> bytes:
     """A result as compact JSON bytes, without FastAPI's generic encoder (the
     results are plain dicts of floats already); NaN or infinity, which JSON
-    cannot carry, become null. What the server and its worker processes send."""
+    cannot carry, become null. What the server and its worker processes send.
+
+    Written by orjson: a comparison's 140 KB took 1.3-2 ms with the standard
+    library and takes about 0.1 ms, for every answer of every slider move.
+    Floats keep their shortest round-trip digits (a small one is written
+    ``0.000056`` where the standard library writes ``5.6e-05``: the same
+    number). What orjson does not take (an integer beyond 64 bits) goes to
+    the standard library."""
+    try:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:
+        pass
     try:
         return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
     except ValueError:
