@@ -469,13 +469,15 @@ def test_a_packages_cache_key_is_its_own_text_even_for_copies(world) -> None:
     gives the same text, a copy with a change (a lever edit) its own, and
     the text is always ``model_dump_json`` (a stale text would hand one
     package another's compiled levers)."""
+    from foedus.exploration import levers_cache as kept
+
     p = world[0][0]
-    assert ex.package_text(p) == p.model_dump_json()
-    assert ex.package_text(p) is ex.package_text(p)
+    assert kept.package_text(p) == p.model_dump_json()
+    assert kept.package_text(p) is kept.package_text(p)
     c = p.commitments[0]
     edited = p.model_copy(update={"commitments": [c.model_copy(update={"guarantor": "POL" if c.guarantor != "POL" else "FRA"}), *p.commitments[1:]]})
-    assert ex.package_text(edited) == edited.model_dump_json() != ex.package_text(p)
-    for _ in range(ex.KEEP_TEXTS + 5):  # the kept texts stay bounded, and an evicted package is serialised again
-        ex.package_text(p.model_copy())
-    assert len(ex._TEXTS) <= ex.KEEP_TEXTS
-    assert ex.package_text(p) == p.model_dump_json()
+    assert kept.package_text(edited) == edited.model_dump_json() != kept.package_text(p)
+    for _ in range(kept.KEEP_TEXTS + 5):  # the kept texts stay bounded, and an evicted package is serialised again
+        kept.package_text(p.model_copy())
+    assert len(kept._TEXTS) <= kept.KEEP_TEXTS
+    assert kept.package_text(p) == p.model_dump_json()

@@ -47,7 +47,7 @@ import numpy as np
 
 from foedus.data.vintage import vintage
 from foedus.exploration.assess import ELEMENT_METRICS, GUARANTOR_METRICS, PACKAGE_METRICS, attack_and_approval, central_weights, evaluate, make_inputs
-from foedus.exploration.explore import cached_per_packages, compiled
+from foedus.exploration.levers_cache import cached_per_packages, compiled
 from foedus.exploration.robustness import row_percentiles
 
 #: Futures in the default sample behind the ranges of ``compare`` (LHS,

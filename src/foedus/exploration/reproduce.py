@@ -47,7 +47,8 @@ def rebuilt_spec(meta: Mapping) -> Rebuilt:
     from foedus.data.loaders import load_countries, parse_package
     from foedus.data.provenance import changed_since
     from foedus.exploration.assess import central_weights
-    from foedus.exploration.explore import RunSpec, compiled, with_yearly
+    from foedus.exploration.explore import RunSpec, with_yearly
+    from foedus.exploration.levers_cache import compiled
     from foedus.exploration.futures import Design
     from foedus.exploration.robustness import parse_threshold
     from foedus.models.inputs import Inputs

@@ -52,6 +52,7 @@ import numpy as np
 from foedus.domain.metrics import YEARLY_METRICS, split_yearly
 from foedus.domain.package import Package, size_at
 from foedus.domain.vocabulary import Kind
+from foedus.exploration.levers_cache import compiled, package_text
 from foedus.models.by_package import product, sum_by
 from foedus.models.costs import row_costs, total_defence_pct_gdp
 from foedus.models.deterrence import deterrence
@@ -369,8 +370,6 @@ def _states(packages: list[Package], countries, tl: Timeline) -> tuple[Levers, l
     axis prices them itself) with the deal row of each of their guarantor
     rows. Compiled once per distinct state, and kept for the same packages
     (an exploration evaluates them chunk after chunk)."""
-    from foedus.exploration.explore import package_text
-
     key = (id(countries), tl, tuple(package_text(p) for p in packages))
     if key not in _STATES:
         if len(_STATES) >= 16:
@@ -382,8 +381,6 @@ def _states(packages: list[Package], countries, tl: Timeline) -> tuple[Levers, l
 def _compile_states(packages: list[Package], countries, tl: Timeline) -> tuple[Levers, list[tuple[Levers, np.ndarray]]]:
     """(The kept compiled levers serve: a steady package without enabler
     builds is its own deal and its own state in every year.)"""
-    from foedus.exploration.explore import compiled
-
     deal = compiled(packages, countries)
     deal_keys = {(int(p), deal.guarantors[g]): i for i, (p, g) in enumerate(zip(deal.q_package, deal.q_guarantor))}
     cache: dict[tuple, tuple[Levers, np.ndarray]] = {}
@@ -502,7 +499,6 @@ def by_year(packages: list[Package], parameters, countries, horizon: float | Non
     cost, spending against its plan and the Hague path, forces, build-up
     date and enablers in service."""
     from foedus.exploration.assess import evaluate, make_inputs
-    from foedus.exploration.explore import compiled
     from foedus.exploration.futures import Design
     from foedus.exploration.robustness import row_percentiles
 
