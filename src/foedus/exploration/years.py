@@ -187,7 +187,7 @@ def evaluate_years(packages: list[Package], countries, x: Inputs, horizon: float
     money, aid = np.zeros((R, T)), np.zeros((R, T))
     for t, (cost, (lv0, rws)) in enumerate(zip(_steady_by_year(states, cover_c, x, tl), states)):
         out_p["annual_attack_probability"][:, t], out_p["defender_strength"][:, t], row_cost[rws, t] = cost
-        money[rws, t], aid[rws, t] = _money(lv0)  # the year's levers scale forces and GDP, not money
+        money[rws, t], aid[rws, t] = _money(lv0)  # the year's levers scale forces, not money
     raise_ = build["recruited"] * x["costs.raise_soldier_year"][None, None, :]
     row_cost[D] += raise_
     row_cost[B] += enabler_cost
@@ -292,12 +292,14 @@ class _Repeated(Inputs):
     varies by future is repeated when first read (most are never read by
     the sub-models of :func:`_steady_by_year`)."""
 
-    def __init__(self, x: Inputs, k: int):
+    def __init__(self, x: Inputs, k: int):  # Inputs reads only ``n`` and ``_v``
         self.n = x.n * k
         self._v = _RepeatedValues(x, k)
 
 
 class _RepeatedValues(dict):
+    """``name -> array`` of :class:`_Repeated`, filled as the names are read."""
+
     def __init__(self, x: Inputs, k: int):
         super().__init__()
         self._x, self._k = x, k
