@@ -130,15 +130,20 @@ class _Worker:
         self.conn = self.proc = None
         self.ready = False
 
-    def call(self, request) -> bytes:
-        """Send ``request`` and read its answer (hold :attr:`lock`); a
-        worker that has died raises ``EOFError`` or ``OSError``."""
+    def start(self) -> None:
+        """Start the process if it has not started (hold :attr:`lock`)."""
         if self.proc is None:
             ctx = multiprocessing.get_context("spawn")
             self.conn, child = ctx.Pipe()
             self.proc = ctx.Process(target=_serve, args=(child, *self._args), name="foedus-worker")
             self.proc.start()
             child.close()
+
+    def call(self, request) -> bytes:
+        """Send ``request`` and read its answer (hold :attr:`lock`; ``None``:
+        only wait until the worker has started); a worker that has died
+        raises ``EOFError`` or ``OSError``."""
+        self.start()
         if not self.ready:
             kind, _ = self.conn.recv()  # started and warmed up
             self.ready = kind == "ready"
@@ -203,7 +208,11 @@ class ComputePool:
         self._in_hand = [0] * workers
 
     def warm(self) -> None:
-        """Start every worker now (each loads the packages and warms up)."""
+        """Start every worker now (each loads the packages and warms up, all
+        at once)."""
+        for worker in self._workers:
+            with worker.lock:
+                worker.start()
         for w in range(self.workers):
             self._call(w, None)
 
@@ -236,6 +245,7 @@ class ComputePool:
                             self._workers[w] = _Worker(self.scenarios, self.designs)
                     if worker.proc is not None:
                         worker.proc.join(1.0)
+                        worker.conn.close()
                     raise Busy("a computing process stopped; try again") from None
         finally:
             with self._lock:
