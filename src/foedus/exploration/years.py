@@ -274,11 +274,12 @@ def _steady_by_year(states: list[tuple[Levers, np.ndarray]], cover: np.ndarray, 
             part = years[i : i + step]
             lv0, rws = states[part[0]]
             lv = _year_levers(lv0, rws, cover[:, part[0]])
-            if tuple(lv.patterns) not in alive:
-                alive[tuple(lv.patterns)] = survivals(lv.patterns, x, tl.start, T)
+            kept = alive.get(tuple(lv.patterns))
+            if kept is None:
+                kept = alive[tuple(lv.patterns)] = survivals(lv.patterns, x, tl.start, T)
             k = len(part)
             xs = _Repeated(x, k) if k > 1 else x
-            pr = Probabilities(lv, xs, 1.0, alive=np.concatenate([widen(alive[tuple(lv.patterns)][t], n) for t in part], axis=-1))
+            pr = Probabilities(lv, xs, 1.0, alive=np.concatenate([widen(kept[t], n) for t in part], axis=-1))
             det = deterrence(lv, xs, pr, 1.0, shape=np.concatenate([widen(shapes[t], n) for t in part]))
             cost, _ = row_costs(lv, xs, np.arange(lv.n_rows), np.zeros((lv.n_rows, 1)))
             got = [np.broadcast_to(a, a.shape[:-1] + (k * n,)) for a in (det["annual_attack_probability"], det["defender_strength"], cost)]
@@ -500,7 +501,7 @@ def by_year(packages: list[Package], parameters, countries, horizon: float | Non
     path's, the totals, the year of peak cost, and per guarantor its yearly
     cost, spending against its plan and the Hague path, forces, build-up
     date and enablers in service."""
-    from foedus.exploration.assess import evaluate, make_inputs
+    from foedus.exploration.assess import attack_and_approval, make_inputs
     from foedus.exploration.futures import Design
     from foedus.exploration.robustness import row_percentiles
 
@@ -508,7 +509,7 @@ def by_year(packages: list[Package], parameters, countries, horizon: float | Non
     h = float(horizon if horizon is not None else central["assessment.horizon_years"][0])
     yp = evaluate_years(packages, countries, central, h)
     lv = compiled(packages, countries)
-    steady = evaluate(lv, central, h).packages["attack_probability"][:, 0]
+    steady = attack_and_approval(lv, central, h)["attack_probability"][:, 0]  # the steady model's (deterrence and approval alone)
     pct = None
     if futures:
         design = Design.from_parameters(parameters, sampler="lhs", seed=seed, block=max(int(futures), 1), time_axis=True)
