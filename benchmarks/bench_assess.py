@@ -90,21 +90,18 @@ def breakdown(spec, x) -> None:
     from foedus.exploration.assess import evaluate
     from foedus.models.approval import approval
     from foedus.models.combat import combat
-    from foedus.models.costs import package_costs
     from foedus.models.deterrence import deterrence
     from foedus.models.escalation import escalation
-    from foedus.models.forces import package_forces
     from foedus.models.humanitarian import humanitarian
+    from foedus.models.package_totals import forces_and_costs
     from foedus.models.sums import Probabilities
 
     lv, h = spec.levers, spec.horizon
     pr = Probabilities(lv, x, h)
-    frc = package_forces(lv, x)
     det = deterrence(lv, x, pr, h)
     steps = {
         "credibility tables (Probabilities)": lambda: Probabilities(lv, x, h),
-        "forces": lambda: package_forces(lv, x),
-        "costs": lambda: package_costs(lv, x, frc["deploying_rows"], frc["shortfall_deploying"]),
+        "forces and costs (package totals)": lambda: forces_and_costs(lv, x),
         "deterrence (with the guarantees)": lambda: deterrence(lv, x, pr, h),
         "combat": lambda: combat(det["defender_strength"], det["adversary_win_probability"], det["attack_probability"], x),
         "approval": lambda: approval(lv, x, h, spec.weights),

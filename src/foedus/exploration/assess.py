@@ -18,13 +18,14 @@ from foedus.domain.metrics import ELEMENT_METRICS, GUARANTOR_METRICS, PACKAGE_ME
 from foedus.models.allocator import keep_freed_memory
 from foedus.models.approval import approval, survival, weights as approval_weights
 from foedus.models.combat import combat
-from foedus.models.costs import costs, element_costs, package_costs
+from foedus.models.costs import costs, element_costs
 from foedus.models.deterrence import deterrence
 from foedus.models.escalation import escalation
-from foedus.models.forces import coalition_stretch, forces, package_forces, shortfall_rows
+from foedus.models.forces import coalition_stretch, forces, shortfall_rows
 from foedus.models.humanitarian import humanitarian
 from foedus.models.inputs import Inputs
 from foedus.models.levers import Levers
+from foedus.models.package_totals import forces_and_costs
 from foedus.models.sums import CRED, DELIVERY, Probabilities
 
 
@@ -96,8 +97,7 @@ def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | Non
     case."""
     n = x.n
     pr, det, apr, weights = _deterrence_and_approval(lv, x, horizon, weights, detail)
-    frc = package_forces(lv, x)
-    cst = package_costs(lv, x, frc["deploying_rows"], frc["shortfall_deploying"])
+    fc = forces_and_costs(lv, x)
     cmb = combat(det["defender_strength"], det["adversary_win_probability"], det["attack_probability"], x)
     esc = escalation(lv, x, det["attack_probability"], det["nuclear_guarantor_fights"], horizon)
     hum = humanitarian(lv, x, pr)
@@ -107,8 +107,7 @@ def evaluate(lv: Levers, x: Inputs, horizon: float, *, weights: np.ndarray | Non
         **apr,
         **esc,
         **hum,
-        **cst,
-        **{k: frc[k] for k in ("troops_deployed", "troops_required_pool", "guarantors_short")},
+        **fc,
     }
     P = lv.n_packages
     out = {m: np.broadcast_to(pkg[m], (P, n)) for m in PACKAGE_METRICS}

@@ -1,4 +1,4 @@
-"""Per-package sums, maxima and small matrix products over futures, each
+"""Per-package sums and small matrix products over futures, each
 row summed in a fixed order.
 
 Why hand-written: a package total of row quantities is a product with a 0/1
@@ -8,7 +8,7 @@ measured at 15 ms per chunk of 4,096 futures for three such totals on this
 machine. And BLAS may sum a row of a product in another order depending on
 how many rows there are (its edge kernels round differently in the last
 bit), so a package's figures would depend on which other packages are
-evaluated with it. These loops add (or take the maximum of) each term into
+evaluated with it. These loops add each term into
 its row in the order given, so a row's result depends on that row's terms
 alone, whatever the other rows, the future or the chunk.
 
@@ -30,14 +30,6 @@ def sum_by(owner: np.ndarray, X: np.ndarray, P: int) -> np.ndarray:
     return _sum_by(np.ascontiguousarray(owner, dtype=np.int64), np.ascontiguousarray(X, dtype=np.float64), P)
 
 
-def sum_and_max_by(owner: np.ndarray, X: np.ndarray, scale: np.ndarray, P: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(P, n)`` each, in one pass over the rows: the sum of ``X[r]`` and
-    the maximum of ``X[r] * scale[r]`` over rows ``r`` with ``owner[r] ==
-    p`` (``-inf`` for a package with none)."""
-    return _sum_and_max_by(np.ascontiguousarray(owner, dtype=np.int64), np.ascontiguousarray(X, dtype=np.float64),
-                           np.ascontiguousarray(scale, dtype=np.float64), P)
-
-
 @kernel
 def _sum_by(owner, X, P):
     out = np.zeros((P, X.shape[1]))
@@ -46,18 +38,6 @@ def _sum_by(owner, X, P):
         for i in range(X.shape[1]):
             out[p, i] += X[r, i]
     return out
-
-
-@kernel
-def _sum_and_max_by(owner, X, scale, P):
-    n = X.shape[1]
-    total, top = np.zeros((P, n)), np.full((P, n), -np.inf)
-    for r in range(X.shape[0]):
-        p, g = owner[r], scale[r]
-        for i in range(n):
-            total[p, i] += X[r, i]
-            top[p, i] = max(top[p, i], X[r, i] * g)
-    return total, top
 
 
 def product(A: np.ndarray, B: np.ndarray) -> np.ndarray:

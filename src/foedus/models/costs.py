@@ -38,16 +38,21 @@ them); a dedicated reconnaissance contribution is entered as aircraft. Propertie
 over GDP; burden shares sum to 1.
 
 The cost of each guarantor row (and element) is one product of its
-quantities by their yearly costs (:func:`foedus.models.by_package.product`,
-a compiled loop that skips the zeros): as NumPy products of a few columns
-by futures it made a temporary per term.
+quantities by their yearly costs (:func:`priced`, compiled, over the
+non-zero quantities only) plus its money and raise cost (:func:`row_cost`):
+as NumPy products of a few columns by futures it made a temporary per term.
+:func:`_cost_rows` loops them over rows (the detail, the elements, the time
+axis); :mod:`foedus.models.package_totals` over the rows whose cost varies,
+summed into the package totals in the same pass.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from foedus.models.by_package import product, sparse_product_kernel, sum_and_max_by
+from numba.extending import register_jitable
+
+from foedus.models.by_package import product
 from foedus.models.compiled import kernel
 from foedus.models.forces import crew_factors
 from foedus.models.inputs import Inputs, widen
@@ -77,7 +82,7 @@ def _platforms(lv: Levers) -> np.ndarray:
 
 def _cost_levers(lv: Levers) -> tuple[np.ndarray, np.ndarray]:
     """Lever-only, per element: ``(levers (E, 5 + 3 + K), money (E,))``,
-    the quantities that the cost rates of :func:`_cost_rates` multiply
+    the quantities that the cost rates of :func:`cost_rates` multiply
     (personnel by posture, aircraft, ships, monitoring missions, enabler
     fleet) and the money given."""
 
@@ -89,12 +94,12 @@ def _cost_levers(lv: Levers) -> tuple[np.ndarray, np.ndarray]:
     return lv.memo("cost_levers", build)
 
 
-def _row_levers(lv: Levers) -> tuple[np.ndarray, np.ndarray]:
+def row_levers(lv: Levers) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_cost_levers` summed per guarantor row."""
     return lv.memo("cost_rows", lambda: tuple(lv.sum_rows(a) for a in _cost_levers(lv)))
 
 
-def _cost_rates(lv: Levers, x: Inputs) -> np.ndarray:
+def cost_rates(lv: Levers, x: Inputs) -> np.ndarray:
     """``(5 + 3 + K + 1, n|1)``: the yearly cost of a soldier by posture, of
     an aircraft, a ship and a monitoring mission, of each enabler unit, and
     of raising a missing soldier."""
@@ -129,46 +134,66 @@ def row_costs(lv: Levers, x: Inputs, rows: np.ndarray, shortfall: np.ndarray) ->
     """``(cost, raise)`` of guarantor ``rows``, each ``(R, n)``."""
 
     def build():
-        levers, money = _row_levers(lv)
-        return _entries(levers[rows]), np.ascontiguousarray(money[rows], dtype=np.float64)
+        levers, money = row_levers(lv)
+        return nonzero_entries(levers[rows]), np.ascontiguousarray(money[rows], dtype=np.float64)
 
     quantities, money = lv.memo(("row_cost_entries", np.asarray(rows).tobytes()), build)
-    return _costs(quantities, money, _cost_rates(lv, x), shortfall)
+    return _costs(quantities, money, cost_rates(lv, x), shortfall)
 
 
-def _entries(levers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def nonzero_entries(levers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Lever-only: the non-zero quantities of ``levers`` ``(R, C)`` as
-    ``(rows, cols, values, R)``, in row then column order (what
-    :func:`_costs` multiplies by the rates)."""
+    ``(starts, cols, values, R)``, in row then column order, row ``r``'s
+    at ``starts[r]:starts[r + 1]`` (what :func:`priced` multiplies by the
+    rates)."""
     rows, cols = np.nonzero(levers)
-    return rows.astype(np.int64), cols.astype(np.int64), np.ascontiguousarray(levers[rows, cols], dtype=np.float64), levers.shape[0]
+    starts = np.searchsorted(rows, np.arange(levers.shape[0] + 1)).astype(np.int64)
+    return starts, cols.astype(np.int64), np.ascontiguousarray(levers[rows, cols], dtype=np.float64), levers.shape[0]
 
 
 def _costs(quantities: tuple, money: np.ndarray, rates: np.ndarray, shortfall: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``cost_q = money_q + sum_c levers[q, c] * rates[c] + raise_q`` with
-    ``raise_q = shortfall_q * rates[-1]`` (the raise cost per soldier): the
-    personnel by posture, platforms and enabler fleet of each row
-    (``quantities``: their non-zero entries, :func:`_entries`) times their
-    yearly cost, ``(R, n)`` each (:func:`_cost_rows`)."""
-    rows, cols, vals, R = quantities
+    """``(cost, raise)`` of each row, ``(R, n)`` each (:func:`_cost_rows`;
+    ``quantities``: its non-zero entries, :func:`nonzero_entries`)."""
+    starts, cols, vals, R = quantities
     n = max(rates.shape[1], shortfall.shape[1])
-    return _cost_rows(rows, cols, vals, widen(rates, n), money, widen(np.broadcast_to(shortfall, (R, shortfall.shape[1])), n), R)
+    return _cost_rows(starts, cols, vals, widen(rates, n), money, widen(np.broadcast_to(shortfall, (R, shortfall.shape[1])), n))
+
+
+@register_jitable
+def priced(starts, cols, vals, rates, r, out):
+    """``out[i] = sum_c levers[r, c] * rates[c, i]``: row ``r``'s personnel
+    by posture, platforms and enabler fleet (its non-zero quantities,
+    :func:`nonzero_entries`) times their yearly cost, in column order. Compiled
+    code only (with :func:`row_cost`, the one implementation of the cost
+    equation that :func:`_cost_rows` and the package totals,
+    :mod:`foedus.models.package_totals`, loop over)."""
+    out[:] = 0.0
+    for k in range(starts[r], starts[r + 1]):
+        c, v = cols[k], vals[k]
+        for i in range(out.size):
+            out[i] += v * rates[c, i]
+
+
+@register_jitable(inline="always")
+def row_cost(money, priced, shortfall, raise_rate):
+    """``(cost, raise)``: ``cost = money + priced + raise`` with ``raise =
+    shortfall * raise_rate`` (the yearly cost of raising a soldier)."""
+    raise_ = shortfall * raise_rate
+    return money + priced + raise_, raise_
 
 
 @kernel
-def _cost_rows(rows, cols, vals, rates, money, shortfall, R):
-    """The equation of :func:`_costs` in one compiled loop: each row's
-    quantities (the non-zero ``vals`` at ``(rows, cols)``, in column order)
-    times their yearly ``rates``, then its money and its raise cost. As
-    NumPy expressions over futures it made three temporaries per row and
-    took a tenth of the assessment."""
-    n, last = rates.shape[1], rates.shape[0] - 1
-    total = sparse_product_kernel(rows, cols, vals, rates, R)
-    raise_ = np.empty((R, n))
+def _cost_rows(starts, cols, vals, rates, money, shortfall):
+    """:func:`priced` and :func:`row_cost` for every row and future, ``(R,
+    n)`` each. As NumPy expressions over futures it made three temporaries
+    per row and took a tenth of the assessment."""
+    R, n, last = money.size, rates.shape[1], rates.shape[0] - 1
+    total, raise_ = np.empty((R, n)), np.empty((R, n))
+    acc = np.empty(n)
     for r in range(R):
+        priced(starts, cols, vals, rates, r, acc)
         for i in range(n):
-            raise_[r, i] = shortfall[r, i] * rates[last, i]
-            total[r, i] = money[r] + total[r, i] + raise_[r, i]
+            total[r, i], raise_[r, i] = row_cost(money[r], acc[i], shortfall[r, i], rates[last, i])
     return total, raise_
 
 
@@ -220,13 +245,13 @@ def element_costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> np.ndarray:
     row_deployed = lv.sum_rows(deployed)[lv.el_q]
     with np.errstate(divide="ignore", invalid="ignore"):
         part = np.where(row_deployed > 0, deployed / np.where(row_deployed > 0, row_deployed, 1.0), 0.0)
-    cost, _ = _costs(quantities, money, _cost_rates(lv, x), shortfall[lv.el_q] * part)
+    cost, _ = _costs(quantities, money, cost_rates(lv, x), shortfall[lv.el_q] * part)
     return cost + enabler_costs(lv, x)[lv.el_q] * _enabler_part(lv)
 
 
 def _element_levers(lv: Levers):
     """Lever-only, per element: the quantities :func:`element_costs` prices
-    (:func:`_entries`; enablers left out, priced as a share of the row's
+    (:func:`nonzero_entries`; enablers left out, priced as a share of the row's
     fleet), the money, and the personnel, aircraft and ships deployed
     ``(E, 1)`` each."""
 
@@ -234,7 +259,7 @@ def _element_levers(lv: Levers):
         levers, money = _cost_levers(lv)
         K = len(ENABLERS)
         own = np.concatenate([levers[:, :-K], np.zeros((lv.n_elements, K))], axis=1)
-        return (_entries(own), np.ascontiguousarray(money, dtype=np.float64), (lv.ground + lv.trainers + lv.monitors).sum(axis=1)[:, None],
+        return (nonzero_entries(own), np.ascontiguousarray(money, dtype=np.float64), (lv.ground + lv.trainers + lv.monitors).sum(axis=1)[:, None],
                 lv.aircraft.sum(axis=1)[:, None], lv.ships.sum(axis=1)[:, None])
 
     return lv.memo("element_cost_levers", build)
@@ -247,37 +272,3 @@ def _enabler_part(lv: Levers) -> np.ndarray:
     own = lv.enabler_units.sum(axis=1)
     row = lv.sum_rows(own)[lv.el_q]
     return np.divide(own, row, out=np.zeros_like(own), where=row > 0)[:, None]
-
-
-def _package_levers(lv: Levers, deploying: np.ndarray):
-    """Lever-only: the rows whose cost varies by future (those that deploy or
-    build enablers, and those paying for a monitoring mission), where the
-    deploying rows are among them, and the constant money of the others."""
-    levers, money = _row_levers(lv)
-    gdp = lv.row_values(lv.gdp)
-    missions = levers[:, len(POSTURES) + 2]
-    varying = np.union1d(deploying, np.nonzero(missions > 0)[0]).astype(np.int64)
-    const = np.ones(lv.n_rows, dtype=bool)
-    const[varying] = False
-    const_max = np.zeros(lv.n_packages)
-    np.maximum.at(const_max, lv.q_package, np.where(const, money / gdp, 0.0))
-    return varying, np.searchsorted(varying, deploying), lv.sum_packages(np.where(const, money, 0.0)), const_max, 1.0 / gdp[varying], lv.sum_packages(money)
-
-
-def package_costs(lv: Levers, x: Inputs, deploying: np.ndarray, short: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-package total cost, the aid in it and the guarantee's own cost
-    (the rest), and the highest guarantor cost in % of GDP.
-
-    Guarantors that deploy nothing and pay for no monitoring mission cost a
-    constant (their money); only the other rows are evaluated per future
-    (``short``: the shortfall of the ``deploying`` rows)."""
-    varying, at, const_total, const_max, inv_gdp, aid = lv.memo(("package_costs", deploying.tobytes()), lambda: _package_levers(lv, deploying))
-    short_v = np.zeros((varying.size, short.shape[1]))
-    short_v[at] = short
-    cost, _ = row_costs(lv, x, varying, short_v)
-    owner = lv.q_package[varying]
-    varying_total, varying_max = sum_and_max_by(owner, cost, inv_gdp, lv.n_packages)
-    total = const_total[:, None] + varying_total
-    worst = np.maximum(const_max[:, None], varying_max)
-    aid = np.broadcast_to(aid[:, None], total.shape)
-    return {"total_cost_usd_per_year": total, "aid_usd_per_year": aid, "guarantee_cost_usd_per_year": total - aid, "max_cost_pct_gdp": worst}

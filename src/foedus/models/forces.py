@@ -18,10 +18,13 @@ share of a guarantor's active personnel it can hold in such a rotation for
 one mission, calibrated to the IISS options (April 2025): a medium force of
 about 25,000 sustainable, a large one of 60,000-100,000 stretching Europe to
 the limit. Sources and fits in ``data/parameters/forces.yaml`` and
-``data/calibration.yaml``. The per-row equations are one compiled loop
-(:func:`_shortfall`): as NumPy expressions, a product with three columns
-and four temporaries per row took a fifth of the assessment. Properties: the pool is at least the deployed
-force and linear in it.
+``data/calibration.yaml``. The per-row equations are one compiled function
+(:func:`row_forces`), looped over rows and futures by :func:`_shortfall`
+(the rows, for the detail and the time axis) and by
+:mod:`foedus.models.package_totals` (the package totals, with the costs,
+in one pass): as NumPy expressions, a product with three columns and four
+temporaries per row took a fifth of the assessment. Properties: the pool
+is at least the deployed force and linear in it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from __future__ import annotations
 import numpy as np
 
 from foedus.models.by_package import sum_by
+from numba.extending import register_jitable
+
 from foedus.models.compiled import kernel
 from foedus.models.inputs import Inputs, widen
 from foedus.models.levers import Levers
@@ -61,20 +66,28 @@ def shortfall_rows(lv: Levers, x: Inputs, rows: np.ndarray | None = None) -> tup
                       np.ascontiguousarray(lv.active[lv.q_guarantor[rows]], dtype=np.float64), widen(x["forces.capacity_share"], n))
 
 
+@register_jitable(inline="always")
+def row_forces(parts, r, crew, i, rotation, active, share):
+    """The equations above for row ``r`` (its people, aircraft and ships
+    ``parts[r]``, its guarantor's active personnel ``active``) in future
+    ``i``: ``(deployed, pool, available, shortfall)``. Compiled code only:
+    the one implementation :func:`_shortfall` and the package totals
+    (:mod:`foedus.models.package_totals`) both call."""
+    deployed = parts[r, 0] * crew[0, i] + parts[r, 1] * crew[1, i] + parts[r, 2] * crew[2, i]
+    pool = deployed * rotation[i]
+    available = active * share[i]
+    return deployed, pool, available, max(pool - available, 0.0)
+
+
 @kernel
 def _shortfall(parts, crew, rotation, active, share):
-    """The equations above for each row ``r`` (its people, aircraft and
-    ships ``parts[r]``, its guarantor's active personnel ``active[r]``) and
-    future ``i``: deployed, pool, available and shortfall, ``(R, n)`` each."""
+    """:func:`row_forces` for each row ``r`` and future ``i``: deployed,
+    pool, available and shortfall, ``(R, n)`` each."""
     R, n = parts.shape[0], crew.shape[1]
     dep, pool, avail, short = np.empty((R, n)), np.empty((R, n)), np.empty((R, n)), np.empty((R, n))
     for r in range(R):
         for i in range(n):
-            d = parts[r, 0] * crew[0, i] + parts[r, 1] * crew[1, i] + parts[r, 2] * crew[2, i]
-            dep[r, i] = d
-            pool[r, i] = d * rotation[i]
-            avail[r, i] = active[r] * share[i]
-            short[r, i] = max(pool[r, i] - avail[r, i], 0.0)
+            dep[r, i], pool[r, i], avail[r, i], short[r, i] = row_forces(parts, r, crew, i, rotation, active[r], share)
     return dep, pool, avail, short
 
 
@@ -92,7 +105,7 @@ def forces(lv: Levers, x: Inputs) -> dict[str, np.ndarray]:
     }
 
 
-def _deploying(lv: Levers) -> np.ndarray:
+def deploying_rows(lv: Levers) -> np.ndarray:
     """Lever-only: the guarantor rows that deploy (or build enablers: their
     costs vary by future too)."""
 
@@ -104,26 +117,11 @@ def _deploying(lv: Levers) -> np.ndarray:
     return lv.memo("deploying_rows", build)
 
 
-def package_forces(lv: Levers, x: Inputs) -> dict[str, np.ndarray]:
-    """Per-package totals ``(P, n)``, the sums of the deploying rows, and
-    the shortfall of those rows."""
-    D = _deploying(lv)
-    dep, pool, _, short = shortfall_rows(lv, x, D)
-    owner = lv.q_package[D]
-    return {
-        "troops_deployed": sum_by(owner, dep, lv.n_packages),
-        "troops_required_pool": sum_by(owner, pool, lv.n_packages),
-        "guarantors_short": sum_by(owner, (short > 0).astype(np.float64), lv.n_packages),
-        "deploying_rows": D,
-        "shortfall_deploying": short,
-    }
-
-
 def coalition_stretch(lv: Levers, x: Inputs) -> np.ndarray:
     """``(P, n)`` pool needed over the capacity of the guarantors that deploy
     (0 when nobody deploys): above 1, the contributors together cannot
     sustain the force. (The IISS calibration target; not a stored metric.)"""
-    D = _deploying(lv)
+    D = deploying_rows(lv)
     _, pool, avail, _ = shortfall_rows(lv, x, D)
     num, den = sum_by(lv.q_package[D], pool, lv.n_packages), sum_by(lv.q_package[D], avail, lv.n_packages)
     with np.errstate(divide="ignore", invalid="ignore"):
