@@ -360,6 +360,26 @@ def test_answers_are_gzipped_when_the_client_accepts_it(client):
         True, True, True, False, False, False, False]
 
 
+def test_every_answer_says_the_servers_own_time(client):
+    """Server-Timing (``app;dur=MS``) on computed, kept and refused answers;
+    a computed answer's includes the workspace's own time for it."""
+    import re
+
+    def dur(r) -> float:
+        m = re.fullmatch(r"app;dur=(\d+\.\d\d)", r.headers.get("server-timing", ""))
+        assert m, r.headers.get("server-timing")
+        return float(m.group(1))
+
+    body = {"package": "treaty", "overrides": {"will.USA": 0.4125}}
+    computed = client.post("/api/compare/detail", json=body)
+    assert computed.status_code == 200 and dur(computed) >= computed.json()["elapsed_ms"] > 0
+    kept = client.post("/api/compare/detail", json=body)
+    assert kept.content == computed.content and dur(kept) > 0
+    assert dur(client.get("/api/health")) > 0
+    refused = client.post("/api/compare/detail", json={"package": "no-such-package"})
+    assert refused.status_code in (400, 404, 422) and dur(refused) > 0
+
+
 def test_compare_detail_is_the_comparison_entry(client, countries):
     """/api/compare/detail gives one package's whole entry of the comparison
     record (``foedus compare --json``: guarantors with their commitments,
