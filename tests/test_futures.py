@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from foedus.data.parameter_set import ParameterSet
 from foedus.domain.errors import InputError
-from foedus.exploration.futures import SAMPLERS, SCHEME, SCHEMES, Design
+from foedus.exploration.futures import SAMPLERS, SCHEME, SCHEMES, Design, KeptBlocks, keeping_blocks
 from foedus.exploration.futures_kernel import splitmix64
 from foedus.models.timeline import time_axis_only
 
@@ -237,6 +237,35 @@ def test_sample_is_the_blocks_in_any_order(ps: ParameterSet, sampler: str) -> No
     # a block depends only on its number: a fresh design regenerates block 2 alone
     fresh = Design.from_parameters(ps, sampler=sampler, seed=4, block=600)
     assert np.array_equal(fresh.block_values(2, n), whole[1200:1800])
+
+
+def test_kept_blocks_are_the_same_bits_drawn_once(ps: ParameterSet) -> None:
+    """Within keeping_blocks a block is drawn once and handed out again,
+    read-only, equal to a fresh draw; the oldest goes when more are kept,
+    a block over the size limit is not kept, and outside the block (or in
+    another thread) every call draws afresh."""
+    import threading
+
+    d = Design.from_parameters(ps, seed=3, block=500)
+    fresh = d.block_values(1, 1200)
+    assert fresh.flags.writeable and d.block_values(1, 1200) is not fresh
+    kept = KeptBlocks(blocks=2, max_bytes=fresh.nbytes)
+    with keeping_blocks(kept):
+        first = d.block_values(1, 1200)
+        assert d.block_values(1, 1200) is first and not first.flags.writeable
+        assert np.array_equal(first, fresh)
+        assert not np.array_equal(d.block_values(0, 1200), first)  # another block: its own key
+        other = threading.Thread(target=lambda: seen.append(d.block_values(1, 1200)))
+        seen: list = []
+        other.start()
+        other.join()
+        assert seen[0] is not first and seen[0].flags.writeable  # not kept in another thread
+        d.block_values(2, 1200)  # a third block: the oldest kept (block 1) goes
+        again = d.block_values(1, 1200)
+        assert again is not first and np.array_equal(again, fresh)
+        big = Design.from_parameters(ps, seed=3, block=600)
+        assert big.block_values(0, 1200) is not big.block_values(0, 1200)  # over max_bytes: drawn each time
+    assert d.block_values(1, 1200) is not again
 
 
 @pytest.mark.parametrize("sampler", SAMPLERS)

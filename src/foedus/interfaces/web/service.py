@@ -50,6 +50,7 @@ from foedus.data.parameter_set import ParameterSet
 from foedus.domain.errors import InputError, Problem
 from foedus.domain.package import Package
 from foedus.domain.metrics import CATALOGUE, ELEMENT, PACKAGE, TABLE_METRICS, YEAR, metric
+from foedus.exploration.futures import KeptBlocks, keeping_blocks
 from foedus.study.formatting import fmt, fmt_range, label, number
 from foedus.study.study import bottom_line
 from foedus.interfaces.web.edits import apply_edit, is_empty, lever_summary
@@ -279,6 +280,7 @@ class Workspace:
         self._explore_cache = _LRU(64)  # per package: (metrics (n,), percentiles)
         self._inputs_cache = _LRU(8)  # per run: (input names, inputs (n, d))
         self._futures_cache = _LRU(8)  # per design and number of futures: the inputs, read-only (shared by runs)
+        self._blocks = KeptBlocks()  # the blocks of futures drawn last, drawn once (futures.keeping_blocks)
         self._baseline_cache = _LRU(32)
         self._baseline_view_cache = _LRU(32)  # per set of shipped packages: the baseline's part of /api/compare
         self._prim_cache = _LRU(64)
@@ -685,9 +687,15 @@ class Workspace:
         from foedus.exploration.compare import RANGE_FUTURES, comparison
 
         out = self._per_package(self._compare_cache, packages, fps, ps, horizon,
-                                lambda pkgs: comparison(pkgs, ps, self.countries, horizon, futures=RANGE_FUTURES, seed=COMPARE_SEED),
+                                lambda pkgs: self._kept(comparison, pkgs, ps, self.countries, horizon, futures=RANGE_FUTURES, seed=COMPARE_SEED),
                                 together=True)
         return out | {"data": vintage(ps, self.countries, packages).record()}
+
+    def _kept(self, compute, *args, **kwargs):
+        """``compute(*args, **kwargs)`` handed the blocks of futures this
+        workspace keeps (:class:`~foedus.exploration.futures.KeptBlocks`)."""
+        with keeping_blocks(self._blocks):
+            return compute(*args, **kwargs)
 
     @staticmethod
     def _per_package(cache, packages: list[Package], fps: list[str], ps: ParameterSet, horizon: float | None, compute, *,
@@ -807,7 +815,8 @@ class Workspace:
         from foedus.study.study import Study
 
         return self._per_package(self._year_cache, packages, fps, ps, horizon,
-                                 lambda pkgs: Study(pkgs, ps, self.countries, horizon, range_futures=RANGE_FUTURES, range_seed=COMPARE_SEED).by_year,
+                                 lambda pkgs: self._kept(lambda: Study(pkgs, ps, self.countries, horizon, range_futures=RANGE_FUTURES,
+                                                                       range_seed=COMPARE_SEED).by_year),
                                  together=True)
 
     def by_year(self, ids: list[str], overrides: dict[str, float] | None = None, edits: dict | None = None,
@@ -1038,7 +1047,7 @@ class Workspace:
         missing = [(p, k) for p, k in zip(packages, keys) if found[k] is None]
         if missing or design is None:
             todo = [p for p, _ in missing] or packages[:1]
-            res = explore_memory(todo, ps, self.countries, n, seed, sampler=sampler, horizon=horizon, thresholds=[])
+            res = self._kept(explore_memory, todo, ps, self.countries, n, seed, sampler=sampler, horizon=horizon, thresholds=[])
             design = (list(res.input_names), self._shared_inputs(res.design, n, res.inputs))
             self._inputs_cache.put(run, design)
             pct = {r["id"]: r.get("percentiles") for r in res.robustness}
