@@ -48,18 +48,24 @@ PASSES = 3
 
 
 @kernel
+def _scale(lo: float, hi: float, size: int) -> float:
+    """Buckets per unit of values from ``lo`` to ``hi``; 0 where the values
+    are to be sorted instead (few values, an infinite value, or a range
+    that overflows or underflows)."""
+    scale = BUCKETS / (hi - lo) if hi > lo else 0.0
+    if size <= SMALL or not (np.isfinite(lo) and np.isfinite(hi) and np.isfinite(scale)):
+        scale = 0.0
+    return scale
+
+
+@kernel
 def _range(vals: np.ndarray) -> tuple[float, float, float]:
-    """Minimum, maximum and buckets per unit of ``vals``; the scale is 0 where
-    the values are to be sorted instead (few values, an infinite value, or
-    a range that overflows or underflows)."""
+    """Minimum, maximum and buckets per unit (:func:`_scale`) of ``vals``."""
     lo, hi = vals[0], vals[0]
     for i in range(1, vals.size):
         lo = min(lo, vals[i])
         hi = max(hi, vals[i])
-    scale = BUCKETS / (hi - lo) if hi > lo else 0.0
-    if vals.size <= SMALL or not (np.isfinite(lo) and np.isfinite(hi) and np.isfinite(scale)):
-        scale = 0.0
-    return lo, hi, scale
+    return lo, hi, _scale(lo, hi, vals.size)
 
 
 @kernel
@@ -101,14 +107,15 @@ def _bucket_of(counts: np.ndarray, rank: int) -> int:
 
 
 @kernel
-def _narrow(vals: np.ndarray, ranks: np.ndarray):
+def _narrow(vals: np.ndarray, ranks: np.ndarray, lo: float, hi: float):
     """While every rank lies in one bucket (a heavy tail leaves most values
     in the first; a single rank always does), at most PASSES times: keep
     only that bucket's values and shift ``ranks`` (in place) to them.
-    Returns the values left, their minimum and maximum, buckets per unit
-    (0: sort them) and their bucket counts."""
+    ``lo`` and ``hi``: the minimum and maximum of ``vals``. Returns the
+    values left, their minimum and maximum, buckets per unit (0: sort
+    them) and their bucket counts."""
+    scale = _scale(lo, hi, vals.size)
     for _ in range(PASSES):
-        lo, hi, scale = _range(vals)
         if scale == 0.0:
             return vals, lo, hi, scale, np.zeros(0, np.int64)
         counts = _counts(vals, lo, scale)
@@ -117,7 +124,7 @@ def _narrow(vals: np.ndarray, ranks: np.ndarray):
             return vals, lo, hi, scale, counts  # the ranks lie in several buckets
         vals = _take(vals, lo, scale, b, counts[b + 1] - counts[b])
         ranks -= counts[b]
-    lo, hi, _ = _range(vals)
+        lo, hi, scale = _range(vals)
     return vals, lo, hi, 0.0, np.zeros(0, np.int64)  # narrowed PASSES times: sort what is left
 
 
@@ -131,12 +138,13 @@ def _pick(vals: np.ndarray, lo: float, hi: float, ranks: np.ndarray, out: np.nda
 
 
 @kernel
-def _select(vals: np.ndarray, ranks: np.ndarray, out: np.ndarray) -> None:
+def _select(vals: np.ndarray, ranks: np.ndarray, out: np.ndarray, lo: float, hi: float) -> None:
     """``out[j]`` = the ``ranks[j]``-th smallest of ``vals`` (ranks sorted,
-    no NaN in ``vals``; module docstring): buckets for all the ranks
-    together (:func:`_narrow`), then each rank's bucket on its own."""
+    no NaN in ``vals``, whose minimum and maximum are ``lo`` and ``hi``;
+    module docstring): buckets for all the ranks together
+    (:func:`_narrow`), then each rank's bucket on its own."""
     ranks = ranks.copy()
-    vals, lo, hi, scale, counts = _narrow(vals, ranks)
+    vals, lo, hi, scale, counts = _narrow(vals, ranks, lo, hi)
     if scale == 0.0:
         _pick(vals, lo, hi, ranks, out)
         return
@@ -167,25 +175,35 @@ def _select(vals: np.ndarray, ranks: np.ndarray, out: np.ndarray) -> None:
     for j in range(ranks.size):
         k = slot[first[j]]
         one[0] = ranks[j] - counts[first[j]]
-        part, plo, phi, _, _ = _narrow(gathered[starts[k]:starts[k + 1]], one)
+        part = gathered[starts[k]:starts[k + 1]]
+        plo, phi, _ = _range(part)
+        part, plo, phi, _, _ = _narrow(part, one, plo, phi)
         _pick(part, plo, phi, one, out[j:j + 1])
 
 
-@kernel
 def order_statistics(a: np.ndarray, ranks: np.ndarray) -> np.ndarray:
     """``(rows, len(ranks))``: the ``ranks[j]``-th smallest value of each row
     of ``a`` (ranks sorted ascending, each in ``[0, n)``); NaN for a row
-    holding NaN."""
-    rows, n = a.shape
-    out = np.empty((rows, ranks.size))
-    row = np.empty(n)
-    for r in range(rows):
-        nan = False
-        for i in range(n):
-            row[i] = a[r, i]
-            nan = nan or (row[i] != row[i])
-        if nan:
+    holding NaN. Each row's minimum and maximum come from NumPy's
+    reductions (vectorised, NaN where the row holds one: 0.1 ms for 104
+    rows of 10,000, where a compiled pass that also copied each row and
+    looked for NaN took 1.7 ms); the rows are read in place."""
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    ranks = np.ascontiguousarray(ranks, dtype=np.int64)
+    if a.shape[1] == 0:
+        return np.full((a.shape[0], ranks.size), np.nan)
+    with np.errstate(invalid="ignore"):
+        lo, hi = a.min(axis=1), a.max(axis=1)
+    return _order_statistics(a, ranks, lo, hi)
+
+
+@kernel
+def _order_statistics(a: np.ndarray, ranks: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """:func:`order_statistics` of each row, given its minimum and maximum."""
+    out = np.empty((a.shape[0], ranks.size))
+    for r in range(a.shape[0]):
+        if lo[r] != lo[r] or hi[r] != hi[r]:  # the row holds NaN
             out[r, :] = np.nan
         else:
-            _select(row, ranks, out[r])
+            _select(a[r], ranks, out[r], lo[r], hi[r])
     return out
