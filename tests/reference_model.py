@@ -43,8 +43,11 @@ def _hand_tying(troops, x: Inputs):
 
 
 def element_will(lv: Levers, x: Inputs) -> np.ndarray:
-    """``(E, n|1)`` the will parameter of every element."""
-    keys = lv.will_keys(x)
+    """``(E, n|1)`` the will parameter of every element: its guarantor's
+    ``will.<ISO3>`` if given, else ``will.default``, which a group's
+    collective element always uses."""
+    keys = ["will.default" if coll or f"will.{lv.guarantors[g]}" not in x else f"will.{lv.guarantors[g]}"
+            for g, coll in zip(lv.el_guarantor.tolist(), lv.collective.tolist())]
     width = max(x[k].size for k in set(keys)) if keys else 1
     return np.stack([np.broadcast_to(x[k], (width,)) for k in keys]) if keys else np.zeros((0, 1))
 

@@ -256,7 +256,7 @@ def test_a_packages_levers_do_not_depend_on_the_packages_compiled_with_it(data):
 
 @settings(max_examples=150, deadline=None)
 @given(n=st.integers(0, 40), d=st.integers(0, 7), top=st.integers(0, 5), seed=st.integers(0, 2**32 - 1),
-       kind=st.sampled_from(["counts", "fractions", "negative", "huge"]))
+       kind=st.sampled_from(["counts", "fractions", "negative", "huge", "reals"]))
 def test_unique_rows_are_numpys(n, d, top, seed, kind):
     """The classes of lever rows (approval's veto players and form) as
     np.unique(axis=0) finds them, in the same order: rows of small counts
@@ -271,6 +271,9 @@ def test_unique_rows_are_numpys(n, d, top, seed, kind):
         a[rng.integers(n), rng.integers(d)] = -1.0
     elif kind == "huge" and a.size:
         a[rng.integers(n), rng.integers(d)] = 2.0**40
+    elif kind == "reals" and a.size:  # forces in troop-equivalents: fractions, repeated rows, a negative zero
+        a = np.round(rng.normal(size=(n, d)) * 3, 1)[rng.integers(0, max(n // 2, 1), n)]
+        a[rng.integers(n), rng.integers(d)] = -0.0
     uniq, inverse = unique_rows(a)
     np.testing.assert_array_equal(uniq[inverse], a)
     if n and d:

@@ -15,7 +15,9 @@ alone, whatever the other rows, the future or the chunk.
 :func:`unique_rows` finds the classes of lever rows (veto players and legal
 form): ``np.unique(axis=0)`` sorts rows as records and took 80 ms for the
 18,000 elements of a comparison's variants; rows of small counts are one
-integer each, sorted in the same (lexicographic) order.
+integer each, sorted in the same (lexicographic) order, and other rows
+(the guarantees' rows of forces) by ``np.lexsort`` over their columns
+(half the time of ``np.unique(axis=0)``, which sorts them as records).
 """
 
 from __future__ import annotations
@@ -87,9 +89,15 @@ def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     top = a.max()
     base = int(top) + 1 if np.isfinite(top) else 0
     small = a.min() >= 0 and base > 0 and np.array_equal(a, np.floor(a)) and d * np.log2(max(base, 2)) < 62
-    if not small:
-        uniq, inverse = np.unique(a, axis=0, return_inverse=True)
-        return uniq, inverse.reshape(-1)
+    if not small:  # rows sorted by their columns in order (the first the primary key), equal neighbours merged
+        order = np.lexsort(a.T[::-1])
+        ordered = a[order]
+        new = np.empty(n, dtype=bool)
+        new[0] = True
+        np.any(ordered[1:] != ordered[:-1], axis=1, out=new[1:])
+        inverse = np.empty(n, dtype=np.int64)
+        inverse[order] = np.cumsum(new) - 1
+        return ordered[new], inverse
     weights = base ** np.arange(d - 1, -1, -1, dtype=np.int64)
     codes = a.astype(np.int64) @ weights
     _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)

@@ -216,18 +216,27 @@ class Levers:
         guarantor's hands."""
         return self.memo("troops_in_ukraine", lambda: self.sum_rows((self.ground + self.trainers + self.monitors)[:, IN_UKRAINE_MASK].sum(axis=1)))
 
-    def will_keys(self, present) -> tuple[str, ...]:
-        """Per element, the will parameter it uses: ``will.<ISO3>`` if present,
-        else ``will.default``; a group's collective element uses the group's
-        will, ``will.default`` (once per set of will parameters present)."""
+    def will_codes(self, present) -> tuple[tuple[str, ...], list[str], np.ndarray]:
+        """Which will parameter each element uses: ``will.<ISO3>`` if
+        present, else ``will.default``; a group's collective element uses
+        the group's will, ``will.default``. Returns the named wills present
+        (what the rest depends on, a key for caches), the wills used, sorted,
+        and each element's index among them ``(E,)``. Worked out per
+        guarantor, then gathered (once per set of will parameters present)."""
         own = tuple(k for k in (f"will.{g}" for g in self.guarantors) if k in present)
 
         def build():
             named = set(own)
-            per_guarantor = [k if k in named else "will.default" for k in (f"will.{g}" for g in self.guarantors)]
-            return tuple("will.default" if coll else per_guarantor[g] for g, coll in zip(self.el_guarantor.tolist(), self.collective.tolist()))
+            # option g: guarantor g's will; option G: the group's (collective elements)
+            options = [k if k in named else "will.default" for k in (f"will.{g}" for g in self.guarantors)] + ["will.default"]
+            option = np.where(self.collective, len(self.guarantors), self.el_guarantor)
+            used = np.unique(option)
+            wills = sorted({options[o] for o in used.tolist()})
+            code = np.zeros(len(options), dtype=np.int64)
+            code[used] = [wills.index(options[o]) for o in used.tolist()]
+            return wills, code[option]
 
-        return self.memo(("will_keys", own), build)
+        return (own, *self.memo(("will_codes", own), build))
 
 
 def _sum_into(index: np.ndarray, a, n: int) -> np.ndarray:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from foedus.models.by_package import classes_in_order, product, sparse_product, sparse_product_kernel
+from foedus.models.by_package import classes_in_order, product, sparse_product, sparse_product_kernel, unique_rows
 from foedus.models.compiled import kernel, log, one_minus_exp
 from foedus.models.credibility import N_STEPS, class_tables, delivery_by_form
 from foedus.models.inputs import Inputs, widen
@@ -59,8 +59,9 @@ class Probabilities:
         self.x = x
         self.P = lv.n_packages
         timed = alive is not None
-        self.will_key = (lv.will_keys(x), timed)
-        plan = lv.memo(("plan", self.will_key), lambda: _plan(lv, self.will_key[0], timed))
+        own, wills, will = lv.will_codes(x)
+        self.will_key = (own, timed)
+        plan = lv.memo(("plan", self.will_key), lambda: _plan(lv, wills, will, timed))
         self.plan = plan
         n = x.n
         wills = np.stack([widen(x[k], n) for k in plan["wills"]]) if plan["wills"] else np.zeros((0, n))
@@ -221,13 +222,12 @@ def _any_of(rows, cols, counts, table, used, P):
     return out
 
 
-def _plan(lv: Levers, will_key: tuple[str, ...], timed: bool = False) -> dict:
+def _plan(lv: Levers, wills: list[str], will: np.ndarray, timed: bool = False) -> dict:
     """The classes of the levers (lever-only, once per set of will
-    parameters present): each element's class and delivery class, and the
-    fighting rows with their class. Classes are numbered in the order they
-    first occur, the elements' before the fighting rows'."""
-    wills = sorted(set(will_key))
-    will = np.searchsorted(np.array(wills), np.array(will_key)).astype(np.int64) if will_key else np.zeros(0, dtype=np.int64)
+    parameters present; ``wills`` and each element's index among them,
+    ``will``: :meth:`Levers.will_codes`): each element's class and delivery
+    class, and the fighting rows with their class. Classes are numbered in
+    the order they first occur, the elements' before the fighting rows'."""
     # the government-change pattern of each element's guarantor (the time
     # axis only; one pattern, 0, in the steady model)
     pattern = lv.el_pattern if timed else np.zeros(lv.n_elements, dtype=np.int64)
@@ -261,12 +261,14 @@ def _plan(lv: Levers, will_key: tuple[str, ...], timed: bool = False) -> dict:
     cls, first = classes_in_order(keys)
     E = lv.n_elements
     del_class, del_first = classes_in_order(np.stack([will, lv.form, pattern], axis=1))
+    del_keys = np.stack([will, lv.form, pattern], axis=1)[del_first].astype(np.int64).reshape(-1, 3)
     return {
         "wills": wills,
+        "first": {CRED: _first_in_package(lv, cls[:E], first.size), DELIVERY: _first_in_package(lv, del_class, del_keys.shape[0])},
         "keys": keys[first, :4].astype(np.int64),
         "troops": np.r_[troops, troops_q[rows]][first].astype(np.float64),
         "el_class": cls[:E],
-        "del_keys": np.stack([will, lv.form, pattern], axis=1)[del_first].astype(np.int64).reshape(-1, 3),
+        "del_keys": del_keys,
         "del_class": del_class,
         "fight_rows": rows,
         "fight_class": cls[E:],
@@ -278,14 +280,13 @@ def _sum_matrix(lv: Levers, plan: dict, V: np.ndarray, kind: str) -> tuple[np.nd
     """``M[j, p, u]``, the sum of ``V[:, j]`` over package p's elements of
     class u, as its non-zero entries ``(row j * P + p, class u, value)``
     (for the seeds' power columns, 111 of 4,248), in the order of
-    :func:`_in_package_order`."""
-    cls, U = (plan["el_class"], plan["keys"].shape[0]) if kind == CRED else (plan["del_class"], plan["del_keys"].shape[0])
+    :func:`_in_package_order`. Each sum adds its elements in order
+    (``np.bincount``, as ``np.add.at`` would, faster)."""
+    cls, U = _classes_of(plan, kind)
     J, P = V.shape[1], lv.n_packages
-    M = np.zeros((J, P, U))
-    for j in range(J):
-        np.add.at(M[j], (lv.el_package, cls), V[:, j])
-    M = M.reshape(J * P, U)
-    rows, cols = _in_package_order(lv, cls, U, *np.nonzero(M))
+    at = lv.el_package * U + cls
+    M = np.stack([np.bincount(at, weights=V[:, j], minlength=P * U) for j in range(J)]).reshape(J * P, U)
+    rows, cols = _in_package_order(plan["first"][kind], *np.nonzero(M))
     return rows, cols, M[rows, cols]
 
 
@@ -293,28 +294,36 @@ def _count_matrix(lv: Levers, plan: dict, flag: np.ndarray, kind: str) -> tuple[
     """``(rows, cols, counts, used)``: how many of package ``rows[k]``'s
     flagged elements are of class ``used[cols[k]]`` (in the order of
     :func:`_in_package_order`)."""
-    cls, U = (plan["el_class"], plan["keys"].shape[0]) if kind == CRED else (plan["del_class"], plan["del_keys"].shape[0])
-    N = np.zeros((lv.n_packages, U))
-    np.add.at(N, (lv.el_package[flag], cls[flag]), 1.0)
-    rows, cols = _in_package_order(lv, cls, U, *np.nonzero(N))
+    cls, U = _classes_of(plan, kind)
+    N = np.bincount(lv.el_package[flag] * U + cls[flag], minlength=lv.n_packages * U).astype(np.float64).reshape(lv.n_packages, U)
+    rows, cols = _in_package_order(plan["first"][kind], *np.nonzero(N))
     used, k = np.unique(cols, return_inverse=True)
     return rows, k.reshape(-1).astype(np.int64), np.ascontiguousarray(N[rows, cols]), used.astype(np.int64)
 
 
-def _in_package_order(lv: Levers, cls: np.ndarray, U: int, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _classes_of(plan: dict, kind: str) -> tuple[np.ndarray, int]:
+    """Each element's class of ``kind`` (credibility or delivery) and how many there are."""
+    return (plan["el_class"], plan["keys"].shape[0]) if kind == CRED else (plan["del_class"], plan["del_keys"].shape[0])
+
+
+def _first_in_package(lv: Levers, cls: np.ndarray, U: int) -> np.ndarray:
+    """``(P, U)``: the first of package p's elements of class u (``E`` if none)."""
+    first = np.full((lv.n_packages, U), lv.n_elements)
+    np.minimum.at(first, (lv.el_package, cls), np.arange(lv.n_elements))
+    return first
+
+
+def _in_package_order(first: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Entries ``(row, class)`` of a per-package matrix (``row = j * P + p``)
     sorted by row, then by where the class first occurs among the package's
-    elements: the order of a package's terms is then that of its own
-    elements, whatever other packages are evaluated with it (class numbers
-    depend on them)."""
-    P = lv.n_packages
-    first = np.full((P, U), lv.n_elements)
-    np.minimum.at(first, (lv.el_package, cls), np.arange(lv.n_elements))
-    order = np.lexsort((first[rows % P, cols], rows))
+    elements (``first``: :func:`_first_in_package`): the order of a
+    package's terms is then that of its own elements, whatever other
+    packages are evaluated with it (class numbers depend on them)."""
+    order = np.lexsort((first[rows % first.shape[0], cols], rows))
     return rows[order].astype(np.int64), cols[order].astype(np.int64)
 
 
 def _unique_rows(power: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct rows of ``power`` and, for each row, which one it is."""
-    uniq, of_row = np.unique(power, axis=0, return_inverse=True)
-    return np.ascontiguousarray(uniq), of_row.reshape(-1).astype(np.int64)
+    uniq, of_row = unique_rows(power)
+    return np.ascontiguousarray(uniq), of_row.astype(np.int64)
