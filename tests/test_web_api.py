@@ -342,22 +342,25 @@ def test_compare_response_is_small(client):
     assert all(len(rows) <= WORTH_SHOWN for rows in res["worth"].values())
 
 
-def test_answers_are_gzipped_when_the_client_accepts_it(client):
-    """A client that accepts gzip gets the same JSON compressed (the
-    compressed bytes are kept with the answer); one that does not, plain JSON."""
-    from foedus.interfaces.web.app import accepts_gzip
+def test_answers_are_compressed_as_the_client_accepts(client):
+    """A client that accepts Zstandard gets the same JSON in it, one that
+    accepts only gzip gets gzip (the compressed bytes are kept with the
+    answer), one that accepts neither, plain JSON."""
+    from foedus.interfaces.web.app import compressed, encoding_for
 
     body = {"packages": ALL, "overrides": {"will.USA": 0.35}}
     plain = client.post("/api/compare", json=body, headers={"Accept-Encoding": "identity"})
     assert plain.status_code == 200 and "content-encoding" not in plain.headers
-    for _ in range(2):  # computed, then kept
-        z = client.post("/api/compare", json=body, headers={"Accept-Encoding": "gzip, deflate"})
-        assert z.status_code == 200 and z.headers["content-encoding"] == "gzip" and "accept-encoding" in z.headers["vary"].lower()
-        assert z.content == plain.content  # decoded by the client
-        assert int(z.headers["content-length"]) < len(plain.content) / 4
+    for accept, enc in (("gzip, deflate", "gzip"), ("gzip, deflate, br, zstd", "zstd")):
+        for _ in range(2):  # computed, then kept
+            r = client.post("/api/compare", json=body, headers={"Accept-Encoding": accept})
+            assert r.status_code == 200 and r.headers["content-encoding"] == enc and "accept-encoding" in r.headers["vary"].lower()
+            assert r.content == plain.content  # decoded by the client as the encoding it was told
+            assert int(r.headers["content-length"]) == len(compressed(plain.content, enc)) < len(plain.content) / 4
     assert client.get("/api/meta", headers={"Accept-Encoding": "gzip;q=0"}).headers.get("content-encoding") is None
-    assert [accepts_gzip(h) for h in ("gzip", "br, GZIP;q=0.5", "*", "identity", "", "gzip;q=0", "deflate, br")] == [
-        True, True, True, False, False, False, False]
+    assert [encoding_for(h) for h in ("gzip", "br, GZIP;q=0.5", "*", "identity", "", "gzip;q=0", "deflate, br", "zstd, gzip", "gzip, zstd;q=0",
+                                      "*;q=0, gzip", "ZSTD;q=0.1", "gzip;q=x")] == [
+        "gzip", "gzip", "zstd", None, None, None, None, "zstd", "gzip", "gzip", "zstd", None]
 
 
 def test_every_answer_says_the_servers_own_time(client):
