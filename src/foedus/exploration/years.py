@@ -214,7 +214,8 @@ def evaluate_years(packages: list[Package], countries, x: Inputs, horizon: float
     out_p["troops_short"][:] = by_package(q[D], short)
     out_p["guarantors_short"][:] = by_package(q[D], (short > 0).astype(np.float64))
     if rows:
-        plan = np.array([[_plan_share(countries[iso], int(y)) for y in tl.years] for _, iso in keys]).reshape(R, T)
+        shares = {iso: _plan_shares(countries[iso], tl.years) for iso in dict.fromkeys(iso for _, iso in keys)}
+        plan = np.array([shares[iso] for _, iso in keys]).reshape(R, T)
         out_r["cost_usd_per_year"][:] = row_cost
         out_r["aid_usd_per_year"][:] = money[:, :, None]
         out_r["cost_pct_gdp"][:] = pct
@@ -329,16 +330,18 @@ def _growth(country, central: Inputs) -> float:
     return float(g.value) if g is not None else float(central["time.gdp_growth.default"][0])
 
 
-def _plan_share(country, year: int) -> float:
-    """Defence spending in % of GDP without the package in ``year``: the
-    national plan where sourced (each value from its year on), else the
-    latest share."""
-    plan = getattr(country, "defence_plan", None) or {}
-    share = float(country.defence_pct_gdp.value)
-    for y in sorted(plan):
-        if y <= year:
-            share = max(share, float(plan[y]))
-    return share
+def _plan_shares(country, years) -> list[float]:
+    """Defence spending in % of GDP without the package in each of
+    ``years`` (ascending): the national plan where sourced (each value from
+    its year on), else the latest share."""
+    plan = sorted((getattr(country, "defence_plan", None) or {}).items())
+    share, out, i = float(country.defence_pct_gdp.value), [], 0
+    for year in years:
+        while i < len(plan) and plan[i][0] <= year:
+            share = max(share, float(plan[i][1]))
+            i += 1
+        out.append(share)
+    return out
 
 
 def _hague(base: np.ndarray, base_year: np.ndarray, year: int, x: Inputs) -> np.ndarray:

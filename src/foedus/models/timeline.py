@@ -129,12 +129,12 @@ def survivals(patterns: list[tuple[int, ...]], x: Inputs, start: int, T: int) ->
     width = max(r.shape[1], x["time.lapse_share_at_government_change"].size)
     out = np.ones((max(int(T), 1), len(patterns), len(FORMS), width))
     if T > 1:
-        # log(1 - l) of the two rates of each pattern, then year by year the one that applies
+        # log(1 - l) of the two rates of each pattern, then year by year the
+        # one that applies, every pattern at once (K, F, n|1)
         rates, change = _lapse_rates(patterns, x, start + np.arange(1, T))
-        for k, ((high, low), c) in enumerate(zip(rates, change)):
-            log_high, log_low = (np.log1p(-np.minimum(v, 1.0 - 1e-300)) for v in (high, low))
-            steps = np.where(c[:, None, None], log_high[None], log_low[None])  # (T-1, F, n|1)
-            out[1:, k] = np.exp(np.cumsum(steps, axis=0))
+        log_high, log_low = (np.log1p(-np.minimum(np.stack([v[i] for v in rates]), 1.0 - 1e-300)) for i in (0, 1))
+        steps = np.where(np.stack(change, axis=1)[:, :, None, None], log_high[None], log_low[None])  # (T-1, K, F, n|1)
+        out[1:] = np.exp(np.cumsum(steps, axis=0))
     return out[:T]
 
 
