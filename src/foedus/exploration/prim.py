@@ -379,19 +379,11 @@ class _SortedColumns:
         self.nb = nb = -(-n // blk)
         self.alive = np.ones(n, dtype=bool)
         self.val, self.idx, self.bid = _sorted_inputs(X)
-        self.yc = np.empty((d, n), dtype=bool)
-        self.kcnt = np.empty((d, nb), dtype=np.int64)
+        self.yc, self.kcnt = _cases(y, self.idx, blk, nb)
         self.cnt = np.full((d, nb), blk, dtype=np.int64)
         self.cnt[:, -1] = n - (nb - 1) * blk
         self.lo_at = [0] * d
         self.hi_at = [n] * d
-        starts = np.arange(0, n, blk)
-
-        def cases(j: int) -> None:
-            np.take(y, self.idx[j], out=self.yc[j])
-            self.kcnt[j] = np.add.reduceat(self.yc[j], starts, dtype=np.int64)
-
-        _each_input(cases, n, d)
 
     def refresh(self) -> None:
         """Cumulative block counts; call after every change of the box."""
@@ -418,6 +410,26 @@ class _SortedColumns:
         hit = block[self.y[gone]]
         if hit.size:
             self.kcnt.reshape(-1)[:] -= np.bincount(hit.ravel(), minlength=d * nb)
+
+
+@kernel
+def _cases(y, idx, blk, nb):
+    """``yc[j, p]``: whether the point at entry ``p`` of input ``j``'s order
+    is a case of interest, and ``kcnt[j, t]``: how many of block ``t``'s
+    are (one pass; as a NumPy gather and sum per input it took 1.6 ms for
+    10,000 points x 69 inputs)."""
+    d, n = idx.shape
+    yc = np.empty((d, n), np.bool_)
+    kcnt = np.zeros((d, nb), np.int64)
+    for j in range(d):
+        for t in range(nb):
+            k = 0
+            for p in range(t * blk, min((t + 1) * blk, n)):
+                c = y[idx[j, p]]
+                yc[j, p] = c
+                k += c
+            kcnt[j, t] = k
+    return yc, kcnt
 
 
 @kernel
