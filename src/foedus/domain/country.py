@@ -258,6 +258,7 @@ class CountryTable(BaseModel):
     countries: dict[str, Country] = Field(min_length=1)
     _members: dict[str, tuple[str, ...]] = PrivateAttr(default_factory=dict)
     _bound: dict[tuple, tuple] = PrivateAttr(default_factory=dict)
+    _derived: dict[tuple, object] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> "CountryTable":
@@ -289,6 +290,17 @@ class CountryTable(BaseModel):
         if group not in found:
             found[group] = tuple(k for k, c in self.countries.items() if c.in_group(group))
         return list(found[group])
+
+    def derived(self, key: tuple, build):
+        """``build()``, kept under ``key``: a value worked out from this
+        (frozen) table alone, once. Compiling packages keeps here what it
+        asks of the table for every group commitment of every variant of a
+        comparison: a group's members less those it leaves out, their
+        shares and the approvals each needs (``models/levers.py``)."""
+        found = self.__pydantic_private__["_derived"]
+        if key not in found:
+            found[key] = build()
+        return found[key]
 
     def bound(self, group: str, left_out: tuple[str, ...] = ()) -> tuple[frozenset[str], float]:
         """The members a group commitment binds (the group's less those it

@@ -269,28 +269,29 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
     walk = _Walk()
     kyiv, needs_kyiv, nato_membership, nato_consent, vetoes, approvals_by_package, caps, buffers = ([] for _ in range(8))
 
-    split: dict[tuple, tuple] = {}
-
     def _split(group: str, left_out: tuple) -> tuple[list[str], list[float], str]:
-        """A group's bound members, their GDP shares and the largest (once per group and ``except``)."""
-        if (group, left_out) not in split:
+        """A group's bound members, their GDP shares and the largest (once
+        per country table, group and ``except``: kept with the table)."""
+
+        def build():
             members = [m for m in members_of[group] if m not in left_out]
             gdp = np.array([countries[m].gdp_usd.value for m in members])
             shares = gdp / gdp.sum()
-            split[group, left_out] = (members, shares.tolist(), members[int(np.argmax(shares))])
-        return split[group, left_out]
+            return members, shares.tolist(), members[int(np.argmax(shares))]
 
-    approvals_seen: dict[tuple, tuple] = {}
+        return countries.derived(("levers.split", group, left_out), build)
 
     def approvals_of(c, members: list[str], in_ukr: bool, armed: bool, listed: frozenset) -> tuple[list[int], list[int], frozenset]:
         """What the members of commitment ``c`` that decide for themselves
         must approve (the approvals the rules imply, :func:`implied_approvals`,
         and those listed): the member and veto player of each (those with a
         probability of their own), and the package's (approval, member)
-        pairs. Once per set of members (guarantor and ``except``), form,
-        deployment and listed approvals."""
-        key = (c.guarantor, tuple(c.except_), c.legal_form, armed, in_ukr, listed)
-        if key not in approvals_seen:
+        pairs. Once per country table, set of members (guarantor and
+        ``except``), form, kind of deployment and listed approvals (kept
+        with the table: a comparison after each lever move asks the same
+        again)."""
+
+        def build():
             at, vetoes_at, pairs = [], [], set()
             for i, iso in enumerate(members):
                 need = implied_approvals(c, countries[iso], in_ukr) | listed
@@ -299,8 +300,9 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
                     if a in VETOES:
                         at.append(i)
                         vetoes_at.append(VETOES.index(a))
-            approvals_seen[key] = (at, vetoes_at, frozenset(pairs))
-        return approvals_seen[key]
+            return at, vetoes_at, frozenset(pairs)
+
+        return countries.derived(("levers.approvals", c.guarantor, tuple(c.except_), c.legal_form, armed, in_ukr, listed), build)
 
     def route(c, ci: int) -> _Route:
         """Where commitment ``c`` (record ``ci``) goes in any package that
