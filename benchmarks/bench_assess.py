@@ -39,7 +39,7 @@ def main() -> None:
     from foedus.data.loaders import load_countries, load_packages
     from foedus.data.parameter_set import ParameterSet
     from foedus.exploration.assess import evaluate
-    from foedus.exploration.explore import INNER, make_spec
+    from foedus.exploration.explore import INNER, chunks, make_spec
     from foedus.exploration.years import evaluate_years
     from foedus.models.inputs import Inputs
 
@@ -57,8 +57,7 @@ def main() -> None:
         t1 = time.perf_counter()
         cols = spec.design.as_dict(vals)
         m = vals.shape[0]
-        for lo in range(0, m, INNER):
-            hi = min(lo + INNER, m)
+        for lo, hi in chunks(m):
             x = Inputs({**spec.values, **{k: v[lo:hi] for k, v in cols.items()}}, hi - lo)
             if a.by_year:
                 yp = evaluate_years(pkgs, countries, x, spec.horizon, central=central, rows=False)

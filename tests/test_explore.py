@@ -481,3 +481,17 @@ def test_a_packages_cache_key_is_its_own_text_even_for_copies(world) -> None:
         kept.package_text(p.model_copy())
     assert len(kept._TEXTS) <= kept.KEEP_TEXTS
     assert kept.package_text(p) == p.model_dump_json()
+
+
+@settings(max_examples=200, deadline=None)
+@given(m=st.integers(1, 200_000))
+def test_a_block_is_cut_into_near_equal_chunks(m) -> None:
+    """explore.chunks: contiguous, covering the block, round(m / INNER)
+    chunks (at least one) of at most 1.5 INNER futures (+1), never a small
+    remainder beside a full chunk."""
+    from foedus.exploration.explore import INNER, chunks
+
+    got = chunks(m)
+    assert got[0][0] == 0 and got[-1][1] == m and all(a[1] == b[0] for a, b in zip(got, got[1:]))
+    sizes = [hi - lo for lo, hi in got]
+    assert len(got) == max(1, round(m / INNER)) and max(sizes) <= 1.5 * INNER + 1 and max(sizes) - min(sizes) < len(got)

@@ -50,9 +50,20 @@ class RunSpec:
         return self.design.n_blocks(self.n)
 
 
-#: Futures per model evaluation inside a block: small enough that the
-#: temporaries stay in cache (this machine is slow to touch fresh memory).
+#: Futures per model evaluation inside a block, about: small enough that
+#: the temporaries stay in cache (this machine is slow to touch fresh
+#: memory). A block is cut into ``round(m / INNER)`` equal chunks, not into
+#: chunks of ``INNER`` and a remainder: the web app's 10,000 futures are
+#: two evaluations of 5,000, not three (4,096, 4,096 and 1,808), 2 ms less
+#: for eight packages. A future's figures do not depend on its chunk.
 INNER = 4096
+
+
+def chunks(m: int) -> list[tuple[int, int]]:
+    """``(lo, hi)`` of each model evaluation of a block of ``m`` futures."""
+    k = max(1, round(m / INNER))
+    step = -(-m // k)
+    return [(lo, min(lo + step, m)) for lo in range(0, m, step)]
 
 
 def evaluate_block(spec: RunSpec, b: int) -> tuple[int, np.ndarray, np.ndarray]:
@@ -66,8 +77,7 @@ def evaluate_block(spec: RunSpec, b: int) -> tuple[int, np.ndarray, np.ndarray]:
     m = stop - start
     by_metric = np.empty((len(spec.metrics), spec.levers.n_packages, m))
     cols = spec.design.as_dict(vals)
-    for lo in range(0, m, INNER):
-        hi = min(lo + INNER, m)
+    for lo, hi in chunks(m):
         x = Inputs({**spec.values, **{name: v[lo:hi] for name, v in cols.items()}}, hi - lo)
         ev = evaluate(spec.levers, x, spec.horizon, weights=spec.weights)
         got = ev.packages
