@@ -409,3 +409,29 @@ def test_years_evaluated_side_by_side_equal_each_year_alone(monkeypatch, n):
     for kind, count in (("packages", len(pkgs)), ("rows", len(side_by_side.row_keys))):
         for r in range(count):
             _same_years(side_by_side, r, one_by_one, r, f"{n} futures", kind=kind, cols=slice(0, n))
+
+
+def test_survival_is_computed_for_the_pairs_the_classes_read():
+    """The time axis computes a commitment's chance of being in force only
+    for the (government-change pattern, legal form) pairs its classes read
+    (sums.pairs_in_force), NaN elsewhere: every shipped package's year
+    levers read no NaN pair, and the pairs asked hold the full table's
+    values bit for bit."""
+    from foedus.exploration.years import _states, _year_levers
+    from foedus.models.sums import Probabilities, pairs_in_force
+    from foedus.models.timeline import survivals
+
+    x = Inputs(central(), 1)
+    tl = Timeline.of(x, 10.0)
+    for pkg in scenarios():
+        _, states = _states([pkg], COUNTRIES, tl)
+        lv0, rws = states[0]
+        lv = _year_levers(lv0, rws, np.ones(len(rws) and int(rws.max()) + 1))
+        need = pairs_in_force(lv, x)
+        full, part = survivals(lv.patterns, x, tl.start, tl.n), survivals(lv.patterns, x, tl.start, tl.n, need)
+        assert np.isnan(part[:, ~need]).all() and np.array_equal(part[:, need], full[:, need]), pkg.id
+        for t in (0, tl.n - 1):
+            pr = Probabilities(lv, x, 1.0, alive=part[t])
+            assert np.isfinite(pr.cred).all() and np.isfinite(pr.delivery).all(), pkg.id
+            full_pr = Probabilities(lv, x, 1.0, alive=full[t])
+            assert np.array_equal(pr.cred, full_pr.cred) and np.array_equal(pr.delivery, full_pr.delivery), pkg.id

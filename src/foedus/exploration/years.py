@@ -54,12 +54,12 @@ from foedus.domain.package import Package, size_at
 from foedus.domain.vocabulary import Kind
 from foedus.exploration.levers_cache import compiled, package_text
 from foedus.models.by_package import product, sum_by
-from foedus.models.costs import row_costs, total_defence_pct_gdp
+from foedus.models.costs import row_costs, row_levers, total_defence_pct_gdp
 from foedus.models.deterrence import deterrence
 from foedus.models.forces import deployed_parts, shortfall_rows
 from foedus.models.inputs import Inputs, widen
 from foedus.models.levers import ENABLERS, Levers
-from foedus.models.sums import Probabilities
+from foedus.models.sums import Probabilities, pairs_in_force
 from foedus.models.timeline import Timeline, discount, hazard_shapes, over_years, survivals
 
 #: Per-package yearly metrics, ``(P, T, n)``.
@@ -275,17 +275,32 @@ def _steady_by_year(states: list[tuple[Levers, np.ndarray]], cover: np.ndarray, 
             part = years[i : i + step]
             lv0, rws = states[part[0]]
             lv = _year_levers(lv0, rws, cover[:, part[0]])
-            kept = alive.get(tuple(lv.patterns))
+            need = pairs_in_force(lv, x)
+            kept = alive.get((tuple(lv.patterns), need.tobytes()))
             if kept is None:
-                kept = alive[tuple(lv.patterns)] = survivals(lv.patterns, x, tl.start, T)
+                kept = alive[tuple(lv.patterns), need.tobytes()] = survivals(lv.patterns, x, tl.start, T, need)
             k = len(part)
             xs = _Repeated(x, k) if k > 1 else x
             pr = Probabilities(lv, xs, 1.0, alive=np.concatenate([widen(kept[t], n) for t in part], axis=-1))
             det = deterrence(lv, xs, pr, 1.0, shape=np.concatenate([widen(shapes[t], n) for t in part]))
-            cost, _ = row_costs(lv, xs, np.arange(lv.n_rows), np.zeros((lv.n_rows, 1)))
+            cost = _row_costs_unshort(lv, xs)
             got = [np.broadcast_to(a, a.shape[:-1] + (k * n,)) for a in (det["annual_attack_probability"], det["defender_strength"], cost)]
             for j, t in enumerate(part):
                 out[t] = tuple(a[..., j * n : (j + 1) * n] for a in got)
+    return out
+
+
+def _row_costs_unshort(lv: Levers, x: Inputs) -> np.ndarray:
+    """``(R, n)`` cost of every guarantor row of the year's levers before the
+    build-up (no shortfall): the rows whose cost varies by future priced
+    (:func:`foedus.models.costs.row_costs`), the others their money, with
+    the same operations (``money + 0 + 0``)."""
+    levers, money = row_levers(lv)
+    varying = lv.memo("years.varying_cost_rows", lambda: np.flatnonzero(levers.any(axis=1)))
+    out = np.empty((lv.n_rows, x.n))
+    out[:] = (money + 0.0 + 0.0)[:, None]
+    if varying.size:
+        out[varying] = row_costs(lv, x, varying, np.zeros((varying.size, 1)))[0]
     return out
 
 

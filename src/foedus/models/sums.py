@@ -59,9 +59,7 @@ class Probabilities:
         self.x = x
         self.P = lv.n_packages
         timed = alive is not None
-        own, wills, will = lv.will_codes(x)
-        self.will_key = (own, timed)
-        plan = lv.memo(("plan", self.will_key), lambda: _plan(lv, wills, will, timed))
+        self.will_key, plan = _planned(lv, x, timed)
         self.plan = plan
         n = x.n
         wills = np.stack([widen(x[k], n) for k in plan["wills"]]) if plan["wills"] else np.zeros((0, n))
@@ -147,6 +145,26 @@ class Probabilities:
         idx = np.arange(self.lv.n_elements) if idx is None else np.asarray(idx)
         cls = self.plan["el_class"] if kind == CRED else self.plan["del_class"]
         return self._table(kind)[cls[idx]]
+
+
+def _planned(lv: Levers, x: Inputs, timed: bool) -> tuple[tuple, dict]:
+    """The key of the will parameters present, and :func:`_plan` for them
+    (once per key)."""
+    own, wills, will = lv.will_codes(x)
+    key = (own, timed)
+    return key, lv.memo(("plan", key), lambda: _plan(lv, wills, will, timed))
+
+
+def pairs_in_force(lv: Levers, x: Inputs) -> np.ndarray:
+    """``(K, F)`` bool: the (government-change pattern, legal form) pairs
+    whose chance of being in force the time axis's :class:`Probabilities`
+    read for ``lv``, those of its classes (every element's, so every
+    delivery class's too, and every fighting row's): what
+    :func:`foedus.models.timeline.survivals` needs to compute."""
+    _, plan = _planned(lv, x, True)
+    out = np.zeros((len(lv.patterns), len(FORMS)), dtype=bool)
+    out[plan["keys"][:, 3], plan["keys"][:, 2]] = True
+    return out
 
 
 @kernel

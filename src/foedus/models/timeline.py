@@ -119,22 +119,29 @@ def _lapse_rates(patterns: list[tuple[int, ...]], x: Inputs, years: np.ndarray) 
     return rates, change
 
 
-def survivals(patterns: list[tuple[int, ...]], x: Inputs, start: int, T: int) -> np.ndarray:
+def survivals(patterns: list[tuple[int, ...]], x: Inputs, start: int, T: int, pairs: np.ndarray | None = None) -> np.ndarray:
     """``(T, K, F, n|1)`` probability that a commitment made in ``start`` is
     still in force in each year ``start + t``, ``t = 0 .. T-1`` (no lapse in
     the year it is made): the lapses of years ``1 .. t`` summed as logs year
     after year, so that year ``t`` holds the same sum, bit for bit, whatever
-    the number of years asked."""
+    the number of years asked. ``pairs`` ``(K, F)`` bool: only those
+    (pattern, legal form) pairs, the others NaN (a commitment's survival is
+    read only where one of its pattern and form exists; the Coalition
+    package's year levers hold 8 of 32)."""
     r = x.table("approval.revocation_per_year", FORMS)
     width = max(r.shape[1], x["time.lapse_share_at_government_change"].size)
-    out = np.ones((max(int(T), 1), len(patterns), len(FORMS), width))
-    if T > 1:
-        # log(1 - l) of the two rates of each pattern, then year by year the
-        # one that applies, every pattern at once (K, F, n|1)
+    K, F = len(patterns), len(FORMS)
+    pairs = np.ones((K, F), dtype=bool) if pairs is None else np.asarray(pairs, dtype=bool)
+    out = np.ones((max(int(T), 1), K, F, width))
+    out[:, ~pairs] = np.nan
+    if T > 1 and pairs.any():
+        # log(1 - l) of the two rates of each pattern and form asked, then
+        # year by year the one that applies, all at once
         rates, change = _lapse_rates(patterns, x, start + np.arange(1, T))
-        log_high, log_low = (np.log1p(-np.minimum(np.stack([v[i] for v in rates]), 1.0 - 1e-300)) for i in (0, 1))
-        steps = np.where(np.stack(change, axis=1)[:, :, None, None], log_high[None], log_low[None])  # (T-1, K, F, n|1)
-        out[1:] = np.exp(np.cumsum(steps, axis=0))
+        k, f = np.nonzero(pairs)
+        log_high, log_low = (np.log1p(-np.minimum(np.stack([v[i] for v in rates])[k, f], 1.0 - 1e-300)) for i in (0, 1))  # (U, n|1)
+        steps = np.where(np.stack(change, axis=1)[:, k, None], log_high[None], log_low[None])  # (T-1, U, n|1)
+        out[1:, k, f] = np.exp(np.cumsum(steps, axis=0))
     return out[:T]
 
 
