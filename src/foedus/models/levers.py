@@ -314,9 +314,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
             members, shares, lead = _split(c.guarantor, tuple(c.except_))
         else:
             members, shares, lead = [c.guarantor], [1.0], c.guarantor
-        where = (c.guarantor, tuple(c.except_), f, t)
-        if where not in member_keys:
-            member_keys[where] = [(iso, f, t, "") for iso in members]
+        members_at = countries.derived(("levers.member_keys", c.guarantor, tuple(c.except_), f, t), lambda: [(iso, f, t, "") for iso in members])
         # a country, or a member of a group without a collective decision
         # (the Coalition): its share is its own, with its own approvals
         own = c.guarantor not in DECIDING_GROUPS
@@ -337,7 +335,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
             # (enhanced cooperation, as for the 2026-27 loan)
             eu_unanimity=c.guarantor == "EU" and not c.except_,
             measure=[(lead, f, t, c.guarantor)] if collective_measure else [],
-            members=member_keys[where],
+            members=members_at,
             shares=shares,
             veto_members=at,
             veto_players=vetoes_at,
@@ -345,7 +343,6 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         )
 
     routes: list[_Route] = []  # per commitment record
-    member_keys: dict[tuple, list[tuple]] = {}  # (guarantor, except, form, trigger) -> its members' element keys
     index, held, pe, ps, calls = walk.index, walk.held, walk.pe, walk.ps, walk.calls
     # elements in order of first appearance (each package's made while it
     # is walked): their keys within the package (guarantor, form, trigger,
