@@ -166,57 +166,39 @@ def one_minus_power(h, m):
 
 
 @kernel
-def _base_hazards(D, adversary, logit_base, log_resolve, elasticity, log_reference, log_advantage, decisiveness):
-    """``(h_base, win)``, ``(P, n)`` each, from the defender's strength
-    ``D`` ``(P, n)`` and the adversary's inputs ``(n,)``::
+def _hazards(D, adversary, logit_base, log_resolve, elasticity, log_reference, log_advantage, decisiveness, shape, shaped, S,
+             phi_0, phi_1, phi_2, phi_3, log_hr, floor, horizon):
+    """``(h_base, win, h, attack)``, ``(P, n)`` each, in one pass over
+    packages and futures, from the defender's strength ``D`` and the
+    guarantees' share ``S`` ``(P, n)``, the hazard-ratio terms' ``phi_t``
+    ``(P, n)`` and ``log HR_t`` ``(4, n)`` (terms in the order of
+    :data:`HAZARD_RATIOS`) and the adversary's inputs ``(n,)``::
 
         B      = D / adversary_forces
-        h_base = base_hazard(log B)
+        h_base = base_hazard(log B)               then, if ``shaped`` (time
+                                                  axis), one_minus_power(h_base, shape)
         win    = win_probability(log B)
-    """
-    P, n = D.shape
-    h_base, win = np.empty((P, n)), np.empty((P, n))
-    for p in range(P):
-        for i in range(n):
-            log_B = log(D[p, i] / adversary[i])
-            h_base[p, i] = base_hazard(log_B, logit_base[i], log_resolve[i], elasticity[i], log_reference[i])
-            win[p, i] = win_probability(log_B, log_advantage[i], decisiveness[i])
-    return h_base, win
-
-
-@kernel
-def _yearly_hazards(h_base, S, phi, log_hr, floor, horizon):
-    """``(h, attack)``, ``(P, n)`` each, from ``h_base`` and the guarantees'
-    share ``S`` (``(P, n)``), the hazard-ratio terms' ``phi`` ``(T, P, n)``
-    and ``log HR_t`` ``(T, n)``, terms in order::
-
         h      = h_floor + (1 - h_floor) * h_base * (1 - S) * exp(sum_t phi_t log HR_t)
         attack = one_minus_power(h, horizon)
     """
-    P, n = h_base.shape
-    h, attack = np.empty((P, n)), np.empty((P, n))
-    terms = np.empty(n)
+    P, n = D.shape
+    h_base, win, h, attack = np.empty((P, n)), np.empty((P, n)), np.empty((P, n)), np.empty((P, n))
     for p in range(P):
-        terms[:] = 0.0
-        for t in range(phi.shape[0]):
-            for i in range(n):
-                terms[i] += phi[t, p, i] * log_hr[t, i]
         for i in range(n):
-            h[p, i] = floor[i] + (1.0 - floor[i]) * h_base[p, i] * (1.0 - S[p, i]) * exp(terms[i])
+            log_B = log(D[p, i] / adversary[i])
+            b = base_hazard(log_B, logit_base[i], log_resolve[i], elasticity[i], log_reference[i])
+            if shaped:
+                b = one_minus_power(b, shape[i])
+            h_base[p, i] = b
+            win[p, i] = win_probability(log_B, log_advantage[i], decisiveness[i])
+            terms = 0.0
+            terms += phi_0[p, i] * log_hr[0, i]
+            terms += phi_1[p, i] * log_hr[1, i]
+            terms += phi_2[p, i] * log_hr[2, i]
+            terms += phi_3[p, i] * log_hr[3, i]
+            h[p, i] = floor[i] + (1.0 - floor[i]) * b * (1.0 - S[p, i]) * exp(terms)
             attack[p, i] = one_minus_power(h[p, i], horizon)
-    return h, attack
-
-
-@kernel
-def _one_minus_powers(h, m):
-    """:func:`one_minus_power` of ``h`` ``(P, n)`` and ``m`` ``(n,)`` (the
-    time axis's shape of the base hazard)."""
-    P, n = h.shape
-    out = np.empty((P, n))
-    for p in range(P):
-        for i in range(n):
-            out[p, i] = one_minus_power(h[p, i], m[i])
-    return out
+    return h_base, win, h, attack
 
 
 def channels(lv: Levers, x: Inputs, pr: Probabilities, power: tuple[np.ndarray, np.ndarray]) -> dict[str, np.ndarray]:
@@ -242,10 +224,7 @@ def deterrence(lv: Levers, x: Inputs, pr: Probabilities, horizon: float, shape: 
     power = power_terms(lv, x)
     D = defender_strength(lv, x, pr, power)
     phi = channels(lv, x, pr, power)
-    P, n = lv.n_packages, x.n
-    terms = np.empty((len(HAZARD_RATIOS), P, n))
-    for t, name in enumerate(HAZARD_RATIOS):
-        terms[t] = phi[name]
+    n = x.n
     log_hr = np.stack([widen(np.log(x[param]), n) for param in HAZARD_RATIOS.values()])
     per_future = (
         x["deterrence.adversary_forces"],
@@ -258,10 +237,9 @@ def deterrence(lv: Levers, x: Inputs, pr: Probabilities, horizon: float, shape: 
         x["deterrence.floor_hazard"],
     )
     adversary, logit_base, log_resolve, elasticity, log_reference, log_advantage, decisiveness, floor = (widen(v, n) for v in per_future)
-    h_base, win = _base_hazards(widen(D, n), adversary, logit_base, log_resolve, elasticity, log_reference, log_advantage, decisiveness)
-    if shape is not None:
-        h_base = _one_minus_powers(h_base, widen(shape, n))
-    h, attack = _yearly_hazards(h_base, widen(phi["guarantees"], n), terms, log_hr, floor, float(horizon))
+    h_base, win, h, attack = _hazards(widen(D, n), adversary, logit_base, log_resolve, elasticity, log_reference, log_advantage, decisiveness,
+                                      widen(shape if shape is not None else 1.0, n), shape is not None, widen(phi["guarantees"], n),
+                                      *(widen(phi[name], n) for name in HAZARD_RATIOS), log_hr, floor, float(horizon))
     return {
         "defender_strength": D,
         "adversary_win_probability": win,
