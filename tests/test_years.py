@@ -435,3 +435,15 @@ def test_survival_is_computed_for_the_pairs_the_classes_read():
             assert np.isfinite(pr.cred).all() and np.isfinite(pr.delivery).all(), pkg.id
             full_pr = Probabilities(lv, x, 1.0, alive=full[t])
             assert np.array_equal(pr.cred, full_pr.cred) and np.array_equal(pr.delivery, full_pr.delivery), pkg.id
+
+
+def test_planned_defence_spending_takes_each_plan_value_from_its_year_on():
+    """years._plan_shares, hand-worked: today's share until the first plan
+    year, each plan value from its own year on, never below a value in force."""
+    from types import SimpleNamespace
+
+    from foedus.exploration.years import _plan_shares
+
+    country = SimpleNamespace(defence_pct_gdp=SimpleNamespace(value=0.02), defence_plan={2028: 0.025, 2027: 0.015, 2030: 0.035})
+    assert _plan_shares(country, range(2026, 2032)) == [0.02, 0.02, 0.025, 0.025, 0.035, 0.035]
+    assert _plan_shares(SimpleNamespace(defence_pct_gdp=SimpleNamespace(value=0.03)), [2026, 2040]) == [0.03, 0.03]

@@ -217,7 +217,7 @@ _keeper: ContextVar[KeptBlocks | None] = ContextVar("foedus_kept_blocks", defaul
 
 @contextmanager
 def keeping_blocks(kept: KeptBlocks) -> Iterator[None]:
-    """Within this block (this thread or task only), :meth:`Design.block_values`
+    """Within this ``with`` statement (this thread or task only), :meth:`Design.block_values`
     hands out the blocks ``kept`` holds and keeps those it draws."""
     token = _keeper.set(kept)
     try:

@@ -30,10 +30,9 @@ is at least the deployed force and linear in it.
 from __future__ import annotations
 
 import numpy as np
-
-from foedus.models.by_package import sum_by
 from numba.extending import register_jitable
 
+from foedus.models.by_package import sum_by
 from foedus.models.compiled import kernel
 from foedus.models.inputs import Inputs, widen
 from foedus.models.levers import Levers

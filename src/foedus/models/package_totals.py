@@ -1,7 +1,7 @@
 """Forces and costs per package: one pass over the guarantor rows, each row's
 forces (:func:`foedus.models.forces.row_forces`) and cost
 (:func:`foedus.models.costs.priced`, :func:`foedus.models.costs.row_cost`)
-computed and added into its package's totals while they sit in registers.
+computed and added into its package's totals as they are computed.
 
 Per package p and future n, over its guarantor rows q (equations in
 ``forces.py`` and ``costs.py``)::
