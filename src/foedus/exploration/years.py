@@ -54,7 +54,7 @@ from foedus.domain.package import Package, size_at
 from foedus.domain.vocabulary import Kind
 from foedus.exploration.levers_cache import compiled, package_text
 from foedus.models.by_package import product, sum_by
-from foedus.models.costs import row_costs, row_levers, total_defence_pct_gdp
+from foedus.models.costs import row_costs, row_levers, total_defence_pct_gdp, varying_rows
 from foedus.models.deterrence import deterrence
 from foedus.models.forces import deployed_parts, shortfall_rows
 from foedus.models.inputs import Inputs, widen
@@ -295,10 +295,9 @@ def _row_costs_unshort(lv: Levers, x: Inputs) -> np.ndarray:
     build-up (no shortfall): the rows whose cost varies by future priced
     (:func:`foedus.models.costs.row_costs`), the others their money, with
     the same operations (``money + 0 + 0``)."""
-    levers, money = row_levers(lv)
-    varying = lv.memo("years.varying_cost_rows", lambda: np.flatnonzero(levers.any(axis=1)))
+    varying = varying_rows(lv)
     out = np.empty((lv.n_rows, x.n))
-    out[:] = (money + 0.0 + 0.0)[:, None]
+    out[:] = (row_levers(lv)[1] + 0.0 + 0.0)[:, None]
     if varying.size:
         out[varying] = row_costs(lv, x, varying, np.zeros((varying.size, 1)))[0]
     return out
@@ -420,8 +419,9 @@ def _compile_states(packages: list[Package], countries, tl: Timeline) -> tuple[L
 
 def _money(lv: Levers) -> tuple[np.ndarray, np.ndarray]:
     """``(Q,)`` each: the money of each guarantor row (military,
-    humanitarian and reconstruction aid) and its military aid alone."""
-    return lv.memo("money_rows", lambda: (lv.sum_rows(lv.aid_usd + lv.humanitarian_usd + lv.reconstruction_usd), lv.sum_rows(lv.aid_usd)))
+    humanitarian and reconstruction aid, as the costs count it) and its
+    military aid alone."""
+    return row_levers(lv)[1], lv.memo("military_aid_rows", lambda: lv.sum_rows(lv.aid_usd))
 
 
 def _no_enablers(p: Package) -> Package:

@@ -49,7 +49,6 @@ summed into the package totals in the same pass.
 from __future__ import annotations
 
 import numpy as np
-
 from numba.extending import register_jitable
 
 from foedus.models.by_package import product
@@ -97,6 +96,13 @@ def _cost_levers(lv: Levers) -> tuple[np.ndarray, np.ndarray]:
 def row_levers(lv: Levers) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_cost_levers` summed per guarantor row."""
     return lv.memo("cost_rows", lambda: tuple(lv.sum_rows(a) for a in _cost_levers(lv)))
+
+
+def varying_rows(lv: Levers) -> np.ndarray:
+    """Lever-only: the guarantor rows whose cost varies by future (those
+    with personnel, platforms, a monitoring mission or an enabler fleet to
+    price), in row order; every other row costs its money."""
+    return lv.memo("varying_cost_rows", lambda: np.flatnonzero(row_levers(lv)[0].any(axis=1)))
 
 
 def cost_rates(lv: Levers, x: Inputs) -> np.ndarray:

@@ -35,28 +35,26 @@ from __future__ import annotations
 import numpy as np
 
 from foedus.models.compiled import kernel
-from foedus.models.costs import cost_rates, nonzero_entries, priced, row_cost, row_levers
+from foedus.models.costs import cost_rates, nonzero_entries, priced, row_cost, row_levers, varying_rows
 from foedus.models.forces import crew_factors, deployed_parts, deploying_rows, row_forces
 from foedus.models.inputs import Inputs, widen
-from foedus.models.levers import POSTURES, Levers
+from foedus.models.levers import Levers
 
 
 def _plan(lv: Levers) -> dict:
-    """Lever-only: the rows whose cost varies by future (those that deploy
-    or build enablers, and those paying for a monitoring mission), in row
-    order, with what the pass reads of them, and the constant totals of
-    the others."""
+    """Lever-only: the rows whose cost varies by future
+    (:func:`foedus.models.costs.varying_rows`), in row order, with what the
+    pass reads of them (those that deploy or build enablers have forces),
+    and the constant totals of the others."""
     levers, money = row_levers(lv)
     gdp = lv.row_values(lv.gdp)
-    deploying = deploying_rows(lv)
-    missions = levers[:, len(POSTURES) + 2]
-    varying = np.union1d(deploying, np.nonzero(missions > 0)[0]).astype(np.int64)
+    varying = varying_rows(lv)
     const = np.ones(lv.n_rows, dtype=bool)
     const[varying] = False
     const_max = np.zeros(lv.n_packages)
     np.maximum.at(const_max, lv.q_package, np.where(const, money / gdp, 0.0))
     return {
-        "rows": (np.isin(varying, deploying), np.ascontiguousarray(deployed_parts(lv)[varying]),
+        "rows": (np.isin(varying, deploying_rows(lv)), np.ascontiguousarray(deployed_parts(lv)[varying]),
                  np.ascontiguousarray(lv.active[lv.q_guarantor[varying]], dtype=np.float64), *nonzero_entries(levers[varying])[:3],
                  np.ascontiguousarray(money[varying], dtype=np.float64), lv.q_package[varying].astype(np.int64), 1.0 / gdp[varying]),
         "const_total": lv.sum_packages(np.where(const, money, 0.0)),
