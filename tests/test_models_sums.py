@@ -303,12 +303,12 @@ def test_classes_are_numbered_in_order_of_first_occurrence(n, d, top, seed):
 def test_lever_sums_are_add_at_bit_for_bit(rows, width, n, seed):
     """Levers.sum_rows / sum_packages (one bincount per column) against
     np.add.at, which they replaced: the same sums, to the last bit."""
-    from foedus.models.levers import _sum_into
+    from foedus.models.levers import sum_into
 
     rng = np.random.default_rng(seed)
     index = rng.integers(0, n, rows)
     a = rng.normal(size=(rows,) + width) * 10.0 ** rng.integers(-8, 12, size=(rows,) + width)
     want = np.zeros((n,) + width)
     np.add.at(want, index, a)
-    got = _sum_into(index, a, n)
+    got = sum_into(index, a, n)
     assert got.shape == want.shape and got.tobytes() == want.tobytes()

@@ -193,11 +193,11 @@ class Levers:
     # -- sums over packages, for lever-only arrays -----------------------------
     def sum_packages(self, a: np.ndarray, level: str = "q") -> np.ndarray:
         """Per-package sums of a row array ``(Q|E, ...)`` -> ``(P, ...)``."""
-        return _sum_into(self.q_package if level == "q" else self.el_package, a, self.n_packages)
+        return sum_into(self.q_package if level == "q" else self.el_package, a, self.n_packages)
 
     def sum_rows(self, a: np.ndarray) -> np.ndarray:
         """Per-guarantor-row sums of an element array ``(E, ...)`` -> ``(Q, ...)``."""
-        return _sum_into(self.el_q, a, self.n_rows)
+        return sum_into(self.el_q, a, self.n_rows)
 
     def row_values(self, per_guarantor: np.ndarray) -> np.ndarray:
         """Gather a ``(G, ...)`` array to guarantor rows ``(Q, ...)``."""
@@ -239,7 +239,7 @@ class Levers:
         return (own, *self.memo(("will_codes", own), build))
 
 
-def _sum_into(index: np.ndarray, a, n: int) -> np.ndarray:
+def sum_into(index: np.ndarray, a, n: int) -> np.ndarray:
     """``out[index[i]] += a[i]`` for every row ``i`` in order, ``(n, ...)``:
     ``np.add.at``'s sums, from one ``np.bincount`` per column (several times
     faster; both add each row's terms one by one, in row order)."""

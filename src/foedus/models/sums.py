@@ -35,7 +35,7 @@ from foedus.models.by_package import classes_in_order, product, sparse_product, 
 from foedus.models.compiled import kernel, log, one_minus_exp
 from foedus.models.credibility import N_STEPS, class_tables, delivery_by_form
 from foedus.models.inputs import Inputs, widen
-from foedus.models.levers import FORMS, Levers
+from foedus.models.levers import FORMS, Levers, sum_into
 
 #: Which probability a sum or product weighs by.
 CRED, DELIVERY = "cred", "delivery"
@@ -299,11 +299,10 @@ def _sum_matrix(lv: Levers, plan: dict, V: np.ndarray, kind: str) -> tuple[np.nd
     class u, as its non-zero entries ``(row j * P + p, class u, value)``
     (for the seeds' power columns, 111 of 4,248), in the order of
     :func:`_in_package_order`. Each sum adds its elements in order
-    (``np.bincount``, as ``np.add.at`` would, faster)."""
+    (:func:`foedus.models.levers.sum_into`)."""
     cls, U = _classes_of(plan, kind)
     J, P = V.shape[1], lv.n_packages
-    at = lv.el_package * U + cls
-    M = np.stack([np.bincount(at, weights=V[:, j], minlength=P * U) for j in range(J)]).reshape(J * P, U)
+    M = sum_into(lv.el_package * U + cls, V, P * U).T.reshape(J * P, U)
     rows, cols = _in_package_order(plan["first"][kind], *np.nonzero(M))
     return rows, cols, M[rows, cols]
 
