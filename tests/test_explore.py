@@ -74,6 +74,31 @@ def test_evaluate_block_inputs_are_the_design(world) -> None:
     assert np.array_equal(vals, spec.design.sample(1500))
 
 
+@pytest.mark.parametrize("sampler", ["lhs", "mc", "sobol"])
+def test_blocks_written_into_scratch_are_the_same_bits(world, sampler) -> None:
+    """A run's blocks evaluated one after the other into one Scratch (the
+    last block shorter) are the blocks evaluated into fresh arrays, and are
+    views of the scratch's buffers (the next block overwrites them)."""
+    packages, ps, countries = world
+    spec = ex.make_spec(packages, ps, countries, 2500, seed=0, sampler=sampler, block=1024)  # 1024, 1024, 452
+    scratch = ex.Scratch.for_spec(spec)
+    for b in range(spec.n_blocks):
+        start, vals, res = ex.evaluate_block(spec, b, scratch)
+        fresh = ex.evaluate_block(spec, b)
+        assert start == fresh[0]
+        assert vals.tobytes() == fresh[1].tobytes() and res.tobytes() == fresh[2].tobytes()
+        assert np.shares_memory(vals, scratch.inputs) and np.shares_memory(res, scratch.results)
+
+
+def test_a_scratch_too_small_for_the_block_is_refused(world) -> None:
+    packages, ps, countries = world
+    spec = ex.make_spec(packages, ps, countries, 100, seed=1, block=100)
+    with pytest.raises(ValueError, match="scratch holds 10 values, block 0 needs"):
+        spec.design.block_values(0, 100, np.empty(10))
+    with pytest.raises(ValueError, match="flat float64"):
+        spec.design.block_values(0, 100, np.empty((spec.design.d, 100)))
+
+
 def test_sobol_results_do_not_depend_on_block_size(world, tmp_path) -> None:
     """Sobol' futures are one sequence, so any block size gives the same
     futures; the stored results must then hash the same too."""

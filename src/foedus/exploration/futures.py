@@ -106,9 +106,10 @@ class Design:
         kinds = np.array([DISTRIBUTIONS.index(x) for x in self.distributions], np.int64)
         return kinds, np.asarray(self.low, float), np.asarray(self.high, float), np.asarray(self.modes, float)
 
-    def _block(self, b: int, n: int, identity: bool) -> np.ndarray:
+    def _block(self, b: int, n: int, identity: bool, scratch: np.ndarray | None = None) -> np.ndarray:
         """Block ``b`` as ``(m, d)`` (a transposed view of ``(d, m)``: each
-        input's column contiguous, as the model reads it)."""
+        input's column contiguous, as the model reads it), written into the
+        flat float64 buffer ``scratch`` when given (:meth:`block_values`)."""
         from foedus.exploration import futures_kernel as fk
 
         start, stop = self.block_bounds(b, n)
@@ -116,7 +117,10 @@ class Design:
         if m == 0 or self.d == 0:
             return np.empty((m, self.d))
         marg = self._marginal_arrays(identity)
-        out = np.empty((self.d, m))  # NumPy's, not the kernel's (futures_kernel.marginals)
+        if scratch is not None and scratch.size < self.d * m:
+            raise ValueError(f"scratch holds {scratch.size} values, block {b} needs {self.d * m}")
+        # NumPy's, not the kernel's (futures_kernel.marginals)
+        out = np.empty((self.d, m)) if scratch is None else scratch[: self.d * m].reshape(self.d, m)
         if self.sampler == "sobol":
             from scipy.stats import qmc
 
@@ -150,14 +154,21 @@ class Design:
             raise ValueError(f"unit points must be (m, {self.d}), got {u.shape}")
         return marginals(np.ascontiguousarray(u), *self._marginal_arrays(), np.empty((self.d, u.shape[0])), self.scheme).T
 
-    def block_values(self, b: int, n: int) -> np.ndarray:
+    def block_values(self, b: int, n: int, scratch: np.ndarray | None = None) -> np.ndarray:
         """Parameter values of block ``b`` of an ``n``-future run, ``(m, d)``:
         ``to_values(unit_block(b, n))`` bit for bit, in one pass (or, within
         :func:`keeping_blocks`, the same bits kept from an earlier call,
-        read-only)."""
+        read-only).
+
+        ``scratch``: a flat float64 buffer of at least ``d * m`` values to
+        write the block into (a view of it is returned), so that a run's
+        blocks reuse one buffer (:class:`foedus.exploration.explore.Scratch`);
+        ignored within :func:`keeping_blocks`, whose blocks are kept."""
+        if scratch is not None and (scratch.dtype != np.float64 or scratch.ndim != 1):
+            raise ValueError(f"scratch must be a flat float64 buffer, got {scratch.dtype} of shape {scratch.shape}")
         kept = _keeper.get()
         if kept is None:
-            return self._block(b, n, identity=False)
+            return self._block(b, n, identity=False, scratch=scratch)
         return kept.get((self, int(b), int(n)), lambda: self._block(b, n, identity=False))
 
     def as_dict(self, values: np.ndarray) -> dict[str, np.ndarray]:

@@ -418,17 +418,21 @@ def _columns(fids: np.ndarray, inp: np.ndarray, res: np.ndarray, precision: str)
     """The columns of a chunk's two files as copies, column-major, so that
     each column is one contiguous block handed to Arrow without a further
     copy: (future ids, inputs (d, m), package_idx, future ids per result
-    row, metrics (M, P*m)); inputs and metrics rounded to ``precision``
-    (to nearest) by the same copy."""
+    row, the metrics' columns of P*m values each); inputs and metrics
+    rounded to ``precision`` (to nearest) by the same copy."""
     import numpy as np
 
     m, n_in = inp.shape
     n_pk, _, n_me = res.shape
     fids = fids.astype(np.int64, copy=True)
     if inp.T.flags.c_contiguous and res.transpose(2, 0, 1).flags.c_contiguous:
-        # views of column-major buffers (explore's blocks): one copy each
+        # views of column-major buffers (explore's blocks): one copy each,
+        # metric by metric: one array of all of them (41 MB for a block of
+        # 65,536 futures x 12 packages x 13 metrics) would be mapped and
+        # faulted in afresh for every chunk (see foedus.models.allocator)
         inp_cols = inp.T.astype(precision)
-        res_cols = res.transpose(2, 0, 1).astype(precision)
+        by_metric = res.transpose(2, 0, 1)
+        res_cols = [by_metric[j].reshape(n_pk * m).astype(precision) for j in range(n_me)]
     else:
         inp_cols = np.empty((n_in, m), dtype=precision)  # (input, future)
         res_cols = np.empty((n_me, n_pk, m), dtype=precision)  # (metric, package, future)
@@ -436,7 +440,7 @@ def _columns(fids: np.ndarray, inp: np.ndarray, res: np.ndarray, precision: str)
             inp_cols[:, s : s + _BLOCK] = inp[s : s + _BLOCK].T
             for p in range(n_pk):
                 res_cols[:, p, s : s + _BLOCK] = res[p, s : s + _BLOCK].T
-    res_cols = res_cols.reshape(n_me, n_pk * m)
+        res_cols = res_cols.reshape(n_me, n_pk * m)
     pkg = np.repeat(np.arange(n_pk, dtype=np.int16), m)
     return fids, inp_cols, pkg, np.tile(fids, n_pk), res_cols
 
