@@ -74,6 +74,32 @@ def test_evaluate_block_inputs_are_the_design(world) -> None:
     assert np.array_equal(vals, spec.design.sample(1500))
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.permutations(range(6)), st.integers(0, 2**32 - 1))
+def test_robustness_adds_blocks_in_block_order_whatever_order_they_arrive(arrival, seed) -> None:
+    """Blocks finish in any order on a cluster; the run's robustness is the
+    one-process accumulator's, bit for bit (the regret sums are floats)."""
+    rng = np.random.default_rng(seed)
+    ths = [parse_threshold(t) for t in ("attack_probability<=0.5", "approval_probability>=0.3")]
+    blocks = []
+    for _ in range(6):
+        m = int(rng.integers(1, 40))
+        blocks.append({"attack_probability": rng.random((3, m)) ** 3, "approval_probability": rng.random((3, m)) * 1e3})
+    one_process = RobustnessAccumulator(["a", "b", "c"], ths)
+    for block in blocks:
+        one_process.update(block)
+    in_order = ex._InBlockOrder(RobustnessAccumulator(["a", "b", "c"], ths))
+    for b in arrival:
+        acc = RobustnessAccumulator(["a", "b", "c"], ths)
+        acc.update(blocks[b])
+        in_order.add(b, acc)
+    assert in_order.next == 6 and not in_order.early
+    got = in_order.acc
+    assert got.records() == one_process.records()
+    for name in ("meets_all", "meets", "regret_sum", "regret_max", "best_count"):
+        assert getattr(got, name).tobytes() == getattr(one_process, name).tobytes(), name
+
+
 @pytest.mark.parametrize("sampler", ["lhs", "mc", "sobol"])
 def test_blocks_written_into_scratch_are_the_same_bits(world, sampler) -> None:
     """A run's blocks evaluated one after the other into one Scratch (the

@@ -298,6 +298,66 @@ def test_unknown_run_and_bad_chunks(tmp_path: Path) -> None:
     assert _entries(db) == set()  # rolled-back runs leave no directory
 
 
+
+@pytest.mark.parametrize("precision", PRECISIONS)
+def test_chunks_written_through_a_target_are_the_run_write_chunk_writes(tmp_path: Path, precision: str) -> None:
+    """A run whose chunks another process writes (a pickled ChunkTarget, as
+    a Dask worker holds it), out of order, is the run write_chunk writes:
+    the same files and hash; the commit checks the counts against the
+    files, and removes what a writer that died mid-write left behind."""
+    import pickle
+
+    fids, inputs, results = _data(1000)
+    with RunStore(tmp_path / "runs.duckdb") as store:
+        rid_local = _write(store, fids, inputs, results, precision=precision)
+        with store.begin_run(_meta(1000), INPUTS, METRICS, PACKAGES, precision=precision) as w:
+            target = pickle.loads(pickle.dumps(w.target()))
+            for seq in (2, 0, 1):  # blocks of 400, 400 and 200, finished out of order
+                s = slice(400 * seq, 400 * (seq + 1))
+                target.write(seq, fids[s], inputs[s], results[:, s])
+                w.written(400 * seq, len(fids[s]))
+            (w.directory / ".partial-0123-results-000003.parquet").write_bytes(b"half a file")
+            with pytest.raises(ValueError, match="through its target"):
+                w.write_chunk(fids[:10], inputs[:10], results[:, :10])
+            rid = w.commit({"robust": "nato-lite"})
+        assert store.results_hash(rid) == store.results_hash(rid_local)
+        assert [p.name for p in store.run_files(rid)] == [p.name for p in store.run_files(rid_local)]
+        for name in [p.name for p in store.run_files(rid)]:  # byte for byte
+            assert (store._run_dir(rid) / name).read_bytes() == (store._run_dir(rid_local) / name).read_bytes()
+        assert not [f for f in os.listdir(store._run_dir(rid)) if f.startswith(".partial-")]
+
+        # a chunk counted but not written, or written but not counted, fails the commit
+        with store.begin_run(_meta(1000), INPUTS, METRICS, PACKAGES) as w:
+            target = w.target()
+            target.write(0, fids[:400], inputs[:400], results[:, :400])
+            w.written(0, 1000)
+            with pytest.raises(ValueError, match=r"400 future rows .* for 1000 futures"):
+                w.commit()
+        assert [r["run_id"] for r in store.list_runs()] == [rid_local, rid]
+
+
+def test_a_run_is_written_by_its_writer_or_through_its_target_not_both(tmp_path: Path) -> None:
+    fids, inputs, results = _data(50)
+    with RunStore(tmp_path / "runs.duckdb") as store:
+        with store.begin_run({}, INPUTS, METRICS, PACKAGES) as w:
+            with pytest.raises(ValueError, match="counts chunks written through target"):
+                w.written(0, 50)
+            w.write_chunk(fids, inputs, results)
+            with pytest.raises(ValueError, match="already written with write_chunk"):
+                w.target()
+        with store.begin_run({}, INPUTS, METRICS, PACKAGES) as w:
+            target = w.target()
+            with pytest.raises(ValueError, match="results must have shape"):
+                target.write(0, fids, inputs, results[:2])
+            with pytest.raises(ValueError, match="inputs must have shape"):
+                target.write(0, fids, inputs[:, :2], results)
+        # the run was stopped (its directory removed), or this machine does not see it
+        with pytest.raises(StoreError, match="a directory this process can see"):
+            target.write(0, fids, inputs, results)
+        assert store.list_runs() == []
+    assert _entries(tmp_path / "runs.duckdb") == set()
+
+
 # ---------------------------------------------------------------- 2. hash
 @pytest.mark.parametrize("precision", PRECISIONS)
 def test_results_hash_identical_and_sensitive(tmp_path: Path, precision: str) -> None:

@@ -12,10 +12,12 @@ bounded by the number of blocks in flight, not by the number of futures.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +28,9 @@ from foedus.exploration.levers_cache import compiled
 from foedus.exploration.robustness import PERCENTILES, RobustnessAccumulator, Threshold, percentiles
 from foedus.models.inputs import Inputs
 from foedus.models.levers import Levers
+
+if TYPE_CHECKING:  # pragma: no cover
+    from foedus.storage.store import ChunkTarget
 
 
 @dataclass
@@ -82,10 +87,16 @@ class Scratch:
     inputs: np.ndarray
     results: np.ndarray
 
+    @staticmethod
+    def sizes(spec: RunSpec) -> tuple[int, int]:
+        """Values of the two buffers the blocks of ``spec`` need."""
+        m = min(spec.design.block, spec.n)
+        return spec.design.d * m, len(spec.metrics) * spec.levers.n_packages * m
+
     @classmethod
     def for_spec(cls, spec: RunSpec) -> Scratch:
-        m = min(spec.design.block, spec.n)
-        return cls(np.empty(spec.design.d * m), np.empty(len(spec.metrics) * spec.levers.n_packages * m))
+        inputs, results = cls.sizes(spec)
+        return cls(np.empty(inputs), np.empty(results))
 
 
 def evaluate_block(spec: RunSpec, b: int, scratch: Scratch | None = None) -> tuple[int, np.ndarray, np.ndarray]:
@@ -143,14 +154,22 @@ def make_spec(packages, ps, countries, n: int, seed: int, sampler: str = "lhs", 
 
 
 def _blocks(spec: RunSpec, scheduler: str | None, workers: int | None):
-    """Yield ``(start, inputs, results)`` for every block, locally or on
-    Dask. Locally a block's arrays are overwritten by the next one's
-    (:class:`Scratch`): what is kept must be copied before the next."""
+    """Yield ``(b, (start, inputs, results))`` for every block ``b``,
+    locally (in block order) or on Dask (as workers finish them). Locally a
+    block's arrays are overwritten by the next one's (:class:`Scratch`):
+    what is kept must be copied before the next."""
     if scheduler is None and not workers:
         scratch = Scratch.for_spec(spec)
         for b in range(spec.n_blocks):
-            yield evaluate_block(spec, b, scratch)
+            yield b, evaluate_block(spec, b, scratch)
         return
+    yield from _on_dask(spec, evaluate_block, (), scheduler, workers, "foedus-block")
+
+
+def _on_dask(spec: RunSpec, task: Callable, args: tuple, scheduler: str | None, workers: int | None, prefix: str):
+    """Yield ``(b, task(spec, b, *args))`` for every block ``b`` as Dask
+    workers finish them, at most two blocks per worker in flight; the
+    specification is sent to each worker once."""
     from dask.distributed import as_completed
 
     from foedus.exploration.cluster import dask_client
@@ -160,8 +179,14 @@ def _blocks(spec: RunSpec, scheduler: str | None, workers: int | None):
         window = max(2, 2 * len(client.scheduler_info().get("workers", {})) or 2)
         pending = iter(range(spec.n_blocks))
         ac = as_completed()
+
+        def submit(b: int) -> None:
+            fut = client.submit(task, remote, b, *args, key=f"{prefix}-{b}-{id(spec)}", pure=False)
+            fut.block = b
+            ac.add(fut)
+
         for b in pending:
-            ac.add(client.submit(evaluate_block, remote, b, key=f"foedus-block-{b}-{id(spec)}", pure=False))
+            submit(b)
             if ac.count() >= window:
                 break
         for fut in ac:
@@ -169,8 +194,57 @@ def _blocks(spec: RunSpec, scheduler: str | None, workers: int | None):
             fut.release()
             nxt = next(pending, None)
             if nxt is not None:
-                ac.add(client.submit(evaluate_block, remote, nxt, key=f"foedus-block-{nxt}-{id(spec)}", pure=False))
-            yield out
+                submit(nxt)
+            yield fut.block, out
+
+
+def _block_accumulator(spec: RunSpec, package_ids: Sequence[str], thresholds: Sequence[Threshold], res: np.ndarray) -> RobustnessAccumulator:
+    """The robustness of one block's results ``(P, m, M)``."""
+    acc = RobustnessAccumulator(list(package_ids), list(thresholds))
+    acc.update({name: res[:, :, j] for j, name in enumerate(spec.metrics)})
+    return acc
+
+
+class _InBlockOrder:
+    """A run's robustness, added up block by block in block order whatever
+    order the blocks arrive in: each block's own accumulator is merged once
+    every block before it has been. Counts are exact in any order; the
+    regret sums are floating-point, so on one process and on a cluster
+    they add the same blocks in the same order, and agree bit for bit.
+    Holds the accumulators of blocks that arrived early (a few numbers
+    each)."""
+
+    def __init__(self, acc: RobustnessAccumulator) -> None:
+        self.acc, self.next, self.early = acc, 0, {}
+
+    def add(self, b: int, block: RobustnessAccumulator) -> None:
+        self.early[b] = block
+        while self.next in self.early:
+            self.acc.merge(self.early.pop(self.next))
+            self.next += 1
+
+
+_worker = threading.local()
+
+
+def _worker_scratch(spec: RunSpec) -> Scratch:
+    """This thread's :class:`Scratch` for ``spec``'s blocks (a Dask worker
+    that writes what it computes keeps one between blocks, for the reason
+    Scratch gives)."""
+    s, fresh = getattr(_worker, "scratch", None), Scratch.sizes(spec)
+    if s is None or s.inputs.size < fresh[0] or s.results.size < fresh[1]:
+        s = _worker.scratch = Scratch.for_spec(spec)
+    return s
+
+
+def write_block(spec: RunSpec, b: int, target: ChunkTarget, package_ids: Sequence[str], thresholds: Sequence[Threshold]):
+    """Evaluate block ``b`` and write it where ``target`` says (a Dask
+    worker that sees the run's directory); return ``(start, m, robustness
+    of the block)``: all that travels back."""
+    start, vals, res = evaluate_block(spec, b, _worker_scratch(spec))
+    m = vals.shape[0]
+    target.write(b, np.arange(start, start + m, dtype=np.int64), vals, res)
+    return start, m, _block_accumulator(spec, package_ids, thresholds, res)
 
 
 def run_exploration(
@@ -182,30 +256,55 @@ def run_exploration(
     keep: bool = False,
     scheduler: str | None = None,
     workers: int | None = None,
+    write_on_workers: bool | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ExploreResult:
     """Evaluate all blocks; stream them to ``writer`` (a store RunWriter) and
-    the robustness accumulator; keep everything in memory if ``keep``."""
+    the robustness accumulator; keep everything in memory if ``keep``.
+
+    On Dask (``scheduler`` or ``workers``), ``write_on_workers`` has each
+    worker write the blocks it computes into the run's directory itself
+    (it must see it at the same path: a local cluster, or a file system the
+    machines share), so that only each block's robustness travels back;
+    otherwise workers send their results here to be written. Default: on
+    a local cluster (``workers``), off on a ``scheduler``."""
     t0 = time.perf_counter()
+    distributed = scheduler is not None or bool(workers)
+    if write_on_workers and not (distributed and writer is not None and not keep):
+        raise ValueError("write_on_workers needs a Dask cluster (scheduler or workers) and a writer, and cannot keep the results in memory")
+    if write_on_workers is None:
+        write_on_workers = distributed and scheduler is None and writer is not None and not keep
     acc = RobustnessAccumulator(list(package_ids), list(thresholds))
+    in_order = _InBlockOrder(acc)
     P, M, d = spec.levers.n_packages, len(spec.metrics), spec.design.d
     inputs = np.empty((spec.n, d)) if keep and spec.n_blocks != 1 else None
     kept = np.empty((M, P, spec.n)) if keep and spec.n_blocks != 1 else None  # metric by metric, as evaluate_block
-    # closing(): an exception here (Ctrl-C, SIGTERM) shuts a Dask cluster down
-    # at once, not whenever the generator is collected
-    with closing(_blocks(spec, scheduler, workers)) as blocks:
-        for start, vals, res in blocks:
-            m = vals.shape[0]
-            acc.update({name: res[:, :, j] for j, name in enumerate(spec.metrics)})
-            if writer is not None:
-                writer.write_chunk(np.arange(start, start + m, dtype=np.int64), vals, res)
-            if keep and m == spec.n:  # one block: its buffers are the run's (no copy)
-                inputs, kept = vals, res.transpose(2, 0, 1)
-            elif keep:
-                inputs[start : start + m] = vals
-                kept[:, :, start : start + m] = res.transpose(2, 0, 1)
-            if progress is not None:
-                progress(m)
+    if write_on_workers:
+        args = (writer.target(), list(package_ids), list(thresholds))
+        # closing(): an exception here (Ctrl-C, SIGTERM) shuts a Dask cluster
+        # down at once, not whenever the generator is collected
+        with closing(_on_dask(spec, write_block, args, scheduler, workers, "foedus-block-written")) as done:
+            for b, (start, m, block_acc) in done:
+                writer.written(start, m)
+                in_order.add(b, block_acc)
+                if progress is not None:
+                    progress(m)
+    else:
+        with closing(_blocks(spec, scheduler, workers)) as blocks:
+            for b, (start, vals, res) in blocks:
+                m = vals.shape[0]
+                in_order.add(b, _block_accumulator(spec, package_ids, thresholds, res))
+                if writer is not None:
+                    writer.write_chunk(np.arange(start, start + m, dtype=np.int64), vals, res)
+                if keep and m == spec.n:  # one block: its buffers are the run's (no copy)
+                    inputs, kept = vals, res.transpose(2, 0, 1)
+                elif keep:
+                    inputs[start : start + m] = vals
+                    kept[:, :, start : start + m] = res.transpose(2, 0, 1)
+                if progress is not None:
+                    progress(m)
+    if in_order.next != spec.n_blocks:
+        raise RuntimeError(f"blocks {sorted(in_order.early)} arrived, but not block {in_order.next}")
     metrics = {name: kept[j] for j, name in enumerate(spec.metrics)} if keep else None
     pct = percentiles(metrics, list(package_ids)) if keep else None
     return ExploreResult(

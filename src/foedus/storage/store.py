@@ -205,7 +205,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "COMMIT_WAIT", "COMPRESSIONS", "DEFAULT_COMPRESSION", "DEFAULT_PATH", "DEFAULT_PRECISION", "EXACT_QUANTILE_ROWS", "LOCK_WAIT",
-    "PRECISIONS", "SCHEMA_VERSION", "FileCost", "RunNotFoundError", "RunStore", "RunWriter", "StoreError",
+    "PRECISIONS", "SCHEMA_VERSION", "ChunkTarget", "FileCost", "RunNotFoundError", "RunStore", "RunWriter", "StoreError",
     "measure_file_cost",
 ]
 
@@ -475,6 +475,87 @@ def _arrow_tables(input_names: Sequence[str], metric_names: Sequence[str], colum
         names=["package_idx", "future_id", *metric_names],
     )
     return (ft, opts), (rt, res_opts)
+
+
+def _checked_chunk(future_ids: Any, inputs: Any, results: Any, n_in: int, n_pk: int, n_me: int) -> tuple:
+    """``(future_ids, inputs, results)`` as arrays, or a ValueError naming
+    the array whose shape or type is not that of a chunk of the run."""
+    import numpy as np
+
+    fids = np.asarray(future_ids)
+    if fids.ndim != 1 or (fids.dtype.kind not in "iu" and fids.size):
+        raise ValueError(f"future_ids must be a 1-D integer array, got shape {fids.shape} dtype {fids.dtype}")
+    m = fids.shape[0]
+    inp = np.asarray(inputs, dtype=np.float64)
+    if inp.shape != (m, n_in):
+        raise ValueError(f"inputs must have shape (m, n_inputs) = ({m}, {n_in}), got {inp.shape}")
+    res = np.asarray(results, dtype=np.float64)
+    if res.shape != (n_pk, m, n_me):
+        raise ValueError(f"results must have shape (n_packages, m, n_metrics) = ({n_pk}, {m}, {n_me}), got {res.shape}")
+    return fids, inp, res
+
+
+#: What a chunk file is written under until it is complete: a hidden name
+#: that no reader lists (they read ``futures-*.parquet``), renamed into place.
+_PARTIAL = ".partial-"
+
+
+def _write_files(directory: Path | str, seq: int, input_names: Sequence[str], metric_names: Sequence[str], columns: tuple,
+                 compression: str) -> None:
+    """Write chunk ``seq`` (:func:`_columns`) as the run's two Parquet files
+    and fsync them. Each is written under a hidden name and renamed into
+    place, so a file of the run is always whole, even when the same chunk
+    is written twice at once (a Dask task run again)."""
+    import pyarrow.parquet as pq
+
+    directory = Path(directory)
+    for kind, (table, kw) in zip(_KINDS, _arrow_tables(input_names, metric_names, columns, compression)):
+        path = directory / f"{kind}-{seq:06d}.parquet"
+        partial = directory / f"{_PARTIAL}{uuid.uuid4().hex}-{path.name}"
+        try:
+            pq.write_table(table, str(partial), **kw)
+            _fsync(partial)
+            os.replace(partial, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
+            raise
+
+
+def _remove_partial_files(directory: Path) -> None:
+    """Remove the partial files a writer that died while writing left behind."""
+    with contextlib.suppress(OSError):
+        for name in os.listdir(directory):
+            if name.startswith(_PARTIAL):
+                with contextlib.suppress(OSError):
+                    os.unlink(directory / name)
+
+
+@dataclass(frozen=True)
+class ChunkTarget:
+    """Where and how the chunks of an open run are written, for a process
+    other than its writer's (a Dask worker that sees the run's directory at
+    the same path): :meth:`RunWriter.target` gives it, :meth:`write` writes
+    a chunk exactly as the writer's own threads do, and
+    :meth:`RunWriter.written` counts it. Picklable."""
+
+    directory: str
+    input_names: tuple[str, ...]
+    metric_names: tuple[str, ...]
+    n_packages: int
+    precision: str
+    compression: str
+
+    def write(self, seq: int, future_ids: np.ndarray, inputs: np.ndarray, results: np.ndarray) -> None:
+        """Write chunk number ``seq`` (its files' names; distinct per chunk):
+        arrays as :meth:`RunWriter.write_chunk` takes them."""
+        if not os.path.isdir(self.directory):
+            raise _store_error(self.directory, "run directory",
+                               "a directory this process can see (the run was stopped, or this machine does not share the store's file system)")
+        fids, inp, res = _checked_chunk(future_ids, inputs, results, len(self.input_names), self.n_packages, len(self.metric_names))
+        if fids.shape[0]:
+            _write_files(self.directory, int(seq), self.input_names, self.metric_names, _columns(fids, inp, res, self.precision),
+                         self.compression)
 
 
 def _id_span(path: Path) -> tuple[int, int] | None:
@@ -1255,6 +1336,8 @@ class RunWriter:
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._threads: list[threading.Thread] = []
         self._compression = store.compression
+        #: set by target(): the run's chunks are written by other processes
+        self._target: ChunkTarget | None = None
         self._lock_fd: int | None = None
         self.run_id = ""
         #: where the run's files are now: the staging directory until commit
@@ -1345,31 +1428,16 @@ class RunWriter:
         """Append m futures: future_ids (m,) integers, inputs (m, n_inputs),
         results (n_packages, m, n_metrics). The arrays are copied; the caller
         may reuse them as soon as this returns."""
-        import numpy as np
-
         self._check_open()
+        if self._target is not None:
+            raise ValueError(f"run {self.run_id}: its chunks are written through its target(), not write_chunk")
         self._raise_background_error()
-        fids = np.asarray(future_ids)
-        if fids.ndim != 1 or (fids.dtype.kind not in "iu" and fids.size):
-            raise ValueError(f"future_ids must be a 1-D integer array, got shape {fids.shape} dtype {fids.dtype}")
+        fids, inp, res = _checked_chunk(future_ids, inputs, results, len(self.input_names), len(self.package_ids), len(self.metric_names))
         m = fids.shape[0]
-        n_in, n_pk, n_me = len(self.input_names), len(self.package_ids), len(self.metric_names)
-        inp = np.asarray(inputs, dtype=np.float64)
-        if inp.shape != (m, n_in):
-            raise ValueError(f"inputs must have shape (m, n_inputs) = ({m}, {n_in}), got {inp.shape}")
-        res = np.asarray(results, dtype=np.float64)
-        if res.shape != (n_pk, m, n_me):
-            raise ValueError(
-                f"results must have shape (n_packages, m, n_metrics) = ({n_pk}, {m}, {n_me}), got {res.shape}"
-            )
         if m == 0:
             return
         columns = _columns(fids, inp, res, self.precision)
-        if self._ranges is not None:
-            if fids[-1] - fids[0] == m - 1 and (m == 1 or bool(np.all(np.diff(fids) == 1))):
-                self._ranges.append((int(fids[0]), int(fids[-1])))
-            else:
-                self._ranges = None
+        self._add_range(int(fids[0]), int(fids[-1]), m, fids)
         if not self._threads:
             self._closing.clear()
             self._threads = [
@@ -1382,11 +1450,47 @@ class RunWriter:
         self._seq += 1
         self._n_written += m
 
+    def _add_range(self, first: int, last: int, m: int, fids: np.ndarray | None = None) -> None:
+        """Keep the id range of a chunk of ``m`` futures while every chunk's
+        ids are consecutive (``fids``: its ids, to check that they are)."""
+        import numpy as np
+
+        if self._ranges is None:
+            return
+        if last - first == m - 1 and (fids is None or m == 1 or bool(np.all(np.diff(fids) == 1))):
+            self._ranges.append((first, last))
+        else:
+            self._ranges = None
+
+    def target(self) -> ChunkTarget:
+        """Where and how this run's chunks are written, for processes that
+        write them themselves (Dask workers that see this directory): each
+        writes chunk ``seq`` with :meth:`ChunkTarget.write`, and this
+        writer is told of it with :meth:`written`. A run is written either
+        this way or by :meth:`write_chunk`, not both (chunk numbers would
+        collide)."""
+        self._check_open()
+        if self._seq:
+            raise ValueError(f"run {self.run_id}: chunks were already written with write_chunk")
+        self._target = ChunkTarget(str(self.directory), tuple(self.input_names), tuple(self.metric_names), len(self.package_ids),
+                                   self.precision, self._compression)
+        return self._target
+
+    def written(self, first_id: int, m: int) -> None:
+        """Count a chunk of ``m`` futures, ids ``first_id .. first_id + m - 1``,
+        that a :meth:`target` holder wrote. The commit checks the counts
+        against the files themselves."""
+        self._check_open()
+        if self._target is None:
+            raise ValueError(f"run {self.run_id}: written() counts chunks written through target()")
+        if m <= 0:
+            return
+        self._add_range(int(first_id), int(first_id) + int(m) - 1, int(m))
+        self._n_written += int(m)
+
     def _drain(self) -> None:
         """Background thread: write each queued chunk as two Parquet files
         (threads take chunks in turn; file names carry the chunk's number)."""
-        import pyarrow.parquet as pq
-
         while True:
             try:
                 item = self._queue.get(timeout=0.05)
@@ -1398,11 +1502,7 @@ class RunWriter:
                 continue  # drain the queue so that producers never block
             seq, columns = item
             try:
-                tables = _arrow_tables(self.input_names, self.metric_names, columns, self._compression)
-                for kind, (table, kw) in zip(_KINDS, tables):
-                    path = self.directory / f"{kind}-{seq:06d}.parquet"
-                    pq.write_table(table, str(path), **kw)
-                    _fsync(path)
+                _write_files(self.directory, seq, self.input_names, self.metric_names, columns, self._compression)
             except BaseException as exc:  # surfaced in the caller's thread
                 self._error = exc
 
@@ -1447,6 +1547,7 @@ class RunWriter:
         self._flush()
         self._raise_background_error()
         store, con, rid = self._store, self._store._con, self.run_id  # con: the query engine
+        _remove_partial_files(self.directory)
         n = self._n_written
         if n == 0:
             raise ValueError(f"run {rid}: no futures written")

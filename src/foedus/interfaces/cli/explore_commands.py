@@ -204,6 +204,11 @@ def explore(
     db: Path = typer.Option(DEFAULT_DB, "--db", help=DB_HELP),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, max=256, help="Start a local Dask cluster with N worker processes."),
+    write_on_workers: Optional[bool] = typer.Option(
+        None, "--write-on-workers/--write-on-client",
+        help="On Dask: each worker writes the blocks it computes into the store's directory (it must see it at the same path: a local cluster, "
+             "or a file system the machines share), and only a summary of each block comes back; or the workers send every result to this "
+             "process, which writes them. Default: on workers with --workers, on this process with --scheduler."),
     block: int = typer.Option(65536, "--block", min=256, max=1_048_576, help="Futures per block (part of the design: changes the LHS)."),
     store_metrics: Optional[list[str]] = typer.Option(None, "--store-metrics", help="Store only these metrics (comma-separated or repeated; the threshold metrics are always stored). Default: all 13."),
     yes: bool = typer.Option(False, "--yes", "-y", help=f"Store the run even if its files would exceed {CONFIRM_STORE_BYTES / 1e9:g} GB (the size is estimated before the run)."),
@@ -268,17 +273,24 @@ def explore(
         "extra": {"foedus_version": __version__, "design": spec.design.to_json(), "ranges": {k: [r.low, r.high] for k, r in ps.ranges.items()}, "fixed": sorted(ps.fixed),
                   "provenance": run_provenance(ps, {p.id: f for p, f in zip(pkgs, files)})},
     }
-    out = _explore_and_store(spec, [p.id for p in pkgs], ths, meta, db, scheduler, workers, precision)
+    if write_on_workers is not None and scheduler is None and not workers:
+        from foedus.domain.errors import InputError, Problem
+
+        flag = "--write-on-workers" if write_on_workers else "--write-on-client"
+        raise InputError(flag, [Problem(flag, "a Dask cluster to write on: --workers N or --scheduler ADDRESS")])
+    out = _explore_and_store(spec, [p.id for p in pkgs], ths, meta, db, scheduler, workers, precision, write_on_workers)
     if as_json:
         _dump(out)
         return
     _print_robustness(out)
 
 
-def _explore_and_store(spec, ids: list[str], ths, meta: dict, db: Path, scheduler: str | None, workers: int | None, precision: str) -> dict:
+def _explore_and_store(spec, ids: list[str], ths, meta: dict, db: Path, scheduler: str | None, workers: int | None, precision: str,
+                       write_on_workers: bool | None = None) -> dict:
     """Run the exploration ``spec`` into a new run of the store ``db``,
     stored at ``precision`` (with a progress bar), and return the explore
-    record (``--json``)."""
+    record (``--json``); ``write_on_workers``: as
+    :func:`~foedus.exploration.explore.run_exploration`."""
     from foedus.exploration.explore import run_exploration, store_percentiles
     from foedus.storage.store import RunStore
 
@@ -289,7 +301,8 @@ def _explore_and_store(spec, ids: list[str], ths, meta: dict, db: Path, schedule
             with store.begin_run(meta, list(spec.design.names), list(spec.metrics), ids, precision) as writer:
                 with _progress(futures, "exploring") as prog:
                     task = prog.add_task("futures", total=futures)
-                    res = run_exploration(spec, ids, ths, writer=writer, scheduler=scheduler, workers=workers, progress=lambda m: prog.advance(task, m))
+                    res = run_exploration(spec, ids, ths, writer=writer, scheduler=scheduler, workers=workers, write_on_workers=write_on_workers,
+                                          progress=lambda m: prog.advance(task, m))
                 run_id = writer.commit({"robustness": res.robustness, "seconds": res.seconds})
             stored_bytes = sum(f.stat().st_size for f in store.run_files(run_id))
             pct = store_percentiles(store, run_id, SHOWN_PERCENTILES)
