@@ -85,19 +85,21 @@ def _world():
 
 
 def stage_model(a) -> dict:
-    """evaluate_block over the blocks of --model-futures futures, no store."""
-    from foedus.exploration.explore import evaluate_block, make_spec
+    """evaluate_block over the blocks of --model-futures futures, no store,
+    into one Scratch as foedus explore evaluates them."""
+    from foedus.exploration.explore import Scratch, evaluate_block, make_spec
 
     packages, ps, countries = _world()
     spec = make_spec(packages, ps, countries, a.model_futures, a.seed, "lhs", None, a.block)
     evaluate_block(make_spec(packages, ps, countries, 4096, a.seed, "lhs", None, 4096), 0)  # warm up
+    scratch = Scratch.for_spec(spec)
     t0 = time.perf_counter()
     t_sample = 0.0
     for b in range(spec.n_blocks):
         s = time.perf_counter()
-        spec.design.block_values(b, spec.n)
+        spec.design.block_values(b, spec.n, scratch.inputs)
         t_sample += time.perf_counter() - s
-        evaluate_block(spec, b)
+        evaluate_block(spec, b, scratch)
     wall = time.perf_counter() - t0
     model = wall - t_sample  # evaluate_block samples its block again
     pf = a.model_futures * spec.levers.n_packages

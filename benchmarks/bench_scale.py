@@ -2,14 +2,16 @@
 starts one, with the peak memory of every process.
 
     python benchmarks/bench_scale.py [--futures 1e8] [--workers 2] [--package scenarios/treaty.yaml ...]
-        [--store-metrics attack_probability,...] [--dir /tmp/foedus-scale] [--keep]
+        [--store-metrics attack_probability,...] [--dir /tmp/foedus-scale] [--keep] [--write-on-workers]
 
 Starts ``dask scheduler`` and ``dask worker --nworkers N --nthreads 1`` as
 separate processes on loopback (the multi-machine path of
 docs/exploration.md section 6, on one machine), then runs ``foedus explore
 PACKAGES --futures F --scheduler tcp://127.0.0.1:PORT --yes`` into a fresh
-store. Every half second it reads the resident memory (RSS) of each
-process: the ``foedus`` client (which writes the store), the scheduler, the
+store: the client writes what the workers send back, or, with
+``--write-on-workers``, each worker writes the blocks it computes into the
+store's directory (as on a cluster whose machines share a file system). Every half second it reads the resident memory (RSS) of each
+process: the ``foedus`` client (which commits the run), the scheduler, the
 worker nanny and each worker, while exploring and after the commit (the
 percentiles, computed by DuckDB over the stored results). Reports the wall time, package-futures per
 second, the peak RSS per process, the bytes stored (and per
@@ -107,6 +109,7 @@ def main() -> None:
     ap.add_argument("--dir", default=None, help="where the store goes (default: a temporary directory)")
     ap.add_argument("--keep", action="store_true", help="keep the store")
     ap.add_argument("--hash", action="store_true", help="also time foedus runs show (its results hash reads the whole run)")
+    ap.add_argument("--write-on-workers", action="store_true", help="the workers write the store's files (foedus explore --write-on-workers)")
     a = ap.parse_args()
     n = int(a.futures)
     packages = a.package or [str(ROOT / "scenarios" / "treaty.yaml")]
@@ -126,6 +129,8 @@ def main() -> None:
                "--db", str(db), "--yes", "--json"]
         if a.store_metrics:
             cmd += ["--store-metrics", a.store_metrics]
+        if a.write_on_workers:
+            cmd += ["--write-on-workers"]
         t0 = time.perf_counter()
         client = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         runs = Path(str(db) + ".runs")
@@ -144,7 +149,8 @@ def main() -> None:
             raise SystemExit(f"foedus explore failed ({client.returncode}):\n{err[-3000:]}")
         rec = json.loads(out)
         P = len(rec["robustness"])
-        print(f"{n:,} futures x {P} package(s), {a.workers} workers (dask scheduler + dask worker on loopback)")
+        print(f"{n:,} futures x {P} package(s), {a.workers} workers (dask scheduler + dask worker on loopback), "
+              f"{'the workers write' if a.write_on_workers else 'the client writes'}")
         print(f"  wall {wall:,.1f} s (explore's own timer {rec['seconds']:,.1f} s): {n * P / wall / 1e6:.2f} M package-futures/s, {n / wall / 1e6:.2f} M futures/s")
         print(f"  stored {rec['stored_bytes'] / 2**30:.2f} GiB = {rec['stored_bytes'] / (n * P):.1f} B per package-future (metrics: {', '.join(rec['stored_metrics'])})")
         for (label, ph), rss in sorted(peaks.peak.items()):

@@ -5,9 +5,12 @@ Dask cluster.
 Blocks are the unit of work everywhere: block ``b`` is regenerated from
 (seed, sampler, block size, b) by :class:`~foedus.exploration.futures.Design`,
 so a Dask worker receives only the run specification (once) and a block
-number, computes inputs and results, and returns arrays; results are
-therefore identical bit for bit whatever the number of workers. Memory is
-bounded by the number of blocks in flight, not by the number of futures.
+number, computes inputs and results, and either returns them or writes
+them into the run's directory itself and returns the block's robustness
+(:func:`write_block`); results are therefore identical bit for bit
+whatever the number of workers, and so is the robustness, added up in
+block order (:class:`_InBlockOrder`). Memory is bounded by the number of
+blocks in flight, not by the number of futures.
 """
 
 from __future__ import annotations

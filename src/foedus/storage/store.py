@@ -67,8 +67,15 @@ A run is visible only when it is complete:
   min(4, CPUs - 1)); one of them writes ``futures-<seq>.parquet`` and
   ``results-<seq>.parquet`` (pyarrow, codec ``RunStore(compression=...)``,
   default zstd) and fsyncs them, while the caller computes its next chunk. At most one chunk waits in
-  the queue (bounded memory: threads + 1 chunks; back-pressure).
-* ``commit`` checks the counts (futures unique, one result row per package
+  the queue (bounded memory: threads + 1 chunks; back-pressure). Each file
+  is written under a hidden ``.partial-*`` name and renamed into place, so
+  the run's files are always whole.
+* Or other processes write the chunks: ``RunWriter.target()`` gives a
+  picklable ``ChunkTarget`` (the staging directory, names, precision,
+  codec) with which a Dask worker that sees the directory writes the
+  blocks it computes, in the same way; ``RunWriter.written`` counts each.
+* ``commit`` removes partial files (of a writer killed mid-write), checks
+  the counts against the files (futures unique, one result row per package
   and future, ``n_futures`` as declared) and fsyncs the staging directory.
   Then, in one writable catalogue session, it renames the directory to
   ``<run_id>/`` (atomic within one file system; both live in
