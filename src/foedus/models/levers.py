@@ -29,7 +29,7 @@ packages, never per future.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -251,19 +251,29 @@ def sum_into(index: np.ndarray, a, n: int) -> np.ndarray:
     return out.reshape((n,) + a.shape[1:])
 
 
-def compile_packages(packages: list[Package], countries: CountryTable) -> Levers:
+def compile_packages(packages: list[Package], countries: CountryTable, like: Levers | None = None) -> Levers:
     """Compile validated packages into :class:`Levers`: the deal as agreed,
     each commitment at its peak and in force throughout (a package that
     changes by year is followed year by year in :mod:`foedus.exploration.years`).
 
     The walk over packages records, for each commitment and each element it
     reaches, one *contribution* (element, commitment, share, whether it
-    brings sizes and effects); :func:`_merge` then adds them up with NumPy,
+    brings sizes and effects); :meth:`_Walk.merge` then adds them up with NumPy,
     contribution by contribution in the order walked. (A comparison compiles
     every package without each of its guarantors: tens of thousands of
-    elements, which as Python objects took seconds.)"""
+    elements, which as Python objects took seconds.)
+
+    ``like``: levers compiled before from packages that may differ from
+    these only in the sizes of their commitments (a slider moved troops or
+    money). :func:`_resized` checks that, and then walks only the sizes
+    again; otherwise the packages are compiled afresh. The levers are the
+    same either way, bit for bit."""
     if not packages:
         raise ValueError("at least one package is needed")
+    if like is not None:
+        resized = _resized(like, packages, countries)
+        if resized is not None:
+            return resized
     nato = countries.members("NATO")
     members_of = {g: countries.members(g) for g in GROUPS}
     walk = _Walk()
@@ -405,7 +415,8 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
     guarantors: list[str] = list(dict.fromkeys(iso for _, iso in q_keys))
     gi = {g: i for i, g in enumerate(guarantors)}
     qi = {k: i for i, k in enumerate(q_keys)}
-    el = walk.merge(E)
+    contributions = walk.contributions()
+    el = walk.merge(E, contributions)
 
     el_guarantor = np.array([gi[iso] for iso in isos], dtype=np.int64)
     el_q = np.array([qi[k] for k in zip(el_package.tolist(), isos)], dtype=np.int64)
@@ -432,7 +443,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
     for g in own_g[np.argsort(first, kind="stable")].tolist():
         g_pattern[g] = patterns.setdefault(tuple(getattr(countries[guarantors[g]], "government_changes", ()) or ()), len(patterns))
     el_pattern = np.where(collective, 0, g_pattern[el_guarantor])
-    return Levers(
+    lv = Levers(
         package_ids=[p.id for p in packages],
         guarantors=guarantors,
         el_package=el_package,
@@ -443,7 +454,7 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         collective=collective,
         group=groups,
         promise=promise,
-        fighting=fight_promise | ((ground + aircraft + ships).sum(axis=1) > 0),
+        fighting=_fighting(fight_promise, ground, aircraft, ships),
         **el,  # per element: sizes by posture, money, missions, enablers, effects, veto players, kinds
         el_gdp_weight=el_gdp_weight,
         q_package=q_package,
@@ -466,6 +477,69 @@ def compile_packages(packages: list[Package], countries: CountryTable) -> Levers
         el_pattern=el_pattern,
         patterns=list(patterns),
     )
+    lv._memo[_SHAPE] = _Shape(countries, [_package_shape(p) for p in packages], contributions, [walk.structure(ci) for ci in range(len(walk.c))],
+                              [ci for pkg in packages for ci in (walk.index[id(c)] for c in pkg.commitments)])
+    return lv
+
+
+def _fighting(fight_promise: np.ndarray, ground: np.ndarray, aircraft: np.ndarray, ships: np.ndarray) -> np.ndarray:
+    """Elements that may fight: a promise to fight, or fighting personnel,
+    aircraft or ships present."""
+    return fight_promise | ((ground + aircraft + ships).sum(axis=1) > 0)
+
+
+#: The key under which compiled levers keep their :class:`_Shape`.
+_SHAPE = "compile_shape"
+
+
+@dataclass
+class _Shape:
+    """What compiled levers came from, but for the commitments' sizes: the
+    country table, each package's id, Kyiv position and terms, the
+    contributions (:meth:`_Walk.contributions`), each commitment record's
+    structure (:meth:`_Walk.structure`) and the record of every (package,
+    commitment) in walking order."""
+
+    countries: CountryTable
+    packages: list[tuple]
+    contributions: tuple | None
+    structure: list[tuple]
+    records: list[int]
+
+
+def _package_shape(pkg: Package) -> tuple:
+    return pkg.id, pkg.kyiv_position, pkg.terms
+
+
+def _resized(like: Levers, packages: list[Package], countries: CountryTable) -> Levers | None:
+    """``like`` with the sizes of ``packages``' commitments, or None when
+    the packages differ from those ``like`` was compiled from in anything
+    else: a package's id, Kyiv position or terms, the commitments and the
+    order in which they are met (and which are the same object), or any
+    commitment's guarantor, ``except``, approvals, kind, posture, form,
+    trigger, effects, or whether each size is zero (whether it is armed and
+    asks something of Ukraine, see :meth:`_Walk.commitment`). Everything
+    compiled from these is then as before; the sizes are merged again in
+    the same order (:func:`_sizes`), so the levers are those
+    :func:`compile_packages` gives, bit for bit."""
+    shape = like._memo.get(_SHAPE)
+    if shape is None or shape.countries is not countries or len(packages) != len(shape.packages):
+        return None
+    walk, records = _Walk(), shape.records
+    k = 0
+    for pkg, was in zip(packages, shape.packages):
+        if _package_shape(pkg) != was:
+            return None
+        for c in pkg.commitments:
+            if k == len(records) or walk.commitment(c) != records[k]:
+                return None
+            k += 1
+    if k != len(records) or len(walk.c) != len(shape.structure) or any(walk.structure(ci) != st for ci, st in enumerate(shape.structure)):
+        return None
+    sized = _sizes(like.n_elements, shape.contributions, walk.c)
+    lv = replace(like, **sized, fighting=_fighting(like.fight_promise, sized["ground"], sized["aircraft"], sized["ships"]), _memo={})
+    lv._memo[_SHAPE] = shape
+    return lv
 
 
 #: The approvals a package-wide veto names (enum values read once: an
@@ -577,48 +651,40 @@ class _Walk:
         ))
         return len(self.c) - 1
 
-    def merge(self, E: int) -> dict:
+    def structure(self, ci: int) -> tuple:
+        """All that compiling reads of commitment record ``ci`` but its
+        sizes' values (whether each is zero is in ``meta``): what must be
+        the same for levers to be resized rather than compiled afresh
+        (:func:`_resized`)."""
+        c = self.peaks[ci]
+        rec = self.c[ci]
+        return (*rec[:2], *rec[3:4], *rec[6:8], *rec[9:10], *rec[11:]), self.meta[ci], c.guarantor, tuple(c.except_), tuple(c.approvals)
+
+    def contributions(self) -> tuple[np.ndarray, ...] | None:
+        """The contributions as arrays ``(element, share, commitment record,
+        brings sizes, brings effects)``, one entry each, in the order walked
+        (None if there is none)."""
+        if not self.pe:
+            return None
+        calls = np.array(self.calls, dtype=np.int64)  # commitment, sizes, effects, count
+        pc, sizes, effects = (np.repeat(calls[:, i], calls[:, 3]) for i in range(3))
+        return np.array(self.pe, dtype=np.int64), np.array(self.ps, dtype=np.float64), pc, sizes.astype(bool), effects.astype(bool)
+
+    def merge(self, E: int, contributions: tuple[np.ndarray, ...] | None) -> dict:
         """Per element ``(E, ...)``: personnel, aircraft and ships by posture,
-        money, missions, enabler fleet, effect flags, veto players and kinds.
-        Sizes are added contribution by contribution, in the order walked."""
-        P, K = len(POSTURES), len(ENABLERS)
-        out = {name: np.zeros((E, P)) for name in ("ground", "trainers", "monitors", "aircraft", "ships", "air_defence")}
-        out.update({name: np.zeros(E) for name in ("aid_usd", "humanitarian_usd", "reconstruction_usd", "missions")})
-        out["enabler_units"] = np.zeros((E, K))
+        money, missions, enabler fleet (:func:`_sizes`), effect flags, veto
+        players and kinds (``contributions``: :meth:`contributions`)."""
+        out = _sizes(E, contributions, self.c)
         out["el_vetoes"] = np.zeros((E, len(VETOES)))
         out["el_vetoes"][np.array(self.ve, dtype=np.int64), np.array(self.vv, dtype=np.int64)] = 1.0
-        if not self.pe:  # nothing committed (a package left with no commitments)
+        if contributions is None:  # nothing committed (a package left with no commitments)
             out.update({name: np.zeros(E, dtype=bool) for name in _EFFECTS})
             out["kinds"] = [()] * E
             return out
-        pe = np.array(self.pe, dtype=np.int64)
-        share = np.array(self.ps, dtype=np.float64)
-        calls = np.array(self.calls, dtype=np.int64)  # commitment, sizes, effects, count
-        pc, sizes, effects = (np.repeat(calls[:, i], calls[:, 3]) for i in range(3))
-        sizes, effects = sizes.astype(bool), effects.astype(bool)
+        pe, _, pc, _, effects = contributions
         cols = list(zip(*self.c))
-        post, slot, troops, air_def, aircraft, ships, mission, money, usd, enabler, units, kind = (np.array(col) for col in cols[:12])
+        kind = np.array(cols[11])
         flags = np.array(cols[12], dtype=bool)  # (C, len(_EFFECTS))
-        # sizes, in the order walked (ufunc.at adds repeated indices one by one)
-        s = sizes & (post[pc] >= 0)
-        e, c, sh = pe[s], pc[s], share[s]
-        j = post[c]
-        people = troops[c] * sh
-        for name in ("ground", "trainers", "monitors"):
-            m = slot[c] == name
-            np.add.at(out[name], (e[m], j[m]), people[m])
-        m = air_def[c]
-        np.add.at(out["air_defence"], (e[m], j[m]), people[m])
-        np.add.at(out["aircraft"], (e, j), aircraft[c] * sh)
-        np.add.at(out["ships"], (e, j), ships[c] * sh)
-        e, c, sh = pe[sizes], pc[sizes], share[sizes]
-        m = mission[c]
-        np.add.at(out["missions"], e[m], sh[m])
-        for name in _MONEY_SLOT.values():
-            m = money[c] == name
-            np.add.at(out[name], e[m], usd[c][m] * sh[m])
-        m = enabler[c] >= 0
-        np.add.at(out["enabler_units"], (e[m], enabler[c][m]), units[c][m] * sh[m])
         # effects: any contribution that brings one sets it
         for i, name in enumerate(_EFFECTS):
             flag = np.zeros(E, dtype=bool)
@@ -630,3 +696,40 @@ class _Walk:
         names = {b: tuple(sorted(k.value for i, k in enumerate(_KIND_LIST) if b >> i & 1)) for b in set(mask.tolist())}
         out["kinds"] = [names[b] for b in mask.tolist()]
         return out
+
+
+def _sizes(E: int, contributions: tuple[np.ndarray, ...] | None, records: list[tuple]) -> dict:
+    """Per element ``(E, ...)``: personnel, aircraft and ships by posture,
+    money, missions and enabler fleet, added contribution by contribution
+    in the order walked (``contributions``: :meth:`_Walk.contributions`;
+    ``records``: the commitments', :meth:`_Walk.commitment`)."""
+    P, K = len(POSTURES), len(ENABLERS)
+    out = {name: np.zeros((E, P)) for name in ("ground", "trainers", "monitors", "aircraft", "ships", "air_defence")}
+    out.update({name: np.zeros(E) for name in ("aid_usd", "humanitarian_usd", "reconstruction_usd", "missions")})
+    out["enabler_units"] = np.zeros((E, K))
+    if contributions is None:
+        return out
+    pe, share, pc, sizes, _ = contributions
+    cols = list(zip(*records))
+    post, slot, troops, air_def, aircraft, ships, mission, money, usd, enabler, units = (np.array(col) for col in cols[:11])
+    # sizes, in the order walked (ufunc.at adds repeated indices one by one)
+    s = sizes & (post[pc] >= 0)
+    e, c, sh = pe[s], pc[s], share[s]
+    j = post[c]
+    people = troops[c] * sh
+    for name in ("ground", "trainers", "monitors"):
+        m = slot[c] == name
+        np.add.at(out[name], (e[m], j[m]), people[m])
+    m = air_def[c]
+    np.add.at(out["air_defence"], (e[m], j[m]), people[m])
+    np.add.at(out["aircraft"], (e, j), aircraft[c] * sh)
+    np.add.at(out["ships"], (e, j), ships[c] * sh)
+    e, c, sh = pe[sizes], pc[sizes], share[sizes]
+    m = mission[c]
+    np.add.at(out["missions"], e[m], sh[m])
+    for name in _MONEY_SLOT.values():
+        m = money[c] == name
+        np.add.at(out[name], e[m], usd[c][m] * sh[m])
+    m = enabler[c] >= 0
+    np.add.at(out["enabler_units"], (e[m], enabler[c][m]), units[c][m] * sh[m])
+    return out
