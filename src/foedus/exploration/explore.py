@@ -28,7 +28,7 @@ from foedus.domain.metrics import STORED_METRICS  # noqa: F401 (stored per packa
 from foedus.exploration.assess import evaluate
 from foedus.exploration.futures import DEFAULT_BLOCK, Design
 from foedus.exploration.levers_cache import compiled
-from foedus.exploration.robustness import PERCENTILES, RobustnessAccumulator, Threshold, percentiles
+from foedus.exploration.robustness import PERCENTILES, RobustnessAccumulator, Threshold, stacked_percentiles
 from foedus.models.inputs import Inputs
 from foedus.models.levers import Levers
 
@@ -309,7 +309,7 @@ def run_exploration(
     if in_order.next != spec.n_blocks:
         raise RuntimeError(f"blocks {sorted(in_order.early)} arrived, but not block {in_order.next}")
     metrics = {name: kept[j] for j, name in enumerate(spec.metrics)} if keep else None
-    pct = percentiles(metrics, list(package_ids)) if keep else None
+    pct = stacked_percentiles(kept.reshape(M * P, spec.n), list(spec.metrics), list(package_ids)) if keep else None
     return ExploreResult(
         package_ids=list(package_ids),
         input_names=list(spec.design.names),

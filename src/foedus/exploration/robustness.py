@@ -154,15 +154,21 @@ def percentiles(metrics: dict[str, np.ndarray], package_ids: list[str], names=No
     """Percentiles of each metric per package from in-memory ``(P, n)`` arrays
     (one NumPy call over all metrics)."""
     names = list(names or metrics)
-    out: dict[str, dict[str, dict[str, float]]] = {pid: {} for pid in package_ids}
     if not names:
-        return out
-    stack = np.concatenate([np.asarray(metrics[m]) for m in names], axis=0)  # (M*P, n)
-    q = row_percentiles(stack, PERCENTILES)  # (5, M*P)
+        return {pid: {} for pid in package_ids}
+    return stacked_percentiles(np.concatenate([np.asarray(metrics[m]) for m in names], axis=0), names, package_ids)
+
+
+def stacked_percentiles(stack: np.ndarray, names: list[str], package_ids: list[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """:func:`percentiles` of metrics already stacked metric by metric,
+    ``(M * P, n)`` (an exploration's results are laid out so: no copy)."""
+    out: dict[str, dict[str, dict[str, float]]] = {pid: {} for pid in package_ids}
+    q = row_percentiles(stack, PERCENTILES).T.tolist()  # (M*P, 5)
     P = len(package_ids)
+    keys = [f"p{p}" for p in PERCENTILES]
     for k, m in enumerate(names):
         for i, pid in enumerate(package_ids):
-            out[pid][m] = {f"p{p}": float(q[j, k * P + i]) for j, p in enumerate(PERCENTILES)}
+            out[pid][m] = dict(zip(keys, q[k * P + i]))
     return out
 
 
