@@ -182,11 +182,12 @@ def _on_dask(spec: RunSpec, task: Callable, args: tuple, scheduler: str | None, 
         window = max(2, 2 * len(client.scheduler_info().get("workers", {})) or 2)
         pending = iter(range(spec.n_blocks))
         ac = as_completed()
+        block_of: dict[str, int] = {}  # task key -> block
 
         def submit(b: int) -> None:
-            fut = client.submit(task, remote, b, *args, key=f"{prefix}-{b}-{id(spec)}", pure=False)
-            fut.block = b
-            ac.add(fut)
+            key = f"{prefix}-{b}-{id(spec)}"
+            block_of[key] = b
+            ac.add(client.submit(task, remote, b, *args, key=key, pure=False))
 
         for b in pending:
             submit(b)
@@ -198,7 +199,7 @@ def _on_dask(spec: RunSpec, task: Callable, args: tuple, scheduler: str | None, 
             nxt = next(pending, None)
             if nxt is not None:
                 submit(nxt)
-            yield fut.block, out
+            yield block_of.pop(fut.key), out
 
 
 def _block_accumulator(spec: RunSpec, package_ids: Sequence[str], thresholds: Sequence[Threshold], res: np.ndarray) -> RobustnessAccumulator:
