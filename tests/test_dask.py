@@ -114,7 +114,7 @@ def test_write_on_workers_without_a_cluster_exits_2(tmp_path) -> None:
     db = tmp_path / "bad.duckdb"
     r = run_foedus("explore", PACKAGES[0], "--futures", "100", "--write-on-workers", "--db", db)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-    assert "--write-on-workers" in r.stderr and "a Dask cluster to write on: --workers N or --scheduler ADDRESS" in r.stderr
+    assert r.stderr.strip() == "error: --write-on-workers: cluster: a Dask cluster to write on (--workers N or --scheduler ADDRESS)", r.stderr
     assert not db.exists()
 
 

@@ -277,7 +277,7 @@ def explore(
         from foedus.domain.errors import InputError, Problem
 
         flag = "--write-on-workers" if write_on_workers else "--write-on-client"
-        raise InputError(flag, [Problem(flag, "a Dask cluster to write on: --workers N or --scheduler ADDRESS")])
+        raise InputError(flag, [Problem("cluster", "a Dask cluster to write on (--workers N or --scheduler ADDRESS)")])
     out = _explore_and_store(spec, [p.id for p in pkgs], ths, meta, db, scheduler, workers, precision, write_on_workers)
     if as_json:
         _dump(out)
