@@ -47,7 +47,7 @@ import numpy as np
 
 from foedus.data.vintage import vintage
 from foedus.exploration.assess import ELEMENT_METRICS, GUARANTOR_METRICS, PACKAGE_METRICS, attack_and_approval, central_weights, evaluate, make_inputs
-from foedus.exploration.levers_cache import cached_per_packages, compiled
+from foedus.exploration.levers_cache import cached_per_packages, compiled, remember
 from foedus.exploration.robustness import row_percentiles
 
 #: Futures in the default sample behind the ranges of ``compare`` (LHS,
@@ -276,9 +276,7 @@ def _build_variants(packages, countries):
     # but for their sizes: resized, not compiled afresh (compile_packages)
     ids = tuple(v.id for v in variants)
     lw = compile_packages(variants, countries, like=_LAST_VARIANTS.get(ids))
-    _LAST_VARIANTS[ids] = lw
-    while len(_LAST_VARIANTS) > KEEP_VARIANTS:
-        _LAST_VARIANTS.pop(next(iter(_LAST_VARIANTS)))
+    remember(_LAST_VARIANTS, ids, lw, KEEP_VARIANTS)
     return keys, lw, same
 
 

@@ -31,11 +31,11 @@ def package_text(p) -> str:
     if seen is not None and seen[0] is p:
         return seen[1]
     text = p.model_dump_json()
-    _keep(_TEXTS, id(p), (p, text), KEEP_TEXTS)
+    remember(_TEXTS, id(p), (p, text), KEEP_TEXTS)
     return text
 
 
-def _keep(cache: dict, key, value, keep: int) -> None:
+def remember(cache: dict, key, value, keep: int) -> None:
     """``cache[key] = value``, forgetting the oldest entries beyond ``keep``."""
     with _CACHE_LOCK:
         cache[key] = value
@@ -50,7 +50,7 @@ def cached_per_packages(cache: dict, packages, countries, build, keep: int):
     value = cache.get(key)
     if value is None:
         value = build()
-        _keep(cache, key, value, keep)
+        remember(cache, key, value, keep)
     return value
 
 
