@@ -150,17 +150,21 @@ def test_separately_started_scheduler_and_workers_give_the_one_process_hash(tmp_
                 pass
             assert time.monotonic() < deadline, "the workers did not join the scheduler"
             time.sleep(0.5)
-        hashes = {}
-        for name, extra in (("single", ()), ("cluster", ("--scheduler", address))):
-            db = tmp_path / f"{name}.duckdb"
+        hashes, robustness = {}, {}
+        for name, extra in (("single", ()), ("cluster", ("--scheduler", address)),
+                            ("workers write", ("--scheduler", address, "--write-on-workers"))):  # the store seen by the workers, as on a shared file system
+            db = tmp_path / f"{name.replace(' ', '-')}.duckdb"
             r = run_foedus("explore", *PACKAGES[:4], "--futures", "20000", "--seed", "5", "--db", db, "--json", *extra, timeout=300)
             assert r.returncode == 0, r.stderr
             with RunStore(db, read_only=True) as store:
                 hashes[name] = store.results_hash(json.loads(r.stdout)["run_id"])
-        assert hashes["single"] == hashes["cluster"]
-        with Client(address, timeout="5s") as c:  # and the blocks did run on that cluster
+            robustness[name] = json.loads(r.stdout)["robustness"]
+        assert hashes["single"] == hashes["cluster"] == hashes["workers write"]
+        assert robustness["single"] == robustness["cluster"] == robustness["workers write"]
+        with Client(address, timeout="5s") as c:  # and the blocks did run on that cluster, both ways
             prefixes = c.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
-        assert any(p.startswith("foedus-block") for p in prefixes), prefixes
+        assert any(p.startswith("foedus-block-written") for p in prefixes), prefixes
+        assert any(p.startswith("foedus-block") and not p.startswith("foedus-block-written") for p in prefixes), prefixes
     finally:
         for p in reversed(procs):
             p.terminate()
