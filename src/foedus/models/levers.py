@@ -353,6 +353,7 @@ def compile_packages(packages: list[Package], countries: CountryTable, like: Lev
         )
 
     routes: list[_Route] = []  # per commitment record
+    records: list[int] = []  # the record of every (package, commitment), in walking order
     index, held, pe, ps, calls = walk.index, walk.held, walk.pe, walk.ps, walk.calls
     # elements in order of first appearance (each package's made while it
     # is walked): their keys within the package (guarantor, form, trigger,
@@ -367,6 +368,7 @@ def compile_packages(packages: list[Package], countries: CountryTable, like: Lev
                 ci = walk.commitment(c)
                 routes.append(route(walk.peaks[ci], ci))
             cis.append(ci)
+        records += cis
         rs = [routes[ci] for ci in cis]
         made: dict[tuple, int] = {}  # (guarantor, form, trigger, group) -> element
         base = len(keys)
@@ -478,7 +480,7 @@ def compile_packages(packages: list[Package], countries: CountryTable, like: Lev
         patterns=list(patterns),
     )
     lv._memo[_SHAPE] = _Shape(countries, [_package_shape(p) for p in packages], contributions, [walk.structure(ci) for ci in range(len(walk.c))],
-                              [ci for pkg in packages for ci in (walk.index[id(c)] for c in pkg.commitments)])
+                              records)
     return lv
 
 
@@ -534,7 +536,8 @@ def _resized(like: Levers, packages: list[Package], countries: CountryTable) -> 
             if k == len(records) or walk.commitment(c) != records[k]:
                 return None
             k += 1
-    if k != len(records) or len(walk.c) != len(shape.structure) or any(walk.structure(ci) != st for ci, st in enumerate(shape.structure)):
+    # the same records in the same order: as many distinct commitments as before
+    if k != len(records) or any(walk.structure(ci) != st for ci, st in enumerate(shape.structure)):
         return None
     sized = _sizes(like.n_elements, shape.contributions, walk.c)
     lv = replace(like, **sized, fighting=_fighting(like.fight_promise, sized["ground"], sized["aircraft"], sized["ships"]), _memo={})
@@ -553,6 +556,9 @@ _EU_UNANIMITY, _NATO_UNANIMITY = Approval.EU_UNANIMITY.value, Approval.NATO_UNAN
 #: mutual defence counts as such only when not made through NATO.
 _EFFECTS = ("fight_promise", "mutual_defence", "umbrella", "snapback", "intel", "monitoring", "joint_commission", "treaty_defence")
 _KIND_LIST = list(Kind)
+#: The places of the sizes' values in a commitment record (:meth:`_Walk.commitment`):
+#: troops, aircraft, ships, money and enabler units.
+_SIZE_AT = frozenset((2, 4, 5, 8, 10))
 #: Where a commitment's personnel go, by kind (the rest is ground).
 _PERSONNEL_SLOT = {Kind.TRAINING: "trainers", Kind.CEASEFIRE_MONITORING: "monitors"}
 _MONEY_SLOT = {Kind.MILITARY_AID: "aid_usd", Kind.HUMANITARIAN_AID: "humanitarian_usd", Kind.RECONSTRUCTION_AID: "reconstruction_usd"}
@@ -657,8 +663,8 @@ class _Walk:
         the same for levers to be resized rather than compiled afresh
         (:func:`_resized`)."""
         c = self.peaks[ci]
-        rec = self.c[ci]
-        return (*rec[:2], *rec[3:4], *rec[6:8], *rec[9:10], *rec[11:]), self.meta[ci], c.guarantor, tuple(c.except_), tuple(c.approvals)
+        rest = tuple(v for i, v in enumerate(self.c[ci]) if i not in _SIZE_AT)
+        return rest, self.meta[ci], c.guarantor, tuple(c.except_), tuple(c.approvals)
 
     def contributions(self) -> tuple[np.ndarray, ...] | None:
         """The contributions as arrays ``(element, share, commitment record,

@@ -1038,7 +1038,6 @@ class Workspace:
         the cache are evaluated together in one exploration (the futures
         do not depend on which packages are evaluated)."""
         from foedus.exploration.explore import explore_memory
-        from foedus.exploration.robustness import percentiles
 
         run = self._run_key(ps, n, seed, sampler, horizon)
         keys = [(fp,) + run for fp in fps]
@@ -1050,9 +1049,7 @@ class Workspace:
             res = self._kept(explore_memory, todo, ps, self.countries, n, seed, sampler=sampler, horizon=horizon, thresholds=[])
             design = (list(res.input_names), self._shared_inputs(res.design, n, res.inputs))
             self._inputs_cache.put(run, design)
-            pct = {r["id"]: r.get("percentiles") for r in res.robustness}
-            if any(v is None for v in pct.values()):  # older explore_memory without percentiles
-                pct = percentiles(res.metrics, [p.id for p in todo])
+            pct = {r["id"]: r["percentiles"] for r in res.robustness}
             for j, (p, k) in enumerate(missing):
                 entry = ({m: a[j] for m, a in res.metrics.items()}, pct[p.id])
                 self._explore_cache.put(k, entry)
