@@ -50,7 +50,7 @@ from foedus.exploration.compare import worth_of_guarantors
 from foedus.models.combat import combat
 from foedus.models.compiled import log
 from foedus.models.deterrence import win_probability
-from foedus.models.inputs import Inputs
+from foedus.models.inputs import Inputs, stack_rows
 
 PROPERTY = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -442,3 +442,18 @@ def test_a_package_does_not_depend_on_what_it_is_compared_with(vals, a, b):
     for m in GUARANTOR_METRICS:
         q = alone_.rows[m].shape[0]
         assert np.allclose(alone_.rows[m], first.rows[m][:q], rtol=1e-9, atol=1e-12, equal_nan=True), m
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 6), wide=st.lists(st.booleans(), min_size=1, max_size=6), data=st.data())
+def test_stack_rows_repeats_fixed_rows_across_futures(n, wide, data):
+    """Rows of one value (numbers or arrays) repeated beside rows of ``n``:
+    what ``np.stack`` of broadcast rows gives, as a new float64 array."""
+    floats = st.floats(-1e300, 1e300, allow_nan=False)
+    rows = [np.array(data.draw(st.lists(floats, min_size=n, max_size=n))) if w else data.draw(st.one_of(floats, floats.map(lambda v: np.array([v]))))
+            for w in wide]
+    width = n if any(wide) else 1
+    out = stack_rows(rows)
+    assert out.dtype == np.float64 and out.shape == (len(rows), width)
+    assert np.array_equal(out, np.stack([np.broadcast_to(np.asarray(r, dtype=np.float64).reshape(-1), (width,)) for r in rows]))
+    assert not any(np.shares_memory(out, r) for r in rows if isinstance(r, np.ndarray))

