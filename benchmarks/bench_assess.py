@@ -9,7 +9,10 @@ which stays bounded by the block size whatever the number of futures.
 With ``--by-year`` it times the time axis instead (every year from the
 start year to the horizon, ``foedus.exploration.years``). With
 ``--breakdown`` it also times each sub-model on one chunk of futures (the
-chunk ``explore`` hands to the models), best of 20, in CPU time.
+chunk ``explore`` hands to the models), best of 20, in CPU time, and the
+compiled loops alone (:func:`compiled_share`): what the model would run at
+with no NumPy or Python between its loops, the ceiling of the present
+equations on this machine.
 """
 
 from __future__ import annotations
@@ -109,6 +112,7 @@ def breakdown(spec, x) -> None:
         "evaluate (all, and the glue)": lambda: evaluate(lv, x, h, weights=spec.weights),
     }
     print(f"one chunk of {x.n:,} futures x {lv.n_packages} packages, CPU ms, best of 20:")
+    times = {}
     for name, f in steps.items():
         f()
         best = float("inf")
@@ -116,7 +120,39 @@ def breakdown(spec, x) -> None:
             t0 = time.process_time()
             f()
             best = min(best, time.process_time() - t0)
+        times[name] = best
         print(f"  {name:<36} {best * 1e3:8.2f}")
+    whole = times["evaluate (all, and the glue)"]
+    loops = compiled_share(lambda: evaluate(lv, x, h, weights=spec.weights))
+    print(f"  {'of which the compiled loops alone':<36} {loops * 1e3:8.2f} ({loops / whole:.0%}; the rest is NumPy and Python between them)")
+    print(f"with nothing between the loops the model would run at {lv.n_packages * x.n / loops / 1e6:.2f} M package-futures/s "
+          f"(evaluate: {lv.n_packages * x.n / whole / 1e6:.2f} M)")
+
+
+def compiled_share(f, repeat: int = 50) -> float:
+    """Seconds per call of ``f`` spent inside foedus's compiled loops, from
+    ``cProfile`` over ``repeat`` calls. numba reports each
+    call of a compiled loop from Python to the profiler as a call of its
+    Python function, so a loop's own time is the time of that call (loops
+    called from other compiled loops are inside their caller's time). The
+    profiler slows the Python between the loops, not the loops."""
+    import cProfile
+    import pstats
+    import sys
+
+    from numba.core.registry import CPUDispatcher
+
+    f()
+    kernels = {(d.py_func.__code__.co_filename, d.py_func.__code__.co_firstlineno, d.py_func.__name__)
+               for name, mod in list(sys.modules.items()) if name.startswith("foedus.")
+               for d in vars(mod).values() if isinstance(d, CPUDispatcher)}
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(repeat):
+        f()
+    prof.disable()
+    stats = pstats.Stats(prof).stats
+    return sum(tt for key, (_, _, tt, _, _) in stats.items() if key in kernels) / repeat
 
 
 if __name__ == "__main__":
