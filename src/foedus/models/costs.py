@@ -51,7 +51,7 @@ from __future__ import annotations
 import numpy as np
 from numba.extending import register_jitable
 
-from foedus.models.by_package import product
+from foedus.models.by_package import sparse_product
 from foedus.models.compiled import kernel
 from foedus.models.forces import crew_factors
 from foedus.models.inputs import Inputs, stack_rows, widen
@@ -124,14 +124,23 @@ def enabler_rates(lv: Levers, x: Inputs) -> tuple[np.ndarray, np.ndarray]:
     return V, op + acq / x["assessment.horizon_years"][None, :]
 
 
-def enabler_costs(lv: Levers, x: Inputs, rows: np.ndarray | None = None) -> np.ndarray:
-    """``(R, n|1)`` yearly enabler cost of guarantor ``rows`` (default all)."""
-    rows = np.arange(lv.n_rows) if rows is None else rows
-    if lv.enabler_units is None or not lv.enabler_units.any():
-        return np.zeros((rows.size, 1))
-    V, F = enabler_rates(lv, x)
-    per_row = lv.memo("enabler_rows", lambda: lv.sum_rows(V))
-    return product(per_row[rows], F)
+def _enabler_fleets(lv: Levers):
+    """Lever-only, for :func:`element_costs`: the non-zero entries of each
+    guarantor row's enabler fleet ``(Q, K)`` (what :func:`sparse_product`
+    multiplies by the yearly cost of one unit) and each element's share of
+    its row's fleet by units, ``(E, 1)``; None when no element builds an
+    enabler."""
+
+    def build():
+        if lv.enabler_units is None or not lv.enabler_units.any():
+            return None
+        per_row = lv.sum_rows(lv.enabler_units)
+        rows, cols = np.nonzero(per_row)
+        own = lv.enabler_units.sum(axis=1)
+        row = lv.sum_rows(own)[lv.el_q]
+        return (rows, cols, per_row[rows, cols], lv.n_rows), np.divide(own, row, out=np.zeros_like(own), where=row > 0)[:, None]
+
+    return lv.memo("enabler_fleets", build)
 
 
 def row_costs(lv: Levers, x: Inputs, rows: np.ndarray, shortfall: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -250,7 +259,11 @@ def element_costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         part = np.where(row_deployed > 0, deployed / np.where(row_deployed > 0, row_deployed, 1.0), 0.0)
     cost, _ = _costs(quantities, money, cost_rates(lv, x), shortfall[lv.el_q] * part)
-    return cost + enabler_costs(lv, x)[lv.el_q] * _enabler_part(lv)
+    fleets = _enabler_fleets(lv)
+    if fleets is None:
+        return cost + 0.0
+    (rows, cols, units, Q), share = fleets
+    return cost + sparse_product(rows, cols, units, enabler_rates(lv, x)[1], Q)[lv.el_q] * share
 
 
 def _element_levers(lv: Levers):
@@ -267,12 +280,3 @@ def _element_levers(lv: Levers):
                 lv.aircraft.sum(axis=1)[:, None], lv.ships.sum(axis=1)[:, None])
 
     return lv.memo("element_cost_levers", build)
-
-
-def _enabler_part(lv: Levers) -> np.ndarray:
-    """``(E, 1)`` each element's share of its row's enabler fleet (by units)."""
-    if lv.enabler_units is None or not lv.enabler_units.any():
-        return np.zeros((lv.n_elements, 1))
-    own = lv.enabler_units.sum(axis=1)
-    row = lv.sum_rows(own)[lv.el_q]
-    return np.divide(own, row, out=np.zeros_like(own), where=row > 0)[:, None]
