@@ -56,11 +56,19 @@ def crew_factors(x: Inputs) -> np.ndarray:
 def shortfall_rows(lv: Levers, x: Inputs, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(deployed, pool, available, shortfall)`` for guarantor ``rows``
     (default all), each ``(R, n)``."""
-    rows = np.arange(lv.n_rows) if rows is None else rows
+    if rows is None:  # every row: lever-only, once per levers
+        parts, active = lv.memo("shortfall_rows", lambda: _row_levers(lv, np.arange(lv.n_rows)))
+    else:
+        parts, active = _row_levers(lv, rows)
     crew = crew_factors(x)
     n = max(crew.shape[1], x["forces.rotation_ratio"].size, x["forces.capacity_share"].size)
-    return _shortfall(np.ascontiguousarray(deployed_parts(lv)[rows]), widen(crew, n), widen(x["forces.rotation_ratio"], n),
-                      np.ascontiguousarray(lv.active[lv.q_guarantor[rows]], dtype=np.float64), widen(x["forces.capacity_share"], n))
+    return _shortfall(parts, widen(crew, n), widen(x["forces.rotation_ratio"], n), active, widen(x["forces.capacity_share"], n))
+
+
+def _row_levers(lv: Levers, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lever-only: the people, aircraft and ships of guarantor ``rows``
+    ``(R, 3)`` and their guarantors' active personnel ``(R,)``."""
+    return np.ascontiguousarray(deployed_parts(lv)[rows]), np.ascontiguousarray(lv.active[lv.q_guarantor[rows]], dtype=np.float64)
 
 
 @register_jitable(inline="always")
