@@ -16,6 +16,7 @@ from foedus.exploration import explore as ex
 from foedus.exploration.discover import failure_box, failures
 from foedus.exploration.robustness import (
     row_percentiles,
+    row_percentiles_each,
     DEFAULT_THRESHOLDS,
     PERCENTILES,
     RobustnessAccumulator,
@@ -389,6 +390,19 @@ def test_order_statistics_are_the_sorted_rows_values(shape, rows, n, seed, nan) 
     pcts = (0, 5, 25, 50, 75, 95, 100, float(rng.uniform(0, 100)))
     with np.errstate(invalid="ignore"):  # inf - inf, in NumPy's interpolation as in ours
         np.testing.assert_array_equal(row_percentiles(a, pcts), np.percentile(a, pcts, axis=1))
+
+
+@settings(max_examples=50, deadline=None)
+@given(sizes=st.lists(st.integers(1, 5), min_size=1, max_size=4), n=st.integers(1, 40), seed=st.integers(0, 2**32 - 1))
+def test_row_percentiles_each_is_one_call_per_array(sizes, n, seed) -> None:
+    """Several tables' percentiles from one selection: each part the same
+    bits as row_percentiles of that table alone, in the order given."""
+    rng = np.random.default_rng(seed)
+    arrays = [rng.normal(size=(r, n)) for r in sizes]
+    got = row_percentiles_each(arrays, (5, 50, 95))
+    assert len(got) == len(arrays)
+    for a, q in zip(arrays, got):
+        np.testing.assert_array_equal(q, row_percentiles(a, (5, 50, 95)))
 
 
 def test_row_percentiles_refuses_what_is_not_a_table() -> None:

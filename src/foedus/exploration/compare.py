@@ -48,7 +48,7 @@ import numpy as np
 from foedus.data.vintage import vintage
 from foedus.exploration.assess import ELEMENT_METRICS, GUARANTOR_METRICS, PACKAGE_METRICS, attack_and_approval, central_weights, evaluate, make_inputs
 from foedus.exploration.levers_cache import cached_per_packages, compiled, remember
-from foedus.exploration.robustness import row_percentiles
+from foedus.exploration.robustness import row_percentiles_each
 
 #: Futures in the default sample behind the ranges of ``compare`` (LHS,
 #: seeded): enough for stable 5th-95th percentiles, fast enough for the web page.
@@ -204,9 +204,8 @@ def package_ranges(lv, parameters, horizon: float, futures: int, seed: int, *, w
     cols = design.as_dict(design.block_values(0, int(futures)))
     x = make_inputs(parameters, cols) if cols else make_inputs(parameters)
     ev = evaluate(lv, x, horizon, weights=central_weights(lv, make_inputs(parameters)) if weights is None else weights)
-    P = lv.n_packages  # every metric's rows in one call: a call per metric cost more than its selection
-    q = row_percentiles(np.concatenate([np.broadcast_to(ev.packages[m], (P, x.n)) for m in PACKAGE_METRICS]), RANGE_PERCENTILES)
-    return {m: q[:, k * P : (k + 1) * P].T for k, m in enumerate(PACKAGE_METRICS)}
+    q = row_percentiles_each([np.broadcast_to(ev.packages[m], (lv.n_packages, x.n)) for m in PACKAGE_METRICS], RANGE_PERCENTILES)
+    return {m: qm.T for m, qm in zip(PACKAGE_METRICS, q)}
 
 
 def worth_of_guarantors(packages, parameters, countries, horizon: float, base=None) -> dict[tuple[int, str, str], dict[str, float]]:

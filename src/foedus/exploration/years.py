@@ -521,7 +521,7 @@ def by_year(packages: list[Package], parameters, countries, horizon: float | Non
     date and enablers in service."""
     from foedus.exploration.assess import attack_and_approval, make_inputs
     from foedus.exploration.futures import Design
-    from foedus.exploration.robustness import row_percentiles
+    from foedus.exploration.robustness import row_percentiles_each
 
     central = make_inputs(parameters)
     h = float(horizon if horizon is not None else central["assessment.horizon_years"][0])
@@ -535,8 +535,8 @@ def by_year(packages: list[Package], parameters, countries, horizon: float | Non
         x = make_inputs(parameters, cols) if cols else central
         spread = evaluate_years(packages, countries, x, h, central=central, rows=False)
         P, T = len(packages), len(yp.years)
-        q = row_percentiles(np.concatenate([spread.packages[m].reshape(P * T, -1) for m in BY_YEAR_METRICS]), (5, 95))  # one call for all
-        pct = {m: q[:, k * P * T : (k + 1) * P * T].reshape(2, P, T) for k, m in enumerate(BY_YEAR_METRICS)}
+        q = row_percentiles_each([spread.packages[m].reshape(P * T, -1) for m in BY_YEAR_METRICS], (5, 95))
+        pct = {m: qm.reshape(2, P, T) for m, qm in zip(BY_YEAR_METRICS, q)}
     years = [int(y) for y in yp.years]
     out = []
     for i, pkg in enumerate(packages):

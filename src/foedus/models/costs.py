@@ -127,16 +127,15 @@ def enabler_rates(lv: Levers, x: Inputs) -> tuple[np.ndarray, np.ndarray]:
 def _enabler_fleets(lv: Levers):
     """Lever-only, for :func:`element_costs`: the non-zero entries of each
     guarantor row's enabler fleet ``(Q, K)`` (what :func:`sparse_product`
-    multiplies by the yearly cost of one unit) and each element's share of
-    its row's fleet by units, ``(E, 1)``; None when no element builds an
-    enabler."""
+    multiplies by the yearly cost of one unit; none when no element builds
+    an enabler) and each element's share of its row's fleet by units,
+    ``(E, 1)``."""
 
     def build():
-        if lv.enabler_units is None or not lv.enabler_units.any():
-            return None
-        per_row = lv.sum_rows(lv.enabler_units)
+        units = lv.enabler_units if lv.enabler_units is not None else np.zeros((lv.n_elements, len(ENABLERS)))
+        per_row = lv.sum_rows(units)
         rows, cols = np.nonzero(per_row)
-        own = lv.enabler_units.sum(axis=1)
+        own = units.sum(axis=1)
         row = lv.sum_rows(own)[lv.el_q]
         return (rows, cols, per_row[rows, cols], lv.n_rows), np.divide(own, row, out=np.zeros_like(own), where=row > 0)[:, None]
 
@@ -259,10 +258,7 @@ def element_costs(lv: Levers, x: Inputs, shortfall: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         part = np.where(row_deployed > 0, deployed / np.where(row_deployed > 0, row_deployed, 1.0), 0.0)
     cost, _ = _costs(quantities, money, cost_rates(lv, x), shortfall[lv.el_q] * part)
-    fleets = _enabler_fleets(lv)
-    if fleets is None:
-        return cost + 0.0
-    (rows, cols, units, Q), share = fleets
+    (rows, cols, units, Q), share = _enabler_fleets(lv)
     return cost + sparse_product(rows, cols, units, enabler_rates(lv, x)[1], Q)[lv.el_q] * share
 
 

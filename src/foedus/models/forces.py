@@ -57,17 +57,18 @@ def shortfall_rows(lv: Levers, x: Inputs, rows: np.ndarray | None = None) -> tup
     """``(deployed, pool, available, shortfall)`` for guarantor ``rows``
     (default all), each ``(R, n)``."""
     if rows is None:  # every row: lever-only, once per levers
-        parts, active = lv.memo("shortfall_rows", lambda: _row_levers(lv, np.arange(lv.n_rows)))
+        parts, active = lv.memo("shortfall_rows", lambda: row_force_levers(lv, np.arange(lv.n_rows)))
     else:
-        parts, active = _row_levers(lv, rows)
+        parts, active = row_force_levers(lv, rows)
     crew = crew_factors(x)
     n = max(crew.shape[1], x["forces.rotation_ratio"].size, x["forces.capacity_share"].size)
     return _shortfall(parts, widen(crew, n), widen(x["forces.rotation_ratio"], n), active, widen(x["forces.capacity_share"], n))
 
 
-def _row_levers(lv: Levers, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def row_force_levers(lv: Levers, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lever-only: the people, aircraft and ships of guarantor ``rows``
-    ``(R, 3)`` and their guarantors' active personnel ``(R,)``."""
+    ``(R, 3)`` and their guarantors' active personnel ``(R,)``, as
+    :func:`row_forces` reads them."""
     return np.ascontiguousarray(deployed_parts(lv)[rows]), np.ascontiguousarray(lv.active[lv.q_guarantor[rows]], dtype=np.float64)
 
 

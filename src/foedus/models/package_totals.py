@@ -36,7 +36,7 @@ import numpy as np
 
 from foedus.models.compiled import kernel
 from foedus.models.costs import cost_rates, nonzero_entries, priced, row_cost, row_levers, varying_rows
-from foedus.models.forces import crew_factors, deployed_parts, deploying_rows, row_forces
+from foedus.models.forces import crew_factors, deploying_rows, row_force_levers, row_forces
 from foedus.models.inputs import Inputs, widen
 from foedus.models.levers import Levers
 
@@ -54,8 +54,7 @@ def _plan(lv: Levers) -> dict:
     const_max = np.zeros(lv.n_packages)
     np.maximum.at(const_max, lv.q_package, np.where(const, money / gdp, 0.0))
     return {
-        "rows": (np.isin(varying, deploying_rows(lv)), np.ascontiguousarray(deployed_parts(lv)[varying]),
-                 np.ascontiguousarray(lv.active[lv.q_guarantor[varying]], dtype=np.float64), *nonzero_entries(levers[varying])[:3],
+        "rows": (np.isin(varying, deploying_rows(lv)), *row_force_levers(lv, varying), *nonzero_entries(levers[varying])[:3],
                  np.ascontiguousarray(money[varying], dtype=np.float64), lv.q_package[varying].astype(np.int64), 1.0 / gdp[varying]),
         "const_total": lv.sum_packages(np.where(const, money, 0.0)),
         "const_max": const_max,
